@@ -1,0 +1,179 @@
+// Package store defines what wecomply keeps and the contracts its backends
+// honour. Two backends implement it: store/redis (any number of replicas
+// sharing one Redis) and store/embedded (a single node on a bbolt file).
+// store/storetest holds the conformance suite both must pass.
+//
+// Every method takes a context first and is safe for concurrent use.
+// Errors are wrapped with %w; callers test them with errors.Is against the
+// sentinels below. An error that is not one of the sentinels means the store
+// could not be reached or failed: the caller must treat the operation as not
+// done (the callback handler answers 503 so WeCom retries).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotFound: the queue entry does not exist (acked, dead-lettered or
+	// never existed) or is no longer held by the caller.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Event is one WeCom callback, decrypted and accepted, as the queue keeps it.
+type Event struct {
+	// DedupKey identifies the event for deduplication (wecom.Event.DedupKey).
+	// Enqueue is idempotent on it.
+	DedupKey string
+	// Kind is the event's kind as wecom names it, e.g.
+	// "change_contact.create_user" or "text".
+	Kind string
+	// Receiver is the callback path the event arrived on.
+	Receiver string
+	// ReceivedAt is when wecomply accepted the callback.
+	ReceivedAt time.Time
+	// Payload is the decrypted plaintext (XML or JSON) exactly as WeCom sent it.
+	Payload []byte
+}
+
+// Delivery is an event handed to a worker by Claim. The worker holds it
+// until Ack, Fail or Release, or until its lease ends, after which another
+// Claim may take it.
+type Delivery struct {
+	// ID is the backend's identifier of this queue entry; pass it to Ack,
+	// Fail and Release.
+	ID string
+	Event
+	// Attempts counts earlier attempts that failed (Fail calls and expired
+	// leases); 0 on the first delivery.
+	Attempts int
+	// LastError is the error of the most recent failed attempt, if any.
+	LastError string
+}
+
+// DeadLetter is an event that failed MaxAttempts times. It stays in the
+// store, with its last error, until an operator deals with it.
+type DeadLetter struct {
+	ID string
+	Event
+	Attempts  int
+	LastError string
+	DiedAt    time.Time
+}
+
+// QueueStats counts queue entries by state.
+type QueueStats struct {
+	Ready  int64 // waiting to be claimed
+	Leased int64 // claimed and not yet acked (including expired leases)
+	Dead   int64 // dead letters
+}
+
+// QueueOptions are the settings every backend's queue honours.
+type QueueOptions struct {
+	// Lease is how long a claimed entry stays with its worker before
+	// another Claim may take it.
+	Lease time.Duration
+	// MaxAttempts is how many failed attempts move an entry to the dead
+	// letters (an expired lease counts as a failed attempt).
+	MaxAttempts int
+	// DedupTTL is how long a dedup key is remembered. It must be longer
+	// than the callback timestamp window, so a replay is either refused
+	// as stale or recognised as a duplicate.
+	DedupTTL time.Duration
+}
+
+// DefaultQueueOptions are used for any zero field of QueueOptions.
+var DefaultQueueOptions = QueueOptions{
+	Lease:       30 * time.Second,
+	MaxAttempts: 5,
+	DedupTTL:    24 * time.Hour,
+}
+
+// WithDefaults returns o with every zero field set from DefaultQueueOptions.
+func (o QueueOptions) WithDefaults() QueueOptions {
+	if o.Lease <= 0 {
+		o.Lease = DefaultQueueOptions.Lease
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultQueueOptions.MaxAttempts
+	}
+	if o.DedupTTL <= 0 {
+		o.DedupTTL = DefaultQueueOptions.DedupTTL
+	}
+	return o
+}
+
+// Queue is the durable, deduplicating event queue between the callback
+// handler and the workers.
+type Queue interface {
+	// Enqueue stores e durably. It returns true if e was added and false
+	// if an event with the same DedupKey was enqueued within DedupTTL
+	// (the call is then a no-op). When Enqueue returns nil the event
+	// survives a crash of this process.
+	Enqueue(ctx context.Context, e Event) (added bool, err error)
+
+	// Claim leases up to max entries to consumer: first entries whose
+	// lease expired (each counts as a failed attempt; one that reaches
+	// MaxAttempts becomes a dead letter instead), then new ones, oldest
+	// first. If none is available it waits up to wait for one, returning
+	// an empty slice (and nil) when the wait ends or ctx is done.
+	Claim(ctx context.Context, consumer string, max int, wait time.Duration) ([]Delivery, error)
+
+	// Ack removes a claimed entry for good. ErrNotFound if it is gone.
+	Ack(ctx context.Context, id string) error
+
+	// Fail records a failed attempt with its error. The entry becomes
+	// claimable again after retryAfter; if this was attempt MaxAttempts it
+	// becomes a dead letter. dead reports which.
+	Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (dead bool, err error)
+
+	// Release gives a claimed entry back without counting an attempt
+	// (graceful shutdown); it is claimable at once.
+	Release(ctx context.Context, id string) error
+
+	// DeadLetters lists up to limit dead letters, oldest first.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+
+	// QueueStats counts entries by state.
+	QueueStats(ctx context.Context) (QueueStats, error)
+}
+
+// LogEntry is one processed event in the event log: what arrived, when
+// and where, with the event's identifying fields but never its content.
+type LogEntry struct {
+	Kind       string            `json:"kind"`
+	DedupKey   string            `json:"dedup_key"`
+	CreateTime int64             `json:"create_time"`
+	ReceivedAt time.Time         `json:"received_at"`
+	Receiver   string            `json:"receiver"`
+	Fields     map[string]string `json:"-"` // identifying fields, flattened into the JSON object
+}
+
+// EventLog records processed events.
+type EventLog interface {
+	// AppendEventLog adds e unless an entry with the same DedupKey exists
+	// (then it is a no-op and returns nil), so a worker that re-runs after a
+	// crash does not log an event twice.
+	AppendEventLog(ctx context.Context, e LogEntry) error
+
+	// ListEventLog returns up to limit entries, newest ReceivedAt first
+	// (ties in append order, newest first), only those of kind if kind is
+	// not empty.
+	ListEventLog(ctx context.Context, kind string, limit int) ([]LogEntry, error)
+}
+
+// Store is everything wecomply keeps. Later issues add to it.
+type Store interface {
+	Queue
+	EventLog
+	// Ping checks that the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the store's resources. Calls after Close return
+	// ErrClosed.
+	Close() error
+}
