@@ -1,0 +1,229 @@
+// Package config reads wecomply's TOML configuration into typed, validated
+// settings. Unknown keys are errors, every key has a documented default
+// (config.example.toml), secrets may come from WECOMPLY_… environment
+// variables, and validation reports every problem with the key it concerns.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Server  Server  `toml:"server"`
+	Log     Log     `toml:"log"`
+	WeCom   WeCom   `toml:"wecom"`
+	Store   Store   `toml:"store"`
+	Workers Workers `toml:"workers"`
+	Admin   Admin   `toml:"admin"`
+}
+
+// Server is the HTTP server.
+type Server struct {
+	// Listen is the host:port the server binds.
+	Listen string `toml:"listen"`
+	// MaxBodyBytes bounds a callback body; larger ones get 413.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// ReadTimeout and WriteTimeout bound one HTTP exchange.
+	ReadTimeout  time.Duration `toml:"read_timeout"`
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// BaselineRoute adds, for every callback path P, a route P+"/baseline"
+	// that verifies and decrypts like the real one but persists nothing.
+	// It exists only to measure the store's cost in load tests; never
+	// point WeCom at it.
+	BaselineRoute bool `toml:"baseline_route"`
+}
+
+// Log is the structured logger.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // json or text
+}
+
+// WeCom is the company's WeCom account and its callback receivers.
+type WeCom struct {
+	CorpID     string `toml:"corp_id"`
+	AgentID    int64  `toml:"agent_id"`
+	Secret     Secret `toml:"secret"`
+	APIBaseURL string `toml:"api_base_url"`
+	// TimestampWindow is how far a callback's timestamp may be from now.
+	TimestampWindow time.Duration `toml:"timestamp_window"`
+	Callbacks       []Callback    `toml:"callback"`
+}
+
+// Callback is one WeCom receiver (an app, the contact-sync assistant, the
+// customer-contact or the archive callback), each with its own URL path,
+// Token and EncodingAESKey.
+type Callback struct {
+	// Name labels the receiver in logs; defaults to the path.
+	Name           string `toml:"name"`
+	Path           string `toml:"path"`
+	Token          Secret `toml:"token"`
+	EncodingAESKey Secret `toml:"encoding_aes_key"`
+	// ReceiveID is the id WeCom puts at the end of every plaintext: the
+	// corp id for internal apps (the default), the suite id for suites.
+	ReceiveID string `toml:"receive_id"`
+}
+
+// Store selects and tunes the store backend.
+type Store struct {
+	Backend  string `toml:"backend"` // embedded or redis
+	Path     string `toml:"path"`
+	RedisURL Secret `toml:"redis_url"`
+	// Lease is how long a worker holds a claimed event before another may
+	// take it over.
+	Lease time.Duration `toml:"lease"`
+	// MaxAttempts failed attempts move an event to the dead letters.
+	MaxAttempts int `toml:"max_attempts"`
+	// DedupTTL is how long a processed event's dedup key is remembered.
+	DedupTTL time.Duration `toml:"dedup_ttl"`
+	// BatchDelay is the embedded store's group-commit window.
+	BatchDelay time.Duration `toml:"batch_delay"`
+}
+
+// Workers are the goroutines that process queued events.
+type Workers struct {
+	Count      int `toml:"count"`
+	ClaimBatch int `toml:"claim_batch"`
+	// RetryBackoff is the wait before the first retry of a failed event;
+	// it doubles per attempt up to RetryMaxBackoff.
+	RetryBackoff    time.Duration `toml:"retry_backoff"`
+	RetryMaxBackoff time.Duration `toml:"retry_max_backoff"`
+}
+
+// Admin guards the admin API.
+type Admin struct {
+	Tokens []Secret `toml:"tokens"`
+}
+
+// Default returns the configuration every unset key falls back to.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Listen:          "127.0.0.1:8080",
+			MaxBodyBytes:    1 << 20,
+			ReadTimeout:     10 * time.Second,
+			WriteTimeout:    10 * time.Second,
+			ShutdownTimeout: 30 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "json"},
+		WeCom: WeCom{
+			APIBaseURL:      "https://qyapi.weixin.qq.com",
+			TimestampWindow: 5 * time.Minute,
+		},
+		Store: Store{
+			Backend:     "embedded",
+			Path:        "data/wecomply.db",
+			Lease:       30 * time.Second,
+			MaxAttempts: 5,
+			DedupTTL:    24 * time.Hour,
+			BatchDelay:  time.Millisecond,
+		},
+		Workers: Workers{
+			Count:           4,
+			ClaimBatch:      16,
+			RetryBackoff:    5 * time.Second,
+			RetryMaxBackoff: 5 * time.Minute,
+		},
+	}
+}
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	Key    string // e.g. "wecom.callback[0].encoding_aes_key" or an environment variable
+	Reason string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Reason }
+
+// Error lists every problem found in a configuration.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "config %s: %d problem(s)", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Load reads the file at path, applies defaults and the WECOMPLY_…
+// variables of environ (as os.Environ returns them), and validates the
+// result. Any problem yields an *Error listing all of them.
+func Load(path string, environ []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, environ)
+}
+
+// Parse is Load on data already read; name is used in errors.
+func Parse(name string, data []byte, environ []string) (*Config, error) {
+	cfg := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
+	if err != nil {
+		return nil, &Error{File: name, Problems: []Problem{tomlProblem(err)}}
+	}
+	var problems []Problem
+	for _, k := range md.Undecoded() {
+		problems = append(problems, Problem{Key: k.String(), Reason: "unknown key"})
+	}
+	problems = append(problems, cfg.applyEnv(environ)...)
+	cfg.fillDerived()
+	problems = append(problems, cfg.Validate()...)
+	if len(problems) > 0 {
+		return nil, &Error{File: name, Problems: problems}
+	}
+	return &cfg, nil
+}
+
+// fillDerived sets defaults that depend on other keys.
+func (c *Config) fillDerived() {
+	for i := range c.WeCom.Callbacks {
+		cb := &c.WeCom.Callbacks[i]
+		if cb.ReceiveID == "" {
+			cb.ReceiveID = c.WeCom.CorpID
+		}
+		if cb.Name == "" {
+			cb.Name = cb.Path
+		}
+	}
+}
+
+// LogValue keeps secrets out of logs even if the whole config is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen", c.Server.Listen),
+		slog.String("corp_id", c.WeCom.CorpID),
+		slog.Int("callbacks", len(c.WeCom.Callbacks)),
+		slog.String("store", c.Store.Backend),
+		slog.Int("workers", c.Workers.Count),
+	)
+}
+
+// tomlProblem turns a TOML syntax or type error into a problem. A type
+// error's text already names the key ("line 9 (last key "workers.count"):
+// incompatible types: …").
+func tomlProblem(err error) Problem {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return Problem{Key: "toml", Reason: fmt.Sprintf("line %d: %s", pe.Position.Line, pe.Message)}
+	}
+	return Problem{Key: "toml", Reason: strings.TrimPrefix(err.Error(), "toml: ")}
+}

@@ -1,0 +1,262 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+[wecom]
+corp_id = "ww5823bf96d3bd56c7"
+[[wecom.callback]]
+path = "/wecom/callback"
+token = "QDG6eK"
+encoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+`
+
+func TestExampleFileIsValid(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "config.example.toml"), nil)
+	if err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+	if cfg.WeCom.Callbacks[0].ReceiveID != cfg.WeCom.CorpID {
+		t.Errorf("receive_id default = %q, want corp_id %q", cfg.WeCom.Callbacks[0].ReceiveID, cfg.WeCom.CorpID)
+	}
+}
+
+// TestExampleDocumentsEveryKey keeps config.example.toml complete: every
+// key the Config struct knows appears in it.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range tomlKeys(Config{}) {
+		section, name, _ := strings.Cut(key, ".")
+		if strings.HasPrefix(name, "callback.") {
+			section, name = "wecom.callback", strings.TrimPrefix(name, "callback.")
+		}
+		if !strings.Contains(string(data), "\n"+name+" = ") {
+			t.Errorf("config.example.toml does not document %s.%s", section, name)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	if cfg.Server != want.Server || cfg.Store != want.Store || cfg.Workers != want.Workers || cfg.Log != want.Log {
+		t.Errorf("defaults not applied:\n got %+v\nwant %+v", cfg, want)
+	}
+	cb := cfg.WeCom.Callbacks[0]
+	if cb.Name != "/wecom/callback" || cb.ReceiveID != "ww5823bf96d3bd56c7" {
+		t.Errorf("derived defaults: name %q receive_id %q", cb.Name, cb.ReceiveID)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra string // appended to minimal (TOML allows later tables)
+		edit  func(string) string
+		key   string
+		want  string // substring of the reason
+	}{
+		{name: "aes key too short", edit: func(s string) string { return strings.Replace(s, "2B2C\"", "2B2\"", 1) },
+			key: "wecom.callback[0].encoding_aes_key", want: "must be 43 characters, got 42"},
+		{name: "aes key bad chars", edit: func(s string) string { return strings.Replace(s, "jWmY", "jW+Y", 1) },
+			key: "wecom.callback[0].encoding_aes_key", want: "letters and digits"},
+		{name: "token too long", edit: func(s string) string { return strings.Replace(s, `"QDG6eK"`, `"`+strings.Repeat("a", 33)+`"`, 1) },
+			key: "wecom.callback[0].token", want: "at most 32 characters, got 33"},
+		{name: "token missing", edit: func(s string) string { return strings.Replace(s, `token = "QDG6eK"`, ``, 1) },
+			key: "wecom.callback[0].token", want: "WECOMPLY_WECOM_CALLBACK_0_TOKEN"},
+		{name: "corp id missing", edit: func(s string) string { return strings.Replace(s, `corp_id = "ww5823bf96d3bd56c7"`, ``, 1) },
+			key: "wecom.corp_id", want: "is required"},
+		{name: "path reserved", edit: func(s string) string { return strings.Replace(s, `"/wecom/callback"`, `"/metrics"`, 1) },
+			key: "wecom.callback[0].path", want: "served by wecomply"},
+		{name: "path relative", edit: func(s string) string { return strings.Replace(s, `"/wecom/callback"`, `"wecom"`, 1) },
+			key: "wecom.callback[0].path", want: "absolute URL path"},
+		{name: "path with gin wildcard", edit: func(s string) string { return strings.Replace(s, `"/wecom/callback"`, `"/wecom/:id"`, 1) },
+			key: "wecom.callback[0].path", want: "absolute URL path"},
+		{name: "no callbacks", edit: func(s string) string { return s[:strings.Index(s, "[[wecom.callback]]")] },
+			key: "wecom.callback", want: "at least one"},
+		{name: "duplicate path", extra: "[[wecom.callback]]\npath = \"/wecom/callback\"\ntoken = \"abc\"\nencoding_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n",
+			key: "wecom.callback[1].path", want: "also the path of wecom.callback[0]"},
+		{name: "unknown key", extra: "[server]\nlisen = \"x\"\n", key: "server.lisen", want: "unknown key"},
+		{name: "unknown section", extra: "[serverr]\nlisten = \"x\"\n", key: "serverr", want: "unknown key"},
+		{name: "bad backend", extra: "[store]\nbackend = \"mysql\"\n", key: "store.backend", want: `got "mysql"`},
+		{name: "redis without url", extra: "[store]\nbackend = \"redis\"\nredis_url = \"\"\n", key: "store.redis_url", want: "is required"},
+		{name: "redis bad url", extra: "[store]\nbackend = \"redis\"\nredis_url = \"http://u:pw@h\"\n", key: "store.redis_url", want: "redis://"},
+		{name: "dedup ttl too short", extra: "[store]\ndedup_ttl = \"9m\"\n", key: "store.dedup_ttl", want: "twice wecom.timestamp_window"},
+		{name: "integer duration", extra: "[store]\nlease = 30\n", key: "store.lease", want: "duration between"},
+		{name: "bad listen", extra: "[server]\nlisten = \"8080\"\n", key: "server.listen", want: "host:port"},
+		{name: "bad log level", extra: "[log]\nlevel = \"loud\"\n", key: "log.level", want: `got "loud"`},
+		{name: "workers zero", extra: "[workers]\ncount = 0\n", key: "workers.count", want: "between 1 and 256, got 0"},
+		{name: "short admin token", extra: "[admin]\ntokens = [\"short\"]\n", key: "admin.tokens[0]", want: "at least 16 characters, got 5"},
+		{name: "duplicate admin token", extra: "[admin]\ntokens = [\"0123456789abcdefX\", \"0123456789abcdefX\"]\n", key: "admin.tokens[1]", want: "repeats"},
+		{name: "toml syntax", extra: "[server\n", key: "toml", want: "line"},
+		{name: "wrong type", extra: "[workers]\ncount = \"four\"\n", key: "toml", want: `line 9 (last key "workers.count"): incompatible types`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := minimal
+			if tt.edit != nil {
+				src = tt.edit(src)
+			}
+			src += tt.extra
+			_, err := Parse("t.toml", []byte(src), nil)
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Parse: got %v, want *config.Error", err)
+			}
+			for _, p := range cerr.Problems {
+				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no problem %s: …%s…; got:\n%v", tt.key, tt.want, err)
+		})
+	}
+}
+
+func TestEveryProblemIsReported(t *testing.T) {
+	src := strings.Replace(minimal, "2B2C\"", "2B2\"", 1) + "[server]\nlisen = 1\n[workers]\ncount = 0\n[store]\nbackend = \"x\"\n"
+	_, err := Parse("t.toml", []byte(src), nil)
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("got %v", err)
+	}
+	keys := map[string]bool{}
+	for _, p := range cerr.Problems {
+		keys[p.Key] = true
+	}
+	for _, k := range []string{"wecom.callback[0].encoding_aes_key", "server.lisen", "workers.count", "store.backend"} {
+		if !keys[k] {
+			t.Errorf("problem for %s missing from:\n%v", k, err)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := []string{
+		"PATH=/bin",
+		"WECOMPLY_WECOM_SECRET=app-secret-value",
+		"WECOMPLY_WECOM_CALLBACK_0_TOKEN=EnvToken1",
+		"WECOMPLY_WECOM_CALLBACK_0_ENCODING_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+		"WECOMPLY_STORE_REDIS_URL=redis://:pw@127.0.0.1:6380/1",
+		"WECOMPLY_ADMIN_TOKENS=0123456789abcdef-one, 0123456789abcdef-two",
+	}
+	cfg, err := Parse("t.toml", []byte(minimal), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := cfg.WeCom.Callbacks[0]
+	checks := []struct{ name, got, want string }{
+		{"secret", cfg.WeCom.Secret.Reveal(), "app-secret-value"},
+		{"token", cb.Token.Reveal(), "EnvToken1"},
+		{"aes key", cb.EncodingAESKey.Reveal(), "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},
+		{"redis", cfg.Store.RedisURL.Reveal(), "redis://:pw@127.0.0.1:6380/1"},
+		{"admin", fmt.Sprintf("%d %s", len(cfg.Admin.Tokens), cfg.Admin.Tokens[1].Reveal()), "2 0123456789abcdef-two"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestEnvProblems(t *testing.T) {
+	tests := []struct{ env, key, want string }{
+		{"WECOMPLY_WECOM_SECRTE=x", "WECOMPLY_WECOM_SECRTE", "unknown environment variable"},
+		{"WECOMPLY_WECOM_CALLBACK_3_TOKEN=x", "WECOMPLY_WECOM_CALLBACK_3_TOKEN", "no [[wecom.callback]] number 3"},
+		{"WECOMPLY_WECOM_CALLBACK_0_ENCODING_AES_KEY=short", "wecom.callback[0].encoding_aes_key", "got 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			_, err := Parse("t.toml", []byte(minimal), []string{tt.env})
+			if err == nil || !strings.Contains(err.Error(), tt.key+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s: …%s…", err, tt.key, tt.want)
+			}
+		})
+	}
+}
+
+// TestSecretsNeverPrinted: whatever goes wrong and however a config is
+// printed, secret values do not appear.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const token, key, redisPW, admin = "SecretTok9", "SecretKeyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx12", "hunter2pw", "AdminTokenValue123"
+	src := strings.NewReplacer("QDG6eK", token, "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", key).Replace(minimal) +
+		"[store]\nbackend = \"redis\"\nredis_url = \"http://u:" + redisPW + "@h\"\n[admin]\ntokens=[\"" + admin + "\", \"" + admin + "\"]\n"
+	_, err := Parse("t.toml", []byte(src), nil)
+	if err == nil {
+		t.Fatal("want problems")
+	}
+	cfg := Default()
+	cfg.WeCom.Callbacks = []Callback{{Token: Secret(token), EncodingAESKey: Secret(key)}}
+	cfg.Store.RedisURL = Secret("redis://:" + redisPW + "@h")
+	cfg.Admin.Tokens = []Secret{Secret(admin)}
+	js, _ := json.Marshal(cfg)
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("cfg", "config", cfg, "cb", cfg.WeCom.Callbacks[0], "tok", cfg.Admin.Tokens[0])
+	outputs := map[string]string{
+		"error":  err.Error(),
+		"%v":     fmt.Sprintf("%v", cfg),
+		"%+v":    fmt.Sprintf("%+v", cfg),
+		"%#v":    fmt.Sprintf("%#v", cfg),
+		"json":   string(js),
+		"slog":   logged.String(),
+		"string": fmt.Sprint(cfg.Store.RedisURL),
+	}
+	for name, out := range outputs {
+		for _, s := range []string{token, key, redisPW, admin} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s output contains a secret: %s", name, out)
+			}
+		}
+	}
+}
+
+func TestDurationsAreParsed(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(minimal+"[store]\nlease = \"45s\"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.Lease != 45*time.Second {
+		t.Errorf("lease = %s", cfg.Store.Lease)
+	}
+}
+
+// tomlKeys lists the dotted TOML keys of a struct, e.g. "server.listen"
+// and "wecom.callback.path".
+func tomlKeys(v any) []string {
+	var keys []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := f.Tag.Get("toml")
+			ft := f.Type
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)) {
+				walk(prefix+name+".", ft)
+				continue
+			}
+			keys = append(keys, prefix+name)
+		}
+	}
+	walk("", reflect.TypeOf(v))
+	return keys
+}

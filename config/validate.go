@@ -1,0 +1,189 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	alnum        = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	callbackPath = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+)
+
+// reservedPaths are served by wecomply itself; a callback may not use them.
+var reservedPaths = []string{"/healthz", "/readyz", "/metrics", "/api", "/status"}
+
+// Validate checks every key and returns every problem found; it never
+// puts a secret's value in a reason.
+func (c *Config) Validate() []Problem {
+	var ps problems
+
+	s := c.Server
+	if _, port, err := net.SplitHostPort(s.Listen); err != nil || port == "" {
+		ps.add("server.listen", "must be host:port, e.g. 127.0.0.1:8080")
+	}
+	ps.between("server.max_body_bytes", s.MaxBodyBytes, 1<<10, 64<<20)
+	ps.durationBetween("server.read_timeout", s.ReadTimeout, time.Second, 10*time.Minute)
+	ps.durationBetween("server.write_timeout", s.WriteTimeout, time.Second, 10*time.Minute)
+	ps.durationBetween("server.shutdown_timeout", s.ShutdownTimeout, time.Second, 10*time.Minute)
+
+	ps.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	ps.oneOf("log.format", c.Log.Format, "json", "text")
+
+	w := c.WeCom
+	switch {
+	case w.CorpID == "":
+		ps.add("wecom.corp_id", "is required (My Company → Company Information → Company ID, e.g. ww0123456789abcdef)")
+	case len(w.CorpID) > 64 || !alnum.MatchString(w.CorpID):
+		ps.add("wecom.corp_id", "must be letters and digits, at most 64")
+	}
+	if w.AgentID < 0 {
+		ps.add("wecom.agent_id", fmt.Sprintf("must not be negative, got %d", w.AgentID))
+	}
+	if u, err := url.Parse(w.APIBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		ps.add("wecom.api_base_url", "must be an absolute http(s) URL, e.g. https://qyapi.weixin.qq.com")
+	}
+	ps.durationBetween("wecom.timestamp_window", w.TimestampWindow, 10*time.Second, 24*time.Hour)
+	c.validateCallbacks(&ps)
+
+	st := c.Store
+	switch st.Backend {
+	case "embedded":
+		if strings.TrimSpace(st.Path) == "" {
+			ps.add("store.path", `is required when store.backend = "embedded"`)
+		}
+	case "redis":
+		u, err := url.Parse(st.RedisURL.Reveal())
+		switch {
+		case st.RedisURL == "":
+			ps.add("store.redis_url", `is required when store.backend = "redis" (or set `+EnvStoreRedisURL+`)`)
+		case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") || (u.Scheme != "unix" && u.Host == ""):
+			// The URL may hold a password: the reason never quotes it.
+			ps.add("store.redis_url", "must be a redis://, rediss:// or unix:// URL")
+		}
+	default:
+		ps.add("store.backend", fmt.Sprintf(`must be "embedded" or "redis", got %q`, st.Backend))
+	}
+	ps.durationBetween("store.lease", st.Lease, time.Second, time.Hour)
+	ps.between("store.max_attempts", int64(st.MaxAttempts), 1, 100)
+	ps.durationBetween("store.batch_delay", st.BatchDelay, 0, time.Second)
+	// A callback is accepted while its timestamp is within the window on
+	// either side of now, so a replay can arrive up to two windows after
+	// the original. The dedup key must outlive that.
+	if st.DedupTTL <= 2*w.TimestampWindow {
+		ps.add("store.dedup_ttl", fmt.Sprintf("must be longer than twice wecom.timestamp_window (%s), got %s", 2*w.TimestampWindow, st.DedupTTL))
+	}
+
+	wk := c.Workers
+	ps.between("workers.count", int64(wk.Count), 1, 256)
+	ps.between("workers.claim_batch", int64(wk.ClaimBatch), 1, 1000)
+	ps.durationBetween("workers.retry_backoff", wk.RetryBackoff, 10*time.Millisecond, time.Hour)
+	ps.durationBetween("workers.retry_max_backoff", wk.RetryMaxBackoff, wk.RetryBackoff, 24*time.Hour)
+
+	seen := map[Secret]bool{}
+	for i, t := range c.Admin.Tokens {
+		key := fmt.Sprintf("admin.tokens[%d]", i)
+		switch v := t.Reveal(); {
+		case len(v) < 16:
+			ps.add(key, fmt.Sprintf("must be at least 16 characters, got %d (wecomply keygen prints a good one)", len(v)))
+		case strings.ContainsAny(v, " \t\r\n,"):
+			ps.add(key, "must not contain spaces or commas")
+		case seen[t]:
+			ps.add(key, "repeats an earlier token")
+		}
+		seen[t] = true
+	}
+	return ps
+}
+
+func (c *Config) validateCallbacks(ps *problems) {
+	cbs := c.WeCom.Callbacks
+	if len(cbs) == 0 {
+		ps.add("wecom.callback", "at least one [[wecom.callback]] is required")
+	}
+	paths := map[string]int{}
+	for i, cb := range cbs {
+		key := func(k string) string { return fmt.Sprintf("wecom.callback[%d].%s", i, k) }
+		switch {
+		case !callbackPath.MatchString(cb.Path):
+			ps.add(key("path"), fmt.Sprintf("must be an absolute URL path of letters, digits and . _ ~ -, e.g. /wecom/callback, got %q", cb.Path))
+		case isReserved(cb.Path):
+			ps.add(key("path"), fmt.Sprintf("%q is served by wecomply itself", cb.Path))
+		default:
+			if j, dup := paths[cb.Path]; dup {
+				ps.add(key("path"), fmt.Sprintf("%q is also the path of wecom.callback[%d]", cb.Path, j))
+			}
+			paths[cb.Path] = i
+		}
+		switch tok := cb.Token.Reveal(); {
+		case tok == "":
+			ps.add(key("token"), fmt.Sprintf("is required (or set %s%d_TOKEN)", envCallback, i))
+		case len(tok) > 32:
+			ps.add(key("token"), fmt.Sprintf("must be at most 32 characters, got %d", len(tok)))
+		case !alnum.MatchString(tok):
+			ps.add(key("token"), "must be letters and digits only")
+		}
+		if reason := checkAESKey(cb.EncodingAESKey.Reveal()); reason != "" {
+			ps.add(key("encoding_aes_key"), reason)
+		}
+		if cb.ReceiveID != "" && !alnum.MatchString(cb.ReceiveID) {
+			ps.add(key("receive_id"), "must be letters and digits only")
+		}
+	}
+}
+
+// checkAESKey explains what is wrong with an EncodingAESKey, or returns "".
+func checkAESKey(k string) string {
+	switch {
+	case k == "":
+		return "is required (wecomply keygen prints one)"
+	case len(k) != 43:
+		return fmt.Sprintf("must be 43 characters, got %d", len(k))
+	case !alnum.MatchString(k):
+		return "must be letters and digits only"
+	}
+	// Not Strict: WeCom's own keys are not canonical Base64 (see WECOM.md §1.5).
+	if b, err := base64.StdEncoding.DecodeString(k + "="); err != nil || len(b) != 32 {
+		return "is not the Base64 of a 32-byte key"
+	}
+	return ""
+}
+
+func isReserved(path string) bool {
+	for _, r := range reservedPaths {
+		if path == r || strings.HasPrefix(path, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+type problems []Problem
+
+func (ps *problems) add(key, reason string) { *ps = append(*ps, Problem{Key: key, Reason: reason}) }
+
+func (ps *problems) between(key string, v, lo, hi int64) {
+	if v < lo || v > hi {
+		ps.add(key, fmt.Sprintf("must be between %d and %d, got %d", lo, hi, v))
+	}
+}
+
+func (ps *problems) durationBetween(key string, v, lo, hi time.Duration) {
+	if v < lo || v > hi {
+		ps.add(key, fmt.Sprintf(`must be a duration between %s and %s such as "30s", got %s`, lo, hi, v))
+	}
+}
+
+func (ps *problems) oneOf(key, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	ps.add(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+}
