@@ -1,0 +1,296 @@
+// Package embedded implements store.Store on a single bbolt file, for a
+// single wecomply node with no server to run.
+//
+// Every write goes through bbolt's Batch, so writes from concurrent callers
+// share one transaction and one fsync (group commit): a callback handler
+// that gets nil from Enqueue knows the event is on disk. The file is never
+// opened with NoSync.
+//
+// Layout (one bucket each):
+//
+//	entries   id → record (event, attempts, last error)        id = big-endian uint64 sequence
+//	ready     id → ∅                                            claimable now, oldest id first
+//	delayed   not-before µs ‖ id → ∅                            failed, claimable after not-before
+//	leased    id → lease-until µs ‖ consumer                    claimed and not yet acked
+//	dead      death sequence → record (with id and died_at)     dead letters, in order of death
+//	dedup     dedup key → expiry µs
+//	dedupexp  expiry µs ‖ dedup key → ∅                         lets the sweeper find expired keys
+//	log       received_at µs ‖ sequence → LogEntry JSON
+//	logdedup  dedup key → log key
+//	logkind   kind → (bucket of log keys)
+//
+// Times are kept as microseconds since the Unix epoch, taken from the
+// injected clock (Options.Now); keys holding a time flip its sign bit so
+// that they sort in time order.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options configure an embedded store. Zero fields take their defaults.
+type Options struct {
+	// Queue are the queue settings (lease, max attempts, dedup TTL).
+	Queue store.QueueOptions
+	// BatchDelay is the group-commit window: how long a write waits for
+	// others to share its transaction and fsync. Default 1ms.
+	BatchDelay time.Duration
+	// BatchSize is the most writes one group commit takes. Default 256.
+	BatchSize int
+	// SweepInterval is how often expired dedup keys are deleted. Default
+	// one minute. (An expired key is treated as absent whether or not it
+	// has been swept.)
+	SweepInterval time.Duration
+	// OpenTimeout is how long Open waits for the file lock another
+	// process may hold. Default 5s.
+	OpenTimeout time.Duration
+	// Now is the clock for leases, retries and dedup expiry. Default time.Now.
+	Now func() time.Time
+	// Logger receives what the background sweeper cannot return.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	o.Queue = o.Queue.WithDefaults()
+	if o.BatchDelay <= 0 {
+		o.BatchDelay = time.Millisecond
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Minute
+	}
+	if o.OpenTimeout <= 0 {
+		o.OpenTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Bucket names.
+var (
+	bucketEntries  = []byte("entries")
+	bucketReady    = []byte("ready")
+	bucketDelayed  = []byte("delayed")
+	bucketLeased   = []byte("leased")
+	bucketDead     = []byte("dead")
+	bucketDedup    = []byte("dedup")
+	bucketDedupExp = []byte("dedupexp")
+	bucketLog      = []byte("log")
+	bucketLogDedup = []byte("logdedup")
+	bucketLogKind  = []byte("logkind")
+)
+
+var allBuckets = [][]byte{
+	bucketEntries, bucketReady, bucketDelayed, bucketLeased, bucketDead,
+	bucketDedup, bucketDedupExp, bucketLog, bucketLogDedup, bucketLogKind,
+}
+
+// Store is a store.Store on a bbolt file. Create it with Open.
+type Store struct {
+	db   *bolt.DB
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced when an entry may have become claimable
+
+	closed  atomic.Bool
+	done    chan struct{} // closed by Close
+	sweeper sync.WaitGroup
+}
+
+// Open opens (creating if needed) the store at path. Parent directories
+// are created with mode 0700 and the file with 0600.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("embedded: open %s: file is locked (is another wecomply running on it?): %w", path, err)
+		}
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = opts.BatchDelay
+	db.MaxBatchSize = opts.BatchSize
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	s := &Store{
+		db:   db,
+		opts: opts,
+		now:  opts.Now,
+		log:  opts.Logger,
+		wake: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	s.sweeper.Add(1)
+	go s.sweep()
+	return s, nil
+}
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Ping checks that the store is open and readable.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("embedded: ping: %w", store.ErrClosed)
+	}
+	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close stops the sweeper and closes the file, after the transactions in
+// flight have finished. Calls after Close return store.ErrClosed.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("embedded: close: %w", store.ErrClosed)
+	}
+	close(s.done)
+	s.sweeper.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("embedded: close: %w", err)
+	}
+	return nil
+}
+
+// check returns ErrClosed after Close, and ctx's error if it is done.
+func (s *Store) check(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("embedded: %s: %w", op, store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	return nil
+}
+
+// wrap names the operation and turns bbolt's "not open" into ErrClosed
+// (Close won the race against an operation already under way).
+func (s *Store) wrap(op string, err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("embedded: %s: %w", op, store.ErrClosed)
+	}
+	return fmt.Errorf("embedded: %s: %w", op, err)
+}
+
+// signal wakes every Claim waiting for an entry.
+func (s *Store) signal() {
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// wakeChan is closed at the next signal. Take it before looking for
+// entries, so a signal between the look and the wait is not lost.
+func (s *Store) wakeChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+// sweepBatch bounds how many expired dedup keys one sweep transaction
+// deletes, so the sweeper never holds the write lock for long.
+const sweepBatch = 1000
+
+func (s *Store) sweep() {
+	defer s.sweeper.Done()
+	t := time.NewTicker(s.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		if _, err := s.sweepDedup(); err != nil && !s.closed.Load() {
+			// Nobody to return this to; a failed sweep only leaves
+			// expired keys for the next one (they count as absent).
+			s.log.Warn("embedded store: sweep expired dedup keys", "err", err)
+		}
+	}
+}
+
+// sweepDedup deletes the dedup keys whose expiry has passed and reports
+// how many.
+func (s *Store) sweepDedup() (int, error) {
+	total := 0
+	for {
+		now := micros(s.now())
+		var n int
+		err := s.db.Batch(func(tx *bolt.Tx) error {
+			n = 0
+			exp := tx.Bucket(bucketDedupExp)
+			dd := tx.Bucket(bucketDedup)
+			var keys [][]byte
+			c := exp.Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < sweepBatch; k, _ = c.Next() {
+				if len(k) < 8 || unTimeKey(k[:8]) > now {
+					break
+				}
+				keys = append(keys, append([]byte(nil), k...))
+			}
+			for _, k := range keys {
+				if err := exp.Delete(k); err != nil {
+					return err
+				}
+				dk := k[8:]
+				// Delete the key only if this index entry is its current
+				// expiry (a re-enqueue after expiry wrote a newer one).
+				if v := dd.Get(dk); v != nil && len(v) == 8 && unTimeKey(v) == unTimeKey(k[:8]) {
+					if err := dd.Delete(dk); err != nil {
+						return err
+					}
+				}
+			}
+			n = len(keys)
+			return nil
+		})
+		if err != nil {
+			return total, s.wrap("sweep dedup keys", err)
+		}
+		total += n
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}

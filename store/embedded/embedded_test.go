@@ -1,0 +1,274 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/storetest"
+)
+
+func open(t testing.TB, path string, o Options) *Store {
+	t.Helper()
+	s, err := Open(path, o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t,
+		func(t *testing.T, q store.QueueOptions) store.Store {
+			return open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{Queue: q})
+		},
+		storetest.Options{
+			Reopen: func(t *testing.T, s store.Store, q store.QueueOptions) store.Store {
+				path := s.(*Store).Path()
+				if err := s.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				return open(t, path, Options{Queue: q})
+			},
+		})
+}
+
+func TestOpenCreatesPrivateDirAndFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "wecomply.db")
+	open(t, path, Options{})
+	for p, want := range map[string]os.FileMode{
+		path:                             0o600,
+		filepath.Dir(path):               0o700,
+		filepath.Dir(filepath.Dir(path)): 0o700,
+	} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestOpenLockedFileFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wecomply.db")
+	open(t, path, Options{})
+	start := time.Now()
+	_, err := Open(path, Options{OpenTimeout: 100 * time.Millisecond})
+	if err == nil {
+		t.Fatal("second Open of a file in use succeeded")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("second Open took %v", time.Since(start))
+	}
+}
+
+// TestEnqueueSurvivesBatchRetries forces bbolt to roll back and re-run
+// batches (a function that fails makes the whole batch re-run without it)
+// while many Enqueues share them: every Enqueue must still report its own
+// final outcome, and nothing may be added twice or lost.
+func TestEnqueueSurvivesBatchRetries(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{BatchDelay: 5 * time.Millisecond})
+	ctx := context.Background()
+	const keys, racers = 50, 4
+	var added [keys]atomic.Int32
+	var wg sync.WaitGroup
+	boom := errors.New("boom")
+	stop := make(chan struct{})
+	var spoilers sync.WaitGroup
+	for range 4 {
+		spoilers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := s.db.Batch(func(*bolt.Tx) error { return boom }); !errors.Is(err, boom) {
+					t.Errorf("spoiler Batch: %v", err)
+				}
+			}
+		})
+	}
+	for i := range keys * racers {
+		wg.Go(func() {
+			ok, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprintf("k%d", i%keys), Payload: []byte{byte(i)}})
+			if err != nil {
+				t.Errorf("Enqueue: %v", err)
+			}
+			if ok {
+				added[i%keys].Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	spoilers.Wait()
+	for k := range added {
+		if n := added[k].Load(); n != 1 {
+			t.Errorf("key k%d added %d times, want 1", k, n)
+		}
+	}
+	st, err := s.QueueStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ready != keys {
+		t.Errorf("Ready = %d, want %d", st.Ready, keys)
+	}
+	ids := map[string]bool{}
+	ds, err := s.Claim(ctx, "c", 2*keys, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if ids[d.ID] {
+			t.Errorf("ID %s delivered twice", d.ID)
+		}
+		ids[d.ID] = true
+	}
+	if len(ds) != keys {
+		t.Errorf("claimed %d, want %d", len(ds), keys)
+	}
+}
+
+// fakeClock is a settable clock for driving leases, retries and dedup
+// expiry without sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestInjectedClock(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{
+		Queue: store.QueueOptions{Lease: time.Minute, MaxAttempts: 3, DedupTTL: time.Hour},
+		Now:   clock.Now,
+	})
+	ctx := context.Background()
+	claim := func() []store.Delivery {
+		t.Helper()
+		ds, err := s.Claim(ctx, "c", 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	d := claim()[0]
+
+	clock.Add(59 * time.Second)
+	if ds := claim(); len(ds) != 0 {
+		t.Fatal("reclaimed before the lease ended")
+	}
+	clock.Add(time.Second)
+	ds := claim()
+	if len(ds) != 1 || ds[0].Attempts != 1 {
+		t.Fatalf("after the lease: %+v, want one delivery with 1 attempt", ds)
+	}
+
+	if _, err := s.Fail(ctx, d.ID, "x", 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(10*time.Minute - time.Microsecond)
+	if ds := claim(); len(ds) != 0 {
+		t.Fatal("claimable before retryAfter")
+	}
+	clock.Add(time.Microsecond)
+	if ds := claim(); len(ds) != 1 || ds[0].Attempts != 2 {
+		t.Fatalf("after retryAfter: %+v, want one delivery with 2 attempts", ds)
+	}
+
+	if added, _ := s.Enqueue(ctx, store.Event{DedupKey: "a"}); added {
+		t.Fatal("dedup key forgotten within DedupTTL")
+	}
+	clock.Add(time.Hour)
+	if added, _ := s.Enqueue(ctx, store.Event{DedupKey: "a"}); !added {
+		t.Fatal("expired dedup key still counted (not treated as absent)")
+	}
+}
+
+func TestSweeperDeletesExpiredDedupKeys(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{
+		Queue:         store.QueueOptions{DedupTTL: time.Hour},
+		SweepInterval: 10 * time.Millisecond,
+		Now:           clock.Now,
+	})
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("old", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Add(30 * time.Minute)
+	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	// Re-enqueue an old key after expiry: its new expiry must survive the
+	// sweep of its old one.
+	clock.Add(31 * time.Minute)
+	if added, err := s.Enqueue(ctx, store.Event{DedupKey: "old0"}); err != nil || !added {
+		t.Fatalf("re-Enqueue after expiry = %v, %v", added, err)
+	}
+	count := func() (dedup, exp int) {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			dedup = tx.Bucket(bucketDedup).Stats().KeyN
+			exp = tx.Bucket(bucketDedupExp).Stats().KeyN
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, e := count()
+		if d == 2 && e == 2 { // "new" and the re-enqueued "old0"
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after sweeping: %d dedup keys, %d expiry index entries; want 2, 2", d, e)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if added, _ := s.Enqueue(ctx, store.Event{DedupKey: "old0"}); added {
+		t.Error("sweep deleted the live dedup key of old0")
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		return open(b, filepath.Join(b.TempDir(), "wecomply.db"), Options{})
+	})
+}

@@ -1,0 +1,529 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+// leaseExpired is the last error recorded when a lease runs out.
+const leaseExpired = "lease expired: worker crashed or took longer than the lease"
+
+// record is a queue entry as the entries and dead buckets keep it.
+type record struct {
+	DedupKey   string `json:"dedup_key"`
+	Kind       string `json:"kind,omitempty"`
+	Receiver   string `json:"receiver,omitempty"`
+	ReceivedAt int64  `json:"received_at"` // µs since the epoch
+	Payload    []byte `json:"payload,omitempty"`
+	Attempts   int    `json:"attempts,omitempty"`
+	LastError  string `json:"last_error,omitempty"`
+	// Dead letters only.
+	ID     uint64 `json:"id,omitempty"`
+	DiedAt int64  `json:"died_at,omitempty"` // µs since the epoch
+}
+
+func newRecord(e store.Event) record {
+	return record{
+		DedupKey:   e.DedupKey,
+		Kind:       e.Kind,
+		Receiver:   e.Receiver,
+		ReceivedAt: micros(e.ReceivedAt),
+		Payload:    e.Payload,
+	}
+}
+
+func (r record) event() store.Event {
+	return store.Event{
+		DedupKey:   r.DedupKey,
+		Kind:       r.Kind,
+		Receiver:   r.Receiver,
+		ReceivedAt: fromMicros(r.ReceivedAt),
+		Payload:    r.Payload,
+	}
+}
+
+func decodeRecord(v []byte) (record, error) {
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return record{}, fmt.Errorf("decode queue entry: %w", err)
+	}
+	return r, nil
+}
+
+// micros is t as µs since the epoch.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// timeKey encodes µs so that byte order is time order (sign bit flipped).
+func timeKey(us int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(us)^(1<<63))
+	return b
+}
+
+func unTimeKey(b []byte) int64 { return int64(binary.BigEndian.Uint64(b[:8]) ^ (1 << 63)) }
+
+func idKey(id uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, id)
+	return b
+}
+
+func idString(k []byte) string { return strconv.FormatUint(binary.BigEndian.Uint64(k), 10) }
+
+// parseID reads an ID as Claim hands it out; ok is false for anything
+// this store never issued.
+func parseID(id string) (uint64, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 || strconv.FormatUint(n, 10) != id {
+		return 0, false
+	}
+	return n, true
+}
+
+func concat(a, b []byte) []byte {
+	out := make([]byte, 0, len(a)+len(b))
+	return append(append(out, a...), b...)
+}
+
+// Enqueue stores e in a group-committed transaction; see store.Queue.
+func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
+	if err := s.check(ctx, "enqueue"); err != nil {
+		return false, err
+	}
+	if e.DedupKey == "" {
+		return false, errors.New("embedded: enqueue: empty dedup key")
+	}
+	now := micros(s.now())
+	expiry := now + s.opts.Queue.DedupTTL.Microseconds()
+	value, err := json.Marshal(newRecord(e))
+	if err != nil {
+		return false, fmt.Errorf("embedded: enqueue %s: %w", e.DedupKey, err)
+	}
+	// Batch may run this function more than once (when another function
+	// of the same batch fails, the batch is rolled back and re-run): it
+	// must set every result from scratch, and only the final run counts.
+	var added bool
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		added = false
+		dedup := tx.Bucket(bucketDedup)
+		dk := []byte(e.DedupKey)
+		if v := dedup.Get(dk); v != nil {
+			old := unTimeKey(v)
+			if old > now {
+				return nil // a duplicate within DedupTTL
+			}
+			// Expired but not swept yet: it counts as absent.
+			if err := tx.Bucket(bucketDedupExp).Delete(concat(v, dk)); err != nil {
+				return err
+			}
+		}
+		ek := timeKey(expiry)
+		if err := dedup.Put(dk, ek); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDedupExp).Put(concat(ek, dk), nil); err != nil {
+			return err
+		}
+		entries := tx.Bucket(bucketEntries)
+		seq, err := entries.NextSequence()
+		if err != nil {
+			return err
+		}
+		k := idKey(seq)
+		if err := entries.Put(k, value); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketReady).Put(k, nil); err != nil {
+			return err
+		}
+		added = true
+		return nil
+	})
+	if err != nil {
+		return false, s.wrap("enqueue "+e.DedupKey, err)
+	}
+	if added {
+		s.signal()
+	}
+	return added, nil
+}
+
+// Claim leases up to max entries to consumer; see store.Queue.
+func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.Duration) ([]store.Delivery, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
+	}
+	if max <= 0 {
+		max = 1
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if ctx.Err() != nil {
+			return []store.Delivery{}, nil
+		}
+		wake := s.wakeChan()
+		ds, next, again, err := s.claimOnce(consumer, max)
+		if err != nil {
+			return nil, err
+		}
+		if len(ds) > 0 {
+			return ds, nil
+		}
+		if again {
+			continue
+		}
+		d := time.Until(deadline)
+		if d <= 0 {
+			return []store.Delivery{}, nil
+		}
+		if !next.IsZero() {
+			if untilNext := next.Sub(s.now()); untilNext < d {
+				d = max64(untilNext, time.Millisecond)
+			}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return []store.Delivery{}, nil
+		case <-s.done:
+			t.Stop()
+			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func max64(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// claimOnce claims what is available now. When nothing is, next is the
+// earliest time something will be (a lease running out or a retry coming
+// due), or zero if nothing is pending; again is true when something looked
+// available but was gone (taken by another Claim, or dead-lettered), so
+// the caller should look again rather than wait.
+func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next time.Time, again bool, err error) {
+	now := micros(s.now())
+	// Look first with a read-only transaction: idle consumers polling an
+	// empty queue must not cost a write and an fsync each.
+	var available bool
+	var nextUS int64
+	err = s.db.View(func(tx *bolt.Tx) error {
+		available, nextUS = false, 0
+		if k, _ := tx.Bucket(bucketReady).Cursor().First(); k != nil {
+			available = true
+			return nil
+		}
+		consider := func(t int64) {
+			if t <= now {
+				available = true
+			} else if nextUS == 0 || t < nextUS {
+				nextUS = t
+			}
+		}
+		if k, _ := tx.Bucket(bucketDelayed).Cursor().First(); k != nil {
+			consider(unTimeKey(k))
+		}
+		return tx.Bucket(bucketLeased).ForEach(func(_, v []byte) error {
+			consider(unTimeKey(v))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, time.Time{}, false, s.wrap("claim", err)
+	}
+	if !available {
+		if nextUS != 0 {
+			next = fromMicros(nextUS)
+		}
+		return nil, next, false, nil
+	}
+
+	leaseUntil := timeKey(now + s.opts.Queue.Lease.Microseconds())
+	leaseValue := concat(leaseUntil, []byte(consumer))
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		ds = ds[:0]
+		entries := tx.Bucket(bucketEntries)
+		ready := tx.Bucket(bucketReady)
+		leased := tx.Bucket(bucketLeased)
+		delayed := tx.Bucket(bucketDelayed)
+
+		// 1. Expired leases, oldest entry first. Collect before changing:
+		// a bbolt cursor must not see its bucket modified under it.
+		var expired [][]byte
+		if err := leased.ForEach(func(k, v []byte) error {
+			if unTimeKey(v) <= now {
+				expired = append(expired, append([]byte(nil), k...))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range expired {
+			if len(ds) >= max {
+				break
+			}
+			r, err := decodeRecord(entries.Get(k))
+			if err != nil {
+				return err
+			}
+			r.Attempts++
+			r.LastError = leaseExpired
+			if r.Attempts >= s.opts.Queue.MaxAttempts {
+				if err := leased.Delete(k); err != nil {
+					return err
+				}
+				if err := kill(tx, k, r, now); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := putRecord(entries, k, r); err != nil {
+				return err
+			}
+			if err := leased.Put(k, leaseValue); err != nil {
+				return err
+			}
+			ds = append(ds, delivery(k, r))
+		}
+
+		// 2. Retries that came due join the ready entries, in id order.
+		var due [][]byte
+		c := delayed.Cursor()
+		for k, _ := c.First(); k != nil && unTimeKey(k) <= now; k, _ = c.Next() {
+			due = append(due, append([]byte(nil), k...))
+		}
+		for _, k := range due {
+			if err := delayed.Delete(k); err != nil {
+				return err
+			}
+			if err := ready.Put(k[8:], nil); err != nil {
+				return err
+			}
+		}
+
+		// 3. Ready entries, oldest first.
+		var take [][]byte
+		c = ready.Cursor()
+		for k, _ := c.First(); k != nil && len(ds)+len(take) < max; k, _ = c.Next() {
+			take = append(take, append([]byte(nil), k...))
+		}
+		for _, k := range take {
+			r, err := decodeRecord(entries.Get(k))
+			if err != nil {
+				return err
+			}
+			if err := ready.Delete(k); err != nil {
+				return err
+			}
+			if err := leased.Put(k, leaseValue); err != nil {
+				return err
+			}
+			ds = append(ds, delivery(k, r))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, false, s.wrap("claim", err)
+	}
+	return ds, time.Time{}, len(ds) == 0, nil
+}
+
+func delivery(k []byte, r record) store.Delivery {
+	return store.Delivery{ID: idString(k), Event: r.event(), Attempts: r.Attempts, LastError: r.LastError}
+}
+
+func putRecord(b *bolt.Bucket, k []byte, r record) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, v)
+}
+
+// kill moves the entry k (already out of ready/leased/delayed) to the dead
+// letters.
+func kill(tx *bolt.Tx, k []byte, r record, now int64) error {
+	if err := tx.Bucket(bucketEntries).Delete(k); err != nil {
+		return err
+	}
+	dead := tx.Bucket(bucketDead)
+	seq, err := dead.NextSequence()
+	if err != nil {
+		return err
+	}
+	r.ID = binary.BigEndian.Uint64(k)
+	r.DiedAt = now
+	return putRecord(dead, idKey(seq), r)
+}
+
+// held runs fn on the leased entry id inside a group-committed
+// transaction; found is false if id is not currently leased.
+func (s *Store) held(op, id string, fn func(tx *bolt.Tx, k []byte) error) (found bool, err error) {
+	n, ok := parseID(id)
+	if !ok {
+		return false, nil
+	}
+	k := idKey(n)
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		found = false
+		leased := tx.Bucket(bucketLeased)
+		if leased.Get(k) == nil {
+			// Not an error for bbolt: an error would roll back and re-run
+			// the whole batch.
+			return nil
+		}
+		if err := leased.Delete(k); err != nil {
+			return err
+		}
+		found = true
+		return fn(tx, k)
+	})
+	if err != nil {
+		return false, s.wrap(op+" "+id, err)
+	}
+	return found, nil
+}
+
+// Ack removes a claimed entry; see store.Queue.
+func (s *Store) Ack(ctx context.Context, id string) error {
+	if err := s.check(ctx, "ack"); err != nil {
+		return err
+	}
+	found, err := s.held("ack", id, func(tx *bolt.Tx, k []byte) error {
+		return tx.Bucket(bucketEntries).Delete(k)
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("embedded: ack %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Fail records a failed attempt; see store.Queue.
+func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (bool, error) {
+	if err := s.check(ctx, "fail"); err != nil {
+		return false, err
+	}
+	now := micros(s.now())
+	var dead bool
+	found, err := s.held("fail", id, func(tx *bolt.Tx, k []byte) error {
+		dead = false
+		entries := tx.Bucket(bucketEntries)
+		r, err := decodeRecord(entries.Get(k))
+		if err != nil {
+			return err
+		}
+		r.Attempts++
+		r.LastError = cause
+		if r.Attempts >= s.opts.Queue.MaxAttempts {
+			dead = true
+			return kill(tx, k, r, now)
+		}
+		if err := putRecord(entries, k, r); err != nil {
+			return err
+		}
+		if retryAfter <= 0 {
+			return tx.Bucket(bucketReady).Put(k, nil)
+		}
+		return tx.Bucket(bucketDelayed).Put(concat(timeKey(now+retryAfter.Microseconds()), k), nil)
+	})
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return false, fmt.Errorf("embedded: fail %s: %w", id, store.ErrNotFound)
+	}
+	if !dead {
+		s.signal() // a waiting Claim recomputes its timer
+	}
+	return dead, nil
+}
+
+// Release gives a claimed entry back; see store.Queue.
+func (s *Store) Release(ctx context.Context, id string) error {
+	if err := s.check(ctx, "release"); err != nil {
+		return err
+	}
+	found, err := s.held("release", id, func(tx *bolt.Tx, k []byte) error {
+		return tx.Bucket(bucketReady).Put(k, nil)
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("embedded: release %s: %w", id, store.ErrNotFound)
+	}
+	s.signal()
+	return nil
+}
+
+// DeadLetters lists up to limit dead letters in the order they died.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
+	if err := s.check(ctx, "list dead letters"); err != nil {
+		return nil, err
+	}
+	out := []store.DeadLetter{}
+	if limit <= 0 {
+		return out, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDead).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			r, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, store.DeadLetter{
+				ID:        strconv.FormatUint(r.ID, 10),
+				Event:     r.event(),
+				Attempts:  r.Attempts,
+				LastError: r.LastError,
+				DiedAt:    fromMicros(r.DiedAt),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("list dead letters", err)
+	}
+	return out, nil
+}
+
+// QueueStats counts entries by state. Entries waiting for a retry count as
+// ready.
+func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
+	if err := s.check(ctx, "queue stats"); err != nil {
+		return store.QueueStats{}, err
+	}
+	var st store.QueueStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.Ready = int64(tx.Bucket(bucketReady).Stats().KeyN + tx.Bucket(bucketDelayed).Stats().KeyN)
+		st.Leased = int64(tx.Bucket(bucketLeased).Stats().KeyN)
+		st.Dead = int64(tx.Bucket(bucketDead).Stats().KeyN)
+		return nil
+	})
+	if err != nil {
+		return store.QueueStats{}, s.wrap("queue stats", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,371 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+// leaseExpired is the last error recorded when a lease runs out.
+const leaseExpired = "lease expired: worker crashed or took longer than the lease"
+
+// Enqueue adds e unless its dedup key is remembered, in one script; see
+// store.Queue.
+func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
+	if err := s.check("enqueue"); err != nil {
+		return false, err
+	}
+	if e.DedupKey == "" {
+		return false, errors.New("redis: enqueue: empty dedup key")
+	}
+	err := enqueueScript.Run(ctx, s.client,
+		[]string{s.k.dedup(e.DedupKey), s.k.events},
+		ms(s.q.DedupTTL), e.DedupKey, e.Kind, e.Receiver, e.ReceivedAt.UnixMicro(), e.Payload,
+	).Err()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return false, nil
+	case err != nil:
+		return false, s.wrap("enqueue "+e.DedupKey, err)
+	}
+	return true, nil
+}
+
+// Claim leases up to max entries to consumer; see store.Queue. It runs the
+// claim script (expired leases, due retries, then new entries); if that
+// finds nothing it blocks on XREADGROUP for new entries in slices of at
+// most s.poll, re-running the script between slices so that leases
+// expiring and retries coming due during the wait are seen.
+func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.Duration) ([]store.Delivery, error) {
+	if err := s.check("claim"); err != nil {
+		return nil, err
+	}
+	if max <= 0 {
+		max = 1
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if ctx.Err() != nil {
+			return []store.Delivery{}, nil
+		}
+		ds, err := s.claimNow(ctx, consumer, max)
+		if err != nil {
+			if ctx.Err() != nil {
+				return []store.Delivery{}, nil
+			}
+			return nil, err
+		}
+		if len(ds) > 0 {
+			return ds, nil
+		}
+		remaining := time.Until(deadline)
+		if remaining < time.Millisecond { // BLOCK 0 would mean forever
+			return []store.Delivery{}, nil
+		}
+		ds, err = s.blockingRead(ctx, consumer, max, min(remaining, s.poll))
+		if err != nil || len(ds) > 0 {
+			return ds, err
+		}
+	}
+}
+
+func (s *Store) claimNow(ctx context.Context, consumer string, max int) ([]store.Delivery, error) {
+	res, err := claimScript.Run(ctx, s.client, s.k.queue(),
+		group, consumer, ms(s.q.Lease), max, s.q.MaxAttempts, leaseExpired,
+	).Slice()
+	if err != nil {
+		return nil, s.wrap("claim", err)
+	}
+	ds := make([]store.Delivery, 0, len(res))
+	for _, r := range res {
+		d, err := scriptDelivery(r)
+		if err != nil {
+			return nil, s.wrap("claim", err)
+		}
+		ds = append(ds, d)
+	}
+	return ds, nil
+}
+
+type readResult struct {
+	ds  []store.Delivery
+	err error
+}
+
+// blockingRead waits up to block for new entries with XREADGROUP BLOCK.
+// The client cannot interrupt a blocking command when ctx is cancelled
+// (only deadlines reach the socket), so the read runs in its own
+// goroutine and Claim returns at once on cancellation or Close; entries
+// the abandoned read still receives are released (claimable at once, no
+// attempt counted) instead of waiting out a lease.
+func (s *Store) blockingRead(ctx context.Context, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
+	result := make(chan readResult) // unbuffered: a send means Claim took it
+	gone := make(chan struct{})     // closed when Claim stops waiting
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("redis: claim: %w", store.ErrClosed)
+	}
+	s.readers.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.readers.Done()
+		streams, err := s.client.XReadGroup(context.WithoutCancel(ctx), &goredis.XReadGroupArgs{
+			Group:    group,
+			Consumer: consumer,
+			Streams:  []string{s.k.events, ">"},
+			Count:    int64(max),
+			Block:    block,
+		}).Result()
+		var r readResult
+		switch {
+		case errors.Is(err, goredis.Nil):
+		case err != nil:
+			r.err = s.wrap("claim: read new entries", err)
+		default:
+			for _, st := range streams {
+				for _, m := range st.Messages {
+					d, err := messageDelivery(m)
+					if err != nil {
+						r.err = s.wrap("claim", err)
+						continue
+					}
+					r.ds = append(r.ds, d)
+				}
+			}
+		}
+		select {
+		case result <- r:
+		case <-gone:
+			s.releaseAbandoned(r.ds)
+		}
+	}()
+	select {
+	case r := <-result:
+		return r.ds, r.err
+	case <-ctx.Done():
+		close(gone)
+		return []store.Delivery{}, nil
+	case <-s.done:
+		close(gone)
+		return nil, fmt.Errorf("redis: claim: %w", store.ErrClosed)
+	}
+}
+
+// releaseAbandoned gives back entries read for a Claim that stopped
+// waiting. There is no caller to return an error to: a failure is logged,
+// and the entry comes back when its lease expires.
+func (s *Store) releaseAbandoned(ds []store.Delivery) {
+	for _, d := range ds {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := releaseScript.Run(ctx, s.client, s.k.queue(), group, d.ID, ms(s.q.Lease)).Err()
+		cancel()
+		if err != nil {
+			s.log.Warn("release an entry read for a Claim that stopped waiting; it returns after its lease",
+				"id", d.ID, "err", s.redact(err))
+		}
+	}
+}
+
+// ms is d in whole milliseconds, at least 1: Redis's unit for expiries
+// and idle times, where 0 would mean "at once" or be refused.
+func ms(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
+
+// ceilMS is d in milliseconds rounded up, so "not before d" holds.
+func ceilMS(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// validID reports whether id looks like a stream id ("ms-seq"); anything
+// else was never handed out and is not found.
+func validID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	if !ok {
+		return false
+	}
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return err1 == nil && err2 == nil
+}
+
+// Ack removes a leased entry; see store.Queue.
+func (s *Store) Ack(ctx context.Context, id string) error {
+	if err := s.check("ack"); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return fmt.Errorf("redis: ack %q: %w", id, store.ErrNotFound)
+	}
+	n, err := ackScript.Run(ctx, s.client, s.k.queue(), group, id).Int()
+	if err != nil {
+		return s.wrap("ack "+id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: ack %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Fail records a failed attempt; see store.Queue.
+func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (bool, error) {
+	if err := s.check("fail"); err != nil {
+		return false, err
+	}
+	if !validID(id) {
+		return false, fmt.Errorf("redis: fail %q: %w", id, store.ErrNotFound)
+	}
+	n, err := failScript.Run(ctx, s.client, s.k.queue(),
+		group, id, cause, ceilMS(retryAfter), ms(s.q.Lease), s.q.MaxAttempts,
+	).Int()
+	if err != nil {
+		return false, s.wrap("fail "+id, err)
+	}
+	switch n {
+	case -1:
+		return false, fmt.Errorf("redis: fail %s: %w", id, store.ErrNotFound)
+	case 1:
+		return true, nil
+	}
+	return false, nil
+}
+
+// Release gives a leased entry back without counting an attempt; see
+// store.Queue.
+func (s *Store) Release(ctx context.Context, id string) error {
+	if err := s.check("release"); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return fmt.Errorf("redis: release %q: %w", id, store.ErrNotFound)
+	}
+	n, err := releaseScript.Run(ctx, s.client, s.k.queue(), group, id, ms(s.q.Lease)).Int()
+	if err != nil {
+		return s.wrap("release "+id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: release %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeadLetters lists up to limit dead letters in the order they died.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
+	if err := s.check("list dead letters"); err != nil {
+		return nil, err
+	}
+	out := []store.DeadLetter{}
+	if limit <= 0 {
+		return out, nil
+	}
+	msgs, err := s.client.XRangeN(ctx, s.k.dead, "-", "+", int64(limit)).Result()
+	if err != nil {
+		return nil, s.wrap("list dead letters", err)
+	}
+	for _, m := range msgs {
+		f := stringValues(m.Values)
+		e, err := fieldsEvent(f)
+		if err != nil {
+			return nil, s.wrap("list dead letters", fmt.Errorf("dead letter %s: %w", m.ID, err))
+		}
+		attempts, _ := strconv.Atoi(f["attempts"])
+		diedMS, _ := strconv.ParseInt(f["died_at"], 10, 64)
+		out = append(out, store.DeadLetter{
+			ID:        f["id"],
+			Event:     e,
+			Attempts:  attempts,
+			LastError: f["last_error"],
+			DiedAt:    time.UnixMilli(diedMS).UTC(),
+		})
+	}
+	return out, nil
+}
+
+// QueueStats counts entries by state; see store.Queue. Entries given back
+// by Fail or Release count as ready.
+func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
+	if err := s.check("queue stats"); err != nil {
+		return store.QueueStats{}, err
+	}
+	n, err := statsScript.Run(ctx, s.client, []string{s.k.events, s.k.returned, s.k.dead}, group).Int64Slice()
+	if err != nil {
+		return store.QueueStats{}, s.wrap("queue stats", err)
+	}
+	if len(n) != 3 {
+		return store.QueueStats{}, fmt.Errorf("redis: queue stats: got %d counts, want 3", len(n))
+	}
+	return store.QueueStats{Ready: n[0], Leased: n[1], Dead: n[2]}, nil
+}
+
+// --- decoding ---
+
+// scriptDelivery decodes one {id, {field, value, …}, attempts, last error}
+// of the claim script.
+func scriptDelivery(v any) (store.Delivery, error) {
+	r, ok := v.([]any)
+	if !ok || len(r) != 4 {
+		return store.Delivery{}, fmt.Errorf("unexpected claim reply %T", v)
+	}
+	id, _ := r[0].(string)
+	flat, _ := r[1].([]any)
+	if len(flat)%2 != 0 {
+		return store.Delivery{}, fmt.Errorf("entry %s: odd field list", id)
+	}
+	f := make(map[string]string, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		f[k] = val
+	}
+	e, err := fieldsEvent(f)
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("entry %s: %w", id, err)
+	}
+	attempts, _ := strconv.Atoi(fmt.Sprint(r[2]))
+	lastErr, _ := r[3].(string)
+	return store.Delivery{ID: id, Event: e, Attempts: attempts, LastError: lastErr}, nil
+}
+
+func messageDelivery(m goredis.XMessage) (store.Delivery, error) {
+	e, err := fieldsEvent(stringValues(m.Values))
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("entry %s: %w", m.ID, err)
+	}
+	return store.Delivery{ID: m.ID, Event: e}, nil
+}
+
+func stringValues(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		s, _ := v.(string)
+		out[k] = s
+	}
+	return out
+}
+
+func fieldsEvent(f map[string]string) (store.Event, error) {
+	us, err := strconv.ParseInt(f["received_at"], 10, 64)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("received_at %q: %w", f["received_at"], err)
+	}
+	var payload []byte
+	if p := f["payload"]; p != "" {
+		payload = []byte(p)
+	}
+	return store.Event{
+		DedupKey:   f["dedup"],
+		Kind:       f["kind"],
+		Receiver:   f["receiver"],
+		ReceivedAt: time.UnixMicro(us).UTC(),
+		Payload:    payload,
+	}, nil
+}

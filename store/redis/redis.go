@@ -1,0 +1,264 @@
+// Package redis implements store.Store on Redis (go-redis v9), for any
+// number of wecomply replicas sharing one Redis, Redis Cluster or managed
+// Redis (7.0 or later: XAUTOCLAIM with its deleted-ids reply).
+//
+// Keys are "wecomply:{NAMESPACE}:…", NAMESPACE being the corp id: the hash
+// tag puts every key of one corp in one Redis Cluster slot, so the Lua
+// scripts that touch several of them run on a cluster too.
+//
+//	…:events            stream of queue entries; consumer group "workers"
+//	…:dead              stream of dead letters
+//	…:attempts          hash  entry id → failed attempts
+//	…:lasterr           hash  entry id → last error
+//	…:returned          hash  entry id → not-before ms (given back by Fail/Release)
+//	…:dedup:KEY         string, expires after DedupTTL
+//	…:log               hash  dedup key → LogEntry JSON
+//	…:log:all           zset  of log members scored by received_at µs
+//	…:log:kind:KIND     zset, the same for one kind
+//	…:log:seq           counter that orders log entries with equal received_at
+//
+// Durability is the server's: Enqueue returns once Redis has the event in
+// memory, and it survives a crash of Redis only as far as Redis persists
+// it (appendonly yes, appendfsync everysec or always). Open logs a warning
+// when the server runs without the append-only file.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// group is the consumer group every replica's workers share.
+const group = "workers"
+
+// Options configure a Redis store.
+type Options struct {
+	// URL is the server, redis://[[user]:password@]host:port/db (or
+	// rediss:// for TLS); see goredis.ParseURL. Its password never
+	// appears in errors or logs.
+	URL string
+	// Namespace separates corps sharing a Redis; the corp id. Required.
+	Namespace string
+	// Queue are the queue settings (lease, max attempts, dedup TTL).
+	Queue store.QueueOptions
+	// Logger receives Open's warnings and what a background read cannot
+	// return. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a store.Store on Redis. Create it with Open.
+type Store struct {
+	client  *goredis.Client
+	q       store.QueueOptions
+	k       keys
+	log     *slog.Logger
+	secrets []string // what redact removes from error texts
+	poll    time.Duration
+
+	closed  atomic.Bool
+	done    chan struct{}  // closed by Close
+	mu      sync.Mutex     // orders readers.Add before Close's readers.Wait
+	readers sync.WaitGroup // blocking reads in flight
+}
+
+type keys struct {
+	prefix, events, dead, attempts, lastErr, returned, log, logAll, logSeq string
+}
+
+func newKeys(namespace string) keys {
+	p := "wecomply:{" + namespace + "}:"
+	return keys{
+		prefix:   p,
+		events:   p + "events",
+		dead:     p + "dead",
+		attempts: p + "attempts",
+		lastErr:  p + "lasterr",
+		returned: p + "returned",
+		log:      p + "log",
+		logAll:   p + "log:all",
+		logSeq:   p + "log:seq",
+	}
+}
+
+func (k keys) dedup(key string) string    { return k.prefix + "dedup:" + key }
+func (k keys) logKind(kind string) string { return k.prefix + "log:kind:" + kind }
+
+// queue returns the KEYS of the queue scripts (see scripts.go).
+func (k keys) queue() []string {
+	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead}
+}
+
+// Open connects to Redis, checks it answers, creates the consumer group if
+// needed, and warns (through opts.Logger) if the server does not persist
+// with an append-only file.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Namespace == "" || strings.ContainsAny(opts.Namespace, "{}") {
+		return nil, fmt.Errorf("redis: open: namespace %q: want the corp id, not empty and without braces", opts.Namespace)
+	}
+	secrets := urlSecrets(opts.URL)
+	ro, err := goredis.ParseURL(opts.URL)
+	if err != nil {
+		// The parser's error may quote the whole URL: keep only a
+		// redacted text, and no chain to the original.
+		return nil, fmt.Errorf("redis: open: invalid URL %s: %s", RedactURL(opts.URL), redactText(err.Error(), secrets))
+	}
+	if ro.Password != "" {
+		secrets = append(secrets, ro.Password)
+	}
+	// A ctx deadline then bounds each command's socket I/O. (Cancellation
+	// without a deadline does not interrupt a command in flight; Claim
+	// handles that for its blocking read, see blockingRead.)
+	ro.ContextTimeoutEnabled = true
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	q := opts.Queue.WithDefaults()
+	s := &Store{
+		client:  goredis.NewClient(ro),
+		q:       q,
+		k:       newKeys(opts.Namespace),
+		log:     logger.With("store", "redis", "addr", ro.Addr, "db", ro.DB, "namespace", opts.Namespace),
+		secrets: secrets,
+		poll:    min(max(q.Lease/4, 50*time.Millisecond), time.Second),
+		done:    make(chan struct{}),
+	}
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		_ = s.client.Close()
+		return nil, fmt.Errorf("redis: open: ping %s: %w", ro.Addr, s.redact(err))
+	}
+	err = s.client.XGroupCreateMkStream(ctx, s.k.events, group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		_ = s.client.Close()
+		return nil, fmt.Errorf("redis: open: create consumer group: %w", s.redact(err))
+	}
+	// Managed Redis often disables CONFIG; then we cannot tell, and say nothing.
+	if cfg, err := s.client.ConfigGet(ctx, "appendonly").Result(); err == nil && cfg["appendonly"] == "no" {
+		s.log.Warn("redis runs without appendonly: events acknowledged to WeCom can be lost if Redis restarts; " +
+			"set appendonly yes (appendfsync everysec or always) or make sure the operator persists it")
+	}
+	return s, nil
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redis: ping: %w", store.ErrClosed)
+	}
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close waits for blocking reads in flight (at most about a second) and
+// closes the client. Calls after Close return store.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.closed.CompareAndSwap(false, true) {
+		s.mu.Unlock()
+		return fmt.Errorf("redis: close: %w", store.ErrClosed)
+	}
+	close(s.done)
+	s.mu.Unlock()
+	s.readers.Wait()
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("redis: close: %w", s.redact(err))
+	}
+	return nil
+}
+
+// check returns ErrClosed after Close.
+func (s *Store) check(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redis: %s: %w", op, store.ErrClosed)
+	}
+	return nil
+}
+
+// wrap names the operation, turns the client's "closed" into ErrClosed and
+// removes secrets.
+func (s *Store) wrap(op string, err error) error {
+	if errors.Is(err, goredis.ErrClosed) {
+		return fmt.Errorf("redis: %s: %w", op, store.ErrClosed)
+	}
+	return fmt.Errorf("redis: %s: %w", op, s.redact(err))
+}
+
+// redactedError is an error whose text had secrets removed. It unwraps to
+// the original so errors.Is still sees context.Canceled and the like.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with the URL's secrets removed from its text.
+func (s *Store) redact(err error) error {
+	msg := err.Error()
+	if clean := redactText(msg, s.secrets); clean != msg {
+		return &redactedError{msg: clean, err: err}
+	}
+	return err
+}
+
+func redactText(text string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			text = strings.ReplaceAll(text, sec, "xxxxx")
+		}
+	}
+	return text
+}
+
+// urlSecrets returns the password of a Redis URL, and, for a URL too
+// malformed to parse, its whole user information.
+func urlSecrets(raw string) []string {
+	var out []string
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			userinfo := rest[:at]
+			if _, pass, ok := strings.Cut(userinfo, ":"); ok {
+				out = append(out, pass)
+			}
+			out = append(out, userinfo)
+		}
+	}
+	return out
+}
+
+// RedactURL returns raw with its user information's password replaced by
+// "xxxxx", safe to log.
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "(unparsable URL)"
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "xxxxx" + rest[at:]
+	}
+	return scheme + "://" + rest
+}

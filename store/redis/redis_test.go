@@ -1,0 +1,359 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/redis/redistest"
+	"github.com/wecomply/wecomply/store/storetest"
+)
+
+func open(t testing.TB, o Options) *Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Open(ctx, o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// namespaces gives each store of a test server its own corp.
+var namespaces atomic.Int64
+
+func newNamespace() string { return fmt.Sprintf("ww%04d", namespaces.Add(1)) }
+
+func TestConformance(t *testing.T) {
+	url := redistest.Start(t)
+	var mu sync.Mutex
+	nsOf := map[store.Store]string{}
+	storetest.Run(t,
+		func(t *testing.T, q store.QueueOptions) store.Store {
+			ns := newNamespace()
+			s := open(t, Options{URL: url, Namespace: ns, Queue: q})
+			mu.Lock()
+			nsOf[s] = ns
+			mu.Unlock()
+			return s
+		},
+		storetest.Options{
+			// A new client on the same server and namespace: nothing may
+			// live in the Store value. (TestSurvivesServerRestart restarts
+			// the server itself.)
+			Reopen: func(t *testing.T, s store.Store, q store.QueueOptions) store.Store {
+				mu.Lock()
+				ns := nsOf[s]
+				mu.Unlock()
+				if err := s.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				return open(t, Options{URL: url, Namespace: ns, Queue: q})
+			},
+		})
+}
+
+func TestSurvivesServerRestart(t *testing.T) {
+	redistest.Start(t) // skips (or fails in CI) without redis-server
+	dir := t.TempDir()
+	url, stop, err := redistest.StartProcess(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q := store.QueueOptions{Lease: time.Minute}
+	s := open(t, Options{URL: url, Namespace: "wwrestart", Queue: q})
+	for _, k := range []string{"a", "b"} {
+		if _, err := s.Enqueue(ctx, store.Event{DedupKey: k, Payload: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := s.Claim(ctx, "c", 1, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Claim = %v, %v", ds, err)
+	}
+	if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: "a", Kind: "text", ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	url, stop, err = redistest.StartProcess(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	s = open(t, Options{URL: url, Namespace: "wwrestart", Queue: q})
+	if added, err := s.Enqueue(ctx, store.Event{DedupKey: "a"}); err != nil || added {
+		t.Errorf("after restart Enqueue(a) = %v, %v; want a remembered duplicate", added, err)
+	}
+	st, err := s.QueueStats(ctx)
+	if err != nil || st != (store.QueueStats{Ready: 1, Leased: 1}) {
+		t.Errorf("after restart QueueStats = %+v, %v; want 1 ready, 1 leased", st, err)
+	}
+	if err := s.Ack(ctx, ds[0].ID); err != nil {
+		t.Errorf("after restart Ack(%s): %v", ds[0].ID, err)
+	}
+	if es, err := s.ListEventLog(ctx, "", 10); err != nil || len(es) != 1 {
+		t.Errorf("after restart ListEventLog = %v, %v", es, err)
+	}
+}
+
+func TestOpenErrorsNeverContainThePassword(t *testing.T) {
+	const secret = "s3cr3t-P4ss" // every case's password contains "s3cr3t"
+	url := redistest.Start(t)
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "redis://"), "/0")
+	closed := closedPort(t)
+	admin := goredis.NewClient(mustParse(t, url))
+	defer admin.Close()
+	if err := admin.ConfigSet(context.Background(), "requirepass", "the-right-one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, url string
+	}{
+		{"nothing listening", "redis://user:" + secret + "@" + closed + "/0"},
+		{"unknown user", "redis://nobody:" + secret + "@" + host + "/0"},
+		{"wrong password", "redis://:" + secret + "@" + host + "/0"},
+		{"escaped password", "redis://nobody:s3cr3t%21P4ss@" + host + "/0"},
+		{"bad escape in password", "redis://user:s3cr3t%zzP4ss@" + host + "/0"},
+		{"malformed port", "redis://user:" + secret + "@" + host + "x:notaport/0"},
+		{"bad scheme", "http://user:" + secret + "@" + host + "/0"},
+		{"bad db", "redis://user:" + secret + "@" + host + "/notadb"},
+		{"unparsable", "redis://user:" + secret + "@[::1/0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s, err := Open(ctx, Options{URL: tc.url, Namespace: "wwtest", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err == nil {
+				_ = s.Close()
+				t.Fatalf("Open(%s) succeeded", RedactURL(tc.url))
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), logs.String()} {
+				if strings.Contains(text, "s3cr3t") {
+					t.Errorf("password leaked: %s", text)
+				}
+			}
+			t.Logf("error: %v", err)
+		})
+	}
+}
+
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, raw := range []string{
+		"redis://user:hunter2@host:6379/0",
+		"redis://:hunter2@host:6379",
+		"rediss://u:hunter2@host/1?dial_timeout=3s",
+		"redis://u:hunter2@[::1/0",
+	} {
+		if got := RedactURL(raw); strings.Contains(got, "hunter2") {
+			t.Errorf("RedactURL(%q) = %q", raw, got)
+		}
+	}
+}
+
+func TestKeysShareTheNamespaceHashTag(t *testing.T) {
+	url := redistest.Start(t)
+	ctx := context.Background()
+	s := open(t, Options{URL: url, Namespace: "ww1234abcd", Queue: store.QueueOptions{Lease: 100 * time.Millisecond, MaxAttempts: 2}})
+	// Touch every kind of key.
+	for _, k := range []string{"a", "}b{", "{c}"} {
+		if _, err := s.Enqueue(ctx, store.Event{DedupKey: k, Kind: "text"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := s.Claim(ctx, "c", 3, 0)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("Claim = %d, %v", len(ds), err)
+	}
+	if _, err := s.Fail(ctx, ds[0].ID, "x", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, ds[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if _, err := s.Claim(ctx, "c", 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: "a", Kind: "text", ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.client.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "wecomply:{ww1234abcd}:"
+	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq"}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			t.Errorf("key %q lacks the hash-tagged prefix %q", k, prefix)
+		}
+	}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[strings.TrimPrefix(k, prefix)] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("key %s%s missing; got %v", prefix, w, keys)
+		}
+	}
+	// Redis Cluster hashes only the first {…} of a key: every key must
+	// hash on the namespace, whatever its dedup key or kind contains.
+	for _, k := range keys {
+		if tag := hashTag(k); tag != "ww1234abcd" {
+			t.Errorf("key %q hashes on %q, want the namespace", k, tag)
+		}
+	}
+}
+
+// hashTag is the part of key Redis Cluster hashes: the text between the
+// first "{" and the next "}", if not empty; else the whole key.
+func hashTag(key string) string {
+	_, rest, ok := strings.Cut(key, "{")
+	if !ok {
+		return key
+	}
+	tag, _, ok := strings.Cut(rest, "}")
+	if !ok || tag == "" {
+		return key
+	}
+	return tag
+}
+
+func TestOpenRejectsBadNamespace(t *testing.T) {
+	for _, ns := range []string{"", "ww{1}", "a}b"} {
+		if _, err := Open(context.Background(), Options{URL: "redis://127.0.0.1:1/0", Namespace: ns}); err == nil {
+			t.Errorf("Open with namespace %q succeeded", ns)
+		}
+	}
+}
+
+func TestOpenWarnsWithoutAppendOnly(t *testing.T) {
+	url := redistest.Start(t) // appendonly yes
+	ctx := context.Background()
+	var logs bytes.Buffer
+	open(t, Options{URL: url, Namespace: "wwwarn", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if logs.Len() != 0 {
+		t.Errorf("warning logged with appendonly yes: %s", logs.String())
+	}
+
+	admin := goredis.NewClient(mustParse(t, url))
+	defer admin.Close()
+	if err := admin.ConfigSet(ctx, "appendonly", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	open(t, Options{URL: url, Namespace: "wwwarn", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "appendonly") || !strings.Contains(logs.String(), "WARN") {
+		t.Errorf("no appendonly warning logged; logs: %s", logs.String())
+	}
+}
+
+func mustParse(t *testing.T, url string) *goredis.Options {
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestCancelledClaimReleasesWhatItRead covers the read that a cancelled
+// Claim abandons: whatever it still receives must be claimable at once,
+// with no attempt counted.
+func TestCancelledClaimReleasesWhatItRead(t *testing.T) {
+	url := redistest.Start(t)
+	s := open(t, Options{URL: url, Namespace: newNamespace(), Queue: store.QueueOptions{Lease: time.Hour}})
+	s.poll = 2 * time.Second // one long blocking read
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if ds, err := s.Claim(ctx, "quitter", 1, time.Minute); err != nil || len(ds) != 0 {
+			t.Errorf("cancelled Claim = %v, %v", ds, err)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the read is blocked in Redis
+	cancel()
+	<-done
+	// Arrives while the abandoned read still blocks: it takes it.
+	if _, err := s.Enqueue(context.Background(), store.Event{DedupKey: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	// The abandoned read took it (it is pending) and gave it back.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := s.client.XPending(context.Background(), s.k.events, group).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Count == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned read never took the entry")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		st, err := s.QueueStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == (store.QueueStats{Ready: 1}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("QueueStats = %+v; the entry read by an abandoned Claim was not released", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ds, err := s.Claim(context.Background(), "next", 1, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Claim = %v, %v; want the released entry at once", ds, err)
+	}
+	if ds[0].Attempts != 0 {
+		t.Errorf("Attempts = %d, want 0", ds[0].Attempts)
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	url := redistest.Start(b)
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		return open(b, Options{URL: url, Namespace: newNamespace()})
+	})
+}
