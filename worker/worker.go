@@ -1,0 +1,226 @@
+// Package worker runs the goroutines that take accepted callbacks off the
+// store's queue and hand them, decoded, to a Processor. The callback
+// handler only verifies, decrypts and enqueues; everything slow happens
+// here, where a failure is retried with backoff and never reaches WeCom.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
+)
+
+// Processor acts on one event. It must be idempotent: an event may be
+// processed again after a crash, a lease expiry or a failed Ack.
+type Processor interface {
+	Process(ctx context.Context, d store.Delivery, ev wecom.Event) error
+}
+
+// ProcessorFunc adapts a function to Processor.
+type ProcessorFunc func(ctx context.Context, d store.Delivery, ev wecom.Event) error
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
+	return f(ctx, d, ev)
+}
+
+// Config tunes a Pool.
+type Config struct {
+	// Count goroutines each claim up to Batch events at a time.
+	Count, Batch int
+	// EventTimeout bounds the processing of one event; keep it below the
+	// store's lease so a slow event is not taken over while it runs.
+	EventTimeout time.Duration
+	// Backoff is the wait before the first retry of a failed event; it
+	// doubles per attempt up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// ClaimWait is how long one Claim call waits for work.
+	ClaimWait time.Duration
+	// Consumer names this process to the queue; each goroutine appends
+	// its number. Defaults to hostname-pid.
+	Consumer string
+}
+
+// Pool processes queued events until its context ends.
+type Pool struct {
+	queue   store.Queue
+	proc    Processor
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+}
+
+type metrics struct {
+	processed *prometheus.CounterVec
+	duration  prometheus.Histogram
+	dead      prometheus.Counter
+}
+
+// New builds a Pool. Its metrics are registered with reg.
+func New(q store.Queue, p Processor, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Pool, error) {
+	if cfg.Count <= 0 || cfg.Batch <= 0 {
+		return nil, fmt.Errorf("worker: count and batch must be positive, got %d and %d", cfg.Count, cfg.Batch)
+	}
+	if cfg.EventTimeout <= 0 {
+		cfg.EventTimeout = 20 * time.Second
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff < cfg.Backoff {
+		cfg.MaxBackoff = cfg.Backoff
+	}
+	if cfg.ClaimWait <= 0 {
+		cfg.ClaimWait = time.Second
+	}
+	if cfg.Consumer == "" {
+		host, _ := os.Hostname()
+		cfg.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	m := &metrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomply_events_processed_total",
+			Help: "Queued events processed by the workers, by kind and outcome (ok, retry, dead).",
+		}, []string{"kind", "outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wecomply_event_processing_seconds",
+			Help:    "Time to process one queued event.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		dead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wecomply_dead_letters_total",
+			Help: "Events moved to the dead letters by this process after their last failed attempt.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("worker: register metrics: %w", err)
+		}
+	}
+	return &Pool{queue: q, proc: p, cfg: cfg, log: log, metrics: m}, nil
+}
+
+// Run claims and processes events until ctx ends. Then it stops claiming,
+// finishes the event in hand, gives back the ones it claimed but did not
+// start (so another replica takes them at once) and returns.
+func (p *Pool) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range p.cfg.Count {
+		wg.Go(func() { p.loop(ctx, fmt.Sprintf("%s-%d", p.cfg.Consumer, i)) })
+	}
+	wg.Wait()
+}
+
+func (p *Pool) loop(ctx context.Context, consumer string) {
+	errWait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		ds, err := p.queue.Claim(ctx, consumer, p.cfg.Batch, p.cfg.ClaimWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			p.log.Error("claim events", "consumer", consumer, "err", err)
+			sleep(ctx, errWait)
+			errWait = min(2*errWait, 5*time.Second)
+			continue
+		}
+		errWait = 100 * time.Millisecond
+		for i, d := range ds {
+			if ctx.Err() != nil {
+				p.release(ds[i:])
+				break
+			}
+			p.handle(ctx, d)
+		}
+	}
+}
+
+// handle processes one delivery and settles it with Ack or Fail. Work
+// already started finishes even if ctx ends (shutdown), within the
+// event timeout.
+func (p *Pool) handle(ctx context.Context, d store.Delivery) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.EventTimeout)
+	defer cancel()
+	log := p.log.With("kind", d.Kind, "dedup_key", d.DedupKey, "queue_id", d.ID, "attempts", d.Attempts)
+	start := time.Now()
+	err := p.process(ctx, d)
+	p.metrics.duration.Observe(time.Since(start).Seconds())
+	if err == nil {
+		if err := p.queue.Ack(ctx, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			// The event was processed; it will come back when its lease
+			// ends and the processor, being idempotent, will not repeat it.
+			log.Error("ack event", "err", err)
+		}
+		p.metrics.processed.WithLabelValues(d.Kind, "ok").Inc()
+		return
+	}
+	retryAfter := backoff(p.cfg.Backoff, p.cfg.MaxBackoff, d.Attempts)
+	dead, ferr := p.queue.Fail(ctx, d.ID, err.Error(), retryAfter)
+	switch {
+	case ferr != nil:
+		log.Error("process event; recording the failure failed too, the lease will bring it back", "err", err, "fail_err", ferr)
+		p.metrics.processed.WithLabelValues(d.Kind, "retry").Inc()
+	case dead:
+		log.Error("process event: giving up, moved to dead letters", "err", err)
+		p.metrics.processed.WithLabelValues(d.Kind, "dead").Inc()
+		p.metrics.dead.Inc()
+	default:
+		log.Warn("process event: will retry", "err", err, "retry_after", retryAfter)
+		p.metrics.processed.WithLabelValues(d.Kind, "retry").Inc()
+	}
+}
+
+func (p *Pool) process(ctx context.Context, d store.Delivery) (err error) {
+	defer func() {
+		// A panicking processor must not take the worker down with it;
+		// the event is retried and, if it keeps panicking, dead-lettered.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("processor panicked: %v", r)
+		}
+	}()
+	ev, err := wecom.Decode(d.Payload)
+	if err != nil {
+		return fmt.Errorf("decode queued event: %w", err)
+	}
+	return p.proc.Process(ctx, d, ev)
+}
+
+func (p *Pool) release(ds []store.Delivery) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, d := range ds {
+		if err := p.queue.Release(ctx, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.log.Warn("release event at shutdown; its lease will bring it back", "queue_id", d.ID, "err", err)
+		}
+	}
+}
+
+// backoff is base·2^attempts, capped at max.
+func backoff(base, max time.Duration, attempts int) time.Duration {
+	d := base
+	for range attempts {
+		if d >= max/2 {
+			return max
+		}
+		d *= 2
+	}
+	return min(d, max)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,231 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+func openStore(t *testing.T, q store.QueueOptions) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// enqueue puts n distinct create_user events in the queue.
+func enqueue(t *testing.T, s store.Queue, n int) []string {
+	t.Helper()
+	var keys []string
+	for i := range n {
+		plain, err := wecomtest.BuildEvent(wecomtest.EventSpec{Kind: "change_contact.create_user", UserID: fmt.Sprintf("u%d", i), CreateTime: 1700000000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := wecom.Decode(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Enqueue(context.Background(), store.Event{DedupKey: ev.DedupKey(), Kind: ev.Kind(), Receiver: "/cb",
+			ReceivedAt: time.Unix(1700000000+int64(i), 0), Payload: plain}); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, ev.DedupKey())
+	}
+	return keys
+}
+
+func newPool(t *testing.T, s store.Queue, p Processor, cfg Config) *Pool {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	if cfg.Count == 0 {
+		cfg.Count, cfg.Batch = 2, 4
+	}
+	if cfg.ClaimWait == 0 {
+		cfg.ClaimWait = 50 * time.Millisecond
+	}
+	pool, err := New(s, p, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+// runPool runs the pool until stop is called; stop waits for Run to return.
+func runPool(pool *Pool) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
+	s := openStore(t, store.QueueOptions{})
+	keys := enqueue(t, s, 25)
+	pool := newPool(t, s, EventLogger{Log: s}, Config{})
+	stop := runPool(pool)
+	defer stop()
+	var entries []store.LogEntry
+	eventually(t, "25 log entries", func() bool {
+		var err error
+		entries, err = s.ListEventLog(context.Background(), "", 100)
+		return err == nil && len(entries) == 25
+	})
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.DedupKey] = true
+		if e.Kind != "change_contact.create_user" || e.Receiver != "/cb" || e.CreateTime != 1700000000 || e.Fields["user_id"] == "" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	for _, k := range keys {
+		if !seen[k] {
+			t.Errorf("event %s not logged", k)
+		}
+	}
+	eventually(t, "acked queue", func() bool {
+		st, err := s.QueueStats(context.Background())
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	if got := testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "ok")); got != 25 {
+		t.Errorf("processed ok = %v, want 25", got)
+	}
+}
+
+// TestFailuresRetryThenDeadLetter: a processor that keeps failing is
+// retried with backoff and its event ends in the dead letters with the
+// last error; one that panics does not take the worker down.
+func TestFailuresRetryThenDeadLetter(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		proc ProcessorFunc
+		want string
+	}{
+		{"error", func(context.Context, store.Delivery, wecom.Event) error { return errors.New("wecom api down") }, "wecom api down"},
+		{"panic", func(context.Context, store.Delivery, wecom.Event) error { panic("nil map") }, "processor panicked: nil map"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t, store.QueueOptions{MaxAttempts: 3})
+			enqueue(t, s, 1)
+			var calls atomic.Int32
+			proc := ProcessorFunc(func(ctx context.Context, d store.Delivery, ev wecom.Event) error {
+				if int(calls.Add(1)) != d.Attempts+1 {
+					t.Errorf("call %d saw Attempts %d", calls.Load(), d.Attempts)
+				}
+				return tt.proc(ctx, d, ev)
+			})
+			pool := newPool(t, s, proc, Config{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
+			stop := runPool(pool)
+			defer stop()
+			var dead []store.DeadLetter
+			eventually(t, "a dead letter", func() bool {
+				dead, _ = s.DeadLetters(context.Background(), 10)
+				return len(dead) == 1
+			})
+			if calls.Load() != 3 || dead[0].Attempts != 3 || dead[0].LastError != tt.want {
+				t.Errorf("calls %d, dead letter %+v; want 3 attempts and %q", calls.Load(), dead[0], tt.want)
+			}
+			eventually(t, "the dead letters metric", func() bool { return testutil.ToFloat64(pool.metrics.dead) == 1 })
+		})
+	}
+}
+
+// TestShutdownFinishesInFlightAndReleasesTheRest: on shutdown the event in
+// hand is finished (with a live context) and acked; the events claimed but
+// not started are given back at once, with no attempt counted.
+func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
+	s := openStore(t, store.QueueOptions{Lease: time.Minute})
+	enqueue(t, s, 5)
+	started := make(chan struct{})
+	finish := make(chan struct{})
+	var once sync.Once
+	var processed atomic.Int32
+	proc := ProcessorFunc(func(ctx context.Context, d store.Delivery, ev wecom.Event) error {
+		once.Do(func() { close(started) })
+		<-finish
+		if ctx.Err() != nil {
+			t.Errorf("in-flight event's context was cancelled by shutdown: %v", ctx.Err())
+		}
+		processed.Add(1)
+		return nil
+	})
+	pool := newPool(t, s, proc, Config{Count: 1, Batch: 5})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	<-started
+	cancel()
+	select {
+	case <-done:
+		t.Fatal("Run returned before the in-flight event finished")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(finish)
+	<-done
+	if processed.Load() != 1 {
+		t.Fatalf("processed %d events after shutdown began, want 1", processed.Load())
+	}
+	// The other four are claimable now (the lease is a minute), unpenalised.
+	ds, err := s.Claim(context.Background(), "next", 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 4 {
+		t.Fatalf("claimable after shutdown: %d, want 4", len(ds))
+	}
+	for _, d := range ds {
+		if d.Attempts != 0 {
+			t.Errorf("released event has Attempts %d, want 0", d.Attempts)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		attempts int
+		want     time.Duration
+	}{
+		{0, time.Second}, {1, 2 * time.Second}, {2, 4 * time.Second}, {5, 32 * time.Second}, {6, time.Minute}, {60, time.Minute},
+	}
+	for _, tt := range tests {
+		if got := backoff(time.Second, time.Minute, tt.attempts); got != tt.want {
+			t.Errorf("backoff(1s, 1m, %d) = %s, want %s", tt.attempts, got, tt.want)
+		}
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	s := openStore(t, store.QueueOptions{})
+	if _, err := New(s, EventLogger{Log: s}, Config{Count: 0, Batch: 1}, slog.Default(), prometheus.NewRegistry()); err == nil {
+		t.Error("Count 0 accepted")
+	}
+}
