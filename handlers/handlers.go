@@ -1,0 +1,113 @@
+// Package handlers holds wecomply's HTTP surface: the WeCom callback
+// receivers, the admin API, health and metrics. Handlers do the minimum
+// on the request path and leave slow work to the workers.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
+)
+
+// Receiver is one configured WeCom callback receiver.
+type Receiver struct {
+	Name   string // label for logs and metrics
+	Path   string // URL path
+	Cipher *wecom.Cipher
+}
+
+// Store is what the handlers need of the store.
+type Store interface {
+	store.Queue
+	store.EventLog
+	Ping(ctx context.Context) error
+}
+
+// Options are the dependencies and settings of the HTTP surface.
+type Options struct {
+	Receivers []Receiver
+	Store     Store
+	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
+	AdminTokens []string
+	// TimestampWindow is how far a callback timestamp may be from Now.
+	TimestampWindow time.Duration
+	// MaxBodyBytes bounds a callback body (413 beyond).
+	MaxBodyBytes int64
+	// EnqueueTimeout bounds the wait for the store on the callback path;
+	// WeCom gives up after 5 s.
+	EnqueueTimeout time.Duration
+	// BaselineRoute adds Path+"/baseline" per receiver: verify, decrypt
+	// and decode, persist nothing. For load tests only.
+	BaselineRoute bool
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+	Gatherer      prometheus.Gatherer
+}
+
+// New builds the Gin engine with every route.
+func New(o Options) (*gin.Engine, error) {
+	if o.Store == nil || o.Logger == nil || o.Registerer == nil || o.Gatherer == nil {
+		return nil, errors.New("handlers: Store, Logger, Registerer and Gatherer are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.EnqueueTimeout <= 0 {
+		o.EnqueueTimeout = 3 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	m, err := newMetrics(o.Registerer, o.Store)
+	if err != nil {
+		return nil, err
+	}
+
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true
+	seen := map[string]bool{}
+	for _, rc := range o.Receivers {
+		if rc.Cipher == nil || seen[rc.Path] {
+			return nil, fmt.Errorf("handlers: receiver %q: missing cipher or duplicate path", rc.Path)
+		}
+		seen[rc.Path] = true
+		cb := &callback{rc: rc, o: &o, m: m}
+		r.GET(rc.Path, cb.verifyURL)
+		r.POST(rc.Path, cb.receive)
+		if o.BaselineRoute {
+			base := &callback{rc: rc, o: &o, m: m, baseline: true}
+			base.rc.Name = rc.Name + "/baseline"
+			r.POST(rc.Path+"/baseline", base.receive)
+		}
+	}
+
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := o.Store.Ping(ctx); err != nil {
+			o.Logger.Warn("readiness: store unreachable", "err", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "store": "ok"})
+	})
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api/v1", bearer(o.AdminTokens))
+	ev := &eventsAPI{log: o.Store, logger: o.Logger}
+	api.GET("/events", ev.list)
+	return r, nil
+}

@@ -1,0 +1,66 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+type metrics struct {
+	callbacks *prometheus.CounterVec
+	enqueue   prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, q store.Queue) (*metrics, error) {
+	m := &metrics{
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomply_callbacks_total",
+			Help: "WeCom callbacks received, by receiver, HTTP status and event kind (none when it was not decoded).",
+		}, []string{"receiver", "status", "kind"}),
+		enqueue: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wecomply_enqueue_duration_seconds",
+			Help:    "Time to store an accepted callback durably (the part of the callback spent in the store).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100µs … 3.3s
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.callbacks, m.enqueue, queueCollector{q}} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("handlers: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// queueCollector reports the queue's depth at scrape time.
+type queueCollector struct{ q store.Queue }
+
+var (
+	queueDesc = prometheus.NewDesc("wecomply_queue_entries",
+		"Events in the queue by state: ready (waiting), leased (with a worker) and dead (dead letters after their last failed attempt).",
+		[]string{"state"}, nil)
+	queueUpDesc = prometheus.NewDesc("wecomply_queue_stats_up",
+		"1 if the queue could be counted at this scrape, 0 if the store did not answer.", nil, nil)
+)
+
+func (queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDesc
+	ch <- queueUpDesc
+}
+
+func (qc queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := qc.q.QueueStats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Ready), "ready")
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Leased), "leased")
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Dead), "dead")
+}
