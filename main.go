@@ -1,0 +1,100 @@
+// Command wecomply is a WeCom (企业微信) compliance bot and callback
+// middleware: it receives WeCom callbacks, keeps every event durably and
+// acts on it. See README.md and `wecomply help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+)
+
+const usage = `wecomply — WeCom compliance bot and callback middleware
+
+Usage:
+  wecomply serve    -config FILE          run the server (callbacks, workers)
+  wecomply check    -config FILE          validate a config: every problem, with its key
+  wecomply keygen                         print a fresh Token and EncodingAESKey
+  wecomply simulate -config FILE EVENT [flags]
+                                          sign, encrypt and POST a sample event to a
+                                          running server, as WeCom would
+                                          (wecomply simulate -h lists events and flags)
+  wecomply help                           this text
+`
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	// Gin's debug mode prints every route to stdout; wecomply logs with slog.
+	// This is Gin's package-level switch, set once here.
+	gin.SetMode(gin.ReleaseMode)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the exit status: 0 success, 1
+// failure, 2 a usage mistake.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = serveCmd(ctx, rest, stderr, environ)
+	case "check":
+		err = checkCmd(rest, stdout, stderr, environ)
+	case "keygen":
+		err = keygenCmd(rest, stdout, stderr)
+	case "simulate":
+		err = simulateCmd(ctx, rest, stdout, stderr, environ)
+	case "sandbox":
+		err = fmt.Errorf("%w: sandbox arrives with the notify issue (the fake WeCom API); use serve and simulate for now", errUsage)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "wecomply: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "wecomply: %v\n", err)
+		return 1
+	}
+}
+
+// newFlagSet returns a flag set that reports errors through run.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("wecomply "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, turning flag mistakes into errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/store/redis/redistest"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
+
+const (
+	testCorpID = "wwtestcorp0001"
+	testToken  = "Tok3nForTests"
+	testKey    = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	testAdmin  = "admin-token-for-tests-0123"
+)
+
+// writeConfig writes a config for a test server and returns its path.
+func writeConfig(t *testing.T, listen, backend, redisURL string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+[server]
+listen = %q
+shutdown_timeout = "10s"
+[log]
+level = "debug"
+[wecom]
+corp_id = %q
+agent_id = 1000002
+[[wecom.callback]]
+name = "app"
+path = "/wecom/callback"
+token = %q
+encoding_aes_key = %q
+[[wecom.callback]]
+name = "contacts"
+path = "/wecom/contacts"
+token = "OtherToken"
+encoding_aes_key = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+[store]
+backend = %q
+path = %q
+redis_url = %q
+lease = "1s"
+[workers]
+count = 2
+retry_backoff = "100ms"
+[admin]
+tokens = [%q]
+`, listen, testCorpID, testToken, testKey, backend, filepath.Join(dir, "data", "wecomply.db"), redisURL, testAdmin)
+	p := filepath.Join(dir, "wecomply.toml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startApp runs the whole server in-process on a loopback port and
+// returns its base URL. The server stops when the test ends; a clean
+// shutdown is asserted.
+func startApp(t *testing.T, cfgPath string, logs io.Writer) string {
+	t.Helper()
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("server did not shut down within 15s")
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func sender(t *testing.T, base, path, token, key string) *wecomtest.Sender {
+	t.Helper()
+	c, err := wecom.NewCipher(token, key, testCorpID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wecomtest.Sender{URL: base + path, Cipher: c}
+}
+
+type eventsResponse struct {
+	Events []map[string]any `json:"events"`
+}
+
+func listEvents(t *testing.T, base, query string) eventsResponse {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/events"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /api/v1/events%s: %d", query, resp.StatusCode)
+	}
+	var r eventsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitEvents polls the event log until it holds want entries.
+func waitEvents(t *testing.T, base string, want int) eventsResponse {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := listEvents(t, base, "?limit=1000")
+		if len(r.Events) >= want || time.Now().After(deadline) {
+			if len(r.Events) != want {
+				t.Fatalf("event log holds %d entries, want %d", len(r.Events), want)
+			}
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeEndToEnd runs the whole server on each store backend: signed
+// callbacks over real HTTP on two receivers, workers writing the event
+// log, the admin API reading it, and a clean shutdown.
+func TestServeEndToEnd(t *testing.T) {
+	for _, backend := range []string{"embedded", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			redisURL := "redis://127.0.0.1:1/0"
+			if backend == "redis" {
+				redisURL = redistest.Start(t)
+			}
+			var logs bytes.Buffer
+			base := startApp(t, writeConfig(t, "127.0.0.1:0", backend, redisURL), &logs)
+			app := sender(t, base, "/wecom/callback", testToken, testKey)
+			contacts := sender(t, base, "/wecom/contacts", "OtherToken", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut")
+			ctx := context.Background()
+			now := time.Now().Unix()
+			posts := []struct {
+				s    *wecomtest.Sender
+				spec wecomtest.EventSpec
+			}{
+				{app, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: "hi there", MsgID: "7000000000000000001"}},
+				{app, wecomtest.EventSpec{Kind: "template_card_event", UserID: "zhangsan", TaskID: "notice-v1-zhangsan", EventKey: "ack"}},
+				{contacts, wecomtest.EventSpec{Kind: "change_contact.create_user", UserID: "lisi", Department: "1,2"}},
+				{app, wecomtest.EventSpec{Kind: "change_external_contact.add_external_contact", UserID: "zhangsan", ExternalUserID: "wmA"}},
+				{app, wecomtest.EventSpec{Kind: "change_external_contact.add_external_contact", UserID: "zhangsan", ExternalUserID: "wmB"}},
+				{app, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: "hi there", MsgID: "7000000000000000001"}}, // WeCom's retry
+			}
+			for _, p := range posts {
+				p.spec.CorpID, p.spec.CreateTime = testCorpID, now
+				plain, err := wecomtest.BuildEvent(p.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				status, body, err := p.s.Post(ctx, plain)
+				if err != nil || status != 200 || len(body) != 0 {
+					t.Fatalf("%s: %d %q %v", p.spec.Kind, status, body, err)
+				}
+			}
+			r := waitEvents(t, base, 5)
+			kinds := map[string]int{}
+			for _, e := range r.Events {
+				kinds[e["kind"].(string)]++
+			}
+			want := map[string]int{"text": 1, "template_card_event": 1, "change_contact.create_user": 1, "change_external_contact.add_external_contact": 2}
+			if fmt.Sprint(kinds) != fmt.Sprint(want) {
+				t.Errorf("kinds %v, want %v", kinds, want)
+			}
+			for _, e := range r.Events {
+				if e["kind"] == "change_contact.create_user" && (e["receiver"] != "/wecom/contacts" || e["user_id"] != "lisi") {
+					t.Errorf("contact event %v", e)
+				}
+				if e["kind"] == "text" && (e["dedup_key"] != "msg:7000000000000000001" || e["user_id"] != "zhangsan") {
+					t.Errorf("text event %v", e)
+				}
+			}
+			if got := listEvents(t, base, "?kind=change_external_contact.add_external_contact&limit=1"); len(got.Events) != 1 {
+				t.Errorf("kind+limit: %d events", len(got.Events))
+			}
+			if strings.Contains(logs.String(), "hi there") || strings.Contains(logs.String(), testKey) {
+				t.Errorf("logs hold content or the key")
+			}
+		})
+	}
+}
+
+func TestCheckCommand(t *testing.T) {
+	good := writeConfig(t, "127.0.0.1:8080", "embedded", "")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", good}, &out, &errOut, nil); code != 0 {
+		t.Fatalf("good config: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "ok") {
+		t.Errorf("good config output: %s", out.String())
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte(`
+[server]
+lisen = "x"
+[wecom]
+corp_id = "ww1"
+[[wecom.callback]]
+path = "/cb"
+token = "tok"
+encoding_aes_key = "tooshort"
+[workers]
+count = 0
+`), 0o600)
+	out.Reset()
+	errOut.Reset()
+	code := run(context.Background(), []string{"check", "-config", bad}, &out, &errOut, []string{"WECOMPLY_NOPE=1"})
+	if code != 1 {
+		t.Errorf("bad config: exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		"server.lisen: unknown key",
+		"wecom.callback[0].encoding_aes_key: must be 43 characters, got 8",
+		"workers.count: must be between 1 and 256, got 0",
+		"WECOMPLY_NOPE: unknown environment variable",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := run(context.Background(), []string{"check"}, &out, &errOut, nil); code != 2 {
+		t.Errorf("check without -config: exit %d, want 2", code)
+	}
+}
+
+func TestKeygenCommand(t *testing.T) {
+	keys := map[string]bool{}
+	for range 2 {
+		var out bytes.Buffer
+		if code := run(context.Background(), []string{"keygen"}, &out, io.Discard, nil); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		var token, key string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, "Token:"); ok {
+				token = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "EncodingAESKey:"); ok {
+				key = strings.TrimSpace(v)
+			}
+		}
+		if len(token) != 32 || len(key) != 43 {
+			t.Fatalf("token %q key %q:\n%s", token, key, out.String())
+		}
+		if _, err := wecom.NewCipher(token, key, testCorpID); err != nil {
+			t.Errorf("generated key rejected: %v", err)
+		}
+		cfg := fmt.Sprintf("[wecom]\ncorp_id = %q\n[[wecom.callback]]\npath = \"/cb\"\ntoken = %q\nencoding_aes_key = %q\n", testCorpID, token, key)
+		if _, err := config.Parse("keygen.toml", []byte(cfg), nil); err != nil {
+			t.Errorf("config rejects keygen output: %v", err)
+		}
+		keys[key] = true
+	}
+	if len(keys) != 2 {
+		t.Error("two keygen runs printed the same key")
+	}
+}
+
+// TestSimulateCommand sends events to a running server with the CLI, as
+// an admin testing their setup would.
+func TestSimulateCommand(t *testing.T) {
+	cfgPath := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	base := startApp(t, cfgPath, io.Discard)
+	tests := []struct {
+		args []string
+		kind string
+	}{
+		{[]string{"change_contact.create_user", "-user", "zhaoliu", "-department", "1"}, "change_contact.create_user"},
+		{[]string{"-receiver", "/wecom/contacts", "change_contact.update_user", "-user", "zhaoliu", "-new-user", "zhaoliu2"}, "change_contact.update_user"},
+		{[]string{"change_external_contact.msg_audit_approved", "-user", "zhaoliu", "-external-user", "wmX"}, "change_external_contact.msg_audit_approved"},
+		{[]string{"text", "-user", "zhaoliu", "-content", "确认"}, "text"},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		args := append([]string{"simulate", "-config", cfgPath, "-url", base}, tt.args...)
+		if code := run(context.Background(), args, &out, &errOut, nil); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", tt.args, code, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), "→ 200") {
+			t.Errorf("%v: output %s", tt.args, out.String())
+		}
+	}
+	r := waitEvents(t, base, len(tests))
+	got := map[string]bool{}
+	for _, e := range r.Events {
+		got[e["kind"].(string)] = true
+		if e["kind"] == "change_contact.update_user" && (e["new_user_id"] != "zhaoliu2" || e["receiver"] != "/wecom/contacts") {
+			t.Errorf("update_user entry %v", e)
+		}
+	}
+	for _, tt := range tests {
+		if !got[tt.kind] {
+			t.Errorf("event log lacks %s", tt.kind)
+		}
+	}
+
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"simulate", "-config", cfgPath, "-url", base, "no_such_event"}, &out, &errOut, nil); code != 2 {
+		t.Errorf("unknown event: exit %d, want 2", code)
+	}
+	// A server with other keys refuses the event, and simulate says why.
+	other := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	os.WriteFile(other, bytes.Replace(must(os.ReadFile(other)), []byte(testToken), []byte("DifferentTok"), 1), 0o600)
+	errOut.Reset()
+	if code := run(context.Background(), []string{"simulate", "-config", other, "-url", base, "enter_agent", "-user", "x"}, &out, &errOut, nil); code != 1 ||
+		!strings.Contains(errOut.String(), "token") {
+		t.Errorf("mismatched token: exit %d, %s", code, errOut.String())
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/handlers"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/worker"
+)
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []string) error {
+	fs := newFlagSet("serve", stderr)
+	path := fs.String("config", "", "config file (TOML; see config.example.toml)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: serve takes -config FILE and nothing else", errUsage)
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		a.close()
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	return a.run(ctx, ln)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// app is one wecomply server: HTTP surface, workers and store, wired.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	handler http.Handler
+	pool    *worker.Pool
+	reg     *prometheus.Registry
+}
+
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	receivers := make([]handlers.Receiver, 0, len(cfg.WeCom.Callbacks))
+	for i, cb := range cfg.WeCom.Callbacks {
+		c, err := wecom.NewCipher(cb.Token.Reveal(), cb.EncodingAESKey.Reveal(), cb.ReceiveID)
+		if err != nil {
+			return nil, fmt.Errorf("wecom.callback[%d]: %w", i, err)
+		}
+		receivers = append(receivers, handlers.Receiver{Name: cb.Name, Path: cb.Path, Cipher: c})
+	}
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st, reg: reg}
+
+	tokens := make([]string, len(cfg.Admin.Tokens))
+	for i, t := range cfg.Admin.Tokens {
+		tokens[i] = t.Reveal()
+	}
+	engine, err := handlers.New(handlers.Options{
+		Receivers:       receivers,
+		Store:           st,
+		AdminTokens:     tokens,
+		TimestampWindow: cfg.WeCom.TimestampWindow,
+		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
+		BaselineRoute:   cfg.Server.BaselineRoute,
+		Logger:          log,
+		Registerer:      reg,
+		Gatherer:        reg,
+	})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.handler = engine
+
+	a.pool, err = worker.New(st, worker.EventLogger{Log: st}, worker.Config{
+		Count:        cfg.Workers.Count,
+		Batch:        cfg.Workers.ClaimBatch,
+		EventTimeout: cfg.Store.Lease * 2 / 3,
+		Backoff:      cfg.Workers.RetryBackoff,
+		MaxBackoff:   cfg.Workers.RetryMaxBackoff,
+	}, log, reg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	q := store.QueueOptions{Lease: cfg.Store.Lease, MaxAttempts: cfg.Store.MaxAttempts, DedupTTL: cfg.Store.DedupTTL}
+	switch cfg.Store.Backend {
+	case "redis":
+		return redisstore.Open(ctx, redisstore.Options{
+			URL:       cfg.Store.RedisURL.Reveal(),
+			Namespace: cfg.WeCom.CorpID,
+			Queue:     q,
+			Logger:    log,
+		})
+	default:
+		return embedded.Open(cfg.Store.Path, embedded.Options{
+			Queue:      q,
+			BatchDelay: cfg.Store.BatchDelay,
+			Logger:     log,
+		})
+	}
+}
+
+// run serves on ln until ctx ends, then shuts down gracefully: stop
+// accepting and finish in-flight requests, let the workers finish the
+// event in hand and give back what they claimed, close the store.
+func (a *app) run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       a.cfg.Server.ReadTimeout,
+		WriteTimeout:      a.cfg.Server.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	workDone := make(chan struct{})
+	go func() {
+		defer close(workDone)
+		a.pool.Run(workCtx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	urls := make([]string, 0, len(a.cfg.WeCom.Callbacks))
+	for _, cb := range a.cfg.WeCom.Callbacks {
+		urls = append(urls, "http://"+ln.Addr().String()+cb.Path)
+	}
+	a.log.Info("serving", "addr", ln.Addr().String(), "callbacks", strings.Join(urls, " "),
+		"store", a.cfg.Store.Backend, "workers", a.cfg.Workers.Count)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		a.log.Warn("http shutdown", "err", serr)
+	}
+	stopWork()
+	select {
+	case <-workDone:
+	case <-sctx.Done():
+		a.log.Warn("workers did not finish within the shutdown timeout; their leases will bring the events back")
+	}
+	a.close()
+	a.log.Info("stopped")
+	return err
+}
+
+func (a *app) close() {
+	if err := a.store.Close(); err != nil {
+		a.log.Warn("close store", "err", err)
+	}
+}
