@@ -69,7 +69,7 @@ func run() error {
 	}
 	n := *rate * int(duration.Seconds())
 	if *rate == 0 {
-		n = 6000 * int(duration.Seconds()) // more than a closed loop can use here
+		n = 25000 * int(duration.Seconds()) // more than a closed loop can use here
 	}
 	reqs, err := prepare(cfg.WeCom.CorpID, cipher, strings.TrimRight(*base, "/")+cb.Path+*suffix, n)
 	if err != nil {
@@ -179,12 +179,11 @@ func prepare(corpID string, c *wecom.Cipher, url string, n int) ([]request, erro
 		case 4, 5:
 			spec.Kind, spec.ExternalUserID, spec.State = "change_external_contact.add_external_contact", fmt.Sprintf("wmload%d", i), "channel-a"
 		case 6:
-			spec.Kind, spec.Department = "change_contact.update_user", fmt.Sprintf("1,%d", i%40+2)
+			spec.Kind, spec.UserID, spec.Department = "change_contact.update_user", fmt.Sprintf("staff%d", i), fmt.Sprintf("1,%d", i%40+2)
 		case 7, 8:
 			spec.Kind, spec.TaskID, spec.EventKey, spec.CardType = "template_card_event", fmt.Sprintf("notice-v1-%d", i), "ack", "button_interaction"
 		default:
-			spec.Kind = "enter_agent"
-			spec.CreateTime = now - int64(i%60) // distinct (user, second) pairs
+			spec.Kind, spec.UserID = "enter_agent", fmt.Sprintf("visitor%d", i) // one visit per person and second
 		}
 		plain, err := wecomtest.BuildEvent(spec)
 		if err != nil {

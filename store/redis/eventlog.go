@@ -26,10 +26,10 @@ func (s *Store) AppendEventLog(ctx context.Context, e store.LogEntry) error {
 	if e.Kind != "" {
 		indexKind = "1"
 	}
-	err = appendLogScript.Run(ctx, s.client,
+	_, err = s.pipe.run(ctx, appendLogScript,
 		[]string{s.k.log, s.k.logAll, s.k.logKind(e.Kind), s.k.logSeq},
 		e.DedupKey, value, e.ReceivedAt.UnixMicro(), indexKind,
-	).Err()
+	)
 	if err != nil {
 		return s.wrap("append event log "+e.DedupKey, err)
 	}

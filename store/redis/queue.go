@@ -25,10 +25,10 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if e.DedupKey == "" {
 		return false, errors.New("redis: enqueue: empty dedup key")
 	}
-	err := enqueueScript.Run(ctx, s.client,
+	_, err := s.pipe.run(ctx, enqueueScript,
 		[]string{s.k.dedup(e.DedupKey), s.k.events},
 		ms(s.q.DedupTTL), e.DedupKey, e.Kind, e.Receiver, e.ReceivedAt.UnixMicro(), e.Payload,
-	).Err()
+	)
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return false, nil
@@ -38,11 +38,15 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	return true, nil
 }
 
-// Claim leases up to max entries to consumer; see store.Queue. It runs the
-// claim script (expired leases, due retries, then new entries); if that
-// finds nothing it blocks on XREADGROUP for new entries in slices of at
-// most s.poll, re-running the script between slices so that leases
-// expiring and retries coming due during the wait are seen.
+// Claim leases up to max entries to consumer; see store.Queue.
+//
+// New entries are read with XREADGROUP, blocking for up to wait. The
+// claim script, which also takes back expired leases and due retries
+// (XAUTOCLAIM), runs when a reclaim is due: at most once per s.poll for
+// the whole store, and at once after this store's own Fail or Release.
+// Running it for every Claim would cost Redis a script per event for a
+// check whose answer changes only as leases expire; this way an expired
+// lease is taken back within s.poll of its expiry.
 func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.Duration) ([]store.Delivery, error) {
 	if err := s.check("claim"); err != nil {
 		return nil, err
@@ -55,23 +59,63 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 		if ctx.Err() != nil {
 			return []store.Delivery{}, nil
 		}
-		ds, err := s.claimNow(ctx, consumer, max)
-		if err != nil {
-			if ctx.Err() != nil {
-				return []store.Delivery{}, nil
+		read := false // whether this round has read new entries yet
+		if s.reclaimDue() {
+			ds, err := s.claimNow(ctx, consumer, max)
+			if err != nil {
+				if ctx.Err() != nil {
+					return []store.Delivery{}, nil
+				}
+				return nil, err
 			}
-			return nil, err
-		}
-		if len(ds) > 0 {
-			return ds, nil
+			if len(ds) > 0 {
+				return ds, nil
+			}
+			read = true
 		}
 		remaining := time.Until(deadline)
-		if remaining < time.Millisecond { // BLOCK 0 would mean forever
-			return []store.Delivery{}, nil
+		block := min(remaining, s.untilReclaim())
+		if block < time.Millisecond { // BLOCK 0 would mean forever
+			if remaining >= time.Millisecond {
+				continue // a reclaim is due: run the script
+			}
+			if read {
+				return []store.Delivery{}, nil
+			}
+			block = -1 // no time to wait: one read without BLOCK
 		}
-		ds, err = s.blockingRead(ctx, consumer, max, min(remaining, s.poll))
+		ds, err := s.blockingRead(ctx, consumer, max, block)
 		if err != nil || len(ds) > 0 {
 			return ds, err
+		}
+		if block < 0 {
+			return []store.Delivery{}, nil
+		}
+	}
+}
+
+// reclaimDue reports whether a Claim should run the claim script now, and
+// if so marks it done, so that concurrent Claims leave it to this one.
+func (s *Store) reclaimDue() bool {
+	last := s.lastReclaim.Load()
+	now := time.Now().UnixNano()
+	return now-last >= int64(s.poll) && s.lastReclaim.CompareAndSwap(last, now)
+}
+
+// untilReclaim is the time until the next reclaim is due.
+func (s *Store) untilReclaim() time.Duration {
+	return time.Duration(s.lastReclaim.Load() + int64(s.poll) - time.Now().UnixNano())
+}
+
+// reclaimAt makes a reclaim due at t at the latest, for an entry this
+// store gives back (claimable at once after Release, after retryAfter
+// after Fail).
+func (s *Store) reclaimAt(t time.Time) {
+	want := t.UnixNano() - int64(s.poll)
+	for {
+		last := s.lastReclaim.Load()
+		if last <= want || s.lastReclaim.CompareAndSwap(last, want) {
+			return
 		}
 	}
 }
@@ -99,7 +143,8 @@ type readResult struct {
 	err error
 }
 
-// blockingRead waits up to block for new entries with XREADGROUP BLOCK.
+// blockingRead waits up to block for new entries with XREADGROUP BLOCK;
+// a negative block reads without waiting.
 // The client cannot interrupt a blocking command when ctx is cancelled
 // (only deadlines reach the socket), so the read runs in its own
 // goroutine and Claim returns at once on cancellation or Close; entries
@@ -172,6 +217,7 @@ func (s *Store) releaseAbandoned(ds []store.Delivery) {
 				"id", d.ID, "err", s.redact(err))
 		}
 	}
+	s.reclaimAt(time.Now())
 }
 
 // ms is d in whole milliseconds, at least 1: Redis's unit for expiries
@@ -206,9 +252,13 @@ func (s *Store) Ack(ctx context.Context, id string) error {
 	if !validID(id) {
 		return fmt.Errorf("redis: ack %q: %w", id, store.ErrNotFound)
 	}
-	n, err := ackScript.Run(ctx, s.client, s.k.queue(), group, id).Int()
+	res, err := s.pipe.run(ctx, ackScript, s.k.queue(), group, id)
 	if err != nil {
 		return s.wrap("ack "+id, err)
+	}
+	n, ok := res.(int64)
+	if !ok {
+		return fmt.Errorf("redis: ack %s: unexpected reply %T", id, res)
 	}
 	if n == 0 {
 		return fmt.Errorf("redis: ack %s: %w", id, store.ErrNotFound)
@@ -236,6 +286,7 @@ func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter ti
 	case 1:
 		return true, nil
 	}
+	s.reclaimAt(time.Now().Add(retryAfter))
 	return false, nil
 }
 
@@ -255,6 +306,7 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	if n == 0 {
 		return fmt.Errorf("redis: release %s: %w", id, store.ErrNotFound)
 	}
+	s.reclaimAt(time.Now())
 	return nil
 }
 

@@ -59,14 +59,25 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Pipelining: a few senders, each sending what is waiting as one pipeline.
+const (
+	pipelineSenders  = 4
+	pipelineMaxBatch = 128
+	pipelineTimeout  = 10 * time.Second
+)
+
 // Store is a store.Store on Redis. Create it with Open.
 type Store struct {
 	client  *goredis.Client
+	pipe    *pipeliner // Enqueue, Ack and AppendEventLog go through it
 	q       store.QueueOptions
 	k       keys
 	log     *slog.Logger
 	secrets []string // what redact removes from error texts
 	poll    time.Duration
+	// lastReclaim is when (UnixNano) a Claim last ran the claim script;
+	// the next run is due s.poll later (see Claim).
+	lastReclaim atomic.Int64
 
 	closed  atomic.Bool
 	done    chan struct{}  // closed by Close
@@ -145,6 +156,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.client.Close()
 		return nil, fmt.Errorf("redis: open: create consumer group: %w", s.redact(err))
 	}
+	s.pipe = newPipeliner(s.client, pipelineSenders, pipelineMaxBatch, pipelineTimeout)
 	// Managed Redis often disables CONFIG; then we cannot tell, and say nothing.
 	if cfg, err := s.client.ConfigGet(ctx, "appendonly").Result(); err == nil && cfg["appendonly"] == "no" {
 		s.log.Warn("redis runs without appendonly: events acknowledged to WeCom can be lost if Redis restarts; " +
@@ -175,6 +187,7 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.readers.Wait()
+	s.pipe.stop()
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("redis: close: %w", s.redact(err))
 	}

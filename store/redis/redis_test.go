@@ -357,3 +357,34 @@ func BenchmarkStore(b *testing.B) {
 		return open(b, Options{URL: url, Namespace: newNamespace()})
 	})
 }
+
+// TestPipelinedScriptsSurviveScriptFlush: the pipelined calls use EVALSHA;
+// after Redis forgets its scripts (a restart, SCRIPT FLUSH) they are
+// loaded again instead of failing.
+func TestPipelinedScriptsSurviveScriptFlush(t *testing.T) {
+	url := redistest.Start(t)
+	s := open(t, Options{URL: url, Namespace: newNamespace()})
+	ctx := context.Background()
+	for i := range 3 {
+		if err := s.client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprint("flush", i)
+		if added, err := s.Enqueue(ctx, store.Event{DedupKey: key, Kind: "text", Payload: []byte("x")}); err != nil || !added {
+			t.Fatalf("Enqueue after SCRIPT FLUSH: %v, %v", added, err)
+		}
+		if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: key, Kind: "text", ReceivedAt: time.Now()}); err != nil {
+			t.Fatalf("AppendEventLog after SCRIPT FLUSH: %v", err)
+		}
+		ds, err := s.Claim(ctx, "c", 1, time.Second)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("Claim: %v, %v", ds, err)
+		}
+		if err := s.client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ack(ctx, ds[0].ID); err != nil {
+			t.Fatalf("Ack after SCRIPT FLUSH: %v", err)
+		}
+	}
+}

@@ -145,12 +145,15 @@ return out
 `)
 
 // ackScript removes a leased entry. ARGV: group, id. Returns 1, or 0 if
-// the entry is not leased.
-var ackScript = goredis.NewScript(luaCommon + `
-if not holder(ARGV[1], ARGV[2]) then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+// the entry is not leased. It runs once per event, so it is the cheap
+// form of holder(): XACK itself says whether the entry was pending, and a
+// returned mark (checked first) means it was given back.
+var ackScript = goredis.NewScript(`
+if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then return 0 end
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('XDEL', KEYS[1], ARGV[2])
-forget(ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
 return 1
 `)
 
