@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/wecom"
@@ -74,40 +77,13 @@ encoding_aes_key = %q
 func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	fs := newFlagSet("simulate", stderr)
 	path := fs.String("config", "", "config file of the server to send to (for its token, key and address)")
-	target := fs.String("url", "", "base URL of the server (default: http://<server.listen>)")
+	target := fs.String("server", "", "base URL of the server (default: http://<server.listen>)")
 	receiver := fs.String("receiver", "", "callback path to send to (default: the first [[wecom.callback]])")
 	show := fs.Bool("print", false, "also print the plaintext event sent")
 	var spec wecomtest.EventSpec
-	for _, f := range []struct {
-		p          *string
-		name, help string
-	}{
-		{&spec.UserID, "user", "member UserID (FromUserName for messages and app events; UserID for change events)"},
-		{&spec.NewUserID, "new-user", "NewUserID (update_user)"},
-		{&spec.ExternalUserID, "external-user", "ExternalUserID (change_external_contact)"},
-		{&spec.ChatID, "chat", "ChatId (change_external_chat)"},
-		{&spec.Content, "content", "message text (text)"},
-		{&spec.MsgID, "msg-id", "MsgId (messages; random by default)"},
-		{&spec.EventKey, "event-key", "EventKey (menu events, template_card_event)"},
-		{&spec.TaskID, "task-id", "TaskId (template_card_event)"},
-		{&spec.CardType, "card-type", "CardType (template_card_event)"},
-		{&spec.ResponseCode, "response-code", "ResponseCode (template_card_event; random by default)"},
-		{&spec.State, "state", "State (add_external_contact)"},
-		{&spec.WelcomeCode, "welcome-code", "WelcomeCode (add_external_contact; random by default)"},
-		{&spec.Source, "source", "Source (del_external_contact)"},
-		{&spec.FailReason, "fail-reason", "FailReason (transfer_fail)"},
-		{&spec.UpdateDetail, "update-detail", "UpdateDetail (change_external_chat.update)"},
-		{&spec.TagID, "tag", "TagId (update_tag, change_external_tag)"},
-		{&spec.PartyID, "party", "department Id (party events)"},
-		{&spec.Name, "name", "Name (user and party events)"},
-		{&spec.Department, "department", "Department, comma-separated ids (user events)"},
-		{&spec.AgentID, "agent", "AgentID inside the event"},
-	} {
-		fs.StringVar(f.p, f.name, "", f.help)
-	}
-	createTime := fs.Int64("create-time", 0, "CreateTime, Unix seconds (default now)")
+	specFlags(fs, &spec)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wecomply simulate -config FILE [-url URL] [-receiver PATH] EVENT [flags]\n\nEVENT is one of:\n  %s\n\nFlags:\n",
+		fmt.Fprintf(stderr, "Usage: wecomply simulate -config FILE [-server URL] [-receiver PATH] EVENT [flags]\n\nEVENT is one of:\n  %s\n\nFlags (each applies to the kinds it names):\n",
 			strings.Join(wecomtest.Kinds(), "\n  "))
 		fs.PrintDefaults()
 	}
@@ -129,7 +105,6 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	if *path == "" {
 		return fmt.Errorf("%w: simulate needs -config FILE", errUsage)
 	}
-	spec.CreateTime = *createTime
 
 	cfg, err := config.Load(*path, environ)
 	if err != nil {
@@ -196,4 +171,45 @@ func dialable(listen string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// specFlags makes a flag of every field of EventSpec except Kind and
+// CorpID (which come from the command line and the config): UserID
+// becomes -user-id, ExternalUserID -external-user-id, and so on, with the
+// field's usage tag as help.
+func specFlags(fs *flag.FlagSet, spec *wecomtest.EventSpec) {
+	v := reflect.ValueOf(spec).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Name == "Kind" || f.Name == "CorpID" {
+			continue
+		}
+		name, usage := kebab(f.Name), f.Tag.Get("usage")
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, "", usage)
+		case *int64:
+			fs.Int64Var(p, name, 0, usage)
+		}
+	}
+}
+
+// kebab turns a Go field name into a flag name: ExternalUserID →
+// external-user-id, PicMd5Sums → pic-md5-sums.
+func kebab(name string) string {
+	var b strings.Builder
+	rs := []rune(name)
+	for i, r := range rs {
+		upper := unicode.IsUpper(r)
+		if i > 0 && upper {
+			prev := rs[i-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				b.WriteByte('-')
+			}
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }

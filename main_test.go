@@ -309,14 +309,14 @@ func TestSimulateCommand(t *testing.T) {
 		args []string
 		kind string
 	}{
-		{[]string{"change_contact.create_user", "-user", "zhaoliu", "-department", "1"}, "change_contact.create_user"},
-		{[]string{"-receiver", "/wecom/contacts", "change_contact.update_user", "-user", "zhaoliu", "-new-user", "zhaoliu2"}, "change_contact.update_user"},
-		{[]string{"change_external_contact.msg_audit_approved", "-user", "zhaoliu", "-external-user", "wmX"}, "change_external_contact.msg_audit_approved"},
-		{[]string{"text", "-user", "zhaoliu", "-content", "确认"}, "text"},
+		{[]string{"change_contact.create_user", "-user-id", "zhaoliu", "-department", "1"}, "change_contact.create_user"},
+		{[]string{"-receiver", "/wecom/contacts", "change_contact.update_user", "-user-id", "zhaoliu", "-new-user-id", "zhaoliu2"}, "change_contact.update_user"},
+		{[]string{"change_external_contact.msg_audit_approved", "-user-id", "zhaoliu", "-external-user-id", "wmX"}, "change_external_contact.msg_audit_approved"},
+		{[]string{"text", "-user-id", "zhaoliu", "-content", "确认"}, "text"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
-		args := append([]string{"simulate", "-config", cfgPath, "-url", base}, tt.args...)
+		args := append([]string{"simulate", "-config", cfgPath, "-server", base}, tt.args...)
 		if code := run(context.Background(), args, &out, &errOut, nil); code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", tt.args, code, out.String(), errOut.String())
 		}
@@ -339,14 +339,14 @@ func TestSimulateCommand(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"simulate", "-config", cfgPath, "-url", base, "no_such_event"}, &out, &errOut, nil); code != 2 {
+	if code := run(context.Background(), []string{"simulate", "-config", cfgPath, "-server", base, "no_such_event"}, &out, &errOut, nil); code != 2 {
 		t.Errorf("unknown event: exit %d, want 2", code)
 	}
 	// A server with other keys refuses the event, and simulate says why.
 	other := writeConfig(t, "127.0.0.1:0", "embedded", "")
 	os.WriteFile(other, bytes.Replace(must(os.ReadFile(other)), []byte(testToken), []byte("DifferentTok"), 1), 0o600)
 	errOut.Reset()
-	if code := run(context.Background(), []string{"simulate", "-config", other, "-url", base, "enter_agent", "-user", "x"}, &out, &errOut, nil); code != 1 ||
+	if code := run(context.Background(), []string{"simulate", "-config", other, "-server", base, "enter_agent", "-user-id", "x"}, &out, &errOut, nil); code != 1 ||
 		!strings.Contains(errOut.String(), "token") {
 		t.Errorf("mismatched token: exit %d, %s", code, errOut.String())
 	}
@@ -357,4 +357,57 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+func TestKebab(t *testing.T) {
+	for in, want := range map[string]string{
+		"UserID": "user-id", "ExternalUserID": "external-user-id", "MsgID": "msg-id", "PicURL": "pic-url",
+		"URL": "url", "PicMd5Sums": "pic-md5-sums", "LocationX": "location-x", "CreateTime": "create-time", "Content": "content",
+	} {
+		if got := kebab(in); got != want {
+			t.Errorf("kebab(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRedisOutage: with Redis gone a callback is answered 503 (so WeCom
+// retries), never 200, and /readyz says not ready.
+func TestRedisOutage(t *testing.T) {
+	url, stop, err := redistest.StartProcess(t.TempDir())
+	if err != nil {
+		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "not found") {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	base := startApp(t, writeConfig(t, "127.0.0.1:0", "redis", url), io.Discard)
+	s := sender(t, base, "/wecom/callback", testToken, testKey)
+	post := func(user string) int {
+		plain, err := wecomtest.BuildEvent(wecomtest.EventSpec{Kind: "change_contact.create_user", CorpID: testCorpID, UserID: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, err := s.Post(context.Background(), plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	if got := post("before"); got != 200 {
+		t.Fatalf("with Redis up: %d", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := post("during"); got != http.StatusServiceUnavailable {
+		t.Errorf("with Redis down: %d, want 503", got)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down: %d, want 503", resp.StatusCode)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/handlers"
@@ -37,6 +38,10 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	// go-redis reports dial and pool trouble through its own package-level
+	// logger, in plain text on stderr. Route it into the JSON log, once,
+	// here (tests build apps without touching that global).
+	goredis.SetLogger(printfLogger{log.With("component", "go-redis")})
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -47,6 +52,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	return a.run(ctx, ln)
+}
+
+// printfLogger adapts slog to go-redis's Printf-style logger.
+type printfLogger struct{ log *slog.Logger }
+
+func (l printfLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

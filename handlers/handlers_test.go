@@ -42,7 +42,7 @@ const (
 
 // env is one HTTP surface on a real embedded store, with its log captured.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	engine http.Handler
 	store  store.Store
 	cipher *wecom.Cipher
@@ -69,7 +69,7 @@ func (s *syncBuffer) String() string {
 
 type envOption func(*Options)
 
-func newEnv(t *testing.T, now time.Time, opts ...envOption) *env {
+func newEnv(t testing.TB, now time.Time, opts ...envOption) *env {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
 	if err != nil {

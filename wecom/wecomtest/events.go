@@ -16,8 +16,9 @@ import (
 
 // EventSpec describes an event to build. Kind is required; every other
 // field is optional, with a sensible default, and applies only to the
-// kinds that carry it. It is a flat struct of strings so that a command
-// line can fill it from flags.
+// kinds that carry it (each field's usage tag says which, and its
+// default). It is a flat struct of strings so that a command line can fill
+// it from flags: wecomply simulate makes a flag of every field.
 type EventSpec struct {
 	// Kind is the event's kind as wecom.Event.Kind names it: "text",
 	// "enter_agent", "click", "template_card_event", "msgaudit_notify",
@@ -27,64 +28,64 @@ type EventSpec struct {
 	// See Kinds.
 	Kind string
 
-	CorpID     string // ToUserName; default ww0123456789abcdef
-	AgentID    string // messages and app events; default 1000002 (change events carry none)
-	CreateTime int64  // Unix seconds; default now
+	CorpID     string `usage:"ToUserName; default ww0123456789abcdef"`
+	AgentID    string `usage:"messages and app events; default 1000002 (change events carry none)"`
+	CreateTime int64  `usage:"Unix seconds; default now"`
 
-	UserID         string // FromUserName of messages and app events; UserID of change events; default zhangsan
-	NewUserID      string // update_user
-	ExternalUserID string // change_external_contact; default woAJ2GCAAAXtWyujaWJHDDGi0mAAAA
-	ChatID         string // change_external_chat; default wrx7HUARsKwGRaQBVKPBTcEyzdHA4HrQ
-	Content        string // text; default hello
-	MsgID          string // messages; default a random 19-digit id
-	EventKey       string // menu events, template card events
-	TaskID         string // template card events; default wecomply-task
-	CardType       string // template card events; default button_interaction
-	ResponseCode   string // template card events; default random
-	SelectedItems  string // template_card_event: "question=option1,option2;question2=option3"
-	State          string // add_external_contact, add_half_external_contact
-	WelcomeCode    string // add_external_contact, add_half_external_contact, msg_audit_approved; default random
-	Source         string // del_external_contact, e.g. DELETE_BY_TRANSFER
-	FailReason     string // transfer_fail; default customer_refused
-	UpdateDetail   string // change_external_chat.update; default add_member
-	TagID          string // update_tag (default 1); change_external_tag Id (default etTAG0001)
-	TagType        string // change_external_tag; default tag
-	StrategyID     string // change_external_tag
-	PartyID        string // party events Id; default 2
-	ParentID       string // create_party (default 1), update_party
-	Order          string // create_party
-	Name           string // user and party events
-	Department     string // user events, comma-separated ids; create_user default 1
-	Position       string // user events
-	Mobile         string // user events
-	Email          string // user events
-	Status         string // user events
-	DirectLeader   string // user events, comma-separated UserIDs
-	AddUserItems   string // update_tag
-	DelUserItems   string // update_tag
-	AddPartyItems  string // update_tag
-	DelPartyItems  string // update_tag
-	JoinScene      string // change_external_chat.update add_member; default 0
-	QuitScene      string // change_external_chat.update del_member; default 0
-	MemChangeList  string // change_external_chat.update, comma-separated; default the UserID
-	LastMemVer     string // change_external_chat.update; default random
-	CurMemVer      string // change_external_chat.update; default random
+	UserID         string `usage:"FromUserName of messages and app events; UserID of change events; default zhangsan"`
+	NewUserID      string `usage:"update_user"`
+	ExternalUserID string `usage:"change_external_contact; default woAJ2GCAAAXtWyujaWJHDDGi0mAAAA"`
+	ChatID         string `usage:"change_external_chat; default wrx7HUARsKwGRaQBVKPBTcEyzdHA4HrQ"`
+	Content        string `usage:"text; default hello"`
+	MsgID          string `usage:"messages; default a random 19-digit id"`
+	EventKey       string `usage:"menu events, template card events"`
+	TaskID         string `usage:"template card events; default wecomply-task"`
+	CardType       string `usage:"template card events; default button_interaction"`
+	ResponseCode   string `usage:"template card events; default random"`
+	SelectedItems  string `usage:"template_card_event: \"question=option1,option2;question2=option3\""`
+	State          string `usage:"add_external_contact, add_half_external_contact"`
+	WelcomeCode    string `usage:"add_external_contact, add_half_external_contact, msg_audit_approved; default random"`
+	Source         string `usage:"del_external_contact, e.g. DELETE_BY_TRANSFER"`
+	FailReason     string `usage:"transfer_fail; default customer_refused"`
+	UpdateDetail   string `usage:"change_external_chat.update; default add_member"`
+	TagID          string `usage:"update_tag (default 1); change_external_tag Id (default etTAG0001)"`
+	TagType        string `usage:"change_external_tag; default tag"`
+	StrategyID     string `usage:"change_external_tag"`
+	PartyID        string `usage:"party events Id; default 2"`
+	ParentID       string `usage:"create_party (default 1), update_party"`
+	Order          string `usage:"create_party"`
+	Name           string `usage:"user and party events"`
+	Department     string `usage:"user events, comma-separated ids; create_user default 1"`
+	Position       string `usage:"user events"`
+	Mobile         string `usage:"user events"`
+	Email          string `usage:"user events"`
+	Status         string `usage:"user events"`
+	DirectLeader   string `usage:"user events, comma-separated UserIDs"`
+	AddUserItems   string `usage:"update_tag"`
+	DelUserItems   string `usage:"update_tag"`
+	AddPartyItems  string `usage:"update_tag"`
+	DelPartyItems  string `usage:"update_tag"`
+	JoinScene      string `usage:"change_external_chat.update add_member; default 0"`
+	QuitScene      string `usage:"change_external_chat.update del_member; default 0"`
+	MemChangeList  string `usage:"change_external_chat.update, comma-separated; default the UserID"`
+	LastMemVer     string `usage:"change_external_chat.update; default random"`
+	CurMemVer      string `usage:"change_external_chat.update; default random"`
 
-	PicURL       string // image, link
-	MediaID      string // image, voice, video
-	Format       string // voice; default amr
-	ThumbMediaID string // video
-	LocationX    string // location, location_select
-	LocationY    string // location, location_select
-	Scale        string // location, location_select
-	Label        string // location, location_select
-	Poiname      string // location_select
-	Title        string // link
-	Description  string // link
-	URL          string // link
-	ScanType     string // scancode_push, scancode_waitmsg; default qrcode
-	ScanResult   string // scancode_push, scancode_waitmsg
-	PicMd5Sums   string // pic_* events, comma-separated
+	PicURL       string `usage:"image, link"`
+	MediaID      string `usage:"image, voice, video"`
+	Format       string `usage:"voice; default amr"`
+	ThumbMediaID string `usage:"video"`
+	LocationX    string `usage:"location, location_select"`
+	LocationY    string `usage:"location, location_select"`
+	Scale        string `usage:"location, location_select"`
+	Label        string `usage:"location, location_select"`
+	Poiname      string `usage:"location_select"`
+	Title        string `usage:"link"`
+	Description  string `usage:"link"`
+	URL          string `usage:"link"`
+	ScanType     string `usage:"scancode_push, scancode_waitmsg; default qrcode"`
+	ScanResult   string `usage:"scancode_push, scancode_waitmsg"`
+	PicMd5Sums   string `usage:"pic_* events, comma-separated"`
 }
 
 // Kinds returns the kinds BuildEvent supports, sorted.
