@@ -54,6 +54,7 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 	if max <= 0 {
 		max = 1
 	}
+	s.consumers.Store(consumer, struct{}{})
 	deadline := time.Now().Add(wait)
 	for {
 		if ctx.Err() != nil {

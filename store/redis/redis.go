@@ -78,6 +78,8 @@ type Store struct {
 	// lastReclaim is when (UnixNano) a Claim last ran the claim script;
 	// the next run is due s.poll later (see Claim).
 	lastReclaim atomic.Int64
+	// consumers are the consumer names Claim was called with (a set).
+	consumers sync.Map
 
 	closed  atomic.Bool
 	done    chan struct{}  // closed by Close
@@ -188,10 +190,34 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.readers.Wait()
 	s.pipe.stop()
+	s.forgetConsumers()
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("redis: close: %w", s.redact(err))
 	}
 	return nil
+}
+
+// forgetConsumers removes from the consumer group the consumers this
+// store claimed for that hold nothing, so that the group's consumer list
+// does not grow by a process's workers at every restart. A consumer that
+// still holds entries stays: deleting it would drop them from the pending
+// list, and its entries come back to others when their leases end.
+func (s *Store) forgetConsumers() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.consumers.Range(func(name, _ any) bool {
+		consumer := name.(string)
+		p, err := s.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+			Stream: s.k.events, Group: group, Start: "-", End: "+", Count: 1, Consumer: consumer,
+		}).Result()
+		if err == nil && len(p) == 0 {
+			err = s.client.XGroupDelConsumer(ctx, s.k.events, group, consumer).Err()
+		}
+		if err != nil {
+			s.log.Debug("forget consumer at close", "consumer", consumer, "err", s.redact(err))
+		}
+		return ctx.Err() == nil
+	})
 }
 
 // check returns ErrClosed after Close.

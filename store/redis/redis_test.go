@@ -390,3 +390,42 @@ func TestPipelinedScriptsSurviveScriptFlush(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseForgetsIdleConsumers: the consumers a store used leave the
+// group at Close unless they still hold entries.
+func TestCloseForgetsIdleConsumers(t *testing.T) {
+	url := redistest.Start(t)
+	ns := newNamespace()
+	s := open(t, Options{URL: url, Namespace: ns})
+	ctx := context.Background()
+	for _, key := range []string{"a", "b"} {
+		if _, err := s.Enqueue(ctx, store.Event{DedupKey: key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idle, err := s.Claim(ctx, "idle", 1, time.Second)
+	if err != nil || len(idle) != 1 {
+		t.Fatalf("Claim: %v %v", idle, err)
+	}
+	if err := s.Ack(ctx, idle[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.Claim(ctx, "holding", 1, time.Second); err != nil || len(held) != 1 {
+		t.Fatalf("Claim: %v %v", held, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, Options{URL: url, Namespace: ns})
+	cs, err := other.client.XInfoConsumers(ctx, other.k.events, group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if len(names) != 1 || names[0] != "holding" {
+		t.Errorf("consumers after Close = %v, want [holding]", names)
+	}
+}
