@@ -5,6 +5,7 @@
 # Each is measured closed-loop (max throughput) and open-loop at RATE req/s.
 #
 #   bench/run.sh            # DURATION=10s RATE=2000 CONCURRENCY=64 REPEAT=3 by default
+#   CASES=embedded REPEAT=1 bench/run.sh
 #
 # Needs redis-server on PATH (a private one is started on a free port).
 set -euo pipefail
@@ -13,6 +14,9 @@ DURATION=${DURATION:-10s}
 RATE=${RATE:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 REPEAT=${REPEAT:-3} # closed-loop runs per case (the machine is shared: take the median)
+CASES=${CASES:-"embedded redis baseline"}
+EXTRA_CONFIG=${EXTRA_CONFIG:-} # TOML appended to every config, after its [store] keys: $'batch_delay = "200us"\n[workers]\ncount = 16'
+
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -47,11 +51,24 @@ encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 backend = "$2"
 path = "$work/$1/wecomply.db"
 redis_url = "redis://127.0.0.1:$redis_port/0"
+$EXTRA_CONFIG
 TOML
 }
 
 # cpu PID: CPU time (user+system) of a process so far, in clock ticks.
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# drain URL: wait until the workers have processed everything accepted, so
+# the next run does not compete with a backlog; prints how long it took.
+drain() {
+	local start=$SECONDS
+	for _ in $(seq 600); do
+		local q; q=$(curl -fs "$1/metrics" | awk '/^wecomply_queue_entries\{state="(ready|leased)"\}/ {n += $2} END {print n + 0}')
+		[ "$q" = "0" ] && { echo "    backlog drained $((SECONDS - start))s after the load ended"; return; }
+		sleep 0.5
+	done
+	echo "    backlog not drained after 300s" >&2
+}
 
 run_case() { # name backend baseline suffix
 	write_config "$1" "$2" "$3"
@@ -62,13 +79,18 @@ run_case() { # name backend baseline suffix
 	for rate in $(printf '0 %.0s' $(seq "$REPEAT")) "$RATE"; do
 		local s0 r0; s0=$(cpu "$pid"); r0=$(cpu "$redis_pid")
 		"$work/load" -config "$work/$1.toml" -suffix "$4" -label "$1" -duration "$DURATION" -concurrency "$CONCURRENCY" -rate "$rate"
-		sleep 1 # let the workers drain what was accepted
+		drain "$url"
 		echo "    cpu ticks (1/$(getconf CLK_TCK) s): wecomply $(($(cpu "$pid") - s0)), redis-server $(($(cpu "$redis_pid") - r0))"
 	done
 	kill -TERM "$pid"; wait "$pid" || true
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), duration $DURATION, concurrency $CONCURRENCY"
-run_case embedded embedded false ""
-run_case redis redis false ""
-run_case baseline embedded true "/baseline"
+for c in $CASES; do
+	case $c in
+	embedded) run_case embedded embedded false "" ;;
+	redis) run_case redis redis false "" ;;
+	baseline) run_case baseline embedded true "/baseline" ;;
+	*) echo "unknown case $c" >&2; exit 2 ;;
+	esac
+done

@@ -87,7 +87,9 @@ type Store struct {
 	MaxAttempts int `toml:"max_attempts"`
 	// DedupTTL is how long a processed event's dedup key is remembered.
 	DedupTTL time.Duration `toml:"dedup_ttl"`
-	// BatchDelay is the embedded store's group-commit window.
+	// BatchDelay is how long the embedded store's background writes (the
+	// workers' bookkeeping) wait to share a commit; callback enqueues
+	// never wait.
 	BatchDelay time.Duration `toml:"batch_delay"`
 }
 
@@ -127,10 +129,10 @@ func Default() Config {
 			Lease:       30 * time.Second,
 			MaxAttempts: 5,
 			DedupTTL:    24 * time.Hour,
-			BatchDelay:  time.Millisecond,
+			BatchDelay:  2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:           4,
+			Count:           16,
 			ClaimBatch:      16,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,

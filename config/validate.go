@@ -71,7 +71,7 @@ func (c *Config) Validate() []Problem {
 	}
 	ps.durationBetween("store.lease", st.Lease, time.Second, time.Hour)
 	ps.between("store.max_attempts", int64(st.MaxAttempts), 1, 100)
-	ps.durationBetween("store.batch_delay", st.BatchDelay, 0, time.Second)
+	ps.durationBetween("store.batch_delay", st.BatchDelay, 100*time.Microsecond, time.Second)
 	// A callback is accepted while its timestamp is within the window on
 	// either side of now, so a replay can arrive up to two windows after
 	// the original. The dedup key must outlive that.

@@ -1,10 +1,10 @@
 // Package embedded implements store.Store on a single bbolt file, for a
 // single wecomply node with no server to run.
 //
-// Every write goes through bbolt's Batch, so writes from concurrent callers
-// share one transaction and one fsync (group commit): a callback handler
-// that gets nil from Enqueue knows the event is on disk. The file is never
-// opened with NoSync.
+// Every write goes through one committer, so writes from concurrent
+// callers share one transaction and one fsync (group commit, see
+// committer): a callback handler that gets nil from Enqueue knows the
+// event is on disk. The file is never opened with NoSync.
 //
 // Layout (one bucket each):
 //
@@ -47,8 +47,10 @@ var _ store.Store = (*Store)(nil)
 type Options struct {
 	// Queue are the queue settings (lease, max attempts, dedup TTL).
 	Queue store.QueueOptions
-	// BatchDelay is the group-commit window: how long a write waits for
-	// others to share its transaction and fsync. Default 1ms.
+	// BatchDelay is how long background writes (the workers' claims,
+	// acks and log entries) wait for more writes to share their
+	// transaction and fsync; Enqueue never waits (see committer).
+	// Default 2ms.
 	BatchDelay time.Duration
 	// BatchSize is the most writes one group commit takes. Default 256.
 	BatchSize int
@@ -69,7 +71,7 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	o.Queue = o.Queue.WithDefaults()
 	if o.BatchDelay <= 0 {
-		o.BatchDelay = time.Millisecond
+		o.BatchDelay = 2 * time.Millisecond
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
@@ -111,6 +113,7 @@ var allBuckets = [][]byte{
 // Store is a store.Store on a bbolt file. Create it with Open.
 type Store struct {
 	db   *bolt.DB
+	w    *committer // every write transaction goes through it
 	opts Options
 	now  func() time.Time
 	log  *slog.Logger
@@ -137,8 +140,6 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opts.BatchDelay
-	db.MaxBatchSize = opts.BatchSize
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -153,6 +154,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db:   db,
+		w:    newCommitter(db, opts.BatchSize, opts.BatchDelay),
 		opts: opts,
 		now:  opts.Now,
 		log:  opts.Logger,
@@ -186,6 +188,7 @@ func (s *Store) Close() error {
 	}
 	close(s.done)
 	s.sweeper.Wait()
+	s.w.stop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
 	}
@@ -257,7 +260,7 @@ func (s *Store) sweepDedup() (int, error) {
 	for {
 		now := micros(s.now())
 		var n int
-		err := s.db.Batch(func(tx *bolt.Tx) error {
+		err := s.w.write(false, func(tx *bolt.Tx) error {
 			n = 0
 			exp := tx.Bucket(bucketDedupExp)
 			dd := tx.Bucket(bucketDedup)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,9 +79,9 @@ func TestOpenLockedFileFails(t *testing.T) {
 	}
 }
 
-// TestEnqueueSurvivesBatchRetries forces bbolt to roll back and re-run
-// batches (a function that fails makes the whole batch re-run without it)
-// while many Enqueues share them: every Enqueue must still report its own
+// TestEnqueueSurvivesBatchRetries forces the committer to roll back and
+// re-run groups (a function that fails makes the whole group run again
+// without it) while many Enqueues share them: every Enqueue must still report its own
 // final outcome, and nothing may be added twice or lost.
 func TestEnqueueSurvivesBatchRetries(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{BatchDelay: 5 * time.Millisecond})
@@ -99,8 +100,8 @@ func TestEnqueueSurvivesBatchRetries(t *testing.T) {
 					return
 				default:
 				}
-				if err := s.db.Batch(func(*bolt.Tx) error { return boom }); !errors.Is(err, boom) {
-					t.Errorf("spoiler Batch: %v", err)
+				if err := s.w.write(false, func(*bolt.Tx) error { return boom }); !errors.Is(err, boom) {
+					t.Errorf("spoiler write: %v", err)
 				}
 			}
 		})
@@ -271,4 +272,40 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) store.Store {
 		return open(b, filepath.Join(b.TempDir(), "wecomply.db"), Options{})
 	})
+}
+
+// TestCommitterSurvivesAPanickingWrite: a write that panics gets an error;
+// the writes sharing its group still commit, and the store goes on.
+func TestCommitterSurvivesAPanickingWrite(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{BatchDelay: 20 * time.Millisecond})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.w.write(false, func(*bolt.Tx) error { panic("bad write") }); err == nil || !strings.Contains(err.Error(), "bad write") {
+			t.Errorf("panicking write: %v", err)
+		}
+	})
+	for i := range 5 {
+		wg.Go(func() {
+			if ok, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("p", i)}); err != nil || !ok {
+				t.Errorf("Enqueue beside a panicking write: %v %v", ok, err)
+			}
+		})
+	}
+	wg.Wait()
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != 5 {
+		t.Errorf("QueueStats = %+v, %v; want 5 ready", st, err)
+	}
+}
+
+// TestWritesAfterCloseFail: a write after Close is refused with ErrClosed,
+// it does not hang.
+func TestWritesAfterCloseFail(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.w.write(false, func(*bolt.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("write after Close: %v, want ErrClosed", err)
+	}
 }

@@ -25,7 +25,7 @@ func (s *Store) AppendEventLog(ctx context.Context, e store.LogEntry) error {
 		return fmt.Errorf("embedded: append event log %s: %w", e.DedupKey, err)
 	}
 	at := timeKey(micros(e.ReceivedAt))
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.w.write(false, func(tx *bolt.Tx) error {
 		dedup := tx.Bucket(bucketLogDedup)
 		dk := []byte(e.DedupKey)
 		if dedup.Get(dk) != nil {

@@ -110,11 +110,12 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("embedded: enqueue %s: %w", e.DedupKey, err)
 	}
-	// Batch may run this function more than once (when another function
-	// of the same batch fails, the batch is rolled back and re-run): it
-	// must set every result from scratch, and only the final run counts.
+	// The committer may run this function more than once (when another
+	// function of the same group fails, the group is rolled back and run
+	// again): it sets every result from scratch, and only the final run
+	// counts.
 	var added bool
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.w.write(true, func(tx *bolt.Tx) error {
 		added = false
 		dedup := tx.Bucket(bucketDedup)
 		dk := []byte(e.DedupKey)
@@ -258,7 +259,7 @@ func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next t
 
 	leaseUntil := timeKey(now + s.opts.Queue.Lease.Microseconds())
 	leaseValue := concat(leaseUntil, []byte(consumer))
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.w.write(false, func(tx *bolt.Tx) error {
 		ds = ds[:0]
 		entries := tx.Bucket(bucketEntries)
 		ready := tx.Bucket(bucketReady)
@@ -382,7 +383,7 @@ func (s *Store) held(op, id string, fn func(tx *bolt.Tx, k []byte) error) (found
 		return false, nil
 	}
 	k := idKey(n)
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.w.write(false, func(tx *bolt.Tx) error {
 		found = false
 		leased := tx.Bucket(bucketLeased)
 		if leased.Get(k) == nil {
