@@ -173,6 +173,14 @@ func TestServeEndToEnd(t *testing.T) {
 			app := sender(t, base, "/wecom/callback", testToken, testKey)
 			contacts := sender(t, base, "/wecom/contacts", "OtherToken", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut")
 			ctx := context.Background()
+			// Saving the URL in the console: each receiver answers its own echostr.
+			for i, s := range []*wecomtest.Sender{app, contacts} {
+				echo := fmt.Sprintf("echo+/=%d-%d", i, time.Now().UnixNano())
+				status, body, err := s.VerifyURL(ctx, echo)
+				if err != nil || status != 200 || string(body) != echo {
+					t.Fatalf("URL verification on %s: %d %q %v, want 200 %q", s.URL, status, body, err, echo)
+				}
+			}
 			now := time.Now().Unix()
 			posts := []struct {
 				s    *wecomtest.Sender
