@@ -23,6 +23,7 @@ type Config struct {
 	WeCom   WeCom   `toml:"wecom"`
 	Store   Store   `toml:"store"`
 	Workers Workers `toml:"workers"`
+	Notify  Notify  `toml:"notify"`
 	Admin   Admin   `toml:"admin"`
 }
 
@@ -52,10 +53,22 @@ type Log struct {
 
 // WeCom is the company's WeCom account and its callback receivers.
 type WeCom struct {
-	CorpID     string `toml:"corp_id"`
-	AgentID    int64  `toml:"agent_id"`
-	Secret     Secret `toml:"secret"`
-	APIBaseURL string `toml:"api_base_url"`
+	CorpID  string `toml:"corp_id"`
+	AgentID int64  `toml:"agent_id"`
+	// Secret is the self-built app's secret: sending messages and cards.
+	Secret Secret `toml:"secret"`
+	// ContactsSecret is the contact-sync (通讯录同步) secret: member and
+	// department lists. Optional; without it the app's secret is used.
+	ContactsSecret Secret `toml:"contacts_secret"`
+	// CustomerSecret is the customer-contact (客户联系) secret. Optional;
+	// without it the app's secret is used (the app must then be in
+	// 客户联系 → 可调用应用).
+	CustomerSecret Secret `toml:"customer_secret"`
+	// ArchiveSecret is the session-archive (会话内容存档) secret.
+	ArchiveSecret Secret `toml:"archive_secret"`
+	APIBaseURL    string `toml:"api_base_url"`
+	// APITimeout bounds one call to the WeCom API.
+	APITimeout time.Duration `toml:"api_timeout"`
 	// TimestampWindow is how far a callback's timestamp may be from now.
 	TimestampWindow time.Duration `toml:"timestamp_window"`
 	Callbacks       []Callback    `toml:"callback"`
@@ -103,6 +116,29 @@ type Workers struct {
 	RetryMaxBackoff time.Duration `toml:"retry_max_backoff"`
 }
 
+// Notify delivers notices through the WeCom API.
+type Notify struct {
+	// DefaultLanguage is the language of notices when a recipient's is
+	// unknown: zh-CN or en.
+	DefaultLanguage string `toml:"default_language"`
+	// TimeZone is the zone of the daily quota's calendar day.
+	TimeZone string `toml:"time_zone"`
+	// DailyQuota limits the app's person-times a day (WeCom: seats × 200);
+	// 0 leaves it to WeCom.
+	DailyQuota int `toml:"daily_quota"`
+	// MemberPerMinute and MemberPerHour are WeCom's per-member limits for
+	// one app (30 and 1,000); beyond them WeCom drops messages silently,
+	// so wecomply schedules instead.
+	MemberPerMinute int `toml:"member_per_minute"`
+	MemberPerHour   int `toml:"member_per_hour"`
+	// DuplicateCheckInterval is the enable_duplicate_check window of every
+	// send: a send repeated after a crash within it is not delivered twice
+	// (WeCom allows up to 4h).
+	DuplicateCheckInterval time.Duration `toml:"duplicate_check_interval"`
+	// SendDeadline is how long wecomply keeps trying to deliver a notice.
+	SendDeadline time.Duration `toml:"send_deadline"`
+}
+
 // Admin guards the admin API.
 type Admin struct {
 	Tokens []Secret `toml:"tokens"`
@@ -121,6 +157,7 @@ func Default() Config {
 		Log: Log{Level: "info", Format: "json"},
 		WeCom: WeCom{
 			APIBaseURL:      "https://qyapi.weixin.qq.com",
+			APITimeout:      10 * time.Second,
 			TimestampWindow: 5 * time.Minute,
 		},
 		Store: Store{
@@ -136,6 +173,14 @@ func Default() Config {
 			ClaimBatch:      16,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,
+		},
+		Notify: Notify{
+			DefaultLanguage:        "zh-CN",
+			TimeZone:               "Asia/Shanghai",
+			MemberPerMinute:        30,
+			MemberPerHour:          1000,
+			DuplicateCheckInterval: 4 * time.Hour,
+			SendDeadline:           4 * time.Hour,
 		},
 	}
 }

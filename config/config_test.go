@@ -105,6 +105,13 @@ func TestProblems(t *testing.T) {
 		{name: "workers zero", extra: "[workers]\ncount = 0\n", key: "workers.count", want: "between 1 and 256, got 0"},
 		{name: "short admin token", extra: "[admin]\ntokens = [\"short\"]\n", key: "admin.tokens[0]", want: "at least 16 characters, got 5"},
 		{name: "duplicate admin token", extra: "[admin]\ntokens = [\"0123456789abcdefX\", \"0123456789abcdefX\"]\n", key: "admin.tokens[1]", want: "repeats"},
+		{name: "deadline beyond duplicate check", extra: "[notify]\nsend_deadline = \"5h\"\n", key: "notify.send_deadline", want: "delivered twice"},
+		{name: "duplicate check beyond WeCom's max", extra: "[notify]\nduplicate_check_interval = \"5h\"\n", key: "notify.duplicate_check_interval", want: "between 1m0s and 4h0m0s"},
+		{name: "unknown language", extra: "[notify]\ndefault_language = \"fr\"\n", key: "notify.default_language", want: `got "fr"`},
+		{name: "bad time zone", extra: "[notify]\ntime_zone = \"Mars/Olympus\"\n", key: "notify.time_zone", want: "IANA time zone"},
+		{name: "member limit above WeCom's", extra: "[notify]\nmember_per_minute = 31\n", key: "notify.member_per_minute", want: "between 1 and 30"},
+		{name: "secret with spaces", edit: func(s string) string { return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1) },
+			key: "wecom.archive_secret", want: "no spaces"},
 		{name: "toml syntax", extra: "[server\n", key: "toml", want: "line"},
 		{name: "wrong type", extra: "[workers]\ncount = \"four\"\n", key: "toml", want: `line 9 (last key "workers.count"): incompatible types`},
 	}
@@ -152,6 +159,9 @@ func TestEnvOverrides(t *testing.T) {
 	env := []string{
 		"PATH=/bin",
 		"WECOMPLY_WECOM_SECRET=app-secret-value",
+		"WECOMPLY_WECOM_CONTACTS_SECRET=contacts-secret-value",
+		"WECOMPLY_WECOM_CUSTOMER_SECRET=customer-secret-value",
+		"WECOMPLY_WECOM_ARCHIVE_SECRET=archive-secret-value",
 		"WECOMPLY_WECOM_CALLBACK_0_TOKEN=EnvToken1",
 		"WECOMPLY_WECOM_CALLBACK_0_ENCODING_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 		"WECOMPLY_STORE_REDIS_URL=redis://:pw@127.0.0.1:6380/1",
@@ -164,6 +174,9 @@ func TestEnvOverrides(t *testing.T) {
 	cb := cfg.WeCom.Callbacks[0]
 	checks := []struct{ name, got, want string }{
 		{"secret", cfg.WeCom.Secret.Reveal(), "app-secret-value"},
+		{"contacts secret", cfg.WeCom.ContactsSecret.Reveal(), "contacts-secret-value"},
+		{"customer secret", cfg.WeCom.CustomerSecret.Reveal(), "customer-secret-value"},
+		{"archive secret", cfg.WeCom.ArchiveSecret.Reveal(), "archive-secret-value"},
 		{"token", cb.Token.Reveal(), "EnvToken1"},
 		{"aes key", cb.EncodingAESKey.Reveal(), "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},
 		{"redis", cfg.Store.RedisURL.Reveal(), "redis://:pw@127.0.0.1:6380/1"},

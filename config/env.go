@@ -13,7 +13,10 @@ const EnvPrefix = "WECOMPLY_"
 // secrets are addressed by the callback's index in the file:
 // WECOMPLY_WECOM_CALLBACK_0_TOKEN, WECOMPLY_WECOM_CALLBACK_0_ENCODING_AES_KEY.
 const (
-	EnvWeComSecret   = "WECOMPLY_WECOM_SECRET"
+	EnvWeComSecret         = "WECOMPLY_WECOM_SECRET"
+	EnvWeComContactsSecret = "WECOMPLY_WECOM_CONTACTS_SECRET"
+	EnvWeComCustomerSecret = "WECOMPLY_WECOM_CUSTOMER_SECRET"
+	EnvWeComArchiveSecret  = "WECOMPLY_WECOM_ARCHIVE_SECRET"
 	EnvStoreRedisURL = "WECOMPLY_STORE_REDIS_URL"
 	EnvAdminTokens   = "WECOMPLY_ADMIN_TOKENS" // comma-separated
 	envCallback      = "WECOMPLY_WECOM_CALLBACK_"
@@ -32,6 +35,12 @@ func (c *Config) applyEnv(environ []string) []Problem {
 		switch name {
 		case EnvWeComSecret:
 			c.WeCom.Secret = Secret(value)
+		case EnvWeComContactsSecret:
+			c.WeCom.ContactsSecret = Secret(value)
+		case EnvWeComCustomerSecret:
+			c.WeCom.CustomerSecret = Secret(value)
+		case EnvWeComArchiveSecret:
+			c.WeCom.ArchiveSecret = Secret(value)
 		case EnvStoreRedisURL:
 			c.Store.RedisURL = Secret(value)
 		case EnvAdminTokens:
@@ -44,7 +53,8 @@ func (c *Config) applyEnv(environ []string) []Problem {
 		default:
 			if p, ok := c.applyCallbackEnv(name, value); !ok {
 				problems = append(problems, Problem{Key: name, Reason: "unknown environment variable (known: " +
-					EnvWeComSecret + ", " + EnvStoreRedisURL + ", " + EnvAdminTokens + ", " +
+					EnvWeComSecret + ", " + EnvWeComContactsSecret + ", " + EnvWeComCustomerSecret + ", " + EnvWeComArchiveSecret + ", " +
+					EnvStoreRedisURL + ", " + EnvAdminTokens + ", " +
 					envCallback + "<index>_TOKEN, " + envCallback + "<index>_ENCODING_AES_KEY)"})
 			} else if p != nil {
 				problems = append(problems, *p)

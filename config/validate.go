@@ -49,6 +49,13 @@ func (c *Config) Validate() []Problem {
 		ps.add("wecom.api_base_url", "must be an absolute http(s) URL, e.g. https://qyapi.weixin.qq.com")
 	}
 	ps.durationBetween("wecom.timestamp_window", w.TimestampWindow, 10*time.Second, 24*time.Hour)
+	ps.durationBetween("wecom.api_timeout", w.APITimeout, time.Second, 2*time.Minute)
+	for key, sec := range map[string]Secret{"wecom.secret": w.Secret, "wecom.contacts_secret": w.ContactsSecret,
+		"wecom.customer_secret": w.CustomerSecret, "wecom.archive_secret": w.ArchiveSecret} {
+		if v := sec.Reveal(); v != "" && (len(v) > 128 || strings.ContainsAny(v, " \t\r\n")) {
+			ps.add(key, "must be the secret as the admin console shows it: no spaces, at most 128 characters")
+		}
+	}
 	c.validateCallbacks(&ps)
 
 	st := c.Store
@@ -84,6 +91,22 @@ func (c *Config) Validate() []Problem {
 	ps.between("workers.claim_batch", int64(wk.ClaimBatch), 1, 1000)
 	ps.durationBetween("workers.retry_backoff", wk.RetryBackoff, 10*time.Millisecond, time.Hour)
 	ps.durationBetween("workers.retry_max_backoff", wk.RetryMaxBackoff, wk.RetryBackoff, 24*time.Hour)
+
+	n := c.Notify
+	ps.oneOf("notify.default_language", n.DefaultLanguage, "zh-CN", "en")
+	if _, err := time.LoadLocation(n.TimeZone); err != nil || n.TimeZone == "" {
+		ps.add("notify.time_zone", fmt.Sprintf("must be an IANA time zone such as Asia/Shanghai, got %q", n.TimeZone))
+	}
+	ps.between("notify.daily_quota", int64(n.DailyQuota), 0, 1<<31-1)
+	ps.between("notify.member_per_minute", int64(n.MemberPerMinute), 1, 30)
+	ps.between("notify.member_per_hour", int64(n.MemberPerHour), 1, 1000)
+	ps.durationBetween("notify.duplicate_check_interval", n.DuplicateCheckInterval, time.Minute, 4*time.Hour)
+	ps.durationBetween("notify.send_deadline", n.SendDeadline, time.Minute, 7*24*time.Hour)
+	if n.SendDeadline > n.DuplicateCheckInterval {
+		// A send retried after a crash is protected from doubling only
+		// within the duplicate-check window.
+		ps.add("notify.send_deadline", fmt.Sprintf("must not exceed notify.duplicate_check_interval (%s): a send retried after that could be delivered twice", n.DuplicateCheckInterval))
+	}
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {

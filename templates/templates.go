@@ -1,0 +1,188 @@
+// Package templates holds the texts of wecomply's notices, in zh-CN and
+// en, embedded in the binary. A template renders to named parts (a
+// card's title, its button, a message's content); notify turns the parts
+// into a WeCom message. Every rendered notice carries a content hash, so
+// an attestation can record exactly which text a person saw.
+package templates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+	"text/template"
+)
+
+//go:embed *.tmpl
+var files embed.FS
+
+// Kind is the WeCom message a template makes.
+type Kind string
+
+// Kinds, with the parts each requires (see Catalog).
+const (
+	// KindText is a text message: part "content" (≤ 2,048 bytes).
+	KindText Kind = "text"
+	// KindMarkdown is a markdown message: part "content" (≤ 2,048 bytes).
+	KindMarkdown Kind = "markdown"
+	// KindButtonCard is a template card of type button_interaction:
+	// parts "source", "title", "desc", "body", "button" (the button's
+	// text), "done" (what the card shows once acknowledged) and
+	// optionally "url" (a link to the full text).
+	KindButtonCard Kind = "button_card"
+	// KindWelcome is the text of a welcome message to a new customer
+	// (send_welcome_msg): part "content" (≤ 4,000 bytes).
+	KindWelcome Kind = "welcome"
+)
+
+// Languages are the languages every template ships in.
+var Languages = []string{"zh-CN", "en"}
+
+// Template describes one notice template.
+type Template struct {
+	Name string
+	Kind Kind
+}
+
+// Catalog lists every template. Each has a file NAME.LANG.tmpl per
+// language defining its parts as named templates:
+//
+//	{{define "title"}}…{{end}}
+var Catalog = []Template{
+	{Name: "ack_card", Kind: KindButtonCard},
+	{Name: "disclosure", Kind: KindMarkdown},
+	{Name: "reminder", Kind: KindText},
+	{Name: "alert", Kind: KindMarkdown},
+	{Name: "welcome", Kind: KindWelcome},
+}
+
+// parts lists the parts a kind requires, and those it may have.
+func parts(k Kind) (required, optional []string) {
+	switch k {
+	case KindButtonCard:
+		return []string{"source", "title", "desc", "body", "button", "done"}, []string{"url"}
+	default:
+		return []string{"content"}, nil
+	}
+}
+
+// limits bounds the size in bytes of parts WeCom would truncate or refuse.
+var limits = map[Kind]map[string]int{
+	KindText:       {"content": 2048},
+	KindMarkdown:   {"content": 2048},
+	KindWelcome:    {"content": 4000},
+	KindButtonCard: {"title": 128, "desc": 512, "body": 512, "button": 30, "done": 30, "source": 30, "url": 2048},
+}
+
+// Rendered is a template rendered in one language.
+type Rendered struct {
+	Name  string
+	Lang  string
+	Kind  Kind
+	Parts map[string]string
+}
+
+// Hash is the content hash of exactly this text: the hex SHA-256 of the
+// template, language, kind and every part.
+func (r Rendered) Hash() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", r.Name, r.Lang, r.Kind)
+	for _, k := range slices.Sorted(maps.Keys(r.Parts)) {
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", k, len(r.Parts[k]), r.Parts[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Set is every template, parsed and checked. It is safe for concurrent
+// use.
+type Set struct {
+	byKey map[string]*template.Template // "name.lang"
+	kinds map[string]Kind
+}
+
+// Load parses every embedded template and checks that each template of
+// the Catalog exists in every language with every part its kind needs.
+func Load() (*Set, error) { return load(files) }
+
+func load(fsys fs.FS) (*Set, error) {
+	s := &Set{byKey: map[string]*template.Template{}, kinds: map[string]Kind{}}
+	var errs []error
+	for _, t := range Catalog {
+		s.kinds[t.Name] = t.Kind
+		required, optional := parts(t.Kind)
+		for _, lang := range Languages {
+			file := t.Name + "." + lang + ".tmpl"
+			src, err := fs.ReadFile(fsys, file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("templates: %s: %w", file, err))
+				continue
+			}
+			tmpl, err := template.New(file).Option("missingkey=error").Parse(string(src))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("templates: %w", err))
+				continue
+			}
+			for _, p := range required {
+				if tmpl.Lookup(p) == nil {
+					errs = append(errs, fmt.Errorf("templates: %s: part %q is missing", file, p))
+				}
+			}
+			for _, d := range tmpl.Templates() {
+				if name := d.Name(); name != file && !slices.Contains(required, name) && !slices.Contains(optional, name) {
+					errs = append(errs, fmt.Errorf("templates: %s: part %q is not a part of a %s", file, name, t.Kind))
+				}
+			}
+			s.byKey[t.Name+"."+lang] = tmpl
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Kind is the kind of template name, or "" if there is none.
+func (s *Set) Kind(name string) Kind { return s.kinds[name] }
+
+// Render renders template name in lang with data. Every value the
+// template uses must be in data: a missing one is an error, never an
+// empty string in a notice. Parts are trimmed of surrounding white space
+// and checked against WeCom's length limits.
+func (s *Set) Render(name, lang string, data any) (Rendered, error) {
+	kind, ok := s.kinds[name]
+	if !ok {
+		return Rendered{}, fmt.Errorf("templates: no template %q", name)
+	}
+	tmpl, ok := s.byKey[name+"."+lang]
+	if !ok {
+		return Rendered{}, fmt.Errorf("templates: %s has no language %q (have %s)", name, lang, strings.Join(Languages, ", "))
+	}
+	r := Rendered{Name: name, Lang: lang, Kind: kind, Parts: map[string]string{}}
+	required, optional := parts(kind)
+	for _, p := range append(slices.Clone(required), optional...) {
+		if tmpl.Lookup(p) == nil {
+			continue
+		}
+		var b bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&b, p, data); err != nil {
+			return Rendered{}, fmt.Errorf("templates: render %s.%s part %s: %w", name, lang, p, err)
+		}
+		text := strings.TrimSpace(b.String())
+		if max := limits[kind][p]; max > 0 && len(text) > max {
+			return Rendered{}, fmt.Errorf("templates: render %s.%s: part %s is %d bytes, WeCom allows %d", name, lang, p, len(text), max)
+		}
+		if text == "" && slices.Contains(required, p) {
+			return Rendered{}, fmt.Errorf("templates: render %s.%s: part %s is empty", name, lang, p)
+		}
+		if text != "" {
+			r.Parts[p] = text
+		}
+	}
+	return r, nil
+}

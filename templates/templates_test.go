@@ -1,0 +1,160 @@
+package templates
+
+import (
+	"flag"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// sampleData is what each template is rendered with in the golden tests.
+var sampleData = map[string]map[string]any{
+	"ack_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
+		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3"},
+	"disclosure": {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）"},
+	"reminder":   {"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
+	"alert":      {"Message": "客户 张先生 不同意会话存档。", "UserName": "李雷", "UserID": "lilei", "At": "2026-11-23 10:15"},
+	"welcome":    {"EmployeeName": "李雷", "Company": "示例科技"},
+}
+
+func TestGolden(t *testing.T) {
+	set, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tmpl := range Catalog {
+		for _, lang := range Languages {
+			t.Run(tmpl.Name+"."+lang, func(t *testing.T) {
+				r, err := set.Render(tmpl.Name, lang, sampleData[tmpl.Name])
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				b.WriteString("kind: " + string(r.Kind) + "\nhash: " + r.Hash() + "\n")
+				for _, k := range slices.Sorted(maps.Keys(r.Parts)) {
+					b.WriteString("== " + k + " ==\n" + r.Parts[k] + "\n")
+				}
+				golden := filepath.Join("testdata", tmpl.Name+"."+lang+".golden")
+				if *update {
+					if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./templates -update to create it)", err)
+				}
+				if b.String() != string(want) {
+					t.Errorf("rendered differs from %s:\n--- got\n%s--- want\n%s", golden, b.String(), want)
+				}
+			})
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	set, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := maps.Clone(sampleData["reminder"])
+	delete(missing, "Due")
+	long := maps.Clone(sampleData["reminder"])
+	long["Title"] = strings.Repeat("长", 700)
+	empty := maps.Clone(sampleData["ack_card"])
+	empty["Summary"] = "  "
+	tests := []struct {
+		name, tmpl, lang string
+		data             any
+		want             string
+	}{
+		{"missing key", "reminder", "en", missing, `map has no entry for key "Due"`},
+		{"unknown template", "nope", "en", nil, `no template "nope"`},
+		{"unknown language", "reminder", "fr", sampleData["reminder"], `no language "fr"`},
+		{"too long for WeCom", "reminder", "zh-CN", long, "WeCom allows 2048"},
+		{"required part empty", "ack_card", "en", empty, "part body is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := set.Render(tt.tmpl, tt.lang, tt.data)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want …%s…", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHashTracksExactText(t *testing.T) {
+	set, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(lang string, data map[string]any) string {
+		r, err := set.Render("ack_card", lang, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Hash()
+	}
+	base := render("zh-CN", sampleData["ack_card"])
+	if render("zh-CN", sampleData["ack_card"]) != base {
+		t.Error("same text, different hash")
+	}
+	if render("en", sampleData["ack_card"]) == base {
+		t.Error("another language, same hash")
+	}
+	v4 := maps.Clone(sampleData["ack_card"])
+	v4["Version"] = 4
+	if render("zh-CN", v4) == base {
+		t.Error("another version, same hash")
+	}
+	noURL := maps.Clone(sampleData["ack_card"])
+	noURL["URL"] = ""
+	if render("zh-CN", noURL) == base {
+		t.Error("a card without its link, same hash")
+	}
+}
+
+// TestLoadChecksEveryTemplate: a missing language file, a missing part or
+// an unknown part is found at start-up, not when a notice is sent.
+func TestLoadChecksEveryTemplate(t *testing.T) {
+	good := fstest.MapFS{}
+	for _, tmpl := range Catalog {
+		for _, lang := range Languages {
+			b, err := files.ReadFile(tmpl.Name + "." + lang + ".tmpl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			good[tmpl.Name+"."+lang+".tmpl"] = &fstest.MapFile{Data: b}
+		}
+	}
+	if _, err := load(good); err != nil {
+		t.Fatalf("the embedded files do not load from a copy: %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(fstest.MapFS)
+		want string
+	}{
+		{"missing language", func(m fstest.MapFS) { delete(m, "reminder.en.tmpl") }, "reminder.en.tmpl"},
+		{"missing part", func(m fstest.MapFS) {
+			m["ack_card.en.tmpl"] = &fstest.MapFile{Data: []byte(strings.Replace(string(m["ack_card.en.tmpl"].Data), `{{define "button"}}`, `{{define "buton"}}`, 1))}
+		}, `part "button" is missing`},
+		{"syntax error", func(m fstest.MapFS) { m["alert.en.tmpl"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{.X}`)} }, "alert.en.tmpl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := maps.Clone(good)
+			tt.edit(m)
+			if _, err := load(m); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want …%s…", err, tt.want)
+			}
+		})
+	}
+}
