@@ -110,7 +110,9 @@ func TestProblems(t *testing.T) {
 		{name: "unknown language", extra: "[notify]\ndefault_language = \"fr\"\n", key: "notify.default_language", want: `got "fr"`},
 		{name: "bad time zone", extra: "[notify]\ntime_zone = \"Mars/Olympus\"\n", key: "notify.time_zone", want: "IANA time zone"},
 		{name: "member limit above WeCom's", extra: "[notify]\nmember_per_minute = 31\n", key: "notify.member_per_minute", want: "between 1 and 30"},
-		{name: "secret with spaces", edit: func(s string) string { return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1) },
+		{name: "secret with spaces", edit: func(s string) string {
+			return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1)
+		},
 			key: "wecom.archive_secret", want: "no spaces"},
 		{name: "toml syntax", extra: "[server\n", key: "toml", want: "line"},
 		{name: "wrong type", extra: "[workers]\ncount = \"four\"\n", key: "toml", want: `line 9 (last key "workers.count"): incompatible types`},

@@ -17,9 +17,9 @@ const (
 	EnvWeComContactsSecret = "WECOMPLY_WECOM_CONTACTS_SECRET"
 	EnvWeComCustomerSecret = "WECOMPLY_WECOM_CUSTOMER_SECRET"
 	EnvWeComArchiveSecret  = "WECOMPLY_WECOM_ARCHIVE_SECRET"
-	EnvStoreRedisURL = "WECOMPLY_STORE_REDIS_URL"
-	EnvAdminTokens   = "WECOMPLY_ADMIN_TOKENS" // comma-separated
-	envCallback      = "WECOMPLY_WECOM_CALLBACK_"
+	EnvStoreRedisURL       = "WECOMPLY_STORE_REDIS_URL"
+	EnvAdminTokens         = "WECOMPLY_ADMIN_TOKENS" // comma-separated
+	envCallback            = "WECOMPLY_WECOM_CALLBACK_"
 )
 
 // applyEnv overrides secrets from WECOMPLY_… variables. A variable with

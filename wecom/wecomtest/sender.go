@@ -1,8 +1,10 @@
-// Package wecomtest is a test double of WeCom's side of the callback
-// protocol: a Sender that signs, encrypts and delivers callbacks exactly
-// as WeCom does, and builders of realistic event plaintexts in WeCom's
-// documented shapes. Tests, the load tool and `wecomply simulate` use it;
-// production code never does.
+// Package wecomtest is a test double of WeCom, both ways: a Sender that
+// signs, encrypts and delivers callbacks exactly as WeCom does, builders
+// of realistic event plaintexts in WeCom's documented shapes, and Server,
+// a fake of WeCom's server API (the same paths, JSON, errcodes and limits
+// as the docs, with scripted faults, inboxes and a record of every
+// request). Tests, the load tools, `wecomply simulate` and `wecomply
+// sandbox` use it; the production server never does.
 package wecomtest
 
 import (
