@@ -37,8 +37,13 @@ type Event struct {
 	Receiver string
 	// ReceivedAt is when wecomply accepted the callback.
 	ReceivedAt time.Time
-	// Payload is the decrypted plaintext (XML or JSON) exactly as WeCom sent it.
+	// Payload is the decrypted plaintext (XML or JSON) exactly as WeCom
+	// sent it, or for wecomply's own jobs (kinds starting "job.") the
+	// job's JSON.
 	Payload []byte
+	// NotBefore, when set, makes the entry claimable only from then on
+	// (a scheduled job). Zero: at once.
+	NotBefore time.Time
 }
 
 // Delivery is an event handed to a worker by Claim. The worker holds it
@@ -68,7 +73,7 @@ type DeadLetter struct {
 
 // QueueStats counts queue entries by state.
 type QueueStats struct {
-	Ready  int64 // waiting to be claimed
+	Ready  int64 // waiting to be claimed, now or later (retries, Postpone, NotBefore)
 	Leased int64 // claimed and not yet acked (including expired leases)
 	Dead   int64 // dead letters
 }
@@ -136,6 +141,12 @@ type Queue interface {
 	// (graceful shutdown); it is claimable at once.
 	Release(ctx context.Context, id string) error
 
+	// Postpone gives a claimed entry back without counting an attempt,
+	// claimable again only after after: for waits that are not failures
+	// (a rate-limit window, a send scheduled later). ErrNotFound if the
+	// entry is not leased.
+	Postpone(ctx context.Context, id string, after time.Duration) error
+
 	// DeadLetters lists up to limit dead letters, oldest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 
@@ -171,6 +182,10 @@ type EventLog interface {
 type Store interface {
 	Queue
 	EventLog
+	Leases
+	Tokens
+	SendLimits
+	SendResults
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

@@ -1,7 +1,9 @@
-// Package worker runs the goroutines that take accepted callbacks off the
-// store's queue and hand them, decoded, to a Processor. The callback
-// handler only verifies, decrypts and enqueues; everything slow happens
-// here, where a failure is retried with backoff and never reaches WeCom.
+// Package worker runs the goroutines that take entries off the store's
+// queue and hand them to a Handler: accepted callbacks, decoded, to the
+// event Processor, and wecomply's own jobs (kinds "job.…", such as a
+// notice to send) to the job's handler; see Mux. The callback handler
+// only verifies, decrypts and enqueues; everything slow happens here,
+// where a failure is retried with backoff and never reaches WeCom.
 package worker
 
 import (
@@ -9,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +23,22 @@ import (
 	"github.com/wecomply/wecomply/wecom"
 )
 
-// Processor acts on one event. It must be idempotent: an event may be
-// processed again after a crash, a lease expiry or a failed Ack.
+// Handler acts on one queue entry. It must be idempotent: an entry may be
+// handled again after a crash, a lease expiry or a failed Ack. A nil
+// error acks the entry; an error is retried with backoff and, after the
+// store's max attempts, dead-lettered.
+type Handler interface {
+	Handle(ctx context.Context, d store.Delivery) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, d store.Delivery) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, d store.Delivery) error { return f(ctx, d) }
+
+// Processor acts on one WeCom event. Like a Handler it must be
+// idempotent.
 type Processor interface {
 	Process(ctx context.Context, d store.Delivery, ev wecom.Event) error
 }
@@ -31,6 +49,62 @@ type ProcessorFunc func(ctx context.Context, d store.Delivery, ev wecom.Event) e
 // Process calls f.
 func (f ProcessorFunc) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
 	return f(ctx, d, ev)
+}
+
+// Later returns the error a Handler returns to have its entry handed out
+// again after after, without counting a failed attempt: for waits that
+// are not failures (a rate-limit window, a send scheduled for later).
+func Later(after time.Duration, reason string) error {
+	return &LaterError{After: after, Reason: reason}
+}
+
+// LaterError is returned by a Handler, through Later, to postpone its
+// entry.
+type LaterError struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *LaterError) Error() string { return fmt.Sprintf("later (%s): %s", e.After, e.Reason) }
+
+// JobPrefix starts the kind of every queue entry that is one of
+// wecomply's own jobs rather than a WeCom event.
+const JobPrefix = "job."
+
+// Mux routes queue entries: a job to the Handler registered for its kind,
+// anything else, decoded, to the event Processor.
+type Mux struct {
+	events Processor
+	jobs   map[string]Handler
+}
+
+// NewMux returns a Mux that hands WeCom events to events.
+func NewMux(events Processor) *Mux {
+	return &Mux{events: events, jobs: map[string]Handler{}}
+}
+
+// HandleJob registers h for the job kind (which must start with JobPrefix).
+func (m *Mux) HandleJob(kind string, h Handler) {
+	if !strings.HasPrefix(kind, JobPrefix) {
+		panic(fmt.Sprintf("worker: job kind %q does not start with %q", kind, JobPrefix))
+	}
+	m.jobs[kind] = h
+}
+
+// Handle routes d.
+func (m *Mux) Handle(ctx context.Context, d store.Delivery) error {
+	if strings.HasPrefix(d.Kind, JobPrefix) {
+		h, ok := m.jobs[d.Kind]
+		if !ok {
+			return fmt.Errorf("no handler for job kind %q (a newer wecomply enqueued it?)", d.Kind)
+		}
+		return h.Handle(ctx, d)
+	}
+	ev, err := wecom.Decode(d.Payload)
+	if err != nil {
+		return fmt.Errorf("decode queued event: %w", err)
+	}
+	return m.events.Process(ctx, d, ev)
 }
 
 // Config tunes a Pool.
@@ -53,7 +127,7 @@ type Config struct {
 // Pool processes queued events until its context ends.
 type Pool struct {
 	queue   store.Queue
-	proc    Processor
+	handler Handler
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
@@ -65,8 +139,9 @@ type metrics struct {
 	dead      prometheus.Counter
 }
 
-// New builds a Pool. Its metrics are registered with reg.
-func New(q store.Queue, p Processor, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Pool, error) {
+// New builds a Pool that hands every entry to h (usually a Mux). Its
+// metrics are registered with reg.
+func New(q store.Queue, h Handler, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Pool, error) {
 	if cfg.Count <= 0 || cfg.Batch <= 0 {
 		return nil, fmt.Errorf("worker: count and batch must be positive, got %d and %d", cfg.Count, cfg.Batch)
 	}
@@ -89,7 +164,7 @@ func New(q store.Queue, p Processor, cfg Config, log *slog.Logger, reg prometheu
 	m := &metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wecomply_events_processed_total",
-			Help: "Queued events processed by the workers, by kind and outcome (ok, retry, dead).",
+			Help: "Queue entries handled by the workers, by kind and outcome (ok, retry, later, dead).",
 		}, []string{"kind", "outcome"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wecomply_event_processing_seconds",
@@ -106,7 +181,7 @@ func New(q store.Queue, p Processor, cfg Config, log *slog.Logger, reg prometheu
 			return nil, fmt.Errorf("worker: register metrics: %w", err)
 		}
 	}
-	return &Pool{queue: q, proc: p, cfg: cfg, log: log, metrics: m}, nil
+	return &Pool{queue: q, handler: h, cfg: cfg, log: log, metrics: m}, nil
 }
 
 // Run claims and processes events until ctx ends. Then it stops claiming,
@@ -163,7 +238,17 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 		p.metrics.processed.WithLabelValues(d.Kind, "ok").Inc()
 		return
 	}
-	retryAfter := backoff(p.cfg.Backoff, p.cfg.MaxBackoff, d.Attempts)
+	var later *LaterError
+	if errors.As(err, &later) {
+		if perr := p.queue.Postpone(ctx, d.ID, later.After); perr != nil {
+			log.Error("postpone; the lease will bring it back", "reason", later.Reason, "err", perr)
+		} else {
+			log.Debug("postponed", "reason", later.Reason, "after", later.After)
+		}
+		p.metrics.processed.WithLabelValues(d.Kind, "later").Inc()
+		return
+	}
+	retryAfter := jitter(backoff(p.cfg.Backoff, p.cfg.MaxBackoff, d.Attempts))
 	dead, ferr := p.queue.Fail(ctx, d.ID, err.Error(), retryAfter)
 	switch {
 	case ferr != nil:
@@ -181,17 +266,13 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 
 func (p *Pool) process(ctx context.Context, d store.Delivery) (err error) {
 	defer func() {
-		// A panicking processor must not take the worker down with it;
+		// A panicking handler must not take the worker down with it;
 		// the event is retried and, if it keeps panicking, dead-lettered.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("processor panicked: %v", r)
+			err = fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
-	ev, err := wecom.Decode(d.Payload)
-	if err != nil {
-		return fmt.Errorf("decode queued event: %w", err)
-	}
-	return p.proc.Process(ctx, d, ev)
+	return p.handler.Handle(ctx, d)
 }
 
 func (p *Pool) release(ds []store.Delivery) {
@@ -214,6 +295,15 @@ func backoff(base, max time.Duration, attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, max)
+}
+
+// jitter spreads d by up to ±20% so that retries of many events that
+// failed together do not come back together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d - d/5 + rand.N(2*d/5+1)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

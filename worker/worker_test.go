@@ -53,7 +53,7 @@ func enqueue(t *testing.T, s store.Queue, n int) []string {
 	return keys
 }
 
-func newPool(t *testing.T, s store.Queue, p Processor, cfg Config) *Pool {
+func newPool(t *testing.T, s store.Queue, h Handler, cfg Config) *Pool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if cfg.Count == 0 {
@@ -62,7 +62,7 @@ func newPool(t *testing.T, s store.Queue, p Processor, cfg Config) *Pool {
 	if cfg.ClaimWait == 0 {
 		cfg.ClaimWait = 50 * time.Millisecond
 	}
-	pool, err := New(s, p, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	pool, err := New(s, h, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
 	s := openStore(t, store.QueueOptions{})
 	keys := enqueue(t, s, 25)
-	pool := newPool(t, s, EventLogger{Log: s}, Config{})
+	pool := newPool(t, s, NewMux(EventLogger{Log: s}), Config{})
 	stop := runPool(pool)
 	defer stop()
 	var entries []store.LogEntry
@@ -131,7 +131,7 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 		want string
 	}{
 		{"error", func(context.Context, store.Delivery, wecom.Event) error { return errors.New("wecom api down") }, "wecom api down"},
-		{"panic", func(context.Context, store.Delivery, wecom.Event) error { panic("nil map") }, "processor panicked: nil map"},
+		{"panic", func(context.Context, store.Delivery, wecom.Event) error { panic("nil map") }, "handler panicked: nil map"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openStore(t, store.QueueOptions{MaxAttempts: 3})
@@ -143,7 +143,7 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 				}
 				return tt.proc(ctx, d, ev)
 			})
-			pool := newPool(t, s, proc, Config{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
+			pool := newPool(t, s, NewMux(proc), Config{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
 			stop := runPool(pool)
 			defer stop()
 			var dead []store.DeadLetter
@@ -178,7 +178,7 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 		processed.Add(1)
 		return nil
 	})
-	pool := newPool(t, s, proc, Config{Count: 1, Batch: 5})
+	pool := newPool(t, s, NewMux(proc), Config{Count: 1, Batch: 5})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { pool.Run(ctx); close(done) }()
@@ -225,7 +225,88 @@ func TestBackoff(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	s := openStore(t, store.QueueOptions{})
-	if _, err := New(s, EventLogger{Log: s}, Config{Count: 0, Batch: 1}, slog.Default(), prometheus.NewRegistry()); err == nil {
+	if _, err := New(s, NewMux(EventLogger{Log: s}), Config{Count: 0, Batch: 1}, slog.Default(), prometheus.NewRegistry()); err == nil {
 		t.Error("Count 0 accepted")
+	}
+}
+
+// TestMuxRoutesJobsAndEvents: jobs go to their handler undecoded, events
+// decoded to the processor, and an unknown job kind is an error (retried,
+// then dead-lettered) rather than a silent drop.
+func TestMuxRoutesJobsAndEvents(t *testing.T) {
+	var gotJob, gotEvent string
+	m := NewMux(ProcessorFunc(func(_ context.Context, _ store.Delivery, ev wecom.Event) error {
+		gotEvent = ev.Kind()
+		return nil
+	}))
+	m.HandleJob("job.test", HandlerFunc(func(_ context.Context, d store.Delivery) error {
+		gotJob = string(d.Payload)
+		return nil
+	}))
+	ctx := context.Background()
+	if err := m.Handle(ctx, store.Delivery{Event: store.Event{Kind: "job.test", Payload: []byte(`{"x":1}`)}}); err != nil || gotJob != `{"x":1}` {
+		t.Errorf("job: %v, payload %q", err, gotJob)
+	}
+	plain, _ := wecomtest.BuildEvent(wecomtest.EventSpec{Kind: "enter_agent", UserID: "u"})
+	if err := m.Handle(ctx, store.Delivery{Event: store.Event{Kind: "enter_agent", Payload: plain}}); err != nil || gotEvent != "enter_agent" {
+		t.Errorf("event: %v, kind %q", err, gotEvent)
+	}
+	if err := m.Handle(ctx, store.Delivery{Event: store.Event{Kind: "job.unknown"}}); err == nil {
+		t.Error("unknown job kind accepted")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleJob accepted a kind without the job prefix")
+		}
+	}()
+	m.HandleJob("test", HandlerFunc(func(context.Context, store.Delivery) error { return nil }))
+}
+
+// TestLaterPostponesWithoutAnAttempt: a handler that says "later" gets its
+// entry back after the wait, with no attempt counted.
+func TestLaterPostponesWithoutAnAttempt(t *testing.T) {
+	s := openStore(t, store.QueueOptions{MaxAttempts: 2})
+	enqueue(t, s, 1)
+	var mu sync.Mutex
+	var at []time.Time
+	h := HandlerFunc(func(_ context.Context, d store.Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		at = append(at, time.Now())
+		if d.Attempts != 0 {
+			t.Errorf("Attempts = %d after postponements, want 0", d.Attempts)
+		}
+		switch len(at) {
+		case 1:
+			return Later(200*time.Millisecond, "rate window")
+		case 2:
+			return Later(10*time.Millisecond, "again") // more postponements than MaxAttempts: never dead
+		}
+		return nil
+	})
+	pool := newPool(t, s, h, Config{})
+	stop := runPool(pool)
+	defer stop()
+	eventually(t, "the entry acked", func() bool {
+		st, err := s.QueueStats(context.Background())
+		mu.Lock()
+		defer mu.Unlock()
+		return err == nil && len(at) == 3 && st.Ready == 0 && st.Leased == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if d := at[1].Sub(at[0]); d < 200*time.Millisecond {
+		t.Errorf("handed out again after %s, want ≥ 200ms", d)
+	}
+	if dead, _ := s.DeadLetters(context.Background(), 10); len(dead) != 0 {
+		t.Errorf("postponements dead-lettered the entry: %+v", dead)
+	}
+}
+
+func TestJitterStaysWithinTwentyPercent(t *testing.T) {
+	for range 1000 {
+		if j := jitter(time.Second); j < 800*time.Millisecond || j > 1200*time.Millisecond {
+			t.Fatalf("jitter(1s) = %s", j)
+		}
 	}
 }

@@ -18,10 +18,24 @@
 //	log       received_at µs ‖ sequence → LogEntry JSON
 //	logdedup  dedup key → log key
 //	logkind   kind → (bucket of log keys)
+//	results   len(notice key) ‖ notice key ‖ user id → RecipientResult JSON
+//
+// and, expiring (every value starts with its expiry µs; see expiring.go):
+//
+//	leases    lease name → expiry ‖ holder
+//	tokens    app → expiry ‖ token
+//	booked    unit id → expiry                                booking markers
+//	sends     len(scope) ‖ scope ‖ member → expiry ‖ send ms…  ascending, as varint gaps
+//	quota     len(scope) ‖ scope ‖ yyyymmdd → expiry ‖ count   person-times of a day
+//	expiry    expiry µs ‖ tag ‖ key → ∅                         lets the sweeper find them
+//
+// An entry enqueued with a NotBefore in the future waits in delayed, as a
+// failed one does, and counts as ready in QueueStats.
 //
 // Times are kept as microseconds since the Unix epoch, taken from the
 // injected clock (Options.Now); keys holding a time flip its sign bit so
-// that they sort in time order.
+// that they sort in time order. Send times are kept in milliseconds, as
+// the Redis backend keeps them, so that both count alike.
 package embedded
 
 import (
@@ -54,14 +68,17 @@ type Options struct {
 	BatchDelay time.Duration
 	// BatchSize is the most writes one group commit takes. Default 256.
 	BatchSize int
-	// SweepInterval is how often expired dedup keys are deleted. Default
-	// one minute. (An expired key is treated as absent whether or not it
-	// has been swept.)
+	// SweepInterval is how often expired dedup keys, leases, tokens,
+	// booking markers, send records and quota counters are deleted.
+	// Default one minute. (An expired one is treated as absent whether
+	// or not it has been swept.)
 	SweepInterval time.Duration
 	// OpenTimeout is how long Open waits for the file lock another
 	// process may hold. Default 5s.
 	OpenTimeout time.Duration
-	// Now is the clock for leases, retries and dedup expiry. Default time.Now.
+	// Now is the clock for queue leases, retries, scheduled entries,
+	// dedup expiry, named leases, token expiry and the expiry of booking
+	// records. Default time.Now.
 	Now func() time.Time
 	// Logger receives what the background sweeper cannot return.
 	// Default slog.Default().
@@ -103,11 +120,20 @@ var (
 	bucketLog      = []byte("log")
 	bucketLogDedup = []byte("logdedup")
 	bucketLogKind  = []byte("logkind")
+	bucketResults  = []byte("results")
+	bucketLeases   = []byte("leases")
+	bucketTokens   = []byte("tokens")
+	bucketBooked   = []byte("booked")
+	bucketSends    = []byte("sends")
+	bucketQuota    = []byte("quota")
+	bucketExpiry   = []byte("expiry")
 )
 
 var allBuckets = [][]byte{
 	bucketEntries, bucketReady, bucketDelayed, bucketLeased, bucketDead,
 	bucketDedup, bucketDedupExp, bucketLog, bucketLogDedup, bucketLogKind,
+	bucketResults, bucketLeases, bucketTokens, bucketBooked, bucketSends,
+	bucketQuota, bucketExpiry,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.
@@ -245,10 +271,13 @@ func (s *Store) sweep() {
 			return
 		case <-t.C:
 		}
+		// Nobody to return these to; a failed sweep only leaves expired
+		// keys for the next one (they count as absent).
 		if _, err := s.sweepDedup(); err != nil && !s.closed.Load() {
-			// Nobody to return this to; a failed sweep only leaves
-			// expired keys for the next one (they count as absent).
 			s.log.Warn("embedded store: sweep expired dedup keys", "err", err)
+		}
+		if _, err := s.sweepExpiring(); err != nil && !s.closed.Load() {
+			s.log.Warn("embedded store: sweep expired values", "err", err)
 		}
 	}
 }

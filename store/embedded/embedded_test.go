@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,5 +309,84 @@ func TestWritesAfterCloseFail(t *testing.T) {
 	}
 	if err := s.w.write(false, func(*bolt.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("write after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestSendTimesRoundTrip(t *testing.T) {
+	for _, ts := range [][]int64{
+		nil,
+		{0},
+		{-5, -5, 0, 7},
+		{1772600000000, 1772600000001, 1772600060000, 1772603600000},
+		{math.MinInt64 / 2, math.MaxInt64 / 2},
+	} {
+		got, err := decodeTimes(encodeTimes(ts))
+		if err != nil || !slices.Equal(got, ts) {
+			t.Errorf("decodeTimes(encodeTimes(%v)) = %v, %v", ts, got, err)
+		}
+	}
+	if _, err := decodeTimes([]byte{0x80}); err == nil {
+		t.Error("decodeTimes of a truncated varint succeeded")
+	}
+}
+
+// TestExpiringValuesFollowTheClockAndAreSwept: leases, tokens, booking
+// markers, send records and quota counters expire by the injected clock,
+// and the sweeper deletes them and their index entries, so that nothing
+// grows without bound.
+func TestExpiringValuesFollowTheClockAndAreSwept(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{SweepInterval: time.Hour, Now: clock.Now})
+	ctx := context.Background()
+	start := clock.Now()
+
+	if ok, err := s.AcquireLease(ctx, "leader", "a", time.Minute); err != nil || !ok {
+		t.Fatalf("AcquireLease = %v, %v", ok, err)
+	}
+	if err := s.PutToken(ctx, "app", "tok", start.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	b := store.SendBooking{UnitID: "u1", Scope: "app", Members: []string{"a", "b"}, At: start,
+		MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 1}}, DailyQuota: 10, MarkerTTL: time.Hour}
+	if res, err := s.BookSend(ctx, b); err != nil || res.Already || len(res.Blocked) != 0 {
+		t.Fatalf("BookSend = %+v, %v", res, err)
+	}
+
+	clock.Add(time.Minute)
+	if ok, _ := s.AcquireLease(ctx, "leader", "b", time.Minute); !ok {
+		t.Error("lease not expired after its ttl on the injected clock")
+	}
+	clock.Add(time.Hour)
+	if v, _, err := s.GetToken(ctx, "app"); err != nil || v != "" {
+		t.Errorf("GetToken after expiry = %q, %v; want a miss", v, err)
+	}
+	if res, err := s.BookSend(ctx, b); err != nil || res.Already {
+		t.Errorf("BookSend after the marker's TTL = %+v, %v; want it checked again", res, err)
+	}
+
+	count := func() map[string]int {
+		n := map[string]int{}
+		err := s.db.View(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketLeases, bucketTokens, bucketBooked, bucketSends, bucketQuota, bucketExpiry} {
+				n[string(name)] = tx.Bucket(name).Stats().KeyN
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n["sends"] != 2 || n["quota"] != 1 || n["expiry"] == 0 {
+		t.Fatalf("before sweeping: %v", n)
+	}
+	clock.Add(72 * time.Hour)
+	if _, err := s.sweepExpiring(); err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range count() {
+		if n != 0 {
+			t.Errorf("after sweeping, bucket %s holds %d keys, want none", name, n)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type record struct {
 	Receiver   string `json:"receiver,omitempty"`
 	ReceivedAt int64  `json:"received_at"` // µs since the epoch
 	Payload    []byte `json:"payload,omitempty"`
+	NotBefore  int64  `json:"not_before,omitempty"` // µs since the epoch; 0: none
 	Attempts   int    `json:"attempts,omitempty"`
 	LastError  string `json:"last_error,omitempty"`
 	// Dead letters only.
@@ -32,23 +33,31 @@ type record struct {
 }
 
 func newRecord(e store.Event) record {
-	return record{
+	r := record{
 		DedupKey:   e.DedupKey,
 		Kind:       e.Kind,
 		Receiver:   e.Receiver,
 		ReceivedAt: micros(e.ReceivedAt),
 		Payload:    e.Payload,
 	}
+	if !e.NotBefore.IsZero() {
+		r.NotBefore = micros(e.NotBefore)
+	}
+	return r
 }
 
 func (r record) event() store.Event {
-	return store.Event{
+	e := store.Event{
 		DedupKey:   r.DedupKey,
 		Kind:       r.Kind,
 		Receiver:   r.Receiver,
 		ReceivedAt: fromMicros(r.ReceivedAt),
 		Payload:    r.Payload,
 	}
+	if r.NotBefore != 0 {
+		e.NotBefore = fromMicros(r.NotBefore)
+	}
+	return e
 }
 
 func decodeRecord(v []byte) (record, error) {
@@ -96,7 +105,9 @@ func concat(a, b []byte) []byte {
 	return append(append(out, a...), b...)
 }
 
-// Enqueue stores e in a group-committed transaction; see store.Queue.
+// Enqueue stores e in a group-committed transaction; see store.Queue. An
+// entry whose NotBefore is still to come waits in the delayed bucket,
+// as a failed entry waits for its retry.
 func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if err := s.check(ctx, "enqueue"); err != nil {
 		return false, err
@@ -106,7 +117,8 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	}
 	now := micros(s.now())
 	expiry := now + s.opts.Queue.DedupTTL.Microseconds()
-	value, err := json.Marshal(newRecord(e))
+	r := newRecord(e)
+	value, err := json.Marshal(r)
 	if err != nil {
 		return false, fmt.Errorf("embedded: enqueue %s: %w", e.DedupKey, err)
 	}
@@ -145,7 +157,12 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 		if err := entries.Put(k, value); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketReady).Put(k, nil); err != nil {
+		if r.NotBefore > now {
+			err = tx.Bucket(bucketDelayed).Put(concat(timeKey(r.NotBefore), k), nil)
+		} else {
+			err = tx.Bucket(bucketReady).Put(k, nil)
+		}
+		if err != nil {
 			return err
 		}
 		added = true
@@ -478,6 +495,29 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	return nil
 }
 
+// Postpone gives a claimed entry back without counting an attempt,
+// claimable after after; see store.Queue.
+func (s *Store) Postpone(ctx context.Context, id string, after time.Duration) error {
+	if err := s.check(ctx, "postpone"); err != nil {
+		return err
+	}
+	now := micros(s.now())
+	found, err := s.held("postpone", id, func(tx *bolt.Tx, k []byte) error {
+		if after <= 0 {
+			return tx.Bucket(bucketReady).Put(k, nil)
+		}
+		return tx.Bucket(bucketDelayed).Put(concat(timeKey(now+after.Microseconds()), k), nil)
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("embedded: postpone %s: %w", id, store.ErrNotFound)
+	}
+	s.signal() // a waiting Claim recomputes its timer
+	return nil
+}
+
 // DeadLetters lists up to limit dead letters in the order they died.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
 	if err := s.check(ctx, "list dead letters"); err != nil {
@@ -510,8 +550,8 @@ func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter,
 	return out, nil
 }
 
-// QueueStats counts entries by state. Entries waiting for a retry count as
-// ready.
+// QueueStats counts entries by state. Entries waiting for a retry, a
+// Postpone or their NotBefore count as ready.
 func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
 	if err := s.check(ctx, "queue stats"); err != nil {
 		return store.QueueStats{}, err

@@ -17,7 +17,10 @@ import (
 const leaseExpired = "lease expired: worker crashed or took longer than the lease"
 
 // Enqueue adds e unless its dedup key is remembered, in one script; see
-// store.Queue.
+// store.Queue. An entry whose NotBefore is still to come waits in the
+// scheduled zset until a claim script run finds it due: this store's
+// Claims run one at its NotBefore; another replica's within its poll
+// interval.
 func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if err := s.check("enqueue"); err != nil {
 		return false, err
@@ -25,15 +28,28 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if e.DedupKey == "" {
 		return false, errors.New("redis: enqueue: empty dedup key")
 	}
+	var notBefore, scheduleAt string
+	scheduled := !e.NotBefore.IsZero() && e.NotBefore.After(time.Now())
+	if !e.NotBefore.IsZero() {
+		notBefore = strconv.FormatInt(e.NotBefore.UnixMicro(), 10)
+	}
+	if scheduled {
+		// Rounded up: claimable not before NotBefore.
+		scheduleAt = strconv.FormatInt(ceilUnixMS(e.NotBefore), 10)
+	}
 	_, err := s.pipe.run(ctx, enqueueScript,
-		[]string{s.k.dedup(e.DedupKey), s.k.events},
+		[]string{s.k.dedup(e.DedupKey), s.k.events, s.k.scheduled, s.k.scheduledSeq},
 		ms(s.q.DedupTTL), e.DedupKey, e.Kind, e.Receiver, e.ReceivedAt.UnixMicro(), e.Payload,
+		notBefore, scheduleAt,
 	)
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return false, nil
 	case err != nil:
 		return false, s.wrap("enqueue "+e.DedupKey, err)
+	}
+	if scheduled {
+		s.reclaimAt(e.NotBefore)
 	}
 	return true, nil
 }
@@ -42,8 +58,10 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 //
 // New entries are read with XREADGROUP, blocking for up to wait. The
 // claim script, which also takes back expired leases and due retries
-// (XAUTOCLAIM), runs when a reclaim is due: at most once per s.poll for
-// the whole store, and at once after this store's own Fail or Release.
+// (XAUTOCLAIM) and moves due scheduled entries into the stream, runs when
+// a reclaim is due: at most once per s.poll for the whole store, at once
+// after this store's own Release, and when the retry, postponement or
+// scheduled entry of this store's own Fail, Postpone or Enqueue comes due.
 // Running it for every Claim would cost Redis a script per event for a
 // check whose answer changes only as leases expire; this way an expired
 // lease is taken back within s.poll of its expiry.
@@ -110,7 +128,8 @@ func (s *Store) untilReclaim() time.Duration {
 
 // reclaimAt makes a reclaim due at t at the latest, for an entry this
 // store gives back (claimable at once after Release, after retryAfter
-// after Fail).
+// after Fail, after the delay given to Postpone) or schedules (at its
+// NotBefore).
 func (s *Store) reclaimAt(t time.Time) {
 	want := t.UnixNano() - int64(s.poll)
 	for {
@@ -121,13 +140,25 @@ func (s *Store) reclaimAt(t time.Time) {
 	}
 }
 
+// scheduledBatch bounds how many due scheduled entries one claim script
+// run moves into the stream; when it moves a full batch, the next Claim
+// runs the script again at once.
+const scheduledBatch = 1000
+
 func (s *Store) claimNow(ctx context.Context, consumer string, max int) ([]store.Delivery, error) {
-	res, err := claimScript.Run(ctx, s.client, s.k.queue(),
-		group, consumer, ms(s.q.Lease), max, s.q.MaxAttempts, leaseExpired,
+	reply, err := claimScript.Run(ctx, s.client, s.k.queue(),
+		group, consumer, ms(s.q.Lease), max, s.q.MaxAttempts, leaseExpired, scheduledBatch,
 	).Slice()
 	if err != nil {
 		return nil, s.wrap("claim", err)
 	}
+	if len(reply) != 2 {
+		return nil, fmt.Errorf("redis: claim: unexpected reply of %d items", len(reply))
+	}
+	if more, _ := reply[0].(int64); more == 1 {
+		s.reclaimAt(time.Now())
+	}
+	res, _ := reply[1].([]any)
 	ds := make([]store.Delivery, 0, len(res))
 	for _, r := range res {
 		d, err := scriptDelivery(r)
@@ -233,6 +264,15 @@ func ceilMS(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
+// ceilUnixMS is t in ms since the epoch, rounded up.
+func ceilUnixMS(t time.Time) int64 {
+	n := t.UnixMilli()
+	if t.After(time.UnixMilli(n)) {
+		n++
+	}
+	return n
+}
+
 // validID reports whether id looks like a stream id ("ms-seq"); anything
 // else was never handed out and is not found.
 func validID(id string) bool {
@@ -311,6 +351,26 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	return nil
 }
 
+// Postpone gives a leased entry back without counting an attempt,
+// claimable after after; see store.Queue.
+func (s *Store) Postpone(ctx context.Context, id string, after time.Duration) error {
+	if err := s.check("postpone"); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return fmt.Errorf("redis: postpone %q: %w", id, store.ErrNotFound)
+	}
+	n, err := postponeScript.Run(ctx, s.client, s.k.queue(), group, id, ceilMS(after), ms(s.q.Lease)).Int()
+	if err != nil {
+		return s.wrap("postpone "+id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: postpone %s: %w", id, store.ErrNotFound)
+	}
+	s.reclaimAt(time.Now().Add(after))
+	return nil
+}
+
 // DeadLetters lists up to limit dead letters in the order they died.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
 	if err := s.check("list dead letters"); err != nil {
@@ -344,12 +404,12 @@ func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter,
 }
 
 // QueueStats counts entries by state; see store.Queue. Entries given back
-// by Fail or Release count as ready.
+// by Fail, Release or Postpone, and scheduled entries, count as ready.
 func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
 	if err := s.check("queue stats"); err != nil {
 		return store.QueueStats{}, err
 	}
-	n, err := statsScript.Run(ctx, s.client, []string{s.k.events, s.k.returned, s.k.dead}, group).Int64Slice()
+	n, err := statsScript.Run(ctx, s.client, []string{s.k.events, s.k.returned, s.k.dead, s.k.scheduled}, group).Int64Slice()
 	if err != nil {
 		return store.QueueStats{}, s.wrap("queue stats", err)
 	}
@@ -414,11 +474,19 @@ func fieldsEvent(f map[string]string) (store.Event, error) {
 	if p := f["payload"]; p != "" {
 		payload = []byte(p)
 	}
-	return store.Event{
+	e := store.Event{
 		DedupKey:   f["dedup"],
 		Kind:       f["kind"],
 		Receiver:   f["receiver"],
 		ReceivedAt: time.UnixMicro(us).UTC(),
 		Payload:    payload,
-	}, nil
+	}
+	if nb, ok := f["not_before"]; ok {
+		us, err := strconv.ParseInt(nb, 10, 64)
+		if err != nil {
+			return store.Event{}, fmt.Errorf("not_before %q: %w", nb, err)
+		}
+		e.NotBefore = time.UnixMicro(us).UTC()
+	}
+	return e, nil
 }

@@ -7,15 +7,30 @@
 // scripts that touch several of them run on a cluster too.
 //
 //	…:events            stream of queue entries; consumer group "workers"
+//	…:scheduled         zset  of entries enqueued with a NotBefore to come,
+//	                    scored by not-before ms; the claim script moves
+//	                    them into events when due
+//	…:scheduled:seq     counter that keeps scheduled members unique
 //	…:dead              stream of dead letters
 //	…:attempts          hash  entry id → failed attempts
 //	…:lasterr           hash  entry id → last error
-//	…:returned          hash  entry id → not-before ms (given back by Fail/Release)
+//	…:returned          hash  entry id → not-before ms (given back by Fail/Release/Postpone)
 //	…:dedup:KEY         string, expires after DedupTTL
 //	…:log               hash  dedup key → LogEntry JSON
 //	…:log:all           zset  of log members scored by received_at µs
 //	…:log:kind:KIND     zset, the same for one kind
 //	…:log:seq           counter that orders log entries with equal received_at
+//	…:lease:NAME        string holder, expires with the lease
+//	…:token:APP         string "expires-at ms|token", expires with the token
+//	…:booked:UNIT       string, a booked send unit; expires after MarkerTTL
+//	…:sends:SCOPE:USER  zset  of a member's sends, scored by ms; expires when
+//	                    the longest window no longer needs them
+//	…:quota:SCOPE:DAY   counter of a day's person-times (DAY yyyymmdd);
+//	                    expires a day after the day
+//	…:results:NOTICE    hash  user id → RecipientResult JSON
+//
+// SCOPE is the scope with "%" and ":" escaped (%25, %3A), so that it ends
+// at the next ":".
 //
 // Durability is the server's: Enqueue returns once Redis has the event in
 // memory, and it survives a crash of Redis only as far as Redis persists
@@ -89,29 +104,50 @@ type Store struct {
 
 type keys struct {
 	prefix, events, dead, attempts, lastErr, returned, log, logAll, logSeq string
+	scheduled, scheduledSeq                                                string
 }
 
 func newKeys(namespace string) keys {
 	p := "wecomply:{" + namespace + "}:"
 	return keys{
-		prefix:   p,
-		events:   p + "events",
-		dead:     p + "dead",
-		attempts: p + "attempts",
-		lastErr:  p + "lasterr",
-		returned: p + "returned",
-		log:      p + "log",
-		logAll:   p + "log:all",
-		logSeq:   p + "log:seq",
+		prefix:       p,
+		events:       p + "events",
+		dead:         p + "dead",
+		attempts:     p + "attempts",
+		lastErr:      p + "lasterr",
+		returned:     p + "returned",
+		log:          p + "log",
+		logAll:       p + "log:all",
+		logSeq:       p + "log:seq",
+		scheduled:    p + "scheduled",
+		scheduledSeq: p + "scheduled:seq",
 	}
 }
 
-func (k keys) dedup(key string) string    { return k.prefix + "dedup:" + key }
-func (k keys) logKind(kind string) string { return k.prefix + "log:kind:" + kind }
+func (k keys) dedup(key string) string      { return k.prefix + "dedup:" + key }
+func (k keys) logKind(kind string) string   { return k.prefix + "log:kind:" + kind }
+func (k keys) lease(name string) string     { return k.prefix + "lease:" + name }
+func (k keys) token(app string) string      { return k.prefix + "token:" + app }
+func (k keys) booked(unit string) string    { return k.prefix + "booked:" + unit }
+func (k keys) results(notice string) string { return k.prefix + "results:" + notice }
+
+func (k keys) sends(scope, member string) string {
+	return k.prefix + "sends:" + escapeScope(scope) + ":" + member
+}
+
+func (k keys) quota(scope, day string) string {
+	return k.prefix + "quota:" + escapeScope(scope) + ":" + day
+}
+
+var scopeEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
+
+// escapeScope makes scope free of ":", so that a key's scope part ends at
+// the next one whatever the scope and member contain.
+func escapeScope(scope string) string { return scopeEscaper.Replace(scope) }
 
 // queue returns the KEYS of the queue scripts (see scripts.go).
 func (k keys) queue() []string {
-	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead}
+	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead, k.scheduled}
 }
 
 // Open connects to Redis, checks it answers, creates the consumer group if

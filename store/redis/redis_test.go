@@ -211,12 +211,32 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: "a", Kind: "text", ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "later", NotBefore: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "lead{er}", "replica-a", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutToken(ctx, "app{1}", "tok", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	_, err = s.BookSend(ctx, store.SendBooking{UnitID: "unit{1}", Scope: "agent:{2}", Members: []string{"zhang{san}"},
+		At: at, MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 30}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSendResults(ctx, []store.RecipientResult{{NoticeKey: "notice{1}", UserID: "zhang{san}"}}); err != nil {
+		t.Fatal(err)
+	}
 	keys, err := s.client.Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	const prefix = "wecomply:{ww1234abcd}:"
-	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq"}
+	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq",
+		"scheduled", "scheduled:seq", "lease:lead{er}", "token:app{1}", "booked:unit{1}", "sends:agent%3A{2}:zhang{san}",
+		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}"}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, prefix) {
 			t.Errorf("key %q lacks the hash-tagged prefix %q", k, prefix)
@@ -427,5 +447,78 @@ func TestCloseForgetsIdleConsumers(t *testing.T) {
 	}
 	if len(names) != 1 || names[0] != "holding" {
 		t.Errorf("consumers after Close = %v, want [holding]", names)
+	}
+}
+
+// TestScheduledEntryReachesAnotherReplica: a replica that did not enqueue
+// a scheduled entry (and so was not told when it is due) claims it within
+// its poll interval of its NotBefore.
+func TestScheduledEntryReachesAnotherReplica(t *testing.T) {
+	url := redistest.Start(t)
+	ns := newNamespace()
+	q := store.QueueOptions{Lease: 2 * time.Second} // poll interval 500ms
+	a := open(t, Options{URL: url, Namespace: ns, Queue: q})
+	b := open(t, Options{URL: url, Namespace: ns, Queue: q})
+	ctx := context.Background()
+	// b has just run its claim script: its next run is a poll interval away.
+	if ds, err := b.Claim(ctx, "b", 1, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("Claim = %v, %v", ds, err)
+	}
+	notBefore := time.Now().Add(300 * time.Millisecond)
+	if _, err := a.Enqueue(ctx, store.Event{DedupKey: "job", Kind: "job.reminder", NotBefore: notBefore}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := b.Claim(ctx, "b", 1, 10*time.Second)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Claim on another replica = %v, %v; want the scheduled entry", ds, err)
+	}
+	late := time.Since(notBefore)
+	if late < -notBeforeSlack {
+		t.Errorf("claimed %v before its NotBefore", -late)
+	}
+	if late > b.poll+time.Second {
+		t.Errorf("claimed %v after its NotBefore; want within the poll interval (%v)", late, b.poll)
+	}
+}
+
+// notBeforeSlack absorbs Redis's millisecond clock in "not before" checks.
+const notBeforeSlack = 20 * time.Millisecond
+
+// TestManyScheduledEntriesComeDueAtOnce: more due entries than one claim
+// script run moves (scheduledBatch) are all delivered without waiting a
+// poll interval per batch.
+func TestManyScheduledEntriesComeDueAtOnce(t *testing.T) {
+	url := redistest.Start(t)
+	s := open(t, Options{URL: url, Namespace: newNamespace(), Queue: store.QueueOptions{Lease: time.Minute}})
+	ctx := context.Background()
+	const n = 2*scheduledBatch + 500
+	notBefore := time.Now().Add(200 * time.Millisecond)
+	for i := range n {
+		if _, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("job", i), NotBefore: notBefore}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != n {
+		t.Fatalf("QueueStats = %+v, %v; want %d ready", st, err, n)
+	}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(seen) < n && time.Now().Before(deadline) {
+		ds, err := s.Claim(ctx, "c", 500, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if seen[d.DedupKey] {
+				t.Fatalf("%s delivered twice", d.DedupKey)
+			}
+			seen[d.DedupKey] = true
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("delivered %d of %d scheduled entries", len(seen), n)
+	}
+	if el := time.Since(notBefore); el > 5*time.Second {
+		t.Errorf("delivering %d due entries took %v", n, el)
 	}
 }

@@ -10,32 +10,54 @@ import goredis "github.com/redis/go-redis/v9"
 //
 //	KEYS[1] events stream     KEYS[2] attempts hash (id → n)
 //	KEYS[3] last-error hash   KEYS[4] returned hash (id → not-before ms)
-//	KEYS[5] dead stream
+//	KEYS[5] dead stream       KEYS[6] scheduled zset
 //
 // An entry of the events stream is in one of these states:
 //
 //	new       not yet delivered to the group (XREADGROUP ">" finds it)
 //	leased    pending (in the group's PEL), no returned mark
-//	returned  pending, with a returned mark: given back by Fail (not before
-//	          the mark's time) or by Release (mark 0); XAUTOCLAIM finds it
-//	          once its idle time reaches the lease, because Fail and
-//	          Release set that idle time with XCLAIM … IDLE
+//	returned  pending, with a returned mark: given back by Fail or
+//	          Postpone (not before the mark's time) or by Release (mark 0);
+//	          XAUTOCLAIM finds it once its idle time reaches the lease,
+//	          because Fail, Postpone and Release set that idle time with
+//	          XCLAIM … IDLE
 //
 // A reclaimed entry without a returned mark is an expired lease and
 // counts as a failed attempt.
+//
+// An entry enqueued with a NotBefore still to come is not in the stream
+// yet: it waits in the scheduled zset (scored by its not-before ms), its
+// fields packed with cmsgpack behind a sequence number that keeps equal
+// entries apart, until the claim script adds it to the stream.
 
 // enqueueScript sets the dedup key and, only if it was absent, adds the
-// event: both or neither.
+// event, to the stream or, if it is scheduled, to the scheduled zset:
+// both or neither.
 //
-// KEYS[1] dedup key, KEYS[2] events stream.
-// ARGV: dedup TTL ms, dedup key, kind, receiver, received_at µs, payload.
-// Returns the new entry's id, or nil for a duplicate.
+// KEYS[1] dedup key, KEYS[2] events stream, KEYS[3] scheduled zset,
+// KEYS[4] scheduled sequence.
+// ARGV: dedup TTL ms, dedup key, kind, receiver, received_at µs, payload,
+// not_before µs or "", the not-before ms to schedule it at or "" for now.
+// Returns the new entry's id ("scheduled" for a scheduled one), or nil for
+// a duplicate.
 var enqueueScript = goredis.NewScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
   return false
 end
-local id = redis.pcall('XADD', KEYS[2], '*', 'dedup', ARGV[2], 'kind', ARGV[3],
-  'receiver', ARGV[4], 'received_at', ARGV[5], 'payload', ARGV[6])
+local fields = {'dedup', ARGV[2], 'kind', ARGV[3], 'receiver', ARGV[4],
+  'received_at', ARGV[5], 'payload', ARGV[6]}
+if ARGV[7] ~= '' then
+  fields[#fields + 1] = 'not_before'
+  fields[#fields + 1] = ARGV[7]
+end
+local id
+if ARGV[8] ~= '' then
+  local seq = redis.call('INCR', KEYS[4])
+  id = redis.pcall('ZADD', KEYS[3], ARGV[8], cmsgpack.pack(seq, unpack(fields)))
+  if type(id) ~= 'table' then id = 'scheduled' end
+else
+  id = redis.pcall('XADD', KEYS[2], '*', unpack(fields))
+end
 if type(id) == 'table' and id.err then
   redis.call('DEL', KEYS[1])
   return id
@@ -80,21 +102,33 @@ local function holder(group, id)
 end
 `
 
-// claimScript reclaims (XAUTOCLAIM) entries idle for at least the lease:
-// given-back entries whose time has come are delivered as they are;
-// deferred ones (Fail with a retryAfter longer than the lease) are set
-// back with the idle time that makes them due at their not-before time;
-// the others are expired leases, counted as failed attempts and
-// dead-lettered at MaxAttempts. Then it reads new entries (XREADGROUP
-// without BLOCK) up to max.
+// claimScript first adds to the stream up to a batch of scheduled
+// entries that came due. Then it reclaims (XAUTOCLAIM) entries idle for
+// at least the lease: given-back entries whose time has come are
+// delivered as they are; deferred ones (Fail or Postpone with a delay
+// longer than the lease) are set back with the idle time that makes them
+// due at their not-before time; the others are expired leases, counted as
+// failed attempts and dead-lettered at MaxAttempts. Then it reads new
+// entries (XREADGROUP without BLOCK) up to max.
 //
-// ARGV: group, consumer, lease ms, max, max attempts, lease-expired message.
-// Returns {{id, {field, value, …}, attempts, last error}, …}.
+// ARGV: group, consumer, lease ms, max, max attempts, lease-expired
+// message, scheduled batch.
+// Returns {more, {{id, {field, value, …}, attempts, last error}, …}}, more
+// being 1 when a full batch of scheduled entries was moved (more may be
+// due).
 var claimScript = goredis.NewScript(luaCommon + `
 local group, consumer = ARGV[1], ARGV[2]
 local lease, max, maxAttempts = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local out = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, tonumber(ARGV[7]))
+for _, packed in ipairs(due) do
+  local f = {cmsgpack.unpack(packed)}
+  redis.call('XADD', KEYS[1], '*', unpack(f, 2))
+  redis.call('ZREM', KEYS[6], packed)
+end
+local more = 0
+if #due >= tonumber(ARGV[7]) then more = 1 end
 local cursor = '0-0'
 for round = 1, 10 do
   local res = redis.call('XAUTOCLAIM', KEYS[1], group, consumer, lease, cursor, 'COUNT', max - #out)
@@ -141,7 +175,7 @@ if #out < max then
     end
   end
 end
-return out
+return {more, out}
 `)
 
 // ackScript removes a leased entry. ARGV: group, id. Returns 1, or 0 if
@@ -200,13 +234,34 @@ redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'IDLE', ARGV[3], 'JUSTID')
 return 1
 `)
 
+// postponeScript gives a leased entry back without counting an attempt,
+// claimable after a delay: Fail's way without the attempt.
+// ARGV: group, id, after ms, lease ms. Returns 1, or 0 if the entry is
+// not leased.
+var postponeScript = goredis.NewScript(luaCommon + `
+local group, id = ARGV[1], ARGV[2]
+local owner = holder(group, id)
+if not owner then return 0 end
+local after = tonumber(ARGV[3])
+if after < 0 then after = 0 end
+local mark = 0
+if after > 0 then mark = now_ms() + after end
+redis.call('HSET', KEYS[4], id, mark)
+local idle = tonumber(ARGV[4]) - after
+if idle < 0 then idle = 0 end
+redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'IDLE', idle, 'JUSTID')
+return 1
+`)
+
 // statsScript counts entries by state in one snapshot.
-// KEYS: events, returned, dead. ARGV: group. Returns {ready, leased, dead}.
+// KEYS: events, returned, dead, scheduled. ARGV: group.
+// Returns {ready, leased, dead}; scheduled entries count as ready.
 var statsScript = goredis.NewScript(`
 local len = redis.call('XLEN', KEYS[1])
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
 local returned = redis.call('HLEN', KEYS[2])
-return {len - pending + returned, pending - returned, redis.call('XLEN', KEYS[3])}
+local scheduled = redis.call('ZCARD', KEYS[4])
+return {len - pending + returned + scheduled, pending - returned, redis.call('XLEN', KEYS[3])}
 `)
 
 // appendLogScript adds a log entry unless its dedup key is logged.
@@ -228,3 +283,109 @@ return 1
 
 // logSeqWidth is the width of the sequence prefix of log members.
 const logSeqWidth = 20
+
+// acquireLeaseScript takes a lease that is free or already the holder's.
+// KEYS[1] lease key. ARGV: holder, ttl ms. Returns 1 if held, else 0.
+var acquireLeaseScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// releaseLeaseScript deletes a lease if the holder holds it.
+// KEYS[1] lease key. ARGV: holder. Returns 1 if deleted, else 0.
+var releaseLeaseScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// deleteTokenScript deletes a cached token ("expires-at ms|token") if it
+// is still the given one. KEYS[1] token key. ARGV: token. Returns 1 if
+// deleted, else 0.
+var deleteTokenScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local i = string.find(v, '|', 1, true)
+if i and string.sub(v, i + 1) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// bookSendScript checks a send unit against its members' windows and the
+// day's quota and, only if all allow it, records it (see
+// store.SendLimits). Each member's sends are a zset scored by ms; the
+// window (at−period, at] holds the sends counted at at.
+//
+// KEYS[1] booked marker, KEYS[2] day's quota counter, KEYS[3…] one sends
+// zset per member (none when there are no windows).
+// ARGV: at ms, zset member of this send, prune-before ms, sends
+// expire-at ms (at the earliest), marker TTL ms, daily quota (0: none),
+// quota counter expire-at ms (at the earliest), number of members,
+// number of windows, then period ms and limit of each window.
+// Returns {1} already booked, {2} recorded, or {0, quota full (0/1),
+// {member index (1-based), earliest ms, …}} refused.
+var bookSendScript = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
+local at = tonumber(ARGV[1])
+local quota, members, nw = tonumber(ARGV[6]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local windows = {}
+for i = 1, nw do
+  local period = tonumber(ARGV[8 + 2 * i])
+  windows[i] = {period, tonumber(ARGV[9 + 2 * i]), '(' .. string.format('%.0f', at - period)}
+end
+local atArg = string.format('%.0f', at)
+
+-- A window cannot be full when the whole zset holds fewer sends than its
+-- limit (ZCARD is O(1)): most members need no ZCOUNT at all.
+local cards = {}
+local blocked = {}
+for k = 3, #KEYS do
+  local card = redis.call('ZCARD', KEYS[k])
+  cards[k] = card
+  local earliest
+  for _, w in ipairs(windows) do
+    if card >= w[2] then
+      local n = redis.call('ZCOUNT', KEYS[k], w[3], atArg)
+      if n >= w[2] then
+        -- free once the (n-limit+1)-th oldest send has left the window
+        local r = redis.call('ZRANGEBYSCORE', KEYS[k], w[3], atArg, 'WITHSCORES', 'LIMIT', n - w[2], 1)
+        local t = tonumber(r[2]) + w[1]
+        if not earliest or t > earliest then earliest = t end
+      end
+    end
+  end
+  if earliest then
+    blocked[#blocked + 1] = k - 2
+    blocked[#blocked + 1] = earliest
+  end
+end
+local quotaFull = 0
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if quota > 0 and used + members > quota then quotaFull = 1 end
+if #blocked > 0 or quotaFull == 1 then return {0, quotaFull, blocked} end
+
+-- Record. Every key written here gets an expiry, so a zset that existed
+-- has one: GT only ever extends it.
+for k = 3, #KEYS do
+  redis.call('ZADD', KEYS[k], atArg, ARGV[2])
+  if cards[k] == 0 then
+    redis.call('PEXPIREAT', KEYS[k], ARGV[4])
+  else
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. ARGV[3])
+    redis.call('PEXPIREAT', KEYS[k], ARGV[4], 'GT')
+  end
+end
+if redis.call('INCRBY', KEYS[2], members) == members then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[7])
+else
+  redis.call('PEXPIREAT', KEYS[2], ARGV[7], 'GT')
+end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[5])
+return {2}
+`)

@@ -81,9 +81,32 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"MaxAttemptsFailuresDeadLetter", testDeadLetterAfterFailures},
 		{"RepeatedLeaseExpiryDeadLetters", testPoisonEvent},
 		{"ReleaseCountsNoAttempt", testRelease},
+		{"EnqueueNotBeforeWaits", testEnqueueNotBefore},
+		{"ScheduledEntriesEachAtTheirTime", testScheduledEachAtItsTime},
+		{"PostponeCountsNoAttempt", testPostpone},
+		{"PostponeLongerThanLease", testPostponeLongerThanLease},
 		{"QueueStatsCountsByState", testQueueStats},
 		{"EventLogOrderFilterLimit", testEventLog},
 		{"EventLogAppendIsIdempotent", testEventLogIdempotent},
+		{"LeaseIsExclusive", testLeaseExclusive},
+		{"LeaseExpiresAfterTTL", testLeaseExpires},
+		{"LeaseReacquireExtends", testLeaseExtends},
+		{"ConcurrentAcquiresOneWins", testLeaseConcurrent},
+		{"Tokens", testTokens},
+		{"TokenExpires", testTokenExpires},
+		{"TokenNeverInErrors", testTokenNeverInErrors},
+		{"BookSendMinuteWindow", testBookSendMinuteWindow},
+		{"BookSendHourWindow", testBookSendHourWindow},
+		{"BookSendBlockedRecordsNothing", testBookSendBlockedRecordsNothing},
+		{"BookSendAlreadyBooked", testBookSendAlready},
+		{"BookSendConcurrentSameUnit", testBookSendConcurrentSameUnit},
+		{"BookSendConcurrentUnitsKeepTheLimit", testBookSendConcurrentUnits},
+		{"BookSendDailyQuota", testBookSendDailyQuota},
+		{"BookSendScopesAreIndependent", testBookSendScopes},
+		{"BookSendCountsRelativeToAt", testBookSendRelativeToAt},
+		{"BookSendEdgeCases", testBookSendEdgeCases},
+		{"SendResults", testSendResults},
+		{"SendResultsOfALargeNotice", testSendResultsMany},
 		{"DataSurvivesReopen", testReopen},
 		{"PingAndClose", testPingAndClose},
 		{"CloseEndsWaitingClaim", testCloseEndsWaitingClaim},
@@ -915,13 +938,39 @@ func testReopen(t *testing.T, open OpenFunc, o Options) {
 	if err := s.AppendEventLog(ctx, le); err != nil {
 		t.Fatal(err)
 	}
+	later := event("later")
+	later.NotBefore = time.Now().Add(time.Hour)
+	if !enqueue(t, s, later) {
+		t.Fatal("Enqueue(later) = false")
+	}
+	if !acquire(t, s, "leader", "replica-a", time.Hour) {
+		t.Fatal("AcquireLease = false")
+	}
+	tokenExp := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	putToken(t, s, "app", "tok", tokenExp)
+	at := bookingNow()
+	limited := booking("unit-1", at, "zhangsan")
+	limited.MemberWindows = []store.RateWindow{{Period: time.Minute, Limit: 1}}
+	mustBook(t, s, limited)
+	sent := result("notice", "zhangsan", store.StatusSent)
+	putResults(t, s, []store.RecipientResult{sent})
 
 	s = o.Reopen(t, s, q)
 
 	if enqueue(t, s, event("a")) {
 		t.Error("after reopen the dedup key of \"a\" was forgotten")
 	}
-	wantStats(t, s, store.QueueStats{Ready: 1, Leased: 1, Dead: 1})
+	wantStats(t, s, store.QueueStats{Ready: 2, Leased: 1, Dead: 1}) // c, and later (scheduled)
+	if acquire(t, s, "leader", "replica-b", time.Hour) {
+		t.Error("after reopen another holder took a held lease")
+	}
+	wantToken(t, s, "app", "tok", tokenExp)
+	if res := book(t, s, limited); !res.Already {
+		t.Errorf("after reopen booking the booked unit = %+v, want Already", res)
+	}
+	limited.UnitID = "unit-2"
+	wantBlocked(t, limited, book(t, s, limited), map[string]time.Time{"zhangsan": at.Add(time.Minute)})
+	checkResults(t, "after reopen", listResults(t, s, "notice"), []store.RecipientResult{sent})
 	if c := claimOne(t, s, "c2"); c.DedupKey != "c" {
 		t.Errorf("after reopen claimed %q, want \"c\"", c.DedupKey)
 	}
@@ -965,9 +1014,24 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("DeadLetters", err)
 	_, err = s.QueueStats(ctx)
 	closed("QueueStats", err)
+	closed("Postpone", s.Postpone(ctx, "1", time.Second))
 	closed("AppendEventLog", s.AppendEventLog(ctx, logEntry("m", "text", baseTime, nil)))
 	_, err = s.ListEventLog(ctx, "", 10)
 	closed("ListEventLog", err)
+	_, err = s.AcquireLease(ctx, "leader", "replica-a", time.Minute)
+	closed("AcquireLease", err)
+	closed("ReleaseLease", s.ReleaseLease(ctx, "leader", "replica-a"))
+	_, _, err = s.GetToken(ctx, "app")
+	closed("GetToken", err)
+	closed("PutToken", s.PutToken(ctx, "app", "tok", time.Now().Add(time.Hour)))
+	closed("DeleteToken", s.DeleteToken(ctx, "app", "tok"))
+	_, err = s.BookSend(ctx, booking("u1", bookingNow(), "a"))
+	closed("BookSend", err)
+	closed("PutSendResults", s.PutSendResults(ctx, []store.RecipientResult{result("n", "a", store.StatusSent)}))
+	_, err = s.SendResult(ctx, "n", "a")
+	closed("SendResult", err)
+	_, err = s.ListSendResults(ctx, "n")
+	closed("ListSendResults", err)
 	closed("Close", s.Close())
 }
 

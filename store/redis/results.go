@@ -1,0 +1,121 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+// resultsBatch is how many results one pipeline of PutSendResults writes
+// (one HSET per notice), and the COUNT hint of ListSendResults' HSCAN: a
+// notice to 100,000 members never costs Redis one long command.
+const resultsBatch = 1000
+
+// PutSendResults records results, replacing earlier ones of the same
+// notice and user, in pipelines of resultsBatch; see store.SendResults.
+// If it fails, a part of results may be recorded, and calling it again
+// with the same results is harmless.
+func (s *Store) PutSendResults(ctx context.Context, results []store.RecipientResult) error {
+	if err := s.check("put send results"); err != nil {
+		return err
+	}
+	values := make([][]byte, len(results))
+	for i, r := range results {
+		if r.NoticeKey == "" || r.UserID == "" {
+			return errors.New("redis: put send results: a result without a notice key or user id")
+		}
+		v, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("redis: put send results of %s: %w", r.NoticeKey, err)
+		}
+		values[i] = v
+	}
+	for start := 0; start < len(results); start += resultsBatch {
+		batch := results[start:min(start+resultsBatch, len(results))]
+		// One HSET per notice of the batch, in the batch's order.
+		var notices []string
+		fields := map[string][]any{}
+		for i, r := range batch {
+			if _, ok := fields[r.NoticeKey]; !ok {
+				notices = append(notices, r.NoticeKey)
+			}
+			fields[r.NoticeKey] = append(fields[r.NoticeKey], r.UserID, values[start+i])
+		}
+		_, err := s.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+			for _, n := range notices {
+				pipe.HSet(ctx, s.k.results(n), fields[n]...)
+			}
+			return nil
+		})
+		if err != nil {
+			return s.wrap("put send results of "+batch[0].NoticeKey, err)
+		}
+	}
+	return nil
+}
+
+// SendResult returns one recipient's result, or store.ErrNotFound; see
+// store.SendResults.
+func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store.RecipientResult, error) {
+	op := "get send result of " + noticeKey
+	if err := s.check(op); err != nil {
+		return store.RecipientResult{}, err
+	}
+	v, err := s.client.HGet(ctx, s.k.results(noticeKey), userID).Result()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return store.RecipientResult{}, fmt.Errorf("redis: %s for %s: %w", op, userID, store.ErrNotFound)
+	case err != nil:
+		return store.RecipientResult{}, s.wrap(op, err)
+	}
+	var r store.RecipientResult
+	if err := json.Unmarshal([]byte(v), &r); err != nil {
+		return store.RecipientResult{}, fmt.Errorf("redis: %s for %s: %w", op, userID, err)
+	}
+	return r, nil
+}
+
+// ListSendResults returns a notice's results in UserID order; see
+// store.SendResults. It reads the notice's hash with HSCAN, resultsBatch
+// fields at a time, so a large notice does not block Redis, and sorts
+// them here. (The hash is not read in one snapshot: a result put while
+// it is read may or may not be in the list.)
+func (s *Store) ListSendResults(ctx context.Context, noticeKey string) ([]store.RecipientResult, error) {
+	op := "list send results of " + noticeKey
+	if err := s.check(op); err != nil {
+		return nil, err
+	}
+	key := s.k.results(noticeKey)
+	raw := map[string]string{}
+	var cursor uint64
+	for {
+		kv, next, err := s.client.HScan(ctx, key, cursor, "", resultsBatch).Result()
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			raw[kv[i]] = kv[i+1] // HSCAN may return a field twice
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	users := make([]string, 0, len(raw))
+	for u := range raw {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	out := make([]store.RecipientResult, len(users))
+	for i, u := range users {
+		if err := json.Unmarshal([]byte(raw[u]), &out[i]); err != nil {
+			return nil, fmt.Errorf("redis: %s: result of %s: %w", op, u, err)
+		}
+	}
+	return out, nil
+}
