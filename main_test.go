@@ -33,12 +33,25 @@ const (
 	testToken  = "Tok3nForTests"
 	testKey    = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 	testAdmin  = "admin-token-for-tests-0123"
+	// testAppSecret is the app's secret in the fake WeCom.
+	testAppSecret = "app-secret-for-tests-0123"
 )
 
 // writeConfig writes a config for a test server and returns its path.
 func writeConfig(t *testing.T, listen, backend, redisURL string) string {
 	t.Helper()
+	return writeConfigAPI(t, listen, backend, redisURL, "")
+}
+
+// writeConfigAPI is writeConfig with the WeCom API at apiURL (the fake's),
+// the app's secret set, when apiURL is not empty.
+func writeConfigAPI(t *testing.T, listen, backend, redisURL, apiURL string) string {
+	t.Helper()
 	dir := t.TempDir()
+	api := ""
+	if apiURL != "" {
+		api = fmt.Sprintf("api_base_url = %q\nsecret = %q\n", apiURL, testAppSecret)
+	}
 	cfg := fmt.Sprintf(`
 [server]
 listen = %q
@@ -48,6 +61,8 @@ level = "debug"
 [wecom]
 corp_id = %q
 agent_id = 1000002
+api_timeout = "1s"
+%s
 [[wecom.callback]]
 name = "app"
 path = "/wecom/callback"
@@ -62,13 +77,13 @@ encoding_aes_key = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 backend = %q
 path = %q
 redis_url = %q
-lease = "1s"
+lease = "2s"
 [workers]
 count = 2
 retry_backoff = "100ms"
 [admin]
 tokens = [%q]
-`, listen, testCorpID, testToken, testKey, backend, filepath.Join(dir, "data", "wecomply.db"), redisURL, testAdmin)
+`, listen, testCorpID, api, testToken, testKey, backend, filepath.Join(dir, "data", "wecomply.db"), redisURL, testAdmin)
 	p := filepath.Join(dir, "wecomply.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -17,9 +18,11 @@ import (
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/handlers"
+	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/worker"
 )
@@ -104,9 +107,24 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	for i, t := range cfg.Admin.Tokens {
 		tokens[i] = t.Reveal()
 	}
+	mux := worker.NewMux(worker.EventLogger{Log: st})
+	var submitter handlers.Submitter
+	if cfg.WeCom.Secret == "" {
+		log.Warn("wecom.secret is not set: sending notices is disabled (callbacks are still received and logged)")
+	} else {
+		notifier, err := newNotifier(cfg, st, log, reg)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		notifier.Register(mux)
+		submitter = notifier
+	}
+
 	engine, err := handlers.New(handlers.Options{
 		Receivers:       receivers,
 		Store:           st,
+		Notify:          submitter,
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -121,7 +139,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	a.handler = engine
 
-	a.pool, err = worker.New(st, worker.EventLogger{Log: st}, worker.Config{
+	a.pool, err = worker.New(st, mux, worker.Config{
 		Count:        cfg.Workers.Count,
 		Batch:        cfg.Workers.ClaimBatch,
 		EventTimeout: cfg.Store.Lease * 2 / 3,
@@ -133,6 +151,60 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 	return a, nil
+}
+
+// newNotifier builds the WeCom API client (one access token per
+// configured secret, cached in the store for every replica) and the
+// notifier that sends through it.
+func newNotifier(cfg *config.Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier, error) {
+	secrets := map[string]string{}
+	for app, s := range map[string]config.Secret{
+		wecom.AppMessages: cfg.WeCom.Secret, wecom.AppContacts: cfg.WeCom.ContactsSecret,
+		wecom.AppCustomer: cfg.WeCom.CustomerSecret, wecom.AppArchive: cfg.WeCom.ArchiveSecret,
+	} {
+		if s != "" {
+			secrets[app] = s.Reveal()
+		}
+	}
+	host, _ := os.Hostname()
+	client, err := wecom.NewClient(wecom.ClientConfig{
+		CorpID:     cfg.WeCom.CorpID,
+		AgentID:    cfg.WeCom.AgentID,
+		Secrets:    secrets,
+		BaseURL:    cfg.WeCom.APIBaseURL,
+		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout},
+		Tokens:     st,
+		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := templates.Load()
+	if err != nil {
+		return nil, err
+	}
+	return notify.New(st, client, tmpl, notifyConfig(cfg, log), reg)
+}
+
+// notifyConfig is notify's share of the config.
+func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
+	loc, err := time.LoadLocation(cfg.Notify.TimeZone)
+	if err != nil { // validated by config; tzdata may still be missing
+		loc = time.FixedZone(cfg.Notify.TimeZone, 8*3600)
+	}
+	return notify.Config{
+		Scope: wecom.AppMessages,
+		MemberWindows: []store.RateWindow{
+			{Period: time.Minute, Limit: cfg.Notify.MemberPerMinute},
+			{Period: time.Hour, Limit: cfg.Notify.MemberPerHour},
+		},
+		DailyQuota:             cfg.Notify.DailyQuota,
+		Location:               loc,
+		DuplicateCheckInterval: cfg.Notify.DuplicateCheckInterval,
+		SendDeadline:           cfg.Notify.SendDeadline,
+		Logger:                 log,
+	}
 }
 
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {

@@ -114,6 +114,9 @@ func TestProblems(t *testing.T) {
 			return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1)
 		},
 			key: "wecom.archive_secret", want: "no spaces"},
+		{name: "lease shorter than an API call", extra: "[store]\nlease = \"10s\"\n", key: "store.lease", want: "1.5 × wecom.api_timeout"},
+		{name: "secret without agent id", edit: func(s string) string { return strings.Replace(s, "[wecom]\n", "[wecom]\nsecret = \"abc\"\n", 1) },
+			key: "wecom.agent_id", want: "required with wecom.secret"},
 		{name: "toml syntax", extra: "[server\n", key: "toml", want: "line"},
 		{name: "wrong type", extra: "[workers]\ncount = \"four\"\n", key: "toml", want: `line 9 (last key "workers.count"): incompatible types`},
 	}
@@ -169,7 +172,7 @@ func TestEnvOverrides(t *testing.T) {
 		"WECOMPLY_STORE_REDIS_URL=redis://:pw@127.0.0.1:6380/1",
 		"WECOMPLY_ADMIN_TOKENS=0123456789abcdef-one, 0123456789abcdef-two",
 	}
-	cfg, err := Parse("t.toml", []byte(minimal), env)
+	cfg, err := Parse("t.toml", []byte(strings.Replace(minimal, "[wecom]\n", "[wecom]\nagent_id = 1000002\n", 1)), env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,11 @@ func (c *Config) Validate() []Problem {
 	case len(w.CorpID) > 64 || !alnum.MatchString(w.CorpID):
 		ps.add("wecom.corp_id", "must be letters and digits, at most 64")
 	}
-	if w.AgentID < 0 {
+	switch {
+	case w.AgentID < 0:
 		ps.add("wecom.agent_id", fmt.Sprintf("must not be negative, got %d", w.AgentID))
+	case w.AgentID == 0 && w.Secret != "":
+		ps.add("wecom.agent_id", "is required with wecom.secret: messages are sent as that app (App Management → the app → AgentId)")
 	}
 	if u, err := url.Parse(w.APIBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		ps.add("wecom.api_base_url", "must be an absolute http(s) URL, e.g. https://qyapi.weixin.qq.com")
@@ -77,6 +80,11 @@ func (c *Config) Validate() []Problem {
 		ps.add("store.backend", fmt.Sprintf(`must be "embedded" or "redis", got %q`, st.Backend))
 	}
 	ps.durationBetween("store.lease", st.Lease, time.Second, time.Hour)
+	if st.Lease*2/3 <= w.APITimeout {
+		// A worker gets two thirds of the lease per event, and an event may
+		// wait on one WeCom API call.
+		ps.add("store.lease", fmt.Sprintf("must be more than 1.5 × wecom.api_timeout (%s), got %s", w.APITimeout, st.Lease))
+	}
 	ps.between("store.max_attempts", int64(st.MaxAttempts), 1, 100)
 	ps.durationBetween("store.batch_delay", st.BatchDelay, 100*time.Microsecond, time.Second)
 	// A callback is accepted while its timestamp is within the window on

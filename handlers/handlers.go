@@ -30,6 +30,7 @@ type Receiver struct {
 type Store interface {
 	store.Queue
 	store.EventLog
+	store.SendResults
 	Ping(ctx context.Context) error
 }
 
@@ -37,6 +38,9 @@ type Store interface {
 type Options struct {
 	Receivers []Receiver
 	Store     Store
+	// Notify records ad-hoc notices (POST /api/v1/sends); nil disables
+	// the sends API.
+	Notify Submitter
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -109,5 +113,10 @@ func New(o Options) (*gin.Engine, error) {
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
 	ev := &eventsAPI{log: o.Store, logger: o.Logger}
 	api.GET("/events", ev.list)
+	if o.Notify != nil {
+		sends := &sendsAPI{notify: o.Notify, results: o.Store, logger: o.Logger}
+		api.POST("/sends", sends.submit)
+		api.GET("/sends/:key", sends.list)
+	}
 	return r, nil
 }

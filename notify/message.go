@@ -1,0 +1,39 @@
+package notify
+
+import (
+	"fmt"
+
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+)
+
+// AckKey is the key of the acknowledgement button on every card: the
+// EventKey of the template_card_event a click sends.
+const AckKey = "ack"
+
+// message turns a rendered template into the WeCom app message, without
+// recipients (and, for a card, without the task_id, which each send gets
+// its own of).
+func message(r templates.Rendered) (wecom.Message, error) {
+	p := r.Parts
+	switch r.Kind {
+	case templates.KindText:
+		return wecom.Message{MsgType: wecom.MsgText, Text: &wecom.Text{Content: p["content"]}}, nil
+	case templates.KindMarkdown:
+		return wecom.Message{MsgType: wecom.MsgMarkdown, Markdown: &wecom.Markdown{Content: p["content"]}}, nil
+	case templates.KindButtonCard:
+		card := &wecom.TemplateCard{
+			CardType:     wecom.CardButtonInteraction,
+			Source:       &wecom.CardSource{Desc: p["source"], DescColor: 1},
+			MainTitle:    &wecom.CardMainTitle{Title: p["title"], Desc: p["desc"]},
+			SubTitleText: p["body"],
+			ButtonList:   []wecom.CardButton{{Text: p["button"], Style: 1, Key: AckKey}},
+		}
+		if url := p["url"]; url != "" {
+			card.CardAction = &wecom.CardAction{Type: 1, URL: url}
+		}
+		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: card}, nil
+	default:
+		return wecom.Message{}, fmt.Errorf("template %s makes a %s, which is not an app message", r.Name, r.Kind)
+	}
+}

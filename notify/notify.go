@@ -1,0 +1,534 @@
+// Package notify delivers wecomply's notices as WeCom app messages, so
+// that none is lost and none arrives twice, within WeCom's limits.
+//
+// A notice goes through small stages, each a queue job so that a crash at
+// any point resumes where it stopped:
+//
+//	Submit   render the template (a bad notice fails here, to the caller),
+//	         hash the exact content, drop recipients who already got this
+//	         content, and record the notice (a "plan" job)
+//	plan     split the recipients into sends of at most 1,000 and record
+//	         each send, with the exact request body it will use ("send" jobs)
+//	send     book the send against the per-member and per-app limits
+//	         (postponed, never dropped, when a limit is reached), send the
+//	         recorded body with enable_duplicate_check, retry what WeCom
+//	         says is transient, and record every recipient's result
+//
+// A send is recorded before it is sent and its results after; if the
+// process dies in between, the send is made again with the very same
+// body, and WeCom's duplicate check (the send deadline never exceeds its
+// window) drops it if the first one got through.
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/worker"
+)
+
+// Job kinds, registered with the worker Mux by Register.
+const (
+	KindPlan = worker.JobPrefix + "notify.plan"
+	KindSend = worker.JobPrefix + "notify.send"
+)
+
+// MaxRecipients is the most recipients one message/send takes.
+const MaxRecipients = 1000
+
+// API is what notify needs of the WeCom client.
+type API interface {
+	MessageBody(m wecom.Message) ([]byte, error)
+	SendMessageBody(ctx context.Context, body []byte) (*wecom.SendResult, error)
+}
+
+// Store is what notify needs of the store.
+type Store interface {
+	Enqueue(ctx context.Context, e store.Event) (bool, error)
+	store.SendLimits
+	store.SendResults
+}
+
+// Config tunes a Notifier.
+type Config struct {
+	// Scope names the sending app for the rate limits (one per WeCom app).
+	Scope string
+	// MemberWindows are WeCom's per-member limits (30 a minute, 1,000 an
+	// hour).
+	MemberWindows []store.RateWindow
+	// DailyQuota limits the app's person-times a day in Location; 0: none.
+	DailyQuota int
+	Location   *time.Location
+	// DuplicateCheckInterval is sent with every message
+	// (duplicate_check_interval); SendDeadline (from Submit) must not
+	// exceed it.
+	DuplicateCheckInterval time.Duration
+	SendDeadline           time.Duration
+	// BusyRetries is how often a send is retried at once (with backoff)
+	// on a transient error — errcode -1 (WeCom: at most 3), a network
+	// error, HTTP 5xx — before it waits WindowWait between tries. Keep it
+	// below the store's max attempts.
+	BusyRetries int
+	// WindowWait is how long a send waits after 45009/45033 (the
+	// frequency limit's window).
+	WindowWait time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Notifier submits and delivers notices.
+type Notifier struct {
+	st   Store
+	api  API
+	tmpl *templates.Set
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+}
+
+// New returns a Notifier. Register its jobs with the worker Mux.
+func New(st Store, api API, tmpl *templates.Set, cfg Config, reg prometheus.Registerer) (*Notifier, error) {
+	if st == nil || api == nil || tmpl == nil {
+		return nil, errors.New("notify: store, API and templates are required")
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = wecom.AppMessages
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.DuplicateCheckInterval <= 0 {
+		cfg.DuplicateCheckInterval = 4 * time.Hour
+	}
+	if cfg.SendDeadline <= 0 || cfg.SendDeadline > cfg.DuplicateCheckInterval {
+		cfg.SendDeadline = cfg.DuplicateCheckInterval
+	}
+	if cfg.BusyRetries <= 0 {
+		cfg.BusyRetries = 3
+	}
+	if cfg.WindowWait <= 0 {
+		cfg.WindowWait = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{st: st, api: api, tmpl: tmpl, cfg: cfg, log: cfg.Logger, m: m}, nil
+}
+
+// Register hands notify's jobs to mux.
+func (n *Notifier) Register(mux *worker.Mux) {
+	mux.HandleJob(KindPlan, worker.HandlerFunc(n.plan))
+	mux.HandleJob(KindSend, worker.HandlerFunc(n.send))
+}
+
+// Notice is a message to deliver to some people.
+type Notice struct {
+	// Key identifies the notice: submitting the same Key and content again
+	// is a no-op for everyone who got it. A new version of a text gets a
+	// new Key (e.g. "archive-notice:v3").
+	Key string
+	// Template and Lang choose the text (templates.Catalog); Data fills it.
+	Template string
+	Lang     string
+	Data     any
+	// To are the recipients' UserIDs.
+	To []string
+	// Deadline bounds the attempts to deliver; zero: the configured send
+	// deadline from now.
+	Deadline time.Time
+}
+
+// InvalidError is Submit's answer to a notice that cannot be sent as it
+// is: an unknown template or language, a missing value, a text too long
+// for WeCom, no recipients. Other errors mean the store failed.
+type InvalidError struct {
+	Key string
+	Err error
+}
+
+func (e *InvalidError) Error() string { return "notify: notice " + e.Key + ": " + e.Err.Error() }
+
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// Submitted says what Submit recorded.
+type Submitted struct {
+	ContentHash string
+	// Recipients is how many will be sent the notice; Skipped how many
+	// already got this very content.
+	Recipients, Skipped int
+	// Duplicate: the same notice was submitted moments ago; nothing new.
+	Duplicate bool
+}
+
+// planJob is the payload of a plan job: everything needed to make the
+// sends, fixed at Submit so that the plan is the same however often it
+// runs.
+type planJob struct {
+	Key         string          `json:"key"`
+	ContentHash string          `json:"content_hash"`
+	Message     json.RawMessage `json:"message"` // wecom.Message without recipients
+	To          []string        `json:"to"`
+	Deadline    time.Time       `json:"deadline"`
+}
+
+// sendJob is the payload of a send job: one message/send call.
+type sendJob struct {
+	UnitID      string          `json:"unit_id"`
+	Key         string          `json:"key"`
+	ContentHash string          `json:"content_hash"`
+	To          []string        `json:"to"`
+	Body        json.RawMessage `json:"body"` // sent byte for byte, every time
+	Deadline    time.Time       `json:"deadline"`
+}
+
+// Submit renders n and records it for delivery. It returns once the
+// notice is durable; delivery happens in the workers. A template error,
+// a missing value or an invalid message is returned here.
+func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
+	invalid := func(err error) (Submitted, error) {
+		return Submitted{}, &InvalidError{Key: n.Key, Err: err}
+	}
+	if !validKey(n.Key) {
+		return invalid(errors.New("notice key must be 1 to 200 characters of A-Z a-z 0-9 . _ : @ -"))
+	}
+	r, err := nf.tmpl.Render(n.Template, n.Lang, n.Data)
+	if err != nil {
+		return invalid(err)
+	}
+	msg, err := message(r)
+	if err != nil {
+		return invalid(err)
+	}
+	// Validate the message as WeCom will see it, with a stand-in recipient
+	// and task_id.
+	probe := msg
+	probe.ToUser = []string{"probe"}
+	if probe.TemplateCard != nil {
+		card := *probe.TemplateCard
+		card.TaskID = taskID(n.Key)
+		probe.TemplateCard = &card
+	}
+	if _, err := nf.api.MessageBody(probe); err != nil {
+		return invalid(err)
+	}
+	hash := r.Hash()
+	to := slices.Compact(slices.Sorted(slices.Values(n.To)))
+	to = slices.DeleteFunc(to, func(u string) bool { return u == "" })
+	if len(to) == 0 {
+		return invalid(errors.New("no recipients"))
+	}
+	// Dedup: someone who got exactly this content for this notice does not
+	// get it again.
+	fresh := to[:0:0]
+	for _, u := range to {
+		res, err := nf.st.SendResult(ctx, n.Key, u)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+		case res.ContentHash == hash && res.Status == store.StatusSent:
+			continue
+		}
+		fresh = append(fresh, u)
+	}
+	out := Submitted{ContentHash: hash, Recipients: len(fresh), Skipped: len(to) - len(fresh)}
+	if len(fresh) == 0 {
+		return out, nil
+	}
+	deadline := n.Deadline
+	if max := nf.cfg.Now().Add(nf.cfg.SendDeadline); deadline.IsZero() || deadline.After(max) {
+		deadline = max
+	}
+	base, err := json.Marshal(msg)
+	if err != nil {
+		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+	}
+	payload, err := json.Marshal(planJob{Key: n.Key, ContentHash: hash, Message: base, To: fresh, Deadline: deadline})
+	if err != nil {
+		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+	}
+	added, err := nf.st.Enqueue(ctx, store.Event{
+		DedupKey:   "notify:" + n.Key + ":" + hash + ":" + digest(fresh),
+		Kind:       KindPlan,
+		Receiver:   "notify",
+		ReceivedAt: nf.cfg.Now().UTC(),
+		Payload:    payload,
+	})
+	if err != nil {
+		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+	}
+	out.Duplicate = !added
+	nf.m.submitted.Add(float64(len(fresh)))
+	return out, nil
+}
+
+// plan turns a plan job into send jobs of at most MaxRecipients each.
+// Unit ids and bodies depend only on the plan, so a plan that runs again
+// after a crash records the very same sends (and the queue drops them as
+// duplicates).
+func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
+	var p planJob
+	if err := json.Unmarshal(d.Payload, &p); err != nil {
+		return fmt.Errorf("notify: plan: %w", err)
+	}
+	var base wecom.Message
+	if err := json.Unmarshal(p.Message, &base); err != nil {
+		return fmt.Errorf("notify: plan %s: %w", p.Key, err)
+	}
+	for i, to := range chunks(p.To, MaxRecipients) {
+		unitID := p.Key + ":" + p.ContentHash[:16] + ":" + strconv.Itoa(i) + ":" + digest(to)[:8]
+		m := base
+		m.ToUser = to
+		m.EnableDuplicateCheck = true
+		m.DuplicateCheckInterval = int(nf.cfg.DuplicateCheckInterval / time.Second)
+		if m.TemplateCard != nil {
+			card := *m.TemplateCard
+			card.TaskID = taskID(unitID)
+			m.TemplateCard = &card
+		}
+		body, err := nf.api.MessageBody(m)
+		if err != nil {
+			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
+		}
+		payload, err := json.Marshal(sendJob{UnitID: unitID, Key: p.Key, ContentHash: p.ContentHash, To: to, Body: body, Deadline: p.Deadline})
+		if err != nil {
+			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
+		}
+		if _, err := nf.st.Enqueue(ctx, store.Event{
+			DedupKey:   "notify-send:" + unitID,
+			Kind:       KindSend,
+			Receiver:   "notify",
+			ReceivedAt: nf.cfg.Now().UTC(),
+			Payload:    payload,
+		}); err != nil {
+			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
+		}
+	}
+	return nil
+}
+
+// send books, sends and records one unit.
+func (nf *Notifier) send(ctx context.Context, d store.Delivery) error {
+	var u sendJob
+	if err := json.Unmarshal(d.Payload, &u); err != nil {
+		return fmt.Errorf("notify: send: %w", err)
+	}
+	log := nf.log.With("notice", u.Key, "unit", u.UnitID, "recipients", len(u.To), "attempts", d.Attempts)
+	now := nf.cfg.Now()
+	if now.After(u.Deadline) {
+		log.Error("notice not delivered before its deadline")
+		return nf.giveUp(ctx, u, "not delivered before the deadline "+u.Deadline.UTC().Format(time.RFC3339))
+	}
+
+	booked, err := nf.st.BookSend(ctx, store.SendBooking{
+		UnitID:        u.UnitID,
+		Scope:         nf.cfg.Scope,
+		Members:       u.To,
+		At:            now,
+		MemberWindows: nf.cfg.MemberWindows,
+		DailyQuota:    nf.cfg.DailyQuota,
+		Location:      nf.cfg.Location,
+		MarkerTTL:     nf.cfg.DuplicateCheckInterval + time.Hour,
+	})
+	if err != nil {
+		return fmt.Errorf("notify: send %s: book: %w", u.UnitID, err)
+	}
+	if wait, reason := bookingWait(booked, now); wait > 0 {
+		if now.Add(wait).After(u.Deadline) {
+			return nf.giveUp(ctx, u, "WeCom's send limits leave no room before the deadline ("+reason+")")
+		}
+		nf.m.postponed.WithLabelValues(reason).Inc()
+		log.Info("send postponed", "reason", reason, "after", wait)
+		return worker.Later(wait, reason)
+	}
+
+	res, err := nf.api.SendMessageBody(ctx, u.Body)
+	if err != nil {
+		return nf.failed(ctx, d, u, err, log)
+	}
+	nf.m.sends.WithLabelValues("ok").Inc()
+	return nf.record(ctx, u, res)
+}
+
+// failed decides what a failed send becomes. Nothing is lost while the
+// deadline allows: a transient error (errcode -1, a network error, HTTP
+// 5xx, a token that would not refresh) is retried with backoff at most
+// BusyRetries times in a row (WeCom: "建议重试次数不超过 3 次"), and then
+// waits WindowWait between tries, like a frequency limit (45009/45033),
+// which never counts as an attempt. Only a permanent error, or the
+// deadline, ends it: the failure is recorded for every recipient.
+func (nf *Notifier) failed(ctx context.Context, d store.Delivery, u sendJob, err error, log *slog.Logger) error {
+	if ctx.Err() != nil {
+		// Our own time ran out (shutdown, or the job's timeout) mid-call:
+		// the send may or may not have reached WeCom. Try again; the
+		// duplicate check covers the case that it did.
+		return fmt.Errorf("notify: send %s: %w", u.UnitID, err)
+	}
+	var apiErr *wecom.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == wecom.CodeAllRecipientsInvalid {
+		log.Warn("no recipient of the send is valid", "err", err)
+		nf.m.sends.WithLabelValues("all_invalid").Inc()
+		return nf.record(ctx, u, &wecom.SendResult{InvalidUsers: u.To})
+	}
+	action := wecom.Classify(err)
+	if action == wecom.ActionRetry || action == wecom.ActionRefreshToken {
+		if d.Attempts < nf.cfg.BusyRetries {
+			nf.m.sends.WithLabelValues("retry").Inc()
+			return fmt.Errorf("notify: send %s: %w", u.UnitID, err) // counted, retried with backoff
+		}
+		action = wecom.ActionWaitWindow
+	}
+	if action == wecom.ActionWaitWindow && nf.cfg.Now().Add(nf.cfg.WindowWait).Before(u.Deadline) {
+		nf.m.sends.WithLabelValues("wait_window").Inc()
+		log.Warn("send waits before trying again", "err", err, "after", nf.cfg.WindowWait)
+		return worker.Later(nf.cfg.WindowWait, err.Error())
+	}
+	log.Error("notice send failed for good", "err", err)
+	nf.m.sends.WithLabelValues("failed").Inc()
+	return nf.giveUp(ctx, u, err.Error())
+}
+
+// record stores each recipient's result of a send WeCom accepted.
+func (nf *Notifier) record(ctx context.Context, u sendJob, r *wecom.SendResult) error {
+	invalid := lowerSet(r.InvalidUsers)
+	unlicensed := lowerSet(r.UnlicensedUsers)
+	at := nf.cfg.Now().UTC()
+	results := make([]store.RecipientResult, 0, len(u.To))
+	for _, user := range u.To {
+		rr := store.RecipientResult{NoticeKey: u.Key, UserID: user, UnitID: u.UnitID, ContentHash: u.ContentHash, At: at,
+			Status: store.StatusSent, MsgID: r.MsgID, ResponseCode: r.ResponseCode}
+		switch {
+		case invalid[lower(user)]:
+			rr.Status, rr.MsgID, rr.ResponseCode = store.StatusInvalid, "", ""
+		case unlicensed[lower(user)]:
+			rr.Status, rr.MsgID, rr.ResponseCode = store.StatusUnlicensed, "", ""
+		}
+		nf.m.recipients.WithLabelValues(string(rr.Status)).Inc()
+		results = append(results, rr)
+	}
+	if err := nf.st.PutSendResults(ctx, results); err != nil {
+		return fmt.Errorf("notify: record %s: %w", u.UnitID, err)
+	}
+	return nil
+}
+
+// giveUp records a final failure for every recipient of u.
+func (nf *Notifier) giveUp(ctx context.Context, u sendJob, cause string) error {
+	at := nf.cfg.Now().UTC()
+	results := make([]store.RecipientResult, 0, len(u.To))
+	for _, user := range u.To {
+		results = append(results, store.RecipientResult{NoticeKey: u.Key, UserID: user, UnitID: u.UnitID,
+			ContentHash: u.ContentHash, Status: store.StatusFailed, Error: cause, At: at})
+	}
+	nf.m.recipients.WithLabelValues(string(store.StatusFailed)).Add(float64(len(u.To)))
+	if err := nf.st.PutSendResults(ctx, results); err != nil {
+		return fmt.Errorf("notify: record failure of %s: %w", u.UnitID, err)
+	}
+	return nil
+}
+
+// bookingWait is how long a send must wait, and why, when its booking was
+// refused: until every blocked member may receive again (the whole send
+// waits, so that what is sent stays exactly what was recorded), or until
+// the daily quota resets.
+func bookingWait(b store.SendBookingResult, now time.Time) (time.Duration, string) {
+	if !b.QuotaResetAt.IsZero() {
+		return max(b.QuotaResetAt.Sub(now), time.Second), "daily_quota"
+	}
+	var until time.Time
+	for _, t := range b.Blocked {
+		if t.After(until) {
+			until = t
+		}
+	}
+	if until.IsZero() {
+		return 0, ""
+	}
+	return max(until.Sub(now), time.Second), "member_limit"
+}
+
+// chunks splits s into consecutive pieces of at most n.
+func chunks(s []string, n int) [][]string {
+	var out [][]string
+	for len(s) > n {
+		out = append(out, s[:n:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// digest is a short hash of a recipient list.
+func digest(users []string) string {
+	h := sha256.New()
+	for _, u := range users {
+		h.Write([]byte(u))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// taskID makes a card's task_id, unique per send as WeCom requires, from
+// the send's unit id: [0-9A-Za-z_-@], at most 128 bytes.
+func taskID(unitID string) string {
+	sum := sha256.Sum256([]byte(unitID))
+	return "wc-" + hex.EncodeToString(sum[:16])
+}
+
+// validKey reports whether a notice key is usable in a URL path and a
+// queue dedup key as it is.
+func validKey(k string) bool {
+	if k == "" || len(k) > 200 {
+		return false
+	}
+	for _, c := range []byte(k) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '@', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// lowerSet is the set of users WeCom named, lower-cased as WeCom returns
+// them.
+func lowerSet(users []string) map[string]bool {
+	m := make(map[string]bool, len(users))
+	for _, u := range users {
+		m[lower(u)] = true
+	}
+	return m
+}

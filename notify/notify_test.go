@@ -1,0 +1,454 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+	"github.com/wecomply/wecomply/worker"
+)
+
+const (
+	corpID    = "wwnotifytest0001"
+	appSecret = "app-secret-for-notify-tests"
+	agentID   = 1000002
+)
+
+// clock is a test clock shared by the fake WeCom, the store and the
+// notifier; it runs with real time from a base and can be moved forward.
+type clock struct {
+	mu   sync.Mutex
+	skew time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.skew)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skew += d
+}
+
+// rig is a notifier on a real embedded store and a real WeCom client,
+// talking to the fake WeCom, with a worker pool to run its jobs.
+type rig struct {
+	t      *testing.T
+	clock  *clock
+	fake   *wecomtest.Server
+	st     *embedded.Store
+	client *wecom.Client
+	n      *Notifier
+	users  []string
+}
+
+type rigOption func(*Config, *wecomtest.ServerConfig)
+
+func newRig(t *testing.T, users int, opts ...rigOption) *rig {
+	t.Helper()
+	c := &clock{}
+	fcfg := wecomtest.ServerConfig{CorpID: corpID, Now: c.Now,
+		Apps: map[string]wecomtest.AppConfig{"app": {Secret: appSecret, AgentID: agentID}}}
+	ncfg := Config{
+		MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 30}, {Period: time.Hour, Limit: 1000}},
+		WindowWait:    100 * time.Millisecond,
+		Now:           c.Now,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		o(&ncfg, &fcfg)
+	}
+	fake := wecomtest.NewTestServer(t, fcfg)
+	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
+	r := &rig{t: t, clock: c, fake: fake}
+	for i := range users {
+		u := fmt.Sprintf("user%04d", i)
+		fake.AddUser(wecomtest.User{UserID: u, Name: u, Department: []int64{1}})
+		r.users = append(r.users, u)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{
+		Queue: store.QueueOptions{Lease: 5 * time.Second, MaxAttempts: 10}, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	client, err := wecom.NewClient(wecom.ClientConfig{CorpID: corpID, AgentID: agentID,
+		Secrets: map[string]string{wecom.AppMessages: appSecret}, BaseURL: fake.URL,
+		HTTPClient: &http.Client{Timeout: 500 * time.Millisecond}, Tokens: st, Holder: "test", Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(st, client, tmpl, ncfg, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.st, r.client, r.n = st, client, n
+	return r
+}
+
+// run starts a worker pool with the notifier's jobs until the test ends.
+func (r *rig) run() {
+	r.t.Helper()
+	mux := worker.NewMux(worker.ProcessorFunc(func(context.Context, store.Delivery, wecom.Event) error { return nil }))
+	r.n.Register(mux)
+	pool, err := worker.New(r.st, mux, worker.Config{Count: 8, Batch: 4, Backoff: 20 * time.Millisecond,
+		MaxBackoff: 100 * time.Millisecond, ClaimWait: 50 * time.Millisecond, EventTimeout: 4 * time.Second},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	r.t.Cleanup(func() { cancel(); <-done })
+}
+
+func ackCard(key string, to []string) Notice {
+	return Notice{Key: key, Template: "ack_card", Lang: "zh-CN", To: to, Data: map[string]any{
+		"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。",
+		"Due": "2026-12-01", "URL": "https://compliance.example.com/n/3"}}
+}
+
+// waitResults waits until key has a result for n recipients.
+func (r *rig) waitResults(key string, n int, within time.Duration) []store.RecipientResult {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rs, err := r.st.ListSendResults(context.Background(), key)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if len(rs) >= n {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d results for %s after %s, want %d", len(rs), key, within, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// delivered counts, per user, the messages of a task-id family (a notice)
+// in the fake's inboxes.
+func (r *rig) delivered(users []string, match func(wecomtest.InboxMessage) bool) map[string]int {
+	out := map[string]int{}
+	for _, u := range users {
+		for _, m := range r.fake.Inbox(u) {
+			if match(m) {
+				out[u]++
+			}
+		}
+	}
+	return out
+}
+
+func isCard(m wecomtest.InboxMessage) bool { return m.MsgType == "template_card" }
+
+func TestDeliversACardOnceToEachRecipient(t *testing.T) {
+	r := newRig(t, 3)
+	r.run()
+	got, err := r.n.Submit(context.Background(), ackCard("archive-notice:v3", r.users))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Recipients != 3 || got.Skipped != 0 || got.ContentHash == "" {
+		t.Fatalf("Submit = %+v", got)
+	}
+	rs := r.waitResults("archive-notice:v3", 3, 10*time.Second)
+	for _, res := range rs {
+		if res.Status != store.StatusSent || res.MsgID == "" || res.ResponseCode == "" || res.ContentHash != got.ContentHash {
+			t.Errorf("result %+v", res)
+		}
+	}
+	for u, n := range r.delivered(r.users, isCard) {
+		if n != 1 {
+			t.Errorf("%s got %d cards, want 1", u, n)
+		}
+	}
+	card := r.fake.Inbox("user0000")[0]
+	if card.CardType != "button_interaction" || card.TaskID == "" {
+		t.Errorf("card %+v", card)
+	}
+	// The button a click answers.
+	click, err := r.fake.Click("user0000", card.MsgID, AckKey)
+	if err != nil || click.TaskID != card.TaskID || click.EventKey != AckKey {
+		t.Errorf("click: %+v, %v", click, err)
+	}
+
+	// The same notice again: nobody gets it twice.
+	again, err := r.n.Submit(context.Background(), ackCard("archive-notice:v3", r.users))
+	if err != nil || again.Recipients != 0 || again.Skipped != 3 {
+		t.Errorf("resubmit = %+v, %v; want all 3 skipped", again, err)
+	}
+	// A new version is a new notice.
+	v4 := ackCard("archive-notice:v4", r.users)
+	v4.Data.(map[string]any)["Version"] = 4
+	if got, err := r.n.Submit(context.Background(), v4); err != nil || got.Recipients != 3 {
+		t.Errorf("v4 = %+v, %v", got, err)
+	}
+	r.waitResults("archive-notice:v4", 3, 10*time.Second)
+	if n := r.fake.CountRequests("message/send"); n != 2 {
+		t.Errorf("%d message/send calls, want 2", n)
+	}
+}
+
+// TestBatchesUpToAThousand: identical content goes out in calls of at
+// most 1,000 recipients.
+func TestBatchesUpToAThousand(t *testing.T) {
+	r := newRig(t, 2500)
+	r.run()
+	if _, err := r.n.Submit(context.Background(), Notice{Key: "disclosure:v1", Template: "disclosure", Lang: "en", To: r.users,
+		Data: map[string]any{"Company": "Example", "Scope": "chats with customers", "Retention": "3 years", "Officer": "Compliance"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitResults("disclosure:v1", 2500, 20*time.Second)
+	var sizes []int
+	for _, req := range r.fake.Requests() {
+		if req.Path == "message/send" {
+			sizes = append(sizes, countTo(t, req.Body))
+		}
+	}
+	if fmt.Sprint(sizes) != "[1000 1000 500]" && fmt.Sprint(sizes) != "[1000 500 1000]" && fmt.Sprint(sizes) != "[500 1000 1000]" {
+		t.Errorf("send sizes %v, want two of 1000 and one of 500", sizes)
+	}
+	for u, n := range r.delivered(r.users, func(m wecomtest.InboxMessage) bool { return m.MsgType == "markdown" }) {
+		if n != 1 {
+			t.Errorf("%s got %d, want 1", u, n)
+		}
+	}
+}
+
+// TestExactlyOnceUnderFaults: with a fifth of the calls failing in every
+// way WeCom fails — busy, frequency limit, expired token, 5xx, timeouts,
+// answers lost after delivery — every recipient gets the notice exactly
+// once.
+func TestExactlyOnceUnderFaults(t *testing.T) {
+	r := newRig(t, 300)
+	faults := []wecomtest.Fault{}
+	for _, f := range []wecomtest.Fault{
+		{Errcode: -1}, {Errcode: 45009}, {HTTPStatus: 502}, {Delay: 800 * time.Millisecond}, {AfterProcessing: true, Reset: true},
+	} {
+		// Each kind once for certain among the first calls, then at random.
+		f.Path, f.Times = "message/send", 1
+		faults = append(faults, f)
+	}
+	for _, f := range append(faults, []wecomtest.Fault{
+		{Path: "message/send", Errcode: -1, Probability: 0.05},
+		{Path: "message/send", Errcode: 45009, Probability: 0.04},
+		{Path: "message/send", HTTPStatus: 502, Probability: 0.04},
+		{Path: "message/send", Delay: 800 * time.Millisecond, Probability: 0.03}, // beyond the client's timeout
+		{Path: "message/send", AfterProcessing: true, Reset: true, Probability: 0.04},
+	}...) {
+		r.fake.InjectFault(f)
+	}
+	r.run()
+	stopExpiring := make(chan struct{})
+	go func() { // tokens expire now and then: 42001
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopExpiring:
+				return
+			case <-t.C:
+				r.fake.ExpireTokens()
+			}
+		}
+	}()
+	defer close(stopExpiring)
+	// Many small notices, so that many sends meet the faults.
+	const notices, each = 150, 2
+	for i := range notices {
+		to := r.users[i*each : i*each+each]
+		if _, err := r.n.Submit(context.Background(), ackCard(fmt.Sprintf("faults:%d", i), to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range notices {
+		rs := r.waitResults(fmt.Sprintf("faults:%d", i), each, 60*time.Second)
+		for _, res := range rs {
+			if res.Status != store.StatusSent {
+				t.Errorf("%s: %s %s", res.UserID, res.Status, res.Error)
+			}
+		}
+	}
+	for u, n := range r.delivered(r.users, isCard) {
+		if n != 1 {
+			t.Errorf("%s got %d cards, want exactly 1", u, n)
+		}
+	}
+	outcomes := map[string]int{}
+	sends := 0
+	for _, req := range r.fake.Requests() {
+		switch {
+		case req.Path != "message/send":
+			outcomes[req.Path]++
+			continue
+		case req.Reset:
+			outcomes["reset"]++
+		case req.Status != http.StatusOK:
+			outcomes[fmt.Sprint("http ", req.Status)]++
+		case req.Fault && req.Errcode != -1 && req.Errcode != 45009:
+			// A delayed call, processed after the client gave up (by then
+			// perhaps with an expired token).
+			outcomes["delayed"]++
+		default:
+			outcomes[fmt.Sprint("errcode ", req.Errcode)]++
+		}
+		sends++
+	}
+	t.Logf("%d message/send calls for %d sends: %v", sends, notices, outcomes)
+	for _, want := range []string{"errcode -1", "errcode 45009", "errcode 42001", "http 502", "delayed", "reset"} {
+		if outcomes[want] == 0 {
+			t.Errorf("no %s was injected; the test proves less than it says", want)
+		}
+	}
+}
+
+// TestRespectsMemberLimitsBySchedulingNeverByLosing: a member who already
+// had 30 messages this minute gets the notice after the window, not never
+// (WeCom would drop it silently).
+func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
+	r := newRig(t, 2, func(c *Config, _ *wecomtest.ServerConfig) { c.WindowWait = time.Second })
+	ctx := context.Background()
+	// 30 messages to user0000 through notify, in this minute.
+	r.run()
+	for i := range 30 {
+		if _, err := r.n.Submit(ctx, Notice{Key: fmt.Sprintf("burst:%d", i), Template: "reminder", Lang: "en",
+			To: []string{"user0000"}, Data: map[string]any{"Title": "T", "Version": i, "Due": "tomorrow"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		r.waitResults(fmt.Sprintf("burst:%d", i), 1, 20*time.Second)
+	}
+	if _, err := r.n.Submit(ctx, ackCard("limited:v1", r.users)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
+		t.Fatalf("sent within the full minute: %+v", rs)
+	}
+	r.clock.Advance(61 * time.Second)
+	rs := r.waitResults("limited:v1", 2, 20*time.Second)
+	for _, res := range rs {
+		if res.Status != store.StatusSent {
+			t.Errorf("%+v", res)
+		}
+	}
+	if d := r.fake.Drops("user0000"); d != 0 {
+		t.Errorf("the fake WeCom dropped %d messages to user0000: a limit was not respected", d)
+	}
+	if n := r.delivered([]string{"user0000"}, isCard)["user0000"]; n != 1 {
+		t.Errorf("user0000 has %d cards", n)
+	}
+}
+
+func TestInvalidRecipientsAreRecorded(t *testing.T) {
+	r := newRig(t, 2)
+	r.run()
+	ctx := context.Background()
+	if _, err := r.n.Submit(ctx, ackCard("mixed:v1", []string{"user0000", "ghost"})); err != nil {
+		t.Fatal(err)
+	}
+	byUser := map[string]store.RecipientResult{}
+	for _, res := range r.waitResults("mixed:v1", 2, 10*time.Second) {
+		byUser[res.UserID] = res
+	}
+	if byUser["user0000"].Status != store.StatusSent || byUser["ghost"].Status != store.StatusInvalid {
+		t.Errorf("results %+v", byUser)
+	}
+	if _, err := r.n.Submit(ctx, ackCard("ghosts:v1", []string{"ghost1", "ghost2"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range r.waitResults("ghosts:v1", 2, 10*time.Second) { // 81013: all invalid
+		if res.Status != store.StatusInvalid {
+			t.Errorf("%+v", res)
+		}
+	}
+}
+
+func TestDeadlinePassedIsRecordedAsFailed(t *testing.T) {
+	r := newRig(t, 1)
+	r.fake.InjectFault(wecomtest.Fault{Path: "message/send", HTTPStatus: 503})
+	r.run()
+	n := ackCard("late:v1", r.users)
+	n.Deadline = r.clock.Now().Add(2 * time.Second)
+	if _, err := r.n.Submit(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	rs := r.waitResults("late:v1", 1, 20*time.Second)
+	if rs[0].Status != store.StatusFailed || rs[0].Error == "" {
+		t.Errorf("result %+v, want failed with the cause", rs[0])
+	}
+}
+
+func TestSubmitRejectsBadNotices(t *testing.T) {
+	r := newRig(t, 1)
+	good := ackCard("k:v1", r.users)
+	tests := []struct {
+		name string
+		edit func(*Notice)
+		want string
+	}{
+		{"empty key", func(n *Notice) { n.Key = "" }, "notice key"},
+		{"key with a slash", func(n *Notice) { n.Key = "a/b" }, "notice key"},
+		{"unknown template", func(n *Notice) { n.Template = "nope" }, `no template "nope"`},
+		{"missing value", func(n *Notice) { n.Data = map[string]any{"Company": "x"} }, "map has no entry"},
+		{"welcome is not an app message", func(n *Notice) {
+			n.Template, n.Data = "welcome", map[string]any{"EmployeeName": "x", "Company": "y"}
+		}, "not an app message"},
+		{"no recipients", func(n *Notice) { n.To = []string{""} }, "no recipients"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := good
+			n.Data = good.Data
+			tt.edit(&n)
+			_, err := r.n.Submit(context.Background(), n)
+			var invalid *InvalidError
+			if !errors.As(err, &invalid) || !containsText(err, tt.want) {
+				t.Errorf("got %v, want an InvalidError with …%s…", err, tt.want)
+			}
+		})
+	}
+}
+
+func containsText(err error, s string) bool {
+	return err != nil && strings.Contains(err.Error(), s)
+}
+
+// countTo counts the recipients of a message/send body.
+func countTo(t *testing.T, body []byte) int {
+	t.Helper()
+	var b struct {
+		ToUser string `json:"touser"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return len(strings.Split(b.ToUser, "|"))
+}
