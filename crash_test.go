@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,11 +28,7 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it; skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "wecomply")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	for _, backend := range []string{"embedded", "redis"} {
 		t.Run(backend, func(t *testing.T) {
 			redisURL := ""
@@ -128,6 +125,123 @@ func TestCrashRecovery(t *testing.T) {
 			if err := second.Wait(); err != nil {
 				t.Errorf("after SIGTERM: %v", err)
 			}
+		})
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary builds wecomply once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wecomply-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "wecomply")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// TestNotifyCrashRecovery kills the server with SIGKILL at the two points
+// where a notice is most at risk — after its send is recorded but before
+// WeCom got it, and after WeCom delivered it but before the result was
+// recorded — restarts it, and checks that every recipient got the notice
+// exactly once.
+func TestNotifyCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it; skipped with -short")
+	}
+	bin := buildBinary(t)
+	tests := []struct {
+		name  string
+		fault wecomtest.Fault
+		// killWhen is true once the server may be killed.
+		killWhen func(fake *wecomtest.Server, users []string) bool
+	}{
+		{
+			name: "recorded, not sent",
+			// Every send is cut off before WeCom processes it.
+			fault:    wecomtest.Fault{Path: "message/send", Reset: true},
+			killWhen: func(fake *wecomtest.Server, _ []string) bool { return fake.CountRequests("message/send") >= 1 },
+		},
+		{
+			name: "sent, not recorded",
+			// WeCom delivers, then its answer takes longer than we wait.
+			fault: wecomtest.Fault{Path: "message/send", AfterProcessing: true, Delay: 5 * time.Second},
+			killWhen: func(fake *wecomtest.Server, users []string) bool {
+				for _, u := range users {
+					if len(fake.Inbox(u)) == 0 {
+						return false
+					}
+				}
+				return true
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, users := newFakeWeCom(t, 50)
+			removeFault := fake.InjectFault(tt.fault)
+			addr := freeAddr(t)
+			cfg := writeConfigAPI(t, addr, "embedded", "", fake.URL)
+			base := "http://" + addr
+			first := startServer(t, bin, cfg, base)
+			if status, body := adminPost(t, base+"/api/v1/sends", ackCardSend("crash:v1", users)); status != 202 {
+				t.Fatalf("submit: %d %s", status, body)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for !tt.killWhen(fake, users) {
+				if time.Now().After(deadline) {
+					t.Fatal("the kill point was never reached")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			first.Wait()
+			sendsBefore := fake.CountRequests("message/send")
+			removeFault()
+
+			startServer(t, bin, cfg, base)
+			waitInboxes(t, fake, users, 1, 30*time.Second)
+			// Every result recorded, and still one card each.
+			for {
+				req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/sends/crash:v1", nil)
+				req.Header.Set("Authorization", "Bearer "+testAdmin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var res struct {
+					Counts map[string]int `json:"counts"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				if err == nil && res.Counts["sent"] == len(users) {
+					break
+				}
+				if time.Now().After(deadline.Add(30 * time.Second)) {
+					t.Fatalf("results after restart: %+v %v", res, err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			waitInboxes(t, fake, users, 1, time.Second)
+			t.Logf("killed after %d message/send call(s); %d in all; every one of %d recipients has exactly one card",
+				sendsBefore, fake.CountRequests("message/send"), len(users))
 		})
 	}
 }
