@@ -239,18 +239,17 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	}
 	// Dedup: someone who got exactly this content for this notice does not
 	// get it again.
-	fresh := to[:0:0]
-	for _, u := range to {
-		res, err := nf.st.SendResult(ctx, n.Key, u)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
-		case res.ContentHash == hash && res.Status == store.StatusSent:
-			continue
-		}
-		fresh = append(fresh, u)
+	prior, err := nf.st.ListSendResults(ctx, n.Key)
+	if err != nil {
+		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
 	}
+	got := make(map[string]bool, len(prior))
+	for _, res := range prior {
+		if res.ContentHash == hash && res.Status == store.StatusSent {
+			got[res.UserID] = true
+		}
+	}
+	fresh := slices.DeleteFunc(to, func(u string) bool { return got[u] })
 	out := Submitted{ContentHash: hash, Recipients: len(fresh), Skipped: len(to) - len(fresh)}
 	if len(fresh) == 0 {
 		return out, nil
