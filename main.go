@@ -19,6 +19,9 @@ import (
 const usage = `wecomply — WeCom compliance bot and callback middleware
 
 Usage:
+  wecomply sandbox  [-listen ADDR] [-data DIR] [-keep] [-lang zh-CN|en]
+                                          the server with a fake WeCom and a demo
+                                          company built in, and a page to play with
   wecomply serve    -config FILE          run the server (callbacks, workers)
   wecomply check    -config FILE          validate a config: every problem, with its key
   wecomply keygen                         print a fresh Token and EncodingAESKey
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	case "simulate":
 		err = simulateCmd(ctx, rest, stdout, stderr, environ)
 	case "sandbox":
-		err = fmt.Errorf("%w: sandbox arrives with the notify issue (the fake WeCom API); use serve and simulate for now", errUsage)
+		err = sandboxCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/sandbox"
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+// The sandbox's corp and app, as the fake WeCom knows them.
+const (
+	sandboxCorpID   = "wwsandbox0demo0corp"
+	sandboxAgentID  = 1000002
+	sandboxCallback = "/wecom/callback"
+)
+
+// sandboxOptions are the sandbox command's flags.
+type sandboxOptions struct {
+	Listen string
+	Data   string // "" for a fresh temp dir
+	Keep   bool
+	Lang   string
+}
+
+// sandboxCmd runs the server on the embedded store with the fake WeCom
+// built in and the demo organisation loaded, and serves the sandbox page
+// beside it until ctx ends.
+func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sandbox", stderr)
+	var o sandboxOptions
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to serve on; keep it loopback: the sandbox page has no login")
+	fs.StringVar(&o.Data, "data", "", "directory of the embedded store; an existing one keeps its state across runs (default: a fresh temp dir, removed at exit)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the fresh temp dir at exit")
+	fs.StringVar(&o.Lang, "lang", "zh-CN", "default language of notices and of the demo values: zh-CN or en")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: sandbox takes only flags, got %q", errUsage, fs.Arg(0))
+	}
+	if !slices.Contains(templates.Languages, o.Lang) {
+		return fmt.Errorf("%w: -lang must be zh-CN or en, got %q", errUsage, o.Lang)
+	}
+	sb, err := startSandbox(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	sb.printIntro(stdout)
+	return sb.run(ctx)
+}
+
+// sandboxEnv is a running sandbox: the fake WeCom, the demo organisation
+// and the app with the sandbox page mounted, listening.
+type sandboxEnv struct {
+	opts       sandboxOptions
+	dir        string
+	removeDir  bool
+	fake       *wecomtest.Server
+	org        sandbox.Org
+	app        *app
+	ln         net.Listener
+	base       string // http://host:port of the app
+	adminToken string
+	log        *slog.Logger
+}
+
+// startSandbox builds everything and listens; run serves. On error
+// nothing is left running or on disk (except a -data dir it created).
+func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *sandboxEnv, err error) {
+	sb := &sandboxEnv{opts: o, dir: o.Data}
+	defer func() {
+		if err != nil {
+			sb.cleanup()
+		}
+	}()
+	if sb.dir == "" {
+		if sb.dir, err = os.MkdirTemp("", "wecomply-sandbox-"); err != nil {
+			return nil, fmt.Errorf("sandbox: data dir: %w", err)
+		}
+		sb.removeDir = !o.Keep
+	} else if err := os.MkdirAll(sb.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: data dir: %w", err)
+	}
+
+	secrets := map[string]string{}
+	for _, name := range []string{wecom.AppMessages, wecom.AppContacts, wecom.AppCustomer, wecom.AppArchive} {
+		secrets[name] = randomHex(16)
+	}
+	sb.fake = wecomtest.NewServer(wecomtest.ServerConfig{
+		CorpID: sandboxCorpID,
+		Apps: map[string]wecomtest.AppConfig{
+			wecom.AppMessages: {Secret: secrets[wecom.AppMessages], AgentID: sandboxAgentID},
+			wecom.AppContacts: {Secret: secrets[wecom.AppContacts]},
+			wecom.AppCustomer: {Secret: secrets[wecom.AppCustomer]},
+			wecom.AppArchive:  {Secret: secrets[wecom.AppArchive]},
+		},
+		// Keep the fake's request log bounded on a long run.
+		MaxRequests: 10000,
+	})
+	sb.org = sandbox.Seed(sb.fake)
+
+	token, key, err := wecom.GenerateKeys(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	sb.adminToken = "sandbox-" + randomHex(16)
+	cfg := config.Default()
+	cfg.Server.Listen = o.Listen
+	cfg.Log.Format = "text"
+	cfg.WeCom.CorpID = sandboxCorpID
+	cfg.WeCom.AgentID = sandboxAgentID
+	cfg.WeCom.Secret = config.Secret(secrets[wecom.AppMessages])
+	cfg.WeCom.ContactsSecret = config.Secret(secrets[wecom.AppContacts])
+	cfg.WeCom.CustomerSecret = config.Secret(secrets[wecom.AppCustomer])
+	cfg.WeCom.ArchiveSecret = config.Secret(secrets[wecom.AppArchive])
+	cfg.WeCom.APIBaseURL = sb.fake.URL
+	cfg.WeCom.Callbacks = []config.Callback{{Name: "app", Path: sandboxCallback,
+		Token: config.Secret(token), EncodingAESKey: config.Secret(key), ReceiveID: sandboxCorpID}}
+	cfg.Store.Backend = "embedded"
+	cfg.Store.Path = filepath.Join(sb.dir, "wecomply.db")
+	cfg.Notify.DefaultLanguage = o.Lang
+	cfg.Admin.Tokens = []config.Secret{config.Secret(sb.adminToken)}
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, &config.Error{File: "sandbox", Problems: ps}
+	}
+	sb.log = newLogger(cfg.Log, stderr)
+
+	if sb.app, err = newApp(ctx, &cfg, sb.log); err != nil {
+		return nil, err
+	}
+	if sb.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	sb.base = "http://" + dialable(sb.ln.Addr().String())
+
+	cipher, err := wecom.NewCipher(token, key, sandboxCorpID)
+	if err != nil {
+		return nil, err
+	}
+	page, err := sandbox.New(sandbox.Options{
+		Fake: sb.fake, Org: sb.org,
+		AppURL: sb.base, CallbackPath: sandboxCallback, Cipher: cipher, AdminToken: sb.adminToken,
+		CorpID: sandboxCorpID, AgentID: sandboxAgentID, Lang: o.Lang,
+		Logger: sb.log.With("component", "sandbox"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	sb.app.handler = withSandboxPage(page, sb.app.handler)
+	return sb, nil
+}
+
+// withSandboxPage serves the sandbox page under sandbox.Prefix, and the
+// app for everything else; "/" leads to the page.
+func withSandboxPage(page, appHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(sandbox.Prefix, page)
+	mux.Handle("GET /{$}", http.RedirectHandler(sandbox.Prefix, http.StatusFound))
+	mux.Handle("/", appHandler)
+	return mux
+}
+
+// printIntro tells the newcomer where everything is.
+func (sb *sandboxEnv) printIntro(w io.Writer) {
+	kept := "removed at exit; -keep keeps it"
+	if !sb.removeDir {
+		kept = "kept: run again with -data " + sb.dir + " to continue"
+	}
+	fmt.Fprintf(w, `wecomply sandbox: the server on its embedded store, with a fake WeCom and a demo company
+(%s: %d departments, %d people, %d customers) built in.
+
+  Sandbox page:    %s%s
+  Callback URL:    %s%s   (Token and EncodingAESKey generated for this run)
+  Admin token:     %s
+  Event log:       curl -H 'Authorization: Bearer %s' '%s/api/v1/events?limit=10'
+  Fake WeCom API:  %s/cgi-bin/   (corp %s, app AgentID %d)
+  Data dir:        %s   (%s)
+
+Try this first: open the sandbox page, send the acknowledgement card to a department,
+open a person's inbox and click the card's button as them, then watch the event log.
+Ctrl-C stops the sandbox.
+
+`, sb.org.CorpName, len(sb.org.Departments), len(sb.org.People), len(sb.org.Customers),
+		sb.base, sandbox.Prefix, sb.base, sandboxCallback, sb.adminToken, sb.adminToken, sb.base,
+		sb.fake.URL, sandboxCorpID, sandboxAgentID, sb.dir, kept)
+}
+
+// run serves until ctx ends, shuts the app down gracefully (as serve
+// does), then stops the fake and removes a temp data dir.
+func (sb *sandboxEnv) run(ctx context.Context) error {
+	err := sb.app.run(ctx, sb.ln)
+	sb.app, sb.ln = nil, nil // run closed them
+	return errors.Join(err, sb.cleanup())
+}
+
+// cleanup releases whatever was started, in reverse order.
+func (sb *sandboxEnv) cleanup() error {
+	if sb.ln != nil {
+		sb.ln.Close()
+	}
+	if sb.app != nil {
+		sb.app.close()
+	}
+	if sb.fake != nil {
+		sb.fake.Close()
+	}
+	if sb.removeDir {
+		if err := os.RemoveAll(sb.dir); err != nil {
+			return fmt.Errorf("sandbox: remove data dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// randomHex returns n random bytes as hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return hex.EncodeToString(b)
+}
