@@ -96,6 +96,7 @@ const (
 	StatusInvalid    DeliveryStatus = "invalid"    // WeCom named the member in invaliduser
 	StatusUnlicensed DeliveryStatus = "unlicensed" // WeCom named the member in unlicenseduser
 	StatusFailed     DeliveryStatus = "failed"     // given up: Error says why
+	StatusSkipped    DeliveryStatus = "skipped"    // not needed (a welcome to a customer already chatting)
 )
 
 // RecipientResult is the outcome of a notice for one recipient: what card

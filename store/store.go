@@ -19,7 +19,9 @@ import (
 // Sentinel errors.
 var (
 	// ErrNotFound: the queue entry does not exist (acked, dead-lettered or
-	// never existed) or is no longer held by the caller.
+	// never existed) or is no longer held by the caller; or the record
+	// asked for (a send result, obligation, attestation, consent or
+	// person) does not exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
@@ -186,6 +188,12 @@ type Store interface {
 	Tokens
 	SendLimits
 	SendResults
+	RecipientClaims
+	Obligations
+	Attestations
+	Consents
+	People
+	Audit
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

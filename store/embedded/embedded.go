@@ -20,6 +20,23 @@
 //	logkind   kind → (bucket of log keys)
 //	results   len(notice key) ‖ notice key ‖ user id → RecipientResult JSON
 //
+// the compliance records (keys are tuples encoded by store/internal/index,
+// so that byte order is listing order; "key" is a record's primary key):
+//
+//	obligations      (notice, version, user) → Obligation JSON
+//	oblbyuser        (user) ‖ key → ∅                         one person's obligations
+//	oblbystatus      (status) ‖ key → ∅                       one status, within a notice (version)
+//	oblcount         (notice, version, status) → count        big-endian uint64; absent when 0
+//	attestations     (notice, version, user) → Attestation JSON
+//	attbyuser        (user) ‖ key → ∅
+//	consents         (user, external user) → Consent JSON
+//	consentbystatus  (status) ‖ key → ∅
+//	people           user id → Person JSON
+//	claims           len(claim key) ‖ claim key ‖ user → owner
+//	audit            seq (big-endian uint64) → AuditEntry JSON
+//	auditids         entry id → seq
+//	auditmeta        "head" → seq ‖ hash of the last entry appended
+//
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
 //	leases    lease name → expiry ‖ holder
@@ -127,6 +144,20 @@ var (
 	bucketSends    = []byte("sends")
 	bucketQuota    = []byte("quota")
 	bucketExpiry   = []byte("expiry")
+
+	bucketObligations     = []byte("obligations")
+	bucketOblByUser       = []byte("oblbyuser")
+	bucketOblByStatus     = []byte("oblbystatus")
+	bucketOblCount        = []byte("oblcount")
+	bucketAttestations    = []byte("attestations")
+	bucketAttByUser       = []byte("attbyuser")
+	bucketConsents        = []byte("consents")
+	bucketConsentByStatus = []byte("consentbystatus")
+	bucketPeople          = []byte("people")
+	bucketClaims          = []byte("claims")
+	bucketAudit           = []byte("audit")
+	bucketAuditIDs        = []byte("auditids")
+	bucketAuditMeta       = []byte("auditmeta")
 )
 
 var allBuckets = [][]byte{
@@ -134,6 +165,9 @@ var allBuckets = [][]byte{
 	bucketDedup, bucketDedupExp, bucketLog, bucketLogDedup, bucketLogKind,
 	bucketResults, bucketLeases, bucketTokens, bucketBooked, bucketSends,
 	bucketQuota, bucketExpiry,
+	bucketObligations, bucketOblByUser, bucketOblByStatus, bucketOblCount,
+	bucketAttestations, bucketAttByUser, bucketConsents, bucketConsentByStatus,
+	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.

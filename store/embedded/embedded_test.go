@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/auditlog"
 	"github.com/wecomply/wecomply/store/storetest"
 )
 
@@ -47,7 +48,48 @@ func TestConformance(t *testing.T) {
 				}
 				return open(t, path, Options{Queue: q})
 			},
+			TamperAudit: func(t *testing.T, s store.Store, seq uint64, mutate func(*store.AuditEntry)) {
+				rawAudit(t, s, func(b *bolt.Bucket) error {
+					v := b.Get(idKey(seq))
+					if v == nil {
+						return fmt.Errorf("no entry stored at %d", seq)
+					}
+					e, err := auditlog.Unmarshal(v)
+					if err != nil {
+						return err
+					}
+					mutate(&e)
+					if v, err = auditlog.Marshal(e); err != nil {
+						return err
+					}
+					return b.Put(idKey(seq), v)
+				})
+			},
+			DeleteAuditRaw: func(t *testing.T, s store.Store, seq uint64) {
+				rawAudit(t, s, func(b *bolt.Bucket) error { return b.Delete(idKey(seq)) })
+			},
+			SwapAuditRaw: func(t *testing.T, s store.Store, a, b uint64) {
+				rawAudit(t, s, func(bk *bolt.Bucket) error {
+					va, vb := slices.Clone(bk.Get(idKey(a))), slices.Clone(bk.Get(idKey(b)))
+					if va == nil || vb == nil {
+						return fmt.Errorf("no entries stored at %d and %d", a, b)
+					}
+					if err := bk.Put(idKey(a), vb); err != nil {
+						return err
+					}
+					return bk.Put(idKey(b), va)
+				})
+			},
 		})
+}
+
+// rawAudit changes the stored audit log directly, bypassing the store.
+func rawAudit(t *testing.T, s store.Store, fn func(*bolt.Bucket) error) {
+	t.Helper()
+	err := s.(*Store).db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket(bucketAudit)) })
+	if err != nil {
+		t.Fatalf("tamper with the audit log: %v", err)
+	}
 }
 
 func TestOpenCreatesPrivateDirAndFile(t *testing.T) {

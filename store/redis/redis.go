@@ -29,8 +29,31 @@
 //	                    expires a day after the day
 //	…:results:NOTICE    hash  user id → RecipientResult JSON
 //
-// SCOPE is the scope with "%" and ":" escaped (%25, %3A), so that it ends
-// at the next ":".
+// and the compliance records, whose keys and index members are tuples
+// encoded by store/internal/index, so that byte order (ZRANGE … BYLEX) is
+// listing order; KEY is a record's primary key:
+//
+//	…:obl               hash  KEY (notice, version, user) → Obligation JSON
+//	…:obl:idx           zset  of KEY, all scores 0: by (notice, version, user)
+//	…:obl:user          zset  of (user) ‖ KEY: one person's obligations
+//	…:obl:status        zset  of (status) ‖ KEY: one status (within a notice)
+//	…:obl:count:NOTICE:VERSION  hash status → count of the notice version
+//	…:att               hash  KEY (notice, version, user) → Attestation JSON
+//	…:att:idx           zset  of KEY
+//	…:att:user          zset  of (user) ‖ KEY
+//	…:consent           hash  KEY (user, external user) → Consent JSON
+//	…:consent:status    hash  KEY → (status), what the status index holds
+//	…:consent:idx       zset  of KEY
+//	…:consent:bystatus  zset  of (status) ‖ KEY
+//	…:people            hash  user id → Person JSON
+//	…:people:idx        zset  of user ids
+//	…:claims:CLAIMKEY   hash  user id → owner
+//	…:audit             zset  of AuditEntry JSON scored by Seq
+//	…:audit:head        string "SEQ HASH" of the last entry appended
+//	…:audit:ids         hash  entry id → Seq
+//
+// SCOPE and NOTICE are escaped with "%" and ":" as %25 and %3A, so that
+// they end at the next ":".
 //
 // Durability is the server's: Enqueue returns once Redis has the event in
 // memory, and it survives a crash of Redis only as far as Redis persists
@@ -44,6 +67,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,11 +124,22 @@ type Store struct {
 	done    chan struct{}  // closed by Close
 	mu      sync.Mutex     // orders readers.Add before Close's readers.Wait
 	readers sync.WaitGroup // blocking reads in flight
+
+	audit *auditAppender // AppendAudit goes through it
+	// auditConflicts counts audit transactions that another replica beat
+	// to the head (they were tried again).
+	auditConflicts atomic.Int64
 }
 
 type keys struct {
 	prefix, events, dead, attempts, lastErr, returned, log, logAll, logSeq string
 	scheduled, scheduledSeq                                                string
+
+	obl, oblIdx, oblUser, oblStatus                     string
+	att, attIdx, attUser                                string
+	consent, consentStatus, consentIdx, consentByStatus string
+	people, peopleIdx                                   string
+	audit, auditHead, auditIDs                          string
 }
 
 func newKeys(namespace string) keys {
@@ -121,8 +156,34 @@ func newKeys(namespace string) keys {
 		logSeq:       p + "log:seq",
 		scheduled:    p + "scheduled",
 		scheduledSeq: p + "scheduled:seq",
+
+		obl:             p + "obl",
+		oblIdx:          p + "obl:idx",
+		oblUser:         p + "obl:user",
+		oblStatus:       p + "obl:status",
+		att:             p + "att",
+		attIdx:          p + "att:idx",
+		attUser:         p + "att:user",
+		consent:         p + "consent",
+		consentStatus:   p + "consent:status",
+		consentIdx:      p + "consent:idx",
+		consentByStatus: p + "consent:bystatus",
+		people:          p + "people",
+		peopleIdx:       p + "people:idx",
+		audit:           p + "audit",
+		auditHead:       p + "audit:head",
+		auditIDs:        p + "audit:ids",
 	}
 }
+
+// oblCount is the counters of a notice version's obligations by status.
+func (k keys) oblCount(noticeID string, version int) string {
+	return k.prefix + "obl:count:" + escapeScope(noticeID) + ":" + strconv.Itoa(version)
+}
+
+// claims is a claim key's claimed users (the claim key is the key's last
+// part, so it needs no escaping).
+func (k keys) claims(key string) string { return k.prefix + "claims:" + key }
 
 func (k keys) dedup(key string) string      { return k.prefix + "dedup:" + key }
 func (k keys) logKind(kind string) string   { return k.prefix + "log:kind:" + kind }
@@ -195,6 +256,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis: open: create consumer group: %w", s.redact(err))
 	}
 	s.pipe = newPipeliner(s.client, pipelineSenders, pipelineMaxBatch, pipelineTimeout)
+	s.audit = newAuditAppender(s, auditMaxBatch)
 	// Managed Redis often disables CONFIG; then we cannot tell, and say nothing.
 	if cfg, err := s.client.ConfigGet(ctx, "appendonly").Result(); err == nil && cfg["appendonly"] == "no" {
 		s.log.Warn("redis runs without appendonly: events acknowledged to WeCom can be lost if Redis restarts; " +
@@ -226,6 +288,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.readers.Wait()
 	s.pipe.stop()
+	s.audit.stop()
 	s.forgetConsumers()
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("redis: close: %w", s.redact(err))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/auditlog"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/store/storetest"
 )
@@ -67,7 +70,55 @@ func TestConformance(t *testing.T) {
 				}
 				return open(t, Options{URL: url, Namespace: ns, Queue: q})
 			},
+			TamperAudit: func(t *testing.T, s store.Store, seq uint64, mutate func(*store.AuditEntry)) {
+				rs := s.(*Store)
+				m := rawAuditMember(t, rs, seq)
+				e, err := auditlog.Unmarshal([]byte(m))
+				if err != nil {
+					t.Fatal(err)
+				}
+				mutate(&e)
+				v, err := auditlog.Marshal(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				_, err = rs.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+					p.ZRem(ctx, rs.k.audit, m)
+					p.ZAdd(ctx, rs.k.audit, goredis.Z{Score: float64(seq), Member: string(v)})
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			},
+			DeleteAuditRaw: func(t *testing.T, s store.Store, seq uint64) {
+				rs := s.(*Store)
+				if err := rs.client.ZRem(context.Background(), rs.k.audit, rawAuditMember(t, rs, seq)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			SwapAuditRaw: func(t *testing.T, s store.Store, a, b uint64) {
+				rs := s.(*Store)
+				ma, mb := rawAuditMember(t, rs, a), rawAuditMember(t, rs, b)
+				err := rs.client.ZAdd(context.Background(), rs.k.audit,
+					goredis.Z{Score: float64(b), Member: ma}, goredis.Z{Score: float64(a), Member: mb}).Err()
+				if err != nil {
+					t.Fatal(err)
+				}
+			},
 		})
+}
+
+// rawAuditMember returns the member of the audit log stored at seq.
+func rawAuditMember(t *testing.T, s *Store, seq uint64) string {
+	t.Helper()
+	n := strconv.FormatUint(seq, 10)
+	ms, err := s.client.ZRangeArgs(context.Background(), goredis.ZRangeArgs{Key: s.k.audit, Start: n, Stop: n, ByScore: true}).Result()
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("audit entry stored at %d: %d members, %v", seq, len(ms), err)
+	}
+	return ms[0]
 }
 
 func TestSurvivesServerRestart(t *testing.T) {
@@ -229,6 +280,25 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err := s.PutSendResults(ctx, []store.RecipientResult{{NoticeKey: "notice{1}", UserID: "zhang{san}"}}); err != nil {
 		t.Fatal(err)
 	}
+	o := policy.Obligation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Status: policy.Pending}
+	if _, err := s.CreateObligation(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Attest(ctx, policy.Attestation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Channel: policy.ChannelCard}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutConsent(ctx, policy.Consent{UserID: "zhang{san}", ExternalUserID: "wm{1}", Status: policy.ConsentAgreed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPerson(ctx, policy.Person{UserID: "zhang{san}"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimRecipients(ctx, "arch:{ive}:v3:sha", "plan{1}", []string{"zhang{san}"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendAudit(ctx, store.AuditEntry{ID: "{audit}", Kind: "decision", At: at}); err != nil {
+		t.Fatal(err)
+	}
 	keys, err := s.client.Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +306,10 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	const prefix = "wecomply:{ww1234abcd}:"
 	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq",
 		"scheduled", "scheduled:seq", "lease:lead{er}", "token:app{1}", "booked:unit{1}", "sends:agent%3A{2}:zhang{san}",
-		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}"}
+		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}",
+		"obl", "obl:idx", "obl:user", "obl:status", "obl:count:arch%3A{ive}:3", "att", "att:idx", "att:user",
+		"consent", "consent:status", "consent:idx", "consent:bystatus", "people", "people:idx",
+		"claims:arch:{ive}:v3:sha", "audit", "audit:head", "audit:ids"}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, prefix) {
 			t.Errorf("key %q lacks the hash-tagged prefix %q", k, prefix)
@@ -520,5 +593,51 @@ func TestManyScheduledEntriesComeDueAtOnce(t *testing.T) {
 	}
 	if el := time.Since(notBefore); el > 5*time.Second {
 		t.Errorf("delivering %d due entries took %v", n, el)
+	}
+}
+
+// TestAuditAppendsAcrossReplicas: replicas (separate clients on one
+// namespace) appending at once race for the head; WATCH makes the losers
+// try again, and the chain never forks.
+func TestAuditAppendsAcrossReplicas(t *testing.T) {
+	url := redistest.Start(t)
+	ns := newNamespace()
+	const replicas, goroutines, each = 4, 4, 50
+	stores := make([]*Store, replicas)
+	for i := range stores {
+		stores[i] = open(t, Options{URL: url, Namespace: ns})
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for r, s := range stores {
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					id := fmt.Sprintf("r%d-g%d-%d", r, g, i)
+					e, err := s.AppendAudit(ctx, store.AuditEntry{ID: id, Kind: "decision", At: time.Now()})
+					if err != nil {
+						t.Errorf("AppendAudit(%s): %v", id, err)
+						return
+					}
+					// Appending again, on another replica, returns the entry.
+					if i%10 == 0 {
+						again, err := stores[(r+1)%replicas].AppendAudit(ctx, store.AuditEntry{ID: id, Kind: "other", At: time.Now()})
+						if err != nil || again.Seq != e.Seq || again.Hash != e.Hash {
+							t.Errorf("AppendAudit(%s) again = %d, %v; want seq %d", id, again.Seq, err, e.Seq)
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	var conflicts int64
+	for _, s := range stores {
+		conflicts += s.auditConflicts.Load()
+	}
+	t.Logf("%d transactions lost the race for the head and were tried again", conflicts)
+	rep, err := stores[0].VerifyAudit(ctx)
+	if err != nil || !rep.OK || rep.Entries != replicas*goroutines*each {
+		t.Fatalf("VerifyAudit = %+v, %v; want OK with %d entries", rep, err, replicas*goroutines*each)
 	}
 }

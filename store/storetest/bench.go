@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -21,6 +22,12 @@ import (
 //	                with WeCom's windows and a daily quota
 //	BookSendBusyMembers  the same, 10 s apart: up to 360 sends a member in the hour
 //	PutSendResults  recording the 1,000 results of one send
+//	AppendAudit     appending to the audit chain, one at a time
+//	AppendAudit4    the same from 4 goroutines (workers recording decisions)
+//	Attest          4 goroutines attesting, each acknowledging an open obligation
+//	ClaimRecipients1000  claiming a plan's 1,000 recipients of a notice
+//	ListObligations1000of100000  a page of 1,000 of a notice version's
+//	                100,000 obligations, anywhere in the version
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	payload := make([]byte, 1024)
 	b.Run("Enqueue", func(b *testing.B) {
@@ -124,4 +131,127 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 		b.ReportMetric(float64(b.N*len(rs))/b.Elapsed().Seconds(), "results/s")
 	})
+	b.Run("AppendAudit", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := range b.N {
+			if _, err := s.AppendAudit(ctx, benchAuditEntry(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AppendAudit4", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		var next atomic.Int64
+		b.ResetTimer()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for i := int(next.Add(1)); i <= b.N; i = int(next.Add(1)) {
+					if _, err := s.AppendAudit(ctx, benchAuditEntry(i)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+	b.Run("Attest", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		createObligations(b, s, "archive", b.N)
+		var next atomic.Int64
+		b.ResetTimer()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for i := int(next.Add(1)) - 1; i < b.N; i = int(next.Add(1)) - 1 {
+					a := policy.Attestation{UserID: fmt.Sprintf("user%06d", i), NoticeID: "archive", Version: 1,
+						ContentHash: "sha256:abc", Channel: policy.ChannelCard, CreateTime: time.Now().Unix(),
+						ReceivedAt: time.Now(), DedupKey: fmt.Sprint("click", i)}
+					if created, err := s.Attest(ctx, a); err != nil || !created {
+						b.Errorf("Attest = %v, %v", created, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+	b.Run("ClaimRecipients1000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		users := make([]string, 1000)
+		for i := range users {
+			users[i] = fmt.Sprintf("user%06d", i)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			got, err := s.ClaimRecipients(ctx, fmt.Sprint("notice:v1:", i%100), fmt.Sprint("plan", i/100), users)
+			if err != nil || (i < 100 && len(got) != len(users)) {
+				b.Fatalf("ClaimRecipients = %d users, %v", len(got), err)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(users))/b.Elapsed().Seconds(), "users/s")
+	})
+	b.Run("ListObligations1000of100000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		const n = 100_000
+		createObligations(b, s, "all-staff", n)
+		// The cursors of every page, so that each listing starts anywhere.
+		f := store.ObligationFilter{NoticeID: "all-staff", Version: 1}
+		cursors := []string{""}
+		for {
+			_, next, err := s.ListObligations(ctx, f, store.Page{Cursor: cursors[len(cursors)-1], Limit: 1000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if next == "" {
+				break
+			}
+			cursors = append(cursors, next)
+		}
+		if len(cursors) != n/1000 {
+			b.Fatalf("%d pages, want %d", len(cursors), n/1000)
+		}
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			items, _, err := s.ListObligations(ctx, f, store.Page{Cursor: cursors[i%len(cursors)], Limit: 1000})
+			if err != nil || len(items) != 1000 {
+				b.Fatalf("ListObligations = %d items, %v", len(items), err)
+			}
+		}
+	})
+}
+
+func benchAuditEntry(i int) store.AuditEntry {
+	return store.AuditEntry{ID: fmt.Sprint("decision-", i), At: time.Now(), Kind: "decision", Subject: fmt.Sprintf("user%06d", i),
+		Data: []byte(`{"action":"send_card","notice":"archive:v3","reason":"new_member"}`)}
+}
+
+// createObligations creates n pending obligations of notice version 1,
+// for user000000…, from many goroutines.
+func createObligations(b *testing.B, s store.Store, notice string, n int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				o := policy.Obligation{UserID: fmt.Sprintf("user%06d", i), NoticeID: notice, Version: 1, Status: policy.Pending,
+					Reason: policy.ReasonPublished, CreatedAt: time.Now(), DueAt: time.Now().Add(7 * 24 * time.Hour)}
+				if _, err := s.CreateObligation(context.Background(), o); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
 }

@@ -42,6 +42,22 @@ type Options struct {
 	// store value (a file, a server) set it; the durability test is
 	// skipped without it.
 	Reopen func(t *testing.T, s store.Store, opts store.QueueOptions) store.Store
+
+	// TamperAudit, DeleteAuditRaw and SwapAuditRaw change the stored
+	// audit log behind the store's back, as someone with access to the
+	// data could, writing its raw stored form: the tests prove that
+	// VerifyAudit finds it. The tampering tests are skipped without them.
+	//
+	// TamperAudit decodes the entry stored at seq, lets mutate change it
+	// (Hash included; it is not recomputed) and stores it back in the
+	// same place, leaving the other entries, the ID index and the head
+	// alone.
+	TamperAudit func(t *testing.T, s store.Store, seq uint64, mutate func(*store.AuditEntry))
+	// DeleteAuditRaw removes the entry stored at seq, and nothing else.
+	DeleteAuditRaw func(t *testing.T, s store.Store, seq uint64)
+	// SwapAuditRaw exchanges the entries stored at a and b, each as it is
+	// (its Seq field unchanged): the entry of a is then stored at b.
+	SwapAuditRaw func(t *testing.T, s store.Store, a, b uint64)
 }
 
 // Timings. The lease is short so lease expiry is tested in real time; the
@@ -107,6 +123,26 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"BookSendEdgeCases", testBookSendEdgeCases},
 		{"SendResults", testSendResults},
 		{"SendResultsOfALargeNotice", testSendResultsMany},
+		{"ObligationCreateIsPutIfAbsent", testObligationCreate},
+		{"ObligationCloseOnlyIfOpen", testObligationClose},
+		{"ObligationUpdateIsAtomic", testObligationUpdate},
+		{"ObligationListFiltersOrderAndPages", testObligationList},
+		{"ObligationsAtScale", testObligationsAtScale},
+		{"AttestStoresOnceAndAcknowledges", testAttest},
+		{"AttestConcurrentCreatesOne", testAttestConcurrent},
+		{"AttestationListFiltersOrderAndPages", testAttestationList},
+		{"Consents", testConsents},
+		{"ConsentsByStatus", testConsentsByStatus},
+		{"People", testPeople},
+		{"PeopleAtScale", testPeopleAtScale},
+		{"ClaimRecipients", testClaimRecipients},
+		{"ClaimRecipientsAtScale", testClaimRecipientsAtScale},
+		{"AuditAppendAndList", testAuditAppendAndList},
+		{"AuditAppendIsIdempotentOnID", testAuditIdempotent},
+		{"AuditConcurrentAppendsMakeOneChain", testAuditConcurrent},
+		{"AuditTamperingIsDetected", testAuditTampering},
+		{"AuditAtScale", testAuditAtScale},
+		{"RecordsSurviveReopen", testRecordsSurviveReopen},
 		{"DataSurvivesReopen", testReopen},
 		{"PingAndClose", testPingAndClose},
 		{"CloseEndsWaitingClaim", testCloseEndsWaitingClaim},

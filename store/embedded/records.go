@@ -1,0 +1,261 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
+)
+
+// --- consents ---
+
+// PutConsent stores c, replacing the pair's record and moving it in the
+// status index; see store.Consents. An empty Status is stored as unknown.
+func (s *Store) PutConsent(ctx context.Context, c policy.Consent) error {
+	op := "put consent (" + c.UserID + ", " + c.ExternalUserID + ")"
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	c, err := index.NewConsent(c)
+	if err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	key := index.ConsentKey(c.UserID, c.ExternalUserID)
+	err = s.w.write(false, func(tx *bolt.Tx) error {
+		consents, byStatus := tx.Bucket(bucketConsents), tx.Bucket(bucketConsentByStatus)
+		if old := consents.Get(key); old != nil {
+			var o policy.Consent
+			if err := json.Unmarshal(old, &o); err != nil {
+				return fmt.Errorf("decode consent: %w", err)
+			}
+			if o.Status != c.Status {
+				if err := byStatus.Delete(index.Entry(string(o.Status), key)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := consents.Put(key, v); err != nil {
+			return err
+		}
+		return byStatus.Put(index.Entry(string(c.Status), key), nil)
+	})
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// GetConsent returns a pair's record, or store.ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, userID, externalUserID string) (policy.Consent, error) {
+	op := "get consent (" + userID + ", " + externalUserID + ")"
+	if err := s.check(ctx, op); err != nil {
+		return policy.Consent{}, err
+	}
+	var c policy.Consent
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketConsents).Get(index.ConsentKey(userID, externalUserID))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &c)
+	})
+	if err != nil {
+		return policy.Consent{}, s.wrap(op, err)
+	}
+	if !found {
+		return policy.Consent{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
+	}
+	return c, nil
+}
+
+// ListConsents returns a page of matching records in (UserID,
+// ExternalUserID) order, from the status index when f names a status; see
+// store.Consents.
+func (s *Store) ListConsents(ctx context.Context, f store.ConsentFilter, p store.Page) ([]policy.Consent, string, error) {
+	if err := s.check(ctx, "list consents"); err != nil {
+		return nil, "", err
+	}
+	sc, err := index.ConsentScan(f, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("embedded: list consents: %w", err)
+	}
+	idx := bucketConsents
+	if sc.Index == index.ByStatus {
+		idx = bucketConsentByStatus
+	}
+	var items []policy.Consent
+	var next string
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
+		items, next, err = list(tx, idx, bucketConsents, sc, func(v []byte) (policy.Consent, bool, error) {
+			var c policy.Consent
+			if err := json.Unmarshal(v, &c); err != nil {
+				return c, false, fmt.Errorf("decode consent: %w", err)
+			}
+			return c, index.MatchConsent(f, c), nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", s.wrap("list consents", err)
+	}
+	return items, next, nil
+}
+
+// --- people ---
+
+// PutPerson stores p, replacing the record of p.UserID; see store.People.
+func (s *Store) PutPerson(ctx context.Context, p policy.Person) error {
+	op := "put person " + p.UserID
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	if err := index.CheckPerson(p); err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	v, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	err = s.w.write(false, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPeople).Put([]byte(p.UserID), v)
+	})
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// GetPerson returns a member, or store.ErrNotFound.
+func (s *Store) GetPerson(ctx context.Context, userID string) (policy.Person, error) {
+	op := "get person " + userID
+	if err := s.check(ctx, op); err != nil {
+		return policy.Person{}, err
+	}
+	var p policy.Person
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketPeople).Get([]byte(userID))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &p)
+	})
+	if err != nil {
+		return policy.Person{}, s.wrap(op, err)
+	}
+	if !found {
+		return policy.Person{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
+	}
+	return p, nil
+}
+
+// DeletePerson removes a member's record; see store.People.
+func (s *Store) DeletePerson(ctx context.Context, userID string) error {
+	op := "delete person " + userID
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	if userID == "" {
+		return nil
+	}
+	err := s.w.write(false, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPeople).Delete([]byte(userID))
+	})
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// ListPeople returns a page of members in UserID order; see store.People.
+func (s *Store) ListPeople(ctx context.Context, p store.Page) ([]policy.Person, string, error) {
+	if err := s.check(ctx, "list people"); err != nil {
+		return nil, "", err
+	}
+	sc, err := index.PeopleScan(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("embedded: list people: %w", err)
+	}
+	var items []policy.Person
+	var next string
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
+		items, next, err = list(tx, bucketPeople, bucketPeople, sc, func(v []byte) (policy.Person, bool, error) {
+			var p policy.Person
+			if err := json.Unmarshal(v, &p); err != nil {
+				return p, false, fmt.Errorf("decode person: %w", err)
+			}
+			return p, true, nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", s.wrap("list people", err)
+	}
+	return items, next, nil
+}
+
+// --- recipient claims ---
+
+// claimsBatch is how many users one transaction of ClaimRecipients
+// claims.
+const claimsBatch = 1000
+
+// ClaimRecipients claims users for key on behalf of owner, in
+// transactions of claimsBatch users; see store.RecipientClaims. It
+// returns, in their first order and without repeats, the users of users
+// that owner holds for key.
+func (s *Store) ClaimRecipients(ctx context.Context, key, owner string, users []string) ([]string, error) {
+	op := "claim recipients of " + key + " for " + owner
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	if key == "" || owner == "" {
+		return nil, fmt.Errorf("embedded: %s: want a key and an owner", op)
+	}
+	users, err := index.Users(users)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	out := make([]string, 0, len(users))
+	for start := 0; start < len(users); start += claimsBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("embedded: %s: %w", op, err)
+		}
+		batch := users[start:min(start+claimsBatch, len(users))]
+		var held []string
+		err := s.w.write(false, func(tx *bolt.Tx) error {
+			held = held[:0]
+			b := tx.Bucket(bucketClaims)
+			for _, u := range batch {
+				k := scopedKey(key, u)
+				switch v := b.Get(k); {
+				case v == nil:
+					if err := b.Put(k, []byte(owner)); err != nil {
+						return err
+					}
+				case string(v) != owner:
+					continue
+				}
+				held = append(held, u)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out = append(out, held...)
+	}
+	return out, nil
+}

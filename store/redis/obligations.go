@@ -1,0 +1,426 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
+)
+
+// listLex reads one page of sc from the sorted set zkey, whose members
+// name fields of the hash hkey by primary key (after sc.Fixed). It reads
+// members with ZRANGE … BYLEX and their records with HMGET, a page and
+// one at a time, until the page is full: a filter the index does not
+// serve (the status of one person's obligations) reads on. keep decodes a
+// record and says whether the filter selects it.
+//
+// The page is not one snapshot: a record changed between the two reads
+// is returned as it is after the change, if the filter still selects it.
+func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.Scan, keep func(v string) (T, bool, error)) ([]T, string, error) {
+	lo, exclusive := sc.Start()
+	from := "-"
+	switch {
+	case exclusive:
+		from = "(" + string(lo)
+	case len(lo) > 0:
+		from = "[" + string(lo)
+	}
+	to := "+"
+	if end := sc.End(); end != nil {
+		to = "(" + string(end)
+	}
+	chunk := sc.Limit + 1
+	out := make([]T, 0, min(sc.Limit, 256))
+	var last string // the primary key of out's last item
+	for {
+		members, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
+			Key: zkey, Start: from, Stop: to, ByLex: true, Count: int64(chunk),
+		}).Result()
+		if err != nil || len(members) == 0 {
+			return out, "", err
+		}
+		fields := make([]string, len(members))
+		for i, m := range members {
+			fields[i] = m[len(sc.Fixed):]
+		}
+		values, err := s.client.HMGet(ctx, hkey, fields...).Result()
+		if err != nil {
+			return nil, "", err
+		}
+		for i, v := range values {
+			str, ok := v.(string)
+			if !ok {
+				continue // removed since the index was read
+			}
+			item, ok, err := keep(str)
+			if err != nil {
+				return nil, "", err
+			}
+			if !ok {
+				continue
+			}
+			if len(out) == sc.Limit {
+				return out, index.Cursor([]byte(last)), nil
+			}
+			out = append(out, item)
+			last = fields[i]
+		}
+		if len(members) < chunk {
+			return out, "", nil
+		}
+		from = "(" + members[len(members)-1]
+	}
+}
+
+// Compare and set: how often a change is tried again when another writer
+// changed the record between the read and the write, and the longest
+// pause (with jitter) between tries.
+const (
+	casAttempts = 100
+	casMaxPause = 20 * time.Millisecond
+)
+
+// pause sleeps a random time that grows with attempt, or until ctx ends.
+func pause(ctx context.Context, attempt int, most time.Duration) error {
+	d := min(time.Duration(100<<min(attempt, 16))*time.Microsecond, most)
+	t := time.NewTimer(rand.N(d) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var errConflict = errors.New("the record kept changing while being updated")
+
+func obligationOp(verb, userID, noticeID string, version int) string {
+	return verb + " obligation (" + userID + ", " + noticeID + ", " + strconv.Itoa(version) + ")"
+}
+
+// statusMember is a record's member of a status index.
+func statusMember(status string, key string) string {
+	return string(index.Entry(status, []byte(key)))
+}
+
+// CreateObligation stores o unless its identity exists, in one script;
+// see store.Obligations. An empty Status is stored as pending.
+func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool, error) {
+	op := obligationOp("create", o.UserID, o.NoticeID, o.Version)
+	if err := s.check(op); err != nil {
+		return false, err
+	}
+	o, err := index.NewObligation(o)
+	if err != nil {
+		return false, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	v, err := json.Marshal(o)
+	if err != nil {
+		return false, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	key := string(index.KeyOf(o))
+	n, err := s.pipe.run(ctx, createObligationScript,
+		[]string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus, s.k.oblCount(o.NoticeID, o.Version)},
+		key, v, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key), string(o.Status))
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	return n == int64(1), nil
+}
+
+// modifyObligation reads an obligation, gives it to change, and writes
+// what change returns (if it says to) with casObligationScript, reading
+// again and calling change again when another writer got in between.
+func (s *Store) modifyObligation(ctx context.Context, op, userID, noticeID string, version int, change func(policy.Obligation) (policy.Obligation, bool, error)) error {
+	key := string(index.ObligationKey(noticeID, version, userID))
+	keys := []string{s.k.obl, s.k.oblStatus, s.k.oblCount(noticeID, version)}
+	for attempt := 0; ; attempt++ {
+		cur, err := s.client.HGet(ctx, s.k.obl, key).Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		case err != nil:
+			return s.wrap(op, err)
+		}
+		var old policy.Obligation
+		if err := json.Unmarshal([]byte(cur), &old); err != nil {
+			return fmt.Errorf("redis: %s: decode: %w", op, err)
+		}
+		o, write, err := change(old)
+		if err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if !write {
+			return nil
+		}
+		v, err := json.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if string(v) == cur {
+			return nil
+		}
+		res, err := s.pipe.run(ctx, casObligationScript, keys, key, cur, v,
+			statusMember(string(old.Status), key), statusMember(string(o.Status), key), string(old.Status), string(o.Status))
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		switch res {
+		case int64(1):
+			return nil
+		case int64(-1):
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		}
+		if attempt+1 >= casAttempts {
+			return fmt.Errorf("redis: %s: %w", op, errConflict)
+		}
+		if err := pause(ctx, attempt, casMaxPause); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+}
+
+// CloseObligation closes an open obligation (compare and set); see
+// store.Obligations. status must be superseded or cancelled. (at is not
+// kept: an obligation has no field for it.)
+func (s *Store) CloseObligation(ctx context.Context, userID, noticeID string, version int, status policy.ObligationStatus, reason policy.Reason, at time.Time) (bool, error) {
+	op := obligationOp("close", userID, noticeID, version)
+	if err := s.check(op); err != nil {
+		return false, err
+	}
+	if err := index.CheckClose(status); err != nil {
+		return false, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	var changed bool
+	err := s.modifyObligation(ctx, op, userID, noticeID, version, func(o policy.Obligation) (policy.Obligation, bool, error) {
+		o, changed = index.Close(o, status, reason, at)
+		return o, changed, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return changed, nil
+}
+
+// UpdateObligation changes one obligation atomically: it reads it, calls
+// fn, and writes the result only if the obligation is still as read
+// (compare and set on its JSON), else it reads it again and calls fn
+// again; see store.Obligations. An error from fn is returned wrapped.
+func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, version int, fn func(policy.Obligation) (policy.Obligation, error)) error {
+	op := obligationOp("update", userID, noticeID, version)
+	if err := s.check(op); err != nil {
+		return err
+	}
+	return s.modifyObligation(ctx, op, userID, noticeID, version, func(old policy.Obligation) (policy.Obligation, bool, error) {
+		o, err := fn(old)
+		if err == nil {
+			err = index.CheckUpdate(old, o)
+		}
+		return o, err == nil, err
+	})
+}
+
+// GetObligation returns one obligation, or store.ErrNotFound.
+func (s *Store) GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error) {
+	op := obligationOp("get", userID, noticeID, version)
+	if err := s.check(op); err != nil {
+		return policy.Obligation{}, err
+	}
+	var o policy.Obligation
+	if err := s.getJSON(ctx, op, s.k.obl, string(index.ObligationKey(noticeID, version, userID)), &o); err != nil {
+		return policy.Obligation{}, err
+	}
+	return o, nil
+}
+
+// getJSON decodes a hash field's JSON into v, or returns ErrNotFound.
+func (s *Store) getJSON(ctx context.Context, op, key, field string, v any) error {
+	raw, err := s.client.HGet(ctx, key, field).Result()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	case err != nil:
+		return s.wrap(op, err)
+	}
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return fmt.Errorf("redis: %s: decode: %w", op, err)
+	}
+	return nil
+}
+
+// ListObligations returns a page of matching obligations in (NoticeID,
+// Version, UserID) order, from the sorted set that serves f (see
+// index.ObligationScan); see store.Obligations.
+func (s *Store) ListObligations(ctx context.Context, f store.ObligationFilter, p store.Page) ([]policy.Obligation, string, error) {
+	if err := s.check("list obligations"); err != nil {
+		return nil, "", err
+	}
+	sc, err := index.ObligationScan(f, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis: list obligations: %w", err)
+	}
+	zkey := map[index.Index]string{index.Primary: s.k.oblIdx, index.ByUser: s.k.oblUser, index.ByStatus: s.k.oblStatus}[sc.Index]
+	items, next, err := listLex(ctx, s, zkey, s.k.obl, sc, func(v string) (policy.Obligation, bool, error) {
+		var o policy.Obligation
+		if err := json.Unmarshal([]byte(v), &o); err != nil {
+			return o, false, fmt.Errorf("decode obligation: %w", err)
+		}
+		return o, index.MatchObligation(f, o), nil
+	})
+	if err != nil {
+		return nil, "", s.wrap("list obligations", err)
+	}
+	return items, next, nil
+}
+
+// CountObligations counts a notice version's obligations by status from
+// its counters (one small hash); see store.Obligations.
+func (s *Store) CountObligations(ctx context.Context, noticeID string, version int) (map[policy.ObligationStatus]int, error) {
+	op := "count obligations of " + noticeID + " v" + strconv.Itoa(version)
+	if err := s.check(op); err != nil {
+		return nil, err
+	}
+	raw, err := s.client.HGetAll(ctx, s.k.oblCount(noticeID, version)).Result()
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out := make(map[policy.ObligationStatus]int, len(raw))
+	for status, v := range raw {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %s: malformed counter of %s", op, status)
+		}
+		if n > 0 {
+			out[policy.ObligationStatus(status)] = n
+		}
+	}
+	return out, nil
+}
+
+// --- attestations ---
+
+func attestationOp(verb, userID, noticeID string, version int) string {
+	return verb + " attestation (" + userID + ", " + noticeID + ", " + strconv.Itoa(version) + ")"
+}
+
+// Attest stores a unless the person's attestation of the version exists
+// and, in the same script, acknowledges the obligation if it is open;
+// see store.Attestations. The obligation is read first and written only
+// if it is still as read (else both are tried again), so the attestation
+// and the acknowledgement are one step. a.Channel must be card or reply
+// (it gives the obligation's ClosedReason).
+func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) {
+	op := attestationOp("store", a.UserID, a.NoticeID, a.Version)
+	if err := s.check(op); err != nil {
+		return false, err
+	}
+	if err := index.CheckAttestation(a); err != nil {
+		return false, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	v, err := json.Marshal(a)
+	if err != nil {
+		return false, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	key := string(index.AttestationKeyOf(a))
+	keys := []string{s.k.att, s.k.attIdx, s.k.attUser, s.k.obl, s.k.oblStatus, s.k.oblCount(a.NoticeID, a.Version)}
+	userMember := string(index.Entry(a.UserID, []byte(key)))
+	for attempt := 0; ; attempt++ {
+		var exists *goredis.BoolCmd
+		var cur *goredis.StringCmd
+		_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			exists = p.HExists(ctx, s.k.att, key)
+			cur = p.HGet(ctx, s.k.obl, key)
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return false, s.wrap(op, err)
+		}
+		if exists.Val() {
+			return false, nil
+		}
+		had, read := "0", ""
+		var next []byte
+		var oldStatus, newStatus string
+		if raw, err := cur.Result(); err == nil {
+			had, read = "1", raw
+			var old policy.Obligation
+			if err := json.Unmarshal([]byte(raw), &old); err != nil {
+				return false, fmt.Errorf("redis: %s: decode obligation: %w", op, err)
+			}
+			if o, open := index.Acknowledge(old, a); open {
+				if next, err = json.Marshal(o); err != nil {
+					return false, fmt.Errorf("redis: %s: %w", op, err)
+				}
+				oldStatus, newStatus = string(old.Status), string(o.Status)
+			}
+		}
+		res, err := s.pipe.run(ctx, attestScript, keys, key, v, userMember, read, had, next,
+			statusMember(oldStatus, key), statusMember(newStatus, key), oldStatus, newStatus)
+		if err != nil {
+			return false, s.wrap(op, err)
+		}
+		switch res {
+		case int64(1):
+			return true, nil
+		case int64(0):
+			return false, nil
+		}
+		if attempt+1 >= casAttempts {
+			return false, fmt.Errorf("redis: %s: %w", op, errConflict)
+		}
+		if err := pause(ctx, attempt, casMaxPause); err != nil {
+			return false, fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+}
+
+// GetAttestation returns a person's attestation of a notice version, or
+// store.ErrNotFound.
+func (s *Store) GetAttestation(ctx context.Context, userID, noticeID string, version int) (policy.Attestation, error) {
+	op := attestationOp("get", userID, noticeID, version)
+	if err := s.check(op); err != nil {
+		return policy.Attestation{}, err
+	}
+	var a policy.Attestation
+	if err := s.getJSON(ctx, op, s.k.att, string(index.ObligationKey(noticeID, version, userID)), &a); err != nil {
+		return policy.Attestation{}, err
+	}
+	return a, nil
+}
+
+// ListAttestations returns a page of matching attestations in (NoticeID,
+// Version, UserID) order; see store.Attestations.
+func (s *Store) ListAttestations(ctx context.Context, f store.AttestationFilter, p store.Page) ([]policy.Attestation, string, error) {
+	if err := s.check("list attestations"); err != nil {
+		return nil, "", err
+	}
+	sc, err := index.AttestationScan(f, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis: list attestations: %w", err)
+	}
+	zkey := s.k.attIdx
+	if sc.Index == index.ByUser {
+		zkey = s.k.attUser
+	}
+	items, next, err := listLex(ctx, s, zkey, s.k.att, sc, func(v string) (policy.Attestation, bool, error) {
+		var a policy.Attestation
+		if err := json.Unmarshal([]byte(v), &a); err != nil {
+			return a, false, fmt.Errorf("decode attestation: %w", err)
+		}
+		return a, index.MatchAttestation(f, a), nil
+	})
+	if err != nil {
+		return nil, "", s.wrap("list attestations", err)
+	}
+	return items, next, nil
+}

@@ -1,0 +1,127 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// The scripts of the compliance records (see redis.go for the keys). The
+// records' JSON is made and read in Go only: a script that changes a
+// record is given the new JSON, and either creates it if absent or
+// compares the stored JSON with what Go read before (compare and set), so
+// that the read, Go's change and the write are one atomic step or none.
+// Index members and counters change in the same script as the record.
+
+// luaObligationStatus moves an obligation from one status to another in
+// the status index and the counters.
+// status zset, count hash, old member, new member, old status, new status.
+const luaObligationStatus = `
+local function move_status(zset, counts, oldMember, newMember, oldStatus, newStatus)
+  if oldStatus == newStatus then return end
+  redis.call('ZREM', zset, oldMember)
+  redis.call('ZADD', zset, 0, newMember)
+  if redis.call('HINCRBY', counts, oldStatus, -1) <= 0 then
+    redis.call('HDEL', counts, oldStatus)
+  end
+  redis.call('HINCRBY', counts, newStatus, 1)
+end
+`
+
+// createObligationScript stores an obligation unless its key exists.
+// KEYS: obl hash, obl:idx, obl:user, obl:status, obl:count of its notice
+// version. ARGV: key, JSON, user member, status member, status.
+// Returns 1 if created, 0 if it existed.
+var createObligationScript = goredis.NewScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+redis.call('ZADD', KEYS[4], 0, ARGV[4])
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+return 1
+`)
+
+// casObligationScript replaces an obligation if it is still what the
+// caller read. KEYS: obl hash, obl:status, obl:count of its notice
+// version. ARGV: key, JSON as read, new JSON, old status member, new
+// status member, old status, new status.
+// Returns 1 if replaced, 0 if it changed since it was read, -1 if there
+// is none.
+var casObligationScript = goredis.NewScript(luaObligationStatus + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return -1 end
+if cur ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+move_status(KEYS[2], KEYS[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+return 1
+`)
+
+// attestScript stores an attestation unless one exists for its key and,
+// in the same step, writes the acknowledged obligation, provided the
+// obligation is still what the caller read (or still absent).
+// KEYS: att hash, att:idx, att:user, obl hash, obl:status, obl:count of
+// the notice version. ARGV: key, attestation JSON, att:user member,
+// obligation JSON as read, "1" if there was one (else "0"), acknowledged
+// obligation JSON ("" to leave it), old status member, new status member,
+// old status, new status.
+// Returns 1 if stored, 0 if an attestation exists, -1 if the obligation
+// changed since it was read (nothing is written; read it again).
+var attestScript = goredis.NewScript(luaObligationStatus + `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local cur = redis.call('HGET', KEYS[4], ARGV[1])
+if ARGV[5] == '1' then
+  if cur ~= ARGV[4] then return -1 end
+elseif cur then
+  return -1
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+  move_status(KEYS[5], KEYS[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+return 1
+`)
+
+// putConsentScript replaces a consent and moves it in the status index.
+// KEYS: consent hash, consent:status, consent:idx, consent:bystatus.
+// ARGV: key, JSON, encoded status (the status member's prefix).
+var putConsentScript = goredis.NewScript(`
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old and old ~= ARGV[3] then
+  redis.call('ZREM', KEYS[4], old .. ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[3] .. ARGV[1])
+return 1
+`)
+
+// putPersonScript stores a person. KEYS: people, people:idx.
+// ARGV: user id, JSON.
+var putPersonScript = goredis.NewScript(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`)
+
+// deletePersonScript removes a person. KEYS: people, people:idx.
+// ARGV: user id.
+var deletePersonScript = goredis.NewScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`)
+
+// claimRecipientsScript claims users for an owner: each user not claimed
+// yet becomes the owner's. KEYS[1] the claim key's hash. ARGV: owner,
+// then the users. Returns the users the owner holds, in ARGV's order.
+var claimRecipientsScript = goredis.NewScript(`
+local owner = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local u = ARGV[i]
+  if redis.call('HSETNX', KEYS[1], u, owner) == 1 or redis.call('HGET', KEYS[1], u) == owner then
+    out[#out + 1] = u
+  end
+end
+return out
+`)
