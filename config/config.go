@@ -18,13 +18,15 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Server  Server  `toml:"server"`
-	Log     Log     `toml:"log"`
-	WeCom   WeCom   `toml:"wecom"`
-	Store   Store   `toml:"store"`
-	Workers Workers `toml:"workers"`
-	Notify  Notify  `toml:"notify"`
-	Admin   Admin   `toml:"admin"`
+	Server  Server   `toml:"server"`
+	Log     Log      `toml:"log"`
+	WeCom   WeCom    `toml:"wecom"`
+	Store   Store    `toml:"store"`
+	Workers Workers  `toml:"workers"`
+	Notify  Notify   `toml:"notify"`
+	Policy  Policy   `toml:"policy"`
+	Notices []Notice `toml:"notices"`
+	Admin   Admin    `toml:"admin"`
 }
 
 // Server is the HTTP server.
@@ -139,6 +141,62 @@ type Notify struct {
 	SendDeadline time.Duration `toml:"send_deadline"`
 }
 
+// Policy are the company-wide choices of the compliance policy.
+type Policy struct {
+	// Company names the company in notices.
+	Company string `toml:"company"`
+	// AckWords acknowledge a person's one open notice when they reply one
+	// of them in the app chat.
+	AckWords []string `toml:"ack_words"`
+	// Officers are the compliance officers' UserIDs, alerted about
+	// customers who decline archiving.
+	Officers []string `toml:"officers"`
+	// ConsentGrace is how long a customer may leave archiving unanswered
+	// before the employee and the officers are told.
+	ConsentGrace time.Duration `toml:"consent_grace"`
+	// WelcomeTemplate is the disclosure welcome message sent to every new
+	// customer; "" sends none.
+	WelcomeTemplate string `toml:"welcome_template"`
+	// ConsentPolicy is what the company requires of an employee whose
+	// customer declined archiving (shown on the card they get), and
+	// ConsentPolicyURL the full text.
+	ConsentPolicy    string `toml:"consent_policy"`
+	ConsentPolicyURL string `toml:"consent_policy_url"`
+}
+
+// Notice is one notice people must acknowledge, at its current version.
+type Notice struct {
+	ID      string `toml:"id"`
+	Version int    `toml:"version"`
+	Title   string `toml:"title"`
+	// Template renders the card (a button card, e.g. ack_card).
+	Template  string   `toml:"template"`
+	Languages []string `toml:"languages"`
+	Summary   string   `toml:"summary"`
+	URL       string   `toml:"url"`
+	Audience  Audience `toml:"audience"`
+	// DueDays: acknowledgement is due this many days after a person comes
+	// to owe it; 0: no due date.
+	DueDays int `toml:"due_days"`
+	// ReattestDays: an acknowledgement older than this is due again; 0:
+	// never.
+	ReattestDays int `toml:"reattest_days"`
+	// Reminders and escalation (the cron acts on them).
+	RemindEveryDays int      `toml:"remind_every_days"`
+	MaxReminders    int      `toml:"max_reminders"`
+	EscalateAfter   int      `toml:"escalate_after"`
+	Owners          []string `toml:"owners"`
+}
+
+// Audience says who must acknowledge a notice.
+type Audience struct {
+	Everyone    bool     `toml:"everyone"`
+	Departments []int64  `toml:"departments"`
+	Tags        []int64  `toml:"tags"`
+	Users       []string `toml:"users"`
+	PermitList  bool     `toml:"permit_list"`
+}
+
 // Admin guards the admin API.
 type Admin struct {
 	Tokens []Secret `toml:"tokens"`
@@ -173,6 +231,11 @@ func Default() Config {
 			ClaimBatch:      16,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,
+		},
+		Policy: Policy{
+			AckWords:        []string{"确认", "ack"},
+			ConsentGrace:    24 * time.Hour,
+			WelcomeTemplate: "welcome",
 		},
 		Notify: Notify{
 			DefaultLanguage:        "zh-CN",

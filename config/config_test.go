@@ -40,12 +40,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range tomlKeys(Config{}) {
-		section, name, _ := strings.Cut(key, ".")
-		if strings.HasPrefix(name, "callback.") {
-			section, name = "wecom.callback", strings.TrimPrefix(name, "callback.")
-		}
+		name := key[strings.LastIndex(key, ".")+1:]
 		if !strings.Contains(string(data), "\n"+name+" = ") {
-			t.Errorf("config.example.toml does not document %s.%s", section, name)
+			t.Errorf("config.example.toml does not document %s", key)
 		}
 	}
 }
@@ -277,4 +274,49 @@ func tomlKeys(v any) []string {
 	}
 	walk("", reflect.TypeOf(v))
 	return keys
+}
+
+// validNotice is a notice section that passes validation.
+const validNotice = `
+[policy]
+consent_policy_url = "https://compliance.example.com/p"
+[[notices]]
+id = "archive"
+version = 1
+title = "会话存档告知"
+template = "ack_card"
+languages = ["zh-CN", "en"]
+[notices.audience]
+everyone = true
+`
+
+func TestNoticeProblems(t *testing.T) {
+	if _, err := Parse("t.toml", []byte(minimal+validNotice), nil); err != nil {
+		t.Fatalf("valid notice: %v", err)
+	}
+	tests := []struct {
+		name, old, new, key, want string
+	}{
+		{"bad id", `id = "archive"`, `id = "Archive Notice"`, "notices[0].id", "a-z 0-9"},
+		{"version zero", "version = 1", "version = 0", "notices[0].version", "1 or more"},
+		{"no title", `title = "会话存档告知"`, `title = " "`, "notices[0].title", "required"},
+		{"bad language", `languages = ["zh-CN", "en"]`, `languages = ["zh-CN", "fr"]`, "notices[0].languages[1]", `got "fr"`},
+		{"nobody", "everyone = true", "everyone = false", "notices[0].audience", "names nobody"},
+		{"bad user", "everyone = true", `users = ["a b"]`, "notices[0].audience.users[0]", "UserID"},
+		{"no policy url", `consent_policy_url = "https://compliance.example.com/p"`, "", "policy.consent_policy_url", "required"},
+		{"negative due", `template = "ack_card"`, "template = \"ack_card\"\ndue_days = -1", "notices[0].due_days", "between 0 and 3650"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := minimal + strings.Replace(validNotice, tt.old, tt.new, 1)
+			_, err := Parse("t.toml", []byte(src), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.key+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s: …%s…", err, tt.key, tt.want)
+			}
+		})
+	}
+	dup := minimal + validNotice + strings.Replace(validNotice[strings.Index(validNotice, "[[notices]]"):], "version = 1", "version = 2", 1)
+	if _, err := Parse("t.toml", []byte(dup), nil); err == nil || !strings.Contains(err.Error(), "notices[1].id") {
+		t.Errorf("duplicate id: %v", err)
+	}
 }

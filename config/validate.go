@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -116,6 +117,8 @@ func (c *Config) Validate() []Problem {
 		ps.add("notify.send_deadline", fmt.Sprintf("must not exceed notify.duplicate_check_interval (%s): a send retried after that could be delivered twice", n.DuplicateCheckInterval))
 	}
 
+	c.validatePolicy(&ps)
+
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
 		key := fmt.Sprintf("admin.tokens[%d]", i)
@@ -166,6 +169,88 @@ func (c *Config) validateCallbacks(ps *problems) {
 			ps.add(key("receive_id"), "must be letters and digits only")
 		}
 	}
+}
+
+var noticeID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+func (c *Config) validatePolicy(ps *problems) {
+	p := c.Policy
+	for i, w := range p.AckWords {
+		if strings.TrimSpace(w) == "" {
+			ps.add(fmt.Sprintf("policy.ack_words[%d]", i), "must not be empty")
+		}
+	}
+	for i, o := range p.Officers {
+		if !userID.MatchString(o) {
+			ps.add(fmt.Sprintf("policy.officers[%d]", i), fmt.Sprintf("must be a UserID, got %q", o))
+		}
+	}
+	ps.durationBetween("policy.consent_grace", p.ConsentGrace, 0, 30*24*time.Hour)
+	if p.ConsentPolicyURL != "" && !httpURL(p.ConsentPolicyURL) {
+		ps.add("policy.consent_policy_url", "must be an http(s) URL")
+	}
+	if p.ConsentPolicyURL == "" && len(c.Notices) > 0 {
+		ps.add("policy.consent_policy_url", "is required: the card telling an employee that a customer declined archiving links to it")
+	}
+	ids := map[string]int{}
+	for i, n := range c.Notices {
+		key := func(k string) string { return fmt.Sprintf("notices[%d].%s", i, k) }
+		if !noticeID.MatchString(n.ID) {
+			ps.add(key("id"), fmt.Sprintf("must be 1 to 64 of a-z 0-9 _ - starting with a letter or digit, got %q", n.ID))
+		} else if j, dup := ids[n.ID]; dup {
+			ps.add(key("id"), fmt.Sprintf("%q is also the id of notices[%d]", n.ID, j))
+		}
+		ids[n.ID] = i
+		if n.Version < 1 {
+			ps.add(key("version"), fmt.Sprintf("must be 1 or more, got %d", n.Version))
+		}
+		if strings.TrimSpace(n.Title) == "" {
+			ps.add(key("title"), "is required")
+		}
+		if n.Template == "" {
+			ps.add(key("template"), `is required (e.g. "ack_card")`)
+		}
+		if len(n.Languages) == 0 {
+			ps.add(key("languages"), `at least one, e.g. ["zh-CN", "en"]`)
+		}
+		for j, l := range n.Languages {
+			if l != "zh-CN" && l != "en" {
+				ps.add(fmt.Sprintf("notices[%d].languages[%d]", i, j), fmt.Sprintf(`must be "zh-CN" or "en", got %q`, l))
+			}
+		}
+		if n.URL != "" && !httpURL(n.URL) {
+			ps.add(key("url"), "must be an http(s) URL")
+		}
+		a := n.Audience
+		if !a.Everyone && !a.PermitList && len(a.Departments) == 0 && len(a.Tags) == 0 && len(a.Users) == 0 {
+			ps.add(key("audience"), "names nobody: set everyone, departments, tags, users or permit_list")
+		}
+		for j, u := range append(slices.Clone(a.Users), n.Owners...) {
+			if !userID.MatchString(u) {
+				field := fmt.Sprintf("notices[%d].audience.users[%d]", i, j)
+				if j >= len(a.Users) {
+					field = fmt.Sprintf("notices[%d].owners[%d]", i, j-len(a.Users))
+				}
+				ps.add(field, fmt.Sprintf("must be a UserID, got %q", u))
+			}
+		}
+		for _, f := range []struct {
+			k string
+			v int
+		}{{"due_days", n.DueDays}, {"reattest_days", n.ReattestDays}, {"remind_every_days", n.RemindEveryDays},
+			{"max_reminders", n.MaxReminders}, {"escalate_after", n.EscalateAfter}} {
+			ps.between(key(f.k), int64(f.v), 0, 3650)
+		}
+	}
+}
+
+// userID matches a WeCom UserID: 1 to 64 bytes of letters, digits and
+// _-.@ (path/90196).
+var userID = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,64}$`)
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // checkAESKey explains what is wrong with an EncodingAESKey, or returns "".

@@ -65,11 +65,12 @@ func DemoData(name, lang string) []Field {
 
 // Sendable returns the templates the send form offers: every template of
 // the catalog that makes an app message (a welcome message goes to a
-// customer and needs a welcome code, so it is not one of them).
+// customer and needs a welcome code, so it is not one of them) and is not
+// one of wecomply's own replies.
 func Sendable() []templates.Template {
 	var out []templates.Template
 	for _, t := range templates.Catalog {
-		if t.Kind != templates.KindWelcome {
+		if t.Kind != templates.KindWelcome && !t.Reply {
 			out = append(out, t)
 		}
 	}

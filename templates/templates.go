@@ -36,6 +36,9 @@ const (
 	// text), "done" (what the card shows once acknowledged) and
 	// optionally "url" (a link to the full text).
 	KindButtonCard Kind = "button_card"
+	// KindNoticeCard is a template card of type text_notice, tapped to
+	// open a link: parts "source", "title", "desc", "body" and "url".
+	KindNoticeCard Kind = "notice_card"
 	// KindWelcome is the text of a welcome message to a new customer
 	// (send_welcome_msg): part "content" (≤ 4,000 bytes).
 	KindWelcome Kind = "welcome"
@@ -48,6 +51,10 @@ var Languages = []string{"zh-CN", "en"}
 type Template struct {
 	Name string
 	Kind Kind
+	// Reply marks the texts wecomply sends by itself in answer to an event
+	// (a confirmation, the list of open notices, a consent card); they
+	// are not meant to be sent as ad-hoc notices.
+	Reply bool
 }
 
 // Catalog lists every template. Each has a file NAME.LANG.tmpl per
@@ -60,6 +67,12 @@ var Catalog = []Template{
 	{Name: "reminder", Kind: KindText},
 	{Name: "alert", Kind: KindMarkdown},
 	{Name: "welcome", Kind: KindWelcome},
+	{Name: "ack_confirm", Reply: true, Kind: KindText},
+	{Name: "ack_choose", Reply: true, Kind: KindText},
+	{Name: "nothing_open", Reply: true, Kind: KindText},
+	{Name: "open_list", Reply: true, Kind: KindText},
+	{Name: "consent_employee", Reply: true, Kind: KindNoticeCard},
+	{Name: "consent_alert", Reply: true, Kind: KindMarkdown},
 }
 
 // parts lists the parts a kind requires, and those it may have.
@@ -67,6 +80,8 @@ func parts(k Kind) (required, optional []string) {
 	switch k {
 	case KindButtonCard:
 		return []string{"source", "title", "desc", "body", "button", "done"}, []string{"url"}
+	case KindNoticeCard:
+		return []string{"source", "title", "desc", "body", "url"}, nil
 	default:
 		return []string{"content"}, nil
 	}
@@ -78,6 +93,7 @@ var limits = map[Kind]map[string]int{
 	KindMarkdown:   {"content": 2048},
 	KindWelcome:    {"content": 4000},
 	KindButtonCard: {"title": 128, "desc": 512, "body": 512, "button": 30, "done": 30, "source": 30, "url": 2048},
+	KindNoticeCard: {"title": 128, "desc": 512, "body": 512, "source": 30, "url": 2048},
 }
 
 // Rendered is a template rendered in one language.

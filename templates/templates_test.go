@@ -17,10 +17,18 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var sampleData = map[string]map[string]any{
 	"ack_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
 		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3"},
-	"disclosure": {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）"},
-	"reminder":   {"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
-	"alert":      {"Message": "客户 张先生 不同意会话存档。", "UserName": "李雷", "UserID": "lilei", "At": "2026-11-23 10:15"},
-	"welcome":    {"EmployeeName": "李雷", "Company": "示例科技"},
+	"disclosure":  {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）"},
+	"reminder":    {"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
+	"alert":       {"Message": "客户 张先生 不同意会话存档。", "UserName": "李雷", "UserID": "lilei", "At": "2026-11-23 10:15"},
+	"welcome":     {"EmployeeName": "李雷", "Company": "示例科技"},
+	"ack_confirm": {"Title": "会话存档告知", "Version": 3, "At": "2026-11-23 10:15"},
+	"ack_choose": {"Items": []map[string]any{{"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
+		{"Title": "信息安全守则", "Version": 1, "Due": ""}}},
+	"nothing_open": {},
+	"open_list":    {"Items": []map[string]any{{"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"}}},
+	"consent_employee": {"Company": "示例科技", "Customer": "张先生（wmAbc123）", "Status": "disagreed",
+		"Policy": "公司要求：客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。", "URL": "https://compliance.example.com/policy/archive"},
+	"consent_alert": {"Customer": "张先生（wmAbc123）", "UserID": "lilei", "UserName": "李雷", "Status": "disagreed", "At": "2026-11-23 10:15"},
 }
 
 func TestGolden(t *testing.T) {
