@@ -7,14 +7,15 @@ import (
 	"github.com/wecomply/wecomply/wecom"
 )
 
-// AckKey is the key of the acknowledgement button on every card: the
-// EventKey of the template_card_event a click sends.
+// AckKey is the default key of a card's acknowledgement button: the
+// EventKey of the template_card_event a click sends. Notice.ButtonKey
+// sets another (policy names the notice version in it).
 const AckKey = "ack"
 
 // message turns a rendered template into the WeCom app message, without
 // recipients (and, for a card, without the task_id, which each send gets
-// its own of).
-func message(r templates.Rendered) (wecom.Message, error) {
+// its own of). buttonKey is the key of a button card's button.
+func message(r templates.Rendered, buttonKey string) (wecom.Message, error) {
 	p := r.Parts
 	switch r.Kind {
 	case templates.KindText:
@@ -27,12 +28,20 @@ func message(r templates.Rendered) (wecom.Message, error) {
 			Source:       &wecom.CardSource{Desc: p["source"], DescColor: 1},
 			MainTitle:    &wecom.CardMainTitle{Title: p["title"], Desc: p["desc"]},
 			SubTitleText: p["body"],
-			ButtonList:   []wecom.CardButton{{Text: p["button"], Style: 1, Key: AckKey}},
+			ButtonList:   []wecom.CardButton{{Text: p["button"], Style: 1, Key: buttonKey}},
 		}
 		if url := p["url"]; url != "" {
 			card.CardAction = &wecom.CardAction{Type: 1, URL: url}
 		}
 		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: card}, nil
+	case templates.KindNoticeCard:
+		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: &wecom.TemplateCard{
+			CardType:     wecom.CardTextNotice,
+			Source:       &wecom.CardSource{Desc: p["source"], DescColor: 2},
+			MainTitle:    &wecom.CardMainTitle{Title: p["title"], Desc: p["desc"]},
+			SubTitleText: p["body"],
+			CardAction:   &wecom.CardAction{Type: 1, URL: p["url"]},
+		}}, nil
 	default:
 		return wecom.Message{}, fmt.Errorf("template %s makes a %s, which is not an app message", r.Name, r.Kind)
 	}

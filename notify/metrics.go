@@ -11,6 +11,8 @@ type metrics struct {
 	sends      *prometheus.CounterVec
 	recipients *prometheus.CounterVec
 	postponed  *prometheus.CounterVec
+	cards      *prometheus.CounterVec
+	welcomes   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,8 +33,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "wecomply_notify_postponed_total",
 			Help: "Sends postponed to respect WeCom's limits, by reason: member_limit, daily_quota.",
 		}, []string{"reason"}),
+		cards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomply_notify_card_updates_total",
+			Help: "update_template_card calls by outcome: ok, retry, failed.",
+		}, []string{"outcome"}),
+		welcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomply_notify_welcomes_total",
+			Help: "Welcome messages to new customers by outcome: sent, skipped (already chatting), failed, retry.",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.submitted, m.sends, m.recipients, m.postponed} {
+	for _, c := range []prometheus.Collector{m.submitted, m.sends, m.recipients, m.postponed, m.cards, m.welcomes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("notify: register metrics: %w", err)
 		}

@@ -53,6 +53,8 @@ const MaxRecipients = 1000
 type API interface {
 	MessageBody(m wecom.Message) ([]byte, error)
 	SendMessageBody(ctx context.Context, body []byte) (*wecom.SendResult, error)
+	UpdateTemplateCard(ctx context.Context, u wecom.CardUpdate) (invalidUsers []string, err error)
+	SendWelcomeMessage(ctx context.Context, w wecom.WelcomeMessage) error
 }
 
 // Store is what notify needs of the store.
@@ -60,6 +62,7 @@ type Store interface {
 	Enqueue(ctx context.Context, e store.Event) (bool, error)
 	store.SendLimits
 	store.SendResults
+	store.RecipientClaims
 }
 
 // Config tunes a Notifier.
@@ -139,6 +142,7 @@ func New(st Store, api API, tmpl *templates.Set, cfg Config, reg prometheus.Regi
 func (n *Notifier) Register(mux *worker.Mux) {
 	mux.HandleJob(KindPlan, worker.HandlerFunc(n.plan))
 	mux.HandleJob(KindSend, worker.HandlerFunc(n.send))
+	mux.HandleJob(KindCard, worker.HandlerFunc(n.card))
 }
 
 // Notice is a message to deliver to some people.
@@ -156,6 +160,9 @@ type Notice struct {
 	// Deadline bounds the attempts to deliver; zero: the configured send
 	// deadline from now.
 	Deadline time.Time
+	// ButtonKey is the key of a button card's button (the EventKey its
+	// click sends); "" is AckKey.
+	ButtonKey string
 }
 
 // InvalidError is Submit's answer to a notice that cannot be sent as it
@@ -215,7 +222,11 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	if err != nil {
 		return invalid(err)
 	}
-	msg, err := message(r)
+	buttonKey := n.ButtonKey
+	if buttonKey == "" {
+		buttonKey = AckKey
+	}
+	msg, err := message(r, buttonKey)
 	if err != nil {
 		return invalid(err)
 	}
@@ -294,7 +305,16 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 	if err := json.Unmarshal(p.Message, &base); err != nil {
 		return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 	}
-	for i, to := range chunks(p.To, MaxRecipients) {
+	// Two plans of one notice may name the same person (a notice
+	// submitted again while the first was still being sent): each person
+	// is planned by one of them only. Running this plan again gets the
+	// same answer.
+	to, err := nf.st.ClaimRecipients(ctx, p.Key+":"+p.ContentHash, d.DedupKey, p.To)
+	if err != nil {
+		return fmt.Errorf("notify: plan %s: %w", p.Key, err)
+	}
+	slices.Sort(to)
+	for i, to := range chunks(to, MaxRecipients) {
 		unitID := p.Key + ":" + p.ContentHash[:16] + ":" + strconv.Itoa(i) + ":" + digest(to)[:8]
 		m := base
 		m.ToUser = to
