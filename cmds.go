@@ -213,3 +213,39 @@ func kebab(name string) string {
 	}
 	return b.String()
 }
+
+// auditCmd is `wecomply audit verify -config FILE`: it walks the audit
+// log's hash chain in the configured store and reports the first entry
+// that was edited, removed or moved (exit 1), or that the chain holds.
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return fmt.Errorf("%w: audit takes the subcommand verify", errUsage)
+	}
+	fs := newFlagSet("audit verify", stderr)
+	path := fs.String("config", "", "config file of the server whose store to check")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *path == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: audit verify takes -config FILE", errUsage)
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := st.VerifyAudit(ctx)
+	if err != nil {
+		return fmt.Errorf("verify the audit log: %w", err)
+	}
+	if !r.OK {
+		fmt.Fprintf(stdout, "audit log BROKEN at entry %d of %d: %s\n", r.FirstBad, r.Entries, r.Problem)
+		return fmt.Errorf("the audit log does not verify")
+	}
+	fmt.Fprintf(stdout, "audit log ok: %d entries, head %s\n", r.Entries, r.Head)
+	return nil
+}

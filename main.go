@@ -25,6 +25,8 @@ Usage:
   wecomply serve    -config FILE          run the server (callbacks, workers)
   wecomply check    -config FILE          validate a config: every problem, with its key
   wecomply keygen                         print a fresh Token and EncodingAESKey
+  wecomply audit verify -config FILE      check the audit log's hash chain: every entry
+                                          unedited, none removed or reordered
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = keygenCmd(rest, stdout, stderr)
 	case "simulate":
 		err = simulateCmd(ctx, rest, stdout, stderr, environ)
+	case "audit":
+		err = auditCmd(ctx, rest, stdout, stderr, environ)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

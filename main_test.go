@@ -96,6 +96,28 @@ tokens = [%q]
 // shutdown is asserted.
 func startApp(t *testing.T, cfgPath string, logs io.Writer) string {
 	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startAppLogs(t, ctx, cfgPath, logs)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("server did not shut down within 15s")
+		}
+	})
+	return base
+}
+
+// startAppCtx runs the server until ctx ends; done is closed once it has
+// shut down (cleanly: asserted).
+func startAppCtx(t *testing.T, ctx context.Context, cfgPath string) (base string, done <-chan struct{}) {
+	t.Helper()
+	return startAppLogs(t, ctx, cfgPath, io.Discard)
+}
+
+func startAppLogs(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (string, <-chan struct{}) {
+	t.Helper()
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,21 +130,14 @@ func startApp(t *testing.T, cfgPath string, logs io.Writer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not shut down within 15s")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.run(ctx, ln); err != nil {
+			t.Errorf("server stopped with %v", err)
 		}
-	})
-	return "http://" + ln.Addr().String()
+	}()
+	return "http://" + ln.Addr().String(), done
 }
 
 func sender(t *testing.T, base, path, token, key string) *wecomtest.Sender {

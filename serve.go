@@ -19,6 +19,8 @@ import (
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/handlers"
 	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/processor"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	redisstore "github.com/wecomply/wecomply/store/redis"
@@ -107,24 +109,46 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	for i, t := range cfg.Admin.Tokens {
 		tokens[i] = t.Reveal()
 	}
-	mux := worker.NewMux(worker.EventLogger{Log: st})
+	// Without the app's secret nothing can be sent: callbacks are still
+	// received and logged, and policy waits for a secret.
 	var submitter handlers.Submitter
+	var events worker.Processor = worker.EventLogger{Log: st}
+	var register []func(*worker.Mux)
 	if cfg.WeCom.Secret == "" {
-		log.Warn("wecom.secret is not set: sending notices is disabled (callbacks are still received and logged)")
+		log.Warn("wecom.secret is not set: notices and the compliance policy are disabled (callbacks are still received and logged)")
 	} else {
-		notifier, err := newNotifier(cfg, st, log, reg)
+		client, err := newClient(cfg, st, log)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
-		notifier.Register(mux)
-		submitter = notifier
+		notifier, err := newNotifier(cfg, st, client, log, reg)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		proc, err := processor.New(st, notifier, client, nil, processorConfig(cfg, log), reg)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		if err := proc.Publish(ctx); err != nil {
+			a.close()
+			return nil, err
+		}
+		submitter, events = notifier, proc
+		register = append(register, notifier.Register, proc.Register)
+	}
+	mux := worker.NewMux(events)
+	for _, r := range register {
+		r(mux)
 	}
 
 	engine, err := handlers.New(handlers.Options{
 		Receivers:       receivers,
 		Store:           st,
 		Notify:          submitter,
+		Notices:         processorConfig(cfg, log).Notices,
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -153,10 +177,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	return a, nil
 }
 
-// newNotifier builds the WeCom API client (one access token per
-// configured secret, cached in the store for every replica) and the
-// notifier that sends through it.
-func newNotifier(cfg *config.Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier, error) {
+// newClient builds the WeCom API client: one access token per configured
+// secret, cached in the store for every replica.
+func newClient(cfg *config.Config, st store.Store, log *slog.Logger) (*wecom.Client, error) {
 	secrets := map[string]string{}
 	for app, s := range map[string]config.Secret{
 		wecom.AppMessages: cfg.WeCom.Secret, wecom.AppContacts: cfg.WeCom.ContactsSecret,
@@ -167,7 +190,7 @@ func newNotifier(cfg *config.Config, st store.Store, log *slog.Logger, reg prome
 		}
 	}
 	host, _ := os.Hostname()
-	client, err := wecom.NewClient(wecom.ClientConfig{
+	return wecom.NewClient(wecom.ClientConfig{
 		CorpID:     cfg.WeCom.CorpID,
 		AgentID:    cfg.WeCom.AgentID,
 		Secrets:    secrets,
@@ -177,14 +200,47 @@ func newNotifier(cfg *config.Config, st store.Store, log *slog.Logger, reg prome
 		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Logger:     log,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// newNotifier builds the notifier that sends through client.
+func newNotifier(cfg *config.Config, st store.Store, client *wecom.Client, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier, error) {
 	tmpl, err := templates.Load()
 	if err != nil {
 		return nil, err
 	}
+	for i, n := range cfg.Notices {
+		if k := tmpl.Kind(n.Template); k != templates.KindButtonCard {
+			return nil, fmt.Errorf("notices[%d].template: %q is not a button card template (got %q)", i, n.Template, k)
+		}
+	}
+	if w := cfg.Policy.WelcomeTemplate; w != "" && tmpl.Kind(w) != templates.KindWelcome {
+		return nil, fmt.Errorf("policy.welcome_template: %q is not a welcome message template", w)
+	}
 	return notify.New(st, client, tmpl, notifyConfig(cfg, log), reg)
+}
+
+// processorConfig is the compliance policy's share of the config.
+func processorConfig(cfg *config.Config, log *slog.Logger) processor.Config {
+	notices := make([]policy.Notice, len(cfg.Notices))
+	for i, n := range cfg.Notices {
+		notices[i] = policy.Notice{
+			ID: n.ID, Version: n.Version, Title: n.Title, Template: n.Template, Languages: n.Languages,
+			Summary: n.Summary, URL: n.URL, DueDays: n.DueDays, ReattestDays: n.ReattestDays,
+			RemindEveryDays: n.RemindEveryDays, MaxReminders: n.MaxReminders, EscalateAfter: n.EscalateAfter,
+			ComplianceOwners: n.Owners,
+			Audience: policy.Audience{Everyone: n.Audience.Everyone, Departments: n.Audience.Departments,
+				Tags: n.Audience.Tags, Users: n.Audience.Users, PermitList: n.Audience.PermitList},
+		}
+	}
+	return processor.Config{
+		Notices: notices,
+		Settings: policy.Settings{
+			AckWords: cfg.Policy.AckWords, Officers: cfg.Policy.Officers, ConsentGrace: cfg.Policy.ConsentGrace,
+			DefaultLanguage: cfg.Notify.DefaultLanguage, Company: cfg.Policy.Company, WelcomeTemplate: cfg.Policy.WelcomeTemplate,
+			Location: notifyConfig(cfg, log).Location, ConsentPolicy: cfg.Policy.ConsentPolicy, ConsentPolicyURL: cfg.Policy.ConsentPolicyURL,
+		},
+		Logger: log,
+	}
 }
 
 // notifyConfig is notify's share of the config.

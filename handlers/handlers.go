@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 )
@@ -31,6 +32,7 @@ type Store interface {
 	store.Queue
 	store.EventLog
 	store.SendResults
+	PolicyStore
 	Ping(ctx context.Context) error
 }
 
@@ -41,6 +43,8 @@ type Options struct {
 	// Notify records ad-hoc notices (POST /api/v1/sends); nil disables
 	// the sends API.
 	Notify Submitter
+	// Notices are the configured notices (GET /api/v1/notices).
+	Notices []policy.Notice
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -113,6 +117,17 @@ func New(o Options) (*gin.Engine, error) {
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
 	ev := &eventsAPI{log: o.Store, logger: o.Logger}
 	api.GET("/events", ev.list)
+	pol := &policyAPI{st: o.Store, notices: o.Notices, fail: func(c *gin.Context, op string, err error) {
+		o.Logger.Error(op, "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+	}}
+	api.GET("/notices", pol.listNotices)
+	api.GET("/obligations", pol.listObligations)
+	api.GET("/attestations", pol.listAttestations)
+	api.GET("/people/:userid", pol.getPerson)
+	api.GET("/consents", pol.listConsents)
+	api.GET("/audit", pol.listAudit)
+	api.GET("/audit/verify", pol.verifyAudit)
 	if o.Notify != nil {
 		sends := &sendsAPI{notify: o.Notify, results: o.Store, logger: o.Logger}
 		api.POST("/sends", sends.submit)

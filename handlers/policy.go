@@ -1,0 +1,282 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+)
+
+// PolicyStore is what the policy API reads.
+type PolicyStore interface {
+	store.Obligations
+	store.Attestations
+	store.Consents
+	store.People
+	store.Audit
+}
+
+type policyAPI struct {
+	st      PolicyStore
+	notices []policy.Notice
+	fail    func(c *gin.Context, op string, err error)
+}
+
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+// page reads ?limit= and ?cursor=.
+func page(c *gin.Context) (store.Page, bool) {
+	p := store.Page{Limit: defaultPage, Cursor: c.Query("cursor")}
+	if s, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPage {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxPage)})
+			return p, false
+		}
+		p.Limit = n
+	}
+	return p, true
+}
+
+// version reads ?version= (0 when absent).
+func version(c *gin.Context) (int, bool) {
+	s, ok := c.GetQuery("version")
+	if !ok {
+		return 0, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "version: must be a positive integer"})
+		return 0, false
+	}
+	return n, true
+}
+
+// notices serves GET /api/v1/notices: each configured notice with its
+// coverage — how many owe it (its audience so far), how many have
+// acknowledged, are pending or overdue.
+func (a *policyAPI) listNotices(c *gin.Context) {
+	out := make([]gin.H, 0, len(a.notices))
+	for _, n := range a.notices {
+		counts, err := a.st.CountObligations(c.Request.Context(), n.ID, n.Version)
+		if err != nil {
+			a.fail(c, "count obligations", err)
+			return
+		}
+		owing := counts[policy.Pending] + counts[policy.Overdue] + counts[policy.Acknowledged]
+		coverage := 0.0
+		if owing > 0 {
+			coverage = float64(counts[policy.Acknowledged]) / float64(owing)
+		}
+		out = append(out, gin.H{
+			"id": n.ID, "version": n.Version, "key": n.Key(), "title": n.Title, "template": n.Template,
+			"languages": n.Languages, "audience": n.Audience, "due_days": n.DueDays, "reattest_days": n.ReattestDays,
+			"coverage": gin.H{"audience": owing, "acknowledged": counts[policy.Acknowledged], "pending": counts[policy.Pending],
+				"overdue": counts[policy.Overdue], "superseded": counts[policy.Superseded], "cancelled": counts[policy.Cancelled],
+				"ratio": coverage},
+		})
+	}
+	c.JSON(http.StatusOK, gin.H{"notices": out})
+}
+
+var obligationStatuses = []policy.ObligationStatus{policy.Pending, policy.Acknowledged, policy.Overdue, policy.Superseded, policy.Cancelled}
+
+// obligations serves GET /api/v1/obligations?notice=&version=&status=&user=.
+func (a *policyAPI) listObligations(c *gin.Context) {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	v, ok := version(c)
+	if !ok {
+		return
+	}
+	f := store.ObligationFilter{NoticeID: c.Query("notice"), Version: v, UserID: c.Query("user"), Status: policy.ObligationStatus(c.Query("status"))}
+	if f.Status != "" && !slices.Contains(obligationStatuses, f.Status) {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of pending, acknowledged, overdue, superseded, cancelled"})
+		return
+	}
+	items, next, err := a.st.ListObligations(c.Request.Context(), f, p)
+	if err != nil {
+		a.fail(c, "list obligations", err)
+		return
+	}
+	if items == nil {
+		items = []policy.Obligation{}
+	}
+	c.JSON(http.StatusOK, gin.H{"obligations": items, "next_cursor": next})
+}
+
+// attestations serves GET /api/v1/attestations?notice=&version=&user=,
+// as JSON or, with format=csv, as a CSV export of every matching
+// attestation (all pages).
+func (a *policyAPI) listAttestations(c *gin.Context) {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	v, ok := version(c)
+	if !ok {
+		return
+	}
+	f := store.AttestationFilter{NoticeID: c.Query("notice"), Version: v, UserID: c.Query("user")}
+	ctx := c.Request.Context()
+	switch c.DefaultQuery("format", "json") {
+	case "json":
+		items, next, err := a.st.ListAttestations(ctx, f, p)
+		if err != nil {
+			a.fail(c, "list attestations", err)
+			return
+		}
+		if items == nil {
+			items = []policy.Attestation{}
+		}
+		c.JSON(http.StatusOK, gin.H{"attestations": items, "next_cursor": next})
+	case "csv":
+		c.Header("Content-Type", "text/csv; charset=utf-8")
+		c.Header("Content-Disposition", `attachment; filename="attestations.csv"`)
+		w := csv.NewWriter(c.Writer)
+		_ = w.Write([]string{"user_id", "notice_id", "version", "content_hash", "channel", "create_time", "received_at", "task_id", "dedup_key"})
+		p := store.Page{Limit: maxPage}
+		for {
+			items, next, err := a.st.ListAttestations(ctx, f, p)
+			if err != nil {
+				// Headers are gone; end the file with a line that says so
+				// rather than a silently short export.
+				_ = w.Write([]string{"# export failed: store unavailable"})
+				w.Flush()
+				return
+			}
+			for _, t := range items {
+				_ = w.Write(csvSafe(t.UserID, t.NoticeID, strconv.Itoa(t.Version), t.ContentHash, string(t.Channel),
+					strconv.FormatInt(t.CreateTime, 10), t.ReceivedAt.UTC().Format(time.RFC3339Nano), t.TaskID, t.DedupKey))
+			}
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
+		w.Flush()
+	default:
+		c.JSON(http.StatusBadRequest, gin.H{"error": "format: must be json or csv"})
+	}
+}
+
+// csvSafe keeps spreadsheet programs from running a cell as a formula.
+func csvSafe(cells ...string) []string {
+	for i, s := range cells {
+		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+			cells[i] = "'" + s
+		}
+	}
+	return cells
+}
+
+// person serves GET /api/v1/people/:userid: what wecomply knows of a
+// member, what they owe, what they acknowledged, their customers' consent.
+func (a *policyAPI) getPerson(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("userid")
+	person, err := a.st.GetPerson(ctx, id)
+	var known *policy.Person
+	switch {
+	case err == nil:
+		known = &person
+	case !errors.Is(err, store.ErrNotFound):
+		a.fail(c, "get person", err)
+		return
+	}
+	obs, _, err := a.st.ListObligations(ctx, store.ObligationFilter{UserID: id}, store.Page{Limit: maxPage})
+	if err != nil {
+		a.fail(c, "list obligations", err)
+		return
+	}
+	ats, _, err := a.st.ListAttestations(ctx, store.AttestationFilter{UserID: id}, store.Page{Limit: maxPage})
+	if err != nil {
+		a.fail(c, "list attestations", err)
+		return
+	}
+	cons, _, err := a.st.ListConsents(ctx, store.ConsentFilter{UserID: id}, store.Page{Limit: maxPage})
+	if err != nil {
+		a.fail(c, "list consents", err)
+		return
+	}
+	if known == nil && len(obs) == 0 && len(ats) == 0 && len(cons) == 0 {
+		c.JSON(http.StatusNotFound, gin.H{"error": "no person " + strconv.Quote(id) + " is known"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user_id": id, "person": known, "obligations": nonNil(obs), "attestations": nonNil(ats), "consents": nonNil(cons)})
+}
+
+var consentStatuses = []policy.ConsentStatus{policy.ConsentUnknown, policy.ConsentAgreed, policy.ConsentDisagreed}
+
+// consents serves GET /api/v1/consents?status=&user=.
+func (a *policyAPI) listConsents(c *gin.Context) {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	f := store.ConsentFilter{Status: policy.ConsentStatus(c.Query("status")), UserID: c.Query("user")}
+	if f.Status != "" && !slices.Contains(consentStatuses, f.Status) {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of unknown, agreed, disagreed"})
+		return
+	}
+	items, next, err := a.st.ListConsents(c.Request.Context(), f, p)
+	if err != nil {
+		a.fail(c, "list consents", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"consents": nonNil(items), "next_cursor": next})
+}
+
+// verifyAudit serves GET /api/v1/audit/verify: 200 when the chain holds,
+// 409 with the first bad entry when it does not.
+func (a *policyAPI) verifyAudit(c *gin.Context) {
+	r, err := a.st.VerifyAudit(c.Request.Context())
+	if err != nil {
+		a.fail(c, "verify audit log", err)
+		return
+	}
+	status := http.StatusOK
+	if !r.OK {
+		status = http.StatusConflict
+	}
+	c.JSON(status, r)
+}
+
+// listAudit serves GET /api/v1/audit?after=&limit=: entries in order.
+func (a *policyAPI) listAudit(c *gin.Context) {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	after, err := strconv.ParseUint(c.DefaultQuery("after", "0"), 10, 64)
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "after: must be a sequence number"})
+		return
+	}
+	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit)
+	if err != nil {
+		a.fail(c, "list audit log", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": nonNil(items)})
+}
+
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+// The fake WeCom's secrets for the policy tests.
+const (
+	contactsSecret = "contacts-secret-for-tests"
+	customerSecret = "customer-secret-for-tests"
+	archiveSecret  = "archive-secret-for-tests"
+)
+
+// policyCompany starts the fake WeCom with a small company: the root
+// department 1, Sales (2) under it and East Sales (3) under Sales;
+// zhangsan in East Sales and in the archive permit list, wangwu in the
+// root, and wangfang, the compliance officer.
+func policyCompany(t *testing.T) *wecomtest.Server {
+	t.Helper()
+	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: testCorpID, Apps: map[string]wecomtest.AppConfig{
+		"app": {Secret: testAppSecret, AgentID: 1000002}, "contacts": {Secret: contactsSecret},
+		"customer": {Secret: customerSecret}, "archive": {Secret: archiveSecret},
+	}})
+	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
+	fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
+	fake.AddDepartment(wecomtest.Department{ID: 3, Name: "华东销售组", ParentID: 2})
+	for _, u := range []wecomtest.User{
+		{UserID: "zhangsan", Name: "张三", Department: []int64{3}},
+		{UserID: "wangwu", Name: "王五", Department: []int64{1}},
+		{UserID: "wangfang", Name: "王芳", Department: []int64{1}},
+	} {
+		fake.AddUser(u)
+	}
+	fake.SetPermitUsers([]string{"zhangsan"})
+	return fake
+}
+
+// writePolicyConfig writes a config with the archive notice at version v,
+// for Sales and its sub-departments, against the fake WeCom, with its
+// data in dataDir (so a restart keeps it).
+func writePolicyConfig(t *testing.T, apiURL, dataDir string, v int) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`
+[server]
+listen = "127.0.0.1:0"
+[log]
+level = "debug"
+[wecom]
+corp_id = %q
+agent_id = 1000002
+api_timeout = "1s"
+secret = %q
+contacts_secret = %q
+customer_secret = %q
+archive_secret = %q
+api_base_url = %q
+[[wecom.callback]]
+path = "/wecom/callback"
+token = %q
+encoding_aes_key = %q
+[store]
+backend = "embedded"
+path = %q
+lease = "2s"
+[workers]
+retry_backoff = "100ms"
+[policy]
+company = "示例科技"
+officers = ["wangfang"]
+consent_policy = "请勿在企业微信中讨论交易细节。"
+consent_policy_url = "https://compliance.example.com/policy/archive"
+[[notices]]
+id = "archive"
+version = %d
+title = "会话存档告知"
+template = "ack_card"
+languages = ["zh-CN", "en"]
+summary = "公司将存档您与客户的企业微信会话。"
+url = "https://compliance.example.com/notices/archive"
+due_days = 7
+[notices.audience]
+departments = [2]
+[admin]
+tokens = [%q]
+`, testCorpID, testAppSecret, contactsSecret, customerSecret, archiveSecret, apiURL, testToken, testKey,
+		filepath.Join(dataDir, "wecomply.db"), v, testAdmin)
+	p := filepath.Join(t.TempDir(), "wecomply.toml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// apiGet GETs an admin API path and decodes the JSON answer into v.
+func apiGet(t *testing.T, base, path string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// cards returns a person's template cards in the fake WeCom.
+func cards(fake *wecomtest.Server, user string) []wecomtest.InboxMessage {
+	var out []wecomtest.InboxMessage
+	for _, m := range fake.Inbox(user) {
+		if m.MsgType == "template_card" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// postEvent signs and POSTs an event to the app's callback, as WeCom does.
+func postEvent(t *testing.T, base string, spec wecomtest.EventSpec) []byte {
+	t.Helper()
+	spec.CorpID = testCorpID
+	if spec.CreateTime == 0 {
+		spec.CreateTime = time.Now().Unix()
+	}
+	plain, err := wecomtest.BuildEvent(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	postPlain(t, base, plain)
+	return plain
+}
+
+func postPlain(t *testing.T, base string, plain []byte) {
+	t.Helper()
+	status, body, err := sender(t, base, "/wecom/callback", testToken, testKey).Post(context.Background(), plain)
+	if err != nil || status != 200 {
+		t.Fatalf("callback: %d %s %v", status, body, err)
+	}
+}
+
+type attestationsResponse struct {
+	Attestations []struct {
+		UserID      string `json:"user_id"`
+		NoticeID    string `json:"notice_id"`
+		Version     int    `json:"version"`
+		ContentHash string `json:"content_hash"`
+		Channel     string `json:"channel"`
+		TaskID      string `json:"task_id"`
+	} `json:"attestations"`
+}
+
+// TestEmployeeLoop runs the employee loop through the real HTTP callback
+// against the fake WeCom: the published notice reaches the audience (and
+// its sub-department); a new member owes it and gets the card; their click
+// is attested once, however often it comes, and the card turns
+// "acknowledged"; a new version supersedes what is still open and is owed
+// again; the audit chain verifies.
+func TestEmployeeLoop(t *testing.T) {
+	fake := policyCompany(t)
+	data := t.TempDir()
+	base := startApp(t, writePolicyConfig(t, fake.URL, data, 1), io.Discard)
+
+	// Published at start-up: zhangsan (East Sales, under Sales) owes it;
+	// wangwu (not in Sales) does not.
+	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
+	if n := len(cards(fake, "wangwu")); n != 0 {
+		t.Errorf("wangwu, outside the audience, got %d cards", n)
+	}
+
+	// A new member of Sales: create_user → an obligation and a card.
+	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}})
+	postEvent(t, base, wecomtest.EventSpec{Kind: "change_contact.create_user", UserID: "lisi", Department: "2"})
+	eventually(t, "lisi's card", func() bool { return len(cards(fake, "lisi")) == 1 })
+	card := cards(fake, "lisi")[0]
+
+	// lisi clicks; the click arrives twice (WeCom's retry) and a second,
+	// distinct click arrives too: one attestation.
+	click, err := fake.Click("lisi", card.MsgID, "ack:archive:v1")
+	if err != nil {
+		t.Fatalf("click: %v (the card's button key must name the notice version)", err)
+	}
+	plain, err := wecomtest.BuildEvent(click.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	postPlain(t, base, plain)
+	postPlain(t, base, plain)
+	second := click.Spec()
+	second.CreateTime++
+	second.ResponseCode = "another-code"
+	postEvent(t, base, second)
+
+	var ats attestationsResponse
+	eventually(t, "lisi's attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
+		return len(ats.Attestations) > 0
+	})
+	time.Sleep(300 * time.Millisecond) // let the second click be processed
+	apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
+	if len(ats.Attestations) != 1 {
+		t.Fatalf("lisi has %d attestations, want 1", len(ats.Attestations))
+	}
+	a := ats.Attestations[0]
+	if a.NoticeID != "archive" || a.Version != 1 || a.Channel != "card" || a.ContentHash == "" || a.TaskID != card.TaskID {
+		t.Errorf("attestation %+v (card task id %s)", a, card.TaskID)
+	}
+	// The card turned "acknowledged" in place.
+	eventually(t, "lisi's card updated", func() bool {
+		c := cards(fake, "lisi")
+		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
+	})
+
+	// Coverage: two owe version 1, one acknowledged.
+	var notices struct {
+		Notices []struct {
+			Key      string         `json:"key"`
+			Coverage map[string]any `json:"coverage"`
+		} `json:"notices"`
+	}
+	apiGet(t, base, "/api/v1/notices", &notices)
+	if len(notices.Notices) != 1 || notices.Notices[0].Coverage["audience"] != float64(2) || notices.Notices[0].Coverage["acknowledged"] != float64(1) {
+		t.Errorf("notices %+v", notices)
+	}
+	var report struct {
+		OK      bool   `json:"ok"`
+		Entries uint64 `json:"entries"`
+	}
+	if status := apiGet(t, base, "/api/v1/audit/verify", &report); status != 200 || !report.OK || report.Entries == 0 {
+		t.Errorf("audit verify: %d %+v", status, report)
+	}
+}
+
+// TestNewVersionIsOwedAgain: a restart with the notice at version 2
+// supersedes what is still open of version 1, keeps version 1's
+// attestations, and everyone in the audience owes version 2 — once,
+// however often the server restarts.
+func TestNewVersionIsOwedAgain(t *testing.T) {
+	fake := policyCompany(t)
+	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}})
+	data := t.TempDir()
+	v1 := writePolicyConfig(t, fake.URL, data, 1)
+	runUntil := func(cfg string, done func(base string) bool) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		base, stopped := startAppCtx(t, ctx, cfg)
+		eventually(t, "the server's work", func() bool { return done(base) })
+		cancel()
+		<-stopped
+	}
+	// Version 1: both get a card; lisi acknowledges.
+	runUntil(v1, func(base string) bool {
+		if len(cards(fake, "lisi")) != 1 || len(cards(fake, "zhangsan")) != 1 {
+			return false
+		}
+		c := cards(fake, "lisi")[0]
+		if c.ReplaceName == "" {
+			if click, err := fake.Click("lisi", c.MsgID, "ack:archive:v1"); err == nil {
+				plain, _ := wecomtest.BuildEvent(click.Spec())
+				postPlain(t, base, plain)
+			}
+		}
+		var ats attestationsResponse
+		apiGet(t, base, "/api/v1/attestations?notice=archive&version=1", &ats)
+		return len(ats.Attestations) == 1
+	})
+	// Version 2, twice (a restart): each person gets one v2 card.
+	v2 := writePolicyConfig(t, fake.URL, data, 2)
+	for range 2 {
+		runUntil(v2, func(base string) bool { return len(cards(fake, "lisi")) == 2 && len(cards(fake, "zhangsan")) == 2 })
+	}
+	time.Sleep(300 * time.Millisecond)
+	if len(cards(fake, "lisi")) != 2 || len(cards(fake, "zhangsan")) != 2 {
+		t.Fatalf("cards after two starts at v2: lisi %d, zhangsan %d; want 2 each", len(cards(fake, "lisi")), len(cards(fake, "zhangsan")))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, _ := startAppCtx(t, ctx, v2)
+	var obs struct {
+		Obligations []struct {
+			UserID  string `json:"user_id"`
+			Version int    `json:"version"`
+			Status  string `json:"status"`
+		} `json:"obligations"`
+	}
+	apiGet(t, base, "/api/v1/obligations?notice=archive", &obs)
+	got := map[string]string{}
+	for _, o := range obs.Obligations {
+		got[fmt.Sprintf("%s v%d", o.UserID, o.Version)] = o.Status
+	}
+	want := map[string]string{"lisi v1": "acknowledged", "zhangsan v1": "superseded", "lisi v2": "pending", "zhangsan v2": "pending"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("obligations %v, want %v", got, want)
+	}
+	var ats attestationsResponse
+	apiGet(t, base, "/api/v1/attestations?notice=archive", &ats)
+	if len(ats.Attestations) != 1 || ats.Attestations[0].Version != 1 {
+		t.Errorf("attestations %+v, want lisi's of version 1 only", ats.Attestations)
+	}
+}
+
+// TestCustomerLoop: an employee in the permit list adds a customer who has
+// declined archiving: the customer gets the disclosure welcome message
+// within the welcome code's 20 s, the employee a card saying the chat is
+// not archived, the compliance officer an alert.
+func TestCustomerLoop(t *testing.T) {
+	fake := policyCompany(t)
+	fake.AddExternalContact(wecomtest.ExternalContact{ExternalUserID: "wmCustomer1", Name: "张先生", Type: 1},
+		wecomtest.FollowUser{UserID: "zhangsan", CreateTime: time.Now().Unix()})
+	fake.SetAgree("zhangsan", "wmCustomer1", "Disagree", time.Now())
+	base := startApp(t, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
+
+	code := fake.IssueWelcomeCode("zhangsan", "wmCustomer1")
+	sent := time.Now()
+	postEvent(t, base, wecomtest.EventSpec{Kind: "change_external_contact.add_external_contact", UserID: "zhangsan",
+		ExternalUserID: "wmCustomer1", WelcomeCode: code})
+	eventually(t, "the welcome message", func() bool { return len(fake.Inbox("wmCustomer1")) == 1 })
+	if d := time.Since(sent); d > 20*time.Second {
+		t.Errorf("welcome sent after %s, beyond the code's 20 s", d)
+	}
+	if w := fake.Inbox("wmCustomer1")[0]; w.MsgType != "welcome" || !strings.Contains(string(w.Message), "存档") {
+		t.Errorf("welcome %+v", w)
+	}
+
+	// The consent check finds "Disagree": the employee gets a card, the
+	// officer an alert.
+	eventually(t, "the employee's consent card", func() bool {
+		for _, m := range cards(fake, "zhangsan") {
+			if m.CardType == "text_notice" && strings.Contains(string(m.Message), "不同意") {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, "the officer's alert", func() bool {
+		for _, m := range fake.Inbox("wangfang") {
+			if m.MsgType == "markdown" && strings.Contains(m.Content, "wmCustomer1") {
+				return true
+			}
+		}
+		return false
+	})
+	var consents struct {
+		Consents []struct {
+			UserID         string `json:"user_id"`
+			ExternalUserID string `json:"external_user_id"`
+			Status         string `json:"status"`
+		} `json:"consents"`
+	}
+	apiGet(t, base, "/api/v1/consents?status=disagreed", &consents)
+	if len(consents.Consents) != 1 || consents.Consents[0].ExternalUserID != "wmCustomer1" {
+		t.Errorf("consents %+v", consents)
+	}
+}

@@ -1,0 +1,185 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
+)
+
+// applyOne carries out one action.
+func (p *Processor) applyOne(ctx context.Context, origin string, a policy.Action) (err error) {
+	switch a := a.(type) {
+	case policy.CreateObligation:
+		created, err := p.st.CreateObligation(ctx, a.Obligation)
+		if err == nil && !created && a.Reopen {
+			// Owed again after it was cancelled (they left the audience and
+			// came back): the cancelled record becomes the open one.
+			o := a.Obligation
+			err = p.st.UpdateObligation(ctx, o.UserID, o.NoticeID, o.Version, func(cur policy.Obligation) (policy.Obligation, error) {
+				if cur.Status != policy.Cancelled {
+					return cur, nil
+				}
+				return o, nil
+			})
+		}
+		return err
+	case policy.CloseObligation:
+		_, err = p.st.CloseObligation(ctx, a.UserID, a.NoticeID, a.Version, a.Status, a.Reason, a.At)
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		return err
+	case policy.Acknowledge:
+		_, err = p.st.Attest(ctx, a.Attestation)
+		return err
+	case policy.SendCard:
+		return p.sendCard(ctx, a)
+	case policy.UpdateCard:
+		err = p.notify.UpdateCard(ctx, notify.CardUpdate{Key: origin + ":" + a.UserID, UserID: a.UserID,
+			ResponseCode: a.ResponseCode, ReplaceName: a.Text})
+		return err
+	case policy.SendText:
+		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs})
+		return err
+	case policy.Alert:
+		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs})
+		return err
+	case policy.SendWelcome:
+		start := p.cfg.Now()
+		res, err := p.notify.SendWelcome(ctx, notify.Welcome{UserID: a.UserID, ExternalUserID: a.ExternalUserID, Code: a.WelcomeCode,
+			Template: a.Template, Lang: a.Lang, Data: a.Data, Deadline: a.Deadline})
+		var invalid *notify.InvalidError
+		if errors.As(err, &invalid) {
+			p.log.Error("welcome message not sent: the template is wrong", "err", err)
+			return nil // retrying cannot fix a template
+		}
+		if err == nil {
+			p.m.welcome.Observe(p.cfg.Now().Sub(start).Seconds())
+			p.log.Info("welcome message", "user", a.UserID, "external_user", a.ExternalUserID, "status", res.Status)
+		}
+		return err
+	case policy.CheckConsent:
+		_, err = p.st.Enqueue(ctx, store.Event{DedupKey: "consent-check:" + origin + ":" + a.UserID + ":" + a.ExternalUserID,
+			Kind: KindConsentCheck, Receiver: "policy", ReceivedAt: p.cfg.Now().UTC(),
+			Payload: mustJSON(consentJob{UserID: a.UserID, ExternalUserID: a.ExternalUserID})})
+		return err
+	case policy.RecordConsent:
+		return p.st.PutConsent(ctx, a.Consent)
+	case policy.RecordArchiveWaiting:
+		if p.archive != nil {
+			err = p.archive.Waiting(ctx, a.At)
+		}
+		return err
+	case policy.RenamePerson:
+		return nil // savePeople moves the person's record
+	default:
+		return fmt.Errorf("unknown action %T", a)
+	}
+}
+
+// sendCard submits a notice version's card to people, grouped by the due
+// date each owes it by (it is part of the card's text, so each group is
+// its own content; a person's due date comes from their obligation, so
+// the same card is rendered again after a crash and notify sends it once).
+func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
+	n := a.Notice
+	byDue := map[string][]string{}
+	for _, u := range a.UserIDs {
+		o, err := p.st.GetObligation(ctx, u, n.ID, n.Version)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue // the obligation is gone (cancelled meanwhile): no card
+			}
+			return err
+		}
+		if !o.Status.Open() {
+			continue
+		}
+		byDue[p.formatDay(o.DueAt, a.Lang)] = append(byDue[p.formatDay(o.DueAt, a.Lang)], u)
+	}
+	for _, due := range slices.Sorted(maps.Keys(byDue)) {
+		data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
+			"Summary": n.Summary, "Due": due, "URL": n.URL}
+		if _, err := p.notify.Submit(ctx, notify.Notice{Key: n.Key(), Template: n.Template, Lang: a.Lang, Data: data,
+			To: byDue[due], ButtonKey: n.ButtonKey()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// formatDay formats a due date for a card; no due date reads as such.
+func (p *Processor) formatDay(t time.Time, lang string) string {
+	if t.IsZero() {
+		if lang == "en" {
+			return "any time"
+		}
+		return "随时"
+	}
+	return t.In(p.cfg.Settings.Location).Format("2006-01-02")
+}
+
+// consentJob is the payload of a consent check.
+type consentJob struct {
+	UserID         string `json:"user_id"`
+	ExternalUserID string `json:"external_user_id"`
+}
+
+// consentCheck asks WeCom for a pair's consent and decides on the answer.
+func (p *Processor) consentCheck(ctx context.Context, d store.Delivery) error {
+	var j consentJob
+	if err := json.Unmarshal(d.Payload, &j); err != nil {
+		return fmt.Errorf("consent check: %w", err)
+	}
+	if p.dir.api == nil {
+		return nil
+	}
+	infos, err := p.dir.api.CheckSingleAgree(ctx, []wecom.AgreeQuery{{UserID: j.UserID, ExternalOpenID: j.ExternalUserID}})
+	if err != nil {
+		return fmt.Errorf("check_single_agree: %w", err)
+	}
+	ev := policy.ConsentChecked{UserID: j.UserID, ExternalUserID: j.ExternalUserID, Status: policy.ConsentUnknown}
+	for _, in := range infos {
+		if in.ExternalOpenID == j.ExternalUserID {
+			ev.ChangedAt = in.ChangedAt
+			switch in.Status {
+			case "Agree":
+				ev.Status = policy.ConsentAgreed
+			case "Disagree":
+				ev.Status = policy.ConsentDisagreed
+			}
+		}
+	}
+	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
+		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
+	c, err := p.st.GetConsent(ctx, j.UserID, j.ExternalUserID)
+	switch {
+	case err == nil:
+		st.Consent = &c
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if person, err := storedPerson(ctx, p.st, j.UserID); err != nil {
+		return err
+	} else if person != nil {
+		st.People[j.UserID] = policy.PersonChange{Before: person, After: person}
+	}
+	return p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now()))
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are marshalled here
+	}
+	return b
+}

@@ -1,0 +1,421 @@
+// Package processor turns events into what the company owes: it loads
+// the state policy needs, asks policy.Decide, and applies the actions —
+// obligations and attestations in the store, cards and texts through
+// notify, welcome messages, consent checks — each exactly once in effect,
+// recording every one in the audit log.
+//
+// It sits where ARCHITECTURE.md draws "workers → policy.Decide → actions":
+// above policy (pure), store and notify, below main, which wires it as the
+// worker pool's event processor and registers its jobs.
+package processor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/worker"
+)
+
+// Store is what the processor needs of the store.
+type Store interface {
+	store.Queue
+	store.EventLog
+	store.Obligations
+	store.Attestations
+	store.Consents
+	store.People
+	store.Audit
+	store.SendResults
+}
+
+// Notifier is what the processor needs of notify.
+type Notifier interface {
+	Submit(ctx context.Context, n notify.Notice) (notify.Submitted, error)
+	UpdateCard(ctx context.Context, u notify.CardUpdate) error
+	SendWelcome(ctx context.Context, w notify.Welcome) (store.RecipientResult, error)
+}
+
+// Archive is told that new archived messages are waiting (the puller is a
+// later issue).
+type Archive interface {
+	Waiting(ctx context.Context, at time.Time) error
+}
+
+// Job kinds.
+const (
+	KindPublish      = worker.JobPrefix + "policy.publish"
+	KindConsentCheck = worker.JobPrefix + "policy.consent_check"
+)
+
+// Config is the processor's share of the configuration.
+type Config struct {
+	Notices  []policy.Notice
+	Settings policy.Settings
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Processor is the worker pool's event processor.
+type Processor struct {
+	st      Store
+	notify  Notifier
+	dir     *directory
+	archive Archive
+	cfg     Config
+	log     *slog.Logger
+	m       *metrics
+}
+
+// New builds a Processor. dir may be nil (no WeCom API: people are known
+// from callbacks only); archive may be nil.
+func New(st Store, n Notifier, dir Directory, archive Archive, cfg Config, reg prometheus.Registerer) (*Processor, error) {
+	if st == nil || n == nil {
+		return nil, errors.New("processor: store and notifier are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Settings.Location == nil {
+		cfg.Settings.Location = time.FixedZone("CST", 8*3600)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Processor{st: st, notify: n, dir: &directory{api: dir, now: cfg.Now}, archive: archive, cfg: cfg, log: cfg.Logger, m: m}, nil
+}
+
+// Register hands the processor's jobs to mux.
+func (p *Processor) Register(mux *worker.Mux) {
+	mux.HandleJob(KindPublish, worker.HandlerFunc(p.publish))
+	mux.HandleJob(KindPublishChunk, worker.HandlerFunc(p.publishChunk))
+	mux.HandleJob(KindConsentCheck, worker.HandlerFunc(p.consentCheck))
+}
+
+// Process handles one WeCom event: it is logged in the event log, then
+// decided and applied. Everything it does is idempotent, so an event
+// processed again after a crash changes nothing twice.
+func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
+	if err := p.st.AppendEventLog(ctx, worker.Entry(d, ev)); err != nil {
+		return err
+	}
+	st, people, err := p.state(ctx, d, ev)
+	if err != nil {
+		return fmt.Errorf("load state for %s: %w", ev.Kind(), err)
+	}
+	acts := policy.Decide(ev, st, p.cfg.Now())
+	if err := p.apply(ctx, d.DedupKey, ev, st, acts); err != nil {
+		return err
+	}
+	return p.savePeople(ctx, people)
+}
+
+// state loads what Decide needs for ev. people are the records to store
+// once the actions are applied (After of each changed person).
+func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event) (policy.State, map[string]policy.PersonChange, error) {
+	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
+		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
+	var changed map[string]policy.PersonChange
+	switch e := ev.(type) {
+	case *wecom.UserChange:
+		before, err := storedPerson(ctx, p.st, e.UserID)
+		if err != nil {
+			return st, nil, err
+		}
+		var after *policy.Person
+		switch e.ChangeType {
+		case "delete_user":
+		default:
+			id := e.UserID
+			if e.NewUserID != "" {
+				id = e.NewUserID
+			}
+			if after, err = p.dir.person(ctx, id, before); err != nil {
+				return st, nil, err
+			}
+			applyChange(after, e)
+			after.DepartmentPath = p.dir.path(ctx, after.Departments)
+		}
+		if err := p.addPerson(ctx, &st, e.UserID, before, after); err != nil {
+			return st, nil, err
+		}
+		changed = st.People
+	case *wecom.TagChange:
+		tag, err := strconv.ParseInt(strings.TrimSpace(e.TagID), 10, 64)
+		if err != nil {
+			return st, nil, nil // a tag we cannot name: nothing to decide
+		}
+		for _, u := range e.AddedUsers() {
+			if err := p.tagChange(ctx, &st, u, tag, true); err != nil {
+				return st, nil, err
+			}
+		}
+		for _, u := range e.RemovedUsers() {
+			if err := p.tagChange(ctx, &st, u, tag, false); err != nil {
+				return st, nil, err
+			}
+		}
+		changed = st.People
+	case *wecom.TemplateCardEvent, *wecom.TextMessage, *wecom.EnterAgent:
+		user := ev.Head().FromUserName
+		person, err := storedPerson(ctx, p.st, user)
+		if err != nil {
+			return st, nil, err
+		}
+		if person == nil {
+			person = &policy.Person{UserID: user, Active: true}
+		}
+		if err := p.addPerson(ctx, &st, user, person, person); err != nil {
+			return st, nil, err
+		}
+		if c, ok := ev.(*wecom.TemplateCardEvent); ok {
+			if key, ok := strings.CutPrefix(c.EventKey, "ack:"); ok {
+				if r, err := p.st.SendResult(ctx, key, user); err == nil {
+					st.ContentHash = r.ContentHash
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return st, nil, err
+				}
+			}
+		}
+	case *wecom.ExternalContactChange:
+		c, err := p.st.GetConsent(ctx, e.UserID, e.ExternalUserID)
+		switch {
+		case err == nil:
+			st.Consent = &c
+		case !errors.Is(err, store.ErrNotFound):
+			return st, nil, err
+		}
+		person, err := storedPerson(ctx, p.st, e.UserID)
+		if err != nil {
+			return st, nil, err
+		}
+		if person == nil {
+			if person, err = p.dir.person(ctx, e.UserID, nil); err != nil {
+				return st, nil, err
+			}
+		} else if in, known := p.dir.inPermitList(ctx, e.UserID); known {
+			person.InPermitList = in
+		}
+		st.People[e.UserID] = policy.PersonChange{Before: person, After: person}
+	}
+	return st, changed, nil
+}
+
+// addPerson puts a person's change and obligations into st.
+func (p *Processor) addPerson(ctx context.Context, st *policy.State, userID string, before, after *policy.Person) error {
+	obs, err := p.obligationsOf(ctx, userID)
+	if err != nil {
+		return err
+	}
+	st.People[userID] = policy.PersonChange{Before: before, After: after, Obligations: obs}
+	return nil
+}
+
+// tagChange adds a person whose tags changed.
+func (p *Processor) tagChange(ctx context.Context, st *policy.State, userID string, tag int64, added bool) error {
+	before, err := storedPerson(ctx, p.st, userID)
+	if err != nil {
+		return err
+	}
+	var after policy.Person
+	if before != nil {
+		after = *before
+	} else {
+		b, err := p.dir.person(ctx, userID, nil)
+		if err != nil {
+			return err
+		}
+		after = *b
+	}
+	after.Tags = slices.DeleteFunc(slices.Clone(after.Tags), func(t int64) bool { return t == tag })
+	if added {
+		after.Tags = append(after.Tags, tag)
+		slices.Sort(after.Tags)
+	}
+	return p.addPerson(ctx, st, userID, before, &after)
+}
+
+// obligationsOf lists every obligation of a person.
+func (p *Processor) obligationsOf(ctx context.Context, userID string) ([]policy.Obligation, error) {
+	var all []policy.Obligation
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		page.Cursor = next
+	}
+}
+
+// savePeople stores each changed person as they are after the event.
+func (p *Processor) savePeople(ctx context.Context, people map[string]policy.PersonChange) error {
+	for id, c := range people {
+		var err error
+		if c.After == nil {
+			err = p.st.DeletePerson(ctx, id)
+		} else {
+			err = p.st.PutPerson(ctx, *c.After)
+			if err == nil && c.After.UserID != id {
+				err = p.st.DeletePerson(ctx, id) // renamed
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("store person %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// apply carries out acts, each once in effect however often it runs, and
+// records them in the audit log — before carrying them out, so that no
+// action can take effect without its entry, even if the process dies
+// half-way and the event, decided again on the changed state, comes to
+// other actions. An entry's id is its origin (the event's dedup key, or
+// a job's), its position and a digest of its content, so the same
+// decision run again writes nothing new. A run of actions of one kind
+// and reason (a publish makes thousands) shares an entry, up to
+// auditGroup of them.
+func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, st policy.State, acts []policy.Action) error {
+	now := p.cfg.Now()
+	for start := 0; start < len(acts); {
+		end := start + 1
+		for end < len(acts) && end-start < auditGroup && actionName(acts[end]) == actionName(acts[start]) &&
+			acts[end].ActionReason() == acts[start].ActionReason() {
+			end++
+		}
+		group := acts[start:end]
+		details := make([]policy.Action, len(group))
+		subjects := make([]string, len(group))
+		for i, a := range group {
+			details[i], subjects[i] = redact(a), subjectOf(a)
+		}
+		var detail any = details
+		if len(details) == 1 {
+			detail = details[0]
+		}
+		subject := strings.Join(slices.Compact(slices.Sorted(slices.Values(subjects))), ",")
+		if len(subject) > 200 {
+			subject = fmt.Sprintf("%d people", len(subjects))
+		}
+		data, err := json.Marshal(auditData{Event: ev.Kind(), Origin: origin, Action: actionName(group[0]),
+			Reason: group[0].ActionReason(), Count: len(group), Detail: detail})
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		if _, err := p.st.AppendAudit(ctx, store.AuditEntry{
+			ID: origin + "#" + strconv.Itoa(start) + ":" + hex.EncodeToString(sum[:8]), At: now.UTC(),
+			Kind: auditKind(group[0]), Subject: subject, Data: data,
+		}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		for _, a := range group {
+			if err := p.applyOne(ctx, origin, a); err != nil {
+				return fmt.Errorf("apply %T (%s): %w", a, a.ActionReason(), err)
+			}
+			p.m.actions.WithLabelValues(actionName(a), string(a.ActionReason())).Inc()
+		}
+		start = end
+	}
+	return nil
+}
+
+// auditKind is the audit entry kind of an action: an attestation, a
+// delivery (a message), or a decision (everything recorded).
+func auditKind(a policy.Action) string {
+	switch a.(type) {
+	case policy.Acknowledge:
+		return "attestation"
+	case policy.SendCard, policy.UpdateCard, policy.SendText, policy.Alert, policy.SendWelcome:
+		return "delivery"
+	default:
+		return "decision"
+	}
+}
+
+// subjectOf is whom or what an action is about.
+func subjectOf(a policy.Action) string {
+	switch a := a.(type) {
+	case policy.CreateObligation:
+		return a.Obligation.UserID
+	case policy.CloseObligation:
+		return a.UserID
+	case policy.Acknowledge:
+		return a.Attestation.UserID
+	case policy.SendCard:
+		return a.Notice.Key()
+	case policy.UpdateCard:
+		return a.UserID
+	case policy.SendText:
+		return a.Key
+	case policy.Alert:
+		return a.Key
+	case policy.SendWelcome:
+		return a.UserID
+	case policy.CheckConsent:
+		return a.UserID
+	case policy.RecordConsent:
+		return a.Consent.UserID
+	case policy.RenamePerson:
+		return a.From
+	case policy.RecordArchiveWaiting:
+		return "archive"
+	}
+	return ""
+}
+
+// auditGroup is the most actions one audit entry records.
+const auditGroup = 100
+
+// auditData is what an audit entry of an action holds.
+type auditData struct {
+	Event  string        `json:"event"`
+	Origin string        `json:"origin"`
+	Action string        `json:"action"`
+	Reason policy.Reason `json:"reason"`
+	Count  int           `json:"count"`
+	Detail any           `json:"detail"` // the action, or the list of them
+}
+
+// redact blanks the single-use codes an action carries (a welcome code, a
+// card's response code): they are credentials, and the audit log is kept
+// for years.
+func redact(a policy.Action) policy.Action {
+	switch a := a.(type) {
+	case policy.SendWelcome:
+		a.WelcomeCode = "[redacted]"
+		return a
+	case policy.UpdateCard:
+		a.ResponseCode = "[redacted]"
+		return a
+	}
+	return a
+}
+
+// actionName is an action's type name, e.g. "CreateObligation".
+func actionName(a policy.Action) string {
+	return strings.TrimPrefix(fmt.Sprintf("%T", a), "policy.")
+}
