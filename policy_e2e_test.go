@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
 
@@ -51,6 +55,17 @@ func policyCompany(t *testing.T) *wecomtest.Server {
 // data in dataDir (so a restart keeps it).
 func writePolicyConfig(t *testing.T, apiURL, dataDir string, v int) string {
 	t.Helper()
+	return writePolicyConfigStore(t, apiURL, dataDir, v, "")
+}
+
+// writePolicyConfigStore is writePolicyConfig on Redis when redisURL is
+// set.
+func writePolicyConfigStore(t *testing.T, apiURL, dataDir string, v int, redisURL string) string {
+	t.Helper()
+	backend := "embedded"
+	if redisURL != "" {
+		backend = "redis"
+	}
 	cfg := fmt.Sprintf(`
 [server]
 listen = "127.0.0.1:0"
@@ -70,8 +85,9 @@ path = "/wecom/callback"
 token = %q
 encoding_aes_key = %q
 [store]
-backend = "embedded"
+backend = %q
 path = %q
+redis_url = %q
 lease = "2s"
 [workers]
 retry_backoff = "100ms"
@@ -94,7 +110,7 @@ departments = [2]
 [admin]
 tokens = [%q]
 `, testCorpID, testAppSecret, contactsSecret, customerSecret, archiveSecret, apiURL, testToken, testKey,
-		filepath.Join(dataDir, "wecomply.db"), v, testAdmin)
+		backend, filepath.Join(dataDir, "wecomply.db"), redisURL, v, testAdmin)
 	p := filepath.Join(t.TempDir(), "wecomply.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -172,9 +188,20 @@ type attestationsResponse struct {
 // "acknowledged"; a new version supersedes what is still open and is owed
 // again; the audit chain verifies.
 func TestEmployeeLoop(t *testing.T) {
+	for _, backend := range []string{"embedded", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			redisURL := ""
+			if backend == "redis" {
+				redisURL = redistest.Start(t)
+			}
+			employeeLoop(t, redisURL)
+		})
+	}
+}
+
+func employeeLoop(t *testing.T, redisURL string) {
 	fake := policyCompany(t)
-	data := t.TempDir()
-	base := startApp(t, writePolicyConfig(t, fake.URL, data, 1), io.Discard)
+	base := startApp(t, writePolicyConfigStore(t, fake.URL, t.TempDir(), 1, redisURL), io.Discard)
 
 	// Published at start-up: zhangsan (East Sales, under Sales) owes it;
 	// wangwu (not in Sales) does not.
@@ -226,7 +253,35 @@ func TestEmployeeLoop(t *testing.T) {
 		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
 	})
 
-	// Coverage: two owe version 1, one acknowledged.
+	// zhangsan replies the word instead of clicking: attested by reply.
+	postEvent(t, base, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: " 确认。"})
+	eventually(t, "zhangsan's reply attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user=zhangsan", &ats)
+		return len(ats.Attestations) == 1 && ats.Attestations[0].Channel == "reply"
+	})
+	eventually(t, "the reply's confirmation", func() bool {
+		for _, m := range fake.Inbox("zhangsan") {
+			if m.MsgType == "text" && strings.Contains(m.Content, "已确认") {
+				return true
+			}
+		}
+		return false
+	})
+	// Someone who still owes it opens the app: told what is open.
+	fake.AddUser(wecomtest.User{UserID: "zhaoliu", Name: "赵六", Department: []int64{3}})
+	postEvent(t, base, wecomtest.EventSpec{Kind: "change_contact.create_user", UserID: "zhaoliu", Department: "3"})
+	eventually(t, "zhaoliu's card", func() bool { return len(cards(fake, "zhaoliu")) == 1 })
+	postEvent(t, base, wecomtest.EventSpec{Kind: "enter_agent", UserID: "zhaoliu"})
+	eventually(t, "zhaoliu's list of open notices", func() bool {
+		for _, m := range fake.Inbox("zhaoliu") {
+			if m.MsgType == "text" && strings.Contains(m.Content, "会话存档告知") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Coverage: three owe version 1, two acknowledged.
 	var notices struct {
 		Notices []struct {
 			Key      string         `json:"key"`
@@ -234,7 +289,7 @@ func TestEmployeeLoop(t *testing.T) {
 		} `json:"notices"`
 	}
 	apiGet(t, base, "/api/v1/notices", &notices)
-	if len(notices.Notices) != 1 || notices.Notices[0].Coverage["audience"] != float64(2) || notices.Notices[0].Coverage["acknowledged"] != float64(1) {
+	if len(notices.Notices) != 1 || notices.Notices[0].Coverage["audience"] != float64(3) || notices.Notices[0].Coverage["acknowledged"] != float64(2) {
 		t.Errorf("notices %+v", notices)
 	}
 	var report struct {
@@ -365,5 +420,62 @@ func TestCustomerLoop(t *testing.T) {
 	apiGet(t, base, "/api/v1/consents?status=disagreed", &consents)
 	if len(consents.Consents) != 1 || consents.Consents[0].ExternalUserID != "wmCustomer1" {
 		t.Errorf("consents %+v", consents)
+	}
+}
+
+// TestAuditVerifyDetectsTampering: the audit log of a real run verifies,
+// with the CLI and the API; an entry edited in the store's file is found.
+func TestAuditVerifyDetectsTampering(t *testing.T) {
+	fake := policyCompany(t)
+	data := t.TempDir()
+	cfg := writePolicyConfig(t, fake.URL, data, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, stopped := startAppCtx(t, ctx, cfg)
+	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
+	cancel()
+	<-stopped
+
+	var out, errOut strings.Builder
+	if code := run(context.Background(), []string{"audit", "verify", "-config", cfg}, &out, &errOut, nil); code != 0 || !strings.Contains(out.String(), "audit log ok") {
+		t.Fatalf("verify an untouched log: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+
+	// Someone edits an entry in the file: zhangsan becomes zhangsi.
+	db, err := bolt.Open(filepath.Join(data, "wecomply.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edited uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("audit"))
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if i := strings.Index(string(v), "zhangsan"); i >= 0 {
+				edited = binary.BigEndian.Uint64(k)
+				nv := []byte(string(v[:i]) + "zhangsi" + string(v[i+len("zhangsan"):]))
+				return b.Put(append([]byte(nil), k...), nv)
+			}
+		}
+		return fmt.Errorf("no audit entry names zhangsan")
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	code := run(context.Background(), []string{"audit", "verify", "-config", cfg}, &out, &errOut, nil)
+	if code != 1 || !strings.Contains(out.String(), fmt.Sprintf("BROKEN at entry %d", edited)) {
+		t.Errorf("verify an edited log: exit %d, %q; want exit 1 naming entry %d", code, out.String(), edited)
+	}
+	// The API says the same.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	base, _ := startAppCtx(t, ctx2, cfg)
+	var report struct {
+		OK       bool   `json:"ok"`
+		FirstBad uint64 `json:"first_bad"`
+	}
+	if status := apiGet(t, base, "/api/v1/audit/verify", &report); status != http.StatusConflict || report.OK || report.FirstBad != edited {
+		t.Errorf("GET /api/v1/audit/verify: %d %+v; want 409 at %d", status, report, edited)
 	}
 }
