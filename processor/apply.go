@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -64,7 +65,13 @@ func (p *Processor) applyOne(ctx context.Context, origin string, a policy.Action
 		}
 		if err == nil {
 			p.m.welcome.Observe(p.cfg.Now().Sub(start).Seconds())
-			p.log.Info("welcome message", "user", a.UserID, "external_user", a.ExternalUserID, "status", res.Status)
+			level := slog.LevelInfo
+			if res.Status == store.StatusFailed {
+				// The customer was not told: a disclosure gap to look at.
+				level = slog.LevelWarn
+			}
+			p.log.Log(ctx, level, "welcome message", "user", a.UserID, "external_user", a.ExternalUserID,
+				"status", res.Status, "error", res.Error)
 		}
 		return err
 	case policy.CheckConsent:
