@@ -34,7 +34,12 @@ type sandboxOptions struct {
 	Data   string // "" for a fresh temp dir
 	Keep   bool
 	Lang   string
+	// NoticeVersion is the version of the demo notice to publish.
+	NoticeVersion int
 }
+
+// maxNoticeVersion bounds -notice-version.
+const maxNoticeVersion = 1000
 
 // sandboxCmd runs the server on the embedded store with the fake WeCom
 // built in and the demo organisation loaded, and serves the sandbox page
@@ -46,6 +51,7 @@ func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&o.Data, "data", "", "directory of the embedded store; an existing one keeps its state across runs (default: a fresh temp dir, removed at exit)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the fresh temp dir at exit")
 	fs.StringVar(&o.Lang, "lang", "zh-CN", "default language of notices and of the demo values: zh-CN or en")
+	fs.IntVar(&o.NoticeVersion, "notice-version", 1, "version of the demo notice (会话存档告知) to publish; with -data, a higher one than the last run supersedes it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +60,9 @@ func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if !slices.Contains(templates.Languages, o.Lang) {
 		return fmt.Errorf("%w: -lang must be zh-CN or en, got %q", errUsage, o.Lang)
+	}
+	if o.NoticeVersion < 1 || o.NoticeVersion > maxNoticeVersion {
+		return fmt.Errorf("%w: -notice-version must be 1 to %d, got %d", errUsage, maxNoticeVersion, o.NoticeVersion)
 	}
 	sb, err := startSandbox(ctx, o, stderr)
 	if err != nil {
@@ -75,6 +84,7 @@ type sandboxEnv struct {
 	ln         net.Listener
 	base       string // http://host:port of the app
 	adminToken string
+	policy     sandbox.Policy
 	log        *slog.Logger
 }
 
@@ -134,6 +144,11 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	cfg.Store.Path = filepath.Join(sb.dir, "wecomply.db")
 	cfg.Notify.DefaultLanguage = o.Lang
 	cfg.Admin.Tokens = []config.Secret{config.Secret(sb.adminToken)}
+	if o.NoticeVersion == 0 {
+		o.NoticeVersion = 1
+	}
+	sb.policy = sb.org.DemoPolicy(o.Lang, o.NoticeVersion)
+	applyPolicy(&cfg, sb.policy)
 	if ps := cfg.Validate(); len(ps) > 0 {
 		return nil, &config.Error{File: "sandbox", Problems: ps}
 	}
@@ -154,7 +169,7 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	page, err := sandbox.New(sandbox.Options{
 		Fake: sb.fake, Org: sb.org,
 		AppURL: sb.base, CallbackPath: sandboxCallback, Cipher: cipher, AdminToken: sb.adminToken,
-		CorpID: sandboxCorpID, AgentID: sandboxAgentID, Lang: o.Lang,
+		CorpID: sandboxCorpID, AgentID: sandboxAgentID, Lang: o.Lang, AckWords: cfg.Policy.AckWords,
 		Logger: sb.log.With("component", "sandbox"),
 	})
 	if err != nil {
@@ -162,6 +177,22 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	}
 	sb.app.handler = withSandboxPage(page, sb.app.handler)
 	return sb, nil
+}
+
+// applyPolicy puts the demo company's compliance policy into cfg: its
+// [policy] and its one [[notices]], which the server publishes at
+// start-up to everyone in its audience.
+func applyPolicy(cfg *config.Config, p sandbox.Policy) {
+	cfg.Policy.Company = p.Company
+	cfg.Policy.Officers = slices.Clone(p.Officers)
+	cfg.Policy.ConsentPolicy = p.ConsentPolicy
+	cfg.Policy.ConsentPolicyURL = p.ConsentPolicyURL
+	cfg.Notices = []config.Notice{{
+		ID: p.NoticeID, Version: p.Version, Title: p.Title, Template: "ack_card",
+		Languages: []string{"zh-CN", "en"}, Summary: p.Summary, URL: p.URL, DueDays: p.DueDays,
+		Owners:   slices.Clone(p.Officers),
+		Audience: config.Audience{PermitList: p.PermitList, Departments: slices.Clone(p.Departments)},
+	}}
 }
 
 // withSandboxPage serves the sandbox page under sandbox.Prefix, and the
@@ -180,8 +211,10 @@ func (sb *sandboxEnv) printIntro(w io.Writer) {
 	if !sb.removeDir {
 		kept = "kept: run again with -data " + sb.dir + " to continue"
 	}
+	p := sb.policy
 	fmt.Fprintf(w, `wecomply sandbox: the server on its embedded store, with a fake WeCom and a demo company
-(%s: %d departments, %d people, %d customers) built in.
+(%s: %d departments, %d people, %d customers) built in, and its compliance policy on:
+the notice 《%s》 version %d (%s:v%d) is published to %s (%d people).
 
   Sandbox page:    %s%s
   Callback URL:    %s%s   (Token and EncodingAESKey generated for this run)
@@ -190,11 +223,15 @@ func (sb *sandboxEnv) printIntro(w io.Writer) {
   Fake WeCom API:  %s/cgi-bin/   (corp %s, app AgentID %d)
   Data dir:        %s   (%s)
 
-Try this first: open the sandbox page, send the acknowledgement card to a department,
-open a person's inbox and click the card's button as them, then watch the event log.
+Try this first: open the sandbox page and follow its guide.
+  The employee loop: open a salesperson's inbox, click the card's 「我已阅读并确认」 as them;
+  the card turns 已确认 and the attestation appears under Compliance (or reply 确认 in the app chat).
+  The customer loop: set a customer's answer to Disagree, then simulate the employee adding them;
+  the customer gets the welcome message, the employee a card, the compliance officers an alert.
 Ctrl-C stops the sandbox.
 
 `, sb.org.CorpName, len(sb.org.Departments), len(sb.org.People), len(sb.org.Customers),
+		p.Title, p.Version, p.NoticeID, p.Version, sb.org.DescribeAudience(p), len(sb.org.Audience(p)),
 		sb.base, sandbox.Prefix, sb.base, sandboxCallback, sb.adminToken, sb.adminToken, sb.base,
 		sb.fake.URL, sandboxCorpID, sandboxAgentID, sb.dir, kept)
 }

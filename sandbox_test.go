@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -51,12 +52,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // runSandbox starts a sandbox in-process on a loopback port with its
-// store in dir. It stops when the test ends, or when the returned stop
-// is called; a clean shutdown is asserted either way.
-func runSandbox(t *testing.T, dir string) (sb *sandboxEnv, stop func()) {
+// store in dir and the demo notice at version. It stops when the test
+// ends, or when the returned stop is called; a clean shutdown is asserted
+// either way.
+func runSandbox(t *testing.T, dir string, version int) (sb *sandboxEnv, stop func()) {
 	t.Helper()
 	logs := &syncBuffer{}
-	sb, err := startSandbox(context.Background(), sandboxOptions{Listen: "127.0.0.1:0", Data: dir, Lang: "zh-CN"}, logs)
+	sb, err := startSandbox(context.Background(), sandboxOptions{Listen: "127.0.0.1:0", Data: dir, Lang: "zh-CN", NoticeVersion: version}, logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,92 +152,215 @@ func cardClicks(t *testing.T, sb *sandboxEnv, userID string) []map[string]any {
 	return out
 }
 
+// noticeCards returns the cards of the demo notice's version in user's
+// inbox: the cards whose button acknowledges that version.
+func noticeCards(sb *sandboxEnv, user string, version int) []wecomtest.InboxMessage {
+	key := fmt.Sprintf(`"key":"ack:%s:v%d"`, sandbox.DemoNoticeID, version)
+	var out []wecomtest.InboxMessage
+	for _, m := range sb.fake.Inbox(user) {
+		if m.MsgType == "template_card" && strings.Contains(string(m.Message), key) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// sandboxAttestation is an attestation as the admin API returns it.
+type sandboxAttestation struct {
+	UserID  string `json:"user_id"`
+	Version int    `json:"version"`
+	Channel string `json:"channel"`
+	TaskID  string `json:"task_id"`
+}
+
+// attestationsOf returns user's attestations of the demo notice.
+func attestationsOf(t *testing.T, sb *sandboxEnv, user string) []sandboxAttestation {
+	t.Helper()
+	var r struct {
+		Attestations []sandboxAttestation `json:"attestations"`
+	}
+	adminGet(t, sb, "/api/v1/attestations?notice="+sandbox.DemoNoticeID+"&user="+user, &r)
+	return r.Attestations
+}
+
+// messagesOf returns user's (or a customer's) messages of msgType whose
+// content or object contains text.
+func messagesOf(sb *sandboxEnv, user, msgType, text string) []wecomtest.InboxMessage {
+	var out []wecomtest.InboxMessage
+	for _, m := range sb.fake.Inbox(user) {
+		if m.MsgType == msgType && (strings.Contains(m.Content, text) || strings.Contains(string(m.Message), text)) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // TestSandboxEndToEnd is what the README tells a newcomer to try, through
-// the page: send the acknowledgement card to a department, see it in a
-// person's inbox, click it as that person, find the click in the event
-// log. Everything in between is the real server: admin API, notifier,
-// workers, WeCom client, callback handler, embedded store.
+// the page: the notice published at start-up is in the audience's inboxes;
+// one person clicks the card and it turns 已确认, another replies 确认; a
+// customer who declines archiving is added: the customer gets the welcome
+// message, the employee a card, the officers an alert; the compliance
+// view shows it all. Then a restart on the same -data dir with version 2
+// supersedes what is still open. Everything in between is the real
+// server: callback handler, workers, processor, notifier, WeCom client,
+// admin API, embedded store.
 func TestSandboxEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	sb, stop := runSandbox(t, dir)
+	sb, stop := runSandbox(t, dir, 1)
 	page := sb.base + sandbox.Prefix
-	team := sb.org.Members(4) // 华东销售组
-	if len(team) < 2 {
-		t.Fatalf("department 4 has %v", team)
+	audience := sb.org.Audience(sb.policy)
+	team := sb.org.Members(4) // 华东销售组, in the audience
+	if len(team) < 4 || len(audience) < len(team) {
+		t.Fatalf("department 4 has %v; the audience %v", team, audience)
 	}
 
-	form := url.Values{"template": {"ack_card"}, "lang": {"zh-CN"}, "key": {"e2e-ack-1"}, "mode": {"dept"}, "dept": {"4"}}
-	for _, f := range sandbox.DemoData("ack_card", "zh-CN") {
-		form.Set("data."+f.Name, f.Value)
-	}
-	if loc := pagePost(t, page+"send", form); !strings.HasPrefix(loc, sandbox.Prefix+"sends?key=e2e-ack-1&") {
-		t.Fatalf("send redirected to %q", loc)
-	}
-
-	cards := func(user string) []wecomtest.InboxMessage {
-		var out []wecomtest.InboxMessage
-		for _, m := range sb.fake.Inbox(user) {
-			if m.MsgType == "template_card" {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-	eventually(t, "every member of the team has the card", func() bool {
-		for _, u := range team {
-			if len(cards(u)) != 1 {
+	// Published at start-up: everyone in the audience has the card,
+	// nobody else anything.
+	eventually(t, "everyone in the audience has the notice card", func() bool {
+		for _, u := range audience {
+			if len(noticeCards(sb, u, 1)) != 1 {
 				return false
 			}
 		}
 		return true
 	})
-	for _, u := range sb.org.Members(6) { // 客户服务部 got nothing
+	for _, u := range sb.org.Members(8) { // 技术部
 		if n := len(sb.fake.Inbox(u)); n != 0 {
-			t.Errorf("%s, outside the department, got %d messages", u, n)
+			t.Errorf("%s, outside the audience, got %d messages", u, n)
 		}
-	}
-	eventually(t, "the send results are recorded", func() bool {
-		var r struct {
-			Counts map[string]int `json:"counts"`
-		}
-		adminGet(t, sb, "/api/v1/sends/e2e-ack-1", &r)
-		return r.Counts["sent"] == len(team)
-	})
-	if res := pageGet(t, page+"sends?key=e2e-ack-1"); !strings.Contains(res, `class="st-sent">sent</td>`) || strings.Contains(res, "waiting for") {
-		t.Errorf("the results page does not show every send done:\n%s", res)
 	}
 
+	// The employee loop, by the card: click it through the page.
 	person := team[1]
-	card := cards(person)[0]
+	card := noticeCards(sb, person, 1)[0]
 	inbox := pageGet(t, page+"inbox?user="+person)
-	for _, want := range []string{"请确认：会话存档告知（第 3 版）", "示例科技 合规", ">我已阅读并确认</button>",
-		`name="msgid" value="` + card.MsgID + `"`, `name="key" value="ack"`, "task_id " + card.TaskID} {
+	for _, want := range []string{"请确认：会话存档告知（第 1 版）", "示例科技 合规", ">我已阅读并确认</button>",
+		`name="msgid" value="` + card.MsgID + `"`, `name="key" value="ack:archive:v1"`, "task_id " + card.TaskID,
+		`<td class="st-pending">pending</td>`, `action="/sandbox/reply"`, `action="/sandbox/enter"`} {
 		if !strings.Contains(inbox, want) {
 			t.Errorf("%s's inbox page lacks %s", person, want)
 		}
 	}
-
-	loc := pagePost(t, page+"click", url.Values{"user": {person}, "msgid": {card.MsgID}, "key": {"ack"}})
+	loc := pagePost(t, page+"click", url.Values{"user": {person}, "msgid": {card.MsgID}, "key": {"ack:archive:v1"}})
 	if after := pageGet(t, sb.base+loc); !strings.Contains(after, "200 OK") {
 		t.Errorf("the page does not report the callback's 200:\n%s", after)
 	}
-	eventually(t, "the click is in the event log", func() bool { return len(cardClicks(t, sb, person)) > 0 })
+	eventually(t, "the card turns 已确认", func() bool {
+		return strings.HasPrefix(noticeCards(sb, person, 1)[0].ReplaceName, "已确认")
+	})
+	eventually(t, "the click's attestation", func() bool { return len(attestationsOf(t, sb, person)) == 1 })
+	if a := attestationsOf(t, sb, person)[0]; a.Channel != "card" || a.Version != 1 || a.TaskID != card.TaskID {
+		t.Errorf("%s's attestation %+v, want by card of task %s", person, a, card.TaskID)
+	}
+	inbox = pageGet(t, page+"inbox?user="+person)
+	for _, want := range []string{`<button class="greyed" disabled>已确认`, `<td class="st-acknowledged">acknowledged</td>`, "Attested <code>archive</code> v1 by <b>card</b>"} {
+		if !strings.Contains(inbox, want) {
+			t.Errorf("after the click, %s's inbox page lacks %s", person, want)
+		}
+	}
 	clicks := cardClicks(t, sb, person)
-	if len(clicks) != 1 || clicks[0]["task_id"] != card.TaskID || clicks[0]["event_key"] != "ack" || clicks[0]["receiver"] != "/wecom/callback" {
+	if len(clicks) != 1 || clicks[0]["task_id"] != card.TaskID || clicks[0]["event_key"] != "ack:archive:v1" || clicks[0]["receiver"] != "/wecom/callback" {
 		t.Errorf("event log entries of %s: %v, want one click of task %s", person, clicks, card.TaskID)
 	}
 	if log := pageGet(t, page+"events"); !strings.Contains(log, "task_id="+card.TaskID) {
 		t.Error("the event log page does not show the click's task_id")
 	}
-	if got := cards(person)[0].Clicked; got != "ack" {
-		t.Errorf("the fake recorded the click as %q", got)
+
+	// The employee loop, by a reply in the app chat; and opening the app
+	// lists what is still open.
+	replier, opener := team[2], team[3]
+	if loc := pagePost(t, page+"reply", url.Values{"user": {replier}, "content": {"确认"}}); !strings.HasPrefix(loc, sandbox.Prefix+"inbox?user="+replier+"&") {
+		t.Errorf("reply redirected to %q", loc)
 	}
+	eventually(t, "the reply's attestation", func() bool { return len(attestationsOf(t, sb, replier)) == 1 })
+	if a := attestationsOf(t, sb, replier)[0]; a.Channel != "reply" || a.Version != 1 {
+		t.Errorf("%s's attestation %+v, want by reply", replier, a)
+	}
+	eventually(t, "the app's answer to the reply", func() bool { return len(messagesOf(sb, replier, "text", "已确认《会话存档告知》")) == 1 })
+	if inbox := pageGet(t, page+"inbox?user="+replier); !strings.Contains(inbox, `<div class="bubble mine">确认</div>`) {
+		t.Errorf("%s's inbox page does not show the reply they sent", replier)
+	}
+	pagePost(t, page+"enter", url.Values{"user": {opener}})
+	eventually(t, "the open notices, on entering the app", func() bool { return len(messagesOf(sb, opener, "text", "会话存档告知")) == 1 })
+
+	// The customer loop: the customer declines first, then the employee
+	// adds them.
+	var customer sandbox.Customer
+	for _, c := range sb.org.Customers {
+		if c.Followers[0].UserID == person {
+			customer = c
+			break
+		}
+	}
+	ext := customer.Contact.ExternalUserID
+	if ext == "" {
+		t.Fatalf("%s follows no customer", person)
+	}
+	if loc := pagePost(t, page+"consent", url.Values{"user": {person}, "external": {ext}, "status": {"Disagree"}, "back": {"home"}}); !strings.HasPrefix(loc, sandbox.Prefix+"?note=") {
+		t.Errorf("consent redirected to %q", loc)
+	}
+	if loc := pagePost(t, page+"add", url.Values{"user": {person}, "external": {ext}}); !strings.HasPrefix(loc, sandbox.Prefix+"customer?id="+ext+"&") {
+		t.Errorf("add redirected to %q", loc)
+	}
+	eventually(t, "the customer's welcome message", func() bool { return len(messagesOf(sb, ext, "welcome", "存档")) == 1 })
+	eventually(t, "the employee's consent card", func() bool {
+		for _, m := range messagesOf(sb, person, "template_card", "不同意") {
+			if m.CardType == "text_notice" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, officer := range sb.org.Officers {
+		eventually(t, officer+"'s alert", func() bool { return len(messagesOf(sb, officer, "markdown", ext)) == 1 })
+	}
+	cust := pageGet(t, page+"customer?id="+ext)
+	for _, want := range []string{"欢迎语 welcome message from", "温馨提示", `<span class="st-Disagree">Disagree</span>`, `<span class="st-disagreed">disagreed</span>`} {
+		if !strings.Contains(cust, want) {
+			t.Errorf("the customer's page lacks %s", want)
+		}
+	}
+
+	// The compliance view, from the admin API.
+	comp := pageGet(t, page+"compliance")
+	for _, want := range []string{"《会话存档告知》", fmt.Sprintf("acknowledged: 2 of %d", len(audience)), "the archive permit list",
+		`<td><b>card</b></td>`, `<td><b>reply</b></td>`, "disagreed (1)", customer.Contact.Name, "✔ The chain verifies", "policy.consent_checked"} {
+		if !strings.Contains(comp, want) {
+			t.Errorf("the compliance page lacks %s", want)
+		}
+	}
+	resp, err := noRedirects.Get(page + "attestations.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(string(csvBody), person+",archive,1,") || !strings.Contains(string(csvBody), ",reply,") {
+		t.Errorf("attestations.csv: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), csvBody)
+	}
+
+	// The send form still sends what one asks, here to 技术部.
+	form := url.Values{"template": {"disclosure"}, "lang": {"zh-CN"}, "key": {"e2e-disclosure"}, "mode": {"dept"}, "dept": {"8"}}
+	for _, f := range sandbox.DemoData("disclosure", "zh-CN") {
+		form.Set("data."+f.Name, f.Value)
+	}
+	if loc := pagePost(t, page+"send", form); !strings.HasPrefix(loc, sandbox.Prefix+"sends?key=e2e-disclosure&") {
+		t.Fatalf("send redirected to %q", loc)
+	}
+	eventually(t, "the send results are recorded", func() bool {
+		var r struct {
+			Counts map[string]int `json:"counts"`
+		}
+		adminGet(t, sb, "/api/v1/sends/e2e-disclosure", &r)
+		return r.Counts["sent"] == len(sb.org.Members(8))
+	})
 
 	// The app is still the app: health, and "/" leads to the page.
 	if body := pageGet(t, sb.base+"/healthz"); strings.TrimSpace(body) != "ok" {
 		t.Errorf("/healthz: %q", body)
 	}
-	resp, err := noRedirects.Get(sb.base + "/")
+	resp, err = noRedirects.Get(sb.base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +369,42 @@ func TestSandboxEndToEnd(t *testing.T) {
 		t.Errorf("GET /: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	// Stop cleanly; a -data dir is kept, and the next run continues on it.
+	// Stop cleanly; a -data dir is kept, and the next run continues on it,
+	// here with version 2 of the notice: everyone owes it and gets its
+	// card (in the new run's fake WeCom), what was open of version 1 is
+	// superseded, version 1's attestations stay.
 	stop()
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("the -data dir is gone: %v", err)
 	}
-	sb2, _ := runSandbox(t, dir)
+	sb2, _ := runSandbox(t, dir, 2)
+	eventually(t, "version 2's card", func() bool { return len(noticeCards(sb2, person, 2)) == 1 && len(noticeCards(sb2, opener, 2)) == 1 })
 	if clicks := cardClicks(t, sb2, person); len(clicks) != 1 {
 		t.Errorf("after a restart on the same -data dir the event log has %d clicks of %s, want 1", len(clicks), person)
+	}
+	var obs struct {
+		Obligations []struct {
+			UserID  string `json:"user_id"`
+			Version int    `json:"version"`
+			Status  string `json:"status"`
+		} `json:"obligations"`
+	}
+	adminGet(t, sb2, "/api/v1/obligations?notice="+sandbox.DemoNoticeID+"&limit=1000", &obs)
+	got := map[string]string{}
+	for _, o := range obs.Obligations {
+		if o.UserID == person || o.UserID == opener {
+			got[fmt.Sprintf("%s v%d", o.UserID, o.Version)] = o.Status
+		}
+	}
+	want := map[string]string{person + " v1": "acknowledged", person + " v2": "pending", opener + " v1": "superseded", opener + " v2": "pending"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("obligations after version 2: %v, want %v", got, want)
+	}
+	if ats := attestationsOf(t, sb2, person); len(ats) != 1 || ats[0].Version != 1 {
+		t.Errorf("%s's attestations after version 2: %+v, want version 1's", person, ats)
+	}
+	if comp := pageGet(t, sb2.base+sandbox.Prefix+"compliance"); !strings.Contains(comp, "<code>archive:v2</code>") {
+		t.Error("the compliance page does not show version 2")
 	}
 }
 
@@ -325,6 +478,7 @@ func TestSandboxFlags(t *testing.T) {
 		want string
 	}{
 		{"unknown language", []string{"-lang", "fr"}, 2, "-lang must be zh-CN or en"},
+		{"notice version 0", []string{"-notice-version", "0"}, 2, "-notice-version must be 1 to 1000"},
 		{"an argument", []string{"extra"}, 2, "sandbox takes only flags"},
 		{"unknown flag", []string{"-nope"}, 2, "flag provided but not defined"},
 		{"bad listen address", []string{"-listen", "nonsense", "-data", t.TempDir()}, 1, "server.listen"},

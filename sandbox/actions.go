@@ -25,6 +25,7 @@ import (
 type apiError struct {
 	Status  int
 	Message string
+	Body    string // the whole answer, at most maxAPIResponse
 }
 
 func (e *apiError) Error() string {
@@ -71,7 +72,7 @@ func (p *Page) api(ctx context.Context, method, path string, in, out any) error 
 		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
-		return &apiError{Status: resp.StatusCode, Message: truncate(msg, 2048)}
+		return &apiError{Status: resp.StatusCode, Message: truncate(msg, 2048), Body: string(raw)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {

@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/wecomply/wecomply/templates"
 )
@@ -75,4 +78,119 @@ func Sendable() []templates.Template {
 		}
 	}
 	return out
+}
+
+// DemoNoticeID is the id of the demo company's notice, the one
+// `wecomply sandbox` publishes at start-up.
+const DemoNoticeID = "archive"
+
+// Policy is the demo company's compliance policy, as `wecomply sandbox`
+// configures it ([policy] and one [[notices]]).
+type Policy struct {
+	Company string
+	// Officers are the compliance officers, alerted when a customer
+	// declines archiving.
+	Officers []string
+	// ConsentPolicy is what an employee must do when a customer declines,
+	// and ConsentPolicyURL the full text.
+	ConsentPolicy    string
+	ConsentPolicyURL string
+	// The notice: its title, summary and full text at version Version;
+	// everyone in the archive permit list or in the Departments (with their
+	// sub-departments) owes it within DueDays.
+	NoticeID    string
+	Version     int
+	Title       string
+	Summary     string
+	URL         string
+	DueDays     int
+	PermitList  bool
+	Departments []int64
+}
+
+// demoPolicyTexts are the policy's texts per language.
+var demoPolicyTexts = map[string]struct{ title, summary, consent string }{
+	"zh-CN": {
+		title:   "会话存档告知",
+		summary: "公司将存档您与客户的企业微信会话，用于合规管理与服务质量。请阅读全文后确认。",
+		consent: "客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。",
+	},
+	"en": {
+		title:   "Chat archiving notice",
+		summary: "The company archives your WeCom chats with customers, for compliance and service quality. Please read the full text, then acknowledge.",
+		consent: "When a customer declines archiving, do not discuss deal details in WeCom; use a channel that is archived.",
+	},
+}
+
+// DemoPolicy returns o's compliance policy with its notice at version
+// (1 or more) and its texts in lang (zh-CN for a language without its
+// own): the notice is owed by the archive permit list and by 销售部 with
+// its teams, the officers are o's.
+func (o Org) DemoPolicy(lang string, version int) Policy {
+	t, ok := demoPolicyTexts[lang]
+	if !ok {
+		t = demoPolicyTexts["zh-CN"]
+	}
+	p := Policy{
+		Company: o.CorpName, Officers: slices.Clone(o.Officers),
+		ConsentPolicy: t.consent, ConsentPolicyURL: "https://compliance.example.com/policy/archive",
+		NoticeID: DemoNoticeID, Version: version, Title: t.title, Summary: t.summary,
+		URL:     fmt.Sprintf("https://compliance.example.com/notices/%s/%d", DemoNoticeID, version),
+		DueDays: 7, PermitList: true,
+	}
+	if _, ok := o.Department(salesDept); ok {
+		p.Departments = []int64{salesDept}
+	}
+	return p
+}
+
+// Audience returns the UserIDs of the people who owe p's notice, in the
+// order of o.People.
+func (o Org) Audience(p Policy) []string {
+	var out []string
+	for _, u := range o.People {
+		in := p.PermitList && slices.ContainsFunc(o.Permit, func(id string) bool { return strings.EqualFold(id, u.UserID) })
+		for _, d := range p.Departments {
+			in = in || slices.ContainsFunc(u.Department, func(ud int64) bool { return ud == d || o.Within(ud, d) })
+		}
+		if in {
+			out = append(out, u.UserID)
+		}
+	}
+	return out
+}
+
+// DescribeAudience says who owes p's notice, e.g. "the archive permit
+// list + 示例科技 / 销售部".
+func (o Org) DescribeAudience(p Policy) string {
+	return o.describeAudience(false, p.PermitList, p.Departments, nil, nil)
+}
+
+// describeAudience names the parts of an audience.
+func (o Org) describeAudience(everyone, permit bool, depts, tags []int64, users []string) string {
+	var parts []string
+	if everyone {
+		parts = append(parts, "everyone")
+	}
+	if permit {
+		parts = append(parts, "the archive permit list")
+	}
+	for _, id := range depts {
+		if _, ok := o.Department(id); ok {
+			parts = append(parts, o.Path(id))
+		} else {
+			parts = append(parts, "department "+strconv.FormatInt(id, 10))
+		}
+	}
+	for _, id := range tags {
+		parts = append(parts, "tag "+strconv.FormatInt(id, 10))
+	}
+	for _, u := range users {
+		if p, ok := o.Person(u); ok {
+			parts = append(parts, p.Name+" ("+u+")")
+		} else {
+			parts = append(parts, u)
+		}
+	}
+	return strings.Join(parts, " + ")
 }

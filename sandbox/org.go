@@ -1,13 +1,18 @@
 // Package sandbox is what `wecomply sandbox` adds to a normal server: a
-// demo organisation loaded into the fake WeCom (wecomtest.Server), and a
-// web page that shows every message the fake received, per person, as
-// WeCom would show it, and lets a newcomer act as those people: click a
-// card's button, send a notice, simulate an event, read the event log.
+// demo organisation loaded into the fake WeCom (wecomtest.Server) with its
+// compliance policy (DemoPolicy), and a web page that shows every message
+// the fake received, per person and per customer, as WeCom would show it,
+// and lets a newcomer act as those people: click a card's button, reply
+// in the app chat, open the app, set a customer's answer to archiving,
+// add a customer, send a notice, simulate an event; and read what the
+// server recorded: the event log, and the compliance view (coverage,
+// obligations, attestations, consents, the audit log).
 //
 // The page drives the running wecomply server only the way the outside
 // world does: signed callbacks (wecomtest.Sender) to its callback URL and
-// its admin API (/api/v1/sends, /api/v1/events) with an admin token. It is
-// a development tool: it has no login and is meant for loopback.
+// its admin API (/api/v1/sends, /events, /notices, /obligations,
+// /attestations, /people, /consents, /audit) with an admin token. It is a
+// development tool: it has no login and is meant for loopback.
 package sandbox
 
 import (
@@ -164,6 +169,13 @@ var demoCustomers = []struct {
 	{"Ms. Tanaka", "Sakura Components K.K.", []string{"zhaojianguo"}},
 }
 
+// The departments the demo's policy names: 销售部 (with its two teams)
+// and 客户服务部.
+const (
+	salesDept   = 3
+	serviceDept = 6
+)
+
 // demoFollowTime is when the demo customers were added (2026-01-05
 // 09:30 CST), the same for every run.
 const demoFollowTime = 1767576600
@@ -239,7 +251,7 @@ func Demo() Org {
 		o.Customers = append(o.Customers, cust)
 	}
 	for _, p := range o.People {
-		if d := p.Department[0]; d == 3 || o.Within(d, 3) || d == 6 {
+		if d := p.Department[0]; d == salesDept || o.Within(d, salesDept) || d == serviceDept {
 			o.Permit = append(o.Permit, p.UserID)
 		}
 	}

@@ -67,6 +67,9 @@ type Options struct {
 	AgentID int64
 	// Lang is the default language of the send form: zh-CN or en.
 	Lang string
+	// AckWords are the server's policy.ack_words, offered as one-click
+	// replies in each inbox; nil: "确认" and "ack", the default.
+	AckWords []string
 	// HTTPClient calls the server (admin API and callbacks); nil: a
 	// client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -85,10 +88,12 @@ type Page struct {
 	handler http.Handler
 
 	mu       sync.Mutex
-	seen     map[string]int // lower-cased userid → inbox messages seen
+	seen     map[string]int // lower-cased userid (or seenKey) → inbox messages seen
 	flashes  map[string]*flash
 	flashIDs []string // oldest first
 	notices  []noticeRecord
+	answers  map[pair]answer       // customers' archiving answers set from the page
+	chats    map[string][]chatLine // lower-cased userid → what they sent in the app chat
 }
 
 // flash is the outcome of a POST, shown once on the page it redirects to.
@@ -127,10 +132,14 @@ func New(o Options) (*Page, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.AckWords == nil {
+		o.AckWords = []string{"确认", "ack"}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	p := &Page{o: o, client: o.HTTPClient, log: o.Logger, seen: map[string]int{}, flashes: map[string]*flash{}}
+	p := &Page{o: o, client: o.HTTPClient, log: o.Logger, seen: map[string]int{}, flashes: map[string]*flash{},
+		answers: map[pair]answer{}, chats: map[string][]chatLine{}}
 	if p.client == nil {
 		p.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -147,6 +156,14 @@ func New(o Options) (*Page, error) {
 	mux.HandleFunc("POST "+Prefix+"simulate", p.simulate)
 	mux.HandleFunc("GET "+Prefix+"events", p.events)
 	mux.HandleFunc("GET "+Prefix+"sends", p.sends)
+	mux.HandleFunc("POST "+Prefix+"reply", p.reply)
+	mux.HandleFunc("POST "+Prefix+"enter", p.enter)
+	mux.HandleFunc("GET "+Prefix+"customers", p.customers)
+	mux.HandleFunc("GET "+Prefix+"customer", p.customer)
+	mux.HandleFunc("POST "+Prefix+"consent", p.consent)
+	mux.HandleFunc("POST "+Prefix+"add", p.addContact)
+	mux.HandleFunc("GET "+Prefix+"compliance", p.compliance)
+	mux.HandleFunc("GET "+Prefix+"attestations.csv", p.attestationsCSV)
 	p.handler = ipOrLocalhostOnly(http.NewCrossOriginProtection().Handler(secureHeaders(mux)))
 	return p, nil
 }
@@ -164,13 +181,22 @@ func (p *Page) parseTemplates() error {
 			return t.Local().Format("2006-01-02 15:04:05")
 		},
 		"indent": func(depth, extra int) int { return 14 + (depth+extra)*12 },
+		// short cuts a hash or id for a table; the title shows it whole.
+		"short": func(s string) string { return truncate(s, 12) },
+		"unix": func(sec int64) string {
+			if sec == 0 {
+				return ""
+			}
+			return time.Unix(sec, 0).Local().Format("2006-01-02 15:04:05")
+		},
+		"personName": p.name,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFiles, "web/layout.html")
 	if err != nil {
 		return fmt.Errorf("sandbox: parse layout: %w", err)
 	}
 	p.pages = map[string]*template.Template{}
-	for _, name := range []string{"home", "inbox", "send", "simulate", "events", "sends"} {
+	for _, name := range []string{"home", "inbox", "send", "simulate", "events", "sends", "customers", "customer", "compliance"} {
 		t, err := template.Must(layout.Clone()).ParseFS(webFiles, "web/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("sandbox: parse %s: %w", name, err)
@@ -363,10 +389,21 @@ func (p *Page) home(w http.ResponseWriter, r *http.Request) {
 		Officers    []personView
 		Example     personView
 		ExampleDept string
+		// The guide: the notices published (GET /api/v1/notices), a
+		// second member of the audience to reply instead of clicking, and
+		// a customer of Example's for the customer loop.
+		Notices    []noticeView
+		NoticesErr string
+		Replier    personView
+		Customer   *Customer
 	}
 	d := homeData{
 		CallbackURL: p.o.AppURL + p.o.CallbackPath, EventsURL: p.o.AppURL + "/api/v1/events?limit=10",
 		FakeURL: p.o.Fake.URL + "/cgi-bin/", CorpID: p.o.CorpID, AgentID: p.o.AgentID, Org: p.o.Org,
+	}
+	var err error
+	if d.Notices, err = p.policyNotices(r.Context()); err != nil {
+		d.NoticesErr = err.Error()
 	}
 	for _, c := range p.o.Org.Customers {
 		row := customerRow{Customer: c}
@@ -378,10 +415,18 @@ func (p *Page) home(w http.ResponseWriter, r *http.Request) {
 	for _, id := range p.o.Org.Officers {
 		d.Officers = append(d.Officers, personView{UserID: id, Name: p.name(id)})
 	}
-	if ms := p.o.Org.Members(4); len(ms) > 1 {
+	if ms := p.o.Org.Members(4); len(ms) > 2 {
 		u, _ := p.o.Org.Person(ms[1])
 		d.Example = personView{UserID: u.UserID, Name: u.Name}
 		d.ExampleDept = p.o.Org.Path(4)
+		u, _ = p.o.Org.Person(ms[2])
+		d.Replier = personView{UserID: u.UserID, Name: u.Name}
+		for _, c := range p.o.Org.Customers {
+			if slices.ContainsFunc(c.Followers, func(f wecomtest.FollowUser) bool { return strings.EqualFold(f.UserID, d.Example.UserID) }) {
+				d.Customer = &c
+				break
+			}
+		}
 	}
 	p.render(w, r, http.StatusOK, "home", view{Title: "Welcome", Nav: "home", Data: d})
 }
@@ -418,10 +463,20 @@ func (p *Page) inbox(w http.ResponseWriter, r *http.Request) {
 		Messages  []messageView
 		Customers []wecomtest.ExternalContact
 		Permit    bool
+		Paused    bool
+		AckWords  []string
+		// Record is what the server recorded of the person
+		// (GET /api/v1/people/:userid).
+		Record    apiPerson
+		RecordErr string
 	}
 	d := inboxData{
 		Person: personView{UserID: u.UserID, Name: u.Name, Position: u.Position, Officer: slices.Contains(p.o.Org.Officers, u.UserID), Total: len(msgs)},
-		Permit: slices.Contains(p.o.Org.Permit, u.UserID),
+		Permit: p.inPermit(u.UserID), Paused: paused(r), AckWords: p.o.AckWords,
+	}
+	var err error
+	if d.Record, err = p.person(r.Context(), u.UserID); err != nil {
+		d.RecordErr = err.Error()
 	}
 	if len(u.Department) > 0 {
 		d.Dept = p.o.Org.Path(u.Department[0])
@@ -434,10 +489,16 @@ func (p *Page) inbox(w http.ResponseWriter, r *http.Request) {
 			d.Customers = append(d.Customers, c.Contact)
 		}
 	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		d.Messages = append(d.Messages, newMessageView(msgs[i], i >= seen))
+	for i, m := range msgs {
+		d.Messages = append(d.Messages, newMessageView(m, i >= seen))
 	}
-	v := view{Title: u.Name + " · inbox", Nav: "inbox", Refresh: true, Current: u.UserID, Data: d}
+	for _, l := range p.chatOf(u.UserID) {
+		d.Messages = append(d.Messages, chatView(l))
+	}
+	// The conversation, newest first; a reply comes after what it answers.
+	slices.SortStableFunc(d.Messages, func(a, b messageView) int { return a.At.Compare(b.At) })
+	slices.Reverse(d.Messages)
+	v := view{Title: u.Name + " · inbox", Nav: "inbox", Refresh: !d.Paused, Current: u.UserID, Data: d}
 	v.Depts = p.directory()
 	p.render(w, r, http.StatusOK, "inbox", v)
 }

@@ -36,6 +36,18 @@ type stubApp struct {
 	refuse  string         // a notice key answered with 400
 	results map[string]any // GET /api/v1/sends/:key answer
 	log     []map[string]any
+	// policy answers GET requests to other admin API paths (the policy
+	// API), by path: a value is JSON-encoded with 200, a stubAnswer as
+	// scripted; queries records each path's last query.
+	policy  map[string]any
+	queries map[string]url.Values
+}
+
+// stubAnswer is a scripted admin API answer.
+type stubAnswer struct {
+	Status      int
+	ContentType string
+	Body        string
 }
 
 func (s *stubApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -85,9 +97,39 @@ func (s *stubApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(s.results)
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/events":
 		json.NewEncoder(w).Encode(map[string]any{"events": s.log})
+	case r.Method == http.MethodGet && s.policy[r.URL.Path] != nil:
+		if s.queries == nil {
+			s.queries = map[string]url.Values{}
+		}
+		s.queries[r.URL.Path] = r.URL.Query()
+		if a, ok := s.policy[r.URL.Path].(stubAnswer); ok {
+			w.Header().Set("Content-Type", a.ContentType)
+			w.WriteHeader(a.Status)
+			io.WriteString(w, a.Body)
+			return
+		}
+		json.NewEncoder(w).Encode(s.policy[r.URL.Path])
 	default:
-		http.NotFound(w, r)
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]string{"error": "no such path in the stub"})
 	}
+}
+
+// script sets the answer to GET path.
+func (s *stubApp) script(path string, answer any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.policy == nil {
+		s.policy = map[string]any{}
+	}
+	s.policy[path] = answer
+}
+
+// query returns the last query of GET path.
+func (s *stubApp) query(path string) url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queries[path]
 }
 
 func (s *stubApp) recorded() ([]wecom.Event, []sendRequest) {

@@ -20,6 +20,11 @@ type messageView struct {
 	At       time.Time
 	Unread   bool
 	Recalled bool
+	// Mine is a line the person sent (a text or opening the app), not a
+	// message of the app.
+	Mine bool
+	// From is the employee whose welcome message it is.
+	From string
 	// Body is the rendered text or markdown; Card a template card; Raw
 	// the message object of any other type, indented.
 	Body      template.HTML
@@ -62,6 +67,10 @@ type buttonView struct {
 	Clickable bool // a callback button of a card that can still be clicked
 }
 
+// msgWelcome is the MsgType the fake gives a welcome message
+// (send_welcome_msg) in a customer's inbox.
+const msgWelcome = "welcome"
+
 // newMessageView turns an inbox message into its view.
 func newMessageView(m wecomtest.InboxMessage, unread bool) messageView {
 	v := messageView{MsgID: m.MsgID, MsgType: m.MsgType, App: m.App, AgentID: m.AgentID, At: m.At, Unread: unread,
@@ -77,6 +86,22 @@ func newMessageView(m wecomtest.InboxMessage, unread bool) messageView {
 			break
 		}
 		v.Raw = indent(m.Card)
+	case msgWelcome:
+		v.From = m.From
+		var w struct {
+			Text *struct {
+				Content string `json:"content"`
+			} `json:"text"`
+			Attachments json.RawMessage `json:"attachments"`
+		}
+		if err := json.Unmarshal(m.Message, &w); err != nil || w.Text == nil {
+			v.Raw = indent(m.Message)
+			break
+		}
+		v.Body = renderText(w.Text.Content)
+		if len(w.Attachments) > 0 {
+			v.Raw = indent(w.Attachments)
+		}
 	default:
 		v.Raw = indent(m.Message)
 	}
