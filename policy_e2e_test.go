@@ -388,7 +388,7 @@ func TestCustomerLoop(t *testing.T) {
 	if d := time.Since(sent); d > 20*time.Second {
 		t.Errorf("welcome sent after %s, beyond the code's 20 s", d)
 	}
-	if w := fake.Inbox("wmCustomer1")[0]; w.MsgType != "welcome" || !strings.Contains(string(w.Message), "存档") {
+	if w := fake.Inbox("wmCustomer1")[0]; w.MsgType != "welcome" || !strings.Contains(string(w.Message), "存档") || !strings.Contains(string(w.Message), "张三") {
 		t.Errorf("welcome %+v", w)
 	}
 
@@ -402,9 +402,16 @@ func TestCustomerLoop(t *testing.T) {
 		}
 		return false
 	})
+	defer func() {
+		if t.Failed() {
+			for _, m := range fake.Inbox("wangfang") {
+				t.Logf("wangfang: %s %q", m.MsgType, m.Content)
+			}
+		}
+	}()
 	eventually(t, "the officer's alert", func() bool {
 		for _, m := range fake.Inbox("wangfang") {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, "wmCustomer1") {
+			if m.MsgType == "markdown" && strings.Contains(m.Content, "张先生（wmCustomer1）") && strings.Contains(m.Content, "张三") {
 				return true
 			}
 		}

@@ -163,7 +163,7 @@ func consentNotices(c Consent, since time.Time, st State, now time.Time, reason 
 		Template: "consent_employee",
 		Lang:     personLang(employee(st, c.UserID), s),
 		Data: map[string]any{
-			"Company": s.Company, "Customer": c.ExternalUserID, "Status": string(c.Status),
+			"Company": s.Company, "Customer": customerLabel(st, c.ExternalUserID), "Status": string(c.Status),
 			"Policy": s.ConsentPolicy, "URL": s.ConsentPolicyURL,
 		},
 		UserIDs: []string{c.UserID},
@@ -176,7 +176,7 @@ func consentNotices(c Consent, since time.Time, st State, now time.Time, reason 
 			Template: "consent_alert",
 			Lang:     s.DefaultLanguage,
 			Data: map[string]any{
-				"Customer": c.ExternalUserID,
+				"Customer": customerLabel(st, c.ExternalUserID),
 				"UserID":   c.UserID,
 				"UserName": employeeName(st, c.UserID),
 				"Status":   string(c.Status),
@@ -186,4 +186,13 @@ func consentNotices(c Consent, since time.Time, st State, now time.Time, reason 
 		})
 	}
 	return acts
+}
+
+// customerLabel names a customer in texts: "张先生（wmXXXX）" when the
+// caller knows the name, else the external id.
+func customerLabel(st State, externalUserID string) string {
+	if st.CustomerName == "" {
+		return externalUserID
+	}
+	return st.CustomerName + "（" + externalUserID + "）"
 }

@@ -277,6 +277,8 @@ type State struct {
 	// Consent is the (employee, customer) pair of an external-contact
 	// event, nil if none is recorded yet.
 	Consent *Consent
+	// CustomerName is the customer's name, when known, for texts.
+	CustomerName string
 	// Received is the event's receipt: when wecomply accepted it and its
 	// dedup key (for evidence).
 	ReceivedAt time.Time

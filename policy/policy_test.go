@@ -146,3 +146,12 @@ func TestObligationStatusOpen(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomerLabel(t *testing.T) {
+	if got := customerLabel(State{}, "wmX"); got != "wmX" {
+		t.Errorf("without a name: %q", got)
+	}
+	if got := customerLabel(State{CustomerName: "张先生"}, "wmX"); got != "张先生（wmX）" {
+		t.Errorf("with a name: %q", got)
+	}
+}

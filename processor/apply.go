@@ -175,10 +175,18 @@ func (p *Processor) consentCheck(ctx context.Context, d store.Delivery) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	if person, err := storedPerson(ctx, p.st, j.UserID); err != nil {
+	person, err := storedPerson(ctx, p.st, j.UserID)
+	if err != nil {
 		return err
-	} else if person != nil {
-		st.People[j.UserID] = policy.PersonChange{Before: person, After: person}
+	}
+	if person == nil || person.Name == "" { // texts name the employee
+		if person, err = p.dir.person(ctx, j.UserID, person); err != nil {
+			return err
+		}
+	}
+	st.People[j.UserID] = policy.PersonChange{Before: person, After: person}
+	if ev.Status != policy.ConsentAgreed {
+		st.CustomerName = p.dir.customerName(ctx, j.ExternalUserID) // only texts name them
 	}
 	return p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now()))
 }

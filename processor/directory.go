@@ -23,6 +23,7 @@ type Directory interface {
 	ListUserIDs(ctx context.Context, cursor string, limit int) ([]wecom.DeptUser, string, error)
 	PermitUsers(ctx context.Context, typ int) ([]string, error)
 	CheckSingleAgree(ctx context.Context, q []wecom.AgreeQuery) ([]wecom.AgreeInfo, error)
+	GetExternalContact(ctx context.Context, externalUserID, cursor string) (*wecom.ExternalContactDetail, error)
 }
 
 // cacheTTL is how long the department tree and the archive permit list
@@ -174,4 +175,17 @@ func storedPerson(ctx context.Context, st store.People, userID string) (*policy.
 		return nil, err
 	}
 	return &p, nil
+}
+
+// customerName is a customer's name from WeCom, or "" if it cannot be
+// had: it only makes texts friendlier, so no failure matters.
+func (d *directory) customerName(ctx context.Context, externalUserID string) string {
+	if d.api == nil {
+		return ""
+	}
+	c, err := d.api.GetExternalContact(ctx, externalUserID, "")
+	if err != nil {
+		return ""
+	}
+	return c.ExternalContact.Name
 }

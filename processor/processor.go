@@ -207,14 +207,19 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 		if err != nil {
 			return st, nil, err
 		}
-		if person == nil {
-			if person, err = p.dir.person(ctx, e.UserID, nil); err != nil {
+		if person == nil || person.Name == "" {
+			// Unknown, or known from the member list without a name (the
+			// welcome message names the employee).
+			if person, err = p.dir.person(ctx, e.UserID, person); err != nil {
 				return st, nil, err
 			}
 		} else if in, known := p.dir.inPermitList(ctx, e.UserID); known {
 			person.InPermitList = in
 		}
 		st.People[e.UserID] = policy.PersonChange{Before: person, After: person}
+		if e.ChangeType != "edit_external_contact" {
+			st.CustomerName = p.dir.customerName(ctx, e.ExternalUserID)
+		}
 	}
 	return st, changed, nil
 }
