@@ -19,10 +19,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/wecomply/wecomply/bench/internal/server"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -107,7 +106,7 @@ tokens = [%q]
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	base := "http://" + addr
-	if err := waitReady(base); err != nil {
+	if err := server.WaitReady(base); err != nil {
 		return err
 	}
 
@@ -141,7 +140,7 @@ tokens = [%q]
 		time.Sleep(100 * time.Millisecond)
 	}
 	wall := time.Since(start)
-	rss, err := peakRSS(srv.Process.Pid)
+	rss, err := server.PeakRSS(srv.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -165,47 +164,11 @@ tokens = [%q]
 	return nil
 }
 
-func waitReady(base string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("server not ready")
-}
-
 // recorded reads how many recipients have a "sent" result from /metrics.
 func recorded(base string) (int, error) {
-	resp, err := http.Get(base + "/metrics")
+	m, err := server.Scrape(base)
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, `wecomply_notify_recipients_total{status="sent"} `); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int(f), err
-		}
-	}
-	return 0, nil
-}
-
-// peakRSS is VmHWM of a process, in KiB.
-func peakRSS(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM")
+	return int(m[`wecomply_notify_recipients_total{status="sent"}`]), nil
 }

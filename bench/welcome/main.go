@@ -35,7 +35,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,6 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wecomply/wecomply/bench/internal/server"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -119,7 +119,7 @@ func run() (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freeAddr()
+	addr, err := server.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
@@ -146,7 +146,7 @@ func run() (int, error) {
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	base := "http://" + addr
-	if err := waitReady(base); err != nil {
+	if err := server.WaitReady(base); err != nil {
 		return 0, err
 	}
 
@@ -172,7 +172,7 @@ func run() (int, error) {
 	}
 
 	res := measure(o, co, fake, corpID, sender, bg, base)
-	rss, err := peakRSS(srv.Process.Pid)
+	rss, err := server.PeakRSS(srv.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
@@ -522,9 +522,14 @@ func measure(o options, co *company, fake *wecomtest.Server, corpID string, send
 	close(stopPoll)
 	pollWG.Wait()
 	res.backlogMax = int(backlogMax.Load())
-	res.sendMean = meanOf(base, "wecomply_welcome_send_seconds")
-	res.eventMean = meanOf(base, "wecomply_event_processing_seconds")
-	res.srvWelcomes = counters(base, "wecomply_notify_welcomes_total", "outcome")
+	if m, err := server.Scrape(base); err == nil {
+		res.sendMean = seconds(m.Mean("wecomply_welcome_send_seconds"))
+		res.eventMean = seconds(m.Mean("wecomply_event_processing_seconds"))
+		res.srvWelcomes = map[string]int{}
+		for k, v := range m.Labelled("wecomply_notify_welcomes_total", "outcome") {
+			res.srvWelcomes[k] = int(v)
+		}
+	}
 	res.calls = map[string]int{}
 	for _, r := range fake.Requests() {
 		if !r.At.Before(start) {
@@ -604,29 +609,6 @@ tokens = [%q]
 		o.backend, filepath.Join(dir, "wecomply.db"), o.redisURL, co.officers[0], co.officers[1], admin)
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(base string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("server not ready")
-}
-
 // waitPublished waits until every member of the audience has a card and
 // the server's queue has been empty for two samples in a row.
 func waitPublished(base string, fake *wecomtest.Server, audience []string) error {
@@ -657,94 +639,19 @@ func waitPublished(base string, fake *wecomtest.Server, audience []string) error
 
 // backlog is the server's ready and leased queue entries, from /metrics.
 func backlog(base string) (int, error) {
-	resp, err := http.Get(base + "/metrics")
+	m, err := server.Scrape(base)
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	n, found := 0, false
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, state := range []string{"ready", "leased"} {
-			if v, ok := strings.CutPrefix(line, `wecomply_queue_entries{state="`+state+`"} `); ok {
-				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil {
-					return 0, err
-				}
-				n += int(f)
-				found = true
-			}
-		}
-	}
-	if !found {
+	ready, ok1 := m[`wecomply_queue_entries{state="ready"}`]
+	leased, ok2 := m[`wecomply_queue_entries{state="leased"}`]
+	if !ok1 || !ok2 {
 		return 0, fmt.Errorf("no wecomply_queue_entries in /metrics")
 	}
-	return n, nil
+	return int(ready + leased), nil
 }
 
-// counters reads a counter vector with one label from /metrics.
-func counters(base, name, label string) map[string]int {
-	out := map[string]int{}
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, name+"{"+label+`="`)
-		if !ok {
-			continue
-		}
-		value, count, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			continue
-		}
-		if f, err := strconv.ParseFloat(strings.TrimSpace(count), 64); err == nil {
-			out[value] = int(f)
-		}
-	}
-	return out
-}
-
-// meanOf is a histogram's _sum / _count from /metrics; 0 if absent.
-func meanOf(base, name string) time.Duration {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var sum, count float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+"_sum "); ok {
-			sum, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
-		} else if v, ok := strings.CutPrefix(line, name+"_count "); ok {
-			count, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	if count == 0 {
-		return 0
-	}
-	return time.Duration(sum / count * float64(time.Second))
-}
-
-// peakRSS is VmHWM of a process, in KiB.
-func peakRSS(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM")
-}
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // countLog counts the server's WARN and ERROR log lines.
 func countLog(path string) (warns, errs int) {
