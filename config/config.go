@@ -18,15 +18,17 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Server  Server   `toml:"server"`
-	Log     Log      `toml:"log"`
-	WeCom   WeCom    `toml:"wecom"`
-	Store   Store    `toml:"store"`
-	Workers Workers  `toml:"workers"`
-	Notify  Notify   `toml:"notify"`
-	Policy  Policy   `toml:"policy"`
-	Notices []Notice `toml:"notices"`
-	Admin   Admin    `toml:"admin"`
+	Server   Server   `toml:"server"`
+	Log      Log      `toml:"log"`
+	WeCom    WeCom    `toml:"wecom"`
+	Store    Store    `toml:"store"`
+	Workers  Workers  `toml:"workers"`
+	Notify   Notify   `toml:"notify"`
+	Policy   Policy   `toml:"policy"`
+	Jobs     Jobs     `toml:"jobs"`
+	Calendar Calendar `toml:"calendar"`
+	Notices  []Notice `toml:"notices"`
+	Admin    Admin    `toml:"admin"`
 }
 
 // Server is the HTTP server.
@@ -164,6 +166,34 @@ type Policy struct {
 	ConsentPolicyURL string `toml:"consent_policy_url"`
 }
 
+// Jobs are the cron's scheduled jobs. Every replica schedules them; the
+// one that holds a job's lease runs it.
+type Jobs struct {
+	// TimeZone is the zone of the cron specs and of the calendar.
+	TimeZone string `toml:"time_zone"`
+	// Lease is how long a job's lease lasts without renewal (it is
+	// renewed while the job runs): how soon another replica takes over
+	// from a leader that died.
+	Lease time.Duration `toml:"lease"`
+	// Timeout bounds one run of a job.
+	Timeout time.Duration `toml:"timeout"`
+	// Cron specs (five fields, minute hour day month weekday). "" turns
+	// a job off.
+	Reminders string `toml:"reminders"`
+	Digest    string `toml:"digest"`
+	Reconcile string `toml:"reconcile"`
+	Retention string `toml:"retention"`
+}
+
+// Calendar says when people may be reminded: working days and hours,
+// holidays, and make-up working days (调休).
+type Calendar struct {
+	WorkingDays   []string `toml:"working_days"`  // mon … sun
+	WorkingHours  string   `toml:"working_hours"` // "09:00-18:00"
+	Holidays      []string `toml:"holidays"`      // "2026-10-01"
+	ExtraWorkdays []string `toml:"extra_workdays"`
+}
+
 // Notice is one notice people must acknowledge, at its current version.
 type Notice struct {
 	ID      string `toml:"id"`
@@ -236,6 +266,19 @@ func Default() Config {
 			AckWords:        []string{"确认", "ack"},
 			ConsentGrace:    24 * time.Hour,
 			WelcomeTemplate: "welcome",
+		},
+		Jobs: Jobs{
+			TimeZone:  "Asia/Shanghai",
+			Lease:     time.Minute,
+			Timeout:   15 * time.Minute,
+			Reminders: "0 * * * *",
+			Digest:    "0 9 * * *",
+			Reconcile: "30 2 * * *",
+			Retention: "0 3 * * *",
+		},
+		Calendar: Calendar{
+			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
+			WorkingHours: "09:00-18:00",
 		},
 		Notify: Notify{
 			DefaultLanguage:        "zh-CN",

@@ -114,6 +114,10 @@ func TestProblems(t *testing.T) {
 		{name: "lease shorter than an API call", extra: "[store]\nlease = \"10s\"\n", key: "store.lease", want: "1.5 × wecom.api_timeout"},
 		{name: "secret without agent id", edit: func(s string) string { return strings.Replace(s, "[wecom]\n", "[wecom]\nsecret = \"abc\"\n", 1) },
 			key: "wecom.agent_id", want: "required with wecom.secret"},
+		{name: "bad cron spec", extra: "[jobs]\nreminders = \"every hour\"\n", key: "jobs.reminders", want: "cron spec of five fields"},
+		{name: "bad weekday", extra: "[calendar]\nworking_days = [\"monday\"]\n", key: "calendar.working_days[0]", want: `got "monday"`},
+		{name: "hours backwards", extra: "[calendar]\nworking_hours = \"18:00-09:00\"\n", key: "calendar.working_hours", want: "start before the end"},
+		{name: "bad holiday", extra: "[calendar]\nholidays = [\"10/01/2026\"]\n", key: "calendar.holidays[0]", want: "YYYY-MM-DD"},
 		{name: "toml syntax", extra: "[server\n", key: "toml", want: "line"},
 		{name: "wrong type", extra: "[workers]\ncount = \"four\"\n", key: "toml", want: `line 9 (last key "workers.count"): incompatible types`},
 	}
@@ -239,6 +243,13 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("%s output contains a secret: %s", name, out)
 			}
 		}
+	}
+}
+
+func TestJobCanBeTurnedOff(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(minimal+"[jobs]\ndigest = \"\"\n"), nil)
+	if err != nil || cfg.Jobs.Digest != "" || cfg.Jobs.Reminders == "" {
+		t.Errorf("got %+v, %v; want the digest off and the rest at their defaults", cfg, err)
 	}
 }
 

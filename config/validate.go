@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 var (
@@ -118,6 +120,7 @@ func (c *Config) Validate() []Problem {
 	}
 
 	c.validatePolicy(&ps)
+	c.validateJobs(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
@@ -167,6 +170,45 @@ func (c *Config) validateCallbacks(ps *problems) {
 		}
 		if cb.ReceiveID != "" && !alnum.MatchString(cb.ReceiveID) {
 			ps.add(key("receive_id"), "must be letters and digits only")
+		}
+	}
+}
+
+var (
+	clockRange = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$`)
+	weekdays   = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
+)
+
+func (c *Config) validateJobs(ps *problems) {
+	j := c.Jobs
+	if _, err := time.LoadLocation(j.TimeZone); err != nil || j.TimeZone == "" {
+		ps.add("jobs.time_zone", fmt.Sprintf("must be an IANA time zone such as Asia/Shanghai, got %q", j.TimeZone))
+	}
+	ps.durationBetween("jobs.lease", j.Lease, 5*time.Second, time.Hour)
+	ps.durationBetween("jobs.timeout", j.Timeout, time.Second, 24*time.Hour)
+	for key, spec := range map[string]string{"jobs.reminders": j.Reminders, "jobs.digest": j.Digest,
+		"jobs.reconcile": j.Reconcile, "jobs.retention": j.Retention} {
+		if spec == "" {
+			continue
+		}
+		if _, err := cron.ParseStandard(spec); err != nil {
+			ps.add(key, fmt.Sprintf("must be a cron spec of five fields (minute hour day month weekday), e.g. \"0 9 * * *\": %v", err))
+		}
+	}
+	cal := c.Calendar
+	for i, d := range cal.WorkingDays {
+		if !weekdays[d] {
+			ps.add(fmt.Sprintf("calendar.working_days[%d]", i), fmt.Sprintf("must be one of mon tue wed thu fri sat sun, got %q", d))
+		}
+	}
+	if m := clockRange.FindStringSubmatch(cal.WorkingHours); m == nil || m[1]+m[2] >= m[3]+m[4] {
+		ps.add("calendar.working_hours", fmt.Sprintf(`must be "HH:MM-HH:MM" with the start before the end, e.g. "09:00-18:00", got %q`, cal.WorkingHours))
+	}
+	for name, days := range map[string][]string{"calendar.holidays": cal.Holidays, "calendar.extra_workdays": cal.ExtraWorkdays} {
+		for i, d := range days {
+			if _, err := time.Parse("2006-01-02", d); err != nil {
+				ps.add(fmt.Sprintf("%s[%d]", name, i), fmt.Sprintf("must be a date YYYY-MM-DD, got %q", d))
+			}
 		}
 	}
 }
