@@ -116,6 +116,10 @@ func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
 		st, err := s.QueueStats(context.Background())
 		return err == nil && st.Ready == 0 && st.Leased == 0
 	})
+	// The worker counts an event after acking it: wait for the count too.
+	eventually(t, "25 processed ok", func() bool {
+		return testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "ok")) >= 25
+	})
 	if got := testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "ok")); got != 25 {
 		t.Errorf("processed ok = %v, want 25", got)
 	}
