@@ -139,6 +139,12 @@ type Obligation struct {
 	ClosedReason   Reason           `json:"closed_reason,omitempty"` // why it was acknowledged, superseded or cancelled
 	Reminders      int              `json:"reminders"`
 	LastRemindedAt time.Time        `json:"last_reminded_at,omitzero"`
+	// EscalatedAt is when the person's leaders and the notice's owners
+	// were told they are overdue (zero: not yet).
+	EscalatedAt time.Time `json:"escalated_at,omitzero"`
+	// Round counts re-attestations: 0 for the first acknowledgement; when
+	// reattest_days pass the obligation is reopened in the next round.
+	Round int `json:"round,omitempty"`
 }
 
 // Channel is how an acknowledgement reached us.
@@ -162,7 +168,8 @@ type Attestation struct {
 	CreateTime  int64     `json:"create_time"` // the event's CreateTime (WeCom's clock)
 	ReceivedAt  time.Time `json:"received_at"` // when wecomply accepted the callback
 	TaskID      string    `json:"task_id,omitempty"`
-	DedupKey    string    `json:"dedup_key"` // the event's
+	DedupKey    string    `json:"dedup_key"`       // the event's
+	Round       int       `json:"round,omitempty"` // the obligation's round it acknowledges
 }
 
 // ConsentStatus is a customer's answer to archiving.

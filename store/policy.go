@@ -15,6 +15,13 @@ type Page struct {
 	Limit  int
 }
 
+// ObligationKey identifies an obligation.
+type ObligationKey struct {
+	UserID   string
+	NoticeID string
+	Version  int
+}
+
 // ObligationFilter selects obligations; empty fields select all.
 type ObligationFilter struct {
 	NoticeID string
@@ -38,6 +45,16 @@ type Obligations interface {
 	// and returns the new one (its identity unchanged; it may run more
 	// than once). ErrNotFound if there is none.
 	UpdateObligation(ctx context.Context, userID, noticeID string, version int, fn func(policy.Obligation) (policy.Obligation, error)) error
+	// UpdateObligations is UpdateObligation for many obligations at once
+	// (a reminder run marks thousands): fn is applied to each that exists
+	// (missing ones are skipped; a key given twice is updated once),
+	// atomically per obligation, in as few round trips or transactions as
+	// the backend allows. If fn fails or changes an identity for one
+	// obligation, that error is returned, wrapped, and the call stops:
+	// obligations updated before it may stay updated (the backends work
+	// in batches), so the caller runs it again with the same fn, which
+	// must be safe to apply again anyway.
+	UpdateObligations(ctx context.Context, keys []ObligationKey, fn func(policy.Obligation) (policy.Obligation, error)) error
 	// GetObligation returns one obligation, or ErrNotFound.
 	GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error)
 	// ListObligations returns matching obligations ordered by (NoticeID,
@@ -59,17 +76,19 @@ type AttestationFilter struct {
 // purge it, with an audit entry).
 type Attestations interface {
 	// Attest stores a unless an attestation for (UserID, NoticeID,
-	// Version) exists, and in the same atomic step marks that obligation
-	// acknowledged at a.ReceivedAt (if it exists and is open). It reports
-	// whether a was stored; a second attestation for the same person and
-	// version is a no-op (created false) — one attestation however many
-	// clicks, replays and replicas.
+	// Version, Round) exists, and in the same atomic step marks that
+	// obligation acknowledged at a.ReceivedAt (if it exists, is open and
+	// is in round a.Round). It reports whether a was stored; a second
+	// attestation for the same person, version and round is a no-op
+	// (created false) — one attestation however many clicks, replays and
+	// replicas. A re-attestation (the obligation reopened in the next
+	// round after reattest_days) is a new round with its own attestation.
 	Attest(ctx context.Context, a policy.Attestation) (created bool, err error)
-	// GetAttestation returns the attestation for a person and version, or
-	// ErrNotFound.
+	// GetAttestation returns the latest round's attestation for a person
+	// and version, or ErrNotFound.
 	GetAttestation(ctx context.Context, userID, noticeID string, version int) (policy.Attestation, error)
 	// ListAttestations returns matching attestations ordered by
-	// (NoticeID, Version, UserID), a page at a time.
+	// (NoticeID, Version, UserID, Round), a page at a time.
 	ListAttestations(ctx context.Context, f AttestationFilter, p Page) (items []policy.Attestation, next string, err error)
 }
 

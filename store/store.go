@@ -194,6 +194,7 @@ type Store interface {
 	Consents
 	People
 	Audit
+	JobRuns
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

@@ -27,7 +27,7 @@
 //	oblbyuser        (user) ‖ key → ∅                         one person's obligations
 //	oblbystatus      (status) ‖ key → ∅                       one status, within a notice (version)
 //	oblcount         (notice, version, status) → count        big-endian uint64; absent when 0
-//	attestations     (notice, version, user) → Attestation JSON
+//	attestations     (notice, version, user[, round]) → Attestation JSON   round 0: no round field
 //	attbyuser        (user) ‖ key → ∅
 //	consents         (user, external user) → Consent JSON
 //	consentbystatus  (status) ‖ key → ∅
@@ -36,6 +36,8 @@
 //	audit            seq (big-endian uint64) → AuditEntry JSON
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
+//	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
+//	jobruntime       (scheduled µs, job) → key                    every job's runs by time
 //
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
@@ -158,6 +160,8 @@ var (
 	bucketAudit           = []byte("audit")
 	bucketAuditIDs        = []byte("auditids")
 	bucketAuditMeta       = []byte("auditmeta")
+	bucketJobRuns         = []byte("jobruns")
+	bucketJobRunTime      = []byte("jobruntime")
 )
 
 var allBuckets = [][]byte{
@@ -168,6 +172,7 @@ var allBuckets = [][]byte{
 	bucketObligations, bucketOblByUser, bucketOblByStatus, bucketOblCount,
 	bucketAttestations, bucketAttByUser, bucketConsents, bucketConsentByStatus,
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
+	bucketJobRuns, bucketJobRunTime,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -248,6 +249,71 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 	return nil
 }
 
+// errUpdateFailed stops an UpdateObligations transaction whose function
+// failed for one obligation, so that none of its batch is written.
+var errUpdateFailed = errors.New("update function failed")
+
+// UpdateObligations changes many obligations, index.UpdateBatch of them
+// in one write transaction (one fsync); see store.Obligations. Repeated
+// keys are updated once. fn runs inside the transaction, which it shares
+// with other writers: it must be quick and do no I/O. If fn fails (or
+// changes an identity) for one obligation, that error is returned,
+// wrapped and naming the obligation, and nothing of its batch is written;
+// earlier batches stay written (calling again with the same fn is the
+// way to finish, as fn must allow anyway).
+func (s *Store) UpdateObligations(ctx context.Context, keys []store.ObligationKey, fn func(policy.Obligation) (policy.Obligation, error)) error {
+	const op = "update obligations"
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	keys = index.UniqueKeys(keys)
+	for start := 0; start < len(keys); start += index.UpdateBatch {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("embedded: %s: %w", op, err)
+		}
+		batch := keys[start:min(start+index.UpdateBatch, len(keys))]
+		var failed store.ObligationKey
+		var fnErr error
+		err := s.w.write(false, func(tx *bolt.Tx) error {
+			fnErr = nil
+			for _, k := range batch {
+				old, ok, err := getObligation(tx, index.ObligationKey(k.NoticeID, k.Version, k.UserID))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				o, err := fn(old)
+				if err == nil {
+					err = index.CheckUpdate(old, o)
+				}
+				if err != nil {
+					failed, fnErr = k, err
+					return errUpdateFailed
+				}
+				if same, err := sameJSON(old, o); err != nil || same {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if err := putObligation(tx, &old, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		switch {
+		case fnErr != nil && errors.Is(err, errUpdateFailed):
+			return fmt.Errorf("embedded: %s: %w", obligationOp("update", failed.UserID, failed.NoticeID, failed.Version), fnErr)
+		case err != nil:
+			return s.wrap(op, err)
+		}
+	}
+	return nil
+}
+
 // GetObligation returns one obligation, or store.ErrNotFound.
 func (s *Store) GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error) {
 	op := obligationOp("get", userID, noticeID, version)
@@ -332,12 +398,12 @@ func attestationOp(verb, userID, noticeID string, version int) string {
 	return verb + " attestation (" + userID + ", " + noticeID + ", " + strconv.Itoa(version) + ")"
 }
 
-// Attest stores a unless the person's attestation of the version exists
-// and, in the same transaction, acknowledges the obligation if it is
-// open; see store.Attestations. a.Channel must be card or reply (it gives
-// the obligation's ClosedReason).
+// Attest stores a unless the person's attestation of the version and
+// round exists and, in the same transaction, acknowledges the obligation
+// if it is open and in a's round; see store.Attestations. a.Channel must
+// be card or reply (it gives the obligation's ClosedReason).
 func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) {
-	op := attestationOp("store", a.UserID, a.NoticeID, a.Version)
+	op := attestationOp("store", a.UserID, a.NoticeID, a.Version) + " of round " + strconv.Itoa(a.Round)
 	if err := s.check(ctx, op); err != nil {
 		return false, err
 	}
@@ -349,6 +415,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	key := index.AttestationKeyOf(a)
+	oblKey := index.ObligationKey(a.NoticeID, a.Version, a.UserID)
 	var created bool
 	err = s.w.write(false, func(tx *bolt.Tx) error {
 		created = false
@@ -363,7 +430,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 			return err
 		}
 		created = true
-		old, ok, err := getObligation(tx, key)
+		old, ok, err := getObligation(tx, oblKey)
 		if err != nil || !ok {
 			return err
 		}
@@ -378,8 +445,9 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 	return created, nil
 }
 
-// GetAttestation returns a person's attestation of a notice version, or
-// store.ErrNotFound.
+// GetAttestation returns a person's attestation of a notice version in
+// the latest round, or store.ErrNotFound: the last key that starts with
+// the obligation's key (see index.AttestationKey).
 func (s *Store) GetAttestation(ctx context.Context, userID, noticeID string, version int) (policy.Attestation, error) {
 	op := attestationOp("get", userID, noticeID, version)
 	if err := s.check(ctx, op); err != nil {
@@ -387,13 +455,23 @@ func (s *Store) GetAttestation(ctx context.Context, userID, noticeID string, ver
 	}
 	var a policy.Attestation
 	var found bool
+	prefix := index.ObligationKey(noticeID, version, userID)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketAttestations).Get(index.ObligationKey(noticeID, version, userID))
-		if v == nil {
+		c := tx.Bucket(bucketAttestations).Cursor()
+		k, v := c.Seek(index.Successor(prefix))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		if k == nil || !bytes.HasPrefix(k, prefix) {
 			return nil
 		}
 		found = true
-		return json.Unmarshal(v, &a)
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("decode attestation: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return policy.Attestation{}, s.wrap(op, err)
@@ -405,7 +483,7 @@ func (s *Store) GetAttestation(ctx context.Context, userID, noticeID string, ver
 }
 
 // ListAttestations returns a page of matching attestations in (NoticeID,
-// Version, UserID) order; see store.Attestations.
+// Version, UserID, Round) order; see store.Attestations.
 func (s *Store) ListAttestations(ctx context.Context, f store.AttestationFilter, p store.Page) ([]policy.Attestation, string, error) {
 	if err := s.check(ctx, "list attestations"); err != nil {
 		return nil, "", err

@@ -230,6 +230,125 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 	})
 }
 
+// UpdateObligations changes many obligations, index.UpdateBatch at a
+// time; see store.Obligations. For each batch it reads the obligations
+// in one round trip (HMGET), calls fn on each here, and writes those fn
+// changed with one compare-and-set script (updateObligationsScript),
+// which writes only the obligations still as read; those another writer
+// changed in between are read again, given to fn again and written by
+// the next script, until none is left. Repeated keys are updated once.
+// If fn fails (or changes an identity) for one obligation, that error is
+// returned, wrapped and naming the obligation, and nothing more is
+// written: obligations of the batch written before (earlier batches, or
+// earlier tries of the batch) stay written, the rest of it is not
+// (calling again with the same fn is the way to finish, as fn must allow
+// anyway).
+func (s *Store) UpdateObligations(ctx context.Context, keys []store.ObligationKey, fn func(policy.Obligation) (policy.Obligation, error)) error {
+	const op = "update obligations"
+	if err := s.check(op); err != nil {
+		return err
+	}
+	keys = index.UniqueKeys(keys)
+	for start := 0; start < len(keys); start += index.UpdateBatch {
+		if err := s.updateBatch(ctx, keys[start:min(start+index.UpdateBatch, len(keys))], fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateBatch is one batch of UpdateObligations.
+func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn func(policy.Obligation) (policy.Obligation, error)) error {
+	const op = "update obligations"
+	fields := make([]string, 0, len(batch))
+	for _, k := range batch {
+		fields = append(fields, string(index.ObligationKey(k.NoticeID, k.Version, k.UserID)))
+	}
+	pending := batch
+	for attempt := 0; len(pending) > 0; attempt++ {
+		values, err := s.client.HMGet(ctx, s.k.obl, fields...).Result()
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		keys := []string{s.k.obl, s.k.oblStatus}
+		countAt := map[string]int{} // count hash → its position in KEYS (1-based)
+		var args []any
+		var written []store.ObligationKey // in ARGV's order
+		var writtenFields []string
+		for i, v := range values {
+			cur, ok := v.(string)
+			if !ok {
+				continue // none, or gone since it was first read
+			}
+			k := pending[i]
+			var old policy.Obligation
+			if err := json.Unmarshal([]byte(cur), &old); err != nil {
+				return fmt.Errorf("redis: %s: decode: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+			}
+			o, err := fn(old)
+			if err == nil {
+				err = index.CheckUpdate(old, o)
+			}
+			if err != nil {
+				return fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+			}
+			next, err := json.Marshal(o)
+			if err != nil {
+				return fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+			}
+			if string(next) == cur {
+				continue
+			}
+			count := s.k.oblCount(o.NoticeID, o.Version)
+			at, ok := countAt[count]
+			if !ok {
+				keys = append(keys, count)
+				at = len(keys)
+				countAt[count] = at
+			}
+			oldMember, newMember := "", ""
+			if old.Status != o.Status {
+				oldMember, newMember = statusMember(string(old.Status), fields[i]), statusMember(string(o.Status), fields[i])
+			}
+			args = append(args, fields[i], cur, next, at, string(old.Status), string(o.Status), oldMember, newMember)
+			written = append(written, k)
+			writtenFields = append(writtenFields, fields[i])
+		}
+		if len(written) == 0 {
+			return nil
+		}
+		res, err := s.pipe.run(ctx, updateObligationsScript, keys, args...)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		skipped, ok := res.([]any)
+		if !ok {
+			return fmt.Errorf("redis: %s: unexpected reply %T", op, res)
+		}
+		pending, fields = pending[:0:0], fields[:0:0]
+		for _, x := range skipped {
+			n, ok := x.(int64)
+			if !ok || n == 0 || int(max(n, -n)) > len(written) {
+				return fmt.Errorf("redis: %s: unexpected reply item %v", op, x)
+			}
+			if n > 0 { // changed since read: again; gone: skipped
+				pending = append(pending, written[n-1])
+				fields = append(fields, writtenFields[n-1])
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if attempt+1 >= casAttempts {
+			return fmt.Errorf("redis: %s: %w", op, errConflict)
+		}
+		if err := pause(ctx, attempt, casMaxPause); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+	return nil
+}
+
 // GetObligation returns one obligation, or store.ErrNotFound.
 func (s *Store) GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error) {
 	op := obligationOp("get", userID, noticeID, version)
@@ -313,14 +432,15 @@ func attestationOp(verb, userID, noticeID string, version int) string {
 	return verb + " attestation (" + userID + ", " + noticeID + ", " + strconv.Itoa(version) + ")"
 }
 
-// Attest stores a unless the person's attestation of the version exists
-// and, in the same script, acknowledges the obligation if it is open;
-// see store.Attestations. The obligation is read first and written only
-// if it is still as read (else both are tried again), so the attestation
-// and the acknowledgement are one step. a.Channel must be card or reply
-// (it gives the obligation's ClosedReason).
+// Attest stores a unless the person's attestation of the version and
+// round exists and, in the same script, acknowledges the obligation if it
+// is open and in a's round; see store.Attestations. The obligation is
+// read first and written only if it is still as read (else both are
+// tried again), so the attestation and the acknowledgement are one step.
+// a.Channel must be card or reply (it gives the obligation's
+// ClosedReason).
 func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) {
-	op := attestationOp("store", a.UserID, a.NoticeID, a.Version)
+	op := attestationOp("store", a.UserID, a.NoticeID, a.Version) + " of round " + strconv.Itoa(a.Round)
 	if err := s.check(op); err != nil {
 		return false, err
 	}
@@ -332,6 +452,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 		return false, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	key := string(index.AttestationKeyOf(a))
+	oblKey := string(index.ObligationKey(a.NoticeID, a.Version, a.UserID))
 	keys := []string{s.k.att, s.k.attIdx, s.k.attUser, s.k.obl, s.k.oblStatus, s.k.oblCount(a.NoticeID, a.Version)}
 	userMember := string(index.Entry(a.UserID, []byte(key)))
 	for attempt := 0; ; attempt++ {
@@ -339,7 +460,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 		var cur *goredis.StringCmd
 		_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			exists = p.HExists(ctx, s.k.att, key)
-			cur = p.HGet(ctx, s.k.obl, key)
+			cur = p.HGet(ctx, s.k.obl, oblKey)
 			return nil
 		})
 		if err != nil && !errors.Is(err, goredis.Nil) {
@@ -364,8 +485,8 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 				oldStatus, newStatus = string(old.Status), string(o.Status)
 			}
 		}
-		res, err := s.pipe.run(ctx, attestScript, keys, key, v, userMember, read, had, next,
-			statusMember(oldStatus, key), statusMember(newStatus, key), oldStatus, newStatus)
+		res, err := s.pipe.run(ctx, attestScript, keys, key, v, userMember, oblKey, read, had, next,
+			statusMember(oldStatus, oblKey), statusMember(newStatus, oblKey), oldStatus, newStatus)
 		if err != nil {
 			return false, s.wrap(op, err)
 		}
@@ -384,22 +505,32 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 	}
 }
 
-// GetAttestation returns a person's attestation of a notice version, or
-// store.ErrNotFound.
+// GetAttestation returns a person's attestation of a notice version in
+// the latest round, or store.ErrNotFound, in one script (see
+// latestAttestationScript).
 func (s *Store) GetAttestation(ctx context.Context, userID, noticeID string, version int) (policy.Attestation, error) {
 	op := attestationOp("get", userID, noticeID, version)
 	if err := s.check(op); err != nil {
 		return policy.Attestation{}, err
 	}
+	prefix := index.ObligationKey(noticeID, version, userID)
+	raw, err := latestAttestationScript.Run(ctx, s.client, []string{s.k.att, s.k.attIdx},
+		"("+string(index.Successor(prefix)), "["+string(prefix)).Text()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return policy.Attestation{}, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	case err != nil:
+		return policy.Attestation{}, s.wrap(op, err)
+	}
 	var a policy.Attestation
-	if err := s.getJSON(ctx, op, s.k.att, string(index.ObligationKey(noticeID, version, userID)), &a); err != nil {
-		return policy.Attestation{}, err
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return policy.Attestation{}, fmt.Errorf("redis: %s: decode: %w", op, err)
 	}
 	return a, nil
 }
 
 // ListAttestations returns a page of matching attestations in (NoticeID,
-// Version, UserID) order; see store.Attestations.
+// Version, UserID, Round) order; see store.Attestations.
 func (s *Store) ListAttestations(ctx context.Context, f store.AttestationFilter, p store.Page) ([]policy.Attestation, string, error) {
 	if err := s.check("list attestations"); err != nil {
 		return nil, "", err

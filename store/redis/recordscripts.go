@@ -56,28 +56,66 @@ return 1
 // in the same step, writes the acknowledged obligation, provided the
 // obligation is still what the caller read (or still absent).
 // KEYS: att hash, att:idx, att:user, obl hash, obl:status, obl:count of
-// the notice version. ARGV: key, attestation JSON, att:user member,
-// obligation JSON as read, "1" if there was one (else "0"), acknowledged
-// obligation JSON ("" to leave it), old status member, new status member,
-// old status, new status.
+// the notice version. ARGV: attestation key, attestation JSON, att:user
+// member, obligation key, obligation JSON as read, "1" if there was one
+// (else "0"), acknowledged obligation JSON ("" to leave it), old status
+// member, new status member, old status, new status.
 // Returns 1 if stored, 0 if an attestation exists, -1 if the obligation
 // changed since it was read (nothing is written; read it again).
 var attestScript = goredis.NewScript(luaObligationStatus + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-local cur = redis.call('HGET', KEYS[4], ARGV[1])
-if ARGV[5] == '1' then
-  if cur ~= ARGV[4] then return -1 end
+local cur = redis.call('HGET', KEYS[4], ARGV[4])
+if ARGV[6] == '1' then
+  if cur ~= ARGV[5] then return -1 end
 elseif cur then
   return -1
 end
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
-  move_status(KEYS[5], KEYS[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[4], ARGV[7])
+  move_status(KEYS[5], KEYS[6], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 return 1
+`)
+
+// latestAttestationScript returns the attestation of a person and notice
+// version in the latest round: the last member of att:idx that starts
+// with the obligation's key (see index.AttestationKey).
+// KEYS: att hash, att:idx. ARGV: "(" ‖ the key's successor, "[" ‖ the key.
+// Returns the JSON, or nil if there is none.
+var latestAttestationScript = goredis.NewScript(`
+local m = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'REV', 'LIMIT', 0, 1)
+if #m == 0 then return false end
+return redis.call('HGET', KEYS[1], m[1])
+`)
+
+// updateObligationsScript is casObligationScript for a batch: it
+// replaces each obligation that is still what the caller read, and
+// leaves the others.
+// KEYS: obl hash, obl:status, then the obl:count hash of every notice
+// version of the batch. ARGV: 8 per obligation: key, JSON as read, new
+// JSON, the index in KEYS of its count hash, old status, new status, old
+// status member, new status member (the members "" when the status
+// stays).
+// Returns the 1-based positions of the obligations not written: changed
+// since they were read (a negative position: gone).
+var updateObligationsScript = goredis.NewScript(luaObligationStatus + `
+local skipped = {}
+for i = 1, #ARGV, 8 do
+  local n = (i - 1) / 8 + 1
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur then
+    skipped[#skipped + 1] = -n
+  elseif cur ~= ARGV[i + 1] then
+    skipped[#skipped + 1] = n
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+    move_status(KEYS[2], KEYS[tonumber(ARGV[i + 3])], ARGV[i + 6], ARGV[i + 7], ARGV[i + 4], ARGV[i + 5])
+  end
+end
+return skipped
 `)
 
 // putConsentScript replaces a consent and moves it in the status index.

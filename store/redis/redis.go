@@ -38,7 +38,8 @@
 //	…:obl:user          zset  of (user) ‖ KEY: one person's obligations
 //	…:obl:status        zset  of (status) ‖ KEY: one status (within a notice)
 //	…:obl:count:NOTICE:VERSION  hash status → count of the notice version
-//	…:att               hash  KEY (notice, version, user) → Attestation JSON
+//	…:att               hash  KEY (notice, version, user[, round]) → Attestation
+//	                    JSON; round 0's KEY has no round field
 //	…:att:idx           zset  of KEY
 //	…:att:user          zset  of (user) ‖ KEY
 //	…:consent           hash  KEY (user, external user) → Consent JSON
@@ -51,6 +52,10 @@
 //	…:audit             zset  of AuditEntry JSON scored by Seq
 //	…:audit:head        string "SEQ HASH" of the last entry appended
 //	…:audit:ids         hash  entry id → Seq
+//	…:jobrun            hash  KEY (job, scheduled µs) → JobRun JSON; the
+//	                    last 1,000 runs of each job
+//	…:jobrun:idx        zset  of KEY, all scores 0: one job's runs by time
+//	…:jobrun:time       zset  of KEY scored by scheduled µs: every job's
 //
 // SCOPE and NOTICE are escaped with "%" and ":" as %25 and %3A, so that
 // they end at the next ":".
@@ -140,6 +145,7 @@ type keys struct {
 	consent, consentStatus, consentIdx, consentByStatus string
 	people, peopleIdx                                   string
 	audit, auditHead, auditIDs                          string
+	jobRun, jobRunIdx, jobRunTime                       string
 }
 
 func newKeys(namespace string) keys {
@@ -173,6 +179,9 @@ func newKeys(namespace string) keys {
 		audit:           p + "audit",
 		auditHead:       p + "audit:head",
 		auditIDs:        p + "audit:ids",
+		jobRun:          p + "jobrun",
+		jobRunIdx:       p + "jobrun:idx",
+		jobRunTime:      p + "jobrun:time",
 	}
 }
 

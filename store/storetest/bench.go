@@ -25,6 +25,8 @@ import (
 //	AppendAudit     appending to the audit chain, one at a time
 //	AppendAudit4    the same from 4 goroutines (workers recording decisions)
 //	Attest          4 goroutines attesting, each acknowledging an open obligation
+//	UpdateObligations1000  a reminder run's update of 1,000 obligations in one
+//	                call (of a notice version's 10,000), each changing status
 //	ClaimRecipients1000  claiming a plan's 1,000 recipients of a notice
 //	ListObligations1000of100000  a page of 1,000 of a notice version's
 //	                100,000 obligations, anywhere in the version
@@ -180,6 +182,36 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		}
 		wg.Wait()
+	})
+	b.Run("UpdateObligations1000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		const n, batch = 10_000, 1000
+		createObligations(b, s, "reminders", n)
+		keys := make([]store.ObligationKey, n)
+		for i := range keys {
+			keys[i] = store.ObligationKey{UserID: fmt.Sprintf("user%06d", i), NoticeID: "reminders", Version: 1}
+		}
+		remindedAt := time.Now()
+		remind := func(o policy.Obligation) (policy.Obligation, error) {
+			if o.Status == policy.Pending {
+				o.Status = policy.Overdue
+			} else {
+				o.Status = policy.Pending
+			}
+			o.Reminders++
+			o.LastRemindedAt = remindedAt
+			return o, nil
+		}
+		calls := 0
+		b.ResetTimer()
+		for ; b.Loop(); calls++ {
+			from := calls % (n / batch) * batch
+			if err := s.UpdateObligations(ctx, keys[from:from+batch], remind); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(calls*batch)/b.Elapsed().Seconds(), "obligations/s")
 	})
 	b.Run("ClaimRecipients1000", func(b *testing.B) {
 		s := open(b)

@@ -670,15 +670,30 @@ func testAttestationList(t *testing.T, open OpenFunc, _ Options) {
 				if i++; i%3 == 0 {
 					continue
 				}
-				a := attestation(u, n, v, policy.ChannelCard, baseTime.Add(time.Duration(i)*time.Second))
-				attest(t, s, a)
-				all = append(all, a)
+				// Some people attested again in later rounds (stored
+				// out of order); their rounds are listed in order.
+				rounds := []int{0}
+				switch i % 7 {
+				case 1:
+					rounds = []int{2, 0, 1}
+				case 2:
+					rounds = []int{256, 10, 0}
+				}
+				for _, r := range rounds {
+					a := attestation(u, n, v, policy.ChannelCard, baseTime.Add(time.Duration(i)*time.Second))
+					a.Round = r
+					attest(t, s, a)
+					all = append(all, a)
+				}
 			}
 		}
 	}
-	key := func(a policy.Attestation) string { return fmt.Sprintf("%q/%d/%q", a.NoticeID, a.Version, a.UserID) }
+	key := func(a policy.Attestation) string {
+		return fmt.Sprintf("%q/%d/%q/%d", a.NoticeID, a.Version, a.UserID, a.Round)
+	}
 	slices.SortFunc(all, func(a, b policy.Attestation) int {
-		return cmp.Or(strings.Compare(a.NoticeID, b.NoticeID), cmp.Compare(a.Version, b.Version), strings.Compare(a.UserID, b.UserID))
+		return cmp.Or(strings.Compare(a.NoticeID, b.NoticeID), cmp.Compare(a.Version, b.Version), strings.Compare(a.UserID, b.UserID),
+			cmp.Compare(a.Round, b.Round))
 	})
 	for _, n := range []string{"", "a", "a\x00", "nothing"} {
 		for _, v := range []int{0, 1, 256} {
@@ -703,6 +718,17 @@ func testAttestationList(t *testing.T, open OpenFunc, _ Options) {
 					}
 				}
 			}
+		}
+	}
+	// GetAttestation gives each person's latest round (the last of
+	// theirs in listing order), however their names prefix others'.
+	for i, a := range all {
+		if i+1 < len(all) && all[i+1].NoticeID == a.NoticeID && all[i+1].Version == a.Version && all[i+1].UserID == a.UserID {
+			continue
+		}
+		got, err := s.GetAttestation(ctx, a.UserID, a.NoticeID, a.Version)
+		if err != nil || got.Round != a.Round {
+			t.Errorf("GetAttestation(%q, %q, %d) = round %d, %v; want round %d", a.UserID, a.NoticeID, a.Version, got.Round, err, a.Round)
 		}
 	}
 	got, _, err := s.ListAttestations(ctx, store.AttestationFilter{}, store.Page{Limit: 1})

@@ -366,6 +366,11 @@ func testRecordsSurviveReopen(t *testing.T, open OpenFunc, o Options) {
 	}
 	claimUsers(t, s, "k", "plan-a", "a", "b")
 	es := appendAuditN(t, s, 3)
+	reopen(t, s, "a", "archive", 1, 1)
+	attest(t, s, inRound(attestation("a", "archive", 1, policy.ChannelReply, baseTime.Add(time.Hour)), 1))
+	run, _ := startRun(t, s, "reminders", runTime, "replica-a", runTime)
+	run.Outcome, run.FinishedAt = store.RunOK, runTime.Add(time.Minute)
+	finishRun(t, s, run)
 
 	s = o.Reopen(t, s, q)
 
@@ -375,6 +380,18 @@ func testRecordsSurviveReopen(t *testing.T, open OpenFunc, o Options) {
 	}
 	if attest(t, s, attestation("a", "archive", 1, policy.ChannelCard, baseTime.Add(time.Hour))) {
 		t.Error("after reopen, a second attestation was created")
+	}
+	if got := listAttestations(t, s, store.AttestationFilter{UserID: "a"}, 0); len(got) != 2 || got[1].Round != 1 {
+		t.Errorf("after reopen, %d attestations of a, want rounds 0 and 1", len(got))
+	}
+	if a := getAttestation(t, s, "a", "archive", 1); a.Round != 1 {
+		t.Errorf("after reopen, the latest attestation is of round %d, want 1", a.Round)
+	}
+	if _, started := startRun(t, s, "reminders", runTime, "replica-b", runTime.Add(time.Hour)); started {
+		t.Error("after reopen, a run finished ok was started again")
+	}
+	if runs := listRuns(t, s, "", 10); len(runs) != 1 || runs[0].Outcome != store.RunOK {
+		t.Errorf("after reopen, job runs: %+v", runs)
 	}
 	if got := listConsents(t, s, store.ConsentFilter{Status: policy.ConsentDisagreed}, 0); len(got) != 1 {
 		t.Errorf("after reopen, disagreed: %q", consentKeys(got))

@@ -19,7 +19,7 @@ import (
 // what follows the fixed part:
 //
 //	obligation   (NoticeID, Version, UserID)      by user (UserID) ‖ key   by status (Status) ‖ key
-//	attestation  (NoticeID, Version, UserID)      by user (UserID) ‖ key
+//	attestation  (NoticeID, Version, UserID[, Round])  by user (UserID) ‖ key
 //	consent      (UserID, ExternalUserID)         by status (Status) ‖ key
 //	person       UserID, as it is (one field)
 //
@@ -93,8 +93,9 @@ func Entry(value string, key []byte) []byte {
 
 // --- obligations and attestations ---
 
-// ObligationKey is the primary key of an obligation, and of the
-// attestation of the same person and notice version.
+// ObligationKey is the primary key of an obligation, and the prefix of
+// the keys of the same person's attestations of the notice version (see
+// AttestationKey).
 func ObligationKey(noticeID string, version int, userID string) []byte {
 	b := AppendString(nil, noticeID)
 	b = AppendInt(b, int64(version))
@@ -104,21 +105,53 @@ func ObligationKey(noticeID string, version int, userID string) []byte {
 // KeyOf returns o's primary key.
 func KeyOf(o policy.Obligation) []byte { return ObligationKey(o.NoticeID, o.Version, o.UserID) }
 
+// AttestationKey is the primary key of an attestation: the obligation's
+// key, followed by the round unless it is 0. Round 0 keeps the key
+// attestations had before rounds existed, so that records stored then
+// are round 0's without a migration; a round after it sorts after it
+// (a key is a prefix of the keys that extend its tuple), so the keys of
+// one person's attestations of a version are in round order and all
+// start with ObligationKey. Rounds are not negative (CheckAttestation).
+func AttestationKey(noticeID string, version int, userID string, round int) []byte {
+	b := ObligationKey(noticeID, version, userID)
+	if round != 0 {
+		b = AppendInt(b, int64(round))
+	}
+	return b
+}
+
 // AttestationKeyOf returns a's primary key.
 func AttestationKeyOf(a policy.Attestation) []byte {
-	return ObligationKey(a.NoticeID, a.Version, a.UserID)
+	return AttestationKey(a.NoticeID, a.Version, a.UserID, a.Round)
+}
+
+// readObligationKey reads an obligation's key from the front of k.
+func readObligationKey(k []byte) (rest []byte, ok bool) {
+	if _, k, ok = ReadString(k); !ok {
+		return nil, false
+	}
+	if _, k, ok = ReadInt(k); !ok {
+		return nil, false
+	}
+	_, k, ok = ReadString(k)
+	return k, ok
 }
 
 func validObligationKey(k []byte) bool {
-	_, k, ok := ReadString(k)
+	rest, ok := readObligationKey(k)
+	return ok && len(rest) == 0
+}
+
+func validAttestationKey(k []byte) bool {
+	rest, ok := readObligationKey(k)
 	if !ok {
 		return false
 	}
-	if _, k, ok = ReadInt(k); !ok {
-		return false
+	if len(rest) == 0 {
+		return true
 	}
-	_, k, ok = ReadString(k)
-	return ok && len(k) == 0
+	round, rest, ok := ReadInt(rest)
+	return ok && len(rest) == 0 && round > 0
 }
 
 // noticePrefix is the leading primary-key fields a filter by notice and
@@ -168,7 +201,7 @@ func MatchObligation(f store.ObligationFilter, o policy.Obligation) bool {
 // AttestationScan is ObligationScan's counterpart for attestations (no
 // status index).
 func AttestationScan(f store.AttestationFilter, p store.Page) (Scan, error) {
-	after, err := decodeCursor(p.Cursor, validObligationKey)
+	after, err := decodeCursor(p.Cursor, validAttestationKey)
 	if err != nil {
 		return Scan{}, err
 	}
@@ -299,6 +332,9 @@ func CheckUpdate(old, new policy.Obligation) error {
 	if new.Status == "" || !utf8.ValidString(string(new.Status)) {
 		return errors.New("the update cleared the obligation's status")
 	}
+	if new.Round < 0 {
+		return fmt.Errorf("the update set the obligation's round to %d", new.Round)
+	}
 	return nil
 }
 
@@ -306,6 +342,9 @@ func CheckUpdate(old, new policy.Obligation) error {
 func CheckAttestation(a policy.Attestation) error {
 	if !validIDs(a.UserID, a.NoticeID) {
 		return errors.New("an attestation needs a user id and a notice id, in UTF-8")
+	}
+	if a.Round < 0 {
+		return fmt.Errorf("attestation round %d: want 0 or more", a.Round)
 	}
 	if _, err := ackReason(a.Channel); err != nil {
 		return err
@@ -323,16 +362,37 @@ func ackReason(ch policy.Channel) (policy.Reason, error) {
 	return "", fmt.Errorf("attestation channel %q: want %q or %q", ch, policy.ChannelCard, policy.ChannelReply)
 }
 
-// Acknowledge returns o acknowledged by a, and whether o was open (if
-// not, o is returned unchanged): acknowledged at a.ReceivedAt, closed for
-// the reason a's channel gives. a has passed CheckAttestation.
+// Acknowledge returns o acknowledged by a, and whether it was (o must be
+// open and in a's round; if not, o is returned unchanged: a late click
+// from an earlier round is evidence, not an acknowledgement of this one):
+// acknowledged at a.ReceivedAt, closed for the reason a's channel gives.
+// a has passed CheckAttestation.
 func Acknowledge(o policy.Obligation, a policy.Attestation) (policy.Obligation, bool) {
-	if !o.Status.Open() {
+	if !o.Status.Open() || o.Round != a.Round {
 		return o, false
 	}
 	reason, _ := ackReason(a.Channel)
 	o.Status, o.AcknowledgedAt, o.ClosedReason = policy.Acknowledged, a.ReceivedAt, reason
 	return o, true
+}
+
+// UpdateBatch is how many obligations one transaction (embedded) or one
+// script (Redis) of UpdateObligations changes at most, so that a large
+// update never holds the store for long.
+const UpdateBatch = 1000
+
+// UniqueKeys returns keys without repeats, in their first order, so that
+// UpdateObligations applies its function once to each obligation.
+func UniqueKeys(keys []store.ObligationKey) []store.ObligationKey {
+	seen := make(map[store.ObligationKey]bool, len(keys))
+	out := make([]store.ObligationKey, 0, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // NewConsent checks c for PutConsent and returns it as stored: an empty
