@@ -18,6 +18,7 @@ import (
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/handlers"
+	"github.com/wecomply/wecomply/jobs"
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
@@ -83,6 +84,7 @@ type app struct {
 	store   store.Store
 	handler http.Handler
 	pool    *worker.Pool
+	jobs    *jobs.Scheduler
 	reg     *prometheus.Registry
 }
 
@@ -114,6 +116,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	var submitter handlers.Submitter
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
+	deps := jobDeps{cfg: cfg, store: st, log: log}
 	if cfg.WeCom.Secret == "" {
 		log.Warn("wecom.secret is not set: notices and the compliance policy are disabled (callbacks are still received and logged)")
 	} else {
@@ -137,6 +140,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, err
 		}
 		submitter, events = notifier, proc
+		deps.notifier, deps.client = notifier, client
 		register = append(register, notifier.Register, proc.Register)
 	}
 	mux := worker.NewMux(events)
@@ -144,11 +148,17 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		r(mux)
 	}
 
+	if a.jobs, err = newScheduler(deps, reg); err != nil {
+		a.close()
+		return nil, err
+	}
+
 	engine, err := handlers.New(handlers.Options{
 		Receivers:       receivers,
 		Store:           st,
 		Notify:          submitter,
 		Notices:         processorConfig(cfg, log).Notices,
+		Jobs:            jobLister{a.jobs},
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -300,6 +310,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		defer close(workDone)
 		a.pool.Run(workCtx)
 	}()
+	a.jobs.Start(workCtx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -319,8 +330,14 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
 	defer cancel()
+	jobsDone := a.jobs.Stop() // first: no new runs while the rest stops
 	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		a.log.Warn("http shutdown", "err", serr)
+	}
+	select {
+	case <-jobsDone.Done():
+	case <-sctx.Done():
+		a.log.Warn("jobs did not finish within the shutdown timeout; their leases will expire and another replica (or the next start) takes their runs over")
 	}
 	stopWork()
 	select {
@@ -337,4 +354,55 @@ func (a *app) close() {
 	if err := a.store.Close(); err != nil {
 		a.log.Warn("close store", "err", err)
 	}
+}
+
+// jobDeps are what the cron jobs are built from. notifier and client are
+// nil when wecom.secret is not set.
+type jobDeps struct {
+	cfg      *config.Config
+	store    store.Store
+	notifier *notify.Notifier
+	client   *wecom.Client
+	log      *slog.Logger
+}
+
+// newScheduler builds the cron with every job of registerJobs.
+func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error) {
+	loc, err := time.LoadLocation(d.cfg.Jobs.TimeZone)
+	if err != nil { // validated by config; tzdata may still be missing
+		loc = time.FixedZone(d.cfg.Jobs.TimeZone, 8*3600)
+	}
+	host, _ := os.Hostname()
+	s, err := jobs.New(d.store, jobs.Config{
+		Location: loc,
+		Lease:    d.cfg.Jobs.Lease,
+		Timeout:  d.cfg.Jobs.Timeout,
+		Holder:   fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Logger:   d.log,
+	}, reg)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerJobs(s, d); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
+// adds it off). None exists yet.
+func registerJobs(s *jobs.Scheduler, d jobDeps) error {
+	return nil
+}
+
+// jobLister shows the scheduler's jobs to the admin API.
+type jobLister struct{ s *jobs.Scheduler }
+
+func (l jobLister) Jobs() []handlers.JobInfo {
+	infos := l.s.Jobs()
+	out := make([]handlers.JobInfo, len(infos))
+	for i, j := range infos {
+		out[i] = handlers.JobInfo{Name: j.Name, Spec: j.Spec, Off: j.Off, Next: j.Next}
+	}
+	return out
 }

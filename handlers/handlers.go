@@ -33,6 +33,7 @@ type Store interface {
 	store.EventLog
 	store.SendResults
 	PolicyStore
+	JobRunLister
 	Ping(ctx context.Context) error
 }
 
@@ -45,6 +46,9 @@ type Options struct {
 	Notify Submitter
 	// Notices are the configured notices (GET /api/v1/notices).
 	Notices []policy.Notice
+	// Jobs lists the configured cron jobs (GET /api/v1/jobs); nil lists
+	// none.
+	Jobs JobLister
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -132,6 +136,8 @@ func New(o Options) (*gin.Engine, error) {
 	api.GET("/consents", pol.listConsents)
 	api.GET("/audit", pol.listAudit)
 	api.GET("/audit/verify", pol.verifyAudit)
+	jobs := &jobsAPI{jobs: o.Jobs, runs: o.Store, logger: o.Logger}
+	api.GET("/jobs", jobs.list)
 	if o.Notify != nil {
 		sends := &sendsAPI{notify: o.Notify, results: o.Store, logger: o.Logger}
 		api.POST("/sends", sends.submit)

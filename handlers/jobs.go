@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+// JobInfo describes one configured cron job.
+type JobInfo struct {
+	Name string `json:"name"`
+	Spec string `json:"spec"`
+	// Off: the job has no spec and is never scheduled.
+	Off bool `json:"off"`
+	// Next is the job's next activation; zero when it is off.
+	Next time.Time `json:"next,omitzero"`
+}
+
+// JobLister lists the configured jobs (the cron scheduler, through an
+// adapter in main: handlers and jobs do not import each other).
+type JobLister interface {
+	Jobs() []JobInfo
+}
+
+// JobRunLister lists recorded job runs (store.JobRuns.ListJobRuns).
+type JobRunLister interface {
+	ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
+}
+
+type jobsAPI struct {
+	jobs   JobLister // nil: no job is configured
+	runs   JobRunLister
+	logger *slog.Logger
+}
+
+const (
+	defaultJobRuns = 10
+	maxJobRuns     = 1000
+)
+
+// jobView is one job in GET /api/v1/jobs.
+type jobView struct {
+	JobInfo
+	Runs []store.JobRun `json:"runs"`
+}
+
+// list serves GET /api/v1/jobs?job=&limit=: every configured job (or the
+// one named by job) with its latest runs, up to limit each (default 10),
+// latest first.
+func (a *jobsAPI) list(c *gin.Context) {
+	limit := defaultJobRuns
+	if s, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxJobRuns {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxJobRuns)})
+			return
+		}
+		limit = n
+	}
+	var infos []JobInfo
+	if a.jobs != nil {
+		infos = a.jobs.Jobs()
+	}
+	name, filtered := c.GetQuery("job")
+	out := make([]jobView, 0, len(infos))
+	for _, info := range infos {
+		if filtered && info.Name != name {
+			continue
+		}
+		runs, err := a.runs.ListJobRuns(c.Request.Context(), info.Name, limit)
+		if err != nil {
+			a.logger.Error("list job runs", "job", info.Name, "err", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+			return
+		}
+		if runs == nil {
+			runs = []store.JobRun{}
+		}
+		out = append(out, jobView{JobInfo: info, Runs: runs})
+	}
+	if filtered && len(out) == 0 {
+		c.JSON(http.StatusNotFound, gin.H{"error": "job: no configured job " + strconv.Quote(name)})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"jobs": out})
+}
