@@ -73,6 +73,11 @@ var Catalog = []Template{
 	{Name: "open_list", Reply: true, Kind: KindText},
 	{Name: "consent_employee", Reply: true, Kind: KindNoticeCard},
 	{Name: "consent_alert", Reply: true, Kind: KindMarkdown},
+	// The reminder run's: a fresh card with the notice's button, and the
+	// overdue lists for leaders and compliance owners.
+	{Name: "remind_card", Reply: true, Kind: KindButtonCard},
+	{Name: "escalation_leader", Reply: true, Kind: KindMarkdown},
+	{Name: "escalation_owner", Reply: true, Kind: KindMarkdown},
 }
 
 // parts lists the parts a kind requires, and those it may have.

@@ -29,6 +29,12 @@ var sampleData = map[string]map[string]any{
 	"consent_employee": {"Company": "示例科技", "Customer": "张先生（wmAbc123）", "Status": "disagreed",
 		"Policy": "公司要求：客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。", "URL": "https://compliance.example.com/policy/archive"},
 	"consent_alert": {"Customer": "张先生（wmAbc123）", "UserID": "lilei", "UserName": "李雷", "Status": "disagreed", "At": "2026-11-23 10:15"},
+	"remind_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
+		"URL": "https://compliance.example.com/notices/archive/3"},
+	"escalation_leader": {"Title": "会话存档告知", "Version": 3, "Part": 1, "Parts": 1, "Total": 2, "Items": []map[string]any{
+		{"Name": "张三", "UserID": "zhangsan", "Due": "2026-11-30"}, {"Name": "李四", "UserID": "lisi", "Due": ""}}},
+	"escalation_owner": {"Title": "会话存档告知", "Version": 3, "Part": 2, "Parts": 3, "Total": 250, "Items": []map[string]any{
+		{"Name": "张三", "UserID": "zhangsan", "Due": "2026-11-30"}, {"Name": "王五", "UserID": "wangwu", "Due": "2026-11-30"}}},
 }
 
 func TestGolden(t *testing.T) {
