@@ -26,8 +26,9 @@ import (
 // notice have let three days pass. The day's reminder run is made once
 // between them — every person gets exactly one reminder, in
 // ceil(people/1000) message/send calls — and, when the replica running
-// it is SIGKILLed mid-run, another takes the run over and finishes it,
-// still without a second reminder to anyone.
+// it is SIGKILLed mid-run (while it waits on WeCom's user/get), another
+// takes the run over once its lease expires and finishes it, still
+// without a second reminder to anyone.
 func TestRemindersThreeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three servers; skipped with -short")
@@ -85,11 +86,20 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 		keys[i] = store.ObligationKey{UserID: u, NoticeID: "conduct", Version: 1}
 	}
 	ctx := context.Background()
+	// With kill, the first three were reminded twice already and are due
+	// to be escalated: the run first asks WeCom who their leaders are, and
+	// the first answer is slow — the leader is surely mid-run when killed.
 	if err := st.UpdateObligations(ctx, keys, func(o policy.Obligation) (policy.Obligation, error) {
 		o.CreatedAt = activation.Add(-72 * time.Hour)
+		if kill && o.UserID < users[3] {
+			o.Reminders, o.LastRemindedAt, o.DueAt = 2, activation.Add(-72*time.Hour), activation.Add(-time.Hour)
+		}
 		return o, nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if kill {
+		fake.InjectFault(wecomtest.Fault{Path: "user/get", Delay: 800 * time.Millisecond, Times: 1})
 	}
 	sendsBefore := fake.CountRequests("message/send")
 
@@ -244,6 +254,7 @@ summary = "请阅读并确认。"
 url = "https://compliance.example.com/conduct"
 due_days = 30
 remind_every_days = 2
+escalate_after = 2
 [notices.audience]
 everyone = true
 [admin]

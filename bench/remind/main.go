@@ -1,0 +1,310 @@
+// Command remind measures one reminder run (issue 5): -members people
+// owe a notice, -open of them have not acknowledged it three days later,
+// and a real `wecomply serve` process makes the day's reminder run (the
+// catch-up at start-up) through the fake WeCom, run here. It reports the
+// run's wall time (as the run records it, and until the last reminder's
+// result is recorded), the message/send calls and the server's peak RSS.
+//
+// The notice is published first by a server with the reminders job off
+// (everyone gets the card); the store is then moved three days on, 70%
+// acknowledged; then a second server starts with the job on.
+//
+//	go build -o /tmp/wecomply . && go run ./bench/remind -bin /tmp/wecomply [-members 100000 -open 0.3] [-store embedded|redis -redis URL]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/wecomply/wecomply/bench/internal/server"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+const (
+	corpID  = "wwbenchremind001"
+	secret  = "bench-app-secret-0123456789"
+	contact = "bench-contacts-secret-0123456789"
+	admin   = "bench-admin-token-0123456789"
+	notice  = "conduct"
+	version = 1
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "remind bench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	bin, backend, redisURL, dir, token, key string
+	fake                                    *wecomtest.Server
+}
+
+func run() error {
+	b := &bench{}
+	flag.StringVar(&b.bin, "bin", "", "the wecomply binary to run")
+	members := flag.Int("members", 100000, "people owing the notice")
+	open := flag.Float64("open", 0.3, "the share of them who have not acknowledged")
+	flag.StringVar(&b.backend, "store", "embedded", "store backend: embedded or redis")
+	flag.StringVar(&b.redisURL, "redis", "", "Redis URL (with -store redis)")
+	flag.Parse()
+	if b.bin == "" {
+		return fmt.Errorf("-bin is required")
+	}
+
+	b.fake = wecomtest.NewServer(wecomtest.ServerConfig{CorpID: corpID,
+		Apps: map[string]wecomtest.AppConfig{"app": {Secret: secret, AgentID: 1000002}, "contacts": {Secret: contact}}})
+	defer b.fake.Close()
+	b.fake.AddDepartment(wecomtest.Department{ID: 1, Name: "Bench"})
+	users := make([]string, *members)
+	for i := range users {
+		users[i] = fmt.Sprintf("u%06d", i)
+		b.fake.AddUser(wecomtest.User{UserID: users[i], Name: users[i], Department: []int64{1}})
+	}
+	var err error
+	if b.dir, err = os.MkdirTemp("", "wecomply-remind-bench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.dir)
+	if b.token, b.key, err = wecom.GenerateKeys(rand.Reader); err != nil {
+		return err
+	}
+
+	// Day 0: published, everyone gets the card.
+	publishStart := time.Now()
+	srv, base, err := b.start("")
+	if err != nil {
+		return err
+	}
+	if err := waitSent(base, *members, 10*time.Minute); err != nil {
+		srv.Process.Kill()
+		return err
+	}
+	published := time.Since(publishStart)
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+
+	// Three days on: the share not open has acknowledged.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		shanghai = time.FixedZone("CST", 8*3600)
+	}
+	y, m, d := time.Now().In(shanghai).Date()
+	activation := time.Date(y, m, d, 0, 0, 0, 0, shanghai) // the day's run, caught up at start-up
+	pending, err := b.age(users, *open, activation)
+	if err != nil {
+		return err
+	}
+
+	sendsBefore := b.fake.CountRequests("message/send")
+	start := time.Now()
+	srv, base, err = b.start("0 0 * * *")
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitSent(base, pending, 10*time.Minute); err != nil { // this process's count
+		return err
+	}
+	delivered := time.Since(start)
+	rss, err := server.PeakRSS(srv.Process.Pid)
+	if err != nil {
+		return err
+	}
+	r, err := lastRun(base)
+	if err != nil {
+		return err
+	}
+	calls := b.fake.CountRequests("message/send") - sendsBefore
+	target := (pending + 999) / 1000
+	fmt.Printf("store=%s members=%d pending=%d publish=%s run=%s (%v) start_to_last_result=%s send_calls=%d (target <= %d) peak_rss=%.1fMB\n",
+		b.backend, *members, pending, published.Round(time.Millisecond), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), r.Counts,
+		delivered.Round(time.Millisecond), calls, target, float64(rss)/1024)
+	if calls > target {
+		return fmt.Errorf("%d send calls, more than the target %d", calls, target)
+	}
+	return nil
+}
+
+// start starts a server with the reminders job on spec ("" off).
+func (b *bench) start(spec string) (*exec.Cmd, string, error) {
+	addr, err := server.FreeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := fmt.Sprintf(`
+[server]
+listen = %q
+[log]
+level = "warn"
+[wecom]
+corp_id = %q
+agent_id = 1000002
+secret = %q
+contacts_secret = %q
+api_base_url = %q
+[[wecom.callback]]
+path = "/wecom/callback"
+token = %q
+encoding_aes_key = %q
+[store]
+backend = %q
+path = %q
+redis_url = %q
+[jobs]
+reminders = %q
+digest = ""
+reconcile = ""
+retention = ""
+[calendar]
+working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+working_hours = "00:00-24:00"
+[policy]
+company = "示例科技"
+consent_policy_url = "https://compliance.example.com/policy/archive"
+[[notices]]
+id = %q
+version = %d
+title = "行为准则"
+template = "ack_card"
+languages = ["zh-CN"]
+summary = "请阅读并确认。"
+url = "https://compliance.example.com/conduct"
+due_days = 30
+remind_every_days = 2
+[notices.audience]
+everyone = true
+[admin]
+tokens = [%q]
+`, addr, corpID, secret, contact, b.fake.URL, b.token, b.key, b.backend, filepath.Join(b.dir, "wecomply.db"), b.redisURL,
+		spec, notice, version, admin)
+	cfgPath := filepath.Join(b.dir, "wecomply.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, "", err
+	}
+	srv := exec.Command(b.bin, "serve", "-config", cfgPath)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return nil, "", err
+	}
+	base := "http://" + addr
+	if err := server.WaitReady(base); err != nil {
+		srv.Process.Kill()
+		srv.Wait()
+		return nil, "", err
+	}
+	return srv, base, nil
+}
+
+// age moves the store three days past activation's eve: the obligations
+// were created three days before it, and all but the open share were
+// acknowledged the day before. It returns how many stay open.
+func (b *bench) age(users []string, open float64, activation time.Time) (int, error) {
+	ctx := context.Background()
+	var st interface {
+		store.Obligations
+		Close() error
+	}
+	var err error
+	if b.backend == "redis" {
+		st, err = redisstore.Open(ctx, redisstore.Options{URL: b.redisURL, Namespace: corpID,
+			Logger: slog.New(slog.DiscardHandler)})
+	} else {
+		st, err = embedded.Open(filepath.Join(b.dir, "wecomply.db"), embedded.Options{Logger: slog.New(slog.DiscardHandler)})
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	every := max(int(1/open+0.5), 1) // open 0.3: every third person… approximately
+	openSet := map[string]bool{}
+	want := int(float64(len(users))*open + 0.5)
+	for i, u := range users {
+		if len(openSet) < want && i%every == 0 {
+			openSet[u] = true
+		}
+	}
+	for i := 0; len(openSet) < want && i < len(users); i++ {
+		openSet[users[i]] = true
+	}
+	keys := make([]store.ObligationKey, len(users))
+	for i, u := range users {
+		keys[i] = store.ObligationKey{UserID: u, NoticeID: notice, Version: version}
+	}
+	created := activation.Add(-72 * time.Hour)
+	acked := activation.Add(-24 * time.Hour)
+	err = st.UpdateObligations(ctx, keys, func(o policy.Obligation) (policy.Obligation, error) {
+		o.CreatedAt = created
+		o.DueAt = created.AddDate(0, 0, 30)
+		if !openSet[o.UserID] {
+			o.Status, o.AcknowledgedAt, o.ClosedReason = policy.Acknowledged, acked, policy.ReasonCardClicked
+		}
+		return o, nil
+	})
+	return len(openSet), err
+}
+
+// waitSent waits until n recipients have a "sent" result.
+func waitSent(base string, n int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		m, err := server.Scrape(base)
+		if err != nil {
+			return err
+		}
+		sent := int(m[`wecomply_notify_recipients_total{status="sent"}`])
+		if sent >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d results after %s", sent, n, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lastRun reads the reminders job's latest run from the admin API.
+func lastRun(base string) (store.JobRun, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/jobs?job=reminders&limit=1", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return store.JobRun{}, err
+		}
+		var out struct {
+			Jobs []struct {
+				Runs []store.JobRun `json:"runs"`
+			} `json:"jobs"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil {
+			return store.JobRun{}, err
+		}
+		if len(out.Jobs) == 1 && len(out.Jobs[0].Runs) == 1 && out.Jobs[0].Runs[0].Outcome != store.RunRunning {
+			return out.Jobs[0].Runs[0], nil
+		}
+		if time.Now().After(deadline) {
+			return store.JobRun{}, fmt.Errorf("the reminders run is not recorded finished: %+v", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
