@@ -99,7 +99,9 @@ func TestRunScheduledOnceBetweenReplicas(t *testing.T) {
 		results := make([]store.JobRun, 2)
 		errs := make([]error, 2)
 		for i, r := range []*replica{a, b} {
-			wg.Go(func() { results[i], errs[i] = r.RunScheduled(context.Background(), "reminders", at.Add(17*time.Second)) })
+			wg.Go(func() {
+				results[i], errs[i] = r.RunScheduled(context.Background(), "reminders", at.Add(17*time.Second))
+			})
 		}
 		waitFor(t, "one replica runs the job", func() bool { return c.starts.Load() == 1 })
 		time.Sleep(200 * time.Millisecond) // the other one is waiting, not running
