@@ -1,0 +1,488 @@
+package processor
+
+// Reconciliation, the daily "reconcile" cron job. WeCom's callbacks can
+// be lost (a change_contact event that never came, a permit-list change
+// that has no callback at all), so once a day the processor lists the
+// members and the archive permit list from WeCom, compares them with the
+// people it knows (store.People), and feeds each difference into policy
+// as a synthetic event through the normal path: the queue, a worker,
+// policy.Decide and the audited apply. It then re-checks the consents
+// customers have not answered yet with check_single_agree.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/worker"
+)
+
+// ReconcileReceiver is the Receiver of every event reconciliation
+// enqueues, and the first part of their dedup keys
+// ("reconcile:<day>:<kind>:<userid>…"), which become the origin of their
+// audit entries: the event log and the audit log both say the entry came
+// from reconciliation, not from a WeCom callback.
+const ReconcileReceiver = "reconcile"
+
+// KindReconcilePerson applies a change of a known member's facts that no
+// callback reported (their departments or their permit-list membership)
+// as policy.PeopleChanged.
+const KindReconcilePerson = worker.JobPrefix + "policy.reconcile_person"
+
+// check_single_agree limits (path/91782): "单聊请求调用频率不可超过2500次/分钟"
+// and "目前一次请求只支持最多100个查询条目" (more is refused with 301060).
+// https://developer.work.weixin.qq.com/document/path/91782
+const (
+	checkSingleAgreePerMinute = 2500
+	checkSingleAgreeBatch     = 100
+)
+
+// consentPace is the interval between two check_single_agree calls of a
+// reconcile run: the documented per-minute limit, less a fifth left for
+// the event-driven checks (KindConsentCheck) that run meanwhile. 30 ms,
+// so that 100,000 pending consents take 1,000 calls and 30 s.
+const consentPace = time.Minute / (checkSingleAgreePerMinute * 4 / 5)
+
+// frequencyBlock is how long WeCom blocks an API after a minute-level
+// limit was hit (45009): "按分钟拦截则被屏蔽60秒" (path/90312).
+// https://developer.work.weixin.qq.com/document/path/90312
+const frequencyBlock = time.Minute
+
+// Reconcile is the "reconcile" cron job (jobs.Func): it compares WeCom's
+// members (user/list_id) and archive permit list
+// (msgaudit/get_permit_user_list) with the people the store knows and
+// enqueues a synthetic event for each difference — change_contact
+// create_user for a member no callback announced, delete_user for a
+// person WeCom no longer lists, a KindReconcilePerson job for changed
+// departments or permit-list membership — which the workers decide and
+// apply exactly as the real callbacks. Then it re-checks every consent
+// still unanswered with check_single_agree, 100 pairs a call, paced
+// below the documented limit, and records the answers through policy.
+//
+// It is idempotent for a given now: every enqueued event's dedup key
+// names now's day (in Settings.Location), so a run made again enqueues
+// nothing twice, and a consent checked at or after now is not checked
+// again. Without the WeCom API (no client) it does nothing; without the
+// contacts or archive secret it skips the part that needs it.
+func (p *Processor) Reconcile(ctx context.Context, now time.Time) (counts map[string]int, err error) {
+	counts = map[string]int{}
+	if p.dir.api == nil {
+		return counts, nil
+	}
+	day := now.In(p.cfg.Settings.Location).Format(time.DateOnly)
+	if err := p.reconcileMembers(ctx, now, day, counts); err != nil {
+		return counts, err
+	}
+	if err := p.recheckConsents(ctx, now, day, counts); err != nil {
+		return counts, err
+	}
+	return counts, nil
+}
+
+// unavailable reports whether err says that an API cannot be used at all
+// (no secret configured, no permission, the archive not enabled), as
+// opposed to a failure worth retrying.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return wecom.Classify(err) == wecom.ActionPermanent
+}
+
+// reconcileMembers compares WeCom's members with the stored people and
+// enqueues the differences.
+func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day string, counts map[string]int) error {
+	listed, err := p.memberDepartments(ctx)
+	if err != nil {
+		if unavailable(err) {
+			p.log.Warn("reconcile: cannot list members through WeCom (user/list_id needs the contacts secret); members not reconciled", "err", err)
+			counts["members_unavailable"] = 1
+			return nil
+		}
+		return fmt.Errorf("reconcile: list members: %w", err)
+	}
+	permit, permitKnown, err := p.freshPermitList(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: permit list: %w", err)
+	}
+	if !permitKnown {
+		counts["permit_unavailable"] = 1
+	}
+	stored, err := p.allPeople(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: list people: %w", err)
+	}
+	counts["members"], counts["people"] = len(listed), len(stored)
+
+	byLower := make(map[string]policy.Person, len(stored))
+	for _, s := range stored {
+		byLower[strings.ToLower(s.UserID)] = s
+	}
+	seen := make(map[string]bool, len(listed))
+	for _, id := range slices.Sorted(maps.Keys(listed)) {
+		lower := strings.ToLower(id) // UserIDs are case-insensitive (path/90196)
+		seen[lower] = true
+		depts := slices.Compact(slices.Sorted(slices.Values(listed[id])))
+		prev, known := byLower[lower]
+		if !known {
+			counts["create_user"]++
+			if err := p.enqueueContactChange(ctx, now, day, "create_user", id, depts, counts); err != nil {
+				return err
+			}
+			continue
+		}
+		j := reconcilePersonJob{UserID: prev.UserID}
+		if !slices.Equal(depts, slices.Compact(slices.Sorted(slices.Values(prev.Departments)))) {
+			j.Departments = depts
+			counts["departments_changed"]++
+		}
+		if in := permit[lower]; permitKnown && in != prev.InPermitList {
+			j.InPermitList = &in
+			counts["permit_changed"]++
+		}
+		if j.Departments != nil || j.InPermitList != nil {
+			if err := p.enqueuePersonChange(ctx, now, day, j, counts); err != nil {
+				return err
+			}
+		}
+	}
+	if len(listed) == 0 && len(stored) > 0 {
+		// WeCom listing nobody is an answer to distrust, not a company
+		// that fired everyone.
+		p.log.Warn("reconcile: user/list_id lists no member; no one is taken for deleted", "people", len(stored))
+		return nil
+	}
+	for _, s := range stored {
+		if seen[strings.ToLower(s.UserID)] {
+			continue
+		}
+		counts["delete_user"]++
+		if err := p.enqueueContactChange(ctx, now, day, "delete_user", s.UserID, nil, counts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freshPermitList reads the archive permit list (by lower-cased UserID)
+// and refreshes the directory's cache with it; known is false when the
+// archive API cannot be used.
+func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool, known bool, err error) {
+	ids, err := p.dir.api.PermitUsers(ctx, 0)
+	if err != nil {
+		if unavailable(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	permit = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		permit[strings.ToLower(id)] = true
+	}
+	p.dir.setPermit(ids)
+	return permit, true, nil
+}
+
+// setPermit replaces the cached permit list with ids, read just now.
+func (d *directory) setPermit(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.permit = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		d.permit[id] = true
+	}
+	d.permitOK, d.permitAt = true, d.now()
+}
+
+// allPeople lists every stored person.
+func (p *Processor) allPeople(ctx context.Context) ([]policy.Person, error) {
+	var all []policy.Person
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListPeople(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		page.Cursor = next
+	}
+}
+
+// reconcileKey is the dedup key of a synthetic event of one run's day.
+func reconcileKey(day, kind, userID string) string {
+	return ReconcileReceiver + ":" + day + ":" + kind + ":" + userID
+}
+
+// enqueueContactChange enqueues a change_contact event (create_user or
+// delete_user) as WeCom would have sent it, the way the contact-sync
+// callback does since 2022-08-15: UserID and, for create_user,
+// Department only (path/90970); the worker reads the rest with user/get.
+func (p *Processor) enqueueContactChange(ctx context.Context, now time.Time, day, change, userID string, depts []int64, counts map[string]int) error {
+	payload, err := contactChangeXML(change, userID, depts, now)
+	if err != nil {
+		return err
+	}
+	return p.enqueueReconcile(ctx, store.Event{DedupKey: reconcileKey(day, change, userID), Kind: "change_contact." + change,
+		Receiver: ReconcileReceiver, ReceivedAt: now.UTC(), Payload: payload}, counts)
+}
+
+// enqueuePersonChange enqueues j. Its key carries a digest of the change,
+// so that a change reverted and made again within a day is seen each
+// time, while the same change found again is not.
+func (p *Processor) enqueuePersonChange(ctx context.Context, now time.Time, day string, j reconcilePersonJob, counts map[string]int) error {
+	payload := mustJSON(j)
+	sum := sha256.Sum256(payload)
+	return p.enqueueReconcile(ctx, store.Event{DedupKey: reconcileKey(day, "people_changed", j.UserID) + ":" + hex.EncodeToString(sum[:6]),
+		Kind: KindReconcilePerson, Receiver: ReconcileReceiver, ReceivedAt: now.UTC(), Payload: payload}, counts)
+}
+
+func (p *Processor) enqueueReconcile(ctx context.Context, e store.Event, counts map[string]int) error {
+	added, err := p.st.Enqueue(ctx, e)
+	if err != nil {
+		return fmt.Errorf("reconcile: enqueue %s: %w", e.DedupKey, err)
+	}
+	if added {
+		counts["enqueued"]++
+	}
+	return nil
+}
+
+// changeContact is a change_contact event's plaintext (path/90970).
+type changeContact struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   string   `xml:"ToUserName"`
+	FromUserName string   `xml:"FromUserName"`
+	CreateTime   int64    `xml:"CreateTime"`
+	MsgType      string   `xml:"MsgType"`
+	Event        string   `xml:"Event"`
+	ChangeType   string   `xml:"ChangeType"`
+	UserID       string   `xml:"UserID"`
+	Department   string   `xml:"Department,omitempty"`
+}
+
+// contactChangeXML is the plaintext of a change_contact event about
+// userID, dated at. ToUserName (the CorpID) is left empty: no one reads
+// it from a queued event.
+func contactChangeXML(change, userID string, depts []int64, at time.Time) ([]byte, error) {
+	ds := make([]string, len(depts))
+	for i, d := range depts {
+		ds[i] = strconv.FormatInt(d, 10)
+	}
+	b, err := xml.Marshal(changeContact{FromUserName: "sys", CreateTime: at.Unix(), MsgType: "event", Event: "change_contact",
+		ChangeType: change, UserID: userID, Department: strings.Join(ds, ",")})
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %s %s: %w", change, userID, err)
+	}
+	return b, nil
+}
+
+// reconcilePersonJob is a known member's facts as WeCom lists them, where
+// they differ from the stored ones; nil fields did not change.
+type reconcilePersonJob struct {
+	UserID       string  `json:"user_id"`
+	Departments  []int64 `json:"departments,omitempty"`
+	InPermitList *bool   `json:"in_permit_list,omitempty"`
+}
+
+// reconcilePerson applies a KindReconcilePerson job: the member as stored
+// now, with the facts reconciliation found, decided as
+// policy.PeopleChanged (what an update_user or a permit-list change
+// would decide: joining or leaving an audience) and stored.
+func (p *Processor) reconcilePerson(ctx context.Context, d store.Delivery) error {
+	var j reconcilePersonJob
+	if err := json.Unmarshal(d.Payload, &j); err != nil {
+		return fmt.Errorf("reconcile person: %w", err)
+	}
+	before, err := storedPerson(ctx, p.st, j.UserID)
+	if err != nil {
+		return err
+	}
+	if before == nil {
+		return nil // deleted since: nothing left to change
+	}
+	after := *before
+	if j.Departments != nil {
+		after.Departments = slices.Clone(j.Departments)
+		after.DepartmentPath = p.dir.path(ctx, after.Departments)
+	}
+	if j.InPermitList != nil {
+		after.InPermitList = *j.InPermitList
+	}
+	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
+		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
+	if err := p.addPerson(ctx, &st, j.UserID, before, &after); err != nil {
+		return err
+	}
+	ev := policy.PeopleChanged{Source: ReconcileReceiver}
+	if err := p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now())); err != nil {
+		return err
+	}
+	return p.savePeople(ctx, st.People)
+}
+
+// recheckConsents asks check_single_agree about every consent still
+// unanswered and records the answers.
+func (p *Processor) recheckConsents(ctx context.Context, now time.Time, day string, counts map[string]int) error {
+	pending, err := p.pendingConsents(ctx, now)
+	if err != nil {
+		return fmt.Errorf("reconcile: list pending consents: %w", err)
+	}
+	counts["consents_pending"] = len(pending)
+	pace := &pacer{now: p.cfg.Now, sleep: p.cfg.Sleep, every: consentPace}
+	for batch := range slices.Chunk(pending, checkSingleAgreeBatch) {
+		infos, notFound, err := p.askBatch(ctx, pace, batch, counts)
+		if err != nil {
+			if unavailable(err) {
+				p.log.Warn("reconcile: cannot check consents through WeCom (check_single_agree needs the archive secret); consents not re-checked", "err", err)
+				counts["consents_unavailable"] = 1
+				return nil
+			}
+			return fmt.Errorf("reconcile: check_single_agree: %w", err)
+		}
+		for i, c := range batch {
+			if notFound[i] {
+				counts["consents_not_found"]++
+				continue
+			}
+			ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
+			origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
+			if err := p.consentChecked(ctx, origin, now.UTC(), ev, now); err != nil {
+				return fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
+			}
+			counts["consents_checked"]++
+			if ev.Status != policy.ConsentUnknown {
+				counts["consents_answered"]++
+			}
+		}
+	}
+	return nil
+}
+
+// askBatch asks check_single_agree about batch (at most
+// checkSingleAgreeBatch pairs) in one call. WeCom refuses the whole call
+// (301061) when one pair names a member or customer it does not know (the
+// member left, the customer is gone); the batch is then asked pair by
+// pair, and notFound marks the pairs refused alone (nothing is recorded
+// for them).
+func (p *Processor) askBatch(ctx context.Context, pace *pacer, batch []policy.Consent, counts map[string]int) (infos []wecom.AgreeInfo, notFound map[int]bool, err error) {
+	q := make([]wecom.AgreeQuery, len(batch))
+	for i, c := range batch {
+		q[i] = wecom.AgreeQuery{UserID: c.UserID, ExternalOpenID: c.ExternalUserID}
+	}
+	infos, err = p.checkAgree(ctx, pace, q, counts)
+	if !archiveUserNotFound(err) {
+		return infos, nil, err
+	}
+	notFound = map[int]bool{}
+	if len(q) == 1 {
+		notFound[0] = true
+		return nil, notFound, nil
+	}
+	for i := range q {
+		got, err := p.checkAgree(ctx, pace, q[i:i+1], counts)
+		switch {
+		case err == nil:
+			infos = append(infos, got...)
+		case archiveUserNotFound(err):
+			notFound[i] = true
+		default:
+			return nil, nil, err
+		}
+	}
+	return infos, notFound, nil
+}
+
+func archiveUserNotFound(err error) bool {
+	var apiErr *wecom.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == wecom.CodeArchiveUserNotFound
+}
+
+// checkAgree makes one paced check_single_agree call (q holds at most
+// checkSingleAgreeBatch pairs). Hit by the frequency limit (45009) it
+// waits out WeCom's block once and tries again.
+func (p *Processor) checkAgree(ctx context.Context, pace *pacer, q []wecom.AgreeQuery, counts map[string]int) ([]wecom.AgreeInfo, error) {
+	for attempt := 0; ; attempt++ {
+		if err := pace.wait(ctx); err != nil {
+			return nil, err
+		}
+		counts["consent_calls"]++
+		infos, err := p.dir.api.CheckSingleAgree(ctx, q)
+		if err == nil || attempt > 0 || wecom.Classify(err) != wecom.ActionWaitWindow {
+			return infos, err
+		}
+		if err := p.cfg.Sleep(ctx, frequencyBlock); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// pendingConsents lists the consents still unanswered (status unknown,
+// the relationship not ended) and not checked since now (a run made
+// again skips what it checked the first time).
+func (p *Processor) pendingConsents(ctx context.Context, now time.Time) ([]policy.Consent, error) {
+	var out []policy.Consent
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range items {
+			if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {
+				out = append(out, c)
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		page.Cursor = next
+	}
+}
+
+// pacer spaces calls at least every apart, on an injected clock.
+type pacer struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	every time.Duration
+	last  time.Time
+}
+
+// wait returns when the next call may be made.
+func (pc *pacer) wait(ctx context.Context) error {
+	if !pc.last.IsZero() {
+		if d := pc.last.Add(pc.every).Sub(pc.now()); d > 0 {
+			if err := pc.sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	pc.last = pc.now()
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
