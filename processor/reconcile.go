@@ -125,6 +125,15 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 		return fmt.Errorf("reconcile: list people: %w", err)
 	}
 	counts["members"], counts["people"] = len(listed), len(stored)
+	if len(stored) == 0 {
+		// Nothing known yet (a first start): there is no callback to
+		// have missed. Publishing a notice records everyone; taking the
+		// whole company for new members would only flood the queue and
+		// user/get.
+		p.log.Info("reconcile: no people stored yet; members not compared", "members", len(listed))
+		counts["no_baseline"] = 1
+		return nil
+	}
 
 	byLower := make(map[string]policy.Person, len(stored))
 	for _, s := range stored {

@@ -387,6 +387,21 @@ func TestReconcileWithoutSecrets(t *testing.T) {
 	wantCounts(t, counts, map[string]int{"members_unavailable": 1, "delete_user": 0, "enqueued": 0})
 }
 
+// TestReconcileFirstStart: with no people stored yet (a first start)
+// nobody is taken for a new member: publishing records everyone.
+func TestReconcileFirstStart(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddUser(wecomtest.User{UserID: "frank", Name: "Frank", Department: []int64{1}})
+	counts, err := e.proc.Reconcile(context.Background(), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, counts, map[string]int{"members": 2, "no_baseline": 1, "create_user": 0, "enqueued": 0})
+	if q := e.queued(t); q != 0 {
+		t.Errorf("%d entries queued, want none", q)
+	}
+}
+
 // TestReconcileConsents: the pending consents are re-checked 100 pairs a
 // call, ceil(n/100) calls, spaced within check_single_agree's documented
 // 2,500 calls a minute on the injected clock; the answers are recorded
@@ -566,4 +581,45 @@ func cardCount(fake *wecomtest.Server, user string) int {
 		}
 	}
 	return n
+}
+
+// TestReconcileConsentFrequencyLimit: hit by the frequency limit (45009)
+// the re-check waits out WeCom's one-minute block on the injected clock
+// and asks again; hit twice, the run fails for the job to report, having
+// recorded nothing it did not ask.
+func TestReconcileConsentFrequencyLimit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{1}})
+	now := e.clock.Now()
+	e.fake.SetAgree("lisi", "wmLimited", wecom.AgreeStatusAgree, now.Add(-time.Minute))
+	if err := e.st.PutConsent(ctx, policy.Consent{UserID: "lisi", ExternalUserID: "wmLimited", Status: policy.ConsentUnknown,
+		AddedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	remove := e.fake.InjectFault(wecomtest.Fault{Path: "msgaudit/check_single_agree", Errcode: 45009, Times: 1})
+	counts, err := e.proc.Reconcile(ctx, now)
+	remove()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, counts, map[string]int{"consent_calls": 2, "consents_answered": 1})
+	if !slices.Contains(e.clock.slept, time.Minute) {
+		t.Errorf("slept %v, want the one-minute block waited out", e.clock.slept)
+	}
+	if c, _ := e.st.GetConsent(ctx, "lisi", "wmLimited"); c.Status != policy.ConsentAgreed {
+		t.Errorf("consent %+v, want agreed", c)
+	}
+
+	if err := e.st.PutConsent(ctx, policy.Consent{UserID: "lisi", ExternalUserID: "wmLimited2", Status: policy.ConsentUnknown,
+		AddedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.InjectFault(wecomtest.Fault{Path: "msgaudit/check_single_agree", Errcode: 45009, Times: 2})
+	if _, err := e.proc.Reconcile(ctx, now.Add(time.Hour)); err == nil || wecom.Classify(err) != wecom.ActionWaitWindow {
+		t.Errorf("Reconcile = %v, want the 45009", err)
+	}
+	if c, _ := e.st.GetConsent(ctx, "lisi", "wmLimited2"); !c.CheckedAt.IsZero() {
+		t.Errorf("consent %+v recorded as checked", c)
+	}
 }
