@@ -37,8 +37,8 @@ import (
 const ReconcileReceiver = "reconcile"
 
 // KindReconcilePerson applies a change of a known member's facts that no
-// callback reported (their departments or their permit-list membership)
-// as policy.PeopleChanged.
+// callback reported (departments, permit-list membership, status,
+// leaders) as policy.PeopleChanged.
 const KindReconcilePerson = worker.JobPrefix + "policy.reconcile_person"
 
 // check_single_agree limits (path/91782): "单聊请求调用频率不可超过2500次/分钟"
@@ -104,14 +104,17 @@ func unavailable(err error) bool {
 // reconcileMembers compares WeCom's members with the stored people and
 // enqueues the differences.
 func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day string, counts map[string]int) error {
-	listed, err := p.memberDepartments(ctx)
+	l, err := p.listMembers(ctx)
 	if err != nil {
 		if unavailable(err) {
-			p.log.Warn("reconcile: cannot list members through WeCom (user/list_id needs the contacts secret); members not reconciled", "err", err)
+			p.log.Warn("reconcile: cannot list members through WeCom (user/list_id needs the contacts secret; user/list the app's); members not reconciled", "err", err)
 			counts["members_unavailable"] = 1
 			return nil
 		}
 		return fmt.Errorf("reconcile: list members: %w", err)
+	}
+	if l.users != nil {
+		counts["department_walk"] = 1
 	}
 	permit, permitKnown, err := p.freshPermitList(ctx)
 	if err != nil {
@@ -124,13 +127,13 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 	if err != nil {
 		return fmt.Errorf("reconcile: list people: %w", err)
 	}
-	counts["members"], counts["people"] = len(listed), len(stored)
+	counts["members"], counts["people"] = len(l.depts), len(stored)
 	if len(stored) == 0 {
 		// Nothing known yet (a first start): there is no callback to
 		// have missed. Publishing a notice records everyone; taking the
 		// whole company for new members would only flood the queue and
 		// user/get.
-		p.log.Info("reconcile: no people stored yet; members not compared", "members", len(listed))
+		p.log.Info("reconcile: no people stored yet; members not compared", "members", len(l.depts))
 		counts["no_baseline"] = 1
 		return nil
 	}
@@ -139,11 +142,11 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 	for _, s := range stored {
 		byLower[strings.ToLower(s.UserID)] = s
 	}
-	seen := make(map[string]bool, len(listed))
-	for _, id := range slices.Sorted(maps.Keys(listed)) {
+	seen := make(map[string]bool, len(l.depts))
+	for _, id := range slices.Sorted(maps.Keys(l.depts)) {
 		lower := strings.ToLower(id) // UserIDs are case-insensitive (path/90196)
 		seen[lower] = true
-		depts := slices.Compact(slices.Sorted(slices.Values(listed[id])))
+		depts := slices.Compact(slices.Sorted(slices.Values(l.depts[id])))
 		prev, known := byLower[lower]
 		if !known {
 			counts["create_user"]++
@@ -161,21 +164,48 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			j.InPermitList = &in
 			counts["permit_changed"]++
 		}
-		if j.Departments != nil || j.InPermitList != nil {
+		if u := l.users[id]; u != nil { // the walk read their status and leaders too
+			if active := u.Status == wecom.UserActive || u.Status == wecom.UserNotActivated; active != prev.Active {
+				j.Active = &active
+				counts["status_changed"]++
+			}
+			leaders := slices.Compact(slices.Sorted(slices.Values(u.DirectLeader)))
+			if !slices.Equal(leaders, slices.Compact(slices.Sorted(slices.Values(prev.DirectLeaders)))) {
+				if leaders == nil {
+					leaders = []string{}
+				}
+				j.DirectLeaders = &leaders
+				counts["leaders_changed"]++
+			}
+		}
+		if j.changes() {
 			if err := p.enqueuePersonChange(ctx, now, day, j, counts); err != nil {
 				return err
 			}
 		}
 	}
-	if len(listed) == 0 && len(stored) > 0 {
+	if len(l.depts) == 0 {
 		// WeCom listing nobody is an answer to distrust, not a company
 		// that fired everyone.
-		p.log.Warn("reconcile: user/list_id lists no member; no one is taken for deleted", "people", len(stored))
+		p.log.Warn("reconcile: WeCom lists no member; no one is taken for deleted", "people", len(stored))
 		return nil
 	}
 	for _, s := range stored {
 		if seen[strings.ToLower(s.UserID)] {
 			continue
+		}
+		if l.users != nil {
+			// The walk sees the app's visible range only: someone outside
+			// it is not gone. Take them for deleted only when WeCom says
+			// the UserID does not exist (60111) or that they left.
+			gone, err := p.confirmGone(ctx, s.UserID)
+			if err != nil {
+				return fmt.Errorf("reconcile: user/get %s: %w", s.UserID, err)
+			}
+			if !gone {
+				counts["delete_unconfirmed"]++
+				continue
+			}
 		}
 		counts["delete_user"]++
 		if err := p.enqueueContactChange(ctx, now, day, "delete_user", s.UserID, nil, counts); err != nil {
@@ -183,6 +213,97 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 		}
 	}
 	return nil
+}
+
+// basicPerMinute is WeCom's basic frequency limit of a single API per
+// corp: "每企业调用单个cgi/api不可超过1万次/分，15万次/小时" (path/90312).
+// https://developer.work.weixin.qq.com/document/path/90312
+const basicPerMinute = 10000
+
+// walkPace spaces the department walk's user/list calls: a fifth of the
+// basic limit (12 ms), leaving the rest to everything else.
+const walkPace = time.Minute / (basicPerMinute / 5)
+
+// departmentWalker is what the department walk needs beyond Directory
+// (wecom.Client has it).
+type departmentWalker interface {
+	ListDepartmentUsers(ctx context.Context, departmentID int) ([]wecom.User, error)
+}
+
+// listing is WeCom's members as reconciliation sees them.
+type listing struct {
+	// depts are every member's departments, by UserID.
+	depts map[string][]int64
+	// users are the members' details when the department walk listed
+	// them (user/list); nil when user/list_id did.
+	users map[string]*wecom.User
+}
+
+// listMembers lists the members with user/list_id (the whole company,
+// with the contacts secret) or, where that cannot be used, by walking the
+// department tree with user/list (the app's visible range).
+func (p *Processor) listMembers(ctx context.Context) (listing, error) {
+	depts, err := p.memberDepartments(ctx)
+	if err == nil {
+		return listing{depts: depts}, nil
+	}
+	w, ok := p.dir.api.(departmentWalker)
+	if !ok || !unavailable(err) {
+		return listing{}, err
+	}
+	l, werr := p.walkDepartments(ctx, w)
+	if werr != nil {
+		if unavailable(werr) {
+			return listing{}, fmt.Errorf("%w; department walk: %w", err, werr)
+		}
+		return listing{}, werr
+	}
+	return l, nil
+}
+
+// walkDepartments lists the members of every department the app sees
+// (department/list, then user/list for each), paced.
+func (p *Processor) walkDepartments(ctx context.Context, w departmentWalker) (listing, error) {
+	ds, err := p.dir.api.ListDepartments(ctx, 0)
+	if err != nil {
+		return listing{}, err
+	}
+	l := listing{depts: map[string][]int64{}, users: map[string]*wecom.User{}}
+	pace := &pacer{now: p.cfg.Now, sleep: p.cfg.Sleep, every: walkPace}
+	for _, d := range ds {
+		if err := pace.wait(ctx); err != nil {
+			return listing{}, err
+		}
+		users, err := w.ListDepartmentUsers(ctx, d.ID)
+		if err != nil {
+			return listing{}, fmt.Errorf("department %d: %w", d.ID, err)
+		}
+		for i := range users {
+			u := &users[i]
+			if _, ok := l.users[u.UserID]; ok || u.Status == wecom.UserLeft {
+				continue
+			}
+			l.users[u.UserID] = u
+			l.depts[u.UserID] = ints64(u.Department)
+		}
+	}
+	return l, nil
+}
+
+// confirmGone reports whether WeCom says userID does not exist (60111)
+// or has left; any other answer keeps them.
+func (p *Processor) confirmGone(ctx context.Context, userID string) (bool, error) {
+	u, err := p.dir.api.GetUser(ctx, userID)
+	var apiErr *wecom.APIError
+	switch {
+	case err == nil:
+		return u.Status == wecom.UserLeft, nil
+	case errors.As(err, &apiErr) && apiErr.Code == wecom.CodeUserIDNotFound:
+		return true, nil
+	case unavailable(err):
+		return false, nil
+	}
+	return false, err
 }
 
 // freshPermitList reads the archive permit list (by lower-cased UserID)
@@ -301,11 +422,19 @@ func contactChangeXML(change, userID string, depts []int64, at time.Time) ([]byt
 }
 
 // reconcilePersonJob is a known member's facts as WeCom lists them, where
-// they differ from the stored ones; nil fields did not change.
+// they differ from the stored ones; nil fields did not change. Status
+// (Active) and leaders come only from the department walk.
 type reconcilePersonJob struct {
-	UserID       string  `json:"user_id"`
-	Departments  []int64 `json:"departments,omitempty"`
-	InPermitList *bool   `json:"in_permit_list,omitempty"`
+	UserID        string    `json:"user_id"`
+	Departments   []int64   `json:"departments,omitempty"`
+	InPermitList  *bool     `json:"in_permit_list,omitempty"`
+	Active        *bool     `json:"active,omitempty"`
+	DirectLeaders *[]string `json:"direct_leaders,omitempty"`
+}
+
+// changes reports whether j changes anything.
+func (j reconcilePersonJob) changes() bool {
+	return j.Departments != nil || j.InPermitList != nil || j.Active != nil || j.DirectLeaders != nil
 }
 
 // reconcilePerson applies a KindReconcilePerson job: the member as stored
@@ -331,6 +460,12 @@ func (p *Processor) reconcilePerson(ctx context.Context, d store.Delivery) error
 	}
 	if j.InPermitList != nil {
 		after.InPermitList = *j.InPermitList
+	}
+	if j.Active != nil {
+		after.Active = *j.Active
+	}
+	if j.DirectLeaders != nil {
+		after.DirectLeaders = slices.Clone(*j.DirectLeaders)
 	}
 	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
 		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}

@@ -371,12 +371,65 @@ func TestReconcileDepartmentsAndLeaving(t *testing.T) {
 	}
 }
 
-// TestReconcileWithoutSecrets: without the contacts and archive secrets
-// reconciliation has nothing to compare, and takes no one for deleted.
+// TestReconcileDepartmentWalk: where user/list_id cannot be used (no
+// contacts secret) the members are listed by walking the departments with
+// user/list, which also shows their status and leaders: a member disabled
+// without a callback leaves every audience, a new one is created, and one
+// WeCom does not know (user/get 60111) is deleted.
+func TestReconcileDepartmentWalk(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fake.InjectFault(wecomtest.Fault{Path: "user/list_id", Errcode: 48002})
+	e.fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
+	e.fake.AddUser(wecomtest.User{UserID: "gina", Name: "Gina", Department: []int64{2}, Status: 2, DirectLeader: []string{"officer"}})
+	e.fake.AddUser(wecomtest.User{UserID: "jack", Name: "Jack", Department: []int64{2}})
+	e.fake.SetPermitUsers(nil)
+	now := e.clock.Now()
+	for _, p := range []policy.Person{
+		{UserID: "gina", Name: "Gina", Departments: []int64{2}, DepartmentPath: []int64{1, 2}, Active: true},
+		{UserID: "hank", Name: "Hank", Departments: []int64{2}, DepartmentPath: []int64{1, 2}, Active: true},
+		{UserID: "officer", Name: "王芳", Departments: []int64{1}, DepartmentPath: []int64{1}, Active: true},
+	} {
+		if err := e.st.PutPerson(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: p.UserID, NoticeID: "conduct", Version: 1,
+			Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := e.proc.Reconcile(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, counts, map[string]int{"department_walk": 1, "members": 3, "create_user": 1, "delete_user": 1,
+		"status_changed": 1, "leaders_changed": 1, "departments_changed": 0, "enqueued": 3})
+	if n := e.fake.CountRequests("user/list"); n != 2 {
+		t.Errorf("%d user/list calls, want one per department (2)", n)
+	}
+	e.drain(t)
+	if o := e.obligation(t, "gina", "conduct"); o.Status != policy.Cancelled || o.ClosedReason != policy.ReasonLeftAudience {
+		t.Errorf("gina conduct: %s (%s), want cancelled (left_audience)", o.Status, o.ClosedReason)
+	}
+	if p, _ := e.st.GetPerson(ctx, "gina"); p.Active || !slices.Equal(p.DirectLeaders, []string{"officer"}) {
+		t.Errorf("gina stored as %+v, want disabled, led by officer", p)
+	}
+	if o := e.obligation(t, "hank", "conduct"); o.Status != policy.Cancelled || o.ClosedReason != policy.ReasonMemberDeleted {
+		t.Errorf("hank conduct: %s (%s), want cancelled (member_deleted)", o.Status, o.ClosedReason)
+	}
+	if o := e.obligation(t, "jack", "conduct"); o.Status != policy.Pending || o.Reason != policy.ReasonNewMember {
+		t.Errorf("jack conduct: %s (%s), want pending (new_member)", o.Status, o.Reason)
+	}
+}
+
+// TestReconcileWithoutSecrets: when neither user/list_id nor the
+// department walk can be used, reconciliation has nothing to compare,
+// and takes no one for deleted.
 func TestReconcileWithoutSecrets(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.fake.InjectFault(wecomtest.Fault{Path: "user/list_id", Errcode: 48002})
+	e.fake.InjectFault(wecomtest.Fault{Path: "user/list", Errcode: 60011})
 	if err := e.st.PutPerson(ctx, policy.Person{UserID: "erin", Active: true}); err != nil {
 		t.Fatal(err)
 	}
