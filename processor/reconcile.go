@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wecomply/wecomply/policy"
@@ -61,21 +62,30 @@ const consentPace = time.Minute / (checkSingleAgreePerMinute * 4 / 5)
 const frequencyBlock = time.Minute
 
 // Reconcile is the "reconcile" cron job (jobs.Func): it compares WeCom's
-// members (user/list_id) and archive permit list
+// members (user/list_id; without the contacts secret, a walk of the
+// app's visible departments with user/list) and archive permit list
 // (msgaudit/get_permit_user_list) with the people the store knows and
 // enqueues a synthetic event for each difference — change_contact
 // create_user for a member no callback announced, delete_user for a
-// person WeCom no longer lists, a KindReconcilePerson job for changed
-// departments or permit-list membership — which the workers decide and
-// apply exactly as the real callbacks. Then it re-checks every consent
-// still unanswered with check_single_agree, 100 pairs a call, paced
-// below the documented limit, and records the answers through policy.
+// person WeCom no longer has, a KindReconcilePerson job for changed
+// departments, permit-list membership, status or leaders — which the
+// workers decide and apply exactly as the real callbacks. Then it
+// re-checks every consent still unanswered with check_single_agree, 100
+// pairs a call, paced below the documented limit, and records the
+// answers through policy.
 //
 // It is idempotent for a given now: every enqueued event's dedup key
 // names now's day (in Settings.Location), so a run made again enqueues
 // nothing twice, and a consent checked at or after now is not checked
-// again. Without the WeCom API (no client) it does nothing; without the
-// contacts or archive secret it skips the part that needs it.
+// again. Without the WeCom API (no client) it does nothing; an API it
+// may not use (no secret, no permission) skips the part that needs it.
+//
+// counts: members (listed in WeCom), people (stored), create_user,
+// delete_user, departments_changed, permit_changed, status_changed,
+// leaders_changed, enqueued (new queue entries), delete_unconfirmed,
+// consents_pending, consent_calls, consents_checked, consents_answered,
+// consents_not_found; and as flags department_walk, no_baseline,
+// members_unavailable, permit_unavailable, consents_unavailable.
 func (p *Processor) Reconcile(ctx context.Context, now time.Time) (counts map[string]int, err error) {
 	counts = map[string]int{}
 	if p.dir.api == nil {
@@ -498,23 +508,57 @@ func (p *Processor) recheckConsents(ctx context.Context, now time.Time, day stri
 			}
 			return fmt.Errorf("reconcile: check_single_agree: %w", err)
 		}
-		for i, c := range batch {
-			if notFound[i] {
-				counts["consents_not_found"]++
-				continue
-			}
-			ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
-			origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
-			if err := p.consentChecked(ctx, origin, now.UTC(), ev, now); err != nil {
-				return fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
-			}
-			counts["consents_checked"]++
-			if ev.Status != policy.ConsentUnknown {
-				counts["consents_answered"]++
-			}
+		if err := p.recordAnswers(ctx, now, day, batch, infos, notFound, counts); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// recordParallel is how many pairs of a batch are decided and recorded at
+// once: each is a few store writes, which the store batches into one
+// commit when they come together.
+const recordParallel = 16
+
+// recordAnswers decides and records what check_single_agree answered for
+// each pair of batch (but those WeCom refused to know), each under its
+// own origin, recordParallel at a time.
+func (p *Processor) recordAnswers(ctx context.Context, now time.Time, day string, batch []policy.Consent,
+	infos []wecom.AgreeInfo, notFound map[int]bool, counts map[string]int) error {
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, recordParallel)
+	for i, c := range batch {
+		if notFound[i] {
+			mu.Lock()
+			counts["consents_not_found"]++
+			mu.Unlock()
+			continue
+		}
+		ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
+		origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := p.consentChecked(ctx, origin, now.UTC(), ev, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && firstErr == nil:
+				firstErr = fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
+			case err == nil:
+				counts["consents_checked"]++
+				if ev.Status != policy.ConsentUnknown {
+					counts["consents_answered"]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // askBatch asks check_single_agree about batch (at most

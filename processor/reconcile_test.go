@@ -74,7 +74,7 @@ var testNotices = []policy.Notice{
 		Summary: "公司将存档您的会话。", URL: "https://compliance.example.com/archive", Audience: policy.Audience{PermitList: true}},
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: clk.Now, Apps: map[string]wecomtest.AppConfig{
@@ -579,6 +579,9 @@ func TestReconcileConsents(t *testing.T) {
 	}
 	if recorded == 0 {
 		t.Error("no RecordConsent in the audit log")
+	}
+	if rep, err := e.st.VerifyAudit(ctx); err != nil || !rep.OK {
+		t.Errorf("audit chain after parallel records: %+v, %v", rep, err)
 	}
 	e.drain(t) // the texts about the refusals
 	for _, u := range []string{"zhangsan", "officer"} {
