@@ -20,6 +20,8 @@ import (
 	"github.com/wecomply/wecomply/processor"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
@@ -58,7 +60,7 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 
 // env is a processor on an embedded store, talking to the fake WeCom.
 type env struct {
-	st    *embedded.Store
+	st    store.Store
 	fake  *wecomtest.Server
 	proc  *processor.Processor
 	mux   *worker.Mux
@@ -76,6 +78,15 @@ var testNotices = []policy.Notice{
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvOn(t, "embedded")
+}
+
+// backends are the store backends the end-to-end tests run on.
+var backends = []string{"embedded", "redis"}
+
+// newEnvOn is newEnv on the embedded store or on a real redis-server.
+func newEnvOn(t testing.TB, backend string) *env {
+	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: clk.Now, Apps: map[string]wecomtest.AppConfig{
 		"app": {Secret: appSecret, AgentID: 1000002}, "contacts": {Secret: contactsSecret},
@@ -84,7 +95,13 @@ func newEnv(t testing.TB) *env {
 	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
 	fake.AddUser(wecomtest.User{UserID: "officer", Name: "王芳", Department: []int64{1}})
 
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
+	var st store.Store
+	var err error
+	if backend == "redis" {
+		st, err = redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: corpID})
+	} else {
+		st, err = embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +228,12 @@ func wantCounts(t *testing.T, got map[string]int, want map[string]int) {
 // again (the same activation) enqueues nothing, and a later one finds
 // nothing left to do.
 func TestReconcileMembers(t *testing.T) {
-	e := newEnv(t)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { reconcileMembers(t, newEnvOn(t, backend)) })
+	}
+}
+
+func reconcileMembers(t *testing.T, e *env) {
 	ctx := context.Background()
 	e.fake.AddUser(wecomtest.User{UserID: "alice", Name: "Alice", Department: []int64{1}})
 	e.fake.AddUser(wecomtest.User{UserID: "bob", Name: "Bob", Department: []int64{1}})
@@ -461,7 +483,12 @@ func TestReconcileFirstStart(t *testing.T) {
 // through policy (a refusal tells the employee and the officer) with
 // reconcile origins; a run made again asks nothing again.
 func TestReconcileConsents(t *testing.T) {
-	e := newEnv(t)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { reconcileConsents(t, newEnvOn(t, backend)) })
+	}
+}
+
+func reconcileConsents(t *testing.T, e *env) {
 	ctx := context.Background()
 	e.fake.AddUser(wecomtest.User{UserID: "zhangsan", Name: "张三", Department: []int64{1}})
 	for _, p := range []policy.Person{ // known: no card for them from the member part
