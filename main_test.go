@@ -118,6 +118,14 @@ func startAppCtx(t *testing.T, ctx context.Context, cfgPath string) (base string
 
 func startAppLogs(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (string, <-chan struct{}) {
 	t.Helper()
+	_, base, done := launchApp(t, ctx, cfgPath, logs)
+	return base, done
+}
+
+// launchApp is startAppLogs that also returns the app, for tests that
+// drive its parts (e.g. run a job for a chosen activation).
+func launchApp(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
+	t.Helper()
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +145,7 @@ func startAppLogs(t *testing.T, ctx context.Context, cfgPath string, logs io.Wri
 			t.Errorf("server stopped with %v", err)
 		}
 	}()
-	return "http://" + ln.Addr().String(), done
+	return a, "http://" + ln.Addr().String(), done
 }
 
 func sender(t *testing.T, base, path, token, key string) *wecomtest.Sender {

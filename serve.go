@@ -242,8 +242,14 @@ func processorConfig(cfg *config.Config, log *slog.Logger) processor.Config {
 				Tags: n.Audience.Tags, Users: n.Audience.Users, PermitList: n.Audience.PermitList},
 		}
 	}
+	cal, err := policy.ParseCalendar(jobsLocation(cfg), cfg.Calendar.WorkingDays, cfg.Calendar.WorkingHours,
+		cfg.Calendar.Holidays, cfg.Calendar.ExtraWorkdays)
+	if err != nil { // validated by config
+		log.Error("calendar: reminders may go out at any time", "err", err)
+	}
 	return processor.Config{
-		Notices: notices,
+		Notices:  notices,
+		Calendar: cal,
 		Settings: policy.Settings{
 			AckWords: cfg.Policy.AckWords, Officers: cfg.Policy.Officers, ConsentGrace: cfg.Policy.ConsentGrace,
 			DefaultLanguage: cfg.Notify.DefaultLanguage, Company: cfg.Policy.Company, WelcomeTemplate: cfg.Policy.WelcomeTemplate,
@@ -369,13 +375,9 @@ type jobDeps struct {
 
 // newScheduler builds the cron with every job of registerJobs.
 func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error) {
-	loc, err := time.LoadLocation(d.cfg.Jobs.TimeZone)
-	if err != nil { // validated by config; tzdata may still be missing
-		loc = time.FixedZone(d.cfg.Jobs.TimeZone, 8*3600)
-	}
 	host, _ := os.Hostname()
 	s, err := jobs.New(d.store, jobs.Config{
-		Location: loc,
+		Location: jobsLocation(d.cfg),
 		Lease:    d.cfg.Jobs.Lease,
 		Timeout:  d.cfg.Jobs.Timeout,
 		Holder:   fmt.Sprintf("%s-%d", host, os.Getpid()),
@@ -390,12 +392,27 @@ func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error)
 	return s, nil
 }
 
+// jobsLocation is the zone of the cron specs and of the working calendar.
+func jobsLocation(cfg *config.Config) *time.Location {
+	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
+	if err != nil { // validated by config; tzdata may still be missing
+		loc = time.FixedZone(cfg.Jobs.TimeZone, 8*3600)
+	}
+	return loc
+}
+
 // registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
-// adds it off).
+// adds it off). The jobs that act on obligations, send or call WeCom need
+// the processor, which exists when wecom.secret is set.
 func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 	if d.proc != nil {
-		if err := s.Add(jobs.Job{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile}); err != nil {
-			return err
+		for _, j := range []jobs.Job{
+			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
+			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
+		} {
+			if err := s.Add(j); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -284,6 +284,11 @@ func reminderDue(n Notice, o Obligation, now time.Time) bool {
 	return now.Sub(last) >= days(n.RemindEveryDays)-cadenceSlack
 }
 
+// EscalationDue reports whether Remind, in working time at now, would
+// escalate o of notice n: the caller's cue to make sure it knows the
+// person's direct leaders (and name) before it decides.
+func EscalationDue(n Notice, o Obligation, now time.Time) bool { return escalationDue(n, o, now) }
+
 // escalationDue: an open obligation reminded EscalateAfter times, past
 // its due date, a cadence after its last reminder, not escalated yet.
 func escalationDue(n Notice, o Obligation, now time.Time) bool {

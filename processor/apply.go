@@ -89,6 +89,10 @@ func (p *Processor) applyOne(ctx context.Context, origin string, a policy.Action
 		return err
 	case policy.RenamePerson:
 		return nil // savePeople moves the person's record
+	case policy.SendReminder:
+		return p.sendReminder(ctx, a)
+	case policy.ObligationUpdate:
+		return p.updateObligations(ctx, a)
 	default:
 		return fmt.Errorf("unknown action %T", a)
 	}

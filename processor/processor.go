@@ -66,6 +66,9 @@ const (
 type Config struct {
 	Notices  []policy.Notice
 	Settings policy.Settings
+	// Calendar is when reminders and escalations may go out (the zero
+	// Calendar: any time).
+	Calendar policy.Calendar
 	Now      func() time.Time
 	// Sleep waits d, or until ctx ends (then it returns ctx's error): the
 	// pacing of WeCom calls in jobs. Default a timer.
@@ -361,7 +364,7 @@ func auditKind(a policy.Action) string {
 	switch a.(type) {
 	case policy.Acknowledge:
 		return "attestation"
-	case policy.SendCard, policy.UpdateCard, policy.SendText, policy.Alert, policy.SendWelcome:
+	case policy.SendCard, policy.UpdateCard, policy.SendText, policy.Alert, policy.SendWelcome, policy.SendReminder:
 		return "delivery"
 	default:
 		return "decision"
@@ -395,6 +398,11 @@ func subjectOf(a policy.Action) string {
 		return a.From
 	case policy.RecordArchiveWaiting:
 		return "archive"
+	case policy.SendReminder:
+		return a.Key
+	case policy.ObligationUpdate:
+		id, version, _ := a.Obligations()
+		return policy.Notice{ID: id, Version: version}.Key()
 	}
 	return ""
 }

@@ -1,0 +1,280 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+)
+
+// RemindersRun is the policy event of a reminder run, as its audit
+// entries name it.
+type RemindersRun struct{ At time.Time }
+
+// Kind implements policy.Event.
+func (RemindersRun) Kind() string { return "job.reminders" }
+
+// remindChunk is the most people one applied reminder action names: a
+// reminder goes out to at most 1,000 people a call (WeCom's limit), and
+// one audit entry stays small.
+const remindChunk = 1000
+
+// Remind makes the reminder run for the cron activation at now: it loads
+// the obligations policy.Remind may act on (open ones and, where
+// re-attestation is configured, acknowledged ones), the people they name,
+// decides, and applies the decisions through the audited path.
+//
+// A run made again at the same now (another replica took it over) decides
+// again on what the first one left: the records it made are not made
+// twice, and what it sent is not sent twice (the notify keys are per
+// notice and day; notify drops what a person already got).
+func (p *Processor) Remind(ctx context.Context, now time.Time) (map[string]int, error) {
+	counts := map[string]int{}
+	if !p.cfg.Calendar.IsWorkingTime(now) {
+		counts["quiet"] = 1
+		return counts, nil
+	}
+	var obs []policy.Obligation
+	need := map[string]bool{}
+	for _, n := range p.cfg.Notices {
+		statuses := []policy.ObligationStatus{policy.Pending, policy.Overdue}
+		if n.ReattestDays > 0 {
+			statuses = append(statuses, policy.Acknowledged)
+		}
+		for _, status := range statuses {
+			err := p.eachObligation(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version, Status: status}, func(o policy.Obligation) {
+				counts["scanned"]++
+				if policy.Actionable(n, o, now) {
+					obs = append(obs, o)
+					need[o.UserID] = true
+				}
+			})
+			if err != nil {
+				return counts, fmt.Errorf("reminders: list obligations of %s: %w", n.Key(), err)
+			}
+		}
+		for _, u := range n.ComplianceOwners {
+			need[u] = true
+		}
+	}
+	counts["actionable"] = len(obs)
+	if len(obs) == 0 {
+		return counts, nil
+	}
+	people, err := p.loadPeople(ctx, need)
+	if err != nil {
+		return counts, fmt.Errorf("reminders: %w", err)
+	}
+	if err := p.refreshEscalated(ctx, obs, people, now); err != nil {
+		return counts, fmt.Errorf("reminders: %w", err)
+	}
+	// The leaders of the people named, for escalation.
+	leaders := map[string]bool{}
+	for _, o := range obs {
+		for _, l := range people[o.UserID].DirectLeaders {
+			if _, known := people[l]; !known {
+				leaders[l] = true
+			}
+		}
+	}
+	more, err := p.loadPeople(ctx, leaders)
+	if err != nil {
+		return counts, fmt.Errorf("reminders: %w", err)
+	}
+	for id, person := range more {
+		people[id] = person
+	}
+
+	acts := policy.Remind(p.cfg.Notices, obs, people, p.cfg.Calendar, p.cfg.Settings, now)
+	acts = chunkActions(acts, remindChunk)
+	for _, a := range acts {
+		switch a := a.(type) {
+		case policy.MarkOverdue:
+			counts["overdue"] += len(a.UserIDs)
+		case policy.SendReminder:
+			counts["reminded"] += len(a.UserIDs)
+		case policy.SendText:
+			if a.Reason == policy.ReasonEscalation {
+				counts["escalation_messages"]++
+			}
+		case policy.MarkEscalated:
+			counts["escalated"] += len(a.UserIDs)
+		case policy.Reattest:
+			counts["reattest"] += len(a.UserIDs)
+		}
+	}
+	origin := "job:reminders:" + now.UTC().Format(time.RFC3339)
+	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, DedupKey: origin, ReceivedAt: now}
+	if err := p.apply(ctx, origin, RemindersRun{At: now}, st, acts); err != nil {
+		return counts, fmt.Errorf("reminders: %w", err)
+	}
+	return counts, nil
+}
+
+// maxLeaderLookups bounds the user/get calls of one run: the rest wait
+// for the next run (or a change_contact, or reconciliation).
+const maxLeaderLookups = 2000
+
+// refreshEscalated makes sure the run knows the direct leaders and names
+// of the people it is about to escalate: a person known only from the
+// member list (user/list_id, at publish) has neither, so they are asked
+// of WeCom (user/get) and stored. Direct leaders are otherwise kept
+// current by change_contact events.
+func (p *Processor) refreshEscalated(ctx context.Context, obs []policy.Obligation, people map[string]policy.Person, now time.Time) error {
+	if p.dir.api == nil {
+		return nil
+	}
+	notices := map[string]policy.Notice{}
+	for _, n := range p.cfg.Notices {
+		notices[n.Key()] = n
+	}
+	looked := 0
+	for _, o := range obs {
+		n := notices[policy.Notice{ID: o.NoticeID, Version: o.Version}.Key()]
+		prev, known := people[o.UserID]
+		if !policy.EscalationDue(n, o, now) || (known && prev.Name != "" && prev.DirectLeaders != nil) || looked >= maxLeaderLookups {
+			continue
+		}
+		looked++
+		var before *policy.Person
+		if known {
+			before = &prev
+		}
+		person, err := p.dir.person(ctx, o.UserID, before)
+		if err != nil {
+			return err
+		}
+		if person.DirectLeaders == nil {
+			person.DirectLeaders = []string{} // asked: none
+		}
+		if err := p.st.PutPerson(ctx, *person); err != nil {
+			return fmt.Errorf("store person: %w", err)
+		}
+		people[o.UserID] = *person
+	}
+	return nil
+}
+
+// eachObligation calls fn for every obligation f selects, a page at a time.
+func (p *Processor) eachObligation(ctx context.Context, f store.ObligationFilter, fn func(policy.Obligation)) error {
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListObligations(ctx, f, page)
+		if err != nil {
+			return err
+		}
+		for _, o := range items {
+			fn(o)
+		}
+		if next == "" {
+			return nil
+		}
+		page.Cursor = next
+	}
+}
+
+// peopleListThreshold: for more people than this a run lists everyone
+// known a page at a time rather than asking for each (one round trip per
+// thousand rather than one per person).
+const peopleListThreshold = 500
+
+// loadPeople returns the stored records of ids; those not known are left
+// out (policy treats them as active, in the default language).
+func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[string]policy.Person, error) {
+	out := make(map[string]policy.Person, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if len(ids) > peopleListThreshold {
+		page := store.Page{Limit: 1000}
+		for {
+			items, next, err := p.st.ListPeople(ctx, page)
+			if err != nil {
+				return nil, fmt.Errorf("list people: %w", err)
+			}
+			for _, person := range items {
+				if ids[person.UserID] {
+					out[person.UserID] = person
+				}
+			}
+			if next == "" {
+				return out, nil
+			}
+			page.Cursor = next
+		}
+	}
+	for id := range ids {
+		person, err := p.st.GetPerson(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get person: %w", err)
+		}
+		out[id] = person
+	}
+	return out, nil
+}
+
+// chunkActions splits the actions that name many people into actions of
+// at most n people each, in place of the original and in its order.
+func chunkActions(acts []policy.Action, n int) []policy.Action {
+	out := make([]policy.Action, 0, len(acts))
+	for _, a := range acts {
+		switch a := a.(type) {
+		case policy.MarkOverdue:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkOverdue, c []string) policy.Action { a.UserIDs = c; return a })
+		case policy.MarkReminded:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkReminded, c []string) policy.Action { a.UserIDs = c; return a })
+		case policy.MarkEscalated:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkEscalated, c []string) policy.Action { a.UserIDs = c; return a })
+		case policy.Reattest:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.Reattest, c []string) policy.Action { a.UserIDs = c; return a })
+		case policy.SendReminder:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.SendReminder, c []string) policy.Action { a.UserIDs = c; return a })
+		case policy.SendCard:
+			out = appendChunks(out, a, a.UserIDs, n, func(a policy.SendCard, c []string) policy.Action { a.UserIDs = c; return a })
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// appendChunks appends a to out once per run of at most n of ids, each
+// copy naming its run.
+func appendChunks[A policy.Action](out []policy.Action, a A, ids []string, n int, with func(A, []string) policy.Action) []policy.Action {
+	for len(ids) > n {
+		out = append(out, with(a, ids[:n:n]))
+		ids = ids[n:]
+	}
+	return append(out, with(a, ids))
+}
+
+// updateObligations applies an in-place obligation action to the stored
+// obligations it names.
+func (p *Processor) updateObligations(ctx context.Context, a policy.ObligationUpdate) error {
+	noticeID, version, users := a.Obligations()
+	keys := make([]store.ObligationKey, len(users))
+	for i, u := range users {
+		keys[i] = store.ObligationKey{UserID: u, NoticeID: noticeID, Version: version}
+	}
+	return p.st.UpdateObligations(ctx, keys, func(o policy.Obligation) (policy.Obligation, error) {
+		return a.Update(o), nil
+	})
+}
+
+// sendReminder submits a reminder card: the same text for everyone it
+// names, with the notice's button, under the run's key.
+func (p *Processor) sendReminder(ctx context.Context, a policy.SendReminder) error {
+	n := a.Notice
+	data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
+		"Summary": n.Summary, "URL": n.URL}
+	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: data,
+		To: a.UserIDs, ButtonKey: n.ButtonKey()})
+	return err
+}

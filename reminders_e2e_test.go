@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+// TestReminderLifecycle drives the reminders job of a running server on
+// an injected clock — the activation each run is for — through a
+// notice's life: quiet hours and weekends, the cadence, escalation to the
+// direct leader and the notice's owner after two reminders, an
+// acknowledgement from a reminder card, and re-attestation 30 days later
+// with its own attestation.
+func TestReminderLifecycle(t *testing.T) {
+	fake := policyCompany(t)
+	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}, DirectLeader: []string{"wangwu"}})
+	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "due_days = 7\n", "due_days = 1\nremind_every_days = 2\nescalate_after = 2\nreattest_days = 30\nowners = [\"wangfang\"]\n", 1)
+	// Runs are made by the test, for the activations it chooses.
+	cfg += "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, base, done := launchApp(t, ctx, cfgPath, io.Discard)
+	t.Cleanup(func() { cancel(); <-done })
+
+	eventually(t, "the cards", func() bool { return len(cards(fake, "zhangsan")) == 1 && len(cards(fake, "lisi")) == 1 })
+	shanghai := jobsLocation(a.cfg)
+	// The first Monday, 10:00 in Shanghai, at least two days from now.
+	mon := time.Now().In(shanghai).Add(48 * time.Hour)
+	mon = time.Date(mon.Year(), mon.Month(), mon.Day(), 10, 0, 0, 0, shanghai)
+	for mon.Weekday() != time.Monday {
+		mon = mon.AddDate(0, 0, 1)
+	}
+	run := func(at time.Time) map[string]int {
+		t.Helper()
+		r, err := a.jobs.RunScheduled(ctx, "reminders", at)
+		if err != nil {
+			t.Fatalf("run at %v: %v (%+v)", at, err, r)
+		}
+		return r.Counts
+	}
+	remindersOf := func(user string) int { return len(reminders(fake, []string{user})[user]) }
+	want := func(what string, zhangsan, lisi int) {
+		t.Helper()
+		eventually(t, what, func() bool { return remindersOf("zhangsan") == zhangsan && remindersOf("lisi") == lisi })
+	}
+
+	if c := run(mon.AddDate(0, 0, -1)); c["quiet"] != 1 || c["reminded"] != 0 {
+		t.Errorf("Sunday: %v, want a quiet run", c)
+	}
+	if c := run(mon.Add(-2 * time.Hour)); c["quiet"] != 1 {
+		t.Errorf("Monday 08:00: %v, want a quiet run", c)
+	}
+	if c := run(mon); c["reminded"] != 2 || c["overdue"] != 2 {
+		t.Errorf("Monday 10:00: %v, want both reminded and marked overdue", c)
+	}
+	want("the first reminders", 1, 1)
+	if c := run(mon.Add(time.Hour)); c["reminded"] != 0 {
+		t.Errorf("Monday 11:00: %v, want nobody reminded (the cadence is two days)", c)
+	}
+	if c := run(mon.AddDate(0, 0, 1)); c["reminded"] != 0 {
+		t.Errorf("Tuesday: %v, want nobody reminded", c)
+	}
+	if c := run(mon.AddDate(0, 0, 2)); c["reminded"] != 2 || c["escalated"] != 0 {
+		t.Errorf("Wednesday: %v, want the second reminders and no escalation yet", c)
+	}
+	want("the second reminders", 2, 2)
+	if c := run(mon.AddDate(0, 0, 4)); c["escalated"] != 2 {
+		t.Errorf("Friday: %v, want both escalated", c)
+	}
+	want("the third reminders", 3, 3)
+	// lisi's leader is told about lisi; the owner about both; zhangsan has
+	// no leader.
+	markdown := func(user, text string) bool {
+		for _, m := range fake.Inbox(user) {
+			if m.MsgType == "markdown" && strings.Contains(m.Content, text) {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, "the escalations", func() bool {
+		return markdown("wangwu", "李四（lisi）") && markdown("wangfang", "李四（lisi）") && markdown("wangfang", "张三（zhangsan）")
+	})
+	if markdown("wangwu", "zhangsan") {
+		t.Error("wangwu was told about zhangsan, who is not their report")
+	}
+	if c := run(mon.AddDate(0, 0, 8)); c["escalated"] != 0 {
+		t.Errorf("the next Tuesday: %v, want no second escalation", c)
+	}
+
+	// lisi acknowledges from the latest reminder card.
+	rs := reminders(fake, []string{"lisi"})["lisi"]
+	click, err := fake.Click("lisi", rs[len(rs)-1].MsgID, "ack:archive:v1")
+	if err != nil {
+		t.Fatalf("click the reminder: %v", err)
+	}
+	postEvent(t, base, click.Spec())
+	var ats attestationsResponse
+	eventually(t, "lisi's attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
+		return len(ats.Attestations) == 1
+	})
+
+	// 30 days after the acknowledgement (a working morning): owed again,
+	// with a new card, acknowledged as round 1.
+	reattest := time.Now().In(shanghai).AddDate(0, 0, 31)
+	reattest = time.Date(reattest.Year(), reattest.Month(), reattest.Day(), 10, 0, 0, 0, shanghai)
+	for reattest.Weekday() == time.Saturday || reattest.Weekday() == time.Sunday {
+		reattest = reattest.AddDate(0, 0, 1)
+	}
+	ackCards := func() []wecomtest.InboxMessage {
+		var out []wecomtest.InboxMessage
+		for _, m := range cards(fake, "lisi") {
+			if !strings.Contains(string(m.Message), "提醒") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	if c := run(reattest); c["reattest"] != 1 {
+		t.Errorf("30 days later: %v, want lisi owing it again", c)
+	}
+	eventually(t, "the re-attestation card", func() bool { return len(ackCards()) == 2 })
+	if c := run(reattest.Add(time.Hour)); c["reattest"] != 0 {
+		t.Errorf("an hour later: %v, want no second re-attestation", c)
+	}
+	cs := ackCards()
+	click, err = fake.Click("lisi", cs[1].MsgID, "ack:archive:v1")
+	if err != nil {
+		t.Fatalf("click the re-attestation card: %v", err)
+	}
+	postEvent(t, base, click.Spec())
+	eventually(t, "lisi's second attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
+		return len(ats.Attestations) == 2
+	})
+
+	var jobsResp struct {
+		Jobs []struct {
+			Name string         `json:"name"`
+			Off  bool           `json:"off"`
+			Runs []store.JobRun `json:"runs"`
+		} `json:"jobs"`
+	}
+	if status := apiGet(t, base, "/api/v1/jobs?job=reminders&limit=100", &jobsResp); status != 200 || len(jobsResp.Jobs) != 1 {
+		t.Fatalf("GET /api/v1/jobs: %d %+v", status, jobsResp)
+	}
+	if j := jobsResp.Jobs[0]; !j.Off || len(j.Runs) != 10 || j.Runs[0].Outcome != store.RunOK || j.Runs[0].Counts["reattest"] != 0 {
+		t.Errorf("the reminders job as listed: %+v, want off (no spec) with the test's 10 runs, latest first", j)
+	}
+	var report struct {
+		OK bool `json:"ok"`
+	}
+	if status := apiGet(t, base, "/api/v1/audit/verify", &report); status != 200 || !report.OK {
+		t.Errorf("audit verify: %d %+v", status, report)
+	}
+}
