@@ -138,12 +138,14 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 		return fmt.Errorf("reconcile: list people: %w", err)
 	}
 	counts["members"], counts["people"] = len(l.depts), len(stored)
-	if len(stored) == 0 {
-		// Nothing known yet (a first start): there is no callback to
-		// have missed. Publishing a notice records everyone; taking the
-		// whole company for new members would only flood the queue and
-		// user/get.
-		p.log.Info("reconcile: no people stored yet; members not compared", "members", len(l.depts))
+	if len(stored) == 0 || (len(p.cfg.Notices) > 0 && l.users == nil && len(stored) < len(l.depts)/2) {
+		// A first start: publishing the notices records everyone
+		// user/list_id lists, and it is still at it (or nothing is known
+		// at all). Comparing now would take everyone not yet recorded
+		// for a missed create_user: a flood of events deciding
+		// "new_member" for what is the notices' first publication.
+		p.log.Info("reconcile: the people are not recorded yet (a first start); members not compared",
+			"members", len(l.depts), "people", len(stored))
 		counts["no_baseline"] = 1
 		return nil
 	}

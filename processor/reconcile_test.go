@@ -462,8 +462,9 @@ func TestReconcileWithoutSecrets(t *testing.T) {
 	wantCounts(t, counts, map[string]int{"members_unavailable": 1, "delete_user": 0, "enqueued": 0})
 }
 
-// TestReconcileFirstStart: with no people stored yet (a first start)
-// nobody is taken for a new member: publishing records everyone.
+// TestReconcileFirstStart: with no people stored yet, or fewer than half
+// of the members while publishing records them (a first start), nobody
+// is taken for a new member.
 func TestReconcileFirstStart(t *testing.T) {
 	e := newEnv(t)
 	e.fake.AddUser(wecomtest.User{UserID: "frank", Name: "Frank", Department: []int64{1}})
@@ -475,6 +476,18 @@ func TestReconcileFirstStart(t *testing.T) {
 	if q := e.queued(t); q != 0 {
 		t.Errorf("%d entries queued, want none", q)
 	}
+
+	// Publishing has recorded one of four so far: still not compared.
+	e.fake.AddUser(wecomtest.User{UserID: "gus", Name: "Gus", Department: []int64{1}})
+	e.fake.AddUser(wecomtest.User{UserID: "hal", Name: "Hal", Department: []int64{1}})
+	if err := e.st.PutPerson(context.Background(), policy.Person{UserID: "officer", Departments: []int64{1}, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err = e.proc.Reconcile(context.Background(), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, counts, map[string]int{"members": 4, "people": 1, "no_baseline": 1, "create_user": 0, "enqueued": 0})
 }
 
 // TestReconcileConsents: the pending consents are re-checked 100 pairs a
