@@ -202,11 +202,15 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 		p.log.Warn("reconcile: WeCom lists no member; no one is taken for deleted", "people", len(stored))
 		return nil
 	}
+	confirmPace := &pacer{now: p.cfg.Now, sleep: p.cfg.Sleep, every: walkPace}
 	for _, s := range stored {
 		if seen[strings.ToLower(s.UserID)] {
 			continue
 		}
 		if l.users != nil {
+			if err := confirmPace.wait(ctx); err != nil {
+				return err
+			}
 			// The walk sees the app's visible range only: someone outside
 			// it is not gone. Take them for deleted only when WeCom says
 			// the UserID does not exist (60111) or that they left.
@@ -229,11 +233,16 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 
 // basicPerMinute is WeCom's basic frequency limit of a single API per
 // corp: "每企业调用单个cgi/api不可超过1万次/分，15万次/小时" (path/90312).
+// user/list_id documents no limit of its own (path/96067), so this one
+// applies; at 10,000 rows a page it takes a call per 10,000 (member,
+// department) rows and needs no pacing. The walk makes a call per
+// department, and one per unconfirmed deletion.
 // https://developer.work.weixin.qq.com/document/path/90312
 const basicPerMinute = 10000
 
-// walkPace spaces the department walk's user/list calls: a fifth of the
-// basic limit (12 ms), leaving the rest to everything else.
+// walkPace spaces the department walk's user/list calls and its user/get
+// confirmations: a fifth of the basic limit (12 ms), leaving the rest to
+// everything else.
 const walkPace = time.Minute / (basicPerMinute / 5)
 
 // departmentWalker is what the department walk needs beyond Directory
