@@ -362,8 +362,8 @@ func (a *app) close() {
 	}
 }
 
-// jobDeps are what the cron jobs are built from. notifier and client are
-// nil when wecom.secret is not set.
+// jobDeps are what the cron jobs are built from. notifier, client and
+// proc are nil when wecom.secret is not set.
 type jobDeps struct {
 	cfg      *config.Config
 	store    store.Store
@@ -402,12 +402,17 @@ func jobsLocation(cfg *config.Config) *time.Location {
 }
 
 // registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
-// adds it off). The jobs that act on obligations and send need the
-// processor, which exists when wecom.secret is set.
+// adds it off). The jobs that act on obligations, send or call WeCom need
+// the processor, which exists when wecom.secret is set.
 func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 	if d.proc != nil {
-		if err := s.Add(jobs.Job{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind}); err != nil {
-			return err
+		for _, j := range []jobs.Job{
+			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
+			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
+		} {
+			if err := s.Add(j); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

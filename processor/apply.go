@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wecomply/wecomply/notify"
@@ -158,41 +159,69 @@ func (p *Processor) consentCheck(ctx context.Context, d store.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("check_single_agree: %w", err)
 	}
-	ev := policy.ConsentChecked{UserID: j.UserID, ExternalUserID: j.ExternalUserID, Status: policy.ConsentUnknown}
+	ev := consentAnswer(j.UserID, j.ExternalUserID, infos)
+	return p.consentChecked(ctx, d.DedupKey, d.ReceivedAt, ev, p.cfg.Now())
+}
+
+// consentAnswer is what check_single_agree's infos say of one pair:
+// ConsentUnknown when they hold no answer for it.
+func consentAnswer(userID, externalUserID string, infos []wecom.AgreeInfo) policy.ConsentChecked {
+	ev := policy.ConsentChecked{UserID: userID, ExternalUserID: externalUserID, Status: policy.ConsentUnknown}
 	for _, in := range infos {
-		if in.ExternalOpenID == j.ExternalUserID {
-			ev.ChangedAt = in.ChangedAt
-			switch in.Status {
-			case "Agree":
-				ev.Status = policy.ConsentAgreed
-			case "Disagree":
-				ev.Status = policy.ConsentDisagreed
-			}
+		if in.ExternalOpenID != externalUserID || (in.UserID != "" && !strings.EqualFold(in.UserID, userID)) {
+			continue
+		}
+		ev.ChangedAt = in.ChangedAt
+		switch in.Status {
+		case wecom.AgreeStatusAgree:
+			ev.Status = policy.ConsentAgreed
+		case wecom.AgreeStatusDisagree:
+			ev.Status = policy.ConsentDisagreed
 		}
 	}
+	return ev
+}
+
+// consentChecked decides on a pair's check_single_agree answer at now and
+// applies the actions under origin (an event's or a job's dedup key).
+func (p *Processor) consentChecked(ctx context.Context, origin string, receivedAt time.Time, ev policy.ConsentChecked, now time.Time) error {
 	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
-		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
-	c, err := p.st.GetConsent(ctx, j.UserID, j.ExternalUserID)
+		ReceivedAt: receivedAt, DedupKey: origin}
+	c, err := p.st.GetConsent(ctx, ev.UserID, ev.ExternalUserID)
 	switch {
 	case err == nil:
 		st.Consent = &c
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	person, err := storedPerson(ctx, p.st, j.UserID)
+	person, err := storedPerson(ctx, p.st, ev.UserID)
 	if err != nil {
 		return err
 	}
-	if person == nil || person.Name == "" { // texts name the employee
-		if person, err = p.dir.person(ctx, j.UserID, person); err != nil {
-			return err
+	st.People[ev.UserID] = policy.PersonChange{Before: person, After: person}
+	acts := policy.Decide(ev, st, now)
+	if slices.ContainsFunc(acts, tellsPeople) {
+		// Texts name the employee and the customer: ask WeCom for the
+		// names only then (most checks just record the answer).
+		if person == nil || person.Name == "" {
+			if person, err = p.dir.person(ctx, ev.UserID, person); err != nil {
+				return err
+			}
+			st.People[ev.UserID] = policy.PersonChange{Before: person, After: person}
 		}
+		st.CustomerName = p.dir.customerName(ctx, ev.ExternalUserID)
+		acts = policy.Decide(ev, st, now)
 	}
-	st.People[j.UserID] = policy.PersonChange{Before: person, After: person}
-	if ev.Status != policy.ConsentAgreed {
-		st.CustomerName = p.dir.customerName(ctx, j.ExternalUserID) // only texts name them
+	return p.apply(ctx, origin, ev, st, acts)
+}
+
+// tellsPeople reports whether a is a text or an alert.
+func tellsPeople(a policy.Action) bool {
+	switch a.(type) {
+	case policy.SendText, policy.Alert:
+		return true
 	}
-	return p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now()))
+	return false
 }
 
 func mustJSON(v any) []byte {

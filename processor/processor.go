@@ -70,7 +70,10 @@ type Config struct {
 	// Calendar: any time).
 	Calendar policy.Calendar
 	Now      func() time.Time
-	Logger   *slog.Logger
+	// Sleep waits d, or until ctx ends (then it returns ctx's error): the
+	// pacing of WeCom calls in jobs. Default a timer.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
 }
 
 // Processor is the worker pool's event processor.
@@ -93,6 +96,9 @@ func New(st Store, n Notifier, dir Directory, archive Archive, cfg Config, reg p
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -111,6 +117,7 @@ func (p *Processor) Register(mux *worker.Mux) {
 	mux.HandleJob(KindPublish, worker.HandlerFunc(p.publish))
 	mux.HandleJob(KindPublishChunk, worker.HandlerFunc(p.publishChunk))
 	mux.HandleJob(KindConsentCheck, worker.HandlerFunc(p.consentCheck))
+	mux.HandleJob(KindReconcilePerson, worker.HandlerFunc(p.reconcilePerson))
 }
 
 // Process handles one WeCom event: it is logged in the event log, then

@@ -143,20 +143,9 @@ func (p *Processor) everyone(ctx context.Context) ([]policy.Person, error) {
 // listFromWeCom walks user/list_id and builds each member, keeping what
 // the store knew (tags, names, leaders) and storing the result.
 func (p *Processor) listFromWeCom(ctx context.Context) ([]policy.Person, error) {
-	depts := map[string][]int64{}
-	cursor := ""
-	for {
-		rows, next, err := p.dir.api.ListUserIDs(ctx, cursor, 10000)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			depts[r.UserID] = append(depts[r.UserID], int64(r.Department))
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	depts, err := p.memberDepartments(ctx)
+	if err != nil {
+		return nil, err
 	}
 	ids := slices.Sorted(maps.Keys(depts))
 	people := make([]policy.Person, 0, len(ids))
@@ -183,6 +172,26 @@ func (p *Processor) listFromWeCom(ctx context.Context) ([]policy.Person, error) 
 		people = append(people, person)
 	}
 	return people, nil
+}
+
+// memberDepartments walks user/list_id: every member's UserID with the
+// departments they are in.
+func (p *Processor) memberDepartments(ctx context.Context) (map[string][]int64, error) {
+	depts := map[string][]int64{}
+	cursor := ""
+	for {
+		rows, next, err := p.dir.api.ListUserIDs(ctx, cursor, 10000)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			depts[r.UserID] = append(depts[r.UserID], int64(r.Department))
+		}
+		if next == "" {
+			return depts, nil
+		}
+		cursor = next
+	}
 }
 
 func samePerson(a, b policy.Person) bool {

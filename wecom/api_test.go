@@ -161,6 +161,16 @@ func apiCases() []apiCase {
 			},
 		},
 		{
+			name:   "user/list (path/90201)",
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.ListDepartmentUsers(ctx, 2) },
+			method: "GET", path: "/cgi-bin/user/list",
+			query: url.Values{"department_id": {"2"}},
+			answer: `{"errcode":0,"errmsg":"ok","userlist":[{"userid":"zhangsan","name":"李四","department":[1,2],"order":[1,2],"is_leader_in_dept":[1,0],` +
+				`"direct_leader":["lisi"],"status":1,"main_department":1}]}`,
+			want: []User{{UserID: "zhangsan", Name: "李四", Department: []int{1, 2}, Order: []int64{1, 2}, IsLeaderInDept: []int{1, 0},
+				DirectLeader: []string{"lisi"}, Status: UserActive, MainDepartment: 1}},
+		},
+		{
 			name: "user/list_id",
 			call: func(ctx context.Context, c *Client) (any, error) {
 				users, next, err := c.ListUserIDs(ctx, "xxxxxxx", 10000)

@@ -255,27 +255,10 @@ func handleUserGet(c *call) (result, *apiError) {
 	if m == nil || !m.active() {
 		return nil, fail(60111, "userid not found: "+id)
 	}
-	u := m.u
-	n := len(u.Department)
-	if u.Department == nil {
-		u.Department = []int64{}
-	}
-	if len(u.Order) != n {
-		u.Order = make([]int64, n)
-	}
-	if len(u.IsLeaderInDept) != n {
-		u.IsLeaderInDept = make([]int, n)
-	}
-	if u.DirectLeader == nil {
-		u.DirectLeader = []string{}
-	}
-	if u.MainDepartment == 0 && n > 0 {
-		u.MainDepartment = u.Department[0]
-	}
 	return &struct {
 		base
 		User
-	}{User: u}, nil
+	}{User: userView(m)}, nil
 }
 
 // ---- user/list_id ----

@@ -21,8 +21,9 @@ type route struct {
 // 系统应用'客户联系'调用，或由配置到客户联系'可调用应用'列表中的自建应用调用").
 //
 //   - message/*: a self-built app (AgentID != 0), 90236.
-//   - user/get, department/list: the contacts secret or an app (90196,
-//     90208: an app sees its visible range; every member is visible here).
+//   - user/get, user/list, department/list: the contacts secret or an app
+//     (90196, 90201, 90208: an app sees its visible range; every member is
+//     visible here).
 //   - user/list_id: the contacts secret only: "仅支持通过'通讯录同步secret'
 //     调用" (96067).
 //   - externalcontact/*: the customer secret or an app (92114, 92137).
@@ -34,6 +35,7 @@ var routes = map[string]route{
 	"message/recall":                   {http.MethodPost, []string{roleApp}, handleRecall},
 	"user/get":                         {http.MethodGet, []string{roleContacts, roleApp}, handleUserGet},
 	"user/list_id":                     {http.MethodPost, []string{roleContacts}, handleUserListID},
+	"user/list":                        {http.MethodGet, []string{roleContacts, roleApp}, handleUserList},
 	"department/list":                  {http.MethodGet, []string{roleContacts, roleApp}, handleDepartmentList},
 	"externalcontact/get":              {http.MethodGet, []string{roleCustomer, roleApp}, handleExternalContactGet},
 	"externalcontact/send_welcome_msg": {http.MethodPost, []string{roleCustomer, roleApp}, handleSendWelcome},
