@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, err
 		}
 		submitter, events = notifier, proc
-		deps.notifier, deps.client = notifier, client
+		deps.notifier, deps.client, deps.proc = notifier, client, proc
 		register = append(register, notifier.Register, proc.Register)
 	}
 	mux := worker.NewMux(events)
@@ -356,13 +356,14 @@ func (a *app) close() {
 	}
 }
 
-// jobDeps are what the cron jobs are built from. notifier and client are
-// nil when wecom.secret is not set.
+// jobDeps are what the cron jobs are built from. notifier, client and
+// proc are nil when wecom.secret is not set.
 type jobDeps struct {
 	cfg      *config.Config
 	store    store.Store
 	notifier *notify.Notifier
 	client   *wecom.Client
+	proc     *processor.Processor
 	log      *slog.Logger
 }
 
@@ -390,8 +391,14 @@ func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error)
 }
 
 // registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
-// adds it off). None exists yet.
+// adds it off).
 func registerJobs(s *jobs.Scheduler, d jobDeps) error {
+	if d.proc != nil {
+		// The daily digest to the compliance officers and owners.
+		if err := s.Add(jobs.Job{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: d.proc.Digest}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
