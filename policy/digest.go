@@ -151,7 +151,7 @@ func DigestKey(now time.Time, lang string, part int, s Settings) string {
 	return "digest:" + formatDay(now, s) + ":" + lang + ":" + strconv.Itoa(part)
 }
 
-// DigestLanguages are the languages digests are written in.
+// digestLanguages are the languages digests are written in (messageLang).
 var digestLanguages = [...]string{"en", "zh-CN"}
 
 // DigestLanguages returns the languages a digest may be sent in (the

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -433,5 +434,64 @@ func TestDigestDeliveryKeys(t *testing.T) {
 	want := []string{"archive:v3", "archive:v3:remind:2026-11-23", "archive:v3:remind:2026-11-24"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestDigestSplitRandom: random digests — any number of notices,
+// departments, refusals and failures, fields of any length in ASCII,
+// Chinese (3 bytes a character) and emoji (4) — render within 2,048
+// bytes a part in both languages, and list every notice once, in order,
+// and as many departments as the list allows.
+func TestDigestSplitRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("aZ9_长存档告知部门😀")
+	text := func(max int) string {
+		r := make([]rune, rng.IntN(max+1))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	since := digestNow.Add(-DigestWindow)
+	for iter := range 200 {
+		in := DigestInput{Since: since, Coverage: map[string]DigestCoverage{}, People: remindPeople(),
+			OverdueByDepartment: map[int64]int{}, DepartmentNames: map[int64]string{}}
+		notices := rng.IntN(40)
+		for i := range notices {
+			n := remindNotice
+			n.ID, n.Version, n.Title = fmt.Sprintf("n%03d", i), 1+rng.IntN(9999999), text(150)
+			in.Notices = append(in.Notices, n)
+			in.Coverage[n.Key()] = DigestCoverage{Acknowledged: rng.IntN(9999999), Open: rng.IntN(9999999), Overdue: rng.IntN(9999999)}
+			for range rng.IntN(3) {
+				user := text(80)
+				in.People[user] = Person{UserID: user, Name: text(80), Active: true}
+				in.Failures = append(in.Failures, FailedDelivery{NoticeID: n.ID, Version: n.Version, UserID: user,
+					Status: []string{"failed", "invalid", "unlicensed"}[rng.IntN(3)], At: since.Add(time.Duration(1+rng.IntN(86400)) * time.Second)})
+				in.Refusals = append(in.Refusals, Consent{UserID: user, ExternalUserID: text(80), Status: ConsentDisagreed,
+					NotifiedAt: since.Add(time.Duration(1+rng.IntN(86400)) * time.Second)})
+			}
+		}
+		depts := rng.IntN(60)
+		for range depts {
+			id := int64(rng.Uint32())
+			in.OverdueByDepartment[id] = 1 + rng.IntN(9999999)
+			if rng.IntN(2) == 0 {
+				in.DepartmentNames[id] = text(80)
+			}
+		}
+		acts := Digest(in, settings, digestNow)
+		renderDigest(t, acts)
+		for _, lang := range []string{"en", "zh-CN"} {
+			secs := merged(t, acts, lang)
+			if secs["coverage"] == nil && notices == 0 {
+				continue // no notice, no owners: the officers read Chinese
+			}
+			if got := len(secs["coverage"]["Items"].([]map[string]any)); got != notices {
+				t.Fatalf("iteration %d, %s: %d notices listed, want %d", iter, lang, got, notices)
+			}
+			if got, want := len(secs["departments"]["Items"].([]map[string]any)), min(len(in.OverdueByDepartment), digestMaxDepartments); got != want {
+				t.Fatalf("iteration %d, %s: %d departments listed, want %d", iter, lang, got, want)
+			}
+		}
 	}
 }
