@@ -408,6 +408,7 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 	if d.proc != nil {
 		for _, j := range []jobs.Job{
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
+			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: d.proc.Digest}, // to the compliance officers and owners
 			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
 		} {
 			if err := s.Add(j); err != nil {

@@ -78,6 +78,8 @@ var Catalog = []Template{
 	{Name: "remind_card", Reply: true, Kind: KindButtonCard},
 	{Name: "escalation_leader", Reply: true, Kind: KindMarkdown},
 	{Name: "escalation_owner", Reply: true, Kind: KindMarkdown},
+	// The daily digest to the compliance officers and owners.
+	{Name: "digest", Reply: true, Kind: KindMarkdown},
 }
 
 // parts lists the parts a kind requires, and those it may have.

@@ -1,0 +1,219 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+)
+
+// digestRun is the event a digest run's audit entries name.
+type digestRun struct{}
+
+// Kind implements policy.Event.
+func (digestRun) Kind() string { return "jobs.digest" }
+
+// digestPeopleLookups is how many people the digest looks up one by one;
+// past it, it reads the whole list of people once instead.
+const digestPeopleLookups = 200
+
+// Digest makes the daily digest for the activation at now (a jobs.Func):
+// it loads what policy.Digest reports on, decides and applies the
+// messages through the audited path, like any other action.
+//
+// The window is (now - policy.DigestWindow, now]: the 24 hours before the
+// activation, whichever replica runs it and however often. Everything
+// the digest counts is counted as it stood at now (policy.DigestCoverage),
+// so a run taken over and made again for the same now renders the same
+// messages, and notify sends nobody a second copy (same key, same
+// content); the audit log gets no second entry. Someone who was sent the
+// day's digest before now (an earlier activation the same day) gets
+// nothing more that day.
+//
+// Loaded: every obligation of the current notice versions (a page at a
+// time), the people it needs (recipients, the overdue, the employees and
+// recipients listed), the department names from WeCom when the contacts
+// API answers (ids otherwise), the recorded consent refusals and the
+// send results of the notices' cards and reminders.
+func (p *Processor) Digest(ctx context.Context, now time.Time) (map[string]int, error) {
+	s := p.cfg.Settings
+	in := policy.DigestInput{
+		Since:               now.Add(-policy.DigestWindow),
+		Notices:             p.cfg.Notices,
+		Coverage:            make(map[string]policy.DigestCoverage, len(p.cfg.Notices)),
+		OverdueByDepartment: map[int64]int{},
+		AlreadySent:         map[string]bool{},
+	}
+	need := map[string]bool{}
+	for _, u := range s.Officers {
+		need[u] = true
+	}
+
+	overdue := map[string]int{} // overdue obligations by UserID
+	for _, n := range p.cfg.Notices {
+		for _, u := range n.ComplianceOwners {
+			need[u] = true
+		}
+		var c policy.DigestCoverage
+		page := store.Page{Limit: 1000}
+		for {
+			items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
+			if err != nil {
+				return nil, fmt.Errorf("digest: obligations of %s: %w", n.Key(), err)
+			}
+			for _, o := range items {
+				if c.Add(o, now) {
+					overdue[o.UserID]++
+				}
+			}
+			if next == "" {
+				break
+			}
+			page.Cursor = next
+		}
+		in.Coverage[n.Key()] = c
+
+		for _, key := range policy.DigestDeliveryKeys(n, in.Since, now, s) {
+			results, err := p.st.ListSendResults(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("digest: send results of %s: %w", key, err)
+			}
+			for _, r := range results {
+				switch r.Status {
+				case store.StatusFailed, store.StatusInvalid, store.StatusUnlicensed:
+				default:
+					continue
+				}
+				if r.At.After(in.Since) && !r.At.After(now) {
+					in.Failures = append(in.Failures, policy.FailedDelivery{NoticeID: n.ID, Version: n.Version,
+						UserID: r.UserID, Status: string(r.Status), At: r.At})
+					need[r.UserID] = true
+				}
+			}
+		}
+	}
+
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
+		if err != nil {
+			return nil, fmt.Errorf("digest: consent refusals: %w", err)
+		}
+		for _, c := range items {
+			if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
+				in.Refusals = append(in.Refusals, c)
+				need[c.UserID] = true
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+
+	for _, lang := range policy.DigestLanguages() {
+		results, err := p.st.ListSendResults(ctx, policy.DigestKey(now, lang, 1, s))
+		if err != nil {
+			return nil, fmt.Errorf("digest: earlier digests: %w", err)
+		}
+		for _, r := range results {
+			if r.Status == store.StatusSent && r.At.Before(now) {
+				in.AlreadySent[r.UserID] = true
+			}
+		}
+	}
+
+	for u := range overdue {
+		need[u] = true
+	}
+	people, err := p.digestPeople(ctx, need)
+	if err != nil {
+		return nil, err
+	}
+	in.People = people
+	for u, n := range overdue {
+		var dept int64 // 0: unknown
+		if pp, ok := people[u]; ok && len(pp.Departments) > 0 {
+			dept = pp.Departments[0]
+		}
+		in.OverdueByDepartment[dept] += n
+	}
+	if len(in.OverdueByDepartment) > 0 {
+		in.DepartmentNames = p.departmentNames(ctx)
+	}
+
+	acts := policy.Digest(in, s, now)
+	origin := "digest:" + now.UTC().Format(time.RFC3339)
+	if err := p.apply(ctx, origin, digestRun{}, policy.State{Notices: p.cfg.Notices, Settings: s}, acts); err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+
+	counts := map[string]int{"messages": len(acts), "notices": len(p.cfg.Notices),
+		"refusals": len(in.Refusals), "failures": len(in.Failures)}
+	recipients := map[string]bool{}
+	for _, a := range acts {
+		for _, u := range a.(policy.SendText).UserIDs {
+			recipients[u] = true
+		}
+	}
+	counts["recipients"] = len(recipients)
+	for _, n := range overdue {
+		counts["overdue"] += n
+	}
+	return counts, nil
+}
+
+// digestPeople returns the people of need as the store knows them: one by
+// one when they are few, else from one pass over the list.
+func (p *Processor) digestPeople(ctx context.Context, need map[string]bool) (map[string]policy.Person, error) {
+	out := make(map[string]policy.Person, len(need))
+	if len(need) <= digestPeopleLookups {
+		for u := range need {
+			pp, err := storedPerson(ctx, p.st, u)
+			if err != nil {
+				return nil, fmt.Errorf("digest: person %s: %w", u, err)
+			}
+			if pp != nil {
+				out[u] = *pp
+			}
+		}
+		return out, nil
+	}
+	page := store.Page{Limit: 1000}
+	for {
+		items, next, err := p.st.ListPeople(ctx, page)
+		if err != nil {
+			return nil, fmt.Errorf("digest: people: %w", err)
+		}
+		for _, pp := range items {
+			if need[pp.UserID] {
+				out[pp.UserID] = pp
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		page.Cursor = next
+	}
+}
+
+// departmentNames names the company's departments from WeCom, or none
+// when the contacts API is not there or does not answer: the digest then
+// shows department ids, which is all it loses.
+func (p *Processor) departmentNames(ctx context.Context) map[int64]string {
+	if p.dir.api == nil {
+		return nil
+	}
+	depts, err := p.dir.api.ListDepartments(ctx, 0)
+	if err != nil {
+		p.log.DebugContext(ctx, "digest: department names unavailable; showing ids", "err", err)
+		return nil
+	}
+	names := make(map[int64]string, len(depts))
+	for _, d := range depts {
+		names[int64(d.ID)] = d.Name
+	}
+	return names
+}

@@ -1,0 +1,369 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+	"github.com/wecomply/wecomply/worker"
+)
+
+const (
+	corpID         = "wwdigesttest0001"
+	appSecret      = "app-secret-for-digest-tests"
+	contactsSecret = "contacts-secret-for-digest-tests"
+	agentID        = 1000002
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// clock runs with real time from base, and can be moved forward.
+type clock struct {
+	mu    sync.Mutex
+	base  time.Time
+	start time.Time
+	skew  time.Duration
+}
+
+func newClock(base time.Time) *clock { return &clock{base: base, start: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(time.Since(c.start) + c.skew)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skew += d
+}
+
+// lockedBuffer is a log sink for many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// digestRig is the processor and notifier on a real embedded store and a
+// real WeCom client talking to the fake WeCom, with a worker pool.
+type digestRig struct {
+	t     *testing.T
+	clock *clock
+	fake  *wecomtest.Server
+	st    *embedded.Store
+	n     *notify.Notifier
+	proc  *Processor
+	logs  *lockedBuffer
+}
+
+var digestNotice = policy.Notice{
+	ID: "archive", Version: 3, Title: "会话存档告知", Template: "ack_card", Languages: []string{"zh-CN", "en"},
+	Summary: "公司将存档您与客户的企业微信会话。", URL: "https://compliance.example.com/n/3", DueDays: 7,
+	ComplianceOwners: []string{"owner1", "owner2"},
+}
+
+func newDigestRig(t *testing.T, base time.Time) *digestRig {
+	t.Helper()
+	c := newClock(base)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: c.Now, Apps: map[string]wecomtest.AppConfig{
+		"app": {Secret: appSecret, AgentID: agentID}, "contacts": {Secret: contactsSecret}}})
+	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
+	fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
+	fake.AddDepartment(wecomtest.Department{ID: 3, Name: "研发部", ParentID: 1})
+	for _, u := range []string{"officer1", "owner1", "owner2", "zhangsan", "lisi", "wangwu", "newbie"} {
+		fake.AddUser(wecomtest.User{UserID: u, Name: u, Department: []int64{1}})
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{
+		Queue: store.QueueOptions{Lease: 5 * time.Second, MaxAttempts: 10}, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	client, err := wecom.NewClient(wecom.ClientConfig{CorpID: corpID, AgentID: agentID,
+		Secrets: map[string]string{wecom.AppMessages: appSecret, wecom.AppContacts: contactsSecret}, BaseURL: fake.URL,
+		HTTPClient: &http.Client{Timeout: 2 * time.Second}, Tokens: st, Holder: "test", Now: c.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(st, client, tmpl, notify.Config{
+		MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 30}, {Period: time.Hour, Limit: 1000}},
+		Location:      cst, WindowWait: 100 * time.Millisecond, Now: c.Now, Logger: log,
+	}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := New(st, n, client, nil, Config{
+		Notices:  []policy.Notice{digestNotice},
+		Settings: policy.Settings{Officers: []string{"officer1"}, DefaultLanguage: "zh-CN", Company: "示例科技", Location: cst},
+		Now:      c.Now, Logger: log,
+	}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := worker.NewMux(proc)
+	n.Register(mux)
+	proc.Register(mux)
+	pool, err := worker.New(st, mux, worker.Config{Count: 4, Batch: 4, Backoff: 20 * time.Millisecond,
+		MaxBackoff: 100 * time.Millisecond, ClaimWait: 50 * time.Millisecond, EventTimeout: 4 * time.Second},
+		log, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &digestRig{t: t, clock: c, fake: fake, st: st, n: n, proc: proc, logs: logs}
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func (r *digestRig) waitFor(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// markdown returns the markdown messages in a member's inbox.
+func (r *digestRig) markdown(user string) []string {
+	var out []string
+	for _, m := range r.fake.Inbox(user) {
+		if m.MsgType == "markdown" {
+			out = append(out, m.Content)
+		}
+	}
+	return out
+}
+
+// settle waits until the queue has nothing left to do.
+func (r *digestRig) settle() {
+	r.t.Helper()
+	r.waitFor("the queue to drain", func() bool {
+		q, err := r.st.QueueStats(context.Background())
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		return q.Ready == 0 && q.Leased == 0
+	})
+}
+
+func (r *digestRig) auditEntries() int {
+	r.t.Helper()
+	es, err := r.st.ListAudit(context.Background(), 0, 100000)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(es)
+}
+
+// TestDigestEndToEnd: the digest of a day with overdue people in two
+// departments (and one nobody knows), a refusal in the window and one
+// before it, and a card WeCom could not deliver reaches the officer and
+// the owners in their languages, once: made again for the same now (a
+// takeover) and at a later activation the same day, it sends nothing new
+// and audits nothing new. No secret reaches the logs.
+func TestDigestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	base := time.Date(2026, 11, 24, 8, 58, 0, 0, cst)
+	r := newDigestRig(t, base)
+	people := []policy.Person{
+		{UserID: "officer1", Name: "王芳", Departments: []int64{1}, Active: true},
+		{UserID: "owner1", Name: "赵敏", Departments: []int64{1}, Active: true},
+		{UserID: "owner2", Name: "Olivia", Departments: []int64{1}, Active: true, Language: "en"},
+		{UserID: "zhangsan", Name: "张三", Departments: []int64{2}, Active: true},
+		{UserID: "wangwu", Name: "王五", Departments: []int64{2, 3}, Active: true},
+		{UserID: "lisi", Name: "李四", Departments: []int64{3}, Active: true},
+	}
+	for _, p := range people {
+		if err := r.st.PutPerson(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := base.AddDate(0, 0, -10)
+	ob := func(user string, status policy.ObligationStatus, due time.Time) policy.Obligation {
+		return policy.Obligation{UserID: user, NoticeID: "archive", Version: 3, Status: status, Reason: policy.ReasonPublished,
+			CreatedAt: created, DueAt: due}
+	}
+	acked := ob("lisi", policy.Acknowledged, created.AddDate(0, 0, 7))
+	acked.AcknowledgedAt = created.Add(time.Hour)
+	for _, o := range []policy.Obligation{
+		ob("zhangsan", policy.Overdue, created.AddDate(0, 0, 7)),
+		ob("wangwu", policy.Pending, created.AddDate(0, 0, 7)), // past due, not marked yet
+		ob("stranger", policy.Pending, created.AddDate(0, 0, 7)),
+		ob("newbie", policy.Pending, base.AddDate(0, 0, 7)),
+		acked,
+		ob("gone", policy.Cancelled, created.AddDate(0, 0, 7)),
+	} {
+		if _, err := r.st.CreateObligation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []policy.Consent{
+		{UserID: "zhangsan", ExternalUserID: "wmRefusedToday", Status: policy.ConsentDisagreed, NotifiedAt: base.Add(-2 * time.Hour)},
+		{UserID: "lisi", ExternalUserID: "wmRefusedLastWeek", Status: policy.ConsentDisagreed, NotifiedAt: base.AddDate(0, 0, -7)},
+		{UserID: "lisi", ExternalUserID: "wmAgreed", Status: policy.ConsentAgreed, ChangedAt: base.Add(-time.Hour)},
+	} {
+		if err := r.st.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The card to someone WeCom does not know fails for them.
+	if _, err := r.n.Submit(ctx, notify.Notice{Key: digestNotice.Key(), Template: "ack_card", Lang: "zh-CN",
+		To: []string{"ghost", "newbie"}, ButtonKey: digestNotice.ButtonKey(), Data: map[string]any{"Company": "示例科技",
+			"Title": digestNotice.Title, "Version": 3, "Summary": digestNotice.Summary, "Due": "2026-12-01", "URL": digestNotice.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the card's results", func() bool {
+		rs, err := r.st.ListSendResults(ctx, digestNotice.Key())
+		return err == nil && len(rs) == 2
+	})
+	ghost, err := r.st.SendResult(ctx, digestNotice.Key(), "ghost")
+	if err != nil || ghost.Status == store.StatusSent {
+		t.Fatalf("ghost: %+v, %v", ghost, err)
+	}
+
+	r.clock.Advance(2 * time.Minute)
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, cst) // the activation
+	counts, err := r.proc.Digest(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"messages": 2, "notices": 1, "recipients": 3, "overdue": 3, "refusals": 1, "failures": 1}
+	if !mapsEqual(counts, want) {
+		t.Errorf("counts %v, want %v", counts, want)
+	}
+	r.waitFor("the digests", func() bool {
+		return len(r.markdown("officer1")) == 1 && len(r.markdown("owner1")) == 1 && len(r.markdown("owner2")) == 1
+	})
+	zh, en := r.markdown("officer1")[0], r.markdown("owner2")[0]
+	for _, s := range []string{"### 合规日报 2026-11-24", "统计区间：2026-11-23 09:00 至 2026-11-24 09:00",
+		"《会话存档告知》第 3 版：已确认 1/5（20%），未确认 4，其中逾期 <font color=\"warning\">3</font>，投递失败 <font color=\"warning\">1</font>",
+		"**各部门逾期未确认**（共 3 项）\n> 销售部：2\n> 未知部门：1",
+		"员工 张三（zhangsan）的客户 wmRefusedToday", "→ ghost（ghost）"} {
+		if !strings.Contains(zh, s) {
+			t.Errorf("the Chinese digest lacks %q:\n%s", s, zh)
+		}
+	}
+	for _, s := range []string{"wmRefusedLastWeek", "wmAgreed", "newbie（newbie）", "一切正常"} {
+		if strings.Contains(zh, s) {
+			t.Errorf("the Chinese digest has %q:\n%s", s, zh)
+		}
+	}
+	if !strings.Contains(en, "### Compliance digest 2026-11-24") || !strings.Contains(en, "> 销售部: 2") {
+		t.Errorf("the English digest:\n%s", en)
+	}
+	if r.markdown("owner1")[0] != zh {
+		t.Error("officer and owner got different Chinese digests")
+	}
+
+	r.settle()
+	sends, audits := r.fake.CountRequests("message/send"), r.auditEntries()
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"made again for the same now", now},
+		{"a later activation the same day", now.Add(8 * time.Hour)},
+	} {
+		r.clock.Advance(time.Minute)
+		if _, err := r.proc.Digest(ctx, tc.at); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		time.Sleep(300 * time.Millisecond) // time for a send, if one was wrongly planned
+		r.settle()
+		if got := r.fake.CountRequests("message/send"); got != sends {
+			t.Errorf("%s: %d message/send requests, want %d", tc.name, got, sends)
+		}
+		for _, u := range []string{"officer1", "owner1", "owner2"} {
+			if n := len(r.markdown(u)); n != 1 {
+				t.Errorf("%s: %s has %d digests", tc.name, u, n)
+			}
+		}
+		if tc.at.Equal(now) {
+			if got := r.auditEntries(); got != audits {
+				t.Errorf("%s: %d audit entries, want %d", tc.name, got, audits)
+			}
+		}
+	}
+
+	// The next day's digest goes out.
+	next := now.AddDate(0, 0, 1)
+	r.clock.Advance(24 * time.Hour)
+	if _, err := r.proc.Digest(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the next day's digest", func() bool { return len(r.markdown("officer1")) == 2 })
+
+	logs := r.logs.String()
+	for _, secret := range []string{appSecret, contactsSecret} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret is in the logs")
+		}
+	}
+	delivered := 0
+	for _, e := range must(r.st.ListAudit(ctx, 0, 100000)) {
+		if e.Kind == "delivery" {
+			delivered += strings.Count(e.Subject, "digest:") // one entry may record both languages
+		}
+	}
+	if delivered != 4 { // en and zh-CN, each day
+		t.Errorf("%d digest deliveries audited, want 4", delivered)
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
