@@ -18,17 +18,18 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Server   Server   `toml:"server"`
-	Log      Log      `toml:"log"`
-	WeCom    WeCom    `toml:"wecom"`
-	Store    Store    `toml:"store"`
-	Workers  Workers  `toml:"workers"`
-	Notify   Notify   `toml:"notify"`
-	Policy   Policy   `toml:"policy"`
-	Jobs     Jobs     `toml:"jobs"`
-	Calendar Calendar `toml:"calendar"`
-	Notices  []Notice `toml:"notices"`
-	Admin    Admin    `toml:"admin"`
+	Server    Server    `toml:"server"`
+	Log       Log       `toml:"log"`
+	WeCom     WeCom     `toml:"wecom"`
+	Store     Store     `toml:"store"`
+	Workers   Workers   `toml:"workers"`
+	Notify    Notify    `toml:"notify"`
+	Policy    Policy    `toml:"policy"`
+	Jobs      Jobs      `toml:"jobs"`
+	Calendar  Calendar  `toml:"calendar"`
+	Retention Retention `toml:"retention"`
+	Notices   []Notice  `toml:"notices"`
+	Admin     Admin     `toml:"admin"`
 }
 
 // Server is the HTTP server.
@@ -276,6 +277,7 @@ func Default() Config {
 			Reconcile: "30 2 * * *",
 			Retention: "0 3 * * *",
 		},
+		Retention: defaultRetention(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",
