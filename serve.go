@@ -390,8 +390,11 @@ func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error)
 }
 
 // registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
-// adds it off). None exists yet.
+// adds it off).
 func registerJobs(s *jobs.Scheduler, d jobDeps) error {
+	if err := s.Add(retentionJob(d)); err != nil {
+		return err
+	}
 	return nil
 }
 
