@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/wecomply/wecomply/store"
@@ -58,7 +60,7 @@ type PurgeData struct {
 	Kind          store.RecordKind `json:"kind"`
 	Cutoff        time.Time        `json:"cutoff"`
 	RetentionDays int              `json:"retention_days"`
-	Holds         []string         `json:"holds"`            // ids of the holds in force
+	Holds         []string         `json:"holds"`            // ids of the holds in force (during the run, for AuditPurge)
 	Purged        *int             `json:"purged,omitempty"` // records deleted (AuditPurge only)
 	Held          *int             `json:"held,omitempty"`   // records past the cutoff kept for a hold
 }
@@ -83,19 +85,6 @@ func AuditID(kind store.RecordKind, now time.Time, phase string) string {
 // deletions are covered by the AuditPurgeStart entry (same cutoff, same
 // holds) and the counts are what the completing run deleted.
 func (p *Purger) Run(ctx context.Context, now time.Time) (map[string]int, error) {
-	holds, err := p.st.ListHolds(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("retention: list holds: %w", err)
-	}
-	held := map[string]bool{}
-	ids := []string{}
-	for _, h := range holds {
-		if h.Active(now) {
-			held[h.Subject] = true
-			ids = append(ids, h.ID)
-		}
-	}
-	isHeld := func(subject string) bool { return held[subject] }
 	counts := map[string]int{}
 	var errs []error
 	for _, kind := range store.RecordKinds {
@@ -103,7 +92,7 @@ func (p *Purger) Run(ctx context.Context, now time.Time) (map[string]int, error)
 		if keep <= 0 {
 			continue
 		}
-		purged, kept, err := p.purgeKind(ctx, kind, now, keep, ids, isHeld)
+		purged, kept, err := p.purgeKind(ctx, kind, now, keep)
 		counts[string(kind)+".purged"] = purged
 		counts[string(kind)+".held"] = kept
 		if err != nil {
@@ -116,18 +105,49 @@ func (p *Purger) Run(ctx context.Context, now time.Time) (map[string]int, error)
 	return counts, errors.Join(errs...)
 }
 
-func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.Time, keep time.Duration, holds []string, held func(string) bool) (purged, kept int, err error) {
+// holds reads the holds in force at now: the set of held subjects, and
+// adds their ids to ids.
+func (p *Purger) holds(ctx context.Context, now time.Time, ids map[string]bool) (map[string]bool, error) {
+	hs, err := p.st.ListHolds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("retention: list holds: %w", err)
+	}
+	held := map[string]bool{}
+	for _, h := range hs {
+		if h.Active(now) {
+			held[h.Subject] = true
+			ids[h.ID] = true
+		}
+	}
+	return held, nil
+}
+
+// purgeKind purges one kind in batches. The holds are read again before
+// every batch, so a hold placed while a long purge runs protects its
+// subject from the next batch on, not only from the next run.
+func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.Time, keep time.Duration) (purged, kept int, err error) {
+	ids := map[string]bool{}
+	held, err := p.holds(ctx, now, ids)
+	if err != nil {
+		return 0, 0, err
+	}
 	data := PurgeData{
 		Kind:          kind,
 		Cutoff:        now.Add(-keep).UTC(),
 		RetentionDays: int(keep / (24 * time.Hour)),
-		Holds:         holds,
+		Holds:         slices.Sorted(maps.Keys(ids)),
 	}
 	if err := p.audit(ctx, AuditID(kind, now, "start"), AuditPurgeStart, now, data); err != nil {
 		return 0, 0, err
 	}
-	b := store.PurgeBatch{Kind: kind, Before: data.Cutoff, Held: held, Limit: p.p.BatchSize}
-	for {
+	b := store.PurgeBatch{Kind: kind, Before: data.Cutoff, Limit: p.p.BatchSize}
+	for first := true; ; first = false {
+		if !first {
+			if held, err = p.holds(ctx, now, ids); err != nil {
+				return purged, kept, err
+			}
+		}
+		b.Held = func(subject string) bool { return held[subject] }
 		res, err := p.st.Purge(ctx, b)
 		if err != nil {
 			return purged, kept, fmt.Errorf("retention: purge %s: %w", kind, err)
@@ -139,6 +159,7 @@ func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.
 		}
 		b.Cursor = res.Next
 	}
+	data.Holds = slices.Sorted(maps.Keys(ids))
 	data.Purged, data.Held = &purged, &kept
 	if err := p.audit(ctx, AuditID(kind, now, "done"), AuditPurge, now, data); err != nil {
 		return purged, kept, err

@@ -1,10 +1,15 @@
 package retention_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +17,8 @@ import (
 	"github.com/wecomply/wecomply/retention"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/store/redis/redistest"
 )
 
 var day = 24 * time.Hour
@@ -19,7 +26,7 @@ var day = 24 * time.Hour
 // now is a retention activation: 03:00 Beijing time.
 var now = time.Date(2026, 11, 23, 3, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t *testing.T) store.Store {
 	t.Helper()
 	s, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
 	if err != nil {
@@ -27,6 +34,25 @@ func openStore(t *testing.T) *embedded.Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// backends opens a fresh store of each backend: the embedded one on a
+// temporary file and the Redis one on a private redis-server.
+func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
+	url := redistest.Start(t)
+	var n atomic.Int64
+	return map[string]func(t *testing.T) store.Store{
+		"embedded": openStore,
+		"redis": func(t *testing.T) store.Store {
+			s, err := redisstore.Open(t.Context(), redisstore.Options{URL: url, Namespace: fmt.Sprintf("wwret%d", n.Add(1)),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
 }
 
 func logEntry(key string, at time.Time, user string) store.LogEntry {
@@ -84,7 +110,12 @@ func run(t *testing.T, p *retention.Purger, at time.Time) map[string]int {
 // changes nothing and appends nothing; after the hold is released the
 // next run purges them; the audit chain verifies throughout.
 func TestPurgeHoldReleaseAndAudit(t *testing.T) {
-	s := openStore(t)
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) { testPurgeHoldReleaseAndAudit(t, open(t)) })
+	}
+}
+
+func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	// Audit history before retention ever runs: the purge must extend
 	// the chain, never cut it.
@@ -235,5 +266,52 @@ func TestNothingConfiguredPurgesNothing(t *testing.T) {
 	counts := run(t, retention.New(s, retention.Policy{}), now)
 	if len(counts) != 0 || len(auditOf(t, s)) != 0 || len(logKeys(t, s)) != 1 {
 		t.Errorf("with no retention: counts %v, audit %d, log %v", counts, len(auditOf(t, s)), logKeys(t, s))
+	}
+}
+
+// holdAfterFirstBatch places a hold on subject once the first purge
+// batch is done, as an admin could while a long purge runs.
+type holdAfterFirstBatch struct {
+	retention.Store
+	t       *testing.T
+	subject string
+	batches int
+}
+
+func (s *holdAfterFirstBatch) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResult, error) {
+	res, err := s.Store.Purge(ctx, b)
+	if s.batches++; s.batches == 1 {
+		if _, err := s.PutHold(ctx, store.Hold{ID: "late", Subject: s.subject, Reason: "placed mid-run", CreatedAt: now}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+// TestHoldPlacedDuringARunProtectsTheNextBatch: holds are read before
+// every batch, not once a run.
+func TestHoldPlacedDuringARunProtectsTheNextBatch(t *testing.T) {
+	s := openStore(t)
+	for _, e := range []store.LogEntry{
+		logEntry("old-li", now.Add(-300*day), "lisi"),
+		logEntry("old-zhang", now.Add(-200*day), "zhangsan"),
+	} {
+		if err := s.AppendEventLog(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &holdAfterFirstBatch{Store: s, t: t, subject: "zhangsan"}
+	p := retention.New(st, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordEventLog: 180 * day}, BatchSize: 1})
+	counts := run(t, p, now)
+	if counts["event_log.purged"] != 1 || counts["event_log.held"] != 1 {
+		t.Errorf("counts = %v, want lisi's entry purged and zhangsan's held", counts)
+	}
+	if got := logKeys(t, s); !slices.Equal(got, []string{"old-zhang"}) {
+		t.Errorf("event log = %v, want old-zhang", got)
+	}
+	entries := auditOf(t, s)
+	var data retention.PurgeData
+	if err := json.Unmarshal(entries[len(entries)-1].Data, &data); err != nil || !slices.Equal(data.Holds, []string{"late"}) {
+		t.Errorf("done entry = %s, want the late hold listed", entries[len(entries)-1].Data)
 	}
 }
