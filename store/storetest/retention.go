@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,4 +345,45 @@ func testPurgeArguments(t *testing.T, open OpenFunc, _ Options) {
 	}
 	// An empty store purges nothing and ends at once.
 	wantPurged(t, "empty log", purgeAll(t, s, store.RecordEventLog, baseTime.Add(time.Hour), nil, 10), 0, 0)
+}
+
+// benchPurge is Bench's PurgeEventLog1000: purging 1,000 event-log
+// entries past retention (one batch of 1,000, looked up in a set of 100
+// held subjects that none of them names), the work of one retention
+// batch.
+func benchPurge(b *testing.B, open func(b *testing.B) store.Store) {
+	b.Run("PurgeEventLog1000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		held := map[string]bool{}
+		for i := range 100 {
+			held[fmt.Sprint("held", i)] = true
+		}
+		cutoff := baseTime.Add(time.Hour)
+		var seq atomic.Int64
+		for b.Loop() {
+			b.StopTimer()
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					for range 1000 / 16 {
+						n := seq.Add(1)
+						e := logEntry(fmt.Sprint("e", n), "text", baseTime.Add(time.Duration(n)*time.Microsecond),
+							map[string]string{"user_id": fmt.Sprint("u", n%5000), "msg_id": fmt.Sprint(n)})
+						if err := s.AppendEventLog(ctx, e); err != nil {
+							b.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StartTimer()
+			res, err := s.Purge(ctx, store.PurgeBatch{Kind: store.RecordEventLog, Before: cutoff, Limit: 1000,
+				Held: func(subject string) bool { return held[subject] }})
+			if err != nil || res.Purged != 1000/16*16 {
+				b.Fatalf("Purge = %+v, %v", res, err)
+			}
+		}
+		b.ReportMetric(float64(b.N*(1000/16*16))/b.Elapsed().Seconds(), "records/s")
+	})
 }
