@@ -18,18 +18,20 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Server    Server    `toml:"server"`
-	Log       Log       `toml:"log"`
-	WeCom     WeCom     `toml:"wecom"`
-	Store     Store     `toml:"store"`
-	Workers   Workers   `toml:"workers"`
-	Notify    Notify    `toml:"notify"`
-	Policy    Policy    `toml:"policy"`
-	Jobs      Jobs      `toml:"jobs"`
-	Calendar  Calendar  `toml:"calendar"`
+	Server   Server   `toml:"server"`
+	Log      Log      `toml:"log"`
+	WeCom    WeCom    `toml:"wecom"`
+	Store    Store    `toml:"store"`
+	Workers  Workers  `toml:"workers"`
+	Notify   Notify   `toml:"notify"`
+	Policy   Policy   `toml:"policy"`
+	Jobs     Jobs     `toml:"jobs"`
+	Calendar Calendar `toml:"calendar"`
+	Notices  []Notice `toml:"notices"`
+	Admin    Admin    `toml:"admin"`
+
+	// Retention is how long records are kept (retention.go).
 	Retention Retention `toml:"retention"`
-	Notices   []Notice  `toml:"notices"`
-	Admin     Admin     `toml:"admin"`
 }
 
 // Server is the HTTP server.
