@@ -19,6 +19,7 @@ func retentionJob(d jobDeps) jobs.Job {
 			store.RecordEventLog:     config.Period(r.EventLogDays),
 			store.RecordAttestations: config.Period(r.AttestationsDays),
 			store.RecordConsents:     config.Period(r.ConsentsDays),
+			store.RecordDeadLetters:  config.Period(r.DeadLettersDays),
 		},
 		BatchSize: r.BatchSize,
 	})

@@ -18,8 +18,12 @@ import "time"
 //     years, so 1,095 days;
 //   - consents whose customer relationship has ended are evidence that
 //     archiving was agreed to while it lasted: also 1,095 days from the
-//     end. A consent of a relationship that goes on is never purged.
+//     end. A consent of a relationship that goes on is never purged;
+//   - dead letters are the only records that keep a callback as WeCom
+//     sent it, message text included, for an operator to look into: the
+//     most sensitive and the least needed, so 30 days.
 //
+// Days are 24-hour periods counted back from the run's scheduled time.
 // The audit log has no retention: it is a hash chain, each entry holds
 // ids, kinds and counts but no message content, and deleting its oldest
 // entries would need a verifiable checkpoint anchor, which wecomply does
@@ -28,6 +32,7 @@ type Retention struct {
 	EventLogDays     int `toml:"event_log_days"`
 	AttestationsDays int `toml:"attestations_days"`
 	ConsentsDays     int `toml:"consents_days"`
+	DeadLettersDays  int `toml:"dead_letters_days"`
 	// BatchSize is how many records one purge batch examines: one short
 	// transaction (embedded) or script (Redis) at a time.
 	BatchSize int `toml:"batch_size"`
@@ -41,6 +46,7 @@ func defaultRetention() Retention {
 		EventLogDays:     180,
 		AttestationsDays: 1095,
 		ConsentsDays:     1095,
+		DeadLettersDays:  30,
 		BatchSize:        1000,
 	}
 }
@@ -53,5 +59,6 @@ func (c *Config) validateRetention(ps *problems) {
 	ps.between("retention.event_log_days", int64(r.EventLogDays), 0, maxRetentionDays)
 	ps.between("retention.attestations_days", int64(r.AttestationsDays), 0, maxRetentionDays)
 	ps.between("retention.consents_days", int64(r.ConsentsDays), 0, maxRetentionDays)
+	ps.between("retention.dead_letters_days", int64(r.DeadLettersDays), 0, maxRetentionDays)
 	ps.between("retention.batch_size", int64(r.BatchSize), 1, 10_000)
 }

@@ -17,7 +17,7 @@ func TestRetentionDefaultsAndOff(t *testing.T) {
 	if cfg.Retention.EventLogDays != 180 || cfg.Retention.AttestationsDays != 1095 {
 		t.Errorf("defaults changed: %+v (the example and the docs say 180 and 1095)", cfg.Retention)
 	}
-	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\n"), nil)
+	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\n"), nil)
 	if err != nil {
 		t.Fatalf("0 (keep forever) refused: %v", err)
 	}
@@ -34,6 +34,7 @@ func TestRetentionProblemsNameTheKey(t *testing.T) {
 		{"event_log_days = -1", "retention.event_log_days", "between 0 and 10950, got -1"},
 		{"attestations_days = 20000", "retention.attestations_days", "between 0 and 10950"},
 		{"consents_days = -5", "retention.consents_days", "got -5"},
+		{"dead_letters_days = -1", "retention.dead_letters_days", "between 0 and 10950"},
 		{"batch_size = 0", "retention.batch_size", "between 1 and 10000"},
 		{"purge_everything = true", "retention.purge_everything", "unknown key"},
 	} {

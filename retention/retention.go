@@ -107,12 +107,12 @@ func (p *Purger) Run(ctx context.Context, now time.Time) (map[string]int, error)
 
 // holds reads the holds in force at now: the set of held subjects, and
 // adds their ids to ids.
-func (p *Purger) holds(ctx context.Context, now time.Time, ids map[string]bool) (map[string]bool, error) {
+func (p *Purger) holds(ctx context.Context, now time.Time, ids map[string]bool) (store.HoldSet, error) {
 	hs, err := p.st.ListHolds(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("retention: list holds: %w", err)
 	}
-	held := map[string]bool{}
+	held := store.HoldSet{}
 	for _, h := range hs {
 		if h.Active(now) {
 			held[h.Subject] = true
@@ -147,7 +147,7 @@ func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.
 				return purged, kept, err
 			}
 		}
-		b.Held = func(subject string) bool { return held[subject] }
+		b.Held = held
 		res, err := p.st.Purge(ctx, b)
 		if err != nil {
 			return purged, kept, fmt.Errorf("retention: purge %s: %w", kind, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -108,21 +109,27 @@ type RecordKind string
 //	event_log     ReceivedAt                    user_id, external_user_id, from_user, new_user_id, chat_id fields
 //	attestations  ReceivedAt                    UserID, NoticeID
 //	consents      DeletedAt (only ended ones)   UserID, ExternalUserID
+//	dead_letters  DiedAt                        any held subject found anywhere in the raw payload
 //
 // A consent whose relationship has not ended is the current state, not
-// history, and is never purged. Obligations are not purged: they hold
-// no content, and a superseded or cancelled one keeps no time it closed
-// at to count from. Send results and job runs are not either (job runs
-// are capped at 1,000 a job by JobRuns).
+// history, and is never purged. A dead letter keeps the decrypted
+// callback as WeCom sent it (a member's message text included) and is not
+// decoded by the store, so it is kept if a held subject occurs anywhere in
+// its payload: a hold may keep more dead letters than it names, never
+// fewer. Obligations are not purged: they hold no content, and a
+// superseded or cancelled one keeps no time it closed at to count from.
+// Send results and job runs are not either (job runs are capped at 1,000
+// a job by JobRuns).
 const (
 	RecordEventLog     RecordKind = "event_log"
 	RecordAttestations RecordKind = "attestations"
 	RecordConsents     RecordKind = "consents"
+	RecordDeadLetters  RecordKind = "dead_letters"
 )
 
 // RecordKinds are the kinds Purge knows, in the order a retention run
 // purges them.
-var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents}
+var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents, RecordDeadLetters}
 
 // Valid reports whether k is one of RecordKinds.
 func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
@@ -131,15 +138,50 @@ func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
 // that a hold's subject is compared with.
 var EventLogSubjectFields = []string{"user_id", "external_user_id", "from_user", "new_user_id", "chat_id"}
 
+// HoldSet is the set of subjects under a hold in force.
+type HoldSet map[string]bool
+
+// Has reports whether any of subjects is held.
+func (h HoldSet) Has(subjects ...string) bool {
+	for _, s := range subjects {
+		if s != "" && h[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// LogEntry reports whether an event-log entry names a held subject in
+// one of EventLogSubjectFields.
+func (h HoldSet) LogEntry(e LogEntry) bool {
+	for _, f := range EventLogSubjectFields {
+		if h.Has(e.Fields[f]) {
+			return true
+		}
+	}
+	return false
+}
+
+// In reports whether a held subject occurs anywhere in raw (a payload
+// that is not decoded: see RecordDeadLetters).
+func (h HoldSet) In(raw []byte) bool {
+	for s := range h {
+		if s != "" && bytes.Contains(raw, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // PurgeBatch asks Purge for one batch.
 type PurgeBatch struct {
 	Kind RecordKind
 	// Before: records whose retention time (see RecordKind) is before it
 	// are purged.
 	Before time.Time
-	// Held reports whether a subject is under a hold; a record with any
-	// held subject is kept. Nil: nothing is held.
-	Held func(subject string) bool
+	// Held are the subjects under a hold in force; a record that names
+	// one is kept. Nil: nothing is held.
+	Held HoldSet
 	// Cursor is "" for the first batch, then the Next of the previous.
 	Cursor string
 	// Limit is how many records one batch examines at most (Page.Size
@@ -167,30 +209,4 @@ type Retention interface {
 	// ErrInvalidCursor for a cursor of another kind; an error for a kind
 	// not in RecordKinds.
 	Purge(ctx context.Context, b PurgeBatch) (PurgeResult, error)
-}
-
-// RecordHeld reports whether any of subjects is held.
-func RecordHeld(held func(string) bool, subjects ...string) bool {
-	if held == nil {
-		return false
-	}
-	for _, s := range subjects {
-		if s != "" && held(s) {
-			return true
-		}
-	}
-	return false
-}
-
-// LogEntryHeld reports whether an event-log entry names a held subject.
-func LogEntryHeld(held func(string) bool, e LogEntry) bool {
-	if held == nil {
-		return false
-	}
-	for _, f := range EventLogSubjectFields {
-		if v := e.Fields[f]; v != "" && held(v) {
-			return true
-		}
-	}
-	return false
 }

@@ -188,6 +188,14 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				}
 				return d, nil
 			})
+		case store.RecordDeadLetters:
+			return purgeRecords(tx, bucketDead, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
+				r, err := decodeRecord(v)
+				if err != nil {
+					return 0, err
+				}
+				return purge.DeadLetter(fromMicros(r.DiedAt), r.Payload, b), nil
+			})
 		}
 		return nil
 	})

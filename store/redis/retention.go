@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -183,9 +184,52 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				}
 				return purge.Consent(c, b), string(index.AppendString(nil, string(c.Status))) + key, nil
 			})
+	case store.RecordDeadLetters:
+		res, err = s.purgeDeadLetters(ctx, b, after, limit)
 	}
 	if err != nil {
 		return store.PurgeResult{}, s.wrap(op, err)
+	}
+	return res, nil
+}
+
+// purgeDeadLetters walks the dead stream in order of death (stream ids,
+// after the cursor id) and deletes with XDEL. A dead letter never
+// changes, so there is nothing to compare before deleting.
+func (s *Store) purgeDeadLetters(ctx context.Context, b store.PurgeBatch, after []byte, limit int) (store.PurgeResult, error) {
+	from := "-"
+	if after != nil {
+		from = "(" + string(after)
+	}
+	msgs, err := s.client.XRangeN(ctx, s.k.dead, from, "+", int64(limit+1)).Result()
+	if err != nil || len(msgs) == 0 {
+		return store.PurgeResult{}, err
+	}
+	var res store.PurgeResult
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		res.Next = purge.Cursor(b.Kind, []byte(msgs[limit-1].ID))
+	}
+	var victims []string
+	for _, m := range msgs {
+		f := stringValues(m.Values)
+		diedMS, err := strconv.ParseInt(f["died_at"], 10, 64)
+		if err != nil {
+			return store.PurgeResult{}, fmt.Errorf("dead letter %s: died_at %q: %w", m.ID, f["died_at"], err)
+		}
+		switch purge.DeadLetter(time.UnixMilli(diedMS), []byte(f["payload"]), b) {
+		case purge.Held:
+			res.Held++
+		case purge.Delete:
+			victims = append(victims, m.ID)
+		}
+	}
+	if len(victims) > 0 {
+		n, err := s.client.XDel(ctx, s.k.dead, victims...).Result()
+		if err != nil {
+			return store.PurgeResult{}, err
+		}
+		res.Purged = int(n)
 	}
 	return res, nil
 }

@@ -124,7 +124,10 @@ func purgeAll(t *testing.T, s store.Store, kind store.RecordKind, before time.Ti
 	t.Helper()
 	b := store.PurgeBatch{Kind: kind, Before: before, Limit: limit}
 	if held != nil {
-		b.Held = func(subject string) bool { return slices.Contains(held, subject) }
+		b.Held = store.HoldSet{}
+		for _, h := range held {
+			b.Held[h] = true
+		}
 	}
 	var sum store.PurgeResult
 	for i := 0; ; i++ {
@@ -355,7 +358,7 @@ func benchPurge(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("PurgeEventLog1000", func(b *testing.B) {
 		s := open(b)
 		ctx := context.Background()
-		held := map[string]bool{}
+		held := store.HoldSet{}
 		for i := range 100 {
 			held[fmt.Sprint("held", i)] = true
 		}
@@ -379,11 +382,52 @@ func benchPurge(b *testing.B, open func(b *testing.B) store.Store) {
 			wg.Wait()
 			b.StartTimer()
 			res, err := s.Purge(ctx, store.PurgeBatch{Kind: store.RecordEventLog, Before: cutoff, Limit: 1000,
-				Held: func(subject string) bool { return held[subject] }})
+				Held: held})
 			if err != nil || res.Purged != 1000/16*16 {
 				b.Fatalf("Purge = %+v, %v", res, err)
 			}
 		}
 		b.ReportMetric(float64(b.N*(1000/16*16))/b.Elapsed().Seconds(), "records/s")
 	})
+}
+
+// testPurgeDeadLetters: dead letters past retention are purged, in
+// batches, unless a held subject occurs anywhere in their payload.
+func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 1))
+	ctx := t.Context()
+	payload := func(from, content string) []byte {
+		return []byte("<xml><FromUserName><![CDATA[" + from + "]]></FromUserName><MsgType>text</MsgType><Content><![CDATA[" + content + "]]></Content></xml>")
+	}
+	for i, p := range [][]byte{
+		payload("zhangsan", "工资条"), payload("lisi", "合同"), payload("wangwu", "zhangsan 的报销"), payload("zhaoliu", "hi"),
+	} {
+		e := event(fmt.Sprint("dead", i))
+		e.Payload = p
+		enqueue(t, s, e)
+		d := claimOne(t, s, "c1")
+		if dead, err := s.Fail(ctx, d.ID, "poison", 0); err != nil || !dead {
+			t.Fatalf("Fail = %v, %v; want dead", dead, err)
+		}
+	}
+	mustAdd(t, s, "alive") // queue entries are not dead letters: never purged
+	// Died just now: within any retention.
+	wantPurged(t, "recent", purgeAll(t, s, store.RecordDeadLetters, time.Now().Add(-time.Hour), nil, 2), 0, 0)
+	// zhangsan is held: his own message and one that mentions him stay.
+	later := time.Now().Add(time.Hour)
+	wantPurged(t, "past retention", purgeAll(t, s, store.RecordDeadLetters, later, []string{"zhangsan"}, 3), 2, 2)
+	dls, err := s.DeadLetters(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, d := range dls {
+		keys = append(keys, d.DedupKey)
+	}
+	if !slices.Equal(keys, []string{"dead0", "dead2"}) {
+		t.Errorf("dead letters after purge = %v, want dead0 and dead2 (held)", keys)
+	}
+	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 2})
+	wantPurged(t, "after the release", purgeAll(t, s, store.RecordDeadLetters, later, nil, 100), 2, 0)
+	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 0})
 }

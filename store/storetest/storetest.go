@@ -155,6 +155,7 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"PurgeEventLogInBatches", testPurgeEventLogBatches},
 		{"PurgeAttestations", testPurgeAttestations},
 		{"PurgeConsents", testPurgeConsents},
+		{"PurgeDeadLetters", testPurgeDeadLetters},
 		{"PurgeArguments", testPurgeArguments},
 		{"RecordsSurviveReopen", testRecordsSurviveReopen},
 		{"DataSurvivesReopen", testReopen},

@@ -35,18 +35,23 @@ func verdict(at, before time.Time, held bool) Verdict {
 
 // LogEntry decides an event-log entry.
 func LogEntry(e store.LogEntry, b store.PurgeBatch) Verdict {
-	return verdict(e.ReceivedAt, b.Before, store.LogEntryHeld(b.Held, e))
+	return verdict(e.ReceivedAt, b.Before, b.Held.LogEntry(e))
 }
 
 // Attestation decides an attestation.
 func Attestation(a policy.Attestation, b store.PurgeBatch) Verdict {
-	return verdict(a.ReceivedAt, b.Before, store.RecordHeld(b.Held, a.UserID, a.NoticeID))
+	return verdict(a.ReceivedAt, b.Before, b.Held.Has(a.UserID, a.NoticeID))
 }
 
 // Consent decides a consent record: only one whose relationship ended
 // (DeletedAt set) is ever purged.
 func Consent(c policy.Consent, b store.PurgeBatch) Verdict {
-	return verdict(c.DeletedAt, b.Before, store.RecordHeld(b.Held, c.UserID, c.ExternalUserID))
+	return verdict(c.DeletedAt, b.Before, b.Held.Has(c.UserID, c.ExternalUserID))
+}
+
+// DeadLetter decides a dead letter that died at diedAt with payload.
+func DeadLetter(diedAt time.Time, payload []byte, b store.PurgeBatch) Verdict {
+	return verdict(diedAt, b.Before, b.Held.In(payload))
 }
 
 // Check checks a batch's kind and time.
