@@ -120,6 +120,12 @@ type RecordKind string
 // superseded or cancelled one keeps no time it closed at to count from.
 // Send results and job runs are not either (job runs are capped at 1,000
 // a job by JobRuns).
+//
+// The audit log is not a record kind: it is a hash chain, and removing
+// its oldest entries would break VerifyAudit unless a verifiable
+// checkpoint anchored the rest, which wecomply does not keep. It is kept
+// whole; its entries hold ids, kinds and counts, never message content,
+// and every purge appends to it.
 const (
 	RecordEventLog     RecordKind = "event_log"
 	RecordAttestations RecordKind = "attestations"

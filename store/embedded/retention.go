@@ -143,8 +143,10 @@ func (s *Store) DeleteHold(ctx context.Context, id string) (store.Hold, error) {
 
 // Purge deletes one batch of records past retention; see
 // store.Retention. The batch is examined and deleted in one write
-// transaction, so what is deleted is exactly what was examined; b.Held
-// runs inside it and must be quick (a set lookup).
+// transaction, so what is deleted is exactly what was examined. The
+// transaction is shared with other writers (group commit): a batch of
+// the default 1,000 records takes a few milliseconds (see the
+// PurgeEventLog1000 benchmark).
 func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResult, error) {
 	op := "purge " + string(b.Kind)
 	if err := s.check(ctx, op); err != nil {
