@@ -402,9 +402,13 @@ func jobsLocation(cfg *config.Config) *time.Location {
 }
 
 // registerJobs adds the cron jobs to s, each on its spec from [jobs] (""
-// adds it off). The jobs that act on obligations, send or call WeCom need
-// the processor, which exists when wecom.secret is set.
+// adds it off). Retention needs the store alone; the jobs that act on
+// obligations, send or call WeCom need the processor, which exists when
+// wecom.secret is set.
 func registerJobs(s *jobs.Scheduler, d jobDeps) error {
+	if err := s.Add(retentionJob(d)); err != nil {
+		return err
+	}
 	if d.proc != nil {
 		for _, j := range []jobs.Job{
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},

@@ -29,6 +29,9 @@ type Config struct {
 	Calendar Calendar `toml:"calendar"`
 	Notices  []Notice `toml:"notices"`
 	Admin    Admin    `toml:"admin"`
+
+	// Retention is how long records are kept (retention.go).
+	Retention Retention `toml:"retention"`
 }
 
 // Server is the HTTP server.
@@ -276,6 +279,7 @@ func Default() Config {
 			Reconcile: "30 2 * * *",
 			Retention: "0 3 * * *",
 		},
+		Retention: defaultRetention(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",

@@ -34,6 +34,7 @@ type Store interface {
 	store.SendResults
 	PolicyStore
 	JobRunLister
+	store.Holds
 	Ping(ctx context.Context) error
 }
 
@@ -138,6 +139,10 @@ func New(o Options) (*gin.Engine, error) {
 	api.GET("/audit/verify", pol.verifyAudit)
 	jobs := &jobsAPI{jobs: o.Jobs, runs: o.Store, logger: o.Logger}
 	api.GET("/jobs", jobs.list)
+	holds := newHoldsAPI(o.Store, o.Now, o.Logger)
+	api.GET("/holds", holds.list)
+	api.POST("/holds", holds.create)
+	api.DELETE("/holds/:id", holds.release)
 	if o.Notify != nil {
 		sends := &sendsAPI{notify: o.Notify, results: o.Store, logger: o.Logger}
 		api.POST("/sends", sends.submit)

@@ -195,6 +195,8 @@ type Store interface {
 	People
 	Audit
 	JobRuns
+	Holds
+	Retention
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

@@ -258,6 +258,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		}
 	})
+	benchPurge(b, open)
 }
 
 func benchAuditEntry(i int) store.AuditEntry {

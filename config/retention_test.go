@@ -1,0 +1,55 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRetentionDefaultsAndOff(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := defaultRetention(); cfg.Retention != want {
+		t.Errorf("default retention = %+v, want %+v", cfg.Retention, want)
+	}
+	if cfg.Retention.EventLogDays != 180 || cfg.Retention.AttestationsDays != 1095 {
+		t.Errorf("defaults changed: %+v (the example and the docs say 180 and 1095)", cfg.Retention)
+	}
+	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\n"), nil)
+	if err != nil {
+		t.Fatalf("0 (keep forever) refused: %v", err)
+	}
+	if cfg.Retention.EventLogDays != 0 || Period(cfg.Retention.AttestationsDays) != 0 {
+		t.Errorf("retention = %+v, want every kind off", cfg.Retention)
+	}
+	if got := Period(2); got.Hours() != 48 {
+		t.Errorf("Period(2) = %v", got)
+	}
+}
+
+func TestRetentionProblemsNameTheKey(t *testing.T) {
+	for _, tt := range []struct{ extra, key, want string }{
+		{"event_log_days = -1", "retention.event_log_days", "between 0 and 10950, got -1"},
+		{"attestations_days = 20000", "retention.attestations_days", "between 0 and 10950"},
+		{"consents_days = -5", "retention.consents_days", "got -5"},
+		{"dead_letters_days = -1", "retention.dead_letters_days", "between 0 and 10950"},
+		{"batch_size = 0", "retention.batch_size", "between 1 and 10000"},
+		{"purge_everything = true", "retention.purge_everything", "unknown key"},
+	} {
+		t.Run(tt.key, func(t *testing.T) {
+			_, err := Parse("t.toml", []byte(minimal+"[retention]\n"+tt.extra+"\n"), nil)
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Parse: got %v, want *config.Error", err)
+			}
+			for _, p := range cerr.Problems {
+				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
+					return
+				}
+			}
+			t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, tt.key, tt.want)
+		})
+	}
+}

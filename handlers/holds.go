@@ -1,0 +1,224 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+// HoldStore is what the holds API needs: the holds and the audit log
+// every change is written to.
+type HoldStore interface {
+	store.Holds
+	store.Audit
+}
+
+type holdsAPI struct {
+	st     HoldStore
+	now    func() time.Time
+	rand   io.Reader // hold ids; crypto/rand.Reader
+	logger *slog.Logger
+}
+
+func newHoldsAPI(st HoldStore, now func() time.Time, logger *slog.Logger) *holdsAPI {
+	return &holdsAPI{st: st, now: now, rand: rand.Reader, logger: logger}
+}
+
+// holdRequest is the body of POST /api/v1/holds.
+type holdRequest struct {
+	// ID is optional: a client that sets it may retry the request safely
+	// (the same id creates one hold). Without it one is made.
+	ID        string    `json:"id"`
+	Subject   string    `json:"subject"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// holdView is a hold as the API shows it.
+type holdView struct {
+	store.Hold
+	// Active: the hold protects its subject now (it has not expired).
+	Active bool `json:"active"`
+}
+
+// Audit entry kinds of hold changes.
+const (
+	AuditHoldCreate  = "hold.create"
+	AuditHoldRelease = "hold.release"
+)
+
+// holdAuditID identifies the audit entry of one change of one hold. The
+// hold's creation time is part of it, so an id reused after a release is
+// a new hold with entries of its own, and a retried request writes its
+// entry once.
+func holdAuditID(h store.Hold, change string) string {
+	return "hold:" + h.ID + ":" + h.CreatedAt.UTC().Format(time.RFC3339Nano) + ":" + change
+}
+
+func badRequest(c *gin.Context, field, problem string) {
+	c.JSON(http.StatusBadRequest, gin.H{"error": field + ": " + problem, "field": field})
+}
+
+func (a *holdsAPI) unavailable(c *gin.Context, op string, err error) {
+	a.logger.Error(op, "err", err)
+	c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+}
+
+// create serves POST /api/v1/holds: 201 with the hold once it is stored
+// and its creation is in the audit log; 200 with the hold if the id was
+// created before with the same subject (a retry); 409 if the id names a
+// different hold; 400 naming the field for a bad body.
+//
+// The hold is stored first and audited second: a crash in between leaves
+// a hold that protects more than the log says, never less, and the
+// client's retry with the same id writes the entry.
+func (a *holdsAPI) create(c *gin.Context) {
+	var req holdRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			badRequest(c, te.Field, "must be a "+te.Type.String())
+			return
+		}
+		if pe := (*time.ParseError)(nil); errors.As(err, &pe) {
+			badRequest(c, "expires_at", "must be an RFC 3339 time, e.g. 2027-06-30T00:00:00+08:00")
+			return
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if field, err := strconv.Unquote(name); err == nil {
+				badRequest(c, field, "is not a field of a hold (id, subject, reason, created_by, expires_at)")
+				return
+			}
+		}
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body: " + err.Error()})
+		return
+	}
+	now := a.now()
+	if req.ID == "" {
+		id, err := a.newID()
+		if err != nil {
+			a.unavailable(c, "make hold id", err)
+			return
+		}
+		req.ID = id
+	}
+	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(now) {
+		badRequest(c, "expires_at", "must be in the future")
+		return
+	}
+	h := store.Hold{ID: req.ID, Subject: req.Subject, Reason: req.Reason, CreatedBy: req.CreatedBy,
+		CreatedAt: now.UTC(), ExpiresAt: req.ExpiresAt.UTC()}
+	if err := store.CheckHold(h); err != nil {
+		var he *store.HoldError
+		if errors.As(err, &he) {
+			badRequest(c, he.Field, he.Problem)
+			return
+		}
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	ctx := c.Request.Context()
+	created, err := a.st.PutHold(ctx, h)
+	if err != nil {
+		a.unavailable(c, "put hold", err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		stored, err := a.st.GetHold(ctx, h.ID)
+		if err != nil {
+			a.unavailable(c, "get hold", err)
+			return
+		}
+		if stored.Subject != h.Subject || stored.Reason != h.Reason {
+			c.JSON(http.StatusConflict, gin.H{"error": "id: a different hold has this id", "field": "id"})
+			return
+		}
+		h, status = stored, http.StatusOK
+	}
+	if err := a.audit(c, h, AuditHoldCreate, h.CreatedAt); err != nil {
+		a.unavailable(c, "audit hold creation", err)
+		return
+	}
+	a.logger.Info("legal hold created", "hold", h.ID, "created", created)
+	c.JSON(status, gin.H{"hold": holdView{Hold: h, Active: h.Active(now)}})
+}
+
+// list serves GET /api/v1/holds: every hold, in id order.
+func (a *holdsAPI) list(c *gin.Context) {
+	hs, err := a.st.ListHolds(c.Request.Context())
+	if err != nil {
+		a.unavailable(c, "list holds", err)
+		return
+	}
+	now := a.now()
+	out := make([]holdView, len(hs))
+	for i, h := range hs {
+		out[i] = holdView{Hold: h, Active: h.Active(now)}
+	}
+	c.JSON(http.StatusOK, gin.H{"holds": out})
+}
+
+// release serves DELETE /api/v1/holds/:id: 200 with the released hold,
+// 404 if there is none. The release is audited before the hold is
+// deleted, so a release is never missing from the log; if the delete
+// fails the client's retry finds the hold, writes no second entry and
+// deletes it.
+func (a *holdsAPI) release(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	h, err := a.st.GetHold(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.JSON(http.StatusNotFound, gin.H{"error": "id: no hold " + strconv.Quote(id), "field": "id"})
+		return
+	case err != nil:
+		a.unavailable(c, "get hold", err)
+		return
+	}
+	if err := a.audit(c, h, AuditHoldRelease, a.now()); err != nil {
+		a.unavailable(c, "audit hold release", err)
+		return
+	}
+	if _, err := a.st.DeleteHold(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.unavailable(c, "delete hold", err)
+		return
+	}
+	a.logger.Info("legal hold released", "hold", h.ID)
+	c.JSON(http.StatusOK, gin.H{"released": h})
+}
+
+func (a *holdsAPI) audit(c *gin.Context, h store.Hold, kind string, at time.Time) error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	change := "create"
+	if kind == AuditHoldRelease {
+		change = "release"
+	}
+	_, err = a.st.AppendAudit(c.Request.Context(), store.AuditEntry{ID: holdAuditID(h, change), At: at, Kind: kind, Subject: h.Subject, Data: data})
+	return err
+}
+
+func (a *holdsAPI) newID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(a.rand, b); err != nil {
+		return "", err
+	}
+	return "hold-" + hex.EncodeToString(b), nil
+}

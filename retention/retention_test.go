@@ -1,0 +1,317 @@
+package retention_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/retention"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/store/redis/redistest"
+)
+
+var day = 24 * time.Hour
+
+// now is a retention activation: 03:00 Beijing time.
+var now = time.Date(2026, 11, 23, 3, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// backends opens a fresh store of each backend: the embedded one on a
+// temporary file and the Redis one on a private redis-server.
+func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
+	url := redistest.Start(t)
+	var n atomic.Int64
+	return map[string]func(t *testing.T) store.Store{
+		"embedded": openStore,
+		"redis": func(t *testing.T) store.Store {
+			s, err := redisstore.Open(t.Context(), redisstore.Options{URL: url, Namespace: fmt.Sprintf("wwret%d", n.Add(1)),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
+}
+
+func logEntry(key string, at time.Time, user string) store.LogEntry {
+	return store.LogEntry{Kind: "text", DedupKey: key, CreateTime: at.Unix(), ReceivedAt: at, Receiver: "/wecom/callback",
+		Fields: map[string]string{"user_id": user, "msg_id": key}}
+}
+
+func attestation(user, notice string, at time.Time) policy.Attestation {
+	return policy.Attestation{UserID: user, NoticeID: notice, Version: 1, ContentHash: "sha256:x", Channel: policy.ChannelCard,
+		CreateTime: at.Unix(), ReceivedAt: at, DedupKey: user + notice}
+}
+
+func logKeys(t *testing.T, s store.Store) []string {
+	t.Helper()
+	es, err := s.ListEventLog(t.Context(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.DedupKey)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func auditOf(t *testing.T, s store.Store) []store.AuditEntry {
+	t.Helper()
+	es, err := s.ListAudit(t.Context(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func wantChainOK(t *testing.T, s store.Store) {
+	t.Helper()
+	rep, err := s.VerifyAudit(t.Context())
+	if err != nil || !rep.OK {
+		t.Fatalf("VerifyAudit = %+v, %v; want OK", rep, err)
+	}
+}
+
+func run(t *testing.T, p *retention.Purger, at time.Time) map[string]int {
+	t.Helper()
+	counts, err := p.Run(t.Context(), at)
+	if err != nil {
+		t.Fatalf("Run(%v): %v", at, err)
+	}
+	return counts
+}
+
+// TestPurgeHoldReleaseAndAudit walks a retention's life: records past
+// retention are purged and held ones kept; a re-run at the same now
+// changes nothing and appends nothing; after the hold is released the
+// next run purges them; the audit chain verifies throughout.
+func TestPurgeHoldReleaseAndAudit(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) { testPurgeHoldReleaseAndAudit(t, open(t)) })
+	}
+}
+
+func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// Audit history before retention ever runs: the purge must extend
+	// the chain, never cut it.
+	for i, id := range []string{"decision-1", "delivery-1"} {
+		if _, err := s.AppendAudit(ctx, store.AuditEntry{ID: id, At: now.Add(-time.Duration(400-i) * day), Kind: "decision", Subject: "zhangsan"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []store.LogEntry{
+		logEntry("old-zhang", now.Add(-200*day), "zhangsan"),
+		logEntry("old-li", now.Add(-181*day), "lisi"),
+		logEntry("young-li", now.Add(-179*day), "lisi"),
+	} {
+		if err := s.AppendEventLog(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []policy.Attestation{
+		attestation("zhangsan", "code", now.Add(-1100*day)),
+		attestation("lisi", "code", now.Add(-1100*day)),
+		attestation("lisi", "gift", now.Add(-30*day)),
+	} {
+		if _, err := s.Attest(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PutHold(ctx, store.Hold{ID: "case-17", Subject: "zhangsan", Reason: "labour arbitration 2026-17", CreatedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// An expired hold protects nothing.
+	if _, err := s.PutHold(ctx, store.Hold{ID: "case-3", Subject: "lisi", Reason: "closed", CreatedAt: now.Add(-100 * day), ExpiresAt: now.Add(-day)}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{
+		store.RecordEventLog:     180 * day,
+		store.RecordAttestations: 1095 * day,
+		store.RecordConsents:     0, // kept forever
+	}, BatchSize: 1})
+
+	counts := run(t, p, now)
+	want := map[string]int{"event_log.purged": 1, "event_log.held": 1, "attestations.purged": 1, "attestations.held": 1}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("counts[%s] = %d, want %d (all: %v)", k, counts[k], v, counts)
+		}
+	}
+	if _, ok := counts["consents.purged"]; ok {
+		t.Errorf("counts = %v: consents have no retention and must not be purged", counts)
+	}
+	if got := logKeys(t, s); !slices.Equal(got, []string{"old-zhang", "young-li"}) {
+		t.Errorf("event log = %v, want old-zhang (held) and young-li (within 180 days)", got)
+	}
+	if _, err := s.GetAttestation(ctx, "lisi", "code", 1); err == nil {
+		t.Error("lisi's 3-year-old attestation was not purged")
+	}
+	if _, err := s.GetAttestation(ctx, "zhangsan", "code", 1); err != nil {
+		t.Errorf("zhangsan's held attestation: %v", err)
+	}
+	wantChainOK(t, s)
+	entries := auditOf(t, s)
+	if len(entries) != 2+4 {
+		t.Fatalf("audit has %d entries, want 2 + a start and a done per purged kind", len(entries))
+	}
+	done := entries[len(entries)-1]
+	if done.Kind != retention.AuditPurge || done.Subject != "attestations" || done.ID != retention.AuditID(store.RecordAttestations, now, "done") {
+		t.Errorf("last entry = %+v", done)
+	}
+	var data retention.PurgeData
+	if err := json.Unmarshal(done.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	if *data.Purged != 1 || *data.Held != 1 || !slices.Equal(data.Holds, []string{"case-17"}) || data.RetentionDays != 1095 ||
+		!data.Cutoff.Equal(now.Add(-1095*day)) {
+		t.Errorf("purge audit data = %s", done.Data)
+	}
+	for _, e := range entries[2:] {
+		if json.Valid(e.Data) && (slices.Contains([]string{"zhangsan", "lisi"}, e.Subject) || containsAny(string(e.Data), "zhangsan", "lisi")) {
+			t.Errorf("purge audit entry %s names a person: %s", e.ID, e.Data)
+		}
+	}
+
+	// The same activation again (a run taken over): nothing more.
+	counts = run(t, p, now)
+	if counts["event_log.purged"] != 0 || counts["attestations.purged"] != 0 {
+		t.Errorf("re-run purged %v", counts)
+	}
+	if n := len(auditOf(t, s)); n != 6 {
+		t.Errorf("re-run at the same now: audit has %d entries, want still 6", n)
+	}
+
+	// Release the hold: the next day's run purges zhangsan's records.
+	if _, err := s.DeleteHold(ctx, "case-17"); err != nil {
+		t.Fatal(err)
+	}
+	next := now.Add(day)
+	counts = run(t, p, next)
+	if counts["event_log.purged"] != 1 || counts["attestations.purged"] != 1 || counts["event_log.held"] != 0 {
+		t.Errorf("after the release: counts = %v", counts)
+	}
+	if got := logKeys(t, s); !slices.Equal(got, []string{"young-li"}) {
+		t.Errorf("event log after the release = %v, want young-li", got)
+	}
+	if n := len(auditOf(t, s)); n != 10 {
+		t.Errorf("audit has %d entries after the second day, want 10", n)
+	}
+	wantChainOK(t, s)
+}
+
+func containsAny(s string, subs ...string) bool {
+	return slices.ContainsFunc(subs, func(sub string) bool { return strings.Contains(s, sub) })
+}
+
+// TestConsentsOfEndedRelationships: only a consent whose relationship
+// ended longer ago than the retention is purged.
+func TestConsentsOfEndedRelationships(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	for _, c := range []policy.Consent{
+		{UserID: "zhangsan", ExternalUserID: "wm1", Status: policy.ConsentAgreed, DeletedAt: now.Add(-1200 * day)},
+		{UserID: "zhangsan", ExternalUserID: "wm2", Status: policy.ConsentAgreed, DeletedAt: now.Add(-10 * day)},
+		{UserID: "zhangsan", ExternalUserID: "wm3", Status: policy.ConsentAgreed, AddedAt: now.Add(-2000 * day)},
+	} {
+		if err := s.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordConsents: 1095 * day}})
+	if counts := run(t, p, now); counts["consents.purged"] != 1 {
+		t.Errorf("counts = %v, want one consent purged", counts)
+	}
+	cs, _, err := s.ListConsents(ctx, store.ConsentFilter{}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].ExternalUserID != "wm2" || cs[1].ExternalUserID != "wm3" {
+		t.Errorf("consents left = %+v", cs)
+	}
+	wantChainOK(t, s)
+}
+
+// TestNothingConfiguredPurgesNothing: all retentions 0 (keep forever).
+func TestNothingConfiguredPurgesNothing(t *testing.T) {
+	s := openStore(t)
+	if err := s.AppendEventLog(t.Context(), logEntry("ancient", now.Add(-5000*day), "u")); err != nil {
+		t.Fatal(err)
+	}
+	counts := run(t, retention.New(s, retention.Policy{}), now)
+	if len(counts) != 0 || len(auditOf(t, s)) != 0 || len(logKeys(t, s)) != 1 {
+		t.Errorf("with no retention: counts %v, audit %d, log %v", counts, len(auditOf(t, s)), logKeys(t, s))
+	}
+}
+
+// holdAfterFirstBatch places a hold on subject once the first purge
+// batch is done, as an admin could while a long purge runs.
+type holdAfterFirstBatch struct {
+	retention.Store
+	t       *testing.T
+	subject string
+	batches int
+}
+
+func (s *holdAfterFirstBatch) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResult, error) {
+	res, err := s.Store.Purge(ctx, b)
+	if s.batches++; s.batches == 1 {
+		if _, err := s.PutHold(ctx, store.Hold{ID: "late", Subject: s.subject, Reason: "placed mid-run", CreatedAt: now}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+// TestHoldPlacedDuringARunProtectsTheNextBatch: holds are read before
+// every batch, not once a run.
+func TestHoldPlacedDuringARunProtectsTheNextBatch(t *testing.T) {
+	s := openStore(t)
+	for _, e := range []store.LogEntry{
+		logEntry("old-li", now.Add(-300*day), "lisi"),
+		logEntry("old-zhang", now.Add(-200*day), "zhangsan"),
+	} {
+		if err := s.AppendEventLog(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &holdAfterFirstBatch{Store: s, t: t, subject: "zhangsan"}
+	p := retention.New(st, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordEventLog: 180 * day}, BatchSize: 1})
+	counts := run(t, p, now)
+	if counts["event_log.purged"] != 1 || counts["event_log.held"] != 1 {
+		t.Errorf("counts = %v, want lisi's entry purged and zhangsan's held", counts)
+	}
+	if got := logKeys(t, s); !slices.Equal(got, []string{"old-zhang"}) {
+		t.Errorf("event log = %v, want old-zhang", got)
+	}
+	entries := auditOf(t, s)
+	var data retention.PurgeData
+	if err := json.Unmarshal(entries[len(entries)-1].Data, &data); err != nil || !slices.Equal(data.Holds, []string{"late"}) {
+		t.Errorf("done entry = %s, want the late hold listed", entries[len(entries)-1].Data)
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"time"
+
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/jobs"
+	"github.com/wecomply/wecomply/retention"
+	"github.com/wecomply/wecomply/store"
+)
+
+// retentionJob is the "retention" cron job on [jobs] retention: it purges
+// what [retention] says is past its time, except what a legal hold keeps.
+// It needs only the store, so it runs whether or not wecom.secret is set.
+func retentionJob(d jobDeps) jobs.Job {
+	r := d.cfg.Retention
+	p := retention.New(d.store, retention.Policy{
+		Keep: map[store.RecordKind]time.Duration{
+			store.RecordEventLog:     config.Period(r.EventLogDays),
+			store.RecordAttestations: config.Period(r.AttestationsDays),
+			store.RecordConsents:     config.Period(r.ConsentsDays),
+			store.RecordDeadLetters:  config.Period(r.DeadLettersDays),
+		},
+		BatchSize: r.BatchSize,
+	})
+	return jobs.Job{Name: "retention", Spec: d.cfg.Jobs.Retention, Run: p.Run}
+}
