@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
@@ -148,30 +150,72 @@ func (p *Processor) listFromWeCom(ctx context.Context) ([]policy.Person, error) 
 		return nil, err
 	}
 	ids := slices.Sorted(maps.Keys(depts))
-	people := make([]policy.Person, 0, len(ids))
-	for _, id := range ids {
-		prev, err := storedPerson(ctx, p.st, id)
-		if err != nil {
-			return nil, err
-		}
-		person := policy.Person{UserID: id, Active: true}
-		if prev != nil {
-			person = *prev
-		}
-		person.Departments = depts[id]
-		slices.Sort(person.Departments)
-		person.DepartmentPath = p.dir.path(ctx, person.Departments)
-		if in, known := p.dir.inPermitList(ctx, id); known {
-			person.InPermitList = in
-		}
-		if prev == nil || !samePerson(*prev, person) {
-			if err := p.st.PutPerson(ctx, person); err != nil {
-				return nil, err
+	// One read and maybe one write per member: done by several goroutines,
+	// so the store can commit their writes together (one by one, a 100,000
+	// member company took longer than a job may run).
+	people := make([]policy.Person, len(ids))
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(memberWriters, len(ids)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(ids) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				person, err := p.memberRecord(ctx, ids[i], depts[ids[i]])
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				people[i] = person
 			}
-		}
-		people = append(people, person)
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return people, nil
+}
+
+// memberWriters is how many members listFromWeCom records at once.
+const memberWriters = 32
+
+// memberRecord updates the stored record of a listed member with the
+// departments WeCom lists them in (and the permit list), storing it if it
+// changed.
+func (p *Processor) memberRecord(ctx context.Context, id string, depts []int64) (policy.Person, error) {
+	prev, err := storedPerson(ctx, p.st, id)
+	if err != nil {
+		return policy.Person{}, err
+	}
+	person := policy.Person{UserID: id, Active: true}
+	if prev != nil {
+		person = *prev
+	}
+	person.Departments = slices.Clone(depts)
+	slices.Sort(person.Departments)
+	person.DepartmentPath = p.dir.path(ctx, person.Departments)
+	if in, known := p.dir.inPermitList(ctx, id); known {
+		person.InPermitList = in
+	}
+	if prev == nil || !samePerson(*prev, person) {
+		if err := p.st.PutPerson(ctx, person); err != nil {
+			return policy.Person{}, err
+		}
+	}
+	return person, nil
 }
 
 // memberDepartments walks user/list_id: every member's UserID with the
