@@ -127,15 +127,19 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	anon, file, err := server.RSS(srv.Process.Pid)
+	if err != nil {
+		return err
+	}
 	r, err := lastRun(base)
 	if err != nil {
 		return err
 	}
 	calls := b.fake.CountRequests("message/send") - sendsBefore
 	target := (pending + 999) / 1000
-	fmt.Printf("store=%s members=%d pending=%d publish=%s run=%s (%v) start_to_last_result=%s send_calls=%d (target <= %d) peak_rss=%.1fMB\n",
+	fmt.Printf("store=%s members=%d pending=%d publish=%s run=%s (%v) start_to_last_result=%s send_calls=%d (target <= %d) peak_rss=%.1fMB (now: anon %.1fMB, file %.1fMB)\n",
 		b.backend, *members, pending, published.Round(time.Millisecond), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), r.Counts,
-		delivered.Round(time.Millisecond), calls, target, float64(rss)/1024)
+		delivered.Round(time.Millisecond), calls, target, float64(rss)/1024, float64(anon)/1024, float64(file)/1024)
 	if calls > target {
 		return fmt.Errorf("%d send calls, more than the target %d", calls, target)
 	}

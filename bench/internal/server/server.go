@@ -104,3 +104,22 @@ func PeakRSS(pid int) (int, error) {
 	}
 	return 0, fmt.Errorf("no VmHWM for process %d", pid)
 }
+
+// RSS is a process's resident memory now, in KiB: anonymous (heap,
+// stacks) and file-backed (e.g. a memory-mapped database).
+func RSS(pid int) (anon, file int, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		for prefix, dst := range map[string]*int{"RssAnon:": &anon, "RssFile:": &file} {
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				if *dst, err = strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB"))); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+	}
+	return anon, file, nil
+}
