@@ -87,6 +87,13 @@ var backends = []string{"embedded", "redis"}
 // newEnvOn is newEnv on the embedded store or on a real redis-server.
 func newEnvOn(t testing.TB, backend string) *env {
 	t.Helper()
+	return newEnvWith(t, backend, testNotices, nil)
+}
+
+// newEnvWith is newEnvOn with other notices, and the processor's notifier
+// wrapped by wrap (nil: not wrapped), e.g. to cut a run off after a send.
+func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func(processor.Notifier) processor.Notifier) *env {
+	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: clk.Now, Apps: map[string]wecomtest.AppConfig{
 		"app": {Secret: appSecret, AgentID: 1000002}, "contacts": {Secret: contactsSecret},
@@ -123,8 +130,12 @@ func newEnvOn(t testing.TB, backend string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := processor.New(st, notifier, client, nil, processor.Config{
-		Notices: testNotices,
+	var n processor.Notifier = notifier
+	if wrap != nil {
+		n = wrap(notifier)
+	}
+	proc, err := processor.New(st, n, client, nil, processor.Config{
+		Notices: notices,
 		Settings: policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"},
 			ConsentGrace: 72 * time.Hour, Location: time.UTC, ConsentPolicy: "请勿在企业微信中讨论交易细节。",
 			ConsentPolicyURL: "https://compliance.example.com/policy/archive"},

@@ -1,0 +1,131 @@
+package processor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/notify"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/processor"
+	"github.com/wecomply/wecomply/wecom/wecomtest"
+)
+
+// crashAfterReminder passes everything to the real notifier, but reports
+// the run's first reminder submit as failed after it was recorded: the
+// process died between handing a batch of reminders to notify and
+// counting them.
+type crashAfterReminder struct {
+	processor.Notifier
+	crashed atomic.Bool
+}
+
+var errCrash = errors.New("the process died here")
+
+func (c *crashAfterReminder) Submit(ctx context.Context, n notify.Notice) (notify.Submitted, error) {
+	sub, err := c.Notifier.Submit(ctx, n)
+	if err == nil && strings.Contains(n.Key, ":remind:") && c.crashed.CompareAndSwap(false, true) {
+		return sub, errCrash
+	}
+	return sub, err
+}
+
+// TestRemindResumesWithoutDoubles: a reminder run over 2,500 people cut
+// off right after its first batch of reminders went to notify, and made
+// again for the same activation, reminds everyone exactly once — in
+// ceil(2,500/1,000) message/send calls — and counts one reminder each.
+func TestRemindResumesWithoutDoubles(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			notice := policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
+				DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
+				Audience: policy.Audience{Everyone: true}}
+			var crash *crashAfterReminder
+			e := newEnvWith(t, backend, []policy.Notice{notice}, func(n processor.Notifier) processor.Notifier {
+				crash = &crashAfterReminder{Notifier: n}
+				return crash
+			})
+			ctx := context.Background()
+			now := e.clock.Now()
+			users := make([]string, 2500)
+			for i := range users {
+				users[i] = fmt.Sprintf("u%05d", i)
+				e.fake.AddUser(wecomtest.User{UserID: users[i], Name: users[i], Department: []int64{1}})
+			}
+			// Owed for three days (created concurrently: the embedded store
+			// commits concurrent writes together).
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Go(func() {
+					for i := w; i < len(users); i += 16 {
+						if _, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: users[i], NoticeID: "conduct", Version: 1,
+							Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour),
+							DueAt: now.Add(27 * 24 * time.Hour)}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if t.Failed() {
+				t.FailNow()
+			}
+
+			if _, err := e.proc.Remind(ctx, now); !errors.Is(err, errCrash) {
+				t.Fatalf("first run: %v, want it cut off", err)
+			}
+			e.drain(t) // the first batch goes out
+			first := e.fake.CountRequests("message/send")
+			if first != 1 {
+				t.Fatalf("%d message/send calls before the crash, want the first batch's 1", first)
+			}
+			counts, err := e.proc.Remind(ctx, now)
+			if err != nil {
+				t.Fatalf("the run made again: %v", err)
+			}
+			e.drain(t)
+			if counts["reminded"] != len(users) {
+				t.Errorf("the run made again decided %v, want all %d reminded (none was counted)", counts, len(users))
+			}
+			for _, u := range users {
+				n := 0
+				for _, m := range e.fake.Inbox(u) {
+					if m.MsgType == "template_card" && strings.Contains(string(m.Message), "提醒") {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Fatalf("%s got %d reminders, want 1", u, n)
+				}
+				if o := e.obligation(t, u, "conduct"); o.Reminders != 1 || !o.LastRemindedAt.Equal(now) {
+					t.Fatalf("%s: %d reminders counted at %v, want 1 at %v", u, o.Reminders, o.LastRemindedAt, now)
+				}
+			}
+			if calls := e.fake.CountRequests("message/send"); calls != 3 {
+				t.Errorf("%d message/send calls in all, want ceil(2500/1000) = 3", calls)
+			}
+			// A third run for the same activation, and one an hour later, do
+			// nothing: the cadence is two days.
+			for _, at := range []time.Time{now, now.Add(time.Hour)} {
+				counts, err := e.proc.Remind(ctx, at)
+				if err != nil || counts["reminded"] != 0 {
+					t.Errorf("run at %v: %v %v, want nobody reminded", at, counts, err)
+				}
+			}
+			e.drain(t)
+			if calls := e.fake.CountRequests("message/send"); calls != 3 {
+				t.Errorf("%d message/send calls after the later runs, want still 3", calls)
+			}
+			report, err := e.st.VerifyAudit(ctx)
+			if err != nil || !report.OK {
+				t.Errorf("audit: %+v %v", report, err)
+			}
+		})
+	}
+}
