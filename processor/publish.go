@@ -127,19 +127,7 @@ func (p *Processor) everyone(ctx context.Context) ([]policy.Person, error) {
 		}
 		p.log.Warn("publish: cannot list members through WeCom; using the people wecomply knows from callbacks", "err", err)
 	}
-	var all []policy.Person
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListPeople(ctx, page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		page.Cursor = next
-	}
+	return p.allPeople(ctx)
 }
 
 // listFromWeCom walks user/list_id and builds each member, keeping what
