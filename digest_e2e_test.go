@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -51,5 +55,63 @@ func TestServeRunsTheDigest(t *testing.T) {
 		if j.Name == "digest" {
 			t.Errorf("a digest job without wecom.secret: %+v", j)
 		}
+	}
+}
+
+// TestDigestReportsSinceTheLastDigest: a day with no digest (every replica
+// down, or its run failed) is reported by the next one: a consent refusal
+// recorded after one digest, in the window of the day whose digest was
+// missed, is in the digest after that.
+func TestDigestReportsSinceTheLastDigest(t *testing.T) {
+	fake := policyCompany(t)
+	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Runs are made by the test, for the activations it chooses.
+	cfg := string(b) + "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, _, done := launchApp(t, ctx, cfgPath, io.Discard)
+	t.Cleanup(func() { cancel(); <-done })
+
+	shanghai := jobsLocation(a.cfg)
+	day1 := time.Now().In(shanghai).AddDate(0, 0, 1)
+	day1 = time.Date(day1.Year(), day1.Month(), day1.Day(), 9, 0, 0, 0, shanghai)
+	if err := a.store.PutConsent(ctx, policy.Consent{UserID: "zhangsan", ExternalUserID: "wmMissedDayCustomer",
+		Status: policy.ConsentDisagreed, Source: "check_single_agree", NotifiedAt: day1.Add(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	refusalIn := func(day time.Time) bool {
+		for _, m := range fake.Inbox("wangfang") {
+			if m.MsgType == "markdown" && strings.Contains(m.Content, "合规日报 "+day.Format("2006-01-02")) &&
+				strings.Contains(m.Content, "wmMissedDayCustomer") {
+				return true
+			}
+		}
+		return false
+	}
+	digestOf := func(day time.Time) bool {
+		for _, m := range fake.Inbox("wangfang") {
+			if m.MsgType == "markdown" && strings.Contains(m.Content, "合规日报 "+day.Format("2006-01-02")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, day := range []time.Time{day1, day1.AddDate(0, 0, 2)} { // day 2 is missed
+		if r, err := a.jobs.RunScheduled(ctx, "digest", day); err != nil {
+			t.Fatalf("digest of %v: %v (%+v)", day, err, r)
+		}
+		eventually(t, "the digest of "+day.Format(time.DateOnly), func() bool { return digestOf(day) })
+	}
+	if refusalIn(day1) {
+		t.Error("day 1's digest lists a refusal made after it")
+	}
+	if !refusalIn(day1.AddDate(0, 0, 2)) {
+		t.Error("day 3's digest does not list the refusal of the missed day 2's window")
 	}
 }

@@ -412,7 +412,7 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 	if d.proc != nil {
 		for _, j := range []jobs.Job{
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
-			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: d.proc.Digest}, // to the compliance officers and owners
+			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: digestSinceLast(s, d.proc)}, // to the compliance officers and owners
 			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
 		} {
 			if err := s.Add(j); err != nil {
@@ -421,6 +421,21 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 		}
 	}
 	return nil
+}
+
+// digestSinceLast is the digest job: it reports on the window since the
+// last digest made (the day before, when none was).
+func digestSinceLast(s *jobs.Scheduler, proc *processor.Processor) jobs.Func {
+	return func(ctx context.Context, now time.Time) (map[string]int, error) {
+		last, ok, err := s.LastOK(ctx, "digest", now)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return proc.Digest(ctx, now)
+		}
+		return proc.DigestSince(ctx, last, now)
+	}
 }
 
 // jobLister shows the scheduler's jobs to the admin API.

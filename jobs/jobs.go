@@ -279,3 +279,19 @@ func (s *Scheduler) activationTime(j *job) time.Time {
 
 // poll is how often a lease is renewed and a waiting replica looks.
 func (s *Scheduler) poll() time.Duration { return max(s.cfg.Lease/3, time.Millisecond) }
+
+// LastOK returns the scheduled time of name's latest run recorded ok that
+// was scheduled before before (false if none among its latest 100 runs):
+// e.g. the digest reports on what happened since the last digest made.
+func (s *Scheduler) LastOK(ctx context.Context, name string, before time.Time) (time.Time, bool, error) {
+	runs, err := s.st.ListJobRuns(ctx, name, 100)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("jobs: runs of %s: %w", name, err)
+	}
+	for _, r := range runs { // latest first
+		if r.Outcome == store.RunOK && r.ScheduledAt.Before(before) {
+			return r.ScheduledAt, true, nil
+		}
+	}
+	return time.Time{}, false, nil
+}

@@ -23,12 +23,17 @@ const ReasonDigest Reason = "digest"
 const DigestTemplate = "digest"
 
 // DigestWindow is how far back a digest looks for consent refusals and
-// failed deliveries: the day since the previous daily run. It is fixed
-// (not "since the last successful run") so that a run made again at the
-// same now, on any replica, reports exactly the same window; a day missed
-// while no replica ran is not reported by the next digest (the admin API
-// still lists everything).
+// failed deliveries when no earlier digest was made: the day since the
+// previous daily run. The cron's digest job reports since the activation
+// of the last digest made instead (processor.DigestSince), so that a day
+// missed while no replica ran, or whose run failed, is reported by the
+// next; either way a run made again at the same now, on any replica,
+// reports exactly the same window.
 const DigestWindow = 24 * time.Hour
+
+// MaxDigestWindow is the longest window a digest reports on: after a
+// longer gap the admin API has the rest.
+const MaxDigestWindow = 14 * 24 * time.Hour
 
 // The digest's lists are short: a digest is read, not searched. What is
 // left out is counted ("… and 12 more").

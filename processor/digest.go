@@ -38,9 +38,24 @@ const digestPeopleLookups = 200
 // API answers (ids otherwise), the recorded consent refusals and the
 // send results of the notices' cards and reminders.
 func (p *Processor) Digest(ctx context.Context, now time.Time) (map[string]int, error) {
+	return p.DigestSince(ctx, now.Add(-policy.DigestWindow), now)
+}
+
+// DigestSince is Digest over the window (since, now]: the cron passes the
+// activation of the last digest that was made, so that refusals and
+// failures of days no digest went out on (every replica was down, or the
+// run failed) are reported by the next one. since is capped at
+// policy.MaxDigestWindow before now.
+func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[string]int, error) {
 	s := p.cfg.Settings
+	if earliest := now.Add(-policy.MaxDigestWindow); since.Before(earliest) {
+		since = earliest
+	}
+	if !since.Before(now) {
+		since = now.Add(-policy.DigestWindow)
+	}
 	in := policy.DigestInput{
-		Since:               now.Add(-policy.DigestWindow),
+		Since:               since,
 		Notices:             p.cfg.Notices,
 		Coverage:            make(map[string]policy.DigestCoverage, len(p.cfg.Notices)),
 		OverdueByDepartment: map[int64]int{},
