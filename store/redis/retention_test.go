@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/purge"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 )
 
@@ -104,5 +106,18 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	}
 	if _, err := s.SendResult(ctx, "legacy:v1", "a"); err != nil {
 		t.Errorf("a result from before resultsat: %v; want it kept (retention does not see it)", err)
+	}
+}
+
+// TestPurgeSendResultsRejectsABadOffset: the send_results cursor is an
+// offset; one that is not a count is ErrInvalidCursor.
+func TestPurgeSendResultsRejectsABadOffset(t *testing.T) {
+	s := open(t, Options{URL: redistest.Start(t), Namespace: newNamespace()})
+	for _, offset := range []string{"x", "-1", "1e3"} {
+		_, err := s.Purge(context.Background(), store.PurgeBatch{Kind: store.RecordSendResults, Before: time.Now(),
+			Cursor: purge.Cursor(store.RecordSendResults, []byte(offset))})
+		if !errors.Is(err, store.ErrInvalidCursor) {
+			t.Errorf("offset %q: err = %v, want ErrInvalidCursor", offset, err)
+		}
 	}
 }

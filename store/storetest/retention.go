@@ -336,6 +336,19 @@ func testPurgeArguments(t *testing.T, open OpenFunc, _ Options) {
 	if !errors.Is(err, store.ErrInvalidCursor) {
 		t.Errorf("Purge with a cursor of another kind: err = %v, want ErrInvalidCursor", err)
 	}
+	for i := range 2 {
+		r := result("code:v1", fmt.Sprintf("u%d", i), store.StatusSent)
+		r.At = baseTime.Add(-time.Hour)
+		putResults(t, s, []store.RecipientResult{r})
+	}
+	res, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordSendResults, Before: baseTime, Limit: 1, Held: store.HoldSet{"code": true}})
+	if err != nil || res.Next == "" {
+		t.Fatalf("Purge(send_results, limit 1) = %+v, %v; want a next cursor", res, err)
+	}
+	_, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordObligations, Before: baseTime, Cursor: res.Next})
+	if !errors.Is(err, store.ErrInvalidCursor) {
+		t.Errorf("Purge(obligations) with a send_results cursor: err = %v, want ErrInvalidCursor", err)
+	}
 	_, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordEventLog, Before: baseTime, Cursor: "!!"})
 	if !errors.Is(err, store.ErrInvalidCursor) {
 		t.Errorf("Purge with a garbage cursor: err = %v, want ErrInvalidCursor", err)
