@@ -13,7 +13,7 @@ import (
 	"github.com/wecomply/wecomply/store/internal/index"
 )
 
-// resultsBatch is how many results one pipeline of PutSendResults writes
+// resultsBatch is how many results one transaction of PutSendResults writes
 // (one HSET per notice), and the COUNT hint of ListSendResults' HSCAN: a
 // notice to 100,000 members never costs Redis one long command.
 const resultsBatch = 1000
