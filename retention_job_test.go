@@ -61,3 +61,17 @@ func TestRetentionJobRunsWithoutWeComSecret(t *testing.T) {
 		t.Errorf("VerifyAudit = %+v, %v; want OK with the purge's entries", rep, err)
 	}
 }
+
+// TestRetentionPolicyCoversEveryKind: every kind the stores purge has a
+// [retention] key, on by default.
+func TestRetentionPolicyCoversEveryKind(t *testing.T) {
+	p := retentionPolicy(config.Default().Retention)
+	for _, kind := range store.RecordKinds {
+		if p.Keep[kind] <= 0 {
+			t.Errorf("%s: retention %v by default, want a [retention] key with a period", kind, p.Keep[kind])
+		}
+	}
+	if len(p.Keep) != len(store.RecordKinds) {
+		t.Errorf("policy has %d kinds, store.RecordKinds %d", len(p.Keep), len(store.RecordKinds))
+	}
+}

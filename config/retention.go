@@ -21,7 +21,18 @@ import "time"
 //     end. A consent of a relationship that goes on is never purged;
 //   - dead letters are the only records that keep a callback as WeCom
 //     sent it, message text included, for an operator to look into: the
-//     most sensitive and the least needed, so 30 days.
+//     most sensitive and the least needed, so 30 days;
+//   - closed obligations (acknowledged, superseded, cancelled) say who
+//     owed which notice version and how it ended: the counterpart of the
+//     attestations, kept as long, 1,095 days from when they closed. An
+//     open obligation is never purged. One purged while its version is
+//     still current is owed again at the next decision about the person
+//     (its attestation is gone by then too, with the defaults);
+//   - send results hold, per recipient of every message, the WeCom msgid
+//     and response_code (what a card update or recall needs) and the
+//     delivery errors: personal data tied to a member, needed for about a
+//     year of delivery questions and the digest's failures, so 365 days
+//     from the send.
 //
 // Days are 24-hour periods counted back from the run's scheduled time.
 // The audit log has no retention: it is a hash chain, each entry holds
@@ -33,6 +44,8 @@ type Retention struct {
 	AttestationsDays int `toml:"attestations_days"`
 	ConsentsDays     int `toml:"consents_days"`
 	DeadLettersDays  int `toml:"dead_letters_days"`
+	ObligationsDays  int `toml:"obligations_days"`
+	SendResultsDays  int `toml:"send_results_days"`
 	// BatchSize is how many records one purge batch examines: one short
 	// transaction (embedded) or script (Redis) at a time.
 	BatchSize int `toml:"batch_size"`
@@ -47,6 +60,8 @@ func defaultRetention() Retention {
 		AttestationsDays: 1095,
 		ConsentsDays:     1095,
 		DeadLettersDays:  30,
+		ObligationsDays:  1095,
+		SendResultsDays:  365,
 		BatchSize:        1000,
 	}
 }
@@ -60,5 +75,7 @@ func (c *Config) validateRetention(ps *problems) {
 	ps.between("retention.attestations_days", int64(r.AttestationsDays), 0, maxRetentionDays)
 	ps.between("retention.consents_days", int64(r.ConsentsDays), 0, maxRetentionDays)
 	ps.between("retention.dead_letters_days", int64(r.DeadLettersDays), 0, maxRetentionDays)
+	ps.between("retention.obligations_days", int64(r.ObligationsDays), 0, maxRetentionDays)
+	ps.between("retention.send_results_days", int64(r.SendResultsDays), 0, maxRetentionDays)
 	ps.between("retention.batch_size", int64(r.BatchSize), 1, 10_000)
 }

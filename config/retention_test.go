@@ -14,14 +14,14 @@ func TestRetentionDefaultsAndOff(t *testing.T) {
 	if want := defaultRetention(); cfg.Retention != want {
 		t.Errorf("default retention = %+v, want %+v", cfg.Retention, want)
 	}
-	if cfg.Retention.EventLogDays != 180 || cfg.Retention.AttestationsDays != 1095 {
-		t.Errorf("defaults changed: %+v (the example and the docs say 180 and 1095)", cfg.Retention)
+	if r := cfg.Retention; r.EventLogDays != 180 || r.AttestationsDays != 1095 || r.ObligationsDays != 1095 || r.SendResultsDays != 365 {
+		t.Errorf("defaults changed: %+v (the example and the docs say 180, 1095, 1095 and 365)", cfg.Retention)
 	}
-	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\n"), nil)
+	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\nobligations_days = 0\nsend_results_days = 0\n"), nil)
 	if err != nil {
 		t.Fatalf("0 (keep forever) refused: %v", err)
 	}
-	if cfg.Retention.EventLogDays != 0 || Period(cfg.Retention.AttestationsDays) != 0 {
+	if cfg.Retention != (Retention{BatchSize: defaultRetention().BatchSize}) {
 		t.Errorf("retention = %+v, want every kind off", cfg.Retention)
 	}
 	if got := Period(2); got.Hours() != 48 {
@@ -35,6 +35,8 @@ func TestRetentionProblemsNameTheKey(t *testing.T) {
 		{"attestations_days = 20000", "retention.attestations_days", "between 0 and 10950"},
 		{"consents_days = -5", "retention.consents_days", "got -5"},
 		{"dead_letters_days = -1", "retention.dead_letters_days", "between 0 and 10950"},
+		{"obligations_days = -1", "retention.obligations_days", "between 0 and 10950"},
+		{"send_results_days = 11000", "retention.send_results_days", "between 0 and 10950"},
 		{"batch_size = 0", "retention.batch_size", "between 1 and 10000"},
 		{"purge_everything = true", "retention.purge_everything", "unknown key"},
 	} {

@@ -137,8 +137,12 @@ type Obligation struct {
 	DueAt          time.Time        `json:"due_at"`
 	AcknowledgedAt time.Time        `json:"acknowledged_at,omitzero"`
 	ClosedReason   Reason           `json:"closed_reason,omitempty"` // why it was acknowledged, superseded or cancelled
-	Reminders      int              `json:"reminders"`
-	LastRemindedAt time.Time        `json:"last_reminded_at,omitzero"`
+	// ClosedAt is when it was acknowledged, superseded or cancelled (zero
+	// while it is open, and in records closed before it was kept:
+	// retention then counts from AcknowledgedAt, or keeps the record).
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+	Reminders      int       `json:"reminders"`
+	LastRemindedAt time.Time `json:"last_reminded_at,omitzero"`
 	// EscalatedAt is when the person's leaders and the notice's owners
 	// were told they are overdue (zero: not yet).
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`

@@ -172,7 +172,7 @@ func (a Reattest) Update(o Obligation) Obligation {
 	}
 	o.Status, o.Reason, o.Round = Pending, ReasonReattest, a.Round
 	o.CreatedAt, o.DueAt = a.At, a.DueAt
-	o.AcknowledgedAt, o.ClosedReason = time.Time{}, ""
+	o.AcknowledgedAt, o.ClosedReason, o.ClosedAt = time.Time{}, "", time.Time{}
 	o.Reminders, o.LastRemindedAt, o.EscalatedAt = 0, time.Time{}, time.Time{}
 	return o
 }

@@ -71,7 +71,7 @@ func noDueDate(o *Obligation) { o.DueAt = time.Time{} }
 // acked: acknowledged at t in round r.
 func acked(t time.Time, r int) func(*Obligation) {
 	return func(o *Obligation) {
-		o.Status, o.AcknowledgedAt, o.ClosedReason, o.Round = Acknowledged, t, ReasonCardClicked, r
+		o.Status, o.AcknowledgedAt, o.ClosedReason, o.ClosedAt, o.Round = Acknowledged, t, ReasonCardClicked, t, r
 	}
 }
 

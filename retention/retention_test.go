@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -313,5 +314,107 @@ func TestHoldPlacedDuringARunProtectsTheNextBatch(t *testing.T) {
 	var data retention.PurgeData
 	if err := json.Unmarshal(entries[len(entries)-1].Data, &data); err != nil || !slices.Equal(data.Holds, []string{"late"}) {
 		t.Errorf("done entry = %s, want the late hold listed", entries[len(entries)-1].Data)
+	}
+}
+
+// TestObligationsAndSendResults: closed obligations and send results
+// are purged on both backends like the other kinds, each kind with its
+// own audit entries; open obligations and held ones stay.
+func TestObligationsAndSendResults(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) { testObligationsAndSendResults(t, open(t)) })
+	}
+}
+
+func testObligationsAndSendResults(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	owe := func(user, notice string) {
+		t.Helper()
+		o := policy.Obligation{UserID: user, NoticeID: notice, Version: 1, Reason: policy.ReasonPublished,
+			CreatedAt: now.Add(-2000 * day), DueAt: now.Add(-1990 * day)}
+		if _, err := s.CreateObligation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, user := range []string{"zhangsan", "lisi", "wangwu", "zhaoliu"} {
+		owe(user, "code")
+	}
+	// lisi acknowledged 3 years ago, zhangsan too (held), wangwu left
+	// then; zhaoliu never answered: open, kept however old.
+	for _, user := range []string{"lisi", "zhangsan"} {
+		if _, err := s.Attest(ctx, attestation(user, "code", now.Add(-1100*day))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseObligation(ctx, "wangwu", "code", 1, policy.Cancelled, policy.ReasonMemberDeleted, now.Add(-1096*day)); err != nil {
+		t.Fatal(err)
+	}
+	result := func(notice, user string, at time.Time) store.RecipientResult {
+		return store.RecipientResult{NoticeKey: notice, UserID: user, UnitID: "u1", ContentHash: "sha256:x",
+			Status: store.StatusSent, MsgID: "msg-" + user, ResponseCode: "rc-" + user, At: at}
+	}
+	if err := s.PutSendResults(ctx, []store.RecipientResult{
+		result("code:v1", "lisi", now.Add(-400*day)),
+		result("code:v1", "zhangsan", now.Add(-400*day)),
+		result("code:v1", "wangwu", now.Add(-10*day)),
+		result("welcome:zhangsan", "wmCUSTOMER", now.Add(-400*day)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutHold(ctx, store.Hold{ID: "case-17", Subject: "zhangsan", Reason: "labour arbitration 2026-17", CreatedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{
+		store.RecordObligations: 1095 * day,
+		store.RecordSendResults: 365 * day,
+	}, BatchSize: 1})
+
+	counts := run(t, p, now)
+	want := map[string]int{"obligations.purged": 2, "obligations.held": 1, "send_results.purged": 1, "send_results.held": 2}
+	if !maps.Equal(counts, want) {
+		t.Errorf("counts = %v, want %v", counts, want)
+	}
+	os, _, err := s.ListObligations(ctx, store.ObligationFilter{NoticeID: "code"}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, o := range os {
+		left = append(left, o.UserID+":"+string(o.Status))
+	}
+	if !slices.Equal(left, []string{"zhangsan:acknowledged", "zhaoliu:pending"}) {
+		t.Errorf("obligations left = %v, want zhangsan's (held) and zhaoliu's (open)", left)
+	}
+	rs, err := s.ListSendResults(ctx, "code:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].UserID != "wangwu" || rs[1].UserID != "zhangsan" {
+		t.Errorf("results left = %+v, want wangwu's (recent) and zhangsan's (held)", rs)
+	}
+	if _, err := s.SendResult(ctx, "welcome:zhangsan", "wmCUSTOMER"); err != nil {
+		t.Errorf("the welcome zhangsan's customer was sent, held by the key: %v", err)
+	}
+
+	entries := auditOf(t, s)
+	var kinds []string
+	for _, e := range entries {
+		kinds = append(kinds, e.Kind+" "+e.Subject)
+	}
+	if want := []string{"purge.start obligations", "purge obligations", "purge.start send_results", "purge send_results"}; !slices.Equal(kinds, want) {
+		t.Errorf("audit = %v, want %v", kinds, want)
+	}
+	if entries[3].ID != retention.AuditID(store.RecordSendResults, now, "done") {
+		t.Errorf("last audit id = %s", entries[3].ID)
+	}
+	for _, e := range entries {
+		if containsAny(string(e.Data), "zhangsan", "lisi", "wmCUSTOMER") {
+			t.Errorf("purge audit entry %s names a person: %s", e.ID, e.Data)
+		}
+	}
+	wantChainOK(t, s)
+
+	if counts := run(t, p, now); counts["obligations.purged"] != 0 || counts["send_results.purged"] != 0 || len(auditOf(t, s)) != 4 {
+		t.Errorf("re-run at the same now: counts %v, %d audit entries; want nothing more", counts, len(auditOf(t, s)))
 	}
 }

@@ -37,8 +37,9 @@ type Obligations interface {
 	// reports whether it did.
 	CreateObligation(ctx context.Context, o policy.Obligation) (created bool, err error)
 	// CloseObligation moves the obligation to status (superseded or
-	// cancelled) with reason at at, only if it is open (pending or
-	// overdue); it reports whether it did. ErrNotFound if there is none.
+	// cancelled) with reason at at (kept as its ClosedAt), only if it is
+	// open (pending or overdue); it reports whether it did. ErrNotFound if
+	// there is none.
 	CloseObligation(ctx context.Context, userID, noticeID string, version int, status policy.ObligationStatus, reason policy.Reason, at time.Time) (changed bool, err error)
 	// UpdateObligation changes one obligation atomically (the cron's
 	// pending → overdue, reminder counts): fn gets the stored obligation
@@ -77,7 +78,8 @@ type AttestationFilter struct {
 type Attestations interface {
 	// Attest stores a unless an attestation for (UserID, NoticeID,
 	// Version, Round) exists, and in the same atomic step marks that
-	// obligation acknowledged at a.ReceivedAt (if it exists, is open and
+	// obligation acknowledged (AcknowledgedAt and ClosedAt) at
+	// a.ReceivedAt (if it exists, is open and
 	// is in round a.Round). It reports whether a was stored; a second
 	// attestation for the same person, version and round is a no-op
 	// (created false) — one attestation however many clicks, replays and

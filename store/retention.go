@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -110,16 +111,25 @@ type RecordKind string
 //	attestations  ReceivedAt                    UserID, NoticeID
 //	consents      DeletedAt (only ended ones)   UserID, ExternalUserID
 //	dead_letters  DiedAt                        any held subject found anywhere in the raw payload
+//	obligations   ClosedAt (only closed ones)   UserID, NoticeID
+//	send_results  At                            UserID, the notice id and every part of NoticeKey (SendResultSubjects)
 //
 // A consent whose relationship has not ended is the current state, not
-// history, and is never purged. A dead letter keeps the decrypted
+// history, and is never purged; nor is an open (pending or overdue)
+// obligation. A closed obligation (acknowledged, superseded, cancelled)
+// counts from its ClosedAt; one closed before ClosedAt was kept counts
+// from its AcknowledgedAt if it was acknowledged, and is kept if it has
+// neither (a superseded or cancelled one of that time: nothing says when
+// it closed). A purged obligation is as if it never existed: if its
+// notice version is still current and the person still in its audience,
+// the next decision about them owes it again (a new card), as it would
+// for a newcomer — with the defaults, when their attestation, counted
+// from the same time, is purged too. A dead letter keeps the decrypted
 // callback as WeCom sent it (a member's message text included) and is not
 // decoded by the store, so it is kept if a held subject occurs anywhere in
 // its payload: a hold may keep more dead letters than it names, never
-// fewer. Obligations are not purged: they hold no content, and a
-// superseded or cancelled one keeps no time it closed at to count from.
-// Send results and job runs are not either (job runs are capped at 1,000
-// a job by JobRuns).
+// fewer. Job runs are not purged (they are capped at 1,000 a job by
+// JobRuns).
 //
 // The audit log is not a record kind: it is a hash chain, and removing
 // its oldest entries would break VerifyAudit unless a verifiable
@@ -131,14 +141,52 @@ const (
 	RecordAttestations RecordKind = "attestations"
 	RecordConsents     RecordKind = "consents"
 	RecordDeadLetters  RecordKind = "dead_letters"
+	RecordObligations  RecordKind = "obligations"
+	RecordSendResults  RecordKind = "send_results"
 )
 
 // RecordKinds are the kinds Purge knows, in the order a retention run
 // purges them.
-var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents, RecordDeadLetters}
+var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents, RecordDeadLetters, RecordObligations, RecordSendResults}
 
 // Valid reports whether k is one of RecordKinds.
 func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
+
+// NoticeIDOfKey returns the notice id a send's NoticeKey names: the part
+// before the first ":v<version>" that ends the key or is followed by ":"
+// ("archive:v3" and "archive:v3:remind:2026-11-23" name "archive"), or
+// the whole key for an ad-hoc send that names no notice version
+// ("welcome:zhangsan", "digest:2026-11-23:en:1").
+func NoticeIDOfKey(key string) string {
+	for i := 1; i < len(key); i++ {
+		j := strings.Index(key[i:], ":v")
+		if j < 0 {
+			break
+		}
+		j += i
+		k := j + 2
+		for k < len(key) && key[k] >= '0' && key[k] <= '9' {
+			k++
+		}
+		if k > j+2 && (k == len(key) || key[k] == ':') {
+			return key[:j]
+		}
+		i = j
+	}
+	return key
+}
+
+// SendResultSubjects are the subjects a hold may name to keep a send
+// result: its UserID (a member, or a customer's ExternalUserID for a
+// welcome message), its notice id (NoticeIDOfKey), and every
+// ":"-separated part of its NoticeKey, because ad-hoc keys embed the ids
+// they are about ("welcome:EMPLOYEE", "consent-alert:EMPLOYEE:CUSTOMER:…",
+// "open-list:USER:DAY"). Like dead letters, a hold may keep more results
+// than it names, never fewer.
+func SendResultSubjects(r RecipientResult) []string {
+	out := []string{r.UserID, NoticeIDOfKey(r.NoticeKey), r.NoticeKey}
+	return append(out, strings.Split(r.NoticeKey, ":")...)
+}
 
 // EventLogSubjectFields are the identifying fields of an event-log entry
 // that a hold's subject is compared with.

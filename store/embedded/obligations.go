@@ -171,8 +171,7 @@ func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool
 }
 
 // CloseObligation closes an open obligation; see store.Obligations.
-// status must be superseded or cancelled. (at is not kept: an obligation
-// has no field for it.)
+// status must be superseded or cancelled; at becomes its ClosedAt.
 func (s *Store) CloseObligation(ctx context.Context, userID, noticeID string, version int, status policy.ObligationStatus, reason policy.Reason, at time.Time) (bool, error) {
 	op := obligationOp("close", userID, noticeID, version)
 	if err := s.check(ctx, op); err != nil {

@@ -146,7 +146,12 @@ func (s *Store) DeleteHold(ctx context.Context, id string) (store.Hold, error) {
 // transaction, so what is deleted is exactly what was examined. The
 // transaction is shared with other writers (group commit): a batch of
 // the default 1,000 records takes a few milliseconds (see the
-// PurgeEventLog1000 benchmark).
+// PurgeEventLog1000 benchmark). The event log is walked in time order up
+// to Before; the other kinds are walked whole, in key order, a batch at
+// a time. Send results too: the results bucket is keyed by (notice key,
+// user) and has no time index, so a run reads every result once, in
+// batches, rather than every send keeping a second index (about a second
+// a run per 100,000 results: the PurgeSendResultsKeep100000 benchmark).
 func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResult, error) {
 	op := "purge " + string(b.Kind)
 	if err := s.check(ctx, op); err != nil {
@@ -190,6 +195,29 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				}
 				return d, nil
 			})
+		case store.RecordObligations:
+			return purgeRecords(tx, bucketObligations, b.Kind, after, limit, &res, func(key, v []byte) (purge.Verdict, error) {
+				var o policy.Obligation
+				if err := json.Unmarshal(v, &o); err != nil {
+					return 0, fmt.Errorf("decode obligation: %w", err)
+				}
+				d := purge.Obligation(o, b)
+				if d == purge.Delete {
+					return d, deleteObligationIndexes(tx, o, key)
+				}
+				return d, nil
+			})
+		case store.RecordSendResults:
+			// The results bucket is keyed by (notice key, user): a purge
+			// walks all of it, a batch at a time, as attestations and
+			// consents are walked (results have no index to clean).
+			return purgeRecords(tx, bucketResults, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
+				var r store.RecipientResult
+				if err := json.Unmarshal(v, &r); err != nil {
+					return 0, fmt.Errorf("decode send result: %w", err)
+				}
+				return purge.SendResult(r, b), nil
+			})
 		case store.RecordDeadLetters:
 			return purgeRecords(tx, bucketDead, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
 				r, err := decodeRecord(v)
@@ -205,6 +233,18 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 		return store.PurgeResult{}, s.wrap(op, err)
 	}
 	return res, nil
+}
+
+// deleteObligationIndexes removes a purged obligation (stored under key)
+// from the user and status indexes and its notice version's counter.
+func deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation, key []byte) error {
+	if err := tx.Bucket(bucketOblByUser).Delete(index.Entry(o.UserID, key)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketOblByStatus).Delete(index.Entry(string(o.Status), key)); err != nil {
+		return err
+	}
+	return addCount(tx, o, o.Status, -1)
 }
 
 // purgeRecords examines up to limit records of bucket after the cursor

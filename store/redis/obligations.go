@@ -191,8 +191,8 @@ func (s *Store) modifyObligation(ctx context.Context, op, userID, noticeID strin
 }
 
 // CloseObligation closes an open obligation (compare and set); see
-// store.Obligations. status must be superseded or cancelled. (at is not
-// kept: an obligation has no field for it.)
+// store.Obligations. status must be superseded or cancelled; at becomes
+// its ClosedAt.
 func (s *Store) CloseObligation(ctx context.Context, userID, noticeID string, version int, status policy.ObligationStatus, reason policy.Reason, at time.Time) (bool, error) {
 	op := obligationOp("close", userID, noticeID, version)
 	if err := s.check(op); err != nil {

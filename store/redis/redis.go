@@ -28,6 +28,9 @@
 //	…:quota:SCOPE:DAY   counter of a day's person-times (DAY yyyymmdd);
 //	                    expires a day after the day
 //	…:results:NOTICE    hash  user id → RecipientResult JSON
+//	…:resultsat         zset  of (notice, user) tuples scored by the
+//	                    result's At µs: what retention walks (see
+//	                    PutSendResults for results written before it)
 //
 // and the compliance records, whose keys and index members are tuples
 // encoded by store/internal/index, so that byte order (ZRANGE … BYLEX) is
@@ -139,6 +142,7 @@ type Store struct {
 type keys struct {
 	prefix, events, dead, attempts, lastErr, returned, log, logAll, logSeq string
 	scheduled, scheduledSeq                                                string
+	resultsAt                                                              string
 
 	obl, oblIdx, oblUser, oblStatus                     string
 	att, attIdx, attUser                                string
@@ -162,6 +166,9 @@ func newKeys(namespace string) keys {
 		logSeq:       p + "log:seq",
 		scheduled:    p + "scheduled",
 		scheduledSeq: p + "scheduled:seq",
+		// Not "results:…": that is a notice's hash, and a notice key
+		// may be anything.
+		resultsAt: p + "resultsat",
 
 		obl:             p + "obl",
 		oblIdx:          p + "obl:idx",

@@ -306,7 +306,7 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	const prefix = "wecomply:{ww1234abcd}:"
 	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq",
 		"scheduled", "scheduled:seq", "lease:lead{er}", "token:app{1}", "booked:unit{1}", "sends:agent%3A{2}:zhang{san}",
-		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}",
+		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}", "resultsat",
 		"obl", "obl:idx", "obl:user", "obl:status", "obl:count:arch%3A{ive}:3", "att", "att:idx", "att:user",
 		"consent", "consent:status", "consent:idx", "consent:bystatus", "people", "people:idx",
 		"claims:arch:{ive}:v3:sha", "audit", "audit:head", "audit:ids"}

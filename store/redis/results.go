@@ -10,17 +10,25 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
 )
 
-// resultsBatch is how many results one pipeline of PutSendResults writes
+// resultsBatch is how many results one transaction of PutSendResults writes
 // (one HSET per notice), and the COUNT hint of ListSendResults' HSCAN: a
 // notice to 100,000 members never costs Redis one long command.
 const resultsBatch = 1000
 
 // PutSendResults records results, replacing earlier ones of the same
-// notice and user, in pipelines of resultsBatch; see store.SendResults.
-// If it fails, a part of results may be recorded, and calling it again
-// with the same results is harmless.
+// notice and user, in transactions (MULTI/EXEC: every key is in the
+// corp's slot) of resultsBatch; see store.SendResults. Each transaction
+// also indexes its results in resultsat by At, for retention. If it
+// fails, a part of results may be recorded, and calling it again with
+// the same results is harmless.
+//
+// Results written before resultsat existed are not in it, and Redis
+// has no index of notice keys to find them without SCAN: retention does
+// not see them until they are written again (a result replaced by a
+// later send is indexed then); until then they are kept.
 func (s *Store) PutSendResults(ctx context.Context, results []store.RecipientResult) error {
 	if err := s.check("put send results"); err != nil {
 		return err
@@ -47,10 +55,15 @@ func (s *Store) PutSendResults(ctx context.Context, results []store.RecipientRes
 			}
 			fields[r.NoticeKey] = append(fields[r.NoticeKey], r.UserID, values[start+i])
 		}
-		_, err := s.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		byTime := make([]goredis.Z, len(batch))
+		for i, r := range batch {
+			byTime[i] = goredis.Z{Score: float64(r.At.UnixMicro()), Member: resultMember(r.NoticeKey, r.UserID)}
+		}
+		_, err := s.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 			for _, n := range notices {
 				pipe.HSet(ctx, s.k.results(n), fields[n]...)
 			}
+			pipe.ZAdd(ctx, s.k.resultsAt, byTime...)
 			return nil
 		})
 		if err != nil {
@@ -118,4 +131,20 @@ func (s *Store) ListSendResults(ctx context.Context, noticeKey string) ([]store.
 		}
 	}
 	return out, nil
+}
+
+// resultMember is a result's member of resultsat.
+func resultMember(noticeKey, userID string) string {
+	return string(index.AppendString(index.AppendString(nil, noticeKey), userID))
+}
+
+// parseResultMember returns the notice key and user of a resultsat
+// member.
+func parseResultMember(m string) (noticeKey, userID string, ok bool) {
+	noticeKey, rest, ok := index.ReadString([]byte(m))
+	if !ok {
+		return "", "", false
+	}
+	userID, rest, ok = index.ReadString(rest)
+	return noticeKey, userID, ok && len(rest) == 0
 }

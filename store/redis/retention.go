@@ -186,6 +186,10 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 			})
 	case store.RecordDeadLetters:
 		res, err = s.purgeDeadLetters(ctx, b, after, limit)
+	case store.RecordObligations:
+		res, err = s.purgeObligations(ctx, b, after, limit)
+	case store.RecordSendResults:
+		res, err = s.purgeSendResults(ctx, b, after, limit)
 	}
 	if err != nil {
 		return store.PurgeResult{}, s.wrap(op, err)
@@ -234,29 +238,41 @@ func (s *Store) purgeDeadLetters(ctx context.Context, b store.PurgeBatch, after 
 	return res, nil
 }
 
-// purgeRecords examines up to limit records in the order of the primary
-// index zset keys[1] (BYLEX, after the cursor key); decide says what to
-// do with one and names its member in the second index keys[2].
-func (s *Store) purgeRecords(ctx context.Context, kind store.RecordKind, after []byte, limit int, keys []string, decide func(key, v string) (purge.Verdict, string, error)) (store.PurgeResult, error) {
+// lexBatch reads the next batch of a purge that walks the primary index
+// zset idx (BYLEX, after the cursor key) of the records of hash hkey:
+// up to limit members, their values (nil: gone since the index was
+// read), and the next cursor ("" at the end).
+func (s *Store) lexBatch(ctx context.Context, kind store.RecordKind, after []byte, limit int, hkey, idx string) (members []string, values []any, next string, err error) {
 	from := "-"
 	if after != nil {
 		from = "(" + string(after)
 	}
-	members, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
-		Key: keys[1], Start: from, Stop: "+", ByLex: true, Count: int64(limit + 1),
+	members, err = s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
+		Key: idx, Start: from, Stop: "+", ByLex: true, Count: int64(limit + 1),
 	}).Result()
+	if err != nil || len(members) == 0 {
+		return nil, nil, "", err
+	}
+	if len(members) > limit {
+		members = members[:limit]
+		next = purge.Cursor(kind, []byte(members[limit-1]))
+	}
+	values, err = s.client.HMGet(ctx, hkey, members...).Result()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return members, values, next, nil
+}
+
+// purgeRecords examines up to limit records in the order of the primary
+// index zset keys[1] (BYLEX, after the cursor key); decide says what to
+// do with one and names its member in the second index keys[2].
+func (s *Store) purgeRecords(ctx context.Context, kind store.RecordKind, after []byte, limit int, keys []string, decide func(key, v string) (purge.Verdict, string, error)) (store.PurgeResult, error) {
+	members, values, next, err := s.lexBatch(ctx, kind, after, limit, keys[0], keys[1])
 	if err != nil || len(members) == 0 {
 		return store.PurgeResult{}, err
 	}
-	var res store.PurgeResult
-	if len(members) > limit {
-		members = members[:limit]
-		res.Next = purge.Cursor(kind, []byte(members[limit-1]))
-	}
-	values, err := s.client.HMGet(ctx, keys[0], members...).Result()
-	if err != nil {
-		return store.PurgeResult{}, err
-	}
+	res := store.PurgeResult{Next: next}
 	var args []any
 	for i, v := range values {
 		str, ok := v.(string)
@@ -280,6 +296,191 @@ func (s *Store) purgeRecords(ctx context.Context, kind store.RecordKind, after [
 			return store.PurgeResult{}, err
 		}
 		res.Purged = n
+	}
+	return res, nil
+}
+
+// purgeObligationsScript deletes closed obligations that are still as
+// read, with their index members and counts. KEYS: obl hash, obl:idx,
+// obl:user, obl:status, then the obl:count hash of every notice version
+// of the batch. ARGV: per obligation six values: key, JSON as read, user
+// member, status member, the index in KEYS of its count hash, status.
+// Returns how many were deleted.
+var purgeObligationsScript = goredis.NewScript(`
+local n = 0
+for i = 1, #ARGV, 6 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i+1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    redis.call('ZREM', KEYS[3], ARGV[i+2])
+    redis.call('ZREM', KEYS[4], ARGV[i+3])
+    local counts = KEYS[tonumber(ARGV[i+4])]
+    if redis.call('HINCRBY', counts, ARGV[i+5], -1) <= 0 then
+      redis.call('HDEL', counts, ARGV[i+5])
+    end
+    n = n + 1
+  end
+end
+return n
+`)
+
+// purgeObligations walks obl:idx like purgeRecords, and deletes closed
+// obligations past retention from every index and their counts.
+func (s *Store) purgeObligations(ctx context.Context, b store.PurgeBatch, after []byte, limit int) (store.PurgeResult, error) {
+	members, values, next, err := s.lexBatch(ctx, b.Kind, after, limit, s.k.obl, s.k.oblIdx)
+	if err != nil || len(members) == 0 {
+		return store.PurgeResult{}, err
+	}
+	res := store.PurgeResult{Next: next}
+	keys := []string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus}
+	countAt := map[string]int{} // count hash → its position in KEYS (1-based)
+	var args []any
+	for i, v := range values {
+		raw, ok := v.(string)
+		if !ok {
+			continue // removed since the index was read
+		}
+		var o policy.Obligation
+		if err := json.Unmarshal([]byte(raw), &o); err != nil {
+			return store.PurgeResult{}, fmt.Errorf("decode obligation: %w", err)
+		}
+		switch purge.Obligation(o, b) {
+		case purge.Held:
+			res.Held++
+			continue
+		case purge.Keep:
+			continue
+		}
+		count := s.k.oblCount(o.NoticeID, o.Version)
+		at, ok := countAt[count]
+		if !ok {
+			keys = append(keys, count)
+			at = len(keys)
+			countAt[count] = at
+		}
+		key := members[i]
+		args = append(args, key, raw, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key), at, string(o.Status))
+	}
+	if len(args) > 0 {
+		n, err := purgeObligationsScript.Run(ctx, s.client, keys, args...).Int()
+		if err != nil {
+			return store.PurgeResult{}, err
+		}
+		res.Purged = n
+	}
+	return res, nil
+}
+
+// purgeResultsScript deletes send results that are still as read, with
+// their resultsat members. KEYS: resultsat, then the results hash of
+// every notice of the batch. ARGV: per result four values: the index in
+// KEYS of its hash, user id, resultsat member, JSON as read ("" for a
+// member whose result was gone: the member alone is removed if the
+// result is still gone). Returns how many results were deleted.
+var purgeResultsScript = goredis.NewScript(`
+local n = 0
+for i = 1, #ARGV, 4 do
+  local h = KEYS[tonumber(ARGV[i])]
+  local v = redis.call('HGET', h, ARGV[i+1])
+  if ARGV[i+3] == '' then
+    if not v then redis.call('ZREM', KEYS[1], ARGV[i+2]) end
+  elseif v == ARGV[i+3] then
+    redis.call('HDEL', h, ARGV[i+1])
+    redis.call('ZREM', KEYS[1], ARGV[i+2])
+    n = n + 1
+  end
+end
+return n
+`)
+
+// purgeSendResults walks resultsat by score (At µs) from the oldest up
+// to Before, so that a run examines only results past retention (and
+// those kept for a hold). The cursor is an offset into that range: the
+// number of results examined and left in it by the batches before (held
+// ones). A result deleted from the range in between by someone else (or
+// rewritten, which moves it out) makes the next batch skip as many: they
+// are left for the next run, never deleted unexamined.
+func (s *Store) purgeSendResults(ctx context.Context, b store.PurgeBatch, after []byte, limit int) (store.PurgeResult, error) {
+	offset := 0
+	if after != nil {
+		n, err := strconv.Atoi(string(after))
+		if err != nil || n < 0 {
+			return store.PurgeResult{}, store.ErrInvalidCursor
+		}
+		offset = n
+	}
+	// Scores are whole µs: include the µs of Before, whose results may
+	// be before it by nanoseconds; the verdict compares exactly.
+	members, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
+		Key: s.k.resultsAt, Start: "-inf", Stop: "(" + strconv.FormatInt(b.Before.UnixMicro()+1, 10),
+		ByScore: true, Offset: int64(offset), Count: int64(limit + 1),
+	}).Result()
+	if err != nil || len(members) == 0 {
+		return store.PurgeResult{}, err
+	}
+	more := len(members) > limit
+	if more {
+		members = members[:limit]
+	}
+	type ref struct{ notice, user string }
+	refs := make([]ref, len(members))
+	cmds := make([]*goredis.StringCmd, len(members))
+	_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, m := range members {
+			notice, user, ok := parseResultMember(m)
+			if !ok {
+				return fmt.Errorf("malformed resultsat member %q", m)
+			}
+			refs[i] = ref{notice, user}
+			cmds[i] = p.HGet(ctx, s.k.results(notice), user)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return store.PurgeResult{}, err
+	}
+	var res store.PurgeResult
+	keys := []string{s.k.resultsAt}
+	hashAt := map[string]int{} // results hash → its position in KEYS (1-based)
+	var args []any
+	for i, cmd := range cmds {
+		raw, err := cmd.Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			raw = "" // an orphan member: removed below
+		case err != nil:
+			return store.PurgeResult{}, err
+		default:
+			var r store.RecipientResult
+			if err := json.Unmarshal([]byte(raw), &r); err != nil {
+				return store.PurgeResult{}, fmt.Errorf("decode send result of %s for %s: %w", refs[i].notice, refs[i].user, err)
+			}
+			switch purge.SendResult(r, b) {
+			case purge.Held:
+				res.Held++
+				continue
+			case purge.Keep:
+				continue
+			}
+		}
+		h := s.k.results(refs[i].notice)
+		at, ok := hashAt[h]
+		if !ok {
+			keys = append(keys, h)
+			at = len(keys)
+			hashAt[h] = at
+		}
+		args = append(args, at, refs[i].user, members[i], raw)
+	}
+	if len(args) > 0 {
+		n, err := purgeResultsScript.Run(ctx, s.client, keys, args...).Int()
+		if err != nil {
+			return store.PurgeResult{}, err
+		}
+		res.Purged = n
+	}
+	if more {
+		res.Next = purge.Cursor(b.Kind, []byte(strconv.Itoa(offset+len(members)-len(args)/4)))
 	}
 	return res, nil
 }

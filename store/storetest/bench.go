@@ -30,6 +30,9 @@ import (
 //	ClaimRecipients1000  claiming a plan's 1,000 recipients of a notice
 //	ListObligations1000of100000  a page of 1,000 of a notice version's
 //	                100,000 obligations, anywhere in the version
+//	PurgeSendResults1000  one retention batch deleting 1,000 send results
+//	PurgeSendResultsKeep100000  a retention run over 100,000 recent send
+//	                results, deleting none
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	payload := make([]byte, 1024)
 	b.Run("Enqueue", func(b *testing.B) {
@@ -259,6 +262,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 	})
 	benchPurge(b, open)
+	benchPurgeResults(b, open)
 }
 
 func benchAuditEntry(i int) store.AuditEntry {

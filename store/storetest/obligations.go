@@ -202,6 +202,7 @@ func testObligationClose(t *testing.T, open OpenFunc, _ Options) {
 	got := getObligation(t, s, "a", "archive", 1)
 	want := obligation("a", "archive", 1, policy.Superseded)
 	want.ClosedReason = policy.ReasonNewVersion
+	want.ClosedAt = closeAt
 	sameJSON(t, "closed obligation", got, want)
 
 	if changed, err := closeO("a", policy.Cancelled, policy.ReasonMemberDeleted); err != nil || changed {
@@ -551,7 +552,7 @@ func testAttest(t *testing.T, open OpenFunc, _ Options) {
 		t.Fatal("first Attest = false")
 	}
 	want := obligation("card", "archive", 2, policy.Acknowledged)
-	want.AcknowledgedAt, want.ClosedReason = at, policy.ReasonCardClicked
+	want.AcknowledgedAt, want.ClosedReason, want.ClosedAt = at, policy.ReasonCardClicked, at
 	sameJSON(t, "obligation acknowledged by a click", getObligation(t, s, "card", "archive", 2), want)
 	got, err := s.GetAttestation(ctx, "card", "archive", 2)
 	if err != nil {
@@ -570,7 +571,7 @@ func testAttest(t *testing.T, open OpenFunc, _ Options) {
 
 	reply := attestation("reply", "archive", 2, policy.ChannelReply, at)
 	attest(t, s, reply)
-	if o := getObligation(t, s, "reply", "archive", 2); o.Status != policy.Acknowledged || o.ClosedReason != policy.ReasonReplyAck || !o.AcknowledgedAt.Equal(at) {
+	if o := getObligation(t, s, "reply", "archive", 2); o.Status != policy.Acknowledged || o.ClosedReason != policy.ReasonReplyAck || !o.AcknowledgedAt.Equal(at) || !o.ClosedAt.Equal(at) {
 		t.Errorf("acknowledged by a reply: %+v", o)
 	}
 	attest(t, s, attestation("overdue", "archive", 2, policy.ChannelCard, at))

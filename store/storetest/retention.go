@@ -336,6 +336,19 @@ func testPurgeArguments(t *testing.T, open OpenFunc, _ Options) {
 	if !errors.Is(err, store.ErrInvalidCursor) {
 		t.Errorf("Purge with a cursor of another kind: err = %v, want ErrInvalidCursor", err)
 	}
+	for i := range 2 {
+		r := result("code:v1", fmt.Sprintf("u%d", i), store.StatusSent)
+		r.At = baseTime.Add(-time.Hour)
+		putResults(t, s, []store.RecipientResult{r})
+	}
+	res, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordSendResults, Before: baseTime, Limit: 1, Held: store.HoldSet{"code": true}})
+	if err != nil || res.Next == "" {
+		t.Fatalf("Purge(send_results, limit 1) = %+v, %v; want a next cursor", res, err)
+	}
+	_, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordObligations, Before: baseTime, Cursor: res.Next})
+	if !errors.Is(err, store.ErrInvalidCursor) {
+		t.Errorf("Purge(obligations) with a send_results cursor: err = %v, want ErrInvalidCursor", err)
+	}
 	_, err = s.Purge(ctx, store.PurgeBatch{Kind: store.RecordEventLog, Before: baseTime, Cursor: "!!"})
 	if !errors.Is(err, store.ErrInvalidCursor) {
 		t.Errorf("Purge with a garbage cursor: err = %v, want ErrInvalidCursor", err)
@@ -391,6 +404,59 @@ func benchPurge(b *testing.B, open func(b *testing.B) store.Store) {
 	})
 }
 
+// benchPurgeResults is Bench's PurgeSendResults1000 (one batch of 1,000
+// send results past retention, deleted) and PurgeSendResultsKeep100000
+// (a whole run over 100,000 recent results, none deleted: what a daily
+// run costs when nothing is old yet, in batches of 1,000).
+func benchPurgeResults(b *testing.B, open func(b *testing.B) store.Store) {
+	results := func(notice string, n int, at time.Time) []store.RecipientResult {
+		rs := make([]store.RecipientResult, n)
+		for i := range rs {
+			rs[i] = result(notice, fmt.Sprintf("user%06d", i), store.StatusSent)
+			rs[i].At = at
+		}
+		return rs
+	}
+	cutoff := baseTime.Add(time.Hour)
+	b.Run("PurgeSendResults1000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			n++
+			if err := s.PutSendResults(ctx, results(fmt.Sprintf("notice%d:v1", n), 1000, baseTime)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			res, err := s.Purge(ctx, store.PurgeBatch{Kind: store.RecordSendResults, Before: cutoff, Limit: 1000})
+			if err != nil || res.Purged != 1000 {
+				b.Fatalf("Purge = %+v, %v", res, err)
+			}
+		}
+		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("PurgeSendResultsKeep100000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		if err := s.PutSendResults(ctx, results("all-staff:v1", 100_000, cutoff.Add(time.Hour))); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			p := store.PurgeBatch{Kind: store.RecordSendResults, Before: cutoff, Limit: 1000}
+			for {
+				res, err := s.Purge(ctx, p)
+				if err != nil || res.Purged != 0 {
+					b.Fatalf("Purge = %+v, %v", res, err)
+				}
+				if p.Cursor = res.Next; p.Cursor == "" {
+					break
+				}
+			}
+		}
+	})
+}
+
 // testPurgeDeadLetters: dead letters past retention are purged, in
 // batches, unless a held subject occurs anywhere in their payload.
 func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
@@ -430,4 +496,208 @@ func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
 	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 2})
 	wantPurged(t, "after the release", purgeAll(t, s, store.RecordDeadLetters, later, nil, 100), 2, 0)
 	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 0})
+}
+
+// testPurgeObligations: only closed obligations past retention are
+// purged, counted from ClosedAt (or AcknowledgedAt for a record closed
+// before ClosedAt was kept; one with neither stays), unless a hold names
+// the person or the notice; the user and status indexes and the counts
+// follow, and a purged obligation can be created again.
+func testPurgeObligations(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	ctx := t.Context()
+	cutoff := baseTime.Add(24 * time.Hour)
+	closeAt := func(user, notice string, status policy.ObligationStatus, at time.Time) {
+		t.Helper()
+		createObligation(t, s, obligation(user, notice, 1, policy.Pending))
+		if changed, err := s.CloseObligation(ctx, user, notice, 1, status, policy.ReasonLeftAudience, at); err != nil || !changed {
+			t.Fatalf("CloseObligation(%s, %s) = %v, %v", user, notice, changed, err)
+		}
+	}
+	// Purged: acknowledged, cancelled and superseded long ago.
+	createObligation(t, s, obligation("lisi", "code", 1, policy.Pending))
+	attest(t, s, attestation("lisi", "code", 1, policy.ChannelCard, baseTime))
+	closeAt("wangwu", "code", policy.Cancelled, baseTime)
+	closeAt("zhaoliu", "code", policy.Superseded, baseTime.Add(time.Minute))
+	// Held: the person, and the notice.
+	closeAt("zhangsan", "code", policy.Cancelled, baseTime)
+	closeAt("lisi", "secret", policy.Superseded, baseTime)
+	// Closed recently; at the cutoff exactly.
+	closeAt("lisi", "gift", policy.Cancelled, cutoff.Add(time.Hour))
+	closeAt("wangwu", "gift", policy.Cancelled, cutoff)
+	// Open, however old: never purged.
+	old := obligation("zhaoliu", "gift", 1, policy.Pending)
+	old.CreatedAt, old.DueAt = baseTime.Add(-1000*24*time.Hour), baseTime.Add(-990*24*time.Hour)
+	createObligation(t, s, old)
+	createObligation(t, s, obligation("sunqi", "gift", 1, policy.Overdue))
+	// Closed before ClosedAt was kept: acknowledged ones count from
+	// AcknowledgedAt; one with neither time stays.
+	legacy := func(user string, status policy.ObligationStatus, ackAt time.Time) {
+		t.Helper()
+		createObligation(t, s, obligation(user, "legacy", 1, policy.Pending))
+		err := s.UpdateObligation(ctx, user, "legacy", 1, func(o policy.Obligation) (policy.Obligation, error) {
+			o.Status, o.AcknowledgedAt, o.ClosedAt = status, ackAt, time.Time{}
+			return o, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy("lisi", policy.Acknowledged, baseTime)
+	legacy("wangwu", policy.Cancelled, time.Time{})
+
+	res := purgeAll(t, s, store.RecordObligations, cutoff, []string{"zhangsan", "secret"}, 2)
+	wantPurged(t, "purge", res, 4, 2)
+	want := []string{
+		`"code"/1/"zhangsan":cancelled`,
+		`"gift"/1/"lisi":cancelled`, `"gift"/1/"sunqi":overdue`, `"gift"/1/"wangwu":cancelled`, `"gift"/1/"zhaoliu":pending`,
+		`"legacy"/1/"wangwu":cancelled`,
+		`"secret"/1/"lisi":superseded`,
+	}
+	if got := obligationIDs(listObligations(t, s, store.ObligationFilter{}, 3)); !slices.Equal(got, want) {
+		t.Errorf("obligations after purge = %v, want %v", got, want)
+	}
+	// The indexes follow the records.
+	if got, want := obligationIDs(listObligations(t, s, store.ObligationFilter{UserID: "lisi"}, 100)),
+		[]string{`"gift"/1/"lisi":cancelled`, `"secret"/1/"lisi":superseded`}; !slices.Equal(got, want) {
+		t.Errorf("lisi's obligations after purge = %v, want %v", got, want)
+	}
+	if got := listObligations(t, s, store.ObligationFilter{Status: policy.Acknowledged}, 100); len(got) != 0 {
+		t.Errorf("acknowledged obligations after purge = %v, want none", obligationIDs(got))
+	}
+	if got, want := obligationIDs(listObligations(t, s, store.ObligationFilter{NoticeID: "code", Status: policy.Cancelled}, 100)),
+		[]string{`"code"/1/"zhangsan":cancelled`}; !slices.Equal(got, want) {
+		t.Errorf("cancelled obligations of code after purge = %v, want %v", got, want)
+	}
+	wantCounts(t, s, "code", 1, map[policy.ObligationStatus]int{policy.Cancelled: 1})
+	wantCounts(t, s, "legacy", 1, map[policy.ObligationStatus]int{policy.Cancelled: 1})
+	_, err := s.GetObligation(ctx, "lisi", "code", 1)
+	wantNotFound(t, "GetObligation of a purged one", err)
+	// The evidence is another kind, with its own retention.
+	if _, err := s.GetAttestation(ctx, "lisi", "code", 1); err != nil {
+		t.Errorf("the attestation of a purged obligation: %v", err)
+	}
+
+	wantPurged(t, "again", purgeAll(t, s, store.RecordObligations, cutoff, []string{"zhangsan", "secret"}, 100), 0, 2)
+	// A purged obligation can be owed again.
+	if !createObligation(t, s, obligation("wangwu", "code", 1, policy.Pending)) {
+		t.Error("CreateObligation of a purged obligation = false")
+	}
+	wantCounts(t, s, "code", 1, map[policy.ObligationStatus]int{policy.Cancelled: 1, policy.Pending: 1})
+	wantPurged(t, "released", purgeAll(t, s, store.RecordObligations, cutoff, nil, 100), 2, 0)
+	wantCounts(t, s, "code", 1, map[policy.ObligationStatus]int{policy.Pending: 1})
+}
+
+// testPurgeSendResults: results whose At is past retention are purged
+// unless a hold names their user, their notice or an id in their key; a
+// result replaced by a later send counts from the later one.
+func testPurgeSendResults(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	ctx := t.Context()
+	cutoff := baseTime.Add(24 * time.Hour)
+	at := func(r store.RecipientResult, t time.Time) store.RecipientResult { r.At = t; return r }
+	const card, remind = "archive:v3", "archive:v3:remind:2026-03-04"
+	putResults(t, s, []store.RecipientResult{
+		result(card, "a", store.StatusSent),                                 // purged
+		result(card, "b", store.StatusFailed),                               // purged
+		result(card, "zhangsan", store.StatusSent),                          // held: the user
+		at(result(card, "c", store.StatusSent), cutoff.Add(time.Hour)),      // recent
+		at(result(card, "d", store.StatusSent), cutoff),                     // at the cutoff
+		result(card, "f", store.StatusFailed),                               // replaced below
+		result("secret:v1", "a", store.StatusSent),                          // held: the notice
+		result("secret:v1:remind:2026-03-04", "a", store.StatusSent),        // held: the notice
+		result("welcome:wangwu", "wmCUSTOMER", store.StatusSent),            // held: the employee in the key
+		result("digest:2026-03-04:en:1", "officer", store.StatusSent),       // purged
+		at(result(remind, "a", store.StatusSent), baseTime.Add(-time.Hour)), // purged
+	})
+	putResults(t, s, []store.RecipientResult{at(result(card, "f", store.StatusSent), cutoff.Add(time.Minute))})
+
+	held := []string{"zhangsan", "secret", "wangwu"}
+	res := purgeAll(t, s, store.RecordSendResults, cutoff, held, 2)
+	wantPurged(t, "purge", res, 4, 4)
+	users := func(notice string) []string {
+		out := []string{}
+		for _, r := range listResults(t, s, notice) {
+			out = append(out, r.UserID)
+		}
+		return out
+	}
+	if got, want := users(card), []string{"c", "d", "f", "zhangsan"}; !slices.Equal(got, want) {
+		t.Errorf("results of %s after purge = %v, want %v", card, got, want)
+	}
+	for notice, want := range map[string][]string{
+		remind: {}, "digest:2026-03-04:en:1": {}, "secret:v1": {"a"}, "welcome:wangwu": {"wmCUSTOMER"},
+	} {
+		if got := users(notice); !slices.Equal(got, want) {
+			t.Errorf("results of %s after purge = %v, want %v", notice, got, want)
+		}
+	}
+	_, err := s.SendResult(ctx, card, "a")
+	wantNotFound(t, "SendResult of a purged one", err)
+	if r, err := s.SendResult(ctx, card, "f"); err != nil || r.Status != store.StatusSent {
+		t.Errorf("the replaced result = %+v, %v; want the later one, kept", r, err)
+	}
+
+	wantPurged(t, "again", purgeAll(t, s, store.RecordSendResults, cutoff, held, 100), 0, 4)
+	// A purged result is recorded again by a later send.
+	putResults(t, s, []store.RecipientResult{result(card, "a", store.StatusSent)})
+	if _, err := s.SendResult(ctx, card, "a"); err != nil {
+		t.Errorf("SendResult of a result put again: %v", err)
+	}
+	wantPurged(t, "released", purgeAll(t, s, store.RecordSendResults, cutoff, nil, 100), 5, 0)
+	if got, want := users(card), []string{"c", "d", "f"}; !slices.Equal(got, want) {
+		t.Errorf("results of %s at the end = %v, want %v", card, got, want)
+	}
+}
+
+// testPurgeInBatches: many obligations and results, every tenth held,
+// purged in small batches: each batch examines at most its limit, the
+// batches end, and exactly the held and recent records stay.
+func testPurgeInBatches(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	ctx := t.Context()
+	const n = 300
+	cutoff := baseTime.Add(200 * time.Microsecond)
+	var held []string
+	var rs []store.RecipientResult
+	for i := range n {
+		user := fmt.Sprintf("u%03d", i)
+		if i%10 == 0 {
+			held = append(held, user)
+		}
+		// Three at a time share a microsecond (one API call's results
+		// share their At), so batch boundaries fall inside ties.
+		closed := baseTime.Add(time.Duration(i/3*3) * time.Microsecond)
+		createObligation(t, s, obligation(user, "code", 1, policy.Pending))
+		if _, err := s.CloseObligation(ctx, user, "code", 1, policy.Cancelled, policy.ReasonLeftAudience, closed); err != nil {
+			t.Fatal(err)
+		}
+		r := result(fmt.Sprintf("notice:v%d", i%4+1), user, store.StatusSent)
+		r.At = closed
+		rs = append(rs, r)
+	}
+	putResults(t, s, rs)
+	// 0..200 are past the cutoff (198, 199 and 200 share 198µs).
+	past := 201
+	wantHeld := (past + 9) / 10
+	res := purgeAll(t, s, store.RecordObligations, cutoff, held, 7)
+	wantPurged(t, "obligations in batches", res, past-wantHeld, wantHeld)
+	if got := len(listObligations(t, s, store.ObligationFilter{}, 1000)); got != n-(past-wantHeld) {
+		t.Errorf("%d obligations left, want %d", got, n-(past-wantHeld))
+	}
+	if got := len(listObligations(t, s, store.ObligationFilter{Status: policy.Cancelled}, 1000)); got != n-(past-wantHeld) {
+		t.Errorf("%d cancelled obligations left, want %d", got, n-(past-wantHeld))
+	}
+	wantCounts(t, s, "code", 1, map[policy.ObligationStatus]int{policy.Cancelled: n - (past - wantHeld)})
+
+	res = purgeAll(t, s, store.RecordSendResults, cutoff, held, 7)
+	wantPurged(t, "results in batches", res, past-wantHeld, wantHeld)
+	left := 0
+	for v := 1; v <= 4; v++ {
+		left += len(listResults(t, s, fmt.Sprintf("notice:v%d", v)))
+	}
+	if left != n-(past-wantHeld) {
+		t.Errorf("%d results left, want %d", left, n-(past-wantHeld))
+	}
+	wantPurged(t, "results again", purgeAll(t, s, store.RecordSendResults, cutoff, held, 7), 0, wantHeld)
 }

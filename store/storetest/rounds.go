@@ -23,7 +23,7 @@ func inRound(a policy.Attestation, r int) policy.Attestation {
 func reopen(t *testing.T, s store.Store, user, notice string, version, r int) {
 	t.Helper()
 	err := s.UpdateObligation(t.Context(), user, notice, version, func(o policy.Obligation) (policy.Obligation, error) {
-		o.Status, o.Round, o.AcknowledgedAt, o.ClosedReason, o.Reminders = policy.Pending, r, time.Time{}, "", 0
+		o.Status, o.Round, o.AcknowledgedAt, o.ClosedReason, o.ClosedAt, o.Reminders = policy.Pending, r, time.Time{}, "", time.Time{}, 0
 		return o, nil
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func testAttestRounds(t *testing.T, open OpenFunc, _ Options) {
 		t.Fatal("Attest of round 1 = false")
 	}
 	want := obligation("zhangsan", "code", 1, policy.Acknowledged)
-	want.Round, want.AcknowledgedAt, want.ClosedReason = 1, at1, policy.ReasonReplyAck
+	want.Round, want.AcknowledgedAt, want.ClosedReason, want.ClosedAt = 1, at1, policy.ReasonReplyAck, at1
 	sameJSON(t, "obligation acknowledged in round 1", getObligation(t, s, "zhangsan", "code", 1), want)
 	sameJSON(t, "GetAttestation (the latest round's)", getAttestation(t, s, "zhangsan", "code", 1), r1)
 	if attest(t, s, inRound(attestation("zhangsan", "code", 1, policy.ChannelCard, at1.Add(time.Minute)), 1)) {

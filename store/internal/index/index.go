@@ -311,16 +311,14 @@ func CheckClose(status policy.ObligationStatus) error {
 	return nil
 }
 
-// Close returns o closed to status for reason, and whether o was open
-// (if not, o is returned unchanged). The obligation has no field for the
-// time it was closed; at is not kept (the audit entry of the decision
-// records it).
+// Close returns o closed to status for reason at at (its ClosedAt, which
+// retention counts from), and whether o was open (if not, o is returned
+// unchanged).
 func Close(o policy.Obligation, status policy.ObligationStatus, reason policy.Reason, at time.Time) (policy.Obligation, bool) {
-	_ = at
 	if !o.Status.Open() {
 		return o, false
 	}
-	o.Status, o.ClosedReason = status, reason
+	o.Status, o.ClosedReason, o.ClosedAt = status, reason, at.UTC()
 	return o, true
 }
 
@@ -365,14 +363,14 @@ func ackReason(ch policy.Channel) (policy.Reason, error) {
 // Acknowledge returns o acknowledged by a, and whether it was (o must be
 // open and in a's round; if not, o is returned unchanged: a late click
 // from an earlier round is evidence, not an acknowledgement of this one):
-// acknowledged at a.ReceivedAt, closed for the reason a's channel gives.
-// a has passed CheckAttestation.
+// acknowledged and closed at a.ReceivedAt, for the reason a's channel
+// gives. a has passed CheckAttestation.
 func Acknowledge(o policy.Obligation, a policy.Attestation) (policy.Obligation, bool) {
 	if !o.Status.Open() || o.Round != a.Round {
 		return o, false
 	}
 	reason, _ := ackReason(a.Channel)
-	o.Status, o.AcknowledgedAt, o.ClosedReason = policy.Acknowledged, a.ReceivedAt, reason
+	o.Status, o.AcknowledgedAt, o.ClosedReason, o.ClosedAt = policy.Acknowledged, a.ReceivedAt, reason, a.ReceivedAt
 	return o, true
 }
 

@@ -54,6 +54,26 @@ func DeadLetter(diedAt time.Time, payload []byte, b store.PurgeBatch) Verdict {
 	return verdict(diedAt, b.Before, b.Held.In(payload))
 }
 
+// Obligation decides an obligation: only a closed one is ever purged,
+// counted from its ClosedAt, or its AcknowledgedAt if it was closed
+// before ClosedAt was kept; one with neither is kept (see
+// store.RecordObligations).
+func Obligation(o policy.Obligation, b store.PurgeBatch) Verdict {
+	if o.Status.Open() {
+		return Keep
+	}
+	at := o.ClosedAt
+	if at.IsZero() {
+		at = o.AcknowledgedAt
+	}
+	return verdict(at, b.Before, b.Held.Has(o.UserID, o.NoticeID))
+}
+
+// SendResult decides a send result.
+func SendResult(r store.RecipientResult, b store.PurgeBatch) Verdict {
+	return verdict(r.At, b.Before, b.Held.Has(store.SendResultSubjects(r)...))
+}
+
 // Check checks a batch's kind and time.
 func Check(b store.PurgeBatch) error {
 	if !b.Kind.Valid() {
