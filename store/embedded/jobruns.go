@@ -20,14 +20,7 @@ func jobRunOp(verb, job string, scheduledAt time.Time) string {
 
 // getJobRun reads a stored run; ok is false if there is none.
 func getJobRun(tx *bolt.Tx, key []byte) (run store.JobRun, ok bool, err error) {
-	v := tx.Bucket(bucketJobRuns).Get(key)
-	if v == nil {
-		return run, false, nil
-	}
-	if err := json.Unmarshal(v, &run); err != nil {
-		return run, false, fmt.Errorf("decode job run: %w", err)
-	}
-	return run, true, nil
+	return getJSON[store.JobRun](tx.Bucket(bucketJobRuns), key)
 }
 
 // putJobRun writes run and its entry in the time index.

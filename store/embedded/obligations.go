@@ -129,14 +129,7 @@ func sameJSON(a, b any) (bool, error) {
 
 // getObligation reads a stored obligation; ok is false if there is none.
 func getObligation(tx *bolt.Tx, key []byte) (o policy.Obligation, ok bool, err error) {
-	v := tx.Bucket(bucketObligations).Get(key)
-	if v == nil {
-		return o, false, nil
-	}
-	if err := json.Unmarshal(v, &o); err != nil {
-		return o, false, fmt.Errorf("decode obligation: %w", err)
-	}
-	return o, true, nil
+	return getJSON[policy.Obligation](tx.Bucket(bucketObligations), key)
 }
 
 func obligationOp(verb, userID, noticeID string, version int) string {

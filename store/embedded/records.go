@@ -56,27 +56,8 @@ func (s *Store) PutConsent(ctx context.Context, c policy.Consent) error {
 
 // GetConsent returns a pair's record, or store.ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, userID, externalUserID string) (policy.Consent, error) {
-	op := "get consent (" + userID + ", " + externalUserID + ")"
-	if err := s.check(ctx, op); err != nil {
-		return policy.Consent{}, err
-	}
-	var c policy.Consent
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketConsents).Get(index.ConsentKey(userID, externalUserID))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &c)
-	})
-	if err != nil {
-		return policy.Consent{}, s.wrap(op, err)
-	}
-	if !found {
-		return policy.Consent{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
-	}
-	return c, nil
+	return getRecord[policy.Consent](ctx, s, "get consent ("+userID+", "+externalUserID+")",
+		bucketConsents, index.ConsentKey(userID, externalUserID))
 }
 
 // ListConsents returns a page of matching records in (UserID,
@@ -138,27 +119,7 @@ func (s *Store) PutPerson(ctx context.Context, p policy.Person) error {
 
 // GetPerson returns a member, or store.ErrNotFound.
 func (s *Store) GetPerson(ctx context.Context, userID string) (policy.Person, error) {
-	op := "get person " + userID
-	if err := s.check(ctx, op); err != nil {
-		return policy.Person{}, err
-	}
-	var p policy.Person
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPeople).Get([]byte(userID))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &p)
-	})
-	if err != nil {
-		return policy.Person{}, s.wrap(op, err)
-	}
-	if !found {
-		return policy.Person{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
-	}
-	return p, nil
+	return getRecord[policy.Person](ctx, s, "get person "+userID, bucketPeople, []byte(userID))
 }
 
 // DeletePerson removes a member's record; see store.People.
@@ -258,4 +219,44 @@ func (s *Store) ClaimRecipients(ctx context.Context, key, owner string, users []
 		out = append(out, held...)
 	}
 	return out, nil
+}
+
+// getJSON decodes the value at key in b (nil: a bucket not created yet)
+// into a T; ok is false when there is none.
+func getJSON[T any](b *bolt.Bucket, key []byte) (v T, ok bool, err error) {
+	if b == nil {
+		return v, false, nil
+	}
+	raw := b.Get(key)
+	if raw == nil {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, false, fmt.Errorf("decode %T: %w", v, err)
+	}
+	return v, true, nil
+}
+
+// getRecord reads the JSON record at key in bucket in a read
+// transaction, for the store's Get methods: store.ErrNotFound when there
+// is none.
+func getRecord[T any](ctx context.Context, s *Store, op string, bucket, key []byte) (T, error) {
+	var zero T
+	if err := s.check(ctx, op); err != nil {
+		return zero, err
+	}
+	var v T
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		v, ok, err = getJSON[T](tx.Bucket(bucket), key)
+		return err
+	})
+	if err != nil {
+		return zero, s.wrap(op, err)
+	}
+	if !ok {
+		return zero, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
+	}
+	return v, nil
 }

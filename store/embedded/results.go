@@ -61,30 +61,8 @@ func (s *Store) PutSendResults(ctx context.Context, results []store.RecipientRes
 // SendResult returns one recipient's result, or store.ErrNotFound; see
 // store.SendResults.
 func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store.RecipientResult, error) {
-	op := "get send result of " + noticeKey
-	if err := s.check(ctx, op); err != nil {
-		return store.RecipientResult{}, err
-	}
-	var r store.RecipientResult
-	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketResults).Get(scopedKey(noticeKey, userID))
-		if v == nil {
-			return nil
-		}
-		found = true
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode send result: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return store.RecipientResult{}, s.wrap(op, err)
-	}
-	if !found {
-		return store.RecipientResult{}, fmt.Errorf("embedded: %s for %s: %w", op, userID, store.ErrNotFound)
-	}
-	return r, nil
+	return getRecord[store.RecipientResult](ctx, s, "get send result of "+noticeKey+" for "+userID,
+		bucketResults, scopedKey(noticeKey, userID))
 }
 
 // ListSendResults returns a notice's results in UserID order (the key

@@ -55,31 +55,7 @@ func (s *Store) PutHold(ctx context.Context, h store.Hold) (bool, error) {
 
 // GetHold returns one hold, or store.ErrNotFound.
 func (s *Store) GetHold(ctx context.Context, id string) (store.Hold, error) {
-	op := "get hold " + id
-	if err := s.check(ctx, op); err != nil {
-		return store.Hold{}, err
-	}
-	var h store.Hold
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHolds)
-		if b == nil {
-			return nil
-		}
-		v := b.Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &h)
-	})
-	if err != nil {
-		return store.Hold{}, s.wrap(op, err)
-	}
-	if !found {
-		return store.Hold{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
-	}
-	return h, nil
+	return getRecord[store.Hold](ctx, s, "get hold "+id, bucketHolds, []byte(id))
 }
 
 // ListHolds returns every hold in ID order; see store.Holds.
