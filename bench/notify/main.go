@@ -14,11 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/wecomply/wecomply/bench/internal/server"
@@ -64,58 +61,17 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	token, key, err := wecom.GenerateKeys(rand.Reader)
 	if err != nil {
 		return err
 	}
-	cfg := fmt.Sprintf(`
-[server]
-listen = %q
-[log]
-level = "warn"
-[wecom]
-corp_id = %q
-agent_id = 1000002
-secret = %q
-api_base_url = %q
-[[wecom.callback]]
-path = "/wecom/callback"
-token = %q
-encoding_aes_key = %q
-[store]
-backend = %q
-path = %q
-redis_url = %q
-# The cron's jobs are off: they would call WeCom at start-up (catch-up)
-# and muddy what this bench counts.
-[jobs]
-reminders = ""
-digest = ""
-reconcile = ""
-retention = ""
-[admin]
-tokens = [%q]
-`, addr, corpID, secret, fake.URL, token, key, *backend, filepath.Join(dir, "wecomply.db"), *redisURL, admin)
-	cfgPath := filepath.Join(dir, "wecomply.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	srv := exec.Command(*bin, "serve", "-config", cfgPath)
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
+	srv, base, err := server.Start(*bin, dir, server.Config{CorpID: corpID, AgentID: 1000002,
+		Secrets: map[string]string{"secret": secret}, APIURL: fake.URL, Token: token, AESKey: key,
+		Backend: *backend, RedisURL: *redisURL, Admin: admin}, os.Stderr)
+	if err != nil {
 		return err
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	base := "http://" + addr
-	if err := server.WaitReady(base); err != nil {
-		return err
-	}
 
 	body, _ := json.Marshal(map[string]any{"key": "bench:v1", "template": "ack_card", "lang": "zh-CN", "to": users,
 		"data": map[string]any{"Company": "示例科技", "Title": "会话存档告知", "Version": 1, "Summary": "公司将存档您与客户的企业微信会话。",

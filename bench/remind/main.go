@@ -148,35 +148,11 @@ func run() error {
 
 // start starts a server with the reminders job on spec ("" off).
 func (b *bench) start(spec string) (*exec.Cmd, string, error) {
-	addr, err := server.FreeAddr()
-	if err != nil {
-		return nil, "", err
-	}
-	cfg := fmt.Sprintf(`
-[server]
-listen = %q
-[log]
-level = "warn"
-[wecom]
-corp_id = %q
-agent_id = 1000002
-secret = %q
-contacts_secret = %q
-api_base_url = %q
-[[wecom.callback]]
-path = "/wecom/callback"
-token = %q
-encoding_aes_key = %q
-[store]
-backend = %q
-path = %q
-redis_url = %q
-[jobs]
-reminders = %q
-digest = ""
-reconcile = ""
-retention = ""
-[calendar]
+	return server.Start(b.bin, b.dir, server.Config{CorpID: corpID, AgentID: 1000002,
+		Secrets: map[string]string{"secret": secret, "contacts_secret": contact}, APIURL: b.fake.URL,
+		Token: b.token, AESKey: b.key, Backend: b.backend, RedisURL: b.redisURL, Admin: admin,
+		Jobs: map[string]string{"reminders": spec},
+		Extra: fmt.Sprintf(`[calendar]
 working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 working_hours = "00:00-24:00"
 [policy]
@@ -194,26 +170,7 @@ due_days = 30
 remind_every_days = 2
 [notices.audience]
 everyone = true
-[admin]
-tokens = [%q]
-`, addr, corpID, secret, contact, b.fake.URL, b.token, b.key, b.backend, filepath.Join(b.dir, "wecomply.db"), b.redisURL,
-		spec, notice, version, admin)
-	cfgPath := filepath.Join(b.dir, "wecomply.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, "", err
-	}
-	srv := exec.Command(b.bin, "serve", "-config", cfgPath)
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return nil, "", err
-	}
-	base := "http://" + addr
-	if err := server.WaitReady(base); err != nil {
-		srv.Process.Kill()
-		srv.Wait()
-		return nil, "", err
-	}
-	return srv, base, nil
+`, notice, version)}, os.Stderr)
 }
 
 // age moves the store three days past activation's eve: the obligations

@@ -37,7 +37,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -119,16 +118,8 @@ func run() (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := server.FreeAddr()
-	if err != nil {
-		return 0, err
-	}
 	token, key, err := wecom.GenerateKeys(rand.Reader)
 	if err != nil {
-		return 0, err
-	}
-	cfgPath := filepath.Join(dir, "wecomply.toml")
-	if err := os.WriteFile(cfgPath, []byte(serverConfig(o, addr, corpID, fake.URL, token, key, dir, co)), 0o600); err != nil {
 		return 0, err
 	}
 	if o.logPath == "" {
@@ -139,16 +130,15 @@ func run() (int, error) {
 		return 0, err
 	}
 	defer logFile.Close()
-	srv := exec.Command(o.bin, "serve", "-config", cfgPath)
-	srv.Stdout, srv.Stderr = logFile, logFile
-	if err := srv.Start(); err != nil {
+	srv, base, err := server.Start(o.bin, dir, server.Config{CorpID: corpID, AgentID: agentID,
+		Secrets: map[string]string{"secret": appSecret, "contacts_secret": contactsSecret,
+			"customer_secret": customerSecret, "archive_secret": archiveSecret},
+		APIURL: fake.URL, Token: token, AESKey: key, Backend: o.backend, RedisURL: o.redisURL, Admin: admin,
+		Extra: policyConfig(co)}, logFile)
+	if err != nil {
 		return 0, err
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	base := "http://" + addr
-	if err := server.WaitReady(base); err != nil {
-		return 0, err
-	}
 
 	// The notice is published at start-up: wait until every member of its
 	// audience has their card and the queue is empty, so that the
@@ -565,29 +555,10 @@ func welcomes(fake *wecomtest.Server) (ok map[string]time.Time, tried map[string
 
 // ---- the server ----
 
-func serverConfig(o options, addr, corpID, apiURL, token, key, dir string, co *company) string {
-	return fmt.Sprintf(`
-[server]
-listen = %q
-[log]
-level = "warn"
-[wecom]
-corp_id = %q
-agent_id = %d
-secret = %q
-contacts_secret = %q
-customer_secret = %q
-archive_secret = %q
-api_base_url = %q
-[[wecom.callback]]
-path = "/wecom/callback"
-token = %q
-encoding_aes_key = %q
-[store]
-backend = %q
-path = %q
-redis_url = %q
-[policy]
+// policyConfig is the bench's policy: the archive notice for Sales and
+// the company's officers.
+func policyConfig(co *company) string {
+	return fmt.Sprintf(`[policy]
 company = "基准科技"
 officers = [%q, %q]
 consent_policy = "请勿在企业微信中讨论交易细节。"
@@ -603,17 +574,7 @@ url = "https://compliance.example.com/notices/archive"
 due_days = 7
 [notices.audience]
 departments = [2]
-# The cron's jobs are off: they would call WeCom at start-up (catch-up)
-# and muddy what this bench counts.
-[jobs]
-reminders = ""
-digest = ""
-reconcile = ""
-retention = ""
-[admin]
-tokens = [%q]
-`, addr, corpID, agentID, appSecret, contactsSecret, customerSecret, archiveSecret, apiURL, token, key,
-		o.backend, filepath.Join(dir, "wecomply.db"), o.redisURL, co.officers[0], co.officers[1], admin)
+`, co.officers[0], co.officers[1])
 }
 
 // waitPublished waits until every member of the audience has a card and
