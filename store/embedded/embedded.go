@@ -324,40 +324,51 @@ func (s *Store) sweep() {
 // sweepDedup deletes the dedup keys whose expiry has passed and reports
 // how many.
 func (s *Store) sweepDedup() (int, error) {
+	return s.sweepIndex("sweep dedup keys", bucketDedupExp, 8, func(tx *bolt.Tx, k []byte) error {
+		dd, dk := tx.Bucket(bucketDedup), k[8:]
+		// Delete the key only if this index entry is its current expiry
+		// (a re-enqueue after expiry wrote a newer one).
+		if v := dd.Get(dk); v != nil && len(v) == 8 && unTimeKey(v) == unTimeKey(k[:8]) {
+			return dd.Delete(dk)
+		}
+		return nil
+	})
+}
+
+// sweepIndex deletes the entries of the time index idx (keys: an 8-byte
+// time, then what they index; at least minLen bytes) whose time has
+// passed, a batch of sweepBatch per write transaction, calling drop on
+// each to delete what it indexes. It reports how many entries it
+// removed.
+func (s *Store) sweepIndex(what string, idx []byte, minLen int, drop func(tx *bolt.Tx, k []byte) error) (int, error) {
 	total := 0
 	for {
 		now := micros(s.now())
 		var n int
 		err := s.w.write(false, func(tx *bolt.Tx) error {
 			n = 0
-			exp := tx.Bucket(bucketDedupExp)
-			dd := tx.Bucket(bucketDedup)
+			b := tx.Bucket(idx)
 			var keys [][]byte
-			c := exp.Cursor()
+			c := b.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < sweepBatch; k, _ = c.Next() {
-				if len(k) < 8 || unTimeKey(k[:8]) > now {
+				if len(k) < minLen || unTimeKey(k[:8]) > now {
 					break
 				}
 				keys = append(keys, append([]byte(nil), k...))
 			}
 			for _, k := range keys {
-				if err := exp.Delete(k); err != nil {
+				if err := b.Delete(k); err != nil {
 					return err
 				}
-				dk := k[8:]
-				// Delete the key only if this index entry is its current
-				// expiry (a re-enqueue after expiry wrote a newer one).
-				if v := dd.Get(dk); v != nil && len(v) == 8 && unTimeKey(v) == unTimeKey(k[:8]) {
-					if err := dd.Delete(dk); err != nil {
-						return err
-					}
+				if err := drop(tx, k); err != nil {
+					return err
 				}
 			}
 			n = len(keys)
 			return nil
 		})
 		if err != nil {
-			return total, s.wrap("sweep dedup keys", err)
+			return total, s.wrap(what, err)
 		}
 		total += n
 		if n < sweepBatch {

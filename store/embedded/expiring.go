@@ -122,48 +122,17 @@ func deleteExpiring(tx *bolt.Tx, tag byte, key []byte) error {
 // sweepExpiring deletes the expiring values whose expiry has passed and
 // reports how many index entries it removed.
 func (s *Store) sweepExpiring() (int, error) {
-	total := 0
-	for {
-		now := micros(s.now())
-		var n int
-		err := s.w.write(false, func(tx *bolt.Tx) error {
-			n = 0
-			idx := tx.Bucket(bucketExpiry)
-			var keys [][]byte
-			c := idx.Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < sweepBatch; k, _ = c.Next() {
-				if len(k) < 9 || unTimeKey(k[:8]) > now {
-					break
-				}
-				keys = append(keys, append([]byte(nil), k...))
-			}
-			for _, k := range keys {
-				if err := idx.Delete(k); err != nil {
-					return err
-				}
-				name, ok := expiringBuckets[k[8]]
-				if !ok {
-					continue
-				}
-				b := tx.Bucket(name)
-				key := k[9:]
-				// Delete the value only if this index entry is its
-				// current sweep time (a later put wrote a newer one).
-				if v := b.Get(key); len(v) >= 8 && sweepTime(k[8], unTimeKey(v)) == unTimeKey(k[:8]) {
-					if err := b.Delete(key); err != nil {
-						return err
-					}
-				}
-			}
-			n = len(keys)
+	return s.sweepIndex("sweep expired values", bucketExpiry, 9, func(tx *bolt.Tx, k []byte) error {
+		name, ok := expiringBuckets[k[8]]
+		if !ok {
 			return nil
-		})
-		if err != nil {
-			return total, s.wrap("sweep expired values", err)
 		}
-		total += n
-		if n < sweepBatch {
-			return total, nil
+		b, key := tx.Bucket(name), k[9:]
+		// Delete the value only if this index entry is its current sweep
+		// time (a later put wrote a newer one).
+		if v := b.Get(key); len(v) >= 8 && sweepTime(k[8], unTimeKey(v)) == unTimeKey(k[:8]) {
+			return b.Delete(key)
 		}
-	}
+		return nil
+	})
 }
