@@ -242,11 +242,11 @@ func processorConfig(cfg *config.Config, log *slog.Logger) processor.Config {
 				Tags: n.Audience.Tags, Users: n.Audience.Users, PermitList: n.Audience.PermitList},
 		}
 	}
-	cal, err := policy.ParseCalendar(jobsLocation(cfg), cfg.Calendar.WorkingDays, cfg.Calendar.WorkingHours,
-		cfg.Calendar.Holidays, cfg.Calendar.ExtraWorkdays)
-	if err != nil { // validated by config
-		log.Error("calendar: reminders may go out at any time", "err", err)
-	}
+	// config.Load validated the calendar with these same parsers.
+	days, _ := cfg.Calendar.Weekdays()
+	start, end, _ := cfg.Calendar.Hours()
+	cal := policy.Calendar{Location: jobsLocation(cfg), WorkingDays: days, Start: start, End: end,
+		Holidays: cfg.Calendar.Holidays, ExtraWorkdays: cfg.Calendar.ExtraWorkdays}
 	return processor.Config{
 		Notices:  notices,
 		Calendar: cal,

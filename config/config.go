@@ -303,6 +303,9 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Key + ": " + p.Reason }
 
+// Error makes a Problem an error, for parsers that report one.
+func (p Problem) Error() string { return p.String() }
+
 // Error lists every problem found in a configuration.
 type Error struct {
 	File     string

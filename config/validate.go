@@ -175,11 +175,6 @@ func (c *Config) validateCallbacks(ps *problems) {
 	}
 }
 
-var (
-	clockRange = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$`)
-	weekdays   = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
-)
-
 func (c *Config) validateJobs(ps *problems) {
 	j := c.Jobs
 	if _, err := time.LoadLocation(j.TimeZone); err != nil || j.TimeZone == "" {
@@ -187,8 +182,9 @@ func (c *Config) validateJobs(ps *problems) {
 	}
 	ps.durationBetween("jobs.lease", j.Lease, 5*time.Second, time.Hour)
 	ps.durationBetween("jobs.timeout", j.Timeout, time.Second, 24*time.Hour)
-	for key, spec := range map[string]string{"jobs.reminders": j.Reminders, "jobs.digest": j.Digest,
-		"jobs.reconcile": j.Reconcile, "jobs.retention": j.Retention} {
+	for _, js := range []struct{ key, spec string }{{"jobs.reminders", j.Reminders}, {"jobs.digest", j.Digest},
+		{"jobs.reconcile", j.Reconcile}, {"jobs.retention", j.Retention}} {
+		key, spec := js.key, js.spec
 		if spec == "" {
 			continue
 		}
@@ -197,16 +193,19 @@ func (c *Config) validateJobs(ps *problems) {
 		}
 	}
 	cal := c.Calendar
-	for i, d := range cal.WorkingDays {
-		if !weekdays[d] {
-			ps.add(fmt.Sprintf("calendar.working_days[%d]", i), fmt.Sprintf("must be one of mon tue wed thu fri sat sun, got %q", d))
-		}
+	// The parsers serve builds the calendar with: one definition of valid.
+	if _, err := cal.Weekdays(); err != nil {
+		*ps = append(*ps, err.(Problem))
 	}
-	if m := clockRange.FindStringSubmatch(cal.WorkingHours); m == nil || m[1]+m[2] >= m[3]+m[4] {
-		ps.add("calendar.working_hours", fmt.Sprintf(`must be "HH:MM-HH:MM" with the start before the end, e.g. "09:00-18:00", got %q`, cal.WorkingHours))
+	if _, _, err := cal.Hours(); err != nil {
+		*ps = append(*ps, err.(Problem))
 	}
-	for name, days := range map[string][]string{"calendar.holidays": cal.Holidays, "calendar.extra_workdays": cal.ExtraWorkdays} {
-		for i, d := range days {
+	for _, list := range []struct {
+		name string
+		days []string
+	}{{"calendar.holidays", cal.Holidays}, {"calendar.extra_workdays", cal.ExtraWorkdays}} {
+		name := list.name
+		for i, d := range list.days {
 			if _, err := time.Parse("2006-01-02", d); err != nil {
 				ps.add(fmt.Sprintf("%s[%d]", name, i), fmt.Sprintf("must be a date YYYY-MM-DD, got %q", d))
 			}

@@ -1,10 +1,7 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -28,61 +25,6 @@ type Calendar struct {
 	// "2006-01-02". A date in both is a holiday.
 	Holidays      []string
 	ExtraWorkdays []string
-}
-
-// ParseCalendar builds a Calendar from the configuration's words: working
-// days as "mon" … "sun", working hours as "HH:MM-HH:MM" (the end may be
-// "24:00"), holidays and make-up working days as "YYYY-MM-DD".
-func ParseCalendar(loc *time.Location, workingDays []string, workingHours string, holidays, extraWorkdays []string) (Calendar, error) {
-	c := Calendar{Location: loc}
-	for _, d := range workingDays {
-		wd, ok := weekdayNames[strings.ToLower(strings.TrimSpace(d))]
-		if !ok {
-			return Calendar{}, fmt.Errorf("policy: calendar: working day %q is not one of mon tue wed thu fri sat sun", d)
-		}
-		if !slices.Contains(c.WorkingDays, wd) {
-			c.WorkingDays = append(c.WorkingDays, wd)
-		}
-	}
-	from, to, ok := strings.Cut(workingHours, "-")
-	start, okStart := clockTime(from)
-	end, okEnd := clockTime(to)
-	if !ok || !okStart || !okEnd || start >= end {
-		return Calendar{}, fmt.Errorf(`policy: calendar: working hours %q are not "HH:MM-HH:MM" with the start before the end`, workingHours)
-	}
-	c.Start, c.End = start, end
-	for _, list := range []struct {
-		days []string
-		dst  *[]string
-	}{{holidays, &c.Holidays}, {extraWorkdays, &c.ExtraWorkdays}} {
-		for _, d := range list.days {
-			t, err := time.Parse(time.DateOnly, d)
-			if err != nil {
-				return Calendar{}, fmt.Errorf("policy: calendar: %q is not a date YYYY-MM-DD", d)
-			}
-			*list.dst = append(*list.dst, t.Format(time.DateOnly))
-		}
-	}
-	return c, nil
-}
-
-var weekdayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
-}
-
-// clockTime parses "HH:MM" (00:00 to 24:00) as the time since midnight.
-func clockTime(s string) (time.Duration, bool) {
-	hh, mm, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || len(hh) != 2 || len(mm) != 2 {
-		return 0, false
-	}
-	h, err1 := strconv.Atoi(hh)
-	m, err2 := strconv.Atoi(mm)
-	if err1 != nil || err2 != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, false
-	}
-	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, true
 }
 
 // isZero reports whether c is the zero Calendar (no quiet hours).
