@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -64,19 +63,8 @@ func TestServeRunsTheDigest(t *testing.T) {
 // missed, is in the digest after that.
 func TestDigestReportsSinceTheLastDigest(t *testing.T) {
 	fake := policyCompany(t)
-	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Runs are made by the test, for the activations it chooses.
-	cfg := string(b) + "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, _, done := launchApp(t, ctx, cfgPath, io.Discard)
-	t.Cleanup(func() { cancel(); <-done })
+	a, _ := startJobsApp(t, fake, "due_days = 7\n")
+	ctx := context.Background()
 
 	shanghai := jobsLocation(a.cfg)
 	day1 := time.Now().In(shanghai).AddDate(0, 0, 1)

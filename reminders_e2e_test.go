@@ -21,20 +21,8 @@ import (
 func TestReminderLifecycle(t *testing.T) {
 	fake := policyCompany(t)
 	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}, DirectLeader: []string{"wangwu"}})
-	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(b), "due_days = 7\n", "due_days = 1\nremind_every_days = 2\nescalate_after = 2\nreattest_days = 30\nowners = [\"wangfang\"]\n", 1)
-	// Runs are made by the test, for the activations it chooses.
-	cfg += "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, base, done := launchApp(t, ctx, cfgPath, io.Discard)
-	t.Cleanup(func() { cancel(); <-done })
+	a, base := startJobsApp(t, fake, "due_days = 1\nremind_every_days = 2\nescalate_after = 2\nreattest_days = 30\nowners = [\"wangfang\"]\n")
+	ctx := context.Background()
 
 	eventually(t, "the cards", func() bool { return len(cards(fake, "zhangsan")) == 1 && len(cards(fake, "lisi")) == 1 })
 	shanghai := jobsLocation(a.cfg)
@@ -117,45 +105,9 @@ func TestReminderLifecycle(t *testing.T) {
 
 	// 30 days after the acknowledgement (a working morning): owed again,
 	// with a new card, acknowledged as round 1.
-	reattest := time.Now().In(shanghai).AddDate(0, 0, 31)
-	reattest = time.Date(reattest.Year(), reattest.Month(), reattest.Day(), 10, 0, 0, 0, shanghai)
-	for reattest.Weekday() == time.Saturday || reattest.Weekday() == time.Sunday {
-		reattest = reattest.AddDate(0, 0, 1)
-	}
-	ackCards := func() []wecomtest.InboxMessage {
-		var out []wecomtest.InboxMessage
-		for _, m := range cards(fake, "lisi") {
-			if !strings.Contains(string(m.Message), "提醒") {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-	if c := run(reattest); c["reattest"] != 1 {
-		t.Errorf("30 days later: %v, want lisi owing it again", c)
-	}
-	eventually(t, "the re-attestation card", func() bool { return len(ackCards()) == 2 })
-	if c := run(reattest.Add(time.Hour)); c["reattest"] != 0 {
-		t.Errorf("an hour later: %v, want no second re-attestation", c)
-	}
-	cs := ackCards()
-	click, err = fake.Click("lisi", cs[1].MsgID, "ack:archive:v1")
-	if err != nil {
-		t.Fatalf("click the re-attestation card: %v", err)
-	}
-	postEvent(t, base, click.Spec())
-	eventually(t, "lisi's second attestation", func() bool {
-		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
-		return len(ats.Attestations) == 2
-	})
+	reattestAndAck(t, a, fake, base, "lisi")
 
-	var jobsResp struct {
-		Jobs []struct {
-			Name string         `json:"name"`
-			Off  bool           `json:"off"`
-			Runs []store.JobRun `json:"runs"`
-		} `json:"jobs"`
-	}
+	var jobsResp jobsResponse
 	if status := apiGet(t, base, "/api/v1/jobs?job=reminders&limit=100", &jobsResp); status != 200 || len(jobsResp.Jobs) != 1 {
 		t.Fatalf("GET /api/v1/jobs: %d %+v", status, jobsResp)
 	}
@@ -168,4 +120,97 @@ func TestReminderLifecycle(t *testing.T) {
 	if status := apiGet(t, base, "/api/v1/audit/verify", &report); status != 200 || !report.OK {
 		t.Errorf("audit verify: %d %+v", status, report)
 	}
+}
+
+// TestReattestationWithoutDueDate: a notice with no due date says "any
+// time" on every card, so the re-attestation card has the first card's
+// text; it still goes out (its own notify key), and its click is the
+// next round's attestation.
+func TestReattestationWithoutDueDate(t *testing.T) {
+	fake := policyCompany(t)
+	a, base := startJobsApp(t, fake, "reattest_days = 30\n")
+	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
+	click, err := fake.Click("zhangsan", cards(fake, "zhangsan")[0].MsgID, "ack:archive:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	postEvent(t, base, click.Spec())
+	var ats attestationsResponse
+	eventually(t, "zhangsan's attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user=zhangsan", &ats)
+		return len(ats.Attestations) == 1
+	})
+	reattestAndAck(t, a, fake, base, "zhangsan")
+}
+
+// jobsOff turns every cron job off: the test makes the runs, for the
+// activations it chooses.
+const jobsOff = "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
+
+// startJobsApp runs a server on the policy company with the archive
+// notice's due_days line replaced by notice (TOML keys of the notice)
+// and the cron off.
+func startJobsApp(t *testing.T, fake *wecomtest.Server, notice string) (*app, string) {
+	t.Helper()
+	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "due_days = 7\n", notice, 1) + jobsOff
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, base, done := launchApp(t, ctx, cfgPath, io.Discard)
+	t.Cleanup(func() { cancel(); <-done })
+	return a, base
+}
+
+// reattestAndAck runs the reminders 31 days on (a working morning), when
+// user, who acknowledged the notice, owes it again: they get a new card,
+// and clicking it is a second attestation.
+func reattestAndAck(t *testing.T, a *app, fake *wecomtest.Server, base, user string) {
+	t.Helper()
+	ctx := context.Background()
+	shanghai := jobsLocation(a.cfg)
+	reattest := time.Now().In(shanghai).AddDate(0, 0, 31)
+	reattest = time.Date(reattest.Year(), reattest.Month(), reattest.Day(), 10, 0, 0, 0, shanghai)
+	for reattest.Weekday() == time.Saturday || reattest.Weekday() == time.Sunday {
+		reattest = reattest.AddDate(0, 0, 1)
+	}
+	run := func(at time.Time) map[string]int {
+		t.Helper()
+		r, err := a.jobs.RunScheduled(ctx, "reminders", at)
+		if err != nil {
+			t.Fatalf("run at %v: %v (%+v)", at, err, r)
+		}
+		return r.Counts
+	}
+	ackCards := func() []wecomtest.InboxMessage {
+		var out []wecomtest.InboxMessage
+		for _, m := range cards(fake, user) {
+			if !strings.Contains(string(m.Message), "提醒") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	if c := run(reattest); c["reattest"] != 1 {
+		t.Errorf("30 days later: %v, want %s owing it again", c, user)
+	}
+	eventually(t, "the re-attestation card", func() bool { return len(ackCards()) == 2 })
+	if c := run(reattest.Add(time.Hour)); c["reattest"] != 0 {
+		t.Errorf("an hour later: %v, want no second re-attestation", c)
+	}
+	click, err := fake.Click(user, ackCards()[1].MsgID, "ack:archive:v1")
+	if err != nil {
+		t.Fatalf("click the re-attestation card: %v", err)
+	}
+	postEvent(t, base, click.Spec())
+	var ats attestationsResponse
+	eventually(t, user+"'s second attestation", func() bool {
+		apiGet(t, base, "/api/v1/attestations?user="+user, &ats)
+		return len(ats.Attestations) == 2
+	})
 }

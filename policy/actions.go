@@ -80,6 +80,11 @@ type SendCard struct {
 	UserIDs []string
 	Lang    string
 	Reason  Reason
+	// Key is the notify key; "" is the notice's, Notice.Key(). A card
+	// sent again (re-attestation) needs its own: under the first card's
+	// key, the same text (no due date, or the same one) would be dropped
+	// as already sent.
+	Key string
 }
 
 // UpdateCard turns the clicked card into its acknowledged state (or says

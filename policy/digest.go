@@ -165,7 +165,8 @@ func DigestLanguages() []string { return digestLanguages[:] }
 
 // DigestDeliveryKeys are the notify keys whose failed deliveries n's
 // digest line counts for the window (since, now]: the card's (n.Key())
-// and the reminders' of each day of the window (Remind's keys).
+// and the reminders' and re-attestation cards' of each day of the window
+// (Remind's keys).
 func DigestDeliveryKeys(n Notice, since, now time.Time, s Settings) []string {
 	keys := []string{n.Key()}
 	loc := s.location()
@@ -174,7 +175,7 @@ func DigestDeliveryKeys(n Notice, since, now time.Time, s Settings) []string {
 	d = time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, loc)
 	for i := 0; i < 400; i++ {
 		day := formatDay(d, s)
-		keys = append(keys, n.Key()+":remind:"+day)
+		keys = append(keys, RemindKey(n, day), ReattestKey(n, day))
 		if day >= last {
 			break
 		}

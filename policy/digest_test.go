@@ -431,7 +431,8 @@ func TestClip(t *testing.T) {
 
 func TestDigestDeliveryKeys(t *testing.T) {
 	got := DigestDeliveryKeys(remindNotice, digestNow.Add(-DigestWindow), digestNow, settings)
-	want := []string{"archive:v3", "archive:v3:remind:2026-11-23", "archive:v3:remind:2026-11-24"}
+	want := []string{"archive:v3", "archive:v3:remind:2026-11-23", "archive:v3:reattest:2026-11-23",
+		"archive:v3:remind:2026-11-24", "archive:v3:reattest:2026-11-24"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

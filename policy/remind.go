@@ -250,6 +250,12 @@ func Remind(notices []Notice, obligations []Obligation, people map[string]Person
 	return r.actions()
 }
 
+// RemindKey is the notify key of n's reminders on day (YYYY-MM-DD in the
+// company's zone), ReattestKey that of its re-attestation cards: one a
+// day, so that a run made again that day sends nobody a second.
+func RemindKey(n Notice, day string) string   { return n.Key() + ":remind:" + day }
+func ReattestKey(n Notice, day string) string { return n.Key() + ":reattest:" + day }
+
 // Actionable reports whether Remind, in working time at now, may act on
 // o of notice n: the caller's filter, to load and pass only those (and
 // the people they name).
@@ -409,10 +415,11 @@ func (r *reminding) actions() []Action {
 				At: r.now, DueAt: due, Reason: ReasonReattest})
 		}
 		for _, lang := range slices.Sorted(maps.Keys(nr.reattestTo)) {
-			cards = append(cards, SendCard{Notice: n, UserIDs: nr.reattestTo[lang], Lang: lang, Reason: ReasonReattest})
+			cards = append(cards, SendCard{Notice: n, UserIDs: nr.reattestTo[lang], Lang: lang, Reason: ReasonReattest,
+				Key: ReattestKey(n, r.day)})
 		}
 		for _, lang := range slices.Sorted(maps.Keys(nr.remind)) {
-			reminders = append(reminders, SendReminder{Notice: n, Key: n.Key() + ":remind:" + r.day, Template: RemindTemplate,
+			reminders = append(reminders, SendReminder{Notice: n, Key: RemindKey(n, r.day), Template: RemindTemplate,
 				Lang: lang, UserIDs: nr.remind[lang], Reason: ReasonReminder})
 		}
 		if len(nr.reminded) > 0 {

@@ -417,8 +417,8 @@ func remindCases(t *testing.T) []remindCase {
 			want: []Action{
 				Reattest{NoticeID: "archive", Version: 3, Round: 1, UserIDs: []string{"lisi", "zhangsan"}, At: monday,
 					DueAt: monday.AddDate(0, 0, 7), Reason: ReasonReattest},
-				card(yearly, "en", ReasonReattest, "lisi"),
-				card(yearly, "zh-CN", ReasonReattest, "zhangsan"),
+				reattestCard(yearly, "en", monday, "lisi"),
+				reattestCard(yearly, "zh-CN", monday, "zhangsan"),
 			},
 		},
 		{
@@ -436,7 +436,7 @@ func remindCases(t *testing.T) []remindCase {
 			now:         monday,
 			want: []Action{
 				Reattest{NoticeID: "archive", Version: 3, Round: 2, UserIDs: []string{"zhangsan"}, At: monday, Reason: ReasonReattest},
-				card(yearlyNoDue, "zh-CN", ReasonReattest, "zhangsan"),
+				reattestCard(yearlyNoDue, "zh-CN", monday, "zhangsan"),
 			},
 		},
 		{
@@ -455,7 +455,7 @@ func remindCases(t *testing.T) []remindCase {
 				o.Reason, o.Round, o.CreatedAt, o.DueAt = ReasonReattest, 1, monday, monday.AddDate(0, 0, 7)
 			})},
 			now:  monday,
-			want: []Action{card(yearly, "zh-CN", ReasonReattest, "zhangsan")},
+			want: []Action{reattestCard(yearly, "zh-CN", monday, "zhangsan")},
 		},
 		{
 			// An hour later it is an ordinary open obligation.
@@ -668,4 +668,12 @@ func TestObligationUpdates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reattestCard is the re-attestation card Remind sends at at: under the
+// day's re-attestation key.
+func reattestCard(n Notice, lang string, at time.Time, users ...string) SendCard {
+	c := card(n, lang, ReasonReattest, users...)
+	c.Key = ReattestKey(n, formatDay(at, settings))
+	return c
 }

@@ -121,7 +121,11 @@ func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
 	for _, due := range slices.Sorted(maps.Keys(byDue)) {
 		data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
 			"Summary": n.Summary, "Due": due, "URL": n.URL}
-		if _, err := p.notify.Submit(ctx, notify.Notice{Key: n.Key(), Template: n.Template, Lang: a.Lang, Data: data,
+		key := a.Key
+		if key == "" {
+			key = n.Key()
+		}
+		if _, err := p.notify.Submit(ctx, notify.Notice{Key: key, Template: n.Template, Lang: a.Lang, Data: data,
 			To: byDue[due], ButtonKey: n.ButtonKey()}); err != nil {
 			return err
 		}
