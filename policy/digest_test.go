@@ -301,14 +301,14 @@ func TestDigest(t *testing.T) {
 			if again := Digest(in, settings, digestNow); !reflect.DeepEqual(acts, again) {
 				t.Error("a second decision for the same now differs")
 			}
-			renderDigest(t, acts)
+			renderMarkdown(t, acts)
 		})
 	}
 }
 
-// renderDigest renders every message through the real templates and
+// renderMarkdown renders every text message through the real templates and
 // checks it against WeCom's markdown limit, in UTF-8 bytes.
-func renderDigest(t *testing.T, acts []Action) []string {
+func renderMarkdown(t *testing.T, acts []Action) []string {
 	t.Helper()
 	set, err := templates.Load()
 	if err != nil {
@@ -383,7 +383,7 @@ func checkWorstCase(t *testing.T, in DigestInput, full bool) {
 		for _, m := range msgs {
 			parts = append(parts, m)
 		}
-		contents := renderDigest(t, parts)
+		contents := renderMarkdown(t, parts)
 		var titles []string
 		for i, m := range msgs {
 			if m.Data["Part"] != i+1 || m.Data["Parts"] != len(msgs) || m.Key != fmt.Sprintf("digest:2026-11-24:%s:%d", lang, i+1) {
@@ -481,7 +481,7 @@ func TestDigestSplitRandom(t *testing.T) {
 			}
 		}
 		acts := Digest(in, settings, digestNow)
-		renderDigest(t, acts)
+		renderMarkdown(t, acts)
 		for _, lang := range []string{"en", "zh-CN"} {
 			secs := merged(t, acts, lang)
 			if secs["coverage"] == nil && notices == 0 {

@@ -38,10 +38,11 @@ const (
 
 // Escalation messages are markdown, at most MessageLimit bytes (WeCom's
 // limit); a longer list is split into parts, each its own message. The
-// split counts each listed person as its name, UserID and due date plus
-// escalationItemOverhead bytes, and reserves escalationReserve bytes (and
-// twice the title) for the rest of the text; the templates' golden test
-// renders the worst case to prove it fits.
+// title, names and UserIDs are clipped as the digest's are
+// (digestField…); the split counts each listed person as its name,
+// UserID and due date plus escalationItemOverhead bytes, and reserves
+// escalationReserve bytes (and twice the title) for the rest of the text.
+// TestEscalationSplit renders the worst case through the real templates.
 const (
 	MessageLimit           = 2048
 	escalationReserve      = 560
@@ -463,9 +464,9 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 	var all []escalationItem
 	for _, o := range nr.escalate {
 		p := r.person(o.UserID)
-		it := escalationItem{userID: o.UserID, name: o.UserID, due: formatDay(o.DueAt, r.s)}
+		it := escalationItem{userID: clip(o.UserID, digestFieldID), name: clip(o.UserID, digestFieldName), due: formatDay(o.DueAt, r.s)}
 		if p != nil && p.Name != "" {
-			it.name = p.Name
+			it.name = clip(p.Name, digestFieldName)
 		}
 		reached := len(ownersByLang) > 0
 		if p != nil {
@@ -496,7 +497,8 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 // escalationTexts lists items to recipients in parts of at most
 // MessageLimit bytes.
 func (r *reminding) escalationTexts(n Notice, key, template, lang string, to []string, items []escalationItem) []Action {
-	parts := splitItems(items, n.Title)
+	title := clip(n.Title, digestFieldTitle)
+	parts := splitItems(items, title)
 	out := make([]Action, 0, len(parts))
 	for i, part := range parts {
 		list := make([]map[string]any, len(part))
@@ -507,7 +509,7 @@ func (r *reminding) escalationTexts(n Notice, key, template, lang string, to []s
 			Key:      key + ":" + strconv.Itoa(i+1),
 			Template: template,
 			Lang:     lang,
-			Data: map[string]any{"Title": n.Title, "Version": n.Version, "Items": list,
+			Data: map[string]any{"Title": title, "Version": n.Version, "Items": list,
 				"Part": i + 1, "Parts": len(parts), "Total": len(items)},
 			UserIDs: to,
 			Reason:  ReasonEscalation,

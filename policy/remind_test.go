@@ -584,13 +584,24 @@ func TestRemindIsDeterministic(t *testing.T) {
 // them once, in order, with keys of their own.
 func TestEscalationSplit(t *testing.T) {
 	people := remindPeople()
+	// The worst case: a title, names and UserIDs longer than any field
+	// allows, in Chinese (3 bytes a character).
+	n := remindNotice
+	n.Title = strings.Repeat("会话存档告知", 100)
 	var obligations []Obligation
 	for i := range 200 {
-		u := fmt.Sprintf("employee%03d", i)
-		people[u] = Person{UserID: u, Name: strings.Repeat("长", 20) + fmt.Sprint(i), Active: true, DirectLeaders: []string{"boss"}}
+		u := fmt.Sprintf("employee%03d", i) + strings.Repeat("x", 100)
+		people[u] = Person{UserID: u, Name: strings.Repeat("长", 40) + fmt.Sprint(i), Active: true, DirectLeaders: []string{"boss"}}
 		obligations = append(obligations, pending(u, status(Overdue), reminded(2, day(7, 10, 0))))
 	}
-	acts := Remind([]Notice{remindNotice}, obligations, people, officeCalendar(t), settings, day(9, 10, 0))
+	acts := Remind([]Notice{n}, obligations, people, officeCalendar(t), settings, day(9, 10, 0))
+	var texts []Action
+	for _, a := range acts {
+		if _, ok := a.(SendText); ok {
+			texts = append(texts, a)
+		}
+	}
+	renderMarkdown(t, texts) // every message within WeCom's 2,048 bytes
 	byRecipient := map[string][]SendText{}
 	for _, a := range acts {
 		if st, ok := a.(SendText); ok {
@@ -614,7 +625,7 @@ func TestEscalationSplit(t *testing.T) {
 				listed = append(listed, it["UserID"].(string))
 				size += len(it["Name"].(string)) + len(it["UserID"].(string)) + len(it["Due"].(string)) + escalationItemOverhead
 			}
-			if budget := MessageLimit - escalationReserve - 2*len(remindNotice.Title); size > budget {
+			if budget := MessageLimit - escalationReserve - 2*len(d["Title"].(string)); size > budget {
 				t.Errorf("%s message %d: %d bytes of items, budget %d", to, i, size, budget)
 			}
 			if keys[m.Key] {
