@@ -12,6 +12,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The zone database, so that configured zones (Asia/Shanghai) load on
+	// hosts without one (minimal containers).
+	_ "time/tzdata"
 
 	"github.com/gin-gonic/gin"
 )

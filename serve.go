@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, err
 		}
 		submitter, events = notifier, proc
-		deps.notifier, deps.client, deps.proc = notifier, client, proc
+		deps.proc = proc
 		register = append(register, notifier.Register, proc.Register)
 	}
 	mux := worker.NewMux(events)
@@ -261,10 +261,7 @@ func processorConfig(cfg *config.Config, log *slog.Logger) processor.Config {
 
 // notifyConfig is notify's share of the config.
 func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
-	loc, err := time.LoadLocation(cfg.Notify.TimeZone)
-	if err != nil { // validated by config; tzdata may still be missing
-		loc = time.FixedZone(cfg.Notify.TimeZone, 8*3600)
-	}
+	loc := zone(cfg.Notify.TimeZone)
 	return notify.Config{
 		Scope: wecom.AppMessages,
 		MemberWindows: []store.RateWindow{
@@ -362,26 +359,22 @@ func (a *app) close() {
 	}
 }
 
-// jobDeps are what the cron jobs are built from. notifier, client and
-// proc are nil when wecom.secret is not set.
+// jobDeps are what the cron jobs are built from. proc is nil when
+// wecom.secret is not set.
 type jobDeps struct {
-	cfg      *config.Config
-	store    store.Store
-	notifier *notify.Notifier
-	client   *wecom.Client
-	proc     *processor.Processor
-	log      *slog.Logger
+	cfg   *config.Config
+	store store.Store
+	proc  *processor.Processor
+	log   *slog.Logger
 }
 
 // newScheduler builds the cron with every job of registerJobs.
 func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error) {
-	host, _ := os.Hostname()
 	s, err := jobs.New(d.store, jobs.Config{
-		Location: jobsLocation(d.cfg),
+		Location: zone(d.cfg.Jobs.TimeZone),
 		Lease:    d.cfg.Jobs.Lease,
 		Timeout:  d.cfg.Jobs.Timeout,
-		Holder:   fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Logger:   d.log,
+		Logger:   d.log, // Holder: jobs' default, hostname-pid
 	}, reg)
 	if err != nil {
 		return nil, err
@@ -393,10 +386,15 @@ func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error)
 }
 
 // jobsLocation is the zone of the cron specs and of the working calendar.
-func jobsLocation(cfg *config.Config) *time.Location {
-	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
-	if err != nil { // validated by config; tzdata may still be missing
-		loc = time.FixedZone(cfg.Jobs.TimeZone, 8*3600)
+func jobsLocation(cfg *config.Config) *time.Location { return zone(cfg.Jobs.TimeZone) }
+
+// zone is a configured time zone. config.Load has loaded it already, and
+// the binary embeds the zone database (time/tzdata), so it cannot fail
+// but by a bug.
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(fmt.Sprintf("time zone %q passed config validation but does not load: %v", name, err))
 	}
 	return loc
 }
