@@ -23,7 +23,7 @@ import (
 
 // TestRemindersThreeReplicas runs three `wecomply serve` processes on one
 // real Redis, each with the reminders job, after the people owing a
-// notice have let three days pass. The day's reminder run is made once
+// notice have let three days pass. The reminder run is made once
 // between them — every person gets exactly one reminder, in
 // ceil(people/1000) message/send calls — and, when the replica running
 // it is SIGKILLed mid-run (while it waits on WeCom's user/get), another
@@ -66,10 +66,10 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	}
 	cmd.Wait()
 
-	// Three days pass: the obligations are moved back in the store, the
-	// way the clock would have moved forward. The day's run is for
-	// today's midnight in Shanghai, its latest activation.
-	cfg, err := config.Load(remindConfig(t, fake.URL, redisURL, "0 0 * * *", "127.0.0.1:0"), nil)
+	// Three days pass: the obligations are moved back in the store to
+	// three days before the run's activation, the way the clock would
+	// have moved forward.
+	cfg, err := config.Load(remindConfig(t, fake.URL, redisURL, "0 0 1 1 *", "127.0.0.1:0"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,9 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	}
 	defer st.Close()
 	shanghai := jobsLocation(cfg)
-	y, m, d := time.Now().In(shanghai).Date()
-	activation := time.Date(y, m, d, 0, 0, 0, 0, shanghai)
+	// The yearly activation: the same for every replica however long they
+	// take to start (a daily one moves at 16:00 UTC).
+	activation := time.Date(time.Now().In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
 	keys := make([]store.ObligationKey, len(users))
 	for i, u := range users {
 		keys[i] = store.ObligationKey{UserID: u, NoticeID: "conduct", Version: 1}
@@ -107,7 +108,7 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	replicas := make([]*exec.Cmd, 3)
 	for i := range replicas {
 		addr := freeAddr(t)
-		replicas[i] = startServer(t, bin, remindConfig(t, fake.URL, redisURL, "0 0 * * *", addr), "http://"+addr)
+		replicas[i] = startServer(t, bin, remindConfig(t, fake.URL, redisURL, "0 0 1 1 *", addr), "http://"+addr)
 	}
 	var run store.JobRun
 	killed := ""
@@ -135,7 +136,7 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the reminders run did not finish: %+v (killed %q)", run, killed)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the leader waits 800 ms on user/get
 	}
 	if !run.ScheduledAt.Equal(activation) {
 		t.Errorf("run for %v, want the activation %v", run.ScheduledAt, activation)

@@ -3,4 +3,4 @@
 # server's peak RSS, on the embedded store and on Redis.
 #
 #   bench/notify.sh            # MEMBERS=100000
-exec "$(dirname "$0")/members.sh" notify
+exec "$(dirname "$0")/stores.sh" notify -members "${MEMBERS:-100000}"

@@ -3,4 +3,4 @@
 # send calls and the server's peak RSS, on the embedded store and on Redis.
 #
 #   bench/remind.sh            # MEMBERS=100000
-exec "$(dirname "$0")/members.sh" remind
+exec "$(dirname "$0")/stores.sh" remind -members "${MEMBERS:-100000}"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs a bench tool (bench/notify, bench/remind, bench/welcome) once per
+# store in STORES (default "embedded redis"), against a private
+# redis-server started here on a free port, with the tool's flags after
+# its name.
+#
+#   bench/stores.sh remind -members 100000
+set -euo pipefail
+tool=${1:?usage: bench/stores.sh notify|remind|welcome [flags]}
+shift
+cd "$(dirname "$0")/.."
+STORES=${STORES:-"embedded redis"}
+work=$(mktemp -d)
+redis_pid=""
+cleanup() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/wecomply" .
+go build -o "$work/$tool" "./bench/$tool"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --appendfsync everysec \
+	--logfile "$work/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 100); do
+	redis-cli -p "$port" ping >/dev/null 2>&1 && break
+	sleep 0.05
+done
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), bench/$tool $*"
+rc=0
+for s in $STORES; do
+	"$work/$tool" -bin "$work/wecomply" -store "$s" -redis "redis://127.0.0.1:$port/0" "$@" || rc=1
+done
+exit $rc
