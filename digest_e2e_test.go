@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,16 +35,7 @@ func TestServeRunsTheDigest(t *testing.T) {
 	if j := jobs.Jobs[0]; j.Spec != "0 9 * * *" || j.Off || j.Runs[0].Counts["messages"] != 1 || j.Runs[0].Counts["recipients"] != 1 {
 		t.Errorf("the digest job: %+v", j)
 	}
-	digests := func() int {
-		n := 0
-		for _, m := range fake.Inbox("wangfang") {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, "### 合规日报") {
-				n++
-			}
-		}
-		return n
-	}
-	eventually(t, "the officer's digest", func() bool { return digests() == 1 })
+	eventually(t, "the officer's digest", func() bool { return markdowns(fake, "wangfang", "### 合规日报") == 1 })
 
 	bare := startApp(t, writeConfig(t, "127.0.0.1:0", "embedded", ""), io.Discard)
 	var none jobsResponse
@@ -74,21 +64,10 @@ func TestDigestReportsSinceTheLastDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusalIn := func(day time.Time) bool {
-		for _, m := range fake.Inbox("wangfang") {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, "合规日报 "+day.Format("2006-01-02")) &&
-				strings.Contains(m.Content, "wmMissedDayCustomer") {
-				return true
-			}
-		}
-		return false
+		return markdowns(fake, "wangfang", "合规日报 "+day.Format(time.DateOnly), "wmMissedDayCustomer") > 0
 	}
 	digestOf := func(day time.Time) bool {
-		for _, m := range fake.Inbox("wangfang") {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, "合规日报 "+day.Format("2006-01-02")) {
-				return true
-			}
-		}
-		return false
+		return markdowns(fake, "wangfang", "合规日报 "+day.Format(time.DateOnly)) > 0
 	}
 	for _, day := range []time.Time{day1, day1.AddDate(0, 0, 2)} { // day 2 is missed
 		if r, err := a.jobs.RunScheduled(ctx, "digest", day); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,18 @@ func cards(fake *wecomtest.Server, user string) []wecomtest.InboxMessage {
 		}
 	}
 	return out
+}
+
+// markdowns counts the markdown messages in user's inbox that contain
+// every one of texts.
+func markdowns(fake *wecomtest.Server, user string, texts ...string) int {
+	n := 0
+	for _, m := range fake.Inbox(user) {
+		if m.MsgType == "markdown" && !slices.ContainsFunc(texts, func(s string) bool { return !strings.Contains(m.Content, s) }) {
+			n++
+		}
+	}
+	return n
 }
 
 // postEvent signs and POSTs an event to the app's callback, as WeCom does.
@@ -409,14 +422,7 @@ func TestCustomerLoop(t *testing.T) {
 			}
 		}
 	}()
-	eventually(t, "the officer's alert", func() bool {
-		for _, m := range fake.Inbox("wangfang") {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, "张先生（wmCustomer1）") && strings.Contains(m.Content, "张三") {
-				return true
-			}
-		}
-		return false
-	})
+	eventually(t, "the officer's alert", func() bool { return markdowns(fake, "wangfang", "张先生（wmCustomer1）", "张三") > 0 })
 	var consents struct {
 		Consents []struct {
 			UserID         string `json:"user_id"`

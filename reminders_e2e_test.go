@@ -72,14 +72,7 @@ func TestReminderLifecycle(t *testing.T) {
 	want("the third reminders", 3, 3)
 	// lisi's leader is told about lisi; the owner about both; zhangsan has
 	// no leader.
-	markdown := func(user, text string) bool {
-		for _, m := range fake.Inbox(user) {
-			if m.MsgType == "markdown" && strings.Contains(m.Content, text) {
-				return true
-			}
-		}
-		return false
-	}
+	markdown := func(user, text string) bool { return markdowns(fake, user, text) > 0 }
 	eventually(t, "the escalations", func() bool {
 		return markdown("wangwu", "李四（lisi）") && markdown("wangfang", "李四（lisi）") && markdown("wangfang", "张三（zhangsan）")
 	})
