@@ -40,9 +40,9 @@ func (c Calendar) location() *time.Location {
 	return chinaStandardTime
 }
 
-// IsWorkingDay reports whether t's local date is a working day: a make-up
+// isWorkingDay reports whether t's local date is a working day: a make-up
 // working day, or a working weekday that is no holiday.
-func (c Calendar) IsWorkingDay(t time.Time) bool {
+func (c Calendar) isWorkingDay(t time.Time) bool {
 	if c.isZero() {
 		return true
 	}
@@ -63,7 +63,7 @@ func (c Calendar) IsWorkingTime(t time.Time) bool {
 	if c.isZero() {
 		return true
 	}
-	if !c.IsWorkingDay(t) {
+	if !c.isWorkingDay(t) {
 		return false
 	}
 	// The wall clock, not the time since midnight: on a day with a

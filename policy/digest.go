@@ -161,7 +161,7 @@ var digestLanguages = [...]string{"en", "zh-CN"}
 
 // DigestLanguages returns the languages a digest may be sent in (the
 // languages of DigestKey).
-func DigestLanguages() []string { return digestLanguages[:] }
+func DigestLanguages() []string { return slices.Clone(digestLanguages[:]) }
 
 // DigestDeliveryKeys are the notify keys whose failed deliveries n's
 // digest line counts for the window (since, now]: the card's (n.Key())
@@ -223,8 +223,8 @@ func Digest(in DigestInput, s Settings, now time.Time) []Action {
 	}
 	d := newDigest(in, s, now)
 	var out []Action
+	parts := d.split() // the same in every language: the data, not the text
 	for _, lang := range slices.Sorted(maps.Keys(byLang)) {
-		parts := d.split()
 		for i, part := range parts {
 			data := map[string]any{
 				"Day": formatDay(now, s), "Since": formatMinute(in.Since, s), "Until": formatMinute(now, s),

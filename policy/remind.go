@@ -356,12 +356,7 @@ func (r *reminding) run(n Notice) *noticeRun {
 }
 
 // person returns the person as known, nil if unknown.
-func (r *reminding) person(userID string) *Person {
-	if p, ok := r.people[userID]; ok {
-		return &p
-	}
-	return nil
-}
+func (r *reminding) person(userID string) *Person { return lookup(r.people, userID) }
 
 // obligation decides one obligation of n.
 func (r *reminding) obligation(n Notice, o Obligation) {
