@@ -150,21 +150,13 @@ func (r *runner) lead(ctx context.Context) (_ store.JobRun, logged bool, _ error
 		}
 	}()
 
-	// A run finished already (ok or failed) is not made again: one run
-	// per activation; the next activation tries again.
-	prev, found, err := r.find(ctx)
-	if err != nil {
-		return store.JobRun{}, false, err
-	}
-	if found && prev.Outcome != store.RunRunning {
-		r.observed(prev)
-		return prev, false, r.outcomeErr(prev)
-	}
 	run, started, err := r.s.st.StartJobRun(ctx, r.j.Name, r.at, cfg.Holder, cfg.Now())
 	if err != nil {
 		return store.JobRun{}, false, r.errorf("start: %w", err)
 	}
 	if !started {
+		// A run finished already (ok or failed) is not made again: one
+		// run per activation; the next activation tries again.
 		r.observed(run)
 		return run, false, r.outcomeErr(run)
 	}

@@ -43,10 +43,9 @@ type JobRun struct {
 type JobRuns interface {
 	// StartJobRun records that holder starts the run (job, scheduledAt) at
 	// at — or takes it over, if it is recorded as running (Starts is
-	// incremented). A run already finished (ok) is returned unchanged
-	// with started false: it must not be made again. A failed run may be
-	// started again (running, Starts incremented, its last FinishedAt,
-	// Counts and Error cleared). It returns the run as stored.
+	// incremented). A run already finished, ok or failed, is returned
+	// unchanged with started false: it must not be made again (the next
+	// activation tries again). It returns the run as stored.
 	StartJobRun(ctx context.Context, job string, scheduledAt time.Time, holder string, at time.Time) (run JobRun, started bool, err error)
 	// FinishJobRun stores the run's outcome (RunOK or RunFailed), counts,
 	// error and FinishedAt — and its Holder, if set: the replica that

@@ -93,9 +93,8 @@ func (s *Store) StartJobRun(ctx context.Context, job string, scheduledAt time.Ti
 		if ok {
 			curp = &cur
 		}
-		var write bool
-		run, started, write = jobrun.Start(curp, job, scheduledAt, holder, at)
-		if !write {
+		run, started = jobrun.Start(curp, job, scheduledAt, holder, at)
+		if !started {
 			return nil
 		}
 		return putJobRun(tx, run)

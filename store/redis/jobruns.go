@@ -119,9 +119,8 @@ func (s *Store) StartJobRun(ctx context.Context, job string, scheduledAt time.Ti
 	var run store.JobRun
 	var started bool
 	err := s.modifyJobRun(ctx, op, job, scheduledAt, false, func(cur *store.JobRun) (store.JobRun, bool, error) {
-		var write bool
-		run, started, write = jobrun.Start(cur, job, scheduledAt, holder, at)
-		return run, write, nil
+		run, started = jobrun.Start(cur, job, scheduledAt, holder, at)
+		return run, started, nil
 	})
 	if err != nil {
 		return store.JobRun{}, false, err

@@ -78,29 +78,27 @@ func CheckStart(job string, scheduledAt time.Time, holder string, at time.Time) 
 
 // Start is StartJobRun's transition: cur is the stored run (nil if there
 // is none), scheduledAt and at are in normal form (Time). It returns the
-// run as it is to be stored, whether holder starts it, and whether it
-// must be written:
+// run as it is to be stored and whether holder starts it; a started run
+// is to be written, one not started is left as it is:
 //
 //	none     created running, Starts 1                      started
 //	running  taken over: Holder, StartedAt, Starts+1        started
-//	failed   started again: running, Holder, StartedAt,     started
-//	         Starts+1; the last attempt's FinishedAt,
-//	         Counts and Error cleared
 //	ok       unchanged                                      not started
-func Start(cur *store.JobRun, job string, scheduledAt time.Time, holder string, at time.Time) (run store.JobRun, started, write bool) {
+//	failed   unchanged                                      not started
+//
+// A finished run, ok or failed, is never started again: one run per
+// activation; the next activation tries again.
+func Start(cur *store.JobRun, job string, scheduledAt time.Time, holder string, at time.Time) (run store.JobRun, started bool) {
 	if cur == nil {
-		return store.JobRun{Job: job, ScheduledAt: scheduledAt, Holder: holder, StartedAt: at, Outcome: store.RunRunning, Starts: 1}, true, true
+		return store.JobRun{Job: job, ScheduledAt: scheduledAt, Holder: holder, StartedAt: at, Outcome: store.RunRunning, Starts: 1}, true
+	}
+	if cur.Outcome != store.RunRunning {
+		return *cur, false
 	}
 	run = *cur
-	if run.Outcome == store.RunOK {
-		return run, false, false
-	}
-	if run.Outcome != store.RunRunning {
-		run.FinishedAt, run.Counts, run.Error = time.Time{}, nil, ""
-	}
-	run.Outcome, run.Holder, run.StartedAt = store.RunRunning, holder, at
+	run.Holder, run.StartedAt = holder, at
 	run.Starts++
-	return run, true, true
+	return run, true
 }
 
 // CheckFinish checks FinishJobRun's run and returns it in normal form.
