@@ -57,9 +57,8 @@ type JobRuns interface {
 	// LastJobRun returns the run of job with the latest ScheduledAt, or
 	// ErrNotFound.
 	LastJobRun(ctx context.Context, job string) (JobRun, error)
-	// ListJobRuns returns up to limit runs, latest ScheduledAt first, of
-	// job or, when job is "", of every job (runs of several jobs
-	// scheduled at the same time in reverse order of the job's name). A
-	// limit of 0 or less returns none.
+	// ListJobRuns returns up to limit runs of job, latest ScheduledAt
+	// first. A limit of 0 or less returns none. job must be named (""
+	// is an error): runs are listed one job at a time.
 	ListJobRuns(ctx context.Context, job string, limit int) ([]JobRun, error)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -18,10 +17,10 @@ import (
 // putJobRunScript writes a job run if it is still what the caller read
 // (compare and set), and indexes it; given a job's key range, it then
 // deletes the job's runs older than the last jobrun.Keep.
-// KEYS: jobrun hash, jobrun:idx, jobrun:time. ARGV: key, JSON as read
-// ("" if there was none: it must still be absent), new JSON, scheduled
-// µs, the job's range in jobrun:idx ("[" ‖ prefix and "(" ‖ its
-// successor, or "" and "" not to prune), how many runs to keep.
+// KEYS: jobrun hash, jobrun:idx. ARGV: key, JSON as read ("" if there
+// was none: it must still be absent), new JSON, the job's range in
+// jobrun:idx ("[" ‖ prefix and "(" ‖ its successor, or "" and "" not to
+// prune), how many runs to keep.
 // Returns 1 if written, 0 if the run changed since it was read.
 var putJobRunScript = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -32,16 +31,14 @@ elseif cur ~= ARGV[2] then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-if ARGV[5] ~= '' then
-  local keep = tonumber(ARGV[7])
-  local n = redis.call('ZLEXCOUNT', KEYS[2], ARGV[5], ARGV[6])
+if ARGV[4] ~= '' then
+  local keep = tonumber(ARGV[6])
+  local n = redis.call('ZLEXCOUNT', KEYS[2], ARGV[4], ARGV[5])
   if n > keep then
-    local old = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[6], 'BYLEX', 'LIMIT', 0, n - keep)
+    local old = redis.call('ZRANGE', KEYS[2], ARGV[4], ARGV[5], 'BYLEX', 'LIMIT', 0, n - keep)
     for _, m in ipairs(old) do
       redis.call('HDEL', KEYS[1], m)
       redis.call('ZREM', KEYS[2], m)
-      redis.call('ZREM', KEYS[3], m)
     end
   end
 end
@@ -59,7 +56,7 @@ func jobRunOp(verb, job string, scheduledAt time.Time) string {
 // again.
 func (s *Store) modifyJobRun(ctx context.Context, op, job string, scheduledAt time.Time, prune bool, change func(cur *store.JobRun) (store.JobRun, bool, error)) error {
 	key := string(jobrun.Key(job, scheduledAt))
-	keys := []string{s.k.jobRun, s.k.jobRunIdx, s.k.jobRunTime}
+	keys := []string{s.k.jobRun, s.k.jobRunIdx}
 	lo, hi := "", ""
 	if prune {
 		prefix := jobrun.JobPrefix(job)
@@ -87,8 +84,7 @@ func (s *Store) modifyJobRun(ctx context.Context, op, job string, scheduledAt ti
 		if err != nil {
 			return fmt.Errorf("redis: %s: %w", op, err)
 		}
-		n, err := s.pipe.run(ctx, putJobRunScript, keys, key, raw, v,
-			strconv.FormatInt(jobrun.Micros(scheduledAt), 10), lo, hi, jobrun.Keep)
+		n, err := s.pipe.run(ctx, putJobRunScript, keys, key, raw, v, lo, hi, jobrun.Keep)
 		if err != nil {
 			return s.wrap(op, err)
 		}
@@ -167,10 +163,8 @@ func (s *Store) LastJobRun(ctx context.Context, job string) (store.JobRun, error
 	return runs[0], nil
 }
 
-// ListJobRuns returns up to limit runs, latest ScheduledAt first: of one
-// job from jobrun:idx (its members in reverse lexical order), of every
-// job from jobrun:time (runs scheduled at the same µs in reverse order of
-// their job's name, as the embedded store lists them); see
+// ListJobRuns returns up to limit runs of job, latest ScheduledAt first,
+// from jobrun:idx (its members in reverse lexical order); see
 // store.JobRuns. A run pruned between the two reads is left out.
 func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
 	op := "list job runs"
@@ -180,16 +174,16 @@ func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
+	if err := jobrun.CheckList(job); err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", op, err)
+	}
 	out := []store.JobRun{}
 	if limit <= 0 {
 		return out, nil
 	}
-	z := goredis.ZRangeArgs{Key: s.k.jobRunTime, Start: "+inf", Stop: "-inf", ByScore: true, Rev: true, Count: int64(limit)}
-	if job != "" {
-		prefix := jobrun.JobPrefix(job)
-		z = goredis.ZRangeArgs{Key: s.k.jobRunIdx, Start: "(" + string(index.Successor(prefix)), Stop: "[" + string(prefix),
-			ByLex: true, Rev: true, Count: int64(limit)}
-	}
+	prefix := jobrun.JobPrefix(job)
+	z := goredis.ZRangeArgs{Key: s.k.jobRunIdx, Start: "(" + string(index.Successor(prefix)), Stop: "[" + string(prefix),
+		ByLex: true, Rev: true, Count: int64(limit)}
 	members, err := s.client.ZRangeArgs(ctx, z).Result()
 	if err != nil {
 		return nil, s.wrap(op, err)

@@ -39,12 +39,6 @@ func Key(job string, scheduledAt time.Time) []byte {
 // JobPrefix is what the keys of job's runs start with.
 func JobPrefix(job string) []byte { return index.AppendString(nil, job) }
 
-// TimeKey is a run's entry in an index of every job's runs by time:
-// (ScheduledAt µs, job).
-func TimeKey(job string, scheduledAt time.Time) []byte {
-	return index.AppendString(index.AppendInt(nil, Micros(scheduledAt)), job)
-}
-
 func checkTime(what string, t time.Time) error {
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("job run %s %v out of range", what, t)
@@ -55,6 +49,14 @@ func checkTime(what string, t time.Time) error {
 func checkJob(job string) error {
 	if job == "" || !utf8.ValidString(job) {
 		return errors.New("a job run needs a job name, in UTF-8")
+	}
+	return nil
+}
+
+// CheckList checks ListJobRuns's job: runs are listed one job at a time.
+func CheckList(job string) error {
+	if job == "" {
+		return errors.New("no job named: job runs are listed one job at a time")
 	}
 	return nil
 }
