@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -49,16 +48,17 @@ func (s *Scheduler) due(ctx context.Context, j *job, now time.Time) (time.Time, 
 	if latest.IsZero() {
 		return time.Time{}, false
 	}
-	last, err := s.st.LastJobRun(ctx, j.Name)
+	runs, err := s.st.ListJobRuns(ctx, j.Name, 1)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return latest, true
 	case err != nil:
 		if ctx.Err() == nil {
 			s.log.Error("job: catch up: read the last run; the next activation will run", "job", j.Name, "err", err)
 		}
 		return time.Time{}, false
+	case len(runs) == 0:
+		return latest, true
 	}
+	last := runs[0]
 	if last.Outcome == store.RunOK {
 		s.metrics.lastSuccess.WithLabelValues(j.Name).Set(float64(last.FinishedAt.UnixMilli()) / 1e3)
 	}

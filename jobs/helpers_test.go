@@ -261,11 +261,11 @@ func (p *partitioned) FinishJobRun(ctx context.Context, run store.JobRun) error 
 	return p.Store.FinishJobRun(ctx, run)
 }
 
-func (p *partitioned) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
+func (p *partitioned) GetJobRun(ctx context.Context, job string, at time.Time) (store.JobRun, error) {
 	if p.cut.Load() {
 		return store.JobRun{}, errPartitioned
 	}
-	return p.Store.LastJobRun(ctx, job)
+	return p.Store.GetJobRun(ctx, job, at)
 }
 
 func (p *partitioned) ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error) {

@@ -292,28 +292,14 @@ func (r *runner) renew(stop <-chan struct{}, cancel context.CancelCauseFunc) boo
 
 // find returns the recorded run of this activation, if there is one.
 func (r *runner) find(ctx context.Context) (store.JobRun, bool, error) {
-	last, err := r.s.st.LastJobRun(ctx, r.j.Name)
+	run, err := r.s.st.GetJobRun(ctx, r.j.Name, r.at)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.JobRun{}, false, nil
 	case err != nil:
-		return store.JobRun{}, false, r.errorf("read the last run: %w", err)
-	case last.ScheduledAt.Equal(r.at):
-		return last, true, nil
-	case last.ScheduledAt.Before(r.at):
-		return store.JobRun{}, false, nil
+		return store.JobRun{}, false, r.errorf("read the run: %w", err)
 	}
-	// A later activation has run already: look further back.
-	runs, err := r.s.st.ListJobRuns(ctx, r.j.Name, 100)
-	if err != nil {
-		return store.JobRun{}, false, r.errorf("list runs: %w", err)
-	}
-	for _, run := range runs {
-		if run.ScheduledAt.Equal(r.at) {
-			return run, true, nil
-		}
-	}
-	return store.JobRun{}, false, nil
+	return run, true, nil
 }
 
 // observed notes a finished run in the metrics.

@@ -54,9 +54,9 @@ type JobRuns interface {
 	// started. A run recorded as ok stays as it is (a late finish of a
 	// replica that was taken over changes nothing, and is not an error).
 	FinishJobRun(ctx context.Context, run JobRun) error
-	// LastJobRun returns the run of job with the latest ScheduledAt, or
-	// ErrNotFound.
-	LastJobRun(ctx context.Context, job string) (JobRun, error)
+	// GetJobRun returns the run (job, scheduledAt), scheduledAt taken to
+	// the microsecond as runs keep it, or ErrNotFound.
+	GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (JobRun, error)
 	// ListJobRuns returns up to limit runs of job, latest ScheduledAt
 	// first. A limit of 0 or less returns none. job must be named (""
 	// is an error): runs are listed one job at a time.

@@ -133,21 +133,9 @@ func (s *Store) FinishJobRun(ctx context.Context, run store.JobRun) error {
 	return nil
 }
 
-// LastJobRun returns job's run with the latest ScheduledAt, or
-// store.ErrNotFound.
-func (s *Store) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
-	op := "get the last run of job " + job
-	if err := s.check(ctx, op); err != nil {
-		return store.JobRun{}, err
-	}
-	runs, err := s.ListJobRuns(ctx, job, 1)
-	if err != nil {
-		return store.JobRun{}, err
-	}
-	if len(runs) == 0 {
-		return store.JobRun{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
-	}
-	return runs[0], nil
+// GetJobRun returns the run (job, scheduledAt), or store.ErrNotFound.
+func (s *Store) GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (store.JobRun, error) {
+	return getRecord[store.JobRun](ctx, s, jobRunOp("get", job, scheduledAt), bucketJobRuns, jobrun.Key(job, jobrun.Time(scheduledAt)))
 }
 
 // ListJobRuns returns up to limit runs of job, latest ScheduledAt first,

@@ -146,21 +146,17 @@ func (s *Store) FinishJobRun(ctx context.Context, run store.JobRun) error {
 	})
 }
 
-// LastJobRun returns job's run with the latest ScheduledAt, or
-// store.ErrNotFound.
-func (s *Store) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
-	op := "get the last run of job " + job
+// GetJobRun returns the run (job, scheduledAt), or store.ErrNotFound.
+func (s *Store) GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (store.JobRun, error) {
+	op := jobRunOp("get", job, scheduledAt)
 	if err := s.check(op); err != nil {
 		return store.JobRun{}, err
 	}
-	runs, err := s.ListJobRuns(ctx, job, 1)
-	if err != nil {
+	var run store.JobRun
+	if err := s.getJSON(ctx, op, s.k.jobRun, string(jobrun.Key(job, jobrun.Time(scheduledAt))), &run); err != nil {
 		return store.JobRun{}, err
 	}
-	if len(runs) == 0 {
-		return store.JobRun{}, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
-	}
-	return runs[0], nil
+	return run, nil
 }
 
 // ListJobRuns returns up to limit runs of job, latest ScheduledAt first,

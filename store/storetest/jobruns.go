@@ -32,11 +32,22 @@ func finishRun(t *testing.T, s store.Store, run store.JobRun) {
 	}
 }
 
+// lastRun returns job's run with the latest ScheduledAt.
 func lastRun(t *testing.T, s store.Store, job string) store.JobRun {
 	t.Helper()
-	run, err := s.LastJobRun(t.Context(), job)
+	runs := listRuns(t, s, job, 1)
+	if len(runs) == 0 {
+		t.Fatalf("ListJobRuns(%s, 1): no run", job)
+	}
+	return runs[0]
+}
+
+// getRun returns the run (job, at).
+func getRun(t *testing.T, s store.Store, job string, at time.Time) store.JobRun {
+	t.Helper()
+	run, err := s.GetJobRun(t.Context(), job, at)
 	if err != nil {
-		t.Fatalf("LastJobRun(%s): %v", job, err)
+		t.Fatalf("GetJobRun(%s, %v): %v", job, at, err)
 	}
 	return run
 }
@@ -77,8 +88,11 @@ func wantUTCMicros(t *testing.T, what string, tm, want time.Time) {
 func testJobRuns(t *testing.T, open OpenFunc, _ Options) {
 	s := open(t, opts(longLease, 5))
 	ctx := t.Context()
-	_, err := s.LastJobRun(ctx, "reminders")
-	wantNotFound(t, "LastJobRun of a job never run", err)
+	if runs := listRuns(t, s, "reminders", 10); len(runs) != 0 {
+		t.Fatalf("ListJobRuns of a job never run: %q", runIDs(runs))
+	}
+	_, err := s.GetJobRun(ctx, "reminders", runTime)
+	wantNotFound(t, "GetJobRun of a job never run", err)
 
 	now := runTime.Add(1500 * time.Nanosecond)
 	run, started := startRun(t, s, "reminders", runTime, "replica-a", now)
@@ -89,9 +103,20 @@ func testJobRuns(t *testing.T, open OpenFunc, _ Options) {
 		StartedAt: now.UTC().Truncate(time.Microsecond), Outcome: store.RunRunning, Starts: 1}
 	sameJSON(t, "a new run", run, want)
 	got := lastRun(t, s, "reminders")
-	sameJSON(t, "LastJobRun of a new run", got, want)
+	sameJSON(t, "the last run, a new one", got, want)
 	wantUTCMicros(t, "ScheduledAt", got.ScheduledAt, runTime)
 	wantUTCMicros(t, "StartedAt", got.StartedAt, now)
+	// Got by its scheduled time, in any zone, with nanoseconds or not.
+	sameJSON(t, "GetJobRun of a new run", getRun(t, s, "reminders", runTime), want)
+	sameJSON(t, "GetJobRun by the time in UTC, to the µs", getRun(t, s, "reminders", runTime.UTC().Truncate(time.Microsecond)), want)
+	for name, at := range map[string]time.Time{"a µs later": runTime.Add(time.Microsecond), "a µs earlier": runTime.Add(-time.Microsecond)} {
+		_, err := s.GetJobRun(ctx, "reminders", at)
+		wantNotFound(t, "GetJobRun "+name, err)
+	}
+	for _, job := range []string{"remind", "reminders2", ""} {
+		_, err := s.GetJobRun(ctx, job, runTime)
+		wantNotFound(t, fmt.Sprintf("GetJobRun of job %q", job), err)
+	}
 
 	// The leader died: another replica takes the run over.
 	takeover := now.Add(time.Minute)
@@ -109,6 +134,7 @@ func testJobRuns(t *testing.T, open OpenFunc, _ Options) {
 		Outcome: store.RunOK, Counts: map[string]int{"reminded": 12, "failed": 0}, Starts: 2}
 	got = lastRun(t, s, "reminders")
 	sameJSON(t, "a finished run", got, want)
+	sameJSON(t, "GetJobRun of a finished run", getRun(t, s, "reminders", runTime), want)
 	wantUTCMicros(t, "FinishedAt", got.FinishedAt, done.FinishedAt)
 
 	// Made once: starting it again returns it unchanged, not started; the
@@ -137,7 +163,8 @@ func testJobRuns(t *testing.T, open OpenFunc, _ Options) {
 		t.Error("StartJobRun of a failed run: started true")
 	}
 	sameJSON(t, "StartJobRun of a failed run", run, failed)
-	sameJSON(t, "LastJobRun after starting a failed run", lastRun(t, s, "reminders"), failed)
+	sameJSON(t, "GetJobRun after starting a failed run", getRun(t, s, "reminders", next), failed)
+	sameJSON(t, "GetJobRun of the earlier run", getRun(t, s, "reminders", runTime), want)
 
 	wantNotFound(t, "FinishJobRun of a run never started", s.FinishJobRun(ctx,
 		store.JobRun{Job: "reminders", ScheduledAt: next.Add(time.Hour), Outcome: store.RunOK}))
@@ -255,10 +282,10 @@ func testJobRunsList(t *testing.T, open OpenFunc, _ Options) {
 		t.Errorf("ListJobRuns(\"\", 10) = %v, want an error", runIDs(runs))
 	}
 	if got := lastRun(t, s, "a"); !got.ScheduledAt.Equal(h(3)) {
-		t.Errorf("LastJobRun(a) scheduled at %v, want %v", got.ScheduledAt, h(3))
+		t.Errorf("last run of a scheduled at %v, want %v", got.ScheduledAt, h(3))
 	}
 	if got := lastRun(t, s, "ab"); !got.ScheduledAt.Equal(h(1)) {
-		t.Errorf("LastJobRun(ab) scheduled at %v, want %v", got.ScheduledAt, h(1))
+		t.Errorf("last run of ab scheduled at %v, want %v", got.ScheduledAt, h(1))
 	}
 }
 
@@ -293,6 +320,9 @@ func testJobRunsKeepTheLast1000(t *testing.T, open OpenFunc, _ Options) {
 			t.Errorf("%d runs of %s, want 3: another job's finish pruned them", got, job)
 		}
 	}
+	_, err := s.GetJobRun(ctx, "tick", at(0))
+	wantNotFound(t, "GetJobRun of a pruned run", err)
+	sameJSON(t, "GetJobRun of the oldest run kept", getRun(t, s, "tick", at(n-1000)), runs[999])
 	pruned := store.JobRun{Job: "tick", ScheduledAt: at(0), Outcome: store.RunOK}
 	wantNotFound(t, "FinishJobRun of a pruned run", s.FinishJobRun(ctx, pruned))
 }
