@@ -10,7 +10,7 @@ import (
 	"github.com/wecomply/wecomply/store"
 )
 
-// CatchUp makes, for each scheduled job, the run missed while no replica
+// catchUp makes, for each scheduled job, the run missed while no replica
 // ran, and returns when they are done (Start calls it in the
 // background). A job is due when its latest activation at or before now
 // is later than its last recorded run, or has no recorded run, or is its
@@ -20,7 +20,7 @@ import (
 // the missed work in it.
 //
 // Schedules with no fixed activations (@every) are not caught up.
-func (s *Scheduler) CatchUp(ctx context.Context) {
+func (s *Scheduler) catchUp(ctx context.Context) {
 	s.mu.Lock()
 	jobs := s.jobs
 	s.mu.Unlock()
@@ -42,7 +42,7 @@ func (s *Scheduler) CatchUp(ctx context.Context) {
 }
 
 // due reports whether j's latest activation at or before now must run
-// (see CatchUp), and which it is.
+// (see catchUp), and which it is.
 func (s *Scheduler) due(ctx context.Context, j *job, now time.Time) (time.Time, bool) {
 	latest := lastActivation(j.sched, now)
 	if latest.IsZero() {
@@ -59,9 +59,7 @@ func (s *Scheduler) due(ctx context.Context, j *job, now time.Time) (time.Time, 
 		return latest, true
 	}
 	last := runs[0]
-	if last.Outcome == store.RunOK {
-		s.metrics.lastSuccess.WithLabelValues(j.Name).Set(float64(last.FinishedAt.UnixMilli()) / 1e3)
-	}
+	s.noteOK(j.Name, last)
 	switch {
 	case last.ScheduledAt.Before(latest):
 		return latest, true

@@ -102,7 +102,7 @@ func TestCatchUp(t *testing.T) {
 				{Name: "reminders", Spec: "0 * * * *", Run: c.quick},
 				{Name: "digest", Spec: "", Run: c.quick}, // off: never caught up
 			}, withClock(clk))
-			r.CatchUp(ctx)
+			r.catchUp(ctx)
 
 			wantStarts := 0
 			if tt.wantRun {

@@ -117,7 +117,7 @@ func (r *runner) run(ctx context.Context) (_ store.JobRun, logged bool, _ error)
 			return store.JobRun{}, false, err
 		}
 		if found && run.Outcome != store.RunRunning {
-			r.observed(run)
+			r.s.noteOK(r.j.Name, run)
 			return run, false, r.outcomeErr(run)
 		}
 		if tick == nil {
@@ -157,7 +157,7 @@ func (r *runner) lead(ctx context.Context) (_ store.JobRun, logged bool, _ error
 	if !started {
 		// A run finished already (ok or failed) is not made again: one
 		// run per activation; the next activation tries again.
-		r.observed(run)
+		r.s.noteOK(r.j.Name, run)
 		return run, false, r.outcomeErr(run)
 	}
 	attrs := []any{"holder", cfg.Holder, "starts", run.Starts}
@@ -214,7 +214,7 @@ func (r *runner) lead(ctx context.Context) (_ store.JobRun, logged bool, _ error
 		r.log.Error("job: run failed", append(attrs, "err", jerr)...)
 		return run, true, r.errorf("%w: %w", ErrRunFailed, jerr)
 	}
-	r.observed(run)
+	r.s.noteOK(r.j.Name, run)
 	r.log.Info("job: run ok", attrs...)
 	return run, true, nil
 }
@@ -302,10 +302,11 @@ func (r *runner) find(ctx context.Context) (store.JobRun, bool, error) {
 	return run, true, nil
 }
 
-// observed notes a finished run in the metrics.
-func (r *runner) observed(run store.JobRun) {
+// noteOK notes a run of job name in the metrics if it finished ok: the
+// time of job's last success.
+func (s *Scheduler) noteOK(name string, run store.JobRun) {
 	if run.Outcome == store.RunOK && !run.FinishedAt.IsZero() {
-		r.s.metrics.lastSuccess.WithLabelValues(r.j.Name).Set(float64(run.FinishedAt.UnixMilli()) / 1e3)
+		s.metrics.lastSuccess.WithLabelValues(name).Set(float64(run.FinishedAt.UnixMilli()) / 1e3)
 	}
 }
 
