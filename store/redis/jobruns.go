@@ -62,42 +62,40 @@ func (s *Store) modifyJobRun(ctx context.Context, op, job string, scheduledAt ti
 		prefix := jobrun.JobPrefix(job)
 		lo, hi = "["+string(prefix), "("+string(index.Successor(prefix))
 	}
-	for attempt := 0; ; attempt++ {
+	return retryCAS(ctx, op, func() (bool, error) {
 		raw, err := s.client.HGet(ctx, s.k.jobRun, key).Result()
 		var cur *store.JobRun
 		switch {
 		case errors.Is(err, goredis.Nil):
 			raw = ""
 		case err != nil:
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		default:
 			cur = new(store.JobRun)
 			if err := json.Unmarshal([]byte(raw), cur); err != nil {
-				return fmt.Errorf("redis: %s: decode: %w", op, err)
+				return false, fmt.Errorf("redis: %s: decode: %w", op, err)
 			}
 		}
 		run, write, err := change(cur)
-		if err != nil || !write {
-			return err
+		if err != nil {
+			return false, err
+		}
+		if !write {
+			return true, nil
 		}
 		v, err := json.Marshal(run)
 		if err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
+			return false, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		n, err := s.pipe.run(ctx, putJobRunScript, keys, key, raw, v, lo, hi, jobrun.Keep)
 		if err != nil {
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		if n == int64(1) {
-			return nil
+			return true, nil
 		}
-		if attempt+1 >= casAttempts {
-			return fmt.Errorf("redis: %s: %w", op, errConflict)
-		}
-		if err := pause(ctx, attempt, casMaxPause); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-	}
+		return false, nil
+	})
 }
 
 // StartJobRun records that holder starts (or takes over) a run: it reads
