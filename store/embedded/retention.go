@@ -172,14 +172,14 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				return d, nil
 			})
 		case store.RecordObligations:
-			return purgeRecords(tx, bucketObligations, b.Kind, after, limit, &res, func(key, v []byte) (purge.Verdict, error) {
+			return purgeRecords(tx, bucketObligations, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
 				var o policy.Obligation
 				if err := json.Unmarshal(v, &o); err != nil {
 					return 0, fmt.Errorf("decode obligation: %w", err)
 				}
 				d := purge.Obligation(o, b)
 				if d == purge.Delete {
-					return d, deleteObligationIndexes(tx, o, key)
+					return d, deleteObligationIndexes(tx, o)
 				}
 				return d, nil
 			})
@@ -209,18 +209,6 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 		return store.PurgeResult{}, s.wrap(op, err)
 	}
 	return res, nil
-}
-
-// deleteObligationIndexes removes a purged obligation (stored under key)
-// from the user and status indexes and its notice version's counter.
-func deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation, key []byte) error {
-	if err := tx.Bucket(bucketOblByUser).Delete(index.Entry(o.UserID, key)); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketOblByStatus).Delete(index.Entry(string(o.Status), key)); err != nil {
-		return err
-	}
-	return addCount(tx, o, o.Status, -1)
 }
 
 // purgeRecords examines up to limit records of bucket after the cursor
