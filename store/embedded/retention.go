@@ -92,21 +92,12 @@ func (s *Store) DeleteHold(ctx context.Context, id string) (store.Hold, error) {
 	}
 	var h store.Hold
 	var found bool
-	err := s.w.write(false, func(tx *bolt.Tx) error {
-		found = false
-		b := tx.Bucket(bucketHolds)
-		if b == nil {
-			return nil
+	err := s.w.write(false, func(tx *bolt.Tx) (err error) {
+		h, found, err = getJSON[store.Hold](tx.Bucket(bucketHolds), []byte(id))
+		if err != nil || !found {
+			return err
 		}
-		v := b.Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode hold: %w", err)
-		}
-		found = true
-		return b.Delete([]byte(id))
+		return tx.Bucket(bucketHolds).Delete([]byte(id))
 	})
 	if err != nil {
 		return store.Hold{}, s.wrap(op, err)
