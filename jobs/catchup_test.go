@@ -86,16 +86,7 @@ func TestCatchUp(t *testing.T) {
 			st := openEmbedded(t, nil) // leases on the wall clock
 			ctx := context.Background()
 			for _, p := range tt.past {
-				run, _, err := st.StartJobRun(ctx, "reminders", p.at, "old-replica", p.at)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p.outcome != store.RunRunning {
-					run.Outcome, run.FinishedAt = p.outcome, p.at.Add(time.Minute)
-					if err := st.FinishJobRun(ctx, run); err != nil {
-						t.Fatal(err)
-					}
-				}
+				seedRun(t, st, "reminders", p.at, p.outcome)
 			}
 			var c counter
 			r := newReplica(t, st, "replica-a", []Job{
