@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/wecomply/wecomply/store"
 )
 
-// CatchUp makes, for each scheduled job, the run missed while no replica
+// catchUp makes, for each scheduled job, the run missed while no replica
 // ran, and returns when they are done (Start calls it in the
 // background). A job is due when its latest activation at or before now
 // is later than its last recorded run, or has no recorded run, or is its
@@ -21,7 +20,7 @@ import (
 // the missed work in it.
 //
 // Schedules with no fixed activations (@every) are not caught up.
-func (s *Scheduler) CatchUp(ctx context.Context) {
+func (s *Scheduler) catchUp(ctx context.Context) {
 	s.mu.Lock()
 	jobs := s.jobs
 	s.mu.Unlock()
@@ -43,25 +42,24 @@ func (s *Scheduler) CatchUp(ctx context.Context) {
 }
 
 // due reports whether j's latest activation at or before now must run
-// (see CatchUp), and which it is.
+// (see catchUp), and which it is.
 func (s *Scheduler) due(ctx context.Context, j *job, now time.Time) (time.Time, bool) {
 	latest := lastActivation(j.sched, now)
 	if latest.IsZero() {
 		return time.Time{}, false
 	}
-	last, err := s.st.LastJobRun(ctx, j.Name)
+	runs, err := s.st.ListJobRuns(ctx, j.Name, 1)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return latest, true
 	case err != nil:
 		if ctx.Err() == nil {
 			s.log.Error("job: catch up: read the last run; the next activation will run", "job", j.Name, "err", err)
 		}
 		return time.Time{}, false
+	case len(runs) == 0:
+		return latest, true
 	}
-	if last.Outcome == store.RunOK {
-		s.metrics.lastSuccess.WithLabelValues(j.Name).Set(float64(last.FinishedAt.UnixMilli()) / 1e3)
-	}
+	last := runs[0]
+	s.noteOK(j.Name, last)
 	switch {
 	case last.ScheduledAt.Before(latest):
 		return latest, true

@@ -86,23 +86,14 @@ func TestCatchUp(t *testing.T) {
 			st := openEmbedded(t, nil) // leases on the wall clock
 			ctx := context.Background()
 			for _, p := range tt.past {
-				run, _, err := st.StartJobRun(ctx, "reminders", p.at, "old-replica", p.at)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p.outcome != store.RunRunning {
-					run.Outcome, run.FinishedAt = p.outcome, p.at.Add(time.Minute)
-					if err := st.FinishJobRun(ctx, run); err != nil {
-						t.Fatal(err)
-					}
-				}
+				seedRun(t, st, "reminders", p.at, p.outcome)
 			}
 			var c counter
 			r := newReplica(t, st, "replica-a", []Job{
 				{Name: "reminders", Spec: "0 * * * *", Run: c.quick},
 				{Name: "digest", Spec: "", Run: c.quick}, // off: never caught up
 			}, withClock(clk))
-			r.CatchUp(ctx)
+			r.catchUp(ctx)
 
 			wantStarts := 0
 			if tt.wantRun {

@@ -211,6 +211,25 @@ func runs(t testing.TB, st store.JobRuns, job string) []store.JobRun {
 	return rs
 }
 
+// seedRun records a past run of job at at, by another replica: started
+// and, unless outcome is store.RunRunning (a leader that died), finished
+// with outcome a minute later.
+func seedRun(t testing.TB, st store.JobRuns, job string, at time.Time, outcome string) {
+	t.Helper()
+	ctx := context.Background()
+	run, _, err := st.StartJobRun(ctx, job, at, "old-replica", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome == store.RunRunning {
+		return
+	}
+	run.Outcome, run.FinishedAt = outcome, at.Add(time.Minute)
+	if err := st.FinishJobRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor polls cond until it holds or eventually passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -261,11 +280,11 @@ func (p *partitioned) FinishJobRun(ctx context.Context, run store.JobRun) error 
 	return p.Store.FinishJobRun(ctx, run)
 }
 
-func (p *partitioned) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
+func (p *partitioned) GetJobRun(ctx context.Context, job string, at time.Time) (store.JobRun, error) {
 	if p.cut.Load() {
 		return store.JobRun{}, errPartitioned
 	}
-	return p.Store.LastJobRun(ctx, job)
+	return p.Store.GetJobRun(ctx, job, at)
 }
 
 func (p *partitioned) ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error) {

@@ -213,7 +213,7 @@ func (s *Scheduler) Jobs() []Info {
 }
 
 // Start catches up the runs missed while no replica ran (in the
-// background: see CatchUp) and starts the cron. ctx bounds the waits for
+// background: see catchUp) and starts the cron. ctx bounds the waits for
 // other replicas and the catch-up; ending it (or Stop) stops them, but
 // not a job already running, which ends within its Timeout. Start does
 // nothing after the first call or after Stop.
@@ -231,7 +231,7 @@ func (s *Scheduler) Start(ctx context.Context) {
 		}
 		j.entry = s.cron.Schedule(j.sched, cron.FuncJob(func() { s.activate(ctx, j) }))
 	}
-	s.wg.Go(func() { s.CatchUp(ctx) })
+	s.wg.Go(func() { s.catchUp(ctx) })
 	s.cron.Start()
 	s.log.Info("cron started", "jobs", len(s.jobs), "holder", s.cfg.Holder, "location", s.cfg.Location.String())
 }

@@ -19,16 +19,7 @@ func TestLastOK(t *testing.T) {
 		at      time.Time
 		outcome string
 	}{{day(1), store.RunOK}, {day(2), store.RunOK}, {day(3), store.RunFailed}, {day(4), store.RunRunning}, {day(5), store.RunOK}} {
-		run, _, err := st.StartJobRun(ctx, "digest", p.at, "replica-a", p.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.outcome != store.RunRunning {
-			run.Outcome, run.FinishedAt = p.outcome, p.at.Add(time.Minute)
-			if err := st.FinishJobRun(ctx, run); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seedRun(t, st, "digest", p.at, p.outcome)
 	}
 	r := newReplica(t, st, "replica-a", []Job{{Name: "digest", Spec: "0 9 * * *", Run: (&counter{}).quick}})
 	for _, tt := range []struct {

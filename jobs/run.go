@@ -117,7 +117,7 @@ func (r *runner) run(ctx context.Context) (_ store.JobRun, logged bool, _ error)
 			return store.JobRun{}, false, err
 		}
 		if found && run.Outcome != store.RunRunning {
-			r.observed(run)
+			r.s.noteOK(r.j.Name, run)
 			return run, false, r.outcomeErr(run)
 		}
 		if tick == nil {
@@ -150,22 +150,14 @@ func (r *runner) lead(ctx context.Context) (_ store.JobRun, logged bool, _ error
 		}
 	}()
 
-	// A run finished already (ok or failed) is not made again: one run
-	// per activation; the next activation tries again.
-	prev, found, err := r.find(ctx)
-	if err != nil {
-		return store.JobRun{}, false, err
-	}
-	if found && prev.Outcome != store.RunRunning {
-		r.observed(prev)
-		return prev, false, r.outcomeErr(prev)
-	}
 	run, started, err := r.s.st.StartJobRun(ctx, r.j.Name, r.at, cfg.Holder, cfg.Now())
 	if err != nil {
 		return store.JobRun{}, false, r.errorf("start: %w", err)
 	}
 	if !started {
-		r.observed(run)
+		// A run finished already (ok or failed) is not made again: one
+		// run per activation; the next activation tries again.
+		r.s.noteOK(r.j.Name, run)
 		return run, false, r.outcomeErr(run)
 	}
 	attrs := []any{"holder", cfg.Holder, "starts", run.Starts}
@@ -222,7 +214,7 @@ func (r *runner) lead(ctx context.Context) (_ store.JobRun, logged bool, _ error
 		r.log.Error("job: run failed", append(attrs, "err", jerr)...)
 		return run, true, r.errorf("%w: %w", ErrRunFailed, jerr)
 	}
-	r.observed(run)
+	r.s.noteOK(r.j.Name, run)
 	r.log.Info("job: run ok", attrs...)
 	return run, true, nil
 }
@@ -300,34 +292,21 @@ func (r *runner) renew(stop <-chan struct{}, cancel context.CancelCauseFunc) boo
 
 // find returns the recorded run of this activation, if there is one.
 func (r *runner) find(ctx context.Context) (store.JobRun, bool, error) {
-	last, err := r.s.st.LastJobRun(ctx, r.j.Name)
+	run, err := r.s.st.GetJobRun(ctx, r.j.Name, r.at)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.JobRun{}, false, nil
 	case err != nil:
-		return store.JobRun{}, false, r.errorf("read the last run: %w", err)
-	case last.ScheduledAt.Equal(r.at):
-		return last, true, nil
-	case last.ScheduledAt.Before(r.at):
-		return store.JobRun{}, false, nil
+		return store.JobRun{}, false, r.errorf("read the run: %w", err)
 	}
-	// A later activation has run already: look further back.
-	runs, err := r.s.st.ListJobRuns(ctx, r.j.Name, 100)
-	if err != nil {
-		return store.JobRun{}, false, r.errorf("list runs: %w", err)
-	}
-	for _, run := range runs {
-		if run.ScheduledAt.Equal(r.at) {
-			return run, true, nil
-		}
-	}
-	return store.JobRun{}, false, nil
+	return run, true, nil
 }
 
-// observed notes a finished run in the metrics.
-func (r *runner) observed(run store.JobRun) {
+// noteOK notes a run of job name in the metrics if it finished ok: the
+// time of job's last success.
+func (s *Scheduler) noteOK(name string, run store.JobRun) {
 	if run.Outcome == store.RunOK && !run.FinishedAt.IsZero() {
-		r.s.metrics.lastSuccess.WithLabelValues(r.j.Name).Set(float64(run.FinishedAt.UnixMilli()) / 1e3)
+		s.metrics.lastSuccess.WithLabelValues(name).Set(float64(run.FinishedAt.UnixMilli()) / 1e3)
 	}
 }
 

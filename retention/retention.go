@@ -140,14 +140,8 @@ func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.
 	if err := p.audit(ctx, AuditID(kind, now, "start"), AuditPurgeStart, now, data); err != nil {
 		return 0, 0, err
 	}
-	b := store.PurgeBatch{Kind: kind, Before: data.Cutoff, Limit: p.p.BatchSize}
-	for first := true; ; first = false {
-		if !first {
-			if held, err = p.holds(ctx, now, ids); err != nil {
-				return purged, kept, err
-			}
-		}
-		b.Held = held
+	b := store.PurgeBatch{Kind: kind, Before: data.Cutoff, Limit: p.p.BatchSize, Held: held}
+	for {
 		res, err := p.st.Purge(ctx, b)
 		if err != nil {
 			return purged, kept, fmt.Errorf("retention: purge %s: %w", kind, err)
@@ -158,6 +152,9 @@ func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.
 			break
 		}
 		b.Cursor = res.Next
+		if b.Held, err = p.holds(ctx, now, ids); err != nil {
+			return purged, kept, err
+		}
 	}
 	data.Holds = slices.Sorted(maps.Keys(ids))
 	data.Purged, data.Held = &purged, &kept

@@ -43,10 +43,9 @@ type JobRun struct {
 type JobRuns interface {
 	// StartJobRun records that holder starts the run (job, scheduledAt) at
 	// at — or takes it over, if it is recorded as running (Starts is
-	// incremented). A run already finished (ok) is returned unchanged
-	// with started false: it must not be made again. A failed run may be
-	// started again (running, Starts incremented, its last FinishedAt,
-	// Counts and Error cleared). It returns the run as stored.
+	// incremented). A run already finished, ok or failed, is returned
+	// unchanged with started false: it must not be made again (the next
+	// activation tries again). It returns the run as stored.
 	StartJobRun(ctx context.Context, job string, scheduledAt time.Time, holder string, at time.Time) (run JobRun, started bool, err error)
 	// FinishJobRun stores the run's outcome (RunOK or RunFailed), counts,
 	// error and FinishedAt — and its Holder, if set: the replica that
@@ -55,12 +54,11 @@ type JobRuns interface {
 	// started. A run recorded as ok stays as it is (a late finish of a
 	// replica that was taken over changes nothing, and is not an error).
 	FinishJobRun(ctx context.Context, run JobRun) error
-	// LastJobRun returns the run of job with the latest ScheduledAt, or
-	// ErrNotFound.
-	LastJobRun(ctx context.Context, job string) (JobRun, error)
-	// ListJobRuns returns up to limit runs, latest ScheduledAt first, of
-	// job or, when job is "", of every job (runs of several jobs
-	// scheduled at the same time in reverse order of the job's name). A
-	// limit of 0 or less returns none.
+	// GetJobRun returns the run (job, scheduledAt), scheduledAt taken to
+	// the microsecond as runs keep it, or ErrNotFound.
+	GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (JobRun, error)
+	// ListJobRuns returns up to limit runs of job, latest ScheduledAt
+	// first. A limit of 0 or less returns none. job must be named (""
+	// is an error): runs are listed one job at a time.
 	ListJobRuns(ctx context.Context, job string, limit int) ([]JobRun, error)
 }

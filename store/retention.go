@@ -152,40 +152,16 @@ var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsent
 // Valid reports whether k is one of RecordKinds.
 func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
 
-// NoticeIDOfKey returns the notice id a send's NoticeKey names: the part
-// before the first ":v<version>" that ends the key or is followed by ":"
-// ("archive:v3" and "archive:v3:remind:2026-11-23" name "archive"), or
-// the whole key for an ad-hoc send that names no notice version
-// ("welcome:zhangsan", "digest:2026-11-23:en:1").
-func NoticeIDOfKey(key string) string {
-	for i := 1; i < len(key); i++ {
-		j := strings.Index(key[i:], ":v")
-		if j < 0 {
-			break
-		}
-		j += i
-		k := j + 2
-		for k < len(key) && key[k] >= '0' && key[k] <= '9' {
-			k++
-		}
-		if k > j+2 && (k == len(key) || key[k] == ':') {
-			return key[:j]
-		}
-		i = j
-	}
-	return key
-}
-
 // SendResultSubjects are the subjects a hold may name to keep a send
 // result: its UserID (a member, or a customer's ExternalUserID for a
-// welcome message), its notice id (NoticeIDOfKey), and every
-// ":"-separated part of its NoticeKey, because ad-hoc keys embed the ids
-// they are about ("welcome:EMPLOYEE", "consent-alert:EMPLOYEE:CUSTOMER:…",
-// "open-list:USER:DAY"). Like dead letters, a hold may keep more results
-// than it names, never fewer.
+// welcome message), its NoticeKey, and every ":"-separated part of it:
+// the first is the notice id of a notice's send ("archive:v3:remind:…"),
+// as notice ids cannot contain ":" (config checks them), and ad-hoc keys
+// embed the ids they are about ("welcome:EMPLOYEE",
+// "consent-alert:EMPLOYEE:CUSTOMER:…", "open-list:USER:DAY"). Like dead
+// letters, a hold may keep more results than it names, never fewer.
 func SendResultSubjects(r RecipientResult) []string {
-	out := []string{r.UserID, NoticeIDOfKey(r.NoticeKey), r.NoticeKey}
-	return append(out, strings.Split(r.NoticeKey, ":")...)
+	return append([]string{r.UserID, r.NoticeKey}, strings.Split(r.NoticeKey, ":")...)
 }
 
 // EventLogSubjectFields are the identifying fields of an event-log entry

@@ -37,7 +37,6 @@
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
-//	jobruntime       (scheduled µs, job) → key                    every job's runs by time
 //
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
@@ -161,7 +160,6 @@ var (
 	bucketAuditIDs        = []byte("auditids")
 	bucketAuditMeta       = []byte("auditmeta")
 	bucketJobRuns         = []byte("jobruns")
-	bucketJobRunTime      = []byte("jobruntime")
 )
 
 var allBuckets = [][]byte{
@@ -172,7 +170,7 @@ var allBuckets = [][]byte{
 	bucketObligations, bucketOblByUser, bucketOblByStatus, bucketOblCount,
 	bucketAttestations, bucketAttByUser, bucketConsents, bucketConsentByStatus,
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
-	bucketJobRuns, bucketJobRunTime,
+	bucketJobRuns,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.

@@ -23,22 +23,18 @@ func getJobRun(tx *bolt.Tx, key []byte) (run store.JobRun, ok bool, err error) {
 	return getJSON[store.JobRun](tx.Bucket(bucketJobRuns), key)
 }
 
-// putJobRun writes run and its entry in the time index.
+// putJobRun writes run.
 func putJobRun(tx *bolt.Tx, run store.JobRun) error {
 	v, err := json.Marshal(run)
 	if err != nil {
 		return err
 	}
-	key := jobrun.Key(run.Job, run.ScheduledAt)
-	if err := tx.Bucket(bucketJobRuns).Put(key, v); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketJobRunTime).Put(jobrun.TimeKey(run.Job, run.ScheduledAt), key)
+	return tx.Bucket(bucketJobRuns).Put(jobrun.Key(run.Job, run.ScheduledAt), v)
 }
 
 // pruneJobRuns deletes job's runs older than the last jobrun.Keep.
 func pruneJobRuns(tx *bolt.Tx, job string) error {
-	runs, byTime := tx.Bucket(bucketJobRuns), tx.Bucket(bucketJobRunTime)
+	runs := tx.Bucket(bucketJobRuns)
 	prefix := jobrun.JobPrefix(job)
 	c := runs.Cursor()
 	k, _ := c.Seek(index.Successor(prefix))
@@ -56,14 +52,7 @@ func pruneJobRuns(tx *bolt.Tx, job string) error {
 		old = append(old, append([]byte(nil), k...))
 	}
 	for _, k := range old {
-		us, _, ok := index.ReadInt(k[len(prefix):])
-		if !ok {
-			return fmt.Errorf("malformed job run key")
-		}
 		if err := runs.Delete(k); err != nil {
-			return err
-		}
-		if err := byTime.Delete(jobrun.TimeKey(job, time.UnixMicro(us))); err != nil {
 			return err
 		}
 	}
@@ -93,9 +82,8 @@ func (s *Store) StartJobRun(ctx context.Context, job string, scheduledAt time.Ti
 		if ok {
 			curp = &cur
 		}
-		var write bool
-		run, started, write = jobrun.Start(curp, job, scheduledAt, holder, at)
-		if !write {
+		run, started = jobrun.Start(curp, job, scheduledAt, holder, at)
+		if !started {
 			return nil
 		}
 		return putJobRun(tx, run)
@@ -145,26 +133,13 @@ func (s *Store) FinishJobRun(ctx context.Context, run store.JobRun) error {
 	return nil
 }
 
-// LastJobRun returns job's run with the latest ScheduledAt, or
-// store.ErrNotFound.
-func (s *Store) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
-	op := "get the last run of job " + job
-	if err := s.check(ctx, op); err != nil {
-		return store.JobRun{}, err
-	}
-	runs, err := s.ListJobRuns(ctx, job, 1)
-	if err != nil {
-		return store.JobRun{}, err
-	}
-	if len(runs) == 0 {
-		return store.JobRun{}, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
-	}
-	return runs[0], nil
+// GetJobRun returns the run (job, scheduledAt), or store.ErrNotFound.
+func (s *Store) GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (store.JobRun, error) {
+	return getRecord[store.JobRun](ctx, s, jobRunOp("get", job, scheduledAt), bucketJobRuns, jobrun.Key(job, jobrun.Time(scheduledAt)))
 }
 
-// ListJobRuns returns up to limit runs, latest ScheduledAt first: of one
-// job from its keys, of every job from the time index (runs scheduled at
-// the same µs in reverse order of their job's name); see store.JobRuns.
+// ListJobRuns returns up to limit runs of job, latest ScheduledAt first,
+// from its keys; see store.JobRuns.
 func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
 	op := "list job runs"
 	if job != "" {
@@ -173,33 +148,23 @@ func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store
 	if err := s.check(ctx, op); err != nil {
 		return nil, err
 	}
+	if err := jobrun.CheckList(job); err != nil {
+		return nil, fmt.Errorf("embedded: %s: %w", op, err)
+	}
 	out := []store.JobRun{}
 	if limit <= 0 {
 		return out, nil
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bucketJobRuns)
-		var c *bolt.Cursor
-		var prefix []byte
-		var k, v []byte
-		if job == "" {
-			c = tx.Bucket(bucketJobRunTime).Cursor()
+		prefix := jobrun.JobPrefix(job)
+		c := tx.Bucket(bucketJobRuns).Cursor()
+		k, v := c.Seek(index.Successor(prefix))
+		if k == nil {
 			k, v = c.Last()
 		} else {
-			prefix = jobrun.JobPrefix(job)
-			c = runs.Cursor()
-			if k, v = c.Seek(index.Successor(prefix)); k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
+			k, v = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
-			if job == "" {
-				if v = runs.Get(v); v == nil {
-					return fmt.Errorf("the job run time index names a missing run")
-				}
-			}
 			var run store.JobRun
 			if err := json.Unmarshal(v, &run); err != nil {
 				return fmt.Errorf("decode job run: %w", err)

@@ -114,6 +114,20 @@ func putObligation(tx *bolt.Tx, old *policy.Obligation, o policy.Obligation) err
 	return addCount(tx, o, o.Status, 1)
 }
 
+// deleteObligationIndexes removes a purged obligation from the user and
+// status indexes and its notice version's counter (putObligation's
+// writes, but the record's own).
+func deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation) error {
+	key := index.KeyOf(o)
+	if err := tx.Bucket(bucketOblByUser).Delete(index.Entry(o.UserID, key)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketOblByStatus).Delete(index.Entry(string(o.Status), key)); err != nil {
+		return err
+	}
+	return addCount(tx, o, o.Status, -1)
+}
+
 // sameJSON reports whether a and b are stored alike.
 func sameJSON(a, b any) (bool, error) {
 	va, err := json.Marshal(a)
@@ -209,26 +223,10 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 	}
 	key := index.ObligationKey(noticeID, version, userID)
 	var found bool
-	var fnErr error
-	err := s.w.write(false, func(tx *bolt.Tx) error {
-		found, fnErr = false, nil
-		old, ok, err := getObligation(tx, key)
-		if err != nil || !ok {
-			return err
-		}
-		found = true
-		o, err := fn(old)
-		if err == nil {
-			err = index.CheckUpdate(old, o)
-		}
-		if err != nil {
-			fnErr = err // nothing written: no need to fail the transaction
-			return nil
-		}
-		if same, err := sameJSON(old, o); err != nil || same {
-			return err
-		}
-		return putObligation(tx, &old, o)
+	var fnErr error // nothing written: no need to fail the transaction
+	err := s.w.write(false, func(tx *bolt.Tx) (err error) {
+		found, fnErr, err = updateInTx(tx, key, fn)
+		return err
 	})
 	switch {
 	case err != nil:
@@ -239,6 +237,28 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 		return fmt.Errorf("embedded: %s: %w", op, fnErr)
 	}
 	return nil
+}
+
+// updateInTx is an update of the obligation stored at key, in tx: it
+// calls fn on it and writes the result if it changed. found is false if
+// there is none; fnErr is fn's error (or CheckUpdate's), and then nothing
+// is written; err is the store's.
+func updateInTx(tx *bolt.Tx, key []byte, fn func(policy.Obligation) (policy.Obligation, error)) (found bool, fnErr, err error) {
+	old, ok, err := getObligation(tx, key)
+	if err != nil || !ok {
+		return false, nil, err
+	}
+	o, fnErr := fn(old)
+	if fnErr == nil {
+		fnErr = index.CheckUpdate(old, o)
+	}
+	if fnErr != nil {
+		return true, fnErr, nil
+	}
+	if same, err := sameJSON(old, o); err != nil || same {
+		return true, nil, err
+	}
+	return true, nil, putObligation(tx, &old, o)
 }
 
 // errUpdateFailed stops an UpdateObligations transaction whose function
@@ -269,29 +289,13 @@ func (s *Store) UpdateObligations(ctx context.Context, keys []store.ObligationKe
 		err := s.w.write(false, func(tx *bolt.Tx) error {
 			fnErr = nil
 			for _, k := range batch {
-				old, ok, err := getObligation(tx, index.ObligationKey(k.NoticeID, k.Version, k.UserID))
+				_, ferr, err := updateInTx(tx, index.ObligationKey(k.NoticeID, k.Version, k.UserID), fn)
 				if err != nil {
 					return err
 				}
-				if !ok {
-					continue
-				}
-				o, err := fn(old)
-				if err == nil {
-					err = index.CheckUpdate(old, o)
-				}
-				if err != nil {
-					failed, fnErr = k, err
+				if ferr != nil {
+					failed, fnErr = k, ferr
 					return errUpdateFailed
-				}
-				if same, err := sameJSON(old, o); err != nil || same {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if err := putObligation(tx, &old, o); err != nil {
-					return err
 				}
 			}
 			return nil

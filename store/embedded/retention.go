@@ -92,21 +92,12 @@ func (s *Store) DeleteHold(ctx context.Context, id string) (store.Hold, error) {
 	}
 	var h store.Hold
 	var found bool
-	err := s.w.write(false, func(tx *bolt.Tx) error {
-		found = false
-		b := tx.Bucket(bucketHolds)
-		if b == nil {
-			return nil
+	err := s.w.write(false, func(tx *bolt.Tx) (err error) {
+		h, found, err = getJSON[store.Hold](tx.Bucket(bucketHolds), []byte(id))
+		if err != nil || !found {
+			return err
 		}
-		v := b.Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode hold: %w", err)
-		}
-		found = true
-		return b.Delete([]byte(id))
+		return tx.Bucket(bucketHolds).Delete([]byte(id))
 	})
 	if err != nil {
 		return store.Hold{}, s.wrap(op, err)
@@ -172,14 +163,14 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				return d, nil
 			})
 		case store.RecordObligations:
-			return purgeRecords(tx, bucketObligations, b.Kind, after, limit, &res, func(key, v []byte) (purge.Verdict, error) {
+			return purgeRecords(tx, bucketObligations, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
 				var o policy.Obligation
 				if err := json.Unmarshal(v, &o); err != nil {
 					return 0, fmt.Errorf("decode obligation: %w", err)
 				}
 				d := purge.Obligation(o, b)
 				if d == purge.Delete {
-					return d, deleteObligationIndexes(tx, o, key)
+					return d, deleteObligationIndexes(tx, o)
 				}
 				return d, nil
 			})
@@ -209,18 +200,6 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 		return store.PurgeResult{}, s.wrap(op, err)
 	}
 	return res, nil
-}
-
-// deleteObligationIndexes removes a purged obligation (stored under key)
-// from the user and status indexes and its notice version's counter.
-func deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation, key []byte) error {
-	if err := tx.Bucket(bucketOblByUser).Delete(index.Entry(o.UserID, key)); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketOblByStatus).Delete(index.Entry(string(o.Status), key)); err != nil {
-		return err
-	}
-	return addCount(tx, o, o.Status, -1)
 }
 
 // purgeRecords examines up to limit records of bucket after the cursor

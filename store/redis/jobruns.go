@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -18,10 +17,10 @@ import (
 // putJobRunScript writes a job run if it is still what the caller read
 // (compare and set), and indexes it; given a job's key range, it then
 // deletes the job's runs older than the last jobrun.Keep.
-// KEYS: jobrun hash, jobrun:idx, jobrun:time. ARGV: key, JSON as read
-// ("" if there was none: it must still be absent), new JSON, scheduled
-// µs, the job's range in jobrun:idx ("[" ‖ prefix and "(" ‖ its
-// successor, or "" and "" not to prune), how many runs to keep.
+// KEYS: jobrun hash, jobrun:idx. ARGV: key, JSON as read ("" if there
+// was none: it must still be absent), new JSON, the job's range in
+// jobrun:idx ("[" ‖ prefix and "(" ‖ its successor, or "" and "" not to
+// prune), how many runs to keep.
 // Returns 1 if written, 0 if the run changed since it was read.
 var putJobRunScript = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -32,16 +31,14 @@ elseif cur ~= ARGV[2] then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-if ARGV[5] ~= '' then
-  local keep = tonumber(ARGV[7])
-  local n = redis.call('ZLEXCOUNT', KEYS[2], ARGV[5], ARGV[6])
+if ARGV[4] ~= '' then
+  local keep = tonumber(ARGV[6])
+  local n = redis.call('ZLEXCOUNT', KEYS[2], ARGV[4], ARGV[5])
   if n > keep then
-    local old = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[6], 'BYLEX', 'LIMIT', 0, n - keep)
+    local old = redis.call('ZRANGE', KEYS[2], ARGV[4], ARGV[5], 'BYLEX', 'LIMIT', 0, n - keep)
     for _, m in ipairs(old) do
       redis.call('HDEL', KEYS[1], m)
       redis.call('ZREM', KEYS[2], m)
-      redis.call('ZREM', KEYS[3], m)
     end
   end
 end
@@ -59,49 +56,46 @@ func jobRunOp(verb, job string, scheduledAt time.Time) string {
 // again.
 func (s *Store) modifyJobRun(ctx context.Context, op, job string, scheduledAt time.Time, prune bool, change func(cur *store.JobRun) (store.JobRun, bool, error)) error {
 	key := string(jobrun.Key(job, scheduledAt))
-	keys := []string{s.k.jobRun, s.k.jobRunIdx, s.k.jobRunTime}
+	keys := []string{s.k.jobRun, s.k.jobRunIdx}
 	lo, hi := "", ""
 	if prune {
 		prefix := jobrun.JobPrefix(job)
 		lo, hi = "["+string(prefix), "("+string(index.Successor(prefix))
 	}
-	for attempt := 0; ; attempt++ {
+	return retryCAS(ctx, op, func() (bool, error) {
 		raw, err := s.client.HGet(ctx, s.k.jobRun, key).Result()
 		var cur *store.JobRun
 		switch {
 		case errors.Is(err, goredis.Nil):
 			raw = ""
 		case err != nil:
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		default:
 			cur = new(store.JobRun)
 			if err := json.Unmarshal([]byte(raw), cur); err != nil {
-				return fmt.Errorf("redis: %s: decode: %w", op, err)
+				return false, fmt.Errorf("redis: %s: decode: %w", op, err)
 			}
 		}
 		run, write, err := change(cur)
-		if err != nil || !write {
-			return err
+		if err != nil {
+			return false, err
+		}
+		if !write {
+			return true, nil
 		}
 		v, err := json.Marshal(run)
 		if err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
+			return false, fmt.Errorf("redis: %s: %w", op, err)
 		}
-		n, err := s.pipe.run(ctx, putJobRunScript, keys, key, raw, v,
-			strconv.FormatInt(jobrun.Micros(scheduledAt), 10), lo, hi, jobrun.Keep)
+		n, err := s.pipe.run(ctx, putJobRunScript, keys, key, raw, v, lo, hi, jobrun.Keep)
 		if err != nil {
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		if n == int64(1) {
-			return nil
+			return true, nil
 		}
-		if attempt+1 >= casAttempts {
-			return fmt.Errorf("redis: %s: %w", op, errConflict)
-		}
-		if err := pause(ctx, attempt, casMaxPause); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-	}
+		return false, nil
+	})
 }
 
 // StartJobRun records that holder starts (or takes over) a run: it reads
@@ -119,9 +113,8 @@ func (s *Store) StartJobRun(ctx context.Context, job string, scheduledAt time.Ti
 	var run store.JobRun
 	var started bool
 	err := s.modifyJobRun(ctx, op, job, scheduledAt, false, func(cur *store.JobRun) (store.JobRun, bool, error) {
-		var write bool
-		run, started, write = jobrun.Start(cur, job, scheduledAt, holder, at)
-		return run, write, nil
+		run, started = jobrun.Start(cur, job, scheduledAt, holder, at)
+		return run, started, nil
 	})
 	if err != nil {
 		return store.JobRun{}, false, err
@@ -151,27 +144,21 @@ func (s *Store) FinishJobRun(ctx context.Context, run store.JobRun) error {
 	})
 }
 
-// LastJobRun returns job's run with the latest ScheduledAt, or
-// store.ErrNotFound.
-func (s *Store) LastJobRun(ctx context.Context, job string) (store.JobRun, error) {
-	op := "get the last run of job " + job
+// GetJobRun returns the run (job, scheduledAt), or store.ErrNotFound.
+func (s *Store) GetJobRun(ctx context.Context, job string, scheduledAt time.Time) (store.JobRun, error) {
+	op := jobRunOp("get", job, scheduledAt)
 	if err := s.check(op); err != nil {
 		return store.JobRun{}, err
 	}
-	runs, err := s.ListJobRuns(ctx, job, 1)
-	if err != nil {
+	var run store.JobRun
+	if err := s.getJSON(ctx, op, s.k.jobRun, string(jobrun.Key(job, jobrun.Time(scheduledAt))), &run); err != nil {
 		return store.JobRun{}, err
 	}
-	if len(runs) == 0 {
-		return store.JobRun{}, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
-	}
-	return runs[0], nil
+	return run, nil
 }
 
-// ListJobRuns returns up to limit runs, latest ScheduledAt first: of one
-// job from jobrun:idx (its members in reverse lexical order), of every
-// job from jobrun:time (runs scheduled at the same µs in reverse order of
-// their job's name, as the embedded store lists them); see
+// ListJobRuns returns up to limit runs of job, latest ScheduledAt first,
+// from jobrun:idx (its members in reverse lexical order); see
 // store.JobRuns. A run pruned between the two reads is left out.
 func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
 	op := "list job runs"
@@ -181,16 +168,16 @@ func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]store
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
+	if err := jobrun.CheckList(job); err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", op, err)
+	}
 	out := []store.JobRun{}
 	if limit <= 0 {
 		return out, nil
 	}
-	z := goredis.ZRangeArgs{Key: s.k.jobRunTime, Start: "+inf", Stop: "-inf", ByScore: true, Rev: true, Count: int64(limit)}
-	if job != "" {
-		prefix := jobrun.JobPrefix(job)
-		z = goredis.ZRangeArgs{Key: s.k.jobRunIdx, Start: "(" + string(index.Successor(prefix)), Stop: "[" + string(prefix),
-			ByLex: true, Rev: true, Count: int64(limit)}
-	}
+	prefix := jobrun.JobPrefix(job)
+	z := goredis.ZRangeArgs{Key: s.k.jobRunIdx, Start: "(" + string(index.Successor(prefix)), Stop: "[" + string(prefix),
+		ByLex: true, Rev: true, Count: int64(limit)}
 	members, err := s.client.ZRangeArgs(ctx, z).Result()
 	if err != nil {
 		return nil, s.wrap(op, err)

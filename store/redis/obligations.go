@@ -104,6 +104,27 @@ func pause(ctx context.Context, attempt int, most time.Duration) error {
 
 var errConflict = errors.New("the record kept changing while being updated")
 
+// retryCAS runs a compare-and-set change of a record: try reads the
+// record and writes it back only if it is still as read, and reports
+// done false when another writer changed it in between. retryCAS then
+// pauses (pause, up to casMaxPause) and calls try again, up to
+// casAttempts times, after which it gives up with errConflict. An error
+// from try ends it, returned as it is.
+func retryCAS(ctx context.Context, op string, try func() (done bool, err error)) error {
+	for attempt := 0; ; attempt++ {
+		done, err := try()
+		if err != nil || done {
+			return err
+		}
+		if attempt+1 >= casAttempts {
+			return fmt.Errorf("redis: %s: %w", op, errConflict)
+		}
+		if err := pause(ctx, attempt, casMaxPause); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+}
+
 func obligationOp(verb, userID, noticeID string, version int) string {
 	return verb + " obligation (" + userID + ", " + noticeID + ", " + strconv.Itoa(version) + ")"
 }
@@ -144,50 +165,45 @@ func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool
 func (s *Store) modifyObligation(ctx context.Context, op, userID, noticeID string, version int, change func(policy.Obligation) (policy.Obligation, bool, error)) error {
 	key := string(index.ObligationKey(noticeID, version, userID))
 	keys := []string{s.k.obl, s.k.oblStatus, s.k.oblCount(noticeID, version)}
-	for attempt := 0; ; attempt++ {
+	return retryCAS(ctx, op, func() (bool, error) {
 		cur, err := s.client.HGet(ctx, s.k.obl, key).Result()
 		switch {
 		case errors.Is(err, goredis.Nil):
-			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+			return false, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 		case err != nil:
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		var old policy.Obligation
 		if err := json.Unmarshal([]byte(cur), &old); err != nil {
-			return fmt.Errorf("redis: %s: decode: %w", op, err)
+			return false, fmt.Errorf("redis: %s: decode: %w", op, err)
 		}
 		o, write, err := change(old)
 		if err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
+			return false, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		if !write {
-			return nil
+			return true, nil
 		}
 		v, err := json.Marshal(o)
 		if err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
+			return false, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		if string(v) == cur {
-			return nil
+			return true, nil
 		}
 		res, err := s.pipe.run(ctx, casObligationScript, keys, key, cur, v,
 			statusMember(string(old.Status), key), statusMember(string(o.Status), key), string(old.Status), string(o.Status))
 		if err != nil {
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		switch res {
 		case int64(1):
-			return nil
+			return true, nil
 		case int64(-1):
-			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+			return false, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 		}
-		if attempt+1 >= casAttempts {
-			return fmt.Errorf("redis: %s: %w", op, errConflict)
-		}
-		if err := pause(ctx, attempt, casMaxPause); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-	}
+		return false, nil
+	})
 }
 
 // CloseObligation closes an open obligation (compare and set); see
@@ -265,10 +281,13 @@ func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn
 		fields = append(fields, string(index.ObligationKey(k.NoticeID, k.Version, k.UserID)))
 	}
 	pending := batch
-	for attempt := 0; len(pending) > 0; attempt++ {
+	if len(pending) == 0 {
+		return nil
+	}
+	return retryCAS(ctx, op, func() (bool, error) {
 		values, err := s.client.HMGet(ctx, s.k.obl, fields...).Result()
 		if err != nil {
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		keys := []string{s.k.obl, s.k.oblStatus}
 		countAt := map[string]int{} // count hash → its position in KEYS (1-based)
@@ -283,18 +302,18 @@ func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn
 			k := pending[i]
 			var old policy.Obligation
 			if err := json.Unmarshal([]byte(cur), &old); err != nil {
-				return fmt.Errorf("redis: %s: decode: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+				return false, fmt.Errorf("redis: %s: decode: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
 			}
 			o, err := fn(old)
 			if err == nil {
 				err = index.CheckUpdate(old, o)
 			}
 			if err != nil {
-				return fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+				return false, fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
 			}
 			next, err := json.Marshal(o)
 			if err != nil {
-				return fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
+				return false, fmt.Errorf("redis: %s: %w", obligationOp("update", k.UserID, k.NoticeID, k.Version), err)
 			}
 			if string(next) == cur {
 				continue
@@ -315,38 +334,29 @@ func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn
 			writtenFields = append(writtenFields, fields[i])
 		}
 		if len(written) == 0 {
-			return nil
+			return true, nil
 		}
 		res, err := s.pipe.run(ctx, updateObligationsScript, keys, args...)
 		if err != nil {
-			return s.wrap(op, err)
+			return false, s.wrap(op, err)
 		}
 		skipped, ok := res.([]any)
 		if !ok {
-			return fmt.Errorf("redis: %s: unexpected reply %T", op, res)
+			return false, fmt.Errorf("redis: %s: unexpected reply %T", op, res)
 		}
 		pending, fields = pending[:0:0], fields[:0:0]
 		for _, x := range skipped {
 			n, ok := x.(int64)
 			if !ok || n == 0 || int(max(n, -n)) > len(written) {
-				return fmt.Errorf("redis: %s: unexpected reply item %v", op, x)
+				return false, fmt.Errorf("redis: %s: unexpected reply item %v", op, x)
 			}
 			if n > 0 { // changed since read: again; gone: skipped
 				pending = append(pending, written[n-1])
 				fields = append(fields, writtenFields[n-1])
 			}
 		}
-		if len(pending) == 0 {
-			return nil
-		}
-		if attempt+1 >= casAttempts {
-			return fmt.Errorf("redis: %s: %w", op, errConflict)
-		}
-		if err := pause(ctx, attempt, casMaxPause); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-	}
-	return nil
+		return len(pending) == 0, nil
+	})
 }
 
 // GetObligation returns one obligation, or store.ErrNotFound.
@@ -455,7 +465,8 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 	oblKey := string(index.ObligationKey(a.NoticeID, a.Version, a.UserID))
 	keys := []string{s.k.att, s.k.attIdx, s.k.attUser, s.k.obl, s.k.oblStatus, s.k.oblCount(a.NoticeID, a.Version)}
 	userMember := string(index.Entry(a.UserID, []byte(key)))
-	for attempt := 0; ; attempt++ {
+	var stored bool
+	err = retryCAS(ctx, op, func() (bool, error) {
 		var exists *goredis.BoolCmd
 		var cur *goredis.StringCmd
 		_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -467,7 +478,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 			return false, s.wrap(op, err)
 		}
 		if exists.Val() {
-			return false, nil
+			return true, nil
 		}
 		had, read := "0", ""
 		var next []byte
@@ -492,17 +503,14 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 		}
 		switch res {
 		case int64(1):
+			stored = true
 			return true, nil
 		case int64(0):
-			return false, nil
+			return true, nil
 		}
-		if attempt+1 >= casAttempts {
-			return false, fmt.Errorf("redis: %s: %w", op, errConflict)
-		}
-		if err := pause(ctx, attempt, casMaxPause); err != nil {
-			return false, fmt.Errorf("redis: %s: %w", op, err)
-		}
-	}
+		return false, nil
+	})
+	return stored, err
 }
 
 // GetAttestation returns a person's attestation of a notice version in

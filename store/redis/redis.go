@@ -57,8 +57,8 @@
 //	…:audit:ids         hash  entry id → Seq
 //	…:jobrun            hash  KEY (job, scheduled µs) → JobRun JSON; the
 //	                    last 1,000 runs of each job
-//	…:jobrun:idx        zset  of KEY, all scores 0: one job's runs by time
-//	…:jobrun:time       zset  of KEY scored by scheduled µs: every job's
+//	…:jobrun:idx        zset  of KEY, all scores 0: each job's runs, in
+//	                    time order (KEY starts with the job)
 //
 // SCOPE and NOTICE are escaped with "%" and ":" as %25 and %3A, so that
 // they end at the next ":".
@@ -149,7 +149,7 @@ type keys struct {
 	consent, consentStatus, consentIdx, consentByStatus string
 	people, peopleIdx                                   string
 	audit, auditHead, auditIDs                          string
-	jobRun, jobRunIdx, jobRunTime                       string
+	jobRun, jobRunIdx                                   string
 }
 
 func newKeys(namespace string) keys {
@@ -188,7 +188,6 @@ func newKeys(namespace string) keys {
 		auditIDs:        p + "audit:ids",
 		jobRun:          p + "jobrun",
 		jobRunIdx:       p + "jobrun:idx",
-		jobRunTime:      p + "jobrun:time",
 	}
 }
 

@@ -182,7 +182,7 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				if err := json.Unmarshal([]byte(v), &c); err != nil {
 					return 0, "", fmt.Errorf("decode consent: %w", err)
 				}
-				return purge.Consent(c, b), string(index.AppendString(nil, string(c.Status))) + key, nil
+				return purge.Consent(c, b), statusMember(string(c.Status), key), nil
 			})
 	case store.RecordDeadLetters:
 		res, err = s.purgeDeadLetters(ctx, b, after, limit)

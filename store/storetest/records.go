@@ -390,7 +390,7 @@ func testRecordsSurviveReopen(t *testing.T, open OpenFunc, o Options) {
 	if _, started := startRun(t, s, "reminders", runTime, "replica-b", runTime.Add(time.Hour)); started {
 		t.Error("after reopen, a run finished ok was started again")
 	}
-	if runs := listRuns(t, s, "", 10); len(runs) != 1 || runs[0].Outcome != store.RunOK {
+	if runs := listRuns(t, s, "reminders", 10); len(runs) != 1 || runs[0].Outcome != store.RunOK {
 		t.Errorf("after reopen, job runs: %+v", runs)
 	}
 	if got := listConsents(t, s, store.ConsentFilter{Status: policy.ConsentDisagreed}, 0); len(got) != 1 {

@@ -39,12 +39,6 @@ func Key(job string, scheduledAt time.Time) []byte {
 // JobPrefix is what the keys of job's runs start with.
 func JobPrefix(job string) []byte { return index.AppendString(nil, job) }
 
-// TimeKey is a run's entry in an index of every job's runs by time:
-// (ScheduledAt µs, job).
-func TimeKey(job string, scheduledAt time.Time) []byte {
-	return index.AppendString(index.AppendInt(nil, Micros(scheduledAt)), job)
-}
-
 func checkTime(what string, t time.Time) error {
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("job run %s %v out of range", what, t)
@@ -55,6 +49,14 @@ func checkTime(what string, t time.Time) error {
 func checkJob(job string) error {
 	if job == "" || !utf8.ValidString(job) {
 		return errors.New("a job run needs a job name, in UTF-8")
+	}
+	return nil
+}
+
+// CheckList checks ListJobRuns's job: runs are listed one job at a time.
+func CheckList(job string) error {
+	if job == "" {
+		return errors.New("no job named: job runs are listed one job at a time")
 	}
 	return nil
 }
@@ -78,29 +80,27 @@ func CheckStart(job string, scheduledAt time.Time, holder string, at time.Time) 
 
 // Start is StartJobRun's transition: cur is the stored run (nil if there
 // is none), scheduledAt and at are in normal form (Time). It returns the
-// run as it is to be stored, whether holder starts it, and whether it
-// must be written:
+// run as it is to be stored and whether holder starts it; a started run
+// is to be written, one not started is left as it is:
 //
 //	none     created running, Starts 1                      started
 //	running  taken over: Holder, StartedAt, Starts+1        started
-//	failed   started again: running, Holder, StartedAt,     started
-//	         Starts+1; the last attempt's FinishedAt,
-//	         Counts and Error cleared
 //	ok       unchanged                                      not started
-func Start(cur *store.JobRun, job string, scheduledAt time.Time, holder string, at time.Time) (run store.JobRun, started, write bool) {
+//	failed   unchanged                                      not started
+//
+// A finished run, ok or failed, is never started again: one run per
+// activation; the next activation tries again.
+func Start(cur *store.JobRun, job string, scheduledAt time.Time, holder string, at time.Time) (run store.JobRun, started bool) {
 	if cur == nil {
-		return store.JobRun{Job: job, ScheduledAt: scheduledAt, Holder: holder, StartedAt: at, Outcome: store.RunRunning, Starts: 1}, true, true
+		return store.JobRun{Job: job, ScheduledAt: scheduledAt, Holder: holder, StartedAt: at, Outcome: store.RunRunning, Starts: 1}, true
+	}
+	if cur.Outcome != store.RunRunning {
+		return *cur, false
 	}
 	run = *cur
-	if run.Outcome == store.RunOK {
-		return run, false, false
-	}
-	if run.Outcome != store.RunRunning {
-		run.FinishedAt, run.Counts, run.Error = time.Time{}, nil, ""
-	}
-	run.Outcome, run.Holder, run.StartedAt = store.RunRunning, holder, at
+	run.Holder, run.StartedAt = holder, at
 	run.Starts++
-	return run, true, true
+	return run, true
 }
 
 // CheckFinish checks FinishJobRun's run and returns it in normal form.
