@@ -64,8 +64,7 @@ func (a *eventsAPI) list(c *gin.Context) {
 	}
 	entries, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), limit)
 	if err != nil {
-		a.logger.Error("list event log", "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+		writeError(c, a.logger, "list event log", err)
 		return
 	}
 	if entries == nil {

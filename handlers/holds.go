@@ -71,11 +71,6 @@ func badRequest(c *gin.Context, field, problem string) {
 	c.JSON(http.StatusBadRequest, gin.H{"error": field + ": " + problem, "field": field})
 }
 
-func (a *holdsAPI) unavailable(c *gin.Context, op string, err error) {
-	a.logger.Error(op, "err", err)
-	c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
-}
-
 // create serves POST /api/v1/holds: 201 with the hold once it is stored
 // and its creation is in the audit log; 200 with the hold if the id was
 // created before with the same subject (a retry); 409 if the id names a
@@ -111,7 +106,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 	if req.ID == "" {
 		id, err := a.newID()
 		if err != nil {
-			a.unavailable(c, "make hold id", err)
+			writeError(c, a.logger, "make hold id", err)
 			return
 		}
 		req.ID = id
@@ -134,14 +129,14 @@ func (a *holdsAPI) create(c *gin.Context) {
 	ctx := c.Request.Context()
 	created, err := a.st.PutHold(ctx, h)
 	if err != nil {
-		a.unavailable(c, "put hold", err)
+		writeError(c, a.logger, "put hold", err)
 		return
 	}
 	status := http.StatusCreated
 	if !created {
 		stored, err := a.st.GetHold(ctx, h.ID)
 		if err != nil {
-			a.unavailable(c, "get hold", err)
+			writeError(c, a.logger, "get hold", err)
 			return
 		}
 		if stored.Subject != h.Subject || stored.Reason != h.Reason {
@@ -151,7 +146,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 		h, status = stored, http.StatusOK
 	}
 	if err := a.audit(c, h, AuditHoldCreate, h.CreatedAt); err != nil {
-		a.unavailable(c, "audit hold creation", err)
+		writeError(c, a.logger, "audit hold creation", err)
 		return
 	}
 	a.logger.Info("legal hold created", "hold", h.ID, "created", created)
@@ -162,7 +157,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 func (a *holdsAPI) list(c *gin.Context) {
 	hs, err := a.st.ListHolds(c.Request.Context())
 	if err != nil {
-		a.unavailable(c, "list holds", err)
+		writeError(c, a.logger, "list holds", err)
 		return
 	}
 	now := a.now()
@@ -187,15 +182,15 @@ func (a *holdsAPI) release(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error": "id: no hold " + strconv.Quote(id), "field": "id"})
 		return
 	case err != nil:
-		a.unavailable(c, "get hold", err)
+		writeError(c, a.logger, "get hold", err)
 		return
 	}
 	if err := a.audit(c, h, AuditHoldRelease, a.now()); err != nil {
-		a.unavailable(c, "audit hold release", err)
+		writeError(c, a.logger, "audit hold release", err)
 		return
 	}
 	if _, err := a.st.DeleteHold(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.unavailable(c, "delete hold", err)
+		writeError(c, a.logger, "delete hold", err)
 		return
 	}
 	a.logger.Info("legal hold released", "hold", h.ID)

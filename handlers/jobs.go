@@ -75,8 +75,7 @@ func (a *jobsAPI) list(c *gin.Context) {
 		}
 		runs, err := a.runs.ListJobRuns(c.Request.Context(), info.Name, limit)
 		if err != nil {
-			a.logger.Error("list job runs", "job", info.Name, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+			writeError(c, a.logger, "list job runs", err, "job", info.Name)
 			return
 		}
 		if runs == nil {
