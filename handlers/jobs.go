@@ -54,14 +54,9 @@ type jobView struct {
 // one named by job) with its latest runs, up to limit each (default 10),
 // latest first.
 func (a *jobsAPI) list(c *gin.Context) {
-	limit := defaultJobRuns
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxJobRuns {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxJobRuns)})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(c, defaultJobRuns, maxJobRuns)
+	if !ok {
+		return
 	}
 	var infos []JobInfo
 	if a.jobs != nil {

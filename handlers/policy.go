@@ -38,16 +38,8 @@ const (
 
 // page reads ?limit= and ?cursor=.
 func page(c *gin.Context) (store.Page, bool) {
-	p := store.Page{Limit: defaultPage, Cursor: c.Query("cursor")}
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPage {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxPage)})
-			return p, false
-		}
-		p.Limit = n
-	}
-	return p, true
+	limit, ok := queryLimit(c, defaultPage, maxPage)
+	return store.Page{Limit: limit, Cursor: c.Query("cursor")}, ok
 }
 
 // version reads ?version= (0 when absent).
