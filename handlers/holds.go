@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -67,10 +66,6 @@ func holdAuditID(h store.Hold, change string) string {
 	return "hold:" + h.ID + ":" + h.CreatedAt.UTC().Format(time.RFC3339Nano) + ":" + change
 }
 
-func badRequest(c *gin.Context, field, problem string) {
-	c.JSON(http.StatusBadRequest, gin.H{"error": field + ": " + problem, "field": field})
-}
-
 // create serves POST /api/v1/holds: 201 with the hold once it is stored
 // and its creation is in the audit log; 200 with the hold if the id was
 // created before with the same subject (a retry); 409 if the id names a
@@ -81,25 +76,7 @@ func badRequest(c *gin.Context, field, problem string) {
 // client's retry with the same id writes the entry.
 func (a *holdsAPI) create(c *gin.Context) {
 	var req holdRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			badRequest(c, te.Field, "must be a "+te.Type.String())
-			return
-		}
-		if pe := (*time.ParseError)(nil); errors.As(err, &pe) {
-			badRequest(c, "expires_at", "must be an RFC 3339 time, e.g. 2027-06-30T00:00:00+08:00")
-			return
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if field, err := strconv.Unquote(name); err == nil {
-				badRequest(c, field, "is not a field of a hold (id, subject, reason, created_by, expires_at)")
-				return
-			}
-		}
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body: " + err.Error()})
+	if !decodeBody(c, 64<<10, &req, "is not a field of a hold (id, subject, reason, created_by, expires_at)") {
 		return
 	}
 	now := a.now()

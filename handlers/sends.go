@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -38,10 +37,7 @@ type sendRequest struct {
 // submit serves POST /api/v1/sends: 202 once the notice is recorded.
 func (a *sendsAPI) submit(c *gin.Context) {
 	var req sendRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 16<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body: " + err.Error()})
+	if !decodeBody(c, 16<<20, &req, "unknown field; a send has key, template, lang, data, to, deadline") {
 		return
 	}
 	var missing []string
