@@ -68,7 +68,7 @@ func holdAuditID(h store.Hold, change string) string {
 
 // create serves POST /api/v1/holds: 201 with the hold once it is stored
 // and its creation is in the audit log; 200 with the hold if the id was
-// created before with the same subject (a retry); 409 if the id names a
+// created before with the same fields (a retry); 409 if the id names a
 // different hold; 400 naming the field for a bad body.
 //
 // The hold is stored first and audited second: a crash in between leaves
@@ -116,7 +116,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 			writeError(c, a.logger, "get hold", err)
 			return
 		}
-		if stored.Subject != h.Subject || stored.Reason != h.Reason {
+		if !sameHold(stored, h) {
 			c.JSON(http.StatusConflict, gin.H{"error": "id: a different hold has this id", "field": "id"})
 			return
 		}
@@ -172,6 +172,14 @@ func (a *holdsAPI) release(c *gin.Context) {
 	}
 	a.logger.Info("legal hold released", "hold", h.ID)
 	c.JSON(http.StatusOK, gin.H{"released": h})
+}
+
+// sameHold reports whether stored is the hold a request for h asked for:
+// a retry of the request that created it. Only the creation time, the
+// server's, may differ.
+func sameHold(stored, h store.Hold) bool {
+	return stored.Subject == h.Subject && stored.Reason == h.Reason && stored.CreatedBy == h.CreatedBy &&
+		stored.ExpiresAt.Equal(h.ExpiresAt)
 }
 
 func (a *holdsAPI) audit(c *gin.Context, h store.Hold, kind string, at time.Time) error {

@@ -112,6 +112,51 @@ func TestHoldsLifecycleIsAudited(t *testing.T) {
 	}
 }
 
+// TestHoldsRetryMustMatch: a POST with the id of a stored hold is a retry
+// (200, the stored hold) only when it asks for that hold; any other field
+// that differs makes it a different hold (409), not a silent 200 with the
+// old values.
+func TestHoldsRetryMustMatch(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	const first = `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`
+	if rec := e.adminDo(http.MethodPost, "/api/v1/holds", first); rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, tt := range []struct {
+		name, body string
+		status     int
+	}{
+		{"the same request", first, http.StatusOK},
+		// The same instant written in UTC is the same expiry.
+		{"the same expiry in UTC", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-29T16:00:00Z"}`, http.StatusOK},
+		{"another subject", `{"id":"case-17","subject":"lisi","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another reason", `{"id":"case-17","subject":"zhangsan","reason":"case 18","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another creator", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"hr@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"no creator", `{"id":"case-17","subject":"zhangsan","reason":"case 17","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another expiry", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-12-31T00:00:00+08:00"}`, http.StatusConflict},
+		{"no expiry", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp"}`, http.StatusConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := e.adminDo(http.MethodPost, "/api/v1/holds", tt.body)
+			if rec.Code != tt.status {
+				t.Fatalf("got %d %s, want %d", rec.Code, rec.Body.String(), tt.status)
+			}
+			if tt.status == http.StatusConflict && !strings.Contains(rec.Body.String(), `"field":"id"`) {
+				t.Errorf("409 without the field: %s", rec.Body.String())
+			}
+		})
+	}
+	h, err := e.store.GetHold(t.Context(), "case-17")
+	if err != nil || h.Subject != "zhangsan" || h.Reason != "case 17" || h.CreatedBy != "legal@corp" ||
+		!h.ExpiresAt.Equal(time.Date(2027, 6, 29, 16, 0, 0, 0, time.UTC)) {
+		t.Errorf("stored hold = %+v, %v; want the first request's", h, err)
+	}
+	if entries, err := e.store.ListAudit(t.Context(), 0, 100); err != nil || len(entries) != 1 {
+		t.Errorf("audit: %d entries (%v), want the creation's only", len(entries), err)
+	}
+}
+
 // FuzzCreateHold: whatever the body, POST /api/v1/holds answers 201, 200,
 // 400 or 409 (never a panic or a 5xx), a 400 names the problem, and a
 // hold it stores passes store.CheckHold.
