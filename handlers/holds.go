@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -122,7 +123,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 		}
 		h, status = stored, http.StatusOK
 	}
-	if err := a.audit(c, h, AuditHoldCreate, h.CreatedAt); err != nil {
+	if err := a.audit(ctx, h, AuditHoldCreate, "create", h.CreatedAt); err != nil {
 		writeError(c, a.logger, "audit hold creation", err)
 		return
 	}
@@ -162,7 +163,7 @@ func (a *holdsAPI) release(c *gin.Context) {
 		writeError(c, a.logger, "get hold", err)
 		return
 	}
-	if err := a.audit(c, h, AuditHoldRelease, a.now()); err != nil {
+	if err := a.audit(ctx, h, AuditHoldRelease, "release", a.now()); err != nil {
 		writeError(c, a.logger, "audit hold release", err)
 		return
 	}
@@ -182,16 +183,14 @@ func sameHold(stored, h store.Hold) bool {
 		stored.ExpiresAt.Equal(h.ExpiresAt)
 }
 
-func (a *holdsAPI) audit(c *gin.Context, h store.Hold, kind string, at time.Time) error {
+// audit appends the entry of one change of h (kind; change names it in
+// the entry's id, see holdAuditID).
+func (a *holdsAPI) audit(ctx context.Context, h store.Hold, kind, change string, at time.Time) error {
 	data, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
-	change := "create"
-	if kind == AuditHoldRelease {
-		change = "release"
-	}
-	_, err = a.st.AppendAudit(c.Request.Context(), store.AuditEntry{ID: holdAuditID(h, change), At: at, Kind: kind, Subject: h.Subject, Data: data})
+	_, err = a.st.AppendAudit(ctx, store.AuditEntry{ID: holdAuditID(h, change), At: at, Kind: kind, Subject: h.Subject, Data: data})
 	return err
 }
 
