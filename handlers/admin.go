@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -53,19 +52,13 @@ const (
 
 // list serves GET /api/v1/events?kind=&limit=: the event log, newest first.
 func (a *eventsAPI) list(c *gin.Context) {
-	limit := defaultEventLimit
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxEventLimit {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxEventLimit)})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(c, defaultEventLimit, maxEventLimit)
+	if !ok {
+		return
 	}
 	entries, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), limit)
 	if err != nil {
-		a.logger.Error("list event log", "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+		writeError(c, a.logger, "list event log", err)
 		return
 	}
 	if entries == nil {

@@ -122,14 +122,7 @@ func New(o Options) (*gin.Engine, error) {
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
 	ev := &eventsAPI{log: o.Store, logger: o.Logger}
 	api.GET("/events", ev.list)
-	pol := &policyAPI{st: o.Store, notices: o.Notices, fail: func(c *gin.Context, op string, err error) {
-		if errors.Is(err, store.ErrInvalidCursor) {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "cursor: not one this listing returned"})
-			return
-		}
-		o.Logger.Error(op, "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
-	}}
+	pol := &policyAPI{st: o.Store, notices: o.Notices, logger: o.Logger}
 	api.GET("/notices", pol.listNotices)
 	api.GET("/obligations", pol.listObligations)
 	api.GET("/attestations", pol.listAttestations)

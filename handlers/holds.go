@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -67,18 +67,9 @@ func holdAuditID(h store.Hold, change string) string {
 	return "hold:" + h.ID + ":" + h.CreatedAt.UTC().Format(time.RFC3339Nano) + ":" + change
 }
 
-func badRequest(c *gin.Context, field, problem string) {
-	c.JSON(http.StatusBadRequest, gin.H{"error": field + ": " + problem, "field": field})
-}
-
-func (a *holdsAPI) unavailable(c *gin.Context, op string, err error) {
-	a.logger.Error(op, "err", err)
-	c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
-}
-
 // create serves POST /api/v1/holds: 201 with the hold once it is stored
 // and its creation is in the audit log; 200 with the hold if the id was
-// created before with the same subject (a retry); 409 if the id names a
+// created before with the same fields (a retry); 409 if the id names a
 // different hold; 400 naming the field for a bad body.
 //
 // The hold is stored first and audited second: a crash in between leaves
@@ -86,32 +77,14 @@ func (a *holdsAPI) unavailable(c *gin.Context, op string, err error) {
 // client's retry with the same id writes the entry.
 func (a *holdsAPI) create(c *gin.Context) {
 	var req holdRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			badRequest(c, te.Field, "must be a "+te.Type.String())
-			return
-		}
-		if pe := (*time.ParseError)(nil); errors.As(err, &pe) {
-			badRequest(c, "expires_at", "must be an RFC 3339 time, e.g. 2027-06-30T00:00:00+08:00")
-			return
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if field, err := strconv.Unquote(name); err == nil {
-				badRequest(c, field, "is not a field of a hold (id, subject, reason, created_by, expires_at)")
-				return
-			}
-		}
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body: " + err.Error()})
+	if !decodeBody(c, 64<<10, &req, "is not a field of a hold (id, subject, reason, created_by, expires_at)") {
 		return
 	}
 	now := a.now()
 	if req.ID == "" {
 		id, err := a.newID()
 		if err != nil {
-			a.unavailable(c, "make hold id", err)
+			writeError(c, a.logger, "make hold id", err)
 			return
 		}
 		req.ID = id
@@ -134,24 +107,24 @@ func (a *holdsAPI) create(c *gin.Context) {
 	ctx := c.Request.Context()
 	created, err := a.st.PutHold(ctx, h)
 	if err != nil {
-		a.unavailable(c, "put hold", err)
+		writeError(c, a.logger, "put hold", err)
 		return
 	}
 	status := http.StatusCreated
 	if !created {
 		stored, err := a.st.GetHold(ctx, h.ID)
 		if err != nil {
-			a.unavailable(c, "get hold", err)
+			writeError(c, a.logger, "get hold", err)
 			return
 		}
-		if stored.Subject != h.Subject || stored.Reason != h.Reason {
+		if !sameHold(stored, h) {
 			c.JSON(http.StatusConflict, gin.H{"error": "id: a different hold has this id", "field": "id"})
 			return
 		}
 		h, status = stored, http.StatusOK
 	}
-	if err := a.audit(c, h, AuditHoldCreate, h.CreatedAt); err != nil {
-		a.unavailable(c, "audit hold creation", err)
+	if err := a.audit(ctx, h, AuditHoldCreate, "create", h.CreatedAt); err != nil {
+		writeError(c, a.logger, "audit hold creation", err)
 		return
 	}
 	a.logger.Info("legal hold created", "hold", h.ID, "created", created)
@@ -162,7 +135,7 @@ func (a *holdsAPI) create(c *gin.Context) {
 func (a *holdsAPI) list(c *gin.Context) {
 	hs, err := a.st.ListHolds(c.Request.Context())
 	if err != nil {
-		a.unavailable(c, "list holds", err)
+		writeError(c, a.logger, "list holds", err)
 		return
 	}
 	now := a.now()
@@ -187,31 +160,37 @@ func (a *holdsAPI) release(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error": "id: no hold " + strconv.Quote(id), "field": "id"})
 		return
 	case err != nil:
-		a.unavailable(c, "get hold", err)
+		writeError(c, a.logger, "get hold", err)
 		return
 	}
-	if err := a.audit(c, h, AuditHoldRelease, a.now()); err != nil {
-		a.unavailable(c, "audit hold release", err)
+	if err := a.audit(ctx, h, AuditHoldRelease, "release", a.now()); err != nil {
+		writeError(c, a.logger, "audit hold release", err)
 		return
 	}
 	if _, err := a.st.DeleteHold(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.unavailable(c, "delete hold", err)
+		writeError(c, a.logger, "delete hold", err)
 		return
 	}
 	a.logger.Info("legal hold released", "hold", h.ID)
 	c.JSON(http.StatusOK, gin.H{"released": h})
 }
 
-func (a *holdsAPI) audit(c *gin.Context, h store.Hold, kind string, at time.Time) error {
+// sameHold reports whether stored is the hold a request for h asked for:
+// a retry of the request that created it. Only the creation time, the
+// server's, may differ.
+func sameHold(stored, h store.Hold) bool {
+	return stored.Subject == h.Subject && stored.Reason == h.Reason && stored.CreatedBy == h.CreatedBy &&
+		stored.ExpiresAt.Equal(h.ExpiresAt)
+}
+
+// audit appends the entry of one change of h (kind; change names it in
+// the entry's id, see holdAuditID).
+func (a *holdsAPI) audit(ctx context.Context, h store.Hold, kind, change string, at time.Time) error {
 	data, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
-	change := "create"
-	if kind == AuditHoldRelease {
-		change = "release"
-	}
-	_, err = a.st.AppendAudit(c.Request.Context(), store.AuditEntry{ID: holdAuditID(h, change), At: at, Kind: kind, Subject: h.Subject, Data: data})
+	_, err = a.st.AppendAudit(ctx, store.AuditEntry{ID: holdAuditID(h, change), At: at, Kind: kind, Subject: h.Subject, Data: data})
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,9 +113,56 @@ func TestHoldsLifecycleIsAudited(t *testing.T) {
 	}
 }
 
+// TestHoldsRetryMustMatch: a POST with the id of a stored hold is a retry
+// (200, the stored hold) only when it asks for that hold; any other field
+// that differs makes it a different hold (409), not a silent 200 with the
+// old values.
+func TestHoldsRetryMustMatch(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	const first = `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`
+	if rec := e.adminDo(http.MethodPost, "/api/v1/holds", first); rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, tt := range []struct {
+		name, body string
+		status     int
+	}{
+		{"the same request", first, http.StatusOK},
+		// The same instant written in UTC is the same expiry.
+		{"the same expiry in UTC", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-29T16:00:00Z"}`, http.StatusOK},
+		{"another subject", `{"id":"case-17","subject":"lisi","reason":"case 17","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another reason", `{"id":"case-17","subject":"zhangsan","reason":"case 18","created_by":"legal@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another creator", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"hr@corp","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"no creator", `{"id":"case-17","subject":"zhangsan","reason":"case 17","expires_at":"2027-06-30T00:00:00+08:00"}`, http.StatusConflict},
+		{"another expiry", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp","expires_at":"2027-12-31T00:00:00+08:00"}`, http.StatusConflict},
+		{"no expiry", `{"id":"case-17","subject":"zhangsan","reason":"case 17","created_by":"legal@corp"}`, http.StatusConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := e.adminDo(http.MethodPost, "/api/v1/holds", tt.body)
+			if rec.Code != tt.status {
+				t.Fatalf("got %d %s, want %d", rec.Code, rec.Body.String(), tt.status)
+			}
+			if tt.status == http.StatusConflict && !strings.Contains(rec.Body.String(), `"field":"id"`) {
+				t.Errorf("409 without the field: %s", rec.Body.String())
+			}
+		})
+	}
+	h, err := e.store.GetHold(t.Context(), "case-17")
+	if err != nil || h.Subject != "zhangsan" || h.Reason != "case 17" || h.CreatedBy != "legal@corp" ||
+		!h.ExpiresAt.Equal(time.Date(2027, 6, 29, 16, 0, 0, 0, time.UTC)) {
+		t.Errorf("stored hold = %+v, %v; want the first request's", h, err)
+	}
+	if entries, err := e.store.ListAudit(t.Context(), 0, 100); err != nil || len(entries) != 1 {
+		t.Errorf("audit: %d entries (%v), want the creation's only", len(entries), err)
+	}
+}
+
 // FuzzCreateHold: whatever the body, POST /api/v1/holds answers 201, 200,
-// 400 or 409 (never a panic or a 5xx), a 400 names the problem, and a
-// hold it stores passes store.CheckHold.
+// 400 or 409 (never a panic or a 5xx), a 400 or 409 says what is wrong,
+// the hold a 201 or 200 answers with is the one stored under its id, and
+// a 200 (a retry) comes only for an id that was stored before the request,
+// a 201 only for one that was not.
 func FuzzCreateHold(f *testing.F) {
 	for _, s := range []string{
 		`{"subject":"zhangsan","reason":"case 17"}`,
@@ -123,28 +171,56 @@ func FuzzCreateHold(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	e := newEnv(f, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	// Each request is a second after the one before, so a retry that
+	// answered with the request instead of the stored hold would show in
+	// created_at.
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	var ticks atomic.Int64
+	e := newEnv(f, start, func(o *Options) {
+		o.Now = func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	})
+	// existed holds the ids of the holds stored so far: the fuzz target is
+	// the only writer to e.store, and it stores a hold only with a 201.
+	existed := map[string]bool{}
 	f.Fuzz(func(t *testing.T, body string) {
-		// e.do would call the F's Helper inside the fuzz target.
-		req := httptest.NewRequest(http.MethodPost, "/api/v1/holds", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+adminTok)
-		rec := httptest.NewRecorder()
-		e.engine.ServeHTTP(rec, req)
-		switch rec.Code {
-		case http.StatusCreated, http.StatusOK:
-			var got struct{ Hold store.Hold }
-			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
-				t.Fatalf("%d with a body that is no hold: %s", rec.Code, rec.Body.String())
+		// Each body is sent twice: a body with an id is then a retry.
+		for range 2 {
+			// e.do would call the F's Helper inside the fuzz target.
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/holds", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+adminTok)
+			rec := httptest.NewRecorder()
+			e.engine.ServeHTTP(rec, req)
+			switch rec.Code {
+			case http.StatusCreated, http.StatusOK:
+				var got struct{ Hold store.Hold }
+				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+					t.Fatalf("%d with a body that is no hold: %s", rec.Code, rec.Body.String())
+				}
+				stored, err := e.store.GetHold(t.Context(), got.Hold.ID)
+				if err != nil {
+					t.Fatalf("%d for hold %q, but GetHold: %v", rec.Code, got.Hold.ID, err)
+				}
+				if !equalHolds(stored, got.Hold) {
+					t.Fatalf("%d answered with %+v, but the stored hold is %+v", rec.Code, got.Hold, stored)
+				}
+				if retry := rec.Code == http.StatusOK; retry != existed[got.Hold.ID] {
+					t.Fatalf("%d for hold %q; it existed before the request: %v", rec.Code, got.Hold.ID, existed[got.Hold.ID])
+				}
+				existed[got.Hold.ID] = true
+			case http.StatusBadRequest, http.StatusConflict:
+				if !strings.Contains(rec.Body.String(), `"error":`) {
+					t.Fatalf("%d without an error: %s", rec.Code, rec.Body.String())
+				}
+			default:
+				t.Fatalf("body %q: %d %s", body, rec.Code, rec.Body.String())
 			}
-			if err := store.CheckHold(got.Hold); err != nil {
-				t.Fatalf("stored a hold that fails CheckHold: %v", err)
-			}
-		case http.StatusBadRequest, http.StatusConflict:
-			if !strings.Contains(rec.Body.String(), `"error":`) {
-				t.Fatalf("%d without an error: %s", rec.Code, rec.Body.String())
-			}
-		default:
-			t.Fatalf("body %q: %d %s", body, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// equalHolds reports whether a and b are the same hold, times compared
+// as instants (a hold read back from JSON has lost its monotonic clock).
+func equalHolds(a, b store.Hold) bool {
+	return a.ID == b.ID && a.Subject == b.Subject && a.Reason == b.Reason && a.CreatedBy == b.CreatedBy &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
 }

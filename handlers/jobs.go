@@ -28,7 +28,9 @@ type JobLister interface {
 	Jobs() []JobInfo
 }
 
-// JobRunLister lists recorded job runs (store.JobRuns.ListJobRuns).
+// JobRunLister lists recorded job runs (store.JobRuns.ListJobRuns). The
+// store conformance suite (storetest) holds every store to a non-nil
+// slice, also when there are no runs, so "runs" is never null.
 type JobRunLister interface {
 	ListJobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
 }
@@ -54,14 +56,9 @@ type jobView struct {
 // one named by job) with its latest runs, up to limit each (default 10),
 // latest first.
 func (a *jobsAPI) list(c *gin.Context) {
-	limit := defaultJobRuns
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxJobRuns {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxJobRuns)})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(c, defaultJobRuns, maxJobRuns)
+	if !ok {
+		return
 	}
 	var infos []JobInfo
 	if a.jobs != nil {
@@ -75,12 +72,8 @@ func (a *jobsAPI) list(c *gin.Context) {
 		}
 		runs, err := a.runs.ListJobRuns(c.Request.Context(), info.Name, limit)
 		if err != nil {
-			a.logger.Error("list job runs", "job", info.Name, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+			writeError(c, a.logger, "list job runs", err, "job", info.Name)
 			return
-		}
-		if runs == nil {
-			runs = []store.JobRun{}
 		}
 		out = append(out, jobView{JobInfo: info, Runs: runs})
 	}

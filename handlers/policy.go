@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/csv"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,7 +28,7 @@ type PolicyStore interface {
 type policyAPI struct {
 	st      PolicyStore
 	notices []policy.Notice
-	fail    func(c *gin.Context, op string, err error)
+	logger  *slog.Logger
 }
 
 const (
@@ -37,16 +38,8 @@ const (
 
 // page reads ?limit= and ?cursor=.
 func page(c *gin.Context) (store.Page, bool) {
-	p := store.Page{Limit: defaultPage, Cursor: c.Query("cursor")}
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPage {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "limit: must be an integer from 1 to " + strconv.Itoa(maxPage)})
-			return p, false
-		}
-		p.Limit = n
-	}
-	return p, true
+	limit, ok := queryLimit(c, defaultPage, maxPage)
+	return store.Page{Limit: limit, Cursor: c.Query("cursor")}, ok
 }
 
 // version reads ?version= (0 when absent).
@@ -71,7 +64,7 @@ func (a *policyAPI) listNotices(c *gin.Context) {
 	for _, n := range a.notices {
 		counts, err := a.st.CountObligations(c.Request.Context(), n.ID, n.Version)
 		if err != nil {
-			a.fail(c, "count obligations", err)
+			writeError(c, a.logger, "count obligations", err)
 			return
 		}
 		owing := counts[policy.Pending] + counts[policy.Overdue] + counts[policy.Acknowledged]
@@ -109,7 +102,7 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 	}
 	items, next, err := a.st.ListObligations(c.Request.Context(), f, p)
 	if err != nil {
-		a.fail(c, "list obligations", err)
+		writeError(c, a.logger, "list obligations", err)
 		return
 	}
 	if items == nil {
@@ -136,7 +129,7 @@ func (a *policyAPI) listAttestations(c *gin.Context) {
 	case "json":
 		items, next, err := a.st.ListAttestations(ctx, f, p)
 		if err != nil {
-			a.fail(c, "list attestations", err)
+			writeError(c, a.logger, "list attestations", err)
 			return
 		}
 		if items == nil {
@@ -194,22 +187,22 @@ func (a *policyAPI) getPerson(c *gin.Context) {
 	case err == nil:
 		known = &person
 	case !errors.Is(err, store.ErrNotFound):
-		a.fail(c, "get person", err)
+		writeError(c, a.logger, "get person", err)
 		return
 	}
 	obs, _, err := a.st.ListObligations(ctx, store.ObligationFilter{UserID: id}, store.Page{Limit: maxPage})
 	if err != nil {
-		a.fail(c, "list obligations", err)
+		writeError(c, a.logger, "list obligations", err)
 		return
 	}
 	ats, _, err := a.st.ListAttestations(ctx, store.AttestationFilter{UserID: id}, store.Page{Limit: maxPage})
 	if err != nil {
-		a.fail(c, "list attestations", err)
+		writeError(c, a.logger, "list attestations", err)
 		return
 	}
 	cons, _, err := a.st.ListConsents(ctx, store.ConsentFilter{UserID: id}, store.Page{Limit: maxPage})
 	if err != nil {
-		a.fail(c, "list consents", err)
+		writeError(c, a.logger, "list consents", err)
 		return
 	}
 	if known == nil && len(obs) == 0 && len(ats) == 0 && len(cons) == 0 {
@@ -234,7 +227,7 @@ func (a *policyAPI) listConsents(c *gin.Context) {
 	}
 	items, next, err := a.st.ListConsents(c.Request.Context(), f, p)
 	if err != nil {
-		a.fail(c, "list consents", err)
+		writeError(c, a.logger, "list consents", err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"consents": nonNil(items), "next_cursor": next})
@@ -245,7 +238,7 @@ func (a *policyAPI) listConsents(c *gin.Context) {
 func (a *policyAPI) verifyAudit(c *gin.Context) {
 	r, err := a.st.VerifyAudit(c.Request.Context())
 	if err != nil {
-		a.fail(c, "verify audit log", err)
+		writeError(c, a.logger, "verify audit log", err)
 		return
 	}
 	status := http.StatusOK
@@ -268,7 +261,7 @@ func (a *policyAPI) listAudit(c *gin.Context) {
 	}
 	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit)
 	if err != nil {
-		a.fail(c, "list audit log", err)
+		writeError(c, a.logger, "list audit log", err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"entries": nonNil(items)})

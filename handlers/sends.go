@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,10 +37,7 @@ type sendRequest struct {
 // submit serves POST /api/v1/sends: 202 once the notice is recorded.
 func (a *sendsAPI) submit(c *gin.Context) {
 	var req sendRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 16<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body: " + err.Error()})
+	if !decodeBody(c, 16<<20, &req, "unknown field; a send has key, template, lang, data, to, deadline") {
 		return
 	}
 	var missing []string
@@ -61,13 +56,7 @@ func (a *sendsAPI) submit(c *gin.Context) {
 	out, err := a.notify.Submit(c.Request.Context(), notify.Notice{Key: req.Key, Template: req.Template, Lang: req.Lang,
 		Data: req.Data, To: req.To, Deadline: req.Deadline})
 	if err != nil {
-		var invalid *notify.InvalidError
-		if errors.As(err, &invalid) {
-			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
-			return
-		}
-		a.logger.Error("submit notice", "key", req.Key, "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+		writeError(c, a.logger, "submit notice", err, "key", req.Key)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"key": req.Key, "content_hash": out.ContentHash, "recipients": out.Recipients,
@@ -80,8 +69,7 @@ func (a *sendsAPI) list(c *gin.Context) {
 	key := c.Param("key")
 	rs, err := a.results.ListSendResults(c.Request.Context(), key)
 	if err != nil {
-		a.logger.Error("list send results", "key", key, "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+		writeError(c, a.logger, "list send results", err, "key", key)
 		return
 	}
 	counts := map[store.DeliveryStatus]int{}

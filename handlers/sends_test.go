@@ -52,6 +52,8 @@ func TestSendsAPI(t *testing.T) {
 		{"missing fields", `{"template":"reminder"}`, true, 400, `"fields"`},
 		{"unknown field", `{"key":"k","template":"t","lang":"en","to":["a"],"too":["b"]}`, true, 400, "unknown field"},
 		{"not JSON", `key=k`, true, 400, "body"},
+		{"to not a list", `{"key":"k","template":"t","lang":"en","to":"a"}`, true, 400, `"field":"to"`},
+		{"deadline not a time", `{"key":"k","template":"t","lang":"en","to":["a"],"deadline":"friday"}`, true, 400, `"field":"deadline"`},
 		{"invalid notice", `{"key":"bad-template","template":"x","lang":"en","to":["a"]}`, true, 400, "no template"},
 		{"store down", `{"key":"store-down","template":"x","lang":"en","to":["a"]}`, true, 503, "store unavailable"},
 	}
