@@ -72,21 +72,16 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 			need[u] = true
 		}
 		var c policy.DigestCoverage
-		page := store.Page{Limit: 1000}
-		for {
-			items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
-			if err != nil {
-				return nil, fmt.Errorf("digest: obligations of %s: %w", n.Key(), err)
+		err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+			return p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
+		}, func(o policy.Obligation) error {
+			if c.Add(o, now) {
+				overdue[o.UserID]++
 			}
-			for _, o := range items {
-				if c.Add(o, now) {
-					overdue[o.UserID]++
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Cursor = next
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("digest: obligations of %s: %w", n.Key(), err)
 		}
 		in.Coverage[n.Key()] = c
 
@@ -110,22 +105,17 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		}
 	}
 
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
-		if err != nil {
-			return nil, fmt.Errorf("digest: consent refusals: %w", err)
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
+	}, func(c policy.Consent) error {
+		if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
+			in.Refusals = append(in.Refusals, c)
+			need[c.UserID] = true
 		}
-		for _, c := range items {
-			if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
-				in.Refusals = append(in.Refusals, c)
-				need[c.UserID] = true
-			}
-		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: consent refusals: %w", err)
 	}
 
 	for _, lang := range policy.DigestLanguages() {
@@ -196,22 +186,16 @@ func (p *Processor) digestPeople(ctx context.Context, need map[string]bool) (map
 		}
 		return out, nil
 	}
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListPeople(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("digest: people: %w", err)
+	err := each(ctx, p.st.ListPeople, func(pp policy.Person) error {
+		if need[pp.UserID] {
+			out[pp.UserID] = pp
 		}
-		for _, pp := range items {
-			if need[pp.UserID] {
-				out[pp.UserID] = pp
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: people: %w", err)
 	}
+	return out, nil
 }
 
 // departmentNames names the company's departments from WeCom, or none

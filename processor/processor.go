@@ -271,15 +271,38 @@ func (p *Processor) tagChange(ctx context.Context, st *policy.State, userID stri
 // obligationsOf lists every obligation of a person.
 func (p *Processor) obligationsOf(ctx context.Context, userID string) ([]policy.Obligation, error) {
 	var all []policy.Obligation
-	page := store.Page{Limit: 1000}
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		return p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
+	}, func(o policy.Obligation) error {
+		all = append(all, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// pageSize is how many items each asks the store for at a time.
+const pageSize = 1000
+
+// each calls fn for every item list returns, a page of pageSize at a
+// time, following the cursor until the last page; it stops at the first
+// error of list or fn.
+func each[T any](ctx context.Context, list func(context.Context, store.Page) ([]T, string, error), fn func(T) error) error {
+	page := store.Page{Limit: pageSize}
 	for {
-		items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
+		items, next, err := list(ctx, page)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, items...)
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
 		if next == "" {
-			return all, nil
+			return nil
 		}
 		page.Cursor = next
 	}

@@ -360,18 +360,14 @@ func (d *directory) setPermit(ids []string) {
 // allPeople lists every stored person.
 func (p *Processor) allPeople(ctx context.Context) ([]policy.Person, error) {
 	var all []policy.Person
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListPeople(ctx, page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		page.Cursor = next
+	err := each(ctx, p.st.ListPeople, func(s policy.Person) error {
+		all = append(all, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 // reconcileKey is the dedup key of a synthetic event of one run's day.
@@ -635,22 +631,18 @@ func (p *Processor) checkAgree(ctx context.Context, pace *pacer, q []wecom.Agree
 // again skips what it checked the first time).
 func (p *Processor) pendingConsents(ctx context.Context, now time.Time) ([]policy.Consent, error) {
 	var out []policy.Consent
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
-		if err != nil {
-			return nil, err
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
+	}, func(c policy.Consent) error {
+		if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {
+			out = append(out, c)
 		}
-		for _, c := range items {
-			if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {
-				out = append(out, c)
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // pacer spaces calls at least every apart, on an injected clock.

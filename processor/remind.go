@@ -161,20 +161,12 @@ func (p *Processor) refreshEscalated(ctx context.Context, obs []policy.Obligatio
 
 // eachObligation calls fn for every obligation f selects, a page at a time.
 func (p *Processor) eachObligation(ctx context.Context, f store.ObligationFilter, fn func(policy.Obligation)) error {
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListObligations(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		for _, o := range items {
-			fn(o)
-		}
-		if next == "" {
-			return nil
-		}
-		page.Cursor = next
-	}
+	return each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		return p.st.ListObligations(ctx, f, page)
+	}, func(o policy.Obligation) error {
+		fn(o)
+		return nil
+	})
 }
 
 // peopleListThreshold: for more people than this a run lists everyone
@@ -190,22 +182,16 @@ func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[st
 		return out, nil
 	}
 	if len(ids) > peopleListThreshold {
-		page := store.Page{Limit: 1000}
-		for {
-			items, next, err := p.st.ListPeople(ctx, page)
-			if err != nil {
-				return nil, fmt.Errorf("list people: %w", err)
+		err := each(ctx, p.st.ListPeople, func(person policy.Person) error {
+			if ids[person.UserID] {
+				out[person.UserID] = person
 			}
-			for _, person := range items {
-				if ids[person.UserID] {
-					out[person.UserID] = person
-				}
-			}
-			if next == "" {
-				return out, nil
-			}
-			page.Cursor = next
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list people: %w", err)
 		}
+		return out, nil
 	}
 	for id := range ids {
 		person, err := p.st.GetPerson(ctx, id)
