@@ -15,10 +15,6 @@ type digestRun struct{}
 // Kind implements policy.Event.
 func (digestRun) Kind() string { return "jobs.digest" }
 
-// digestPeopleLookups is how many people the digest looks up one by one;
-// past it, it reads the whole list of people once instead.
-const digestPeopleLookups = 200
-
 // Digest makes the daily digest for the activation at now (a jobs.Func):
 // it loads what policy.Digest reports on, decides and applies the
 // messages through the audited path, like any other action.
@@ -133,9 +129,9 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 	for u := range overdue {
 		need[u] = true
 	}
-	people, err := p.digestPeople(ctx, need)
+	people, err := p.loadPeople(ctx, need)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("digest: %w", err)
 	}
 	in.People = people
 	for u, n := range overdue {
@@ -168,34 +164,6 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		counts["overdue"] += n
 	}
 	return counts, nil
-}
-
-// digestPeople returns the people of need as the store knows them: one by
-// one when they are few, else from one pass over the list.
-func (p *Processor) digestPeople(ctx context.Context, need map[string]bool) (map[string]policy.Person, error) {
-	out := make(map[string]policy.Person, len(need))
-	if len(need) <= digestPeopleLookups {
-		for u := range need {
-			pp, err := storedPerson(ctx, p.st, u)
-			if err != nil {
-				return nil, fmt.Errorf("digest: person %s: %w", u, err)
-			}
-			if pp != nil {
-				out[u] = *pp
-			}
-		}
-		return out, nil
-	}
-	err := each(ctx, p.st.ListPeople, func(pp policy.Person) error {
-		if need[pp.UserID] {
-			out[pp.UserID] = pp
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest: people: %w", err)
-	}
-	return out, nil
 }
 
 // departmentNames names the company's departments from WeCom, or none

@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -178,9 +177,6 @@ const peopleListThreshold = 500
 // out (policy treats them as active, in the default language).
 func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[string]policy.Person, error) {
 	out := make(map[string]policy.Person, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
 	if len(ids) > peopleListThreshold {
 		err := each(ctx, p.st.ListPeople, func(person policy.Person) error {
 			if ids[person.UserID] {
@@ -194,14 +190,13 @@ func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[st
 		return out, nil
 	}
 	for id := range ids {
-		person, err := p.st.GetPerson(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		person, err := storedPerson(ctx, p.st, id)
 		if err != nil {
-			return nil, fmt.Errorf("get person: %w", err)
+			return nil, fmt.Errorf("person %s: %w", id, err)
 		}
-		out[id] = person
+		if person != nil {
+			out[id] = *person
+		}
 	}
 	return out, nil
 }
