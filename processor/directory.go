@@ -120,7 +120,7 @@ func (d *directory) person(ctx context.Context, userID string, prev *policy.Pers
 			p.Name = u.Name
 			p.Departments = ints64(u.Department)
 			p.DirectLeaders = slices.Clone(u.DirectLeader)
-			p.Active = u.Status == 1 || u.Status == 4
+			p.Active = u.Active()
 		case errors.Is(err, wecom.ErrNoSecret):
 		default:
 			var apiErr *wecom.APIError
@@ -153,7 +153,7 @@ func applyChange(p *policy.Person, e *wecom.UserChange) {
 	}
 	if e.Status != nil {
 		s, _ := strconv.Atoi(strings.TrimSpace(*e.Status))
-		p.Active = s == 1 || s == 4
+		p.Active = wecom.User{Status: s}.Active()
 	}
 }
 

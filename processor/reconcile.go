@@ -177,7 +177,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			counts["permit_changed"]++
 		}
 		if u := l.users[id]; u != nil { // the walk read their status and leaders too
-			if active := u.Status == wecom.UserActive || u.Status == wecom.UserNotActivated; active != prev.Active {
+			if active := u.Active(); active != prev.Active {
 				j.Active = &active
 				counts["status_changed"]++
 			}
