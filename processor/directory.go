@@ -92,16 +92,34 @@ func (d *directory) inPermitList(ctx context.Context, userID string) (in, known 
 		ids, err := d.api.PermitUsers(ctx, 0)
 		d.permitAt = d.now()
 		if err == nil {
-			d.permit = make(map[string]bool, len(ids))
-			for _, id := range ids {
-				d.permit[id] = true
-			}
-			d.permitOK = true
+			d.setPermitLocked(ids)
 		} else if errors.Is(err, wecom.ErrNoSecret) {
 			d.permitOK = false
 		}
 	}
 	return d.permit[userID], d.permitOK
+}
+
+// setPermit replaces the cached permit list with ids, read just now.
+func (d *directory) setPermit(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.setPermitLocked(ids)
+}
+
+// setPermitLocked is setPermit with d.mu held. The cache is keyed by the
+// UserIDs exactly as msgaudit/get_permit_user_list returns them and is
+// looked up with the UserID as the caller has it (from a callback,
+// user/get or user/list_id, which spell it the same way): WeCom treats
+// UserIDs as case-insensitive in some APIs only, so no case is folded
+// here. (reconcileMembers folds case for its own comparison with the
+// stored people.)
+func (d *directory) setPermitLocked(ids []string) {
+	d.permit = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		d.permit[id] = true
+	}
+	d.permitOK, d.permitAt = true, d.now()
 }
 
 // person builds what policy knows of a member from WeCom's user/get,

@@ -327,9 +327,11 @@ func (p *Processor) confirmGone(ctx context.Context, userID string) (bool, error
 	return false, err
 }
 
-// freshPermitList reads the archive permit list (by lower-cased UserID)
-// and refreshes the directory's cache with it; known is false when the
-// archive API cannot be used.
+// freshPermitList reads the archive permit list and refreshes the
+// directory's cache with it (keyed as WeCom spells the UserIDs, see
+// setPermit); the map it returns is keyed by lower-cased UserID, as
+// reconcileMembers compares everything; known is false when the archive
+// API cannot be used.
 func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool, known bool, err error) {
 	ids, err := p.dir.api.PermitUsers(ctx, 0)
 	if err != nil {
@@ -344,17 +346,6 @@ func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool
 	}
 	p.dir.setPermit(ids)
 	return permit, true, nil
-}
-
-// setPermit replaces the cached permit list with ids, read just now.
-func (d *directory) setPermit(ids []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.permit = make(map[string]bool, len(ids))
-	for _, id := range ids {
-		d.permit[id] = true
-	}
-	d.permitOK, d.permitAt = true, d.now()
 }
 
 // allPeople lists every stored person.
