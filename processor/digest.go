@@ -173,7 +173,7 @@ func (p *Processor) departmentNames(ctx context.Context) map[int64]string {
 	if p.dir.api == nil {
 		return nil
 	}
-	depts, err := p.dir.api.ListDepartments(ctx, 0)
+	depts, err := p.dir.departments(ctx)
 	if err != nil {
 		p.log.DebugContext(ctx, "digest: department names unavailable; showing ids", "err", err)
 		return nil

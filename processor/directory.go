@@ -39,7 +39,9 @@ type directory struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	parents   map[int64]int64 // department → parent
+	depts     []wecom.Department // department/list, whole tree
+	parents   map[int64]int64    // department → parent, from depts
+	treeOK    bool               // depts and parents hold a fetched copy
 	treeAt    time.Time
 	permit    map[string]bool
 	permitOK  bool // the permit list could be read (archive secret configured)
@@ -61,26 +63,45 @@ func (d *directory) path(ctx context.Context, depts []int64) []int64 {
 	return slices.Compact(out)
 }
 
-// tree returns the department → parent map, fetching it when stale. A
-// failure keeps the last copy (or none: an audience then matches a
-// department only directly).
+// tree returns the department → parent map, fetching the departments
+// when stale. A failure keeps the last copy (or none: an audience then
+// matches a department only directly).
 func (d *directory) tree(ctx context.Context) map[int64]int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.api == nil || (d.parents != nil && d.now().Sub(d.treeAt) < cacheTTL) {
-		return d.parents
+	d.refreshTree(ctx)
+	return d.parents
+}
+
+// departments returns the company's departments (department/list from
+// the root), fetching them when stale. On a failure it returns the last
+// copy (nil if none) with the error; without an API, nothing.
+func (d *directory) departments(ctx context.Context) ([]wecom.Department, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.refreshTree(ctx)
+	return d.depts, err
+}
+
+// refreshTree fetches the departments when there is no copy or it is
+// older than cacheTTL, with d.mu held. A failure keeps the last copy and
+// is not retried before cacheTTL (do not hammer a failing API) unless
+// there is no copy at all.
+func (d *directory) refreshTree(ctx context.Context) error {
+	if d.api == nil || (d.treeOK && d.now().Sub(d.treeAt) < cacheTTL) {
+		return nil
 	}
 	depts, err := d.api.ListDepartments(ctx, 0)
 	if err != nil {
-		d.treeAt = d.now() // do not hammer a failing API
-		return d.parents
+		d.treeAt = d.now()
+		return err
 	}
 	parents := make(map[int64]int64, len(depts))
 	for _, dep := range depts {
 		parents[int64(dep.ID)] = int64(dep.ParentID)
 	}
-	d.parents, d.treeAt = parents, d.now()
-	return parents
+	d.depts, d.parents, d.treeOK, d.treeAt = depts, parents, true, d.now()
+	return nil
 }
 
 // inPermitList reports whether userID's chats are archived, and whether

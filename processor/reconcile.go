@@ -285,7 +285,7 @@ func (p *Processor) listMembers(ctx context.Context) (listing, error) {
 // walkDepartments lists the members of every department the app sees
 // (department/list, then user/list for each), paced.
 func (p *Processor) walkDepartments(ctx context.Context, w departmentWalker) (listing, error) {
-	ds, err := p.dir.api.ListDepartments(ctx, 0)
+	ds, err := p.dir.departments(ctx)
 	if err != nil {
 		return listing{}, err
 	}
