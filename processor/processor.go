@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -306,6 +308,36 @@ func each[T any](ctx context.Context, list func(context.Context, store.Page) ([]
 		}
 		page.Cursor = next
 	}
+}
+
+// parallel calls fn(ctx, i) for every i in [0, n), at most workers at a
+// time, and returns the first error: after it no new call starts and the
+// ctx the calls in flight were given is cancelled. It also returns the
+// error of ctx when that ends first.
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		once  sync.Once
+		first error
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
 }
 
 // savePeople stores each changed person as they are after the event.

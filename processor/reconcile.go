@@ -523,40 +523,28 @@ const recordParallel = 16
 // own origin, recordParallel at a time.
 func (p *Processor) recordAnswers(ctx context.Context, now time.Time, day string, batch []policy.Consent,
 	infos []wecom.AgreeInfo, notFound map[int]bool, counts map[string]int) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	sem := make(chan struct{}, recordParallel)
-	for i, c := range batch {
+	var mu sync.Mutex // counts
+	return parallel(ctx, recordParallel, len(batch), func(ctx context.Context, i int) error {
+		c := batch[i]
 		if notFound[i] {
 			mu.Lock()
 			counts["consents_not_found"]++
 			mu.Unlock()
-			continue
+			return nil
 		}
 		ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
 		origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := p.consentChecked(ctx, origin, now.UTC(), ev, now)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && firstErr == nil:
-				firstErr = fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
-			case err == nil:
-				counts["consents_checked"]++
-				if ev.Status != policy.ConsentUnknown {
-					counts["consents_answered"]++
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return firstErr
+		if err := p.consentChecked(ctx, origin, now.UTC(), ev, now); err != nil {
+			return fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		counts["consents_checked"]++
+		if ev.Status != policy.ConsentUnknown {
+			counts["consents_answered"]++
+		}
+		return nil
+	})
 }
 
 // askBatch asks check_single_agree about batch (at most
