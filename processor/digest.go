@@ -155,8 +155,11 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		"refusals": len(in.Refusals), "failures": len(in.Failures)}
 	recipients := map[string]bool{}
 	for _, a := range acts {
-		for _, u := range a.(policy.SendText).UserIDs {
-			recipients[u] = true
+		switch a := a.(type) {
+		case policy.SendText:
+			for _, u := range a.UserIDs {
+				recipients[u] = true
+			}
 		}
 	}
 	counts["recipients"] = len(recipients)
