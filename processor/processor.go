@@ -386,7 +386,7 @@ func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, s
 		if len(details) == 1 {
 			detail = details[0]
 		}
-		subject := strings.Join(slices.Compact(slices.Sorted(slices.Values(subjects))), ",")
+		subject := strings.Join(sortedSet(subjects), ",")
 		if len(subject) > 200 {
 			subject = fmt.Sprintf("%d people", len(subjects))
 		}

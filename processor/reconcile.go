@@ -10,6 +10,7 @@ package processor
 // customers have not answered yet with check_single_agree.
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -101,6 +102,13 @@ func (p *Processor) Reconcile(ctx context.Context, now time.Time) (counts map[st
 	return counts, nil
 }
 
+// sortedSet returns the distinct values of xs in order, in a new slice
+// (nil when xs is empty), for comparing lists whose order and repeats do
+// not matter.
+func sortedSet[T cmp.Ordered](xs []T) []T {
+	return slices.Compact(slices.Sorted(slices.Values(xs)))
+}
+
 // unavailable reports whether err says that an API cannot be used at all
 // (no secret configured, no permission, the archive not enabled), as
 // opposed to a failure worth retrying.
@@ -158,7 +166,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 	for _, id := range slices.Sorted(maps.Keys(l.depts)) {
 		lower := strings.ToLower(id) // UserIDs are case-insensitive (path/90196)
 		seen[lower] = true
-		depts := slices.Compact(slices.Sorted(slices.Values(l.depts[id])))
+		depts := sortedSet(l.depts[id])
 		prev, known := byLower[lower]
 		if !known {
 			counts["create_user"]++
@@ -168,7 +176,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			continue
 		}
 		j := reconcilePersonJob{UserID: prev.UserID}
-		if !slices.Equal(depts, slices.Compact(slices.Sorted(slices.Values(prev.Departments)))) {
+		if !slices.Equal(depts, sortedSet(prev.Departments)) {
 			j.Departments = depts
 			counts["departments_changed"]++
 		}
@@ -181,8 +189,8 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 				j.Active = &active
 				counts["status_changed"]++
 			}
-			leaders := slices.Compact(slices.Sorted(slices.Values(u.DirectLeader)))
-			if !slices.Equal(leaders, slices.Compact(slices.Sorted(slices.Values(prev.DirectLeaders)))) {
+			leaders := sortedSet(u.DirectLeader)
+			if !slices.Equal(leaders, sortedSet(prev.DirectLeaders)) {
 				if leaders == nil {
 					leaders = []string{}
 				}
