@@ -114,6 +114,18 @@ func New(st Store, n Notifier, dir Directory, archive Archive, cfg Config, reg p
 	return &Processor{st: st, notify: n, dir: &directory{api: dir, now: cfg.Now}, archive: archive, cfg: cfg, log: cfg.Logger, m: m}, nil
 }
 
+// sleep waits d or until ctx ends: Config.Sleep's default.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Register hands the processor's jobs to mux.
 func (p *Processor) Register(mux *worker.Mux) {
 	mux.HandleJob(KindPublish, worker.HandlerFunc(p.publish))

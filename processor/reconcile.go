@@ -652,15 +652,3 @@ func (pc *pacer) wait(ctx context.Context) error {
 	pc.last = pc.now()
 	return nil
 }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
