@@ -253,9 +253,15 @@ func (p *Processor) updateObligations(ctx context.Context, a policy.ObligationUp
 // names, with the notice's button, under the run's key.
 func (p *Processor) sendReminder(ctx context.Context, a policy.SendReminder) error {
 	n := a.Notice
-	data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
-		"Summary": n.Summary, "URL": n.URL}
-	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: data,
+	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: p.noticeData(n),
 		To: a.UserIDs, ButtonKey: n.ButtonKey()})
 	return err
+}
+
+// noticeData is the template data a notice's card or reminder shows of
+// it: the company, the notice's title, version, summary and link (a card
+// adds its due day).
+func (p *Processor) noticeData(n policy.Notice) map[string]any {
+	return map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
+		"Summary": n.Summary, "URL": n.URL}
 }
