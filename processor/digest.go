@@ -15,10 +15,6 @@ type digestRun struct{}
 // Kind implements policy.Event.
 func (digestRun) Kind() string { return "jobs.digest" }
 
-// digestPeopleLookups is how many people the digest looks up one by one;
-// past it, it reads the whole list of people once instead.
-const digestPeopleLookups = 200
-
 // Digest makes the daily digest for the activation at now (a jobs.Func):
 // it loads what policy.Digest reports on, decides and applies the
 // messages through the audited path, like any other action.
@@ -72,21 +68,16 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 			need[u] = true
 		}
 		var c policy.DigestCoverage
-		page := store.Page{Limit: 1000}
-		for {
-			items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
-			if err != nil {
-				return nil, fmt.Errorf("digest: obligations of %s: %w", n.Key(), err)
+		err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+			return p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
+		}, func(o policy.Obligation) error {
+			if c.Add(o, now) {
+				overdue[o.UserID]++
 			}
-			for _, o := range items {
-				if c.Add(o, now) {
-					overdue[o.UserID]++
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Cursor = next
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("digest: obligations of %s: %w", n.Key(), err)
 		}
 		in.Coverage[n.Key()] = c
 
@@ -110,22 +101,17 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		}
 	}
 
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
-		if err != nil {
-			return nil, fmt.Errorf("digest: consent refusals: %w", err)
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
+	}, func(c policy.Consent) error {
+		if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
+			in.Refusals = append(in.Refusals, c)
+			need[c.UserID] = true
 		}
-		for _, c := range items {
-			if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
-				in.Refusals = append(in.Refusals, c)
-				need[c.UserID] = true
-			}
-		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: consent refusals: %w", err)
 	}
 
 	for _, lang := range policy.DigestLanguages() {
@@ -143,9 +129,9 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 	for u := range overdue {
 		need[u] = true
 	}
-	people, err := p.digestPeople(ctx, need)
+	people, err := p.loadPeople(ctx, need)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("digest: %w", err)
 	}
 	in.People = people
 	for u, n := range overdue {
@@ -169,8 +155,11 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		"refusals": len(in.Refusals), "failures": len(in.Failures)}
 	recipients := map[string]bool{}
 	for _, a := range acts {
-		for _, u := range a.(policy.SendText).UserIDs {
-			recipients[u] = true
+		switch a := a.(type) {
+		case policy.SendText:
+			for _, u := range a.UserIDs {
+				recipients[u] = true
+			}
 		}
 	}
 	counts["recipients"] = len(recipients)
@@ -180,40 +169,6 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 	return counts, nil
 }
 
-// digestPeople returns the people of need as the store knows them: one by
-// one when they are few, else from one pass over the list.
-func (p *Processor) digestPeople(ctx context.Context, need map[string]bool) (map[string]policy.Person, error) {
-	out := make(map[string]policy.Person, len(need))
-	if len(need) <= digestPeopleLookups {
-		for u := range need {
-			pp, err := storedPerson(ctx, p.st, u)
-			if err != nil {
-				return nil, fmt.Errorf("digest: person %s: %w", u, err)
-			}
-			if pp != nil {
-				out[u] = *pp
-			}
-		}
-		return out, nil
-	}
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListPeople(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("digest: people: %w", err)
-		}
-		for _, pp := range items {
-			if need[pp.UserID] {
-				out[pp.UserID] = pp
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		page.Cursor = next
-	}
-}
-
 // departmentNames names the company's departments from WeCom, or none
 // when the contacts API is not there or does not answer: the digest then
 // shows department ids, which is all it loses.
@@ -221,7 +176,7 @@ func (p *Processor) departmentNames(ctx context.Context) map[int64]string {
 	if p.dir.api == nil {
 		return nil
 	}
-	depts, err := p.dir.api.ListDepartments(ctx, 0)
+	depts, err := p.dir.departments(ctx)
 	if err != nil {
 		p.log.DebugContext(ctx, "digest: department names unavailable; showing ids", "err", err)
 		return nil

@@ -1,58 +1,21 @@
-package processor
+package processor_test
 
 import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
-	"github.com/wecomply/wecomply/store/embedded"
-	"github.com/wecomply/wecomply/templates"
-	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
-	"github.com/wecomply/wecomply/worker"
-)
-
-const (
-	corpID         = "wwdigesttest0001"
-	appSecret      = "app-secret-for-digest-tests"
-	contactsSecret = "contacts-secret-for-digest-tests"
-	agentID        = 1000002
 )
 
 var cst = time.FixedZone("CST", 8*3600)
-
-// clock runs with real time from base, and can be moved forward.
-type clock struct {
-	mu    sync.Mutex
-	base  time.Time
-	start time.Time
-	skew  time.Duration
-}
-
-func newClock(base time.Time) *clock { return &clock{base: base, start: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base.Add(time.Since(c.start) + c.skew)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skew += d
-}
 
 // lockedBuffer is a log sink for many goroutines.
 type lockedBuffer struct {
@@ -72,100 +35,40 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// digestRig is the processor and notifier on a real embedded store and a
-// real WeCom client talking to the fake WeCom, with a worker pool.
-type digestRig struct {
-	t     *testing.T
-	clock *clock
-	fake  *wecomtest.Server
-	st    *embedded.Store
-	n     *notify.Notifier
-	proc  *Processor
-	logs  *lockedBuffer
-}
-
 var digestNotice = policy.Notice{
 	ID: "archive", Version: 3, Title: "会话存档告知", Template: "ack_card", Languages: []string{"zh-CN", "en"},
 	Summary: "公司将存档您与客户的企业微信会话。", URL: "https://compliance.example.com/n/3", DueDays: 7,
 	ComplianceOwners: []string{"owner1", "owner2"},
 }
 
-func newDigestRig(t *testing.T, base time.Time) *digestRig {
+// newDigestEnv is the processor and notifier on the embedded store and
+// the WeCom client talking to the fake WeCom, all on the test clock from
+// base, with the digest's notice, settings and members, logging to logs.
+func newDigestEnv(t *testing.T, base time.Time, logs *lockedBuffer) *env {
 	t.Helper()
-	c := newClock(base)
-	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: c.Now, Apps: map[string]wecomtest.AppConfig{
-		"app": {Secret: appSecret, AgentID: agentID}, "contacts": {Secret: contactsSecret}}})
-	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
-	fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
-	fake.AddDepartment(wecomtest.Department{ID: 3, Name: "研发部", ParentID: 1})
-	for _, u := range []string{"officer1", "owner1", "owner2", "zhangsan", "lisi", "wangwu", "newbie"} {
-		fake.AddUser(wecomtest.User{UserID: u, Name: u, Department: []int64{1}})
-	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{
-		Queue: store.QueueOptions{Lease: 5 * time.Second, MaxAttempts: 10}, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	client, err := wecom.NewClient(wecom.ClientConfig{CorpID: corpID, AgentID: agentID,
-		Secrets: map[string]string{wecom.AppMessages: appSecret, wecom.AppContacts: contactsSecret}, BaseURL: fake.URL,
-		HTTPClient: &http.Client{Timeout: 2 * time.Second}, Tokens: st, Holder: "test", Now: c.Now, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := templates.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := notify.New(st, client, tmpl, notify.Config{
-		MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 30}, {Period: time.Hour, Limit: 1000}},
-		Location:      cst, WindowWait: 100 * time.Millisecond, Now: c.Now, Logger: log,
-	}, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := New(st, n, client, nil, Config{
+	e := newEnvConfig(t, "embedded", envConfig{
 		Notices:  []policy.Notice{digestNotice},
-		Settings: policy.Settings{Officers: []string{"officer1"}, DefaultLanguage: "zh-CN", Company: "示例科技", Location: cst},
-		Now:      c.Now, Logger: log,
-	}, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
+		Settings: &policy.Settings{Officers: []string{"officer1"}, DefaultLanguage: "zh-CN", Company: "示例科技", Location: cst},
+		Start:    base,
+		Notify: notify.Config{
+			MemberWindows: []store.RateWindow{{Period: time.Minute, Limit: 30}, {Period: time.Hour, Limit: 1000}},
+			Location:      cst, WindowWait: 100 * time.Millisecond,
+		},
+		Logger: log,
+	})
+	e.fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
+	e.fake.AddDepartment(wecomtest.Department{ID: 3, Name: "研发部", ParentID: 1})
+	for _, u := range []string{"officer1", "owner1", "owner2", "zhangsan", "lisi", "wangwu", "newbie"} {
+		e.fake.AddUser(wecomtest.User{UserID: u, Name: u, Department: []int64{1}})
 	}
-	mux := worker.NewMux(proc)
-	n.Register(mux)
-	proc.Register(mux)
-	pool, err := worker.New(st, mux, worker.Config{Count: 4, Batch: 4, Backoff: 20 * time.Millisecond,
-		MaxBackoff: 100 * time.Millisecond, ClaimWait: 50 * time.Millisecond, EventTimeout: 4 * time.Second},
-		log, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { pool.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &digestRig{t: t, clock: c, fake: fake, st: st, n: n, proc: proc, logs: logs}
-}
-
-// waitFor polls cond until it holds or 10 s pass.
-func (r *digestRig) waitFor(what string, cond func() bool) {
-	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return e
 }
 
 // markdown returns the markdown messages in a member's inbox.
-func (r *digestRig) markdown(user string) []string {
+func (e *env) markdown(user string) []string {
 	var out []string
-	for _, m := range r.fake.Inbox(user) {
+	for _, m := range e.fake.Inbox(user) {
 		if m.MsgType == "markdown" {
 			out = append(out, m.Content)
 		}
@@ -173,23 +76,11 @@ func (r *digestRig) markdown(user string) []string {
 	return out
 }
 
-// settle waits until the queue has nothing left to do.
-func (r *digestRig) settle() {
-	r.t.Helper()
-	r.waitFor("the queue to drain", func() bool {
-		q, err := r.st.QueueStats(context.Background())
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		return q.Ready == 0 && q.Leased == 0
-	})
-}
-
-func (r *digestRig) auditEntries() int {
-	r.t.Helper()
-	es, err := r.st.ListAudit(context.Background(), 0, 100000)
+func (e *env) auditEntries(t *testing.T) int {
+	t.Helper()
+	es, err := e.st.ListAudit(context.Background(), 0, 100000)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return len(es)
 }
@@ -203,7 +94,8 @@ func (r *digestRig) auditEntries() int {
 func TestDigestEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2026, 11, 24, 8, 58, 0, 0, cst)
-	r := newDigestRig(t, base)
+	logs := &lockedBuffer{}
+	r := newDigestEnv(t, base, logs)
 	people := []policy.Person{
 		{UserID: "officer1", Name: "王芳", Departments: []int64{1}, Active: true},
 		{UserID: "owner1", Name: "赵敏", Departments: []int64{1}, Active: true},
@@ -251,10 +143,10 @@ func TestDigestEndToEnd(t *testing.T) {
 			"Title": digestNotice.Title, "Version": 3, "Summary": digestNotice.Summary, "Due": "2026-12-01", "URL": digestNotice.URL}}); err != nil {
 		t.Fatal(err)
 	}
-	r.waitFor("the card's results", func() bool {
-		rs, err := r.st.ListSendResults(ctx, digestNotice.Key())
-		return err == nil && len(rs) == 2
-	})
+	r.drain(t)
+	if rs, err := r.st.ListSendResults(ctx, digestNotice.Key()); err != nil || len(rs) != 2 {
+		t.Fatalf("the card's results: %+v, %v; want 2", rs, err)
+	}
 	ghost, err := r.st.SendResult(ctx, digestNotice.Key(), "ghost")
 	if err != nil || ghost.Status == store.StatusSent {
 		t.Fatalf("ghost: %+v, %v", ghost, err)
@@ -262,6 +154,7 @@ func TestDigestEndToEnd(t *testing.T) {
 
 	r.clock.Advance(2 * time.Minute)
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, cst) // the activation
+	before := r.fake.CountRequests("message/send")
 	counts, err := r.proc.Digest(ctx, now)
 	if err != nil {
 		t.Fatal(err)
@@ -270,9 +163,14 @@ func TestDigestEndToEnd(t *testing.T) {
 	if !mapsEqual(counts, want) {
 		t.Errorf("counts %v, want %v", counts, want)
 	}
-	r.waitFor("the digests", func() bool {
-		return len(r.markdown("officer1")) == 1 && len(r.markdown("owner1")) == 1 && len(r.markdown("owner2")) == 1
-	})
+	r.drain(t)
+	if len(r.markdown("officer1")) != 1 || len(r.markdown("owner1")) != 1 || len(r.markdown("owner2")) != 1 {
+		t.Fatalf("digests: officer1 %d, owner1 %d, owner2 %d; want one each",
+			len(r.markdown("officer1")), len(r.markdown("owner1")), len(r.markdown("owner2")))
+	}
+	if got := r.fake.CountRequests("message/send") - before; got != 2 { // one a language
+		t.Errorf("the digest made %d message/send requests, want 2", got)
+	}
 	zh, en := r.markdown("officer1")[0], r.markdown("owner2")[0]
 	for _, s := range []string{"### 合规日报 2026-11-24", "统计区间：2026-11-23 09:00 至 2026-11-24 09:00",
 		"《会话存档告知》第 3 版：已确认 1/5（20%），未确认 4，其中逾期 <font color=\"warning\">3</font>，投递失败 <font color=\"warning\">1</font>",
@@ -294,8 +192,7 @@ func TestDigestEndToEnd(t *testing.T) {
 		t.Error("officer and owner got different Chinese digests")
 	}
 
-	r.settle()
-	sends, audits := r.fake.CountRequests("message/send"), r.auditEntries()
+	sends, audits := r.fake.CountRequests("message/send"), r.auditEntries(t)
 	for _, tc := range []struct {
 		name string
 		at   time.Time
@@ -307,8 +204,7 @@ func TestDigestEndToEnd(t *testing.T) {
 		if _, err := r.proc.Digest(ctx, tc.at); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		time.Sleep(300 * time.Millisecond) // time for a send, if one was wrongly planned
-		r.settle()
+		r.drain(t) // runs a send, if one was wrongly planned
 		if got := r.fake.CountRequests("message/send"); got != sends {
 			t.Errorf("%s: %d message/send requests, want %d", tc.name, got, sends)
 		}
@@ -318,7 +214,7 @@ func TestDigestEndToEnd(t *testing.T) {
 			}
 		}
 		if tc.at.Equal(now) {
-			if got := r.auditEntries(); got != audits {
+			if got := r.auditEntries(t); got != audits {
 				t.Errorf("%s: %d audit entries, want %d", tc.name, got, audits)
 			}
 		}
@@ -330,11 +226,14 @@ func TestDigestEndToEnd(t *testing.T) {
 	if _, err := r.proc.Digest(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	r.waitFor("the next day's digest", func() bool { return len(r.markdown("officer1")) == 2 })
+	r.drain(t)
+	if n := len(r.markdown("officer1")); n != 2 {
+		t.Fatalf("officer1 has %d digests after the next day's, want 2", n)
+	}
 
-	logs := r.logs.String()
+	logged := logs.String()
 	for _, secret := range []string{appSecret, contactsSecret} {
-		if strings.Contains(logs, secret) {
+		if strings.Contains(logged, secret) {
 			t.Errorf("a secret is in the logs")
 		}
 	}

@@ -39,7 +39,9 @@ type directory struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	parents   map[int64]int64 // department → parent
+	depts     []wecom.Department // department/list, whole tree
+	parents   map[int64]int64    // department → parent, from depts
+	treeOK    bool               // depts and parents hold a fetched copy
 	treeAt    time.Time
 	permit    map[string]bool
 	permitOK  bool // the permit list could be read (archive secret configured)
@@ -61,26 +63,45 @@ func (d *directory) path(ctx context.Context, depts []int64) []int64 {
 	return slices.Compact(out)
 }
 
-// tree returns the department → parent map, fetching it when stale. A
-// failure keeps the last copy (or none: an audience then matches a
-// department only directly).
+// tree returns the department → parent map, fetching the departments
+// when stale. A failure keeps the last copy (or none: an audience then
+// matches a department only directly).
 func (d *directory) tree(ctx context.Context) map[int64]int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.api == nil || (d.parents != nil && d.now().Sub(d.treeAt) < cacheTTL) {
-		return d.parents
+	d.refreshTree(ctx)
+	return d.parents
+}
+
+// departments returns the company's departments (department/list from
+// the root), fetching them when stale. On a failure it returns the last
+// copy (nil if none) with the error; without an API, nothing.
+func (d *directory) departments(ctx context.Context) ([]wecom.Department, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.refreshTree(ctx)
+	return d.depts, err
+}
+
+// refreshTree fetches the departments when there is no copy or it is
+// older than cacheTTL, with d.mu held. A failure keeps the last copy and
+// is not retried before cacheTTL (do not hammer a failing API) unless
+// there is no copy at all.
+func (d *directory) refreshTree(ctx context.Context) error {
+	if d.api == nil || (d.treeOK && d.now().Sub(d.treeAt) < cacheTTL) {
+		return nil
 	}
 	depts, err := d.api.ListDepartments(ctx, 0)
 	if err != nil {
-		d.treeAt = d.now() // do not hammer a failing API
-		return d.parents
+		d.treeAt = d.now()
+		return err
 	}
 	parents := make(map[int64]int64, len(depts))
 	for _, dep := range depts {
 		parents[int64(dep.ID)] = int64(dep.ParentID)
 	}
-	d.parents, d.treeAt = parents, d.now()
-	return parents
+	d.depts, d.parents, d.treeOK, d.treeAt = depts, parents, true, d.now()
+	return nil
 }
 
 // inPermitList reports whether userID's chats are archived, and whether
@@ -92,16 +113,34 @@ func (d *directory) inPermitList(ctx context.Context, userID string) (in, known 
 		ids, err := d.api.PermitUsers(ctx, 0)
 		d.permitAt = d.now()
 		if err == nil {
-			d.permit = make(map[string]bool, len(ids))
-			for _, id := range ids {
-				d.permit[id] = true
-			}
-			d.permitOK = true
+			d.setPermitLocked(ids)
 		} else if errors.Is(err, wecom.ErrNoSecret) {
 			d.permitOK = false
 		}
 	}
 	return d.permit[userID], d.permitOK
+}
+
+// setPermit replaces the cached permit list with ids, read just now.
+func (d *directory) setPermit(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.setPermitLocked(ids)
+}
+
+// setPermitLocked is setPermit with d.mu held. The cache is keyed by the
+// UserIDs exactly as msgaudit/get_permit_user_list returns them and is
+// looked up with the UserID as the caller has it (from a callback,
+// user/get or user/list_id, which spell it the same way): WeCom treats
+// UserIDs as case-insensitive in some APIs only, so no case is folded
+// here. (reconcileMembers folds case for its own comparison with the
+// stored people.)
+func (d *directory) setPermitLocked(ids []string) {
+	d.permit = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		d.permit[id] = true
+	}
+	d.permitOK, d.permitAt = true, d.now()
 }
 
 // person builds what policy knows of a member from WeCom's user/get,
@@ -120,7 +159,7 @@ func (d *directory) person(ctx context.Context, userID string, prev *policy.Pers
 			p.Name = u.Name
 			p.Departments = ints64(u.Department)
 			p.DirectLeaders = slices.Clone(u.DirectLeader)
-			p.Active = u.Status == 1 || u.Status == 4
+			p.Active = u.Active()
 		case errors.Is(err, wecom.ErrNoSecret):
 		default:
 			var apiErr *wecom.APIError
@@ -153,7 +192,7 @@ func applyChange(p *policy.Person, e *wecom.UserChange) {
 	}
 	if e.Status != nil {
 		s, _ := strconv.Atoi(strings.TrimSpace(*e.Status))
-		p.Active = s == 1 || s == 4
+		p.Active = wecom.User{Status: s}.Active()
 	}
 }
 

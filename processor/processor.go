@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +112,18 @@ func New(st Store, n Notifier, dir Directory, archive Archive, cfg Config, reg p
 		return nil, err
 	}
 	return &Processor{st: st, notify: n, dir: &directory{api: dir, now: cfg.Now}, archive: archive, cfg: cfg, log: cfg.Logger, m: m}, nil
+}
+
+// sleep waits d or until ctx ends: Config.Sleep's default.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Register hands the processor's jobs to mux.
@@ -271,18 +285,71 @@ func (p *Processor) tagChange(ctx context.Context, st *policy.State, userID stri
 // obligationsOf lists every obligation of a person.
 func (p *Processor) obligationsOf(ctx context.Context, userID string) ([]policy.Obligation, error) {
 	var all []policy.Obligation
-	page := store.Page{Limit: 1000}
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		return p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
+	}, func(o policy.Obligation) error {
+		all = append(all, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// pageSize is how many items each asks the store for at a time.
+const pageSize = 1000
+
+// each calls fn for every item list returns, a page of pageSize at a
+// time, following the cursor until the last page; it stops at the first
+// error of list or fn.
+func each[T any](ctx context.Context, list func(context.Context, store.Page) ([]T, string, error), fn func(T) error) error {
+	page := store.Page{Limit: pageSize}
 	for {
-		items, next, err := p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
+		items, next, err := list(ctx, page)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, items...)
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
 		if next == "" {
-			return all, nil
+			return nil
 		}
 		page.Cursor = next
 	}
+}
+
+// parallel calls fn(ctx, i) for every i in [0, n), at most workers at a
+// time, and returns the first error: after it no new call starts and the
+// ctx the calls in flight were given is cancelled. It also returns the
+// error of ctx when that ends first.
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		once  sync.Once
+		first error
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
 }
 
 // savePeople stores each changed person as they are after the event.
@@ -331,7 +398,7 @@ func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, s
 		if len(details) == 1 {
 			detail = details[0]
 		}
-		subject := strings.Join(slices.Compact(slices.Sorted(slices.Values(subjects))), ",")
+		subject := strings.Join(sortedSet(subjects), ",")
 		if len(subject) > 200 {
 			subject = fmt.Sprintf("%d people", len(subjects))
 		}

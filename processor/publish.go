@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
@@ -142,36 +140,12 @@ func (p *Processor) listFromWeCom(ctx context.Context) ([]policy.Person, error) 
 	// so the store can commit their writes together (one by one, a 100,000
 	// member company took longer than a job may run).
 	people := make([]policy.Person, len(ids))
-	var (
-		wg    sync.WaitGroup
-		next  atomic.Int64
-		mu    sync.Mutex
-		first error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range min(memberWriters, len(ids)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(ids) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				person, err := p.memberRecord(ctx, ids[i], depts[ids[i]])
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
-				people[i] = person
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		return nil, first
-	}
-	if err := ctx.Err(); err != nil {
+	err = parallel(ctx, memberWriters, len(ids), func(ctx context.Context, i int) error {
+		person, err := p.memberRecord(ctx, ids[i], depts[ids[i]])
+		people[i] = person
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return people, nil

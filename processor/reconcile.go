@@ -10,6 +10,7 @@ package processor
 // customers have not answered yet with check_single_agree.
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -101,6 +102,13 @@ func (p *Processor) Reconcile(ctx context.Context, now time.Time) (counts map[st
 	return counts, nil
 }
 
+// sortedSet returns the distinct values of xs in order, in a new slice
+// (nil when xs is empty), for comparing lists whose order and repeats do
+// not matter.
+func sortedSet[T cmp.Ordered](xs []T) []T {
+	return slices.Compact(slices.Sorted(slices.Values(xs)))
+}
+
 // unavailable reports whether err says that an API cannot be used at all
 // (no secret configured, no permission, the archive not enabled), as
 // opposed to a failure worth retrying.
@@ -158,7 +166,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 	for _, id := range slices.Sorted(maps.Keys(l.depts)) {
 		lower := strings.ToLower(id) // UserIDs are case-insensitive (path/90196)
 		seen[lower] = true
-		depts := slices.Compact(slices.Sorted(slices.Values(l.depts[id])))
+		depts := sortedSet(l.depts[id])
 		prev, known := byLower[lower]
 		if !known {
 			counts["create_user"]++
@@ -168,7 +176,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			continue
 		}
 		j := reconcilePersonJob{UserID: prev.UserID}
-		if !slices.Equal(depts, slices.Compact(slices.Sorted(slices.Values(prev.Departments)))) {
+		if !slices.Equal(depts, sortedSet(prev.Departments)) {
 			j.Departments = depts
 			counts["departments_changed"]++
 		}
@@ -177,12 +185,12 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			counts["permit_changed"]++
 		}
 		if u := l.users[id]; u != nil { // the walk read their status and leaders too
-			if active := u.Status == wecom.UserActive || u.Status == wecom.UserNotActivated; active != prev.Active {
+			if active := u.Active(); active != prev.Active {
 				j.Active = &active
 				counts["status_changed"]++
 			}
-			leaders := slices.Compact(slices.Sorted(slices.Values(u.DirectLeader)))
-			if !slices.Equal(leaders, slices.Compact(slices.Sorted(slices.Values(prev.DirectLeaders)))) {
+			leaders := sortedSet(u.DirectLeader)
+			if !slices.Equal(leaders, sortedSet(prev.DirectLeaders)) {
 				if leaders == nil {
 					leaders = []string{}
 				}
@@ -285,7 +293,7 @@ func (p *Processor) listMembers(ctx context.Context) (listing, error) {
 // walkDepartments lists the members of every department the app sees
 // (department/list, then user/list for each), paced.
 func (p *Processor) walkDepartments(ctx context.Context, w departmentWalker) (listing, error) {
-	ds, err := p.dir.api.ListDepartments(ctx, 0)
+	ds, err := p.dir.departments(ctx)
 	if err != nil {
 		return listing{}, err
 	}
@@ -327,9 +335,11 @@ func (p *Processor) confirmGone(ctx context.Context, userID string) (bool, error
 	return false, err
 }
 
-// freshPermitList reads the archive permit list (by lower-cased UserID)
-// and refreshes the directory's cache with it; known is false when the
-// archive API cannot be used.
+// freshPermitList reads the archive permit list and refreshes the
+// directory's cache with it (keyed as WeCom spells the UserIDs, see
+// setPermit); the map it returns is keyed by lower-cased UserID, as
+// reconcileMembers compares everything; known is false when the archive
+// API cannot be used.
 func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool, known bool, err error) {
 	ids, err := p.dir.api.PermitUsers(ctx, 0)
 	if err != nil {
@@ -346,32 +356,17 @@ func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool
 	return permit, true, nil
 }
 
-// setPermit replaces the cached permit list with ids, read just now.
-func (d *directory) setPermit(ids []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.permit = make(map[string]bool, len(ids))
-	for _, id := range ids {
-		d.permit[id] = true
-	}
-	d.permitOK, d.permitAt = true, d.now()
-}
-
 // allPeople lists every stored person.
 func (p *Processor) allPeople(ctx context.Context) ([]policy.Person, error) {
 	var all []policy.Person
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListPeople(ctx, page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		page.Cursor = next
+	err := each(ctx, p.st.ListPeople, func(s policy.Person) error {
+		all = append(all, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 // reconcileKey is the dedup key of a synthetic event of one run's day.
@@ -536,40 +531,28 @@ const recordParallel = 16
 // own origin, recordParallel at a time.
 func (p *Processor) recordAnswers(ctx context.Context, now time.Time, day string, batch []policy.Consent,
 	infos []wecom.AgreeInfo, notFound map[int]bool, counts map[string]int) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	sem := make(chan struct{}, recordParallel)
-	for i, c := range batch {
+	var mu sync.Mutex // counts
+	return parallel(ctx, recordParallel, len(batch), func(ctx context.Context, i int) error {
+		c := batch[i]
 		if notFound[i] {
 			mu.Lock()
 			counts["consents_not_found"]++
 			mu.Unlock()
-			continue
+			return nil
 		}
 		ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
 		origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := p.consentChecked(ctx, origin, now.UTC(), ev, now)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && firstErr == nil:
-				firstErr = fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
-			case err == nil:
-				counts["consents_checked"]++
-				if ev.Status != policy.ConsentUnknown {
-					counts["consents_answered"]++
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return firstErr
+		if err := p.consentChecked(ctx, origin, now.UTC(), ev, now); err != nil {
+			return fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		counts["consents_checked"]++
+		if ev.Status != policy.ConsentUnknown {
+			counts["consents_answered"]++
+		}
+		return nil
+	})
 }
 
 // askBatch asks check_single_agree about batch (at most
@@ -635,22 +618,18 @@ func (p *Processor) checkAgree(ctx context.Context, pace *pacer, q []wecom.Agree
 // again skips what it checked the first time).
 func (p *Processor) pendingConsents(ctx context.Context, now time.Time) ([]policy.Consent, error) {
 	var out []policy.Consent
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
-		if err != nil {
-			return nil, err
+	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
+	}, func(c policy.Consent) error {
+		if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {
+			out = append(out, c)
 		}
-		for _, c := range items {
-			if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {
-				out = append(out, c)
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // pacer spaces calls at least every apart, on an injected clock.
@@ -672,16 +651,4 @@ func (pc *pacer) wait(ctx context.Context) error {
 	}
 	pc.last = pc.now()
 	return nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -62,6 +63,7 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 type env struct {
 	st    store.Store
 	fake  *wecomtest.Server
+	n     *notify.Notifier
 	proc  *processor.Processor
 	mux   *worker.Mux
 	clock *clock
@@ -94,7 +96,42 @@ func newEnvOn(t testing.TB, backend string) *env {
 // wrapped by wrap (nil: not wrapped), e.g. to cut a run off after a send.
 func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func(processor.Notifier) processor.Notifier) *env {
 	t.Helper()
+	return newEnvConfig(t, backend, envConfig{Notices: notices, Wrap: wrap})
+}
+
+// envConfig is what a test may change of newEnvConfig's environment.
+type envConfig struct {
+	Notices []policy.Notice
+	// Wrap wraps the processor's notifier (nil: not wrapped).
+	Wrap func(processor.Notifier) processor.Notifier
+	// Settings replace the tests' default settings (nil: kept).
+	Settings *policy.Settings
+	// Start, when set, is the clock's start, and the store, the WeCom
+	// client and the notifier run on the test clock too (Advance moves
+	// them all); otherwise only the processor and the fake WeCom do and
+	// the clock starts at the current minute.
+	Start time.Time
+	// Notify is the notifier's configuration (Now is the test clock's
+	// when Start is set).
+	Notify notify.Config
+	// Logger is the client's, the notifier's and the processor's logger
+	// (nil: their default).
+	Logger *slog.Logger
+}
+
+// newEnvConfig is newEnvOn as cfg says.
+func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
+	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
+	var storeNow func() time.Time
+	if !cfg.Start.IsZero() {
+		clk.t = cfg.Start
+		storeNow = clk.Now
+		cfg.Notify.Now = clk.Now
+	}
+	if cfg.Logger != nil {
+		cfg.Notify.Logger = cfg.Logger
+	}
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: corpID, Now: clk.Now, Apps: map[string]wecomtest.AppConfig{
 		"app": {Secret: appSecret, AgentID: 1000002}, "contacts": {Secret: contactsSecret},
 		"customer": {Secret: customerSecret}, "archive": {Secret: archiveSecret},
@@ -107,7 +144,7 @@ func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func
 	if backend == "redis" {
 		st, err = redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: corpID})
 	} else {
-		st, err = embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
+		st, err = embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{Now: storeNow})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +155,7 @@ func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func
 		Secrets: map[string]string{wecom.AppMessages: appSecret, wecom.AppContacts: contactsSecret,
 			wecom.AppCustomer: customerSecret, wecom.AppArchive: archiveSecret},
 		BaseURL: fake.URL, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Tokens: st, Holder: "test",
+		Now: storeNow, Logger: cfg.Logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -126,20 +164,24 @@ func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func
 	if err != nil {
 		t.Fatal(err)
 	}
-	notifier, err := notify.New(st, client, tmpl, notify.Config{}, prometheus.NewRegistry())
+	notifier, err := notify.New(st, client, tmpl, cfg.Notify, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n processor.Notifier = notifier
-	if wrap != nil {
-		n = wrap(notifier)
+	if cfg.Wrap != nil {
+		n = cfg.Wrap(notifier)
+	}
+	settings := policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"},
+		ConsentGrace: 72 * time.Hour, Location: time.UTC, ConsentPolicy: "请勿在企业微信中讨论交易细节。",
+		ConsentPolicyURL: "https://compliance.example.com/policy/archive"}
+	if cfg.Settings != nil {
+		settings = *cfg.Settings
 	}
 	proc, err := processor.New(st, n, client, nil, processor.Config{
-		Notices: notices,
-		Settings: policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"},
-			ConsentGrace: 72 * time.Hour, Location: time.UTC, ConsentPolicy: "请勿在企业微信中讨论交易细节。",
-			ConsentPolicyURL: "https://compliance.example.com/policy/archive"},
-		Now: clk.Now, Sleep: clk.Sleep,
+		Notices:  cfg.Notices,
+		Settings: settings,
+		Now:      clk.Now, Sleep: clk.Sleep, Logger: cfg.Logger,
 	}, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +189,14 @@ func newEnvWith(t testing.TB, backend string, notices []policy.Notice, wrap func
 	mux := worker.NewMux(proc)
 	notifier.Register(mux)
 	proc.Register(mux)
-	return &env{st: st, fake: fake, proc: proc, mux: mux, clock: clk}
+	return &env{st: st, fake: fake, n: notifier, proc: proc, mux: mux, clock: clk}
+}
+
+// Advance moves the clock d forward.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // drain runs every queued entry through the worker's mux until the queue

@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -161,20 +160,12 @@ func (p *Processor) refreshEscalated(ctx context.Context, obs []policy.Obligatio
 
 // eachObligation calls fn for every obligation f selects, a page at a time.
 func (p *Processor) eachObligation(ctx context.Context, f store.ObligationFilter, fn func(policy.Obligation)) error {
-	page := store.Page{Limit: 1000}
-	for {
-		items, next, err := p.st.ListObligations(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		for _, o := range items {
-			fn(o)
-		}
-		if next == "" {
-			return nil
-		}
-		page.Cursor = next
-	}
+	return each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		return p.st.ListObligations(ctx, f, page)
+	}, func(o policy.Obligation) error {
+		fn(o)
+		return nil
+	})
 }
 
 // peopleListThreshold: for more people than this a run lists everyone
@@ -186,36 +177,26 @@ const peopleListThreshold = 500
 // out (policy treats them as active, in the default language).
 func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[string]policy.Person, error) {
 	out := make(map[string]policy.Person, len(ids))
-	if len(ids) == 0 {
+	if len(ids) > peopleListThreshold {
+		err := each(ctx, p.st.ListPeople, func(person policy.Person) error {
+			if ids[person.UserID] {
+				out[person.UserID] = person
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list people: %w", err)
+		}
 		return out, nil
 	}
-	if len(ids) > peopleListThreshold {
-		page := store.Page{Limit: 1000}
-		for {
-			items, next, err := p.st.ListPeople(ctx, page)
-			if err != nil {
-				return nil, fmt.Errorf("list people: %w", err)
-			}
-			for _, person := range items {
-				if ids[person.UserID] {
-					out[person.UserID] = person
-				}
-			}
-			if next == "" {
-				return out, nil
-			}
-			page.Cursor = next
-		}
-	}
 	for id := range ids {
-		person, err := p.st.GetPerson(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		person, err := storedPerson(ctx, p.st, id)
 		if err != nil {
-			return nil, fmt.Errorf("get person: %w", err)
+			return nil, fmt.Errorf("person %s: %w", id, err)
 		}
-		out[id] = person
+		if person != nil {
+			out[id] = *person
+		}
 	}
 	return out, nil
 }
@@ -272,9 +253,15 @@ func (p *Processor) updateObligations(ctx context.Context, a policy.ObligationUp
 // names, with the notice's button, under the run's key.
 func (p *Processor) sendReminder(ctx context.Context, a policy.SendReminder) error {
 	n := a.Notice
-	data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
-		"Summary": n.Summary, "URL": n.URL}
-	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: data,
+	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: p.noticeData(n),
 		To: a.UserIDs, ButtonKey: n.ButtonKey()})
 	return err
+}
+
+// noticeData is the template data a notice's card or reminder shows of
+// it: the company, the notice's title, version, summary and link (a card
+// adds its due day).
+func (p *Processor) noticeData(n policy.Notice) map[string]any {
+	return map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
+		"Summary": n.Summary, "URL": n.URL}
 }

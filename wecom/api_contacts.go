@@ -47,6 +47,13 @@ const (
 	UserLeft         = 5
 )
 
+// Active reports whether u counts as a current member: active, or
+// invited and not yet activated (they can still be reached); disabled
+// and departed members do not.
+func (u User) Active() bool {
+	return u.Status == UserActive || u.Status == UserNotActivated
+}
+
 // UserExtAttr is a member's extattr.
 type UserExtAttr struct {
 	Attrs []ExternalAttr `json:"attrs"`

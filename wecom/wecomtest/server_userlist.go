@@ -7,7 +7,8 @@ import "strconv"
 // handleUserList is GET user/list?department_id (90201, 获取部门成员详情):
 // the members directly in the department (not its sub-departments: "如需
 // 获取该部门及其子部门的所有成员，需先获取该部门下的子部门…逐层递归获取"), in
-// the order they were added, each as user/get returns them. Every
+// the order they were added to it (AddUser again moves a member to the
+// end), each as user/get returns them. Every
 // department is visible to every app here. A department the fake does not
 // know is 60123 "无效的部门id" (90313); a missing or non-numeric
 // department_id is 40058 (undocumented which code).
@@ -25,8 +26,8 @@ func handleUserList(c *call) (result, *apiError) {
 		return nil, fail(60123, "")
 	}
 	out := make([]User, 0, len(dir.deptMembers[id]))
-	for _, m := range dir.userList { // insertion order, as user/list_id
-		if m.active() && containsInt64(m.u.Department, id) {
+	for _, m := range dir.deptMembers[id] { // the order they were put in the department
+		if m.active() {
 			out = append(out, userView(m))
 		}
 	}
@@ -58,13 +59,4 @@ func userView(m *member) User {
 		u.MainDepartment = u.Department[0]
 	}
 	return u
-}
-
-func containsInt64(xs []int64, x int64) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
