@@ -118,8 +118,8 @@ type DigestInput struct {
 	// Notice.Key().
 	Coverage map[string]DigestCoverage
 	// OverdueByDepartment counts the overdue obligations by the
-	// department of the person who owes them (their first department; 0
-	// when unknown). DepartmentNames names those known.
+	// department of the person who owes them (DigestDepartment).
+	// DepartmentNames names those known.
 	OverdueByDepartment map[int64]int
 	DepartmentNames     map[int64]string
 	// Refusals are recorded refusals (ConsentDisagreed); those recorded in
@@ -235,6 +235,18 @@ func Digest(in DigestInput, s Settings, now time.Time) []Action {
 		}
 	}
 	return out
+}
+
+// DigestDepartment is the department a person's overdue obligations are
+// counted under in the digest: the lowest of their department ids (most
+// members are in one; the order they are listed in differs between WeCom
+// APIs, so "the first" would depend on which one last told us); 0 when
+// the person or their departments are unknown.
+func DigestDepartment(people map[string]Person, userID string) int64 {
+	if p := lookup(people, userID); p != nil && len(p.Departments) > 0 {
+		return slices.Min(p.Departments)
+	}
+	return 0
 }
 
 // lookup returns the person as known, nil if unknown.

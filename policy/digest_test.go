@@ -496,3 +496,12 @@ func TestDigestSplitRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestDepartment(t *testing.T) {
+	people := map[string]Person{"a": {UserID: "a", Departments: []int64{7, 3, 5}}, "b": {UserID: "b"}}
+	for user, want := range map[string]int64{"a": 3, "b": 0, "stranger": 0} {
+		if got := DigestDepartment(people, user); got != want {
+			t.Errorf("DigestDepartment(%s) = %d, want %d", user, got, want)
+		}
+	}
+}

@@ -135,11 +135,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 	}
 	in.People = people
 	for u, n := range overdue {
-		var dept int64 // 0: unknown
-		if pp, ok := people[u]; ok && len(pp.Departments) > 0 {
-			dept = pp.Departments[0]
-		}
-		in.OverdueByDepartment[dept] += n
+		in.OverdueByDepartment[policy.DigestDepartment(people, u)] += n
 	}
 	if len(in.OverdueByDepartment) > 0 {
 		in.DepartmentNames = p.departmentNames(ctx)
