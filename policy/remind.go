@@ -128,6 +128,29 @@ type Reattest struct {
 	Reason   Reason
 }
 
+// Batch is an action that names many people and means the same applied
+// to any split of them: the caller may apply it in batches (one send call
+// and one audit entry each).
+type Batch interface {
+	Action
+	People() []string
+	WithPeople(userIDs []string) Action
+}
+
+// Batch implementations.
+func (a MarkOverdue) People() []string                 { return a.UserIDs }
+func (a MarkOverdue) WithPeople(ids []string) Action   { a.UserIDs = ids; return a }
+func (a MarkReminded) People() []string                { return a.UserIDs }
+func (a MarkReminded) WithPeople(ids []string) Action  { a.UserIDs = ids; return a }
+func (a MarkEscalated) People() []string               { return a.UserIDs }
+func (a MarkEscalated) WithPeople(ids []string) Action { a.UserIDs = ids; return a }
+func (a Reattest) People() []string                    { return a.UserIDs }
+func (a Reattest) WithPeople(ids []string) Action      { a.UserIDs = ids; return a }
+func (a SendReminder) People() []string                { return a.UserIDs }
+func (a SendReminder) WithPeople(ids []string) Action  { a.UserIDs = ids; return a }
+func (a SendCard) People() []string                    { return a.UserIDs }
+func (a SendCard) WithPeople(ids []string) Action      { a.UserIDs = ids; return a }
+
 // ActionReason implementations.
 func (a MarkOverdue) ActionReason() Reason   { return a.Reason }
 func (a SendReminder) ActionReason() Reason  { return a.Reason }
@@ -265,7 +288,7 @@ func Actionable(n Notice, o Obligation, now time.Time) bool {
 		return false
 	}
 	if o.Status.Open() {
-		return overdueDue(o, now) || reminderDue(n, o, now) || escalationDue(n, o, now) || reattestResend(o, now)
+		return overdueDue(o, now) || reminderDue(n, o, now) || EscalationDue(n, o, now) || reattestResend(o, now)
 	}
 	return reattestDue(n, o, now)
 }
@@ -292,13 +315,11 @@ func reminderDue(n Notice, o Obligation, now time.Time) bool {
 }
 
 // EscalationDue reports whether Remind, in working time at now, would
-// escalate o of notice n: the caller's cue to make sure it knows the
-// person's direct leaders (and name) before it decides.
-func EscalationDue(n Notice, o Obligation, now time.Time) bool { return escalationDue(n, o, now) }
-
-// escalationDue: an open obligation reminded EscalateAfter times, past
-// its due date, a cadence after its last reminder, not escalated yet.
-func escalationDue(n Notice, o Obligation, now time.Time) bool {
+// escalate o of notice n (the caller's cue to make sure it knows the
+// person's direct leaders and name before it decides): an open
+// obligation reminded EscalateAfter times, past its due date, a cadence
+// after its last reminder, not escalated yet.
+func EscalationDue(n Notice, o Obligation, now time.Time) bool {
 	if !o.Status.Open() || n.EscalateAfter <= 0 || o.Reminders < n.EscalateAfter || !o.EscalatedAt.IsZero() {
 		return false
 	}
@@ -376,7 +397,7 @@ func (r *reminding) obligation(n Notice, o Obligation) {
 			nr.remind[lang] = append(nr.remind[lang], o.UserID)
 			nr.reminded = append(nr.reminded, o.UserID)
 		}
-		if escalationDue(n, o, r.now) {
+		if EscalationDue(n, o, r.now) {
 			nr.escalate = append(nr.escalate, o)
 		}
 		if reattestResend(o, r.now) {

@@ -119,8 +119,8 @@ func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
 		byDue[p.formatDay(o.DueAt, a.Lang)] = append(byDue[p.formatDay(o.DueAt, a.Lang)], u)
 	}
 	for _, due := range slices.Sorted(maps.Keys(byDue)) {
-		data := map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
-			"Summary": n.Summary, "Due": due, "URL": n.URL}
+		data := p.noticeData(n)
+		data["Due"] = due
 		key := a.Key
 		if key == "" {
 			key = n.Key()

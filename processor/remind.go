@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wecomply/wecomply/notify"
@@ -206,34 +207,16 @@ func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[st
 func chunkActions(acts []policy.Action, n int) []policy.Action {
 	out := make([]policy.Action, 0, len(acts))
 	for _, a := range acts {
-		switch a := a.(type) {
-		case policy.MarkOverdue:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkOverdue, c []string) policy.Action { a.UserIDs = c; return a })
-		case policy.MarkReminded:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkReminded, c []string) policy.Action { a.UserIDs = c; return a })
-		case policy.MarkEscalated:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.MarkEscalated, c []string) policy.Action { a.UserIDs = c; return a })
-		case policy.Reattest:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.Reattest, c []string) policy.Action { a.UserIDs = c; return a })
-		case policy.SendReminder:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.SendReminder, c []string) policy.Action { a.UserIDs = c; return a })
-		case policy.SendCard:
-			out = appendChunks(out, a, a.UserIDs, n, func(a policy.SendCard, c []string) policy.Action { a.UserIDs = c; return a })
-		default:
+		b, ok := a.(policy.Batch)
+		if !ok || len(b.People()) <= n {
 			out = append(out, a)
+			continue
+		}
+		for ids := range slices.Chunk(b.People(), n) {
+			out = append(out, b.WithPeople(ids))
 		}
 	}
 	return out
-}
-
-// appendChunks appends a to out once per run of at most n of ids, each
-// copy naming its run.
-func appendChunks[A policy.Action](out []policy.Action, a A, ids []string, n int, with func(A, []string) policy.Action) []policy.Action {
-	for len(ids) > n {
-		out = append(out, with(a, ids[:n:n]))
-		ids = ids[n:]
-	}
-	return append(out, with(a, ids))
 }
 
 // updateObligations applies an in-place obligation action to the stored
