@@ -176,6 +176,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	a.pool, err = worker.New(st, mux, worker.Config{
 		Count:        cfg.Workers.Count,
 		Batch:        cfg.Workers.ClaimBatch,
+		Lease:        cfg.Store.Lease,
 		EventTimeout: cfg.Store.Lease * 2 / 3,
 		Backoff:      cfg.Workers.RetryBackoff,
 		MaxBackoff:   cfg.Workers.RetryMaxBackoff,

@@ -217,7 +217,7 @@ func (e *env) drain(t *testing.T) {
 			var later *worker.LaterError
 			switch {
 			case err == nil:
-				if err := e.st.Ack(ctx, d.ID); err != nil {
+				if err := e.st.Ack(ctx, d.Receipt); err != nil {
 					t.Fatal(err)
 				}
 			case errors.As(err, &later):

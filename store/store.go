@@ -19,7 +19,9 @@ import (
 // Sentinel errors.
 var (
 	// ErrNotFound: the queue entry does not exist (acked, dead-lettered or
-	// never existed) or is no longer held by the caller; or the record
+	// never existed) or is no longer held by the claim whose Receipt was
+	// presented (it was given back, or its lease ran out and another
+	// claim took it); or the record
 	// asked for (a send result, obligation, attestation, consent or
 	// person) does not exist.
 	ErrNotFound = errors.New("store: not found")
@@ -48,13 +50,26 @@ type Event struct {
 	NotBefore time.Time
 }
 
-// Delivery is an event handed to a worker by Claim. The worker holds it
-// until Ack, Fail or Release, or until its lease ends, after which another
-// Claim may take it.
-type Delivery struct {
-	// ID is the backend's identifier of this queue entry; pass it to Ack,
-	// Fail and Release.
+// Receipt identifies one claim of one queue entry. Ack, Fail, Release,
+// Postpone and Extend take it and act only while that very claim holds
+// the entry: a worker whose lease ran out, and whose entry another Claim
+// has since taken, gets ErrNotFound and changes nothing (the token fences
+// it off), however late its call arrives.
+type Receipt struct {
+	// ID is the backend's identifier of the queue entry; it stays the same
+	// across claims (and is the dead letter's ID if the entry dies).
 	ID string
+	// Token identifies this claim of the entry: every Claim that hands the
+	// entry out gives it a new one.
+	Token string
+}
+
+// Delivery is an event handed to a worker by Claim. The worker holds it
+// until Ack, Fail, Release or Postpone, or until its lease ends (Extend
+// renews it), after which another Claim may take it.
+type Delivery struct {
+	// Receipt is what Ack, Fail, Release, Postpone and Extend take.
+	Receipt
 	Event
 	// Attempts counts earlier attempts that failed (Fail calls and expired
 	// leases); 0 on the first delivery.
@@ -131,23 +146,35 @@ type Queue interface {
 	// an empty slice (and nil) when the wait ends or ctx is done.
 	Claim(ctx context.Context, consumer string, max int, wait time.Duration) ([]Delivery, error)
 
-	// Ack removes a claimed entry for good. ErrNotFound if it is gone.
-	Ack(ctx context.Context, id string) error
+	// Each of Ack, Fail, Release, Postpone and Extend acts on the entry
+	// only while the claim r names holds it, and otherwise returns
+	// ErrNotFound and changes nothing. A claim holds its entry from Claim
+	// until it is settled (Ack, Fail, Release, Postpone) or another Claim
+	// takes the entry after the lease ran out; a lease that ran out but
+	// whose entry nobody has taken yet still holds.
+
+	// Ack removes a claimed entry for good.
+	Ack(ctx context.Context, r Receipt) error
 
 	// Fail records a failed attempt with its error. The entry becomes
 	// claimable again after retryAfter; if this was attempt MaxAttempts it
 	// becomes a dead letter. dead reports which.
-	Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (dead bool, err error)
+	Fail(ctx context.Context, r Receipt, cause string, retryAfter time.Duration) (dead bool, err error)
 
 	// Release gives a claimed entry back without counting an attempt
 	// (graceful shutdown); it is claimable at once.
-	Release(ctx context.Context, id string) error
+	Release(ctx context.Context, r Receipt) error
 
 	// Postpone gives a claimed entry back without counting an attempt,
 	// claimable again only after after: for waits that are not failures
-	// (a rate-limit window, a send scheduled later). ErrNotFound if the
-	// entry is not leased.
-	Postpone(ctx context.Context, id string, after time.Duration) error
+	// (a rate-limit window, a send scheduled later).
+	Postpone(ctx context.Context, r Receipt, after time.Duration) error
+
+	// Extend renews the claim's lease: the entry stays with it for Lease
+	// from now. A worker holding a batch extends every entry of it that is
+	// not settled yet, so that entries waiting their turn behind a slow
+	// one are not taken over.
+	Extend(ctx context.Context, r Receipt) error
 
 	// DeadLetters lists up to limit dead letters, oldest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)

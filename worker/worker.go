@@ -111,8 +111,13 @@ func (m *Mux) Handle(ctx context.Context, d store.Delivery) error {
 type Config struct {
 	// Count goroutines each claim up to Batch events at a time.
 	Count, Batch int
-	// EventTimeout bounds the processing of one event; keep it below the
-	// store's lease so a slow event is not taken over while it runs.
+	// Lease is the store's lease (store.QueueOptions.Lease): while a batch
+	// is in hand, every entry of it not yet settled — the one being
+	// processed and those waiting their turn — is extended every Lease/3,
+	// so that no other worker takes it over however long the batch takes.
+	// Zero: store.DefaultQueueOptions.Lease.
+	Lease time.Duration
+	// EventTimeout bounds the processing of one event.
 	EventTimeout time.Duration
 	// Backoff is the wait before the first retry of a failed event; it
 	// doubles per attempt up to MaxBackoff.
@@ -137,6 +142,7 @@ type metrics struct {
 	processed *prometheus.CounterVec
 	duration  prometheus.Histogram
 	dead      prometheus.Counter
+	lost      prometheus.Counter
 }
 
 // New builds a Pool that hands every entry to h (usually a Mux). Its
@@ -144,6 +150,9 @@ type metrics struct {
 func New(q store.Queue, h Handler, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Pool, error) {
 	if cfg.Count <= 0 || cfg.Batch <= 0 {
 		return nil, fmt.Errorf("worker: count and batch must be positive, got %d and %d", cfg.Count, cfg.Batch)
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = store.DefaultQueueOptions.Lease
 	}
 	if cfg.EventTimeout <= 0 {
 		cfg.EventTimeout = 20 * time.Second
@@ -175,8 +184,12 @@ func New(q store.Queue, h Handler, cfg Config, log *slog.Logger, reg prometheus.
 			Name: "wecomply_dead_letters_total",
 			Help: "Events moved to the dead letters by this process after their last failed attempt.",
 		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wecomply_claims_lost_total",
+			Help: "Claimed entries this process could not extend (the store was unreachable for a lease, or the process stalled): another worker may have taken them over.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead} {
+	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.lost} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("worker: register metrics: %w", err)
 		}
@@ -209,14 +222,122 @@ func (p *Pool) loop(ctx context.Context, consumer string) {
 			continue
 		}
 		errWait = 100 * time.Millisecond
-		for i, d := range ds {
-			if ctx.Err() != nil {
-				p.release(ds[i:])
-				break
-			}
-			p.handle(ctx, d)
+		p.work(ctx, ds)
+	}
+}
+
+// work processes a claimed batch, one entry after another, while a
+// heartbeat extends the lease of every entry not settled yet. An entry
+// whose claim was lost before its turn (the heartbeat could not extend it
+// in time, and another worker took it) is skipped: it is that worker's
+// now. When ctx ends, the entries not started are given back.
+func (p *Pool) work(ctx context.Context, ds []store.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	b := newBatch(ds)
+	stop := p.heartbeat(ctx, b)
+	defer stop()
+	for i, d := range ds {
+		if ctx.Err() != nil {
+			p.release(ds[i:])
+			return
+		}
+		if b.lost(d.Receipt) {
+			p.log.Warn("claim lost before its turn: skipped, another worker has it", "kind", d.Kind,
+				"dedup_key", d.DedupKey, "queue_id", d.ID)
+			continue
+		}
+		p.handle(ctx, d)
+		b.settle(d.Receipt)
+	}
+}
+
+// batch is the receipts of a claimed batch that are not settled yet, and
+// those whose claim was lost.
+type batch struct {
+	mu        sync.Mutex
+	unsettled map[store.Receipt]bool
+	gone      map[store.Receipt]bool
+}
+
+func newBatch(ds []store.Delivery) *batch {
+	b := &batch{unsettled: make(map[store.Receipt]bool, len(ds)), gone: map[store.Receipt]bool{}}
+	for _, d := range ds {
+		b.unsettled[d.Receipt] = true
+	}
+	return b
+}
+
+func (b *batch) settle(r store.Receipt) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.unsettled, r)
+}
+
+// lose marks r's claim lost unless r was settled meanwhile (an Extend
+// racing the Ack); it reports which.
+func (b *batch) lose(r store.Receipt) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.unsettled[r] {
+		return false
+	}
+	b.gone[r] = true
+	return true
+}
+
+func (b *batch) lost(r store.Receipt) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.gone[r]
+}
+
+func (b *batch) pending() []store.Receipt {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rs := make([]store.Receipt, 0, len(b.unsettled))
+	for r := range b.unsettled {
+		if !b.gone[r] {
+			rs = append(rs, r)
 		}
 	}
+	return rs
+}
+
+// heartbeat extends the lease of every unsettled entry of b every
+// Lease/3, until stop is called. It runs on after ctx ends (shutdown),
+// like the event in hand, until the batch is settled or given back.
+func (p *Pool) heartbeat(ctx context.Context, b *batch) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(p.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, r := range b.pending() {
+				err := p.queue.Extend(ctx, r)
+				switch {
+				case err == nil:
+				case errors.Is(err, store.ErrNotFound):
+					// Taken over, or settled meanwhile: either way not ours
+					// to extend any more.
+					if b.lose(r) {
+						p.metrics.lost.Inc()
+					}
+				case ctx.Err() == nil:
+					p.log.Warn("extend a claimed entry's lease; it may be taken over", "queue_id", r.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // handle processes one delivery and settles it with Ack or Fail. Work
@@ -230,7 +351,7 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 	err := p.process(ctx, d)
 	p.metrics.duration.Observe(time.Since(start).Seconds())
 	if err == nil {
-		if err := p.queue.Ack(ctx, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := p.queue.Ack(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
 			// The event was processed; it will come back when its lease
 			// ends and the processor, being idempotent, will not repeat it.
 			log.Error("ack event", "err", err)
@@ -240,7 +361,7 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 	}
 	var later *LaterError
 	if errors.As(err, &later) {
-		if perr := p.queue.Postpone(ctx, d.ID, later.After); perr != nil {
+		if perr := p.queue.Postpone(ctx, d.Receipt, later.After); perr != nil {
 			log.Error("postpone; the lease will bring it back", "reason", later.Reason, "err", perr)
 		} else {
 			log.Debug("postponed", "reason", later.Reason, "after", later.After)
@@ -249,7 +370,7 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 		return
 	}
 	retryAfter := jitter(backoff(p.cfg.Backoff, p.cfg.MaxBackoff, d.Attempts))
-	dead, ferr := p.queue.Fail(ctx, d.ID, err.Error(), retryAfter)
+	dead, ferr := p.queue.Fail(ctx, d.Receipt, err.Error(), retryAfter)
 	switch {
 	case ferr != nil:
 		log.Error("process event; recording the failure failed too, the lease will bring it back", "err", err, "fail_err", ferr)
@@ -279,7 +400,7 @@ func (p *Pool) release(ds []store.Delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, d := range ds {
-		if err := p.queue.Release(ctx, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := p.queue.Release(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
 			p.log.Warn("release event at shutdown; its lease will bring it back", "queue_id", d.ID, "err", err)
 		}
 	}

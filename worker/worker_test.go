@@ -17,6 +17,8 @@ import (
 
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
+	redisstore "github.com/wecomply/wecomply/store/redis"
+	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -210,6 +212,63 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 		if d.Attempts != 0 {
 			t.Errorf("released event has Attempts %d, want 0", d.Attempts)
 		}
+	}
+}
+
+// TestEveryEntryOfABatchKeepsItsLease: a worker handles its batch one
+// entry after another, so the last entry of a batch waits for the
+// others; it must not lose its lease meanwhile. With a lease of 300 ms,
+// handlers of 120 ms and batches of 4, the fourth entry of a batch is
+// started 360 ms after the claim: without extending the waiting entries'
+// leases, other workers took them over and handled them a second time
+// (4 of 8 events, every run), each takeover counted as a failed attempt.
+func TestEveryEntryOfABatchKeepsItsLease(t *testing.T) {
+	q := store.QueueOptions{Lease: 300 * time.Millisecond, MaxAttempts: 5}
+	for _, backend := range []string{"embedded", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var s store.Queue
+			if backend == "redis" {
+				rs, err := redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: "wwtest", Queue: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { rs.Close() })
+				s = rs
+			} else {
+				s = openStore(t, q)
+			}
+			keys := enqueue(t, s, 8)
+			var mu sync.Mutex
+			handled := map[string]int{}
+			attempts := 0
+			h := HandlerFunc(func(_ context.Context, d store.Delivery) error {
+				time.Sleep(120 * time.Millisecond) // a slow WeCom call
+				mu.Lock()
+				defer mu.Unlock()
+				handled[d.DedupKey]++
+				attempts += d.Attempts
+				return nil
+			})
+			pool := newPool(t, s, h, Config{Count: 3, Batch: 4, Lease: q.Lease, EventTimeout: 200 * time.Millisecond})
+			stop := runPool(pool)
+			defer stop()
+			eventually(t, "every event handled and acked", func() bool {
+				st, err := s.QueueStats(context.Background())
+				mu.Lock()
+				defer mu.Unlock()
+				return err == nil && st.Ready == 0 && st.Leased == 0 && len(handled) == len(keys)
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range keys {
+				if handled[k] != 1 {
+					t.Errorf("%s handled %d times, want once", k, handled[k])
+				}
+			}
+			if attempts != 0 {
+				t.Errorf("%d failed attempts counted (leases taken over), want 0", attempts)
+			}
+		})
 	}
 }
 

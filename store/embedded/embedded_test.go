@@ -229,7 +229,7 @@ func TestInjectedClock(t *testing.T) {
 	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	d := claim()[0]
+	first := claim()[0]
 
 	clock.Add(59 * time.Second)
 	if ds := claim(); len(ds) != 0 {
@@ -240,8 +240,10 @@ func TestInjectedClock(t *testing.T) {
 	if len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("after the lease: %+v, want one delivery with 1 attempt", ds)
 	}
-
-	if _, err := s.Fail(ctx, d.ID, "x", 10*time.Minute); err != nil {
+	if _, err := s.Fail(ctx, first.Receipt, "x", 10*time.Minute); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Fail by the claim whose lease was taken over: %v, want store.ErrNotFound", err)
+	}
+	if _, err := s.Fail(ctx, ds[0].Receipt, "x", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(10*time.Minute - time.Microsecond)

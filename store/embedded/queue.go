@@ -275,13 +275,21 @@ func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next t
 	}
 
 	leaseUntil := timeKey(now + s.opts.Queue.Lease.Microseconds())
-	leaseValue := concat(leaseUntil, []byte(consumer))
 	err = s.w.write(false, func(tx *bolt.Tx) error {
 		ds = ds[:0]
 		entries := tx.Bucket(bucketEntries)
 		ready := tx.Bucket(bucketReady)
 		leased := tx.Bucket(bucketLeased)
 		delayed := tx.Bucket(bucketDelayed)
+		// The claim's token: a counter no earlier claim had, so that a
+		// settle or an Extend by an earlier claim of the same entry is
+		// told apart (see held).
+		claimNo, err := leased.NextSequence()
+		if err != nil {
+			return err
+		}
+		token := strconv.FormatUint(claimNo, 10)
+		leaseValue := leaseRecord(leaseUntil, claimNo, consumer)
 
 		// 1. Expired leases, oldest entry first. Collect before changing:
 		// a bbolt cursor must not see its bucket modified under it.
@@ -319,7 +327,7 @@ func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next t
 			if err := leased.Put(k, leaseValue); err != nil {
 				return err
 			}
-			ds = append(ds, delivery(k, r))
+			ds = append(ds, delivery(k, token, r))
 		}
 
 		// 2. Retries that came due join the ready entries, in id order.
@@ -354,7 +362,7 @@ func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next t
 			if err := leased.Put(k, leaseValue); err != nil {
 				return err
 			}
-			ds = append(ds, delivery(k, r))
+			ds = append(ds, delivery(k, token, r))
 		}
 		return nil
 	})
@@ -364,8 +372,29 @@ func (s *Store) claimOnce(consumer string, max int) (ds []store.Delivery, next t
 	return ds, time.Time{}, len(ds) == 0, nil
 }
 
-func delivery(k []byte, r record) store.Delivery {
-	return store.Delivery{ID: idString(k), Event: r.event(), Attempts: r.Attempts, LastError: r.LastError}
+func delivery(k []byte, token string, r record) store.Delivery {
+	return store.Delivery{Receipt: store.Receipt{ID: idString(k), Token: token}, Event: r.event(),
+		Attempts: r.Attempts, LastError: r.LastError}
+}
+
+// leaseRecord is a leased bucket value: the lease's end (a timeKey), the
+// claim number that is the claim's token, and the consumer (for people
+// reading the file).
+func leaseRecord(until []byte, claimNo uint64, consumer string) []byte {
+	v := make([]byte, 0, 16+len(consumer))
+	v = append(v, until...)
+	v = binary.BigEndian.AppendUint64(v, claimNo)
+	return append(v, consumer...)
+}
+
+// leaseClaim is the claim number of a leased bucket value; ok is false
+// for a value without one (written before claims had tokens: no receipt
+// matches it, and its lease runs out).
+func leaseClaim(v []byte) (claimNo uint64, ok bool) {
+	if len(v) < 16 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v[8:16]), true
 }
 
 func putRecord(b *bolt.Bucket, k []byte, r record) error {
@@ -392,72 +421,80 @@ func kill(tx *bolt.Tx, k []byte, r record, now int64) error {
 	return putRecord(dead, idKey(seq), r)
 }
 
-// held runs fn on the leased entry id inside a group-committed
-// transaction; found is false if id is not currently leased.
-func (s *Store) held(op, id string, fn func(tx *bolt.Tx, k []byte) error) (found bool, err error) {
-	n, ok := parseID(id)
+// held runs fn on the entry r names, inside a group-committed
+// transaction, if the claim r names holds it; found is false otherwise.
+// Unless keep is set (Extend), the entry leaves the leased bucket first:
+// fn settles it.
+func (s *Store) held(op string, r store.Receipt, keep bool, fn func(tx *bolt.Tx, k []byte) error) (found bool, err error) {
+	n, ok := parseID(r.ID)
 	if !ok {
+		return false, nil
+	}
+	claimNo, err := strconv.ParseUint(r.Token, 10, 64)
+	if err != nil {
 		return false, nil
 	}
 	k := idKey(n)
 	err = s.w.write(false, func(tx *bolt.Tx) error {
 		found = false
 		leased := tx.Bucket(bucketLeased)
-		if leased.Get(k) == nil {
-			// Not an error for bbolt: an error would roll back and re-run
-			// the whole batch.
+		if c, ok := leaseClaim(leased.Get(k)); !ok || c != claimNo {
+			// Not leased, or leased by another claim. Not an error for
+			// bbolt: an error would roll back and re-run the whole batch.
 			return nil
 		}
-		if err := leased.Delete(k); err != nil {
-			return err
+		if !keep {
+			if err := leased.Delete(k); err != nil {
+				return err
+			}
 		}
 		found = true
 		return fn(tx, k)
 	})
 	if err != nil {
-		return false, s.wrap(op+" "+id, err)
+		return false, s.wrap(op+" "+r.ID, err)
 	}
 	return found, nil
 }
 
 // Ack removes a claimed entry; see store.Queue.
-func (s *Store) Ack(ctx context.Context, id string) error {
+func (s *Store) Ack(ctx context.Context, r store.Receipt) error {
 	if err := s.check(ctx, "ack"); err != nil {
 		return err
 	}
-	found, err := s.held("ack", id, func(tx *bolt.Tx, k []byte) error {
+	found, err := s.held("ack", r, false, func(tx *bolt.Tx, k []byte) error {
 		return tx.Bucket(bucketEntries).Delete(k)
 	})
 	if err != nil {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("embedded: ack %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("embedded: ack %s: %w", r.ID, store.ErrNotFound)
 	}
 	return nil
 }
 
 // Fail records a failed attempt; see store.Queue.
-func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (bool, error) {
+func (s *Store) Fail(ctx context.Context, r store.Receipt, cause string, retryAfter time.Duration) (bool, error) {
 	if err := s.check(ctx, "fail"); err != nil {
 		return false, err
 	}
 	now := micros(s.now())
 	var dead bool
-	found, err := s.held("fail", id, func(tx *bolt.Tx, k []byte) error {
+	found, err := s.held("fail", r, false, func(tx *bolt.Tx, k []byte) error {
 		dead = false
 		entries := tx.Bucket(bucketEntries)
-		r, err := decodeRecord(entries.Get(k))
+		rec, err := decodeRecord(entries.Get(k))
 		if err != nil {
 			return err
 		}
-		r.Attempts++
-		r.LastError = cause
-		if r.Attempts >= s.opts.Queue.MaxAttempts {
+		rec.Attempts++
+		rec.LastError = cause
+		if rec.Attempts >= s.opts.Queue.MaxAttempts {
 			dead = true
-			return kill(tx, k, r, now)
+			return kill(tx, k, rec, now)
 		}
-		if err := putRecord(entries, k, r); err != nil {
+		if err := putRecord(entries, k, rec); err != nil {
 			return err
 		}
 		if retryAfter <= 0 {
@@ -469,7 +506,7 @@ func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter ti
 		return false, err
 	}
 	if !found {
-		return false, fmt.Errorf("embedded: fail %s: %w", id, store.ErrNotFound)
+		return false, fmt.Errorf("embedded: fail %s: %w", r.ID, store.ErrNotFound)
 	}
 	if !dead {
 		s.signal() // a waiting Claim recomputes its timer
@@ -478,18 +515,18 @@ func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter ti
 }
 
 // Release gives a claimed entry back; see store.Queue.
-func (s *Store) Release(ctx context.Context, id string) error {
+func (s *Store) Release(ctx context.Context, r store.Receipt) error {
 	if err := s.check(ctx, "release"); err != nil {
 		return err
 	}
-	found, err := s.held("release", id, func(tx *bolt.Tx, k []byte) error {
+	found, err := s.held("release", r, false, func(tx *bolt.Tx, k []byte) error {
 		return tx.Bucket(bucketReady).Put(k, nil)
 	})
 	if err != nil {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("embedded: release %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("embedded: release %s: %w", r.ID, store.ErrNotFound)
 	}
 	s.signal()
 	return nil
@@ -497,12 +534,12 @@ func (s *Store) Release(ctx context.Context, id string) error {
 
 // Postpone gives a claimed entry back without counting an attempt,
 // claimable after after; see store.Queue.
-func (s *Store) Postpone(ctx context.Context, id string, after time.Duration) error {
+func (s *Store) Postpone(ctx context.Context, r store.Receipt, after time.Duration) error {
 	if err := s.check(ctx, "postpone"); err != nil {
 		return err
 	}
 	now := micros(s.now())
-	found, err := s.held("postpone", id, func(tx *bolt.Tx, k []byte) error {
+	found, err := s.held("postpone", r, false, func(tx *bolt.Tx, k []byte) error {
 		if after <= 0 {
 			return tx.Bucket(bucketReady).Put(k, nil)
 		}
@@ -512,9 +549,29 @@ func (s *Store) Postpone(ctx context.Context, id string, after time.Duration) er
 		return err
 	}
 	if !found {
-		return fmt.Errorf("embedded: postpone %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("embedded: postpone %s: %w", r.ID, store.ErrNotFound)
 	}
 	s.signal() // a waiting Claim recomputes its timer
+	return nil
+}
+
+// Extend renews the lease of the claim r names; see store.Queue.
+func (s *Store) Extend(ctx context.Context, r store.Receipt) error {
+	if err := s.check(ctx, "extend"); err != nil {
+		return err
+	}
+	until := timeKey(micros(s.now()) + s.opts.Queue.Lease.Microseconds())
+	found, err := s.held("extend", r, true, func(tx *bolt.Tx, k []byte) error {
+		leased := tx.Bucket(bucketLeased)
+		v := leased.Get(k)
+		return leased.Put(k, concat(until, v[8:]))
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("embedded: extend %s: %w", r.ID, store.ErrNotFound)
+	}
 	return nil
 }
 

@@ -242,7 +242,7 @@ func (s *Store) blockingRead(ctx context.Context, consumer string, max int, bloc
 func (s *Store) releaseAbandoned(ds []store.Delivery) {
 	for _, d := range ds {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := releaseScript.Run(ctx, s.client, s.k.queue(), group, d.ID, ms(s.q.Lease)).Err()
+		err := releaseScript.Run(ctx, s.client, s.k.queue(), group, d.ID, ms(s.q.Lease), d.Token).Err()
 		cancel()
 		if err != nil {
 			s.log.Warn("release an entry read for a Claim that stopped waiting; it returns after its lease",
@@ -273,57 +273,59 @@ func ceilUnixMS(t time.Time) int64 {
 	return n
 }
 
-// validID reports whether id looks like a stream id ("ms-seq"); anything
-// else was never handed out and is not found.
-func validID(id string) bool {
-	ms, seq, ok := strings.Cut(id, "-")
+// validReceipt reports whether r looks like what Claim hands out: a
+// stream id ("ms-seq") and a delivery count; anything else was never
+// handed out and is not found.
+func validReceipt(r store.Receipt) bool {
+	ms, seq, ok := strings.Cut(r.ID, "-")
 	if !ok {
 		return false
 	}
 	_, err1 := strconv.ParseUint(ms, 10, 64)
 	_, err2 := strconv.ParseUint(seq, 10, 64)
-	return err1 == nil && err2 == nil
+	_, err3 := strconv.ParseUint(r.Token, 10, 64)
+	return err1 == nil && err2 == nil && err3 == nil
 }
 
 // Ack removes a leased entry; see store.Queue.
-func (s *Store) Ack(ctx context.Context, id string) error {
+func (s *Store) Ack(ctx context.Context, r store.Receipt) error {
 	if err := s.check("ack"); err != nil {
 		return err
 	}
-	if !validID(id) {
-		return fmt.Errorf("redis: ack %q: %w", id, store.ErrNotFound)
+	if !validReceipt(r) {
+		return fmt.Errorf("redis: ack %q: %w", r.ID, store.ErrNotFound)
 	}
-	res, err := s.pipe.run(ctx, ackScript, s.k.queue(), group, id)
+	res, err := s.pipe.run(ctx, ackScript, s.k.queue(), group, r.ID, r.Token)
 	if err != nil {
-		return s.wrap("ack "+id, err)
+		return s.wrap("ack "+r.ID, err)
 	}
 	n, ok := res.(int64)
 	if !ok {
-		return fmt.Errorf("redis: ack %s: unexpected reply %T", id, res)
+		return fmt.Errorf("redis: ack %s: unexpected reply %T", r.ID, res)
 	}
 	if n == 0 {
-		return fmt.Errorf("redis: ack %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("redis: ack %s: %w", r.ID, store.ErrNotFound)
 	}
 	return nil
 }
 
 // Fail records a failed attempt; see store.Queue.
-func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter time.Duration) (bool, error) {
+func (s *Store) Fail(ctx context.Context, r store.Receipt, cause string, retryAfter time.Duration) (bool, error) {
 	if err := s.check("fail"); err != nil {
 		return false, err
 	}
-	if !validID(id) {
-		return false, fmt.Errorf("redis: fail %q: %w", id, store.ErrNotFound)
+	if !validReceipt(r) {
+		return false, fmt.Errorf("redis: fail %q: %w", r.ID, store.ErrNotFound)
 	}
 	n, err := failScript.Run(ctx, s.client, s.k.queue(),
-		group, id, cause, ceilMS(retryAfter), ms(s.q.Lease), s.q.MaxAttempts,
+		group, r.ID, cause, ceilMS(retryAfter), ms(s.q.Lease), s.q.MaxAttempts, r.Token,
 	).Int()
 	if err != nil {
-		return false, s.wrap("fail "+id, err)
+		return false, s.wrap("fail "+r.ID, err)
 	}
 	switch n {
 	case -1:
-		return false, fmt.Errorf("redis: fail %s: %w", id, store.ErrNotFound)
+		return false, fmt.Errorf("redis: fail %s: %w", r.ID, store.ErrNotFound)
 	case 1:
 		return true, nil
 	}
@@ -333,19 +335,19 @@ func (s *Store) Fail(ctx context.Context, id string, cause string, retryAfter ti
 
 // Release gives a leased entry back without counting an attempt; see
 // store.Queue.
-func (s *Store) Release(ctx context.Context, id string) error {
+func (s *Store) Release(ctx context.Context, r store.Receipt) error {
 	if err := s.check("release"); err != nil {
 		return err
 	}
-	if !validID(id) {
-		return fmt.Errorf("redis: release %q: %w", id, store.ErrNotFound)
+	if !validReceipt(r) {
+		return fmt.Errorf("redis: release %q: %w", r.ID, store.ErrNotFound)
 	}
-	n, err := releaseScript.Run(ctx, s.client, s.k.queue(), group, id, ms(s.q.Lease)).Int()
+	n, err := releaseScript.Run(ctx, s.client, s.k.queue(), group, r.ID, ms(s.q.Lease), r.Token).Int()
 	if err != nil {
-		return s.wrap("release "+id, err)
+		return s.wrap("release "+r.ID, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("redis: release %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("redis: release %s: %w", r.ID, store.ErrNotFound)
 	}
 	s.reclaimAt(time.Now())
 	return nil
@@ -353,21 +355,39 @@ func (s *Store) Release(ctx context.Context, id string) error {
 
 // Postpone gives a leased entry back without counting an attempt,
 // claimable after after; see store.Queue.
-func (s *Store) Postpone(ctx context.Context, id string, after time.Duration) error {
+func (s *Store) Postpone(ctx context.Context, r store.Receipt, after time.Duration) error {
 	if err := s.check("postpone"); err != nil {
 		return err
 	}
-	if !validID(id) {
-		return fmt.Errorf("redis: postpone %q: %w", id, store.ErrNotFound)
+	if !validReceipt(r) {
+		return fmt.Errorf("redis: postpone %q: %w", r.ID, store.ErrNotFound)
 	}
-	n, err := postponeScript.Run(ctx, s.client, s.k.queue(), group, id, ceilMS(after), ms(s.q.Lease)).Int()
+	n, err := postponeScript.Run(ctx, s.client, s.k.queue(), group, r.ID, ceilMS(after), ms(s.q.Lease), r.Token).Int()
 	if err != nil {
-		return s.wrap("postpone "+id, err)
+		return s.wrap("postpone "+r.ID, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("redis: postpone %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("redis: postpone %s: %w", r.ID, store.ErrNotFound)
 	}
 	s.reclaimAt(time.Now().Add(after))
+	return nil
+}
+
+// Extend renews the lease of the claim r names; see store.Queue.
+func (s *Store) Extend(ctx context.Context, r store.Receipt) error {
+	if err := s.check("extend"); err != nil {
+		return err
+	}
+	if !validReceipt(r) {
+		return fmt.Errorf("redis: extend %q: %w", r.ID, store.ErrNotFound)
+	}
+	n, err := extendScript.Run(ctx, s.client, s.k.queue(), group, r.ID, r.Token).Int()
+	if err != nil {
+		return s.wrap("extend "+r.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: extend %s: %w", r.ID, store.ErrNotFound)
+	}
 	return nil
 }
 
@@ -421,11 +441,11 @@ func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
 
 // --- decoding ---
 
-// scriptDelivery decodes one {id, {field, value, …}, attempts, last error}
-// of the claim script.
+// scriptDelivery decodes one {id, {field, value, …}, attempts, last error,
+// token} of the claim script.
 func scriptDelivery(v any) (store.Delivery, error) {
 	r, ok := v.([]any)
-	if !ok || len(r) != 4 {
+	if !ok || len(r) != 5 {
 		return store.Delivery{}, fmt.Errorf("unexpected claim reply %T", v)
 	}
 	id, _ := r[0].(string)
@@ -445,7 +465,8 @@ func scriptDelivery(v any) (store.Delivery, error) {
 	}
 	attempts, _ := strconv.Atoi(fmt.Sprint(r[2]))
 	lastErr, _ := r[3].(string)
-	return store.Delivery{ID: id, Event: e, Attempts: attempts, LastError: lastErr}, nil
+	token, _ := r[4].(string)
+	return store.Delivery{Receipt: store.Receipt{ID: id, Token: token}, Event: e, Attempts: attempts, LastError: lastErr}, nil
 }
 
 func messageDelivery(m goredis.XMessage) (store.Delivery, error) {
@@ -453,7 +474,8 @@ func messageDelivery(m goredis.XMessage) (store.Delivery, error) {
 	if err != nil {
 		return store.Delivery{}, fmt.Errorf("entry %s: %w", m.ID, err)
 	}
-	return store.Delivery{ID: m.ID, Event: e}, nil
+	// XREADGROUP hands out new entries only: their delivery count is 1.
+	return store.Delivery{Receipt: store.Receipt{ID: m.ID, Token: "1"}, Event: e}, nil
 }
 
 func stringValues(m map[string]any) map[string]string {

@@ -161,7 +161,7 @@ func TestSurvivesServerRestart(t *testing.T) {
 	if err != nil || st != (store.QueueStats{Ready: 1, Leased: 1}) {
 		t.Errorf("after restart QueueStats = %+v, %v; want 1 ready, 1 leased", st, err)
 	}
-	if err := s.Ack(ctx, ds[0].ID); err != nil {
+	if err := s.Ack(ctx, ds[0].Receipt); err != nil {
 		t.Errorf("after restart Ack(%s): %v", ds[0].ID, err)
 	}
 	if es, err := s.ListEventLog(ctx, "", 10); err != nil || len(es) != 1 {
@@ -249,10 +249,10 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("Claim = %d, %v", len(ds), err)
 	}
-	if _, err := s.Fail(ctx, ds[0].ID, "x", time.Hour); err != nil {
+	if _, err := s.Fail(ctx, ds[0].Receipt, "x", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(ctx, ds[1].ID); err != nil {
+	if err := s.Release(ctx, ds[1].Receipt); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond)
@@ -478,7 +478,7 @@ func TestPipelinedScriptsSurviveScriptFlush(t *testing.T) {
 		if err := s.client.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Ack(ctx, ds[0].ID); err != nil {
+		if err := s.Ack(ctx, ds[0].Receipt); err != nil {
 			t.Fatalf("Ack after SCRIPT FLUSH: %v", err)
 		}
 	}
@@ -500,7 +500,7 @@ func TestCloseForgetsIdleConsumers(t *testing.T) {
 	if err != nil || len(idle) != 1 {
 		t.Fatalf("Claim: %v %v", idle, err)
 	}
-	if err := s.Ack(ctx, idle[0].ID); err != nil {
+	if err := s.Ack(ctx, idle[0].Receipt); err != nil {
 		t.Fatal(err)
 	}
 	if held, err := s.Claim(ctx, "holding", 1, time.Second); err != nil || len(held) != 1 {

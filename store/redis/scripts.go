@@ -91,14 +91,24 @@ local function kill(group, id, fields, attempts, lasterr, now)
   forget(id)
 end
 
--- holder returns the consumer holding id, or nil if id is not leased
--- (not pending, or given back with a returned mark).
-local function holder(group, id)
+-- holder returns the consumer holding id for the claim whose token (the
+-- entry's delivery count, which every hand-out raises: XREADGROUP makes it
+-- 1, XAUTOCLAIM adds 1, XCLAIM … JUSTID leaves it) is token; nil if id is
+-- not leased (not pending, or given back with a returned mark) or is
+-- leased by another claim.
+local function holder(group, id, token)
   local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
-  if #p == 0 or redis.call('HEXISTS', KEYS[4], id) == 1 then
+  if #p == 0 or tostring(p[1][4]) ~= token or redis.call('HEXISTS', KEYS[4], id) == 1 then
     return nil
   end
   return p[1][2]
+end
+
+-- deliveryCount is the token of the claim that has just handed id out.
+local function deliveryCount(group, id)
+  local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
+  if #p == 0 then return '0' end
+  return tostring(p[1][4])
 end
 `
 
@@ -113,9 +123,9 @@ end
 //
 // ARGV: group, consumer, lease ms, max, max attempts, lease-expired
 // message, scheduled batch.
-// Returns {more, {{id, {field, value, …}, attempts, last error}, …}}, more
-// being 1 when a full batch of scheduled entries was moved (more may be
-// due).
+// Returns {more, {{id, {field, value, …}, attempts, last error, token},
+// …}}, more being 1 when a full batch of scheduled entries was moved (more
+// may be due); the token is the entry's delivery count (see holder).
 var claimScript = goredis.NewScript(luaCommon + `
 local group, consumer = ARGV[1], ARGV[2]
 local lease, max, maxAttempts = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -145,7 +155,8 @@ for round = 1, 10 do
           redis.call('XCLAIM', KEYS[1], group, consumer, 0, id, 'IDLE', idle, 'JUSTID')
         else
           redis.call('HDEL', KEYS[4], id)
-          out[#out + 1] = {id, fields, redis.call('HGET', KEYS[2], id) or '0', redis.call('HGET', KEYS[3], id) or ''}
+          out[#out + 1] = {id, fields, redis.call('HGET', KEYS[2], id) or '0', redis.call('HGET', KEYS[3], id) or '',
+            deliveryCount(group, id)}
         end
       else
         local n = redis.call('HINCRBY', KEYS[2], id, 1)
@@ -153,7 +164,7 @@ for round = 1, 10 do
         if n >= maxAttempts then
           kill(group, id, fields, n, ARGV[6], now)
         else
-          out[#out + 1] = {id, fields, tostring(n), ARGV[6]}
+          out[#out + 1] = {id, fields, tostring(n), ARGV[6], deliveryCount(group, id)}
         end
       end
     end
@@ -171,20 +182,22 @@ if #out < max then
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
   if r then
     for _, e in ipairs(r[1][2]) do
-      out[#out + 1] = {e[1], e[2], '0', ''}
+      out[#out + 1] = {e[1], e[2], '0', '', '1'}
     end
   end
 end
 return {more, out}
 `)
 
-// ackScript removes a leased entry. ARGV: group, id. Returns 1, or 0 if
-// the entry is not leased. It runs once per event, so it is the cheap
-// form of holder(): XACK itself says whether the entry was pending, and a
-// returned mark (checked first) means it was given back.
+// ackScript removes a leased entry. ARGV: group, id, token. Returns 1, or
+// 0 if the claim with that token does not hold the entry. It runs once
+// per event, so it is the cheap form of holder(): a returned mark
+// (checked first) means the entry was given back.
 var ackScript = goredis.NewScript(`
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then return 0 end
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or tostring(p[1][4]) ~= ARGV[3] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
@@ -194,11 +207,11 @@ return 1
 // failScript counts a failed attempt of a leased entry and gives it back
 // (claimable after retryAfter) or dead-letters it.
 //
-// ARGV: group, id, cause, retryAfter ms, lease ms, max attempts.
-// Returns 0 (retry), 1 (dead) or -1 (not leased).
+// ARGV: group, id, cause, retryAfter ms, lease ms, max attempts, token.
+// Returns 0 (retry), 1 (dead) or -1 (not leased by that claim).
 var failScript = goredis.NewScript(luaCommon + `
 local group, id = ARGV[1], ARGV[2]
-local owner = holder(group, id)
+local owner = holder(group, id, ARGV[7])
 if not owner then return -1 end
 local now = now_ms()
 local n = redis.call('HINCRBY', KEYS[2], id, 1)
@@ -223,11 +236,11 @@ return 0
 `)
 
 // releaseScript gives a leased entry back, claimable at once, without
-// counting an attempt. ARGV: group, id, lease ms. Returns 1, or 0 if the
-// entry is not leased.
+// counting an attempt. ARGV: group, id, lease ms, token. Returns 1, or 0
+// if the entry is not leased by that claim.
 var releaseScript = goredis.NewScript(luaCommon + `
 local group, id = ARGV[1], ARGV[2]
-local owner = holder(group, id)
+local owner = holder(group, id, ARGV[4])
 if not owner then return 0 end
 redis.call('HSET', KEYS[4], id, 0)
 redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'IDLE', ARGV[3], 'JUSTID')
@@ -236,11 +249,11 @@ return 1
 
 // postponeScript gives a leased entry back without counting an attempt,
 // claimable after a delay: Fail's way without the attempt.
-// ARGV: group, id, after ms, lease ms. Returns 1, or 0 if the entry is
-// not leased.
+// ARGV: group, id, after ms, lease ms, token. Returns 1, or 0 if the
+// entry is not leased by that claim.
 var postponeScript = goredis.NewScript(luaCommon + `
 local group, id = ARGV[1], ARGV[2]
-local owner = holder(group, id)
+local owner = holder(group, id, ARGV[5])
 if not owner then return 0 end
 local after = tonumber(ARGV[3])
 if after < 0 then after = 0 end
@@ -250,6 +263,18 @@ redis.call('HSET', KEYS[4], id, mark)
 local idle = tonumber(ARGV[4]) - after
 if idle < 0 then idle = 0 end
 redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'IDLE', idle, 'JUSTID')
+return 1
+`)
+
+// extendScript renews a claim's lease: the entry's idle time (from which
+// XAUTOCLAIM counts the lease) starts again at 0, without raising the
+// delivery count. ARGV: group, id, token. Returns 1, or 0 if the entry is
+// not leased by that claim.
+var extendScript = goredis.NewScript(luaCommon + `
+local group, id = ARGV[1], ARGV[2]
+local owner = holder(group, id, ARGV[3])
+if not owner then return 0 end
+redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'IDLE', 0, 'JUSTID')
 return 1
 `)
 

@@ -75,7 +75,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 					return
 				}
 				for _, d := range ds {
-					if err := s.Ack(ctx, d.ID); err != nil {
+					if err := s.Ack(ctx, d.Receipt); err != nil {
 						b.Error(err)
 					}
 				}

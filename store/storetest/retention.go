@@ -472,7 +472,7 @@ func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
 		e.Payload = p
 		enqueue(t, s, e)
 		d := claimOne(t, s, "c1")
-		if dead, err := s.Fail(ctx, d.ID, "poison", 0); err != nil || !dead {
+		if dead, err := s.Fail(ctx, d.Receipt, "poison", 0); err != nil || !dead {
 			t.Fatalf("Fail = %v, %v; want dead", dead, err)
 		}
 	}

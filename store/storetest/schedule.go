@@ -20,7 +20,7 @@ func claimNoneBefore(t *testing.T, s store.Store, consumer string, start time.Ti
 		t.Fatalf("Claim(%s) returned %q %v after it was put off by %v", consumer, ds[0].DedupKey, el, d)
 	}
 	for _, d := range ds {
-		if err := s.Release(t.Context(), d.ID); err != nil {
+		if err := s.Release(t.Context(), d.Receipt); err != nil {
 			t.Fatalf("Release: %v", err)
 		}
 	}
@@ -65,7 +65,7 @@ func testEnqueueNotBefore(t *testing.T, open OpenFunc, _ Options) {
 				t.Errorf("due: NotBefore = %v, want %v", d.NotBefore, past.NotBefore)
 			}
 		}
-		if err := s.Ack(t.Context(), d.ID); err != nil {
+		if err := s.Ack(t.Context(), d.Receipt); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 	}
@@ -89,7 +89,7 @@ func testEnqueueNotBefore(t *testing.T, open OpenFunc, _ Options) {
 		t.Errorf("scheduled event delivered with Attempts %d, LastError %q; want 0, \"\"", d.Attempts, d.LastError)
 	}
 	wantStats(t, s, store.QueueStats{Leased: 1})
-	if err := s.Ack(t.Context(), d.ID); err != nil {
+	if err := s.Ack(t.Context(), d.Receipt); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	wantStats(t, s, store.QueueStats{})
@@ -131,17 +131,17 @@ func testPostpone(t *testing.T, open OpenFunc, _ Options) {
 	e := event("rate-limited")
 	enqueue(t, s, e)
 	d := claimOne(t, s, "c1")
-	if _, err := s.Fail(ctx, d.ID, "boom", 0); err != nil {
+	if _, err := s.Fail(ctx, d.Receipt, "boom", 0); err != nil {
 		t.Fatalf("Fail: %v", err)
 	}
 	d = claimOne(t, s, "c1")
 	start := time.Now()
-	if err := s.Postpone(ctx, d.ID, after); err != nil {
+	if err := s.Postpone(ctx, d.Receipt, after); err != nil {
 		t.Fatalf("Postpone: %v", err)
 	}
-	wantNotFound(t, "second Postpone", s.Postpone(ctx, d.ID, after))
-	wantNotFound(t, "Ack after Postpone", s.Ack(ctx, d.ID))
-	wantNotFound(t, "Postpone of a malformed id", s.Postpone(ctx, "no-such-id", after))
+	wantNotFound(t, "second Postpone", s.Postpone(ctx, d.Receipt, after))
+	wantNotFound(t, "Ack after Postpone", s.Ack(ctx, d.Receipt))
+	wantNotFound(t, "Postpone of a malformed id", s.Postpone(ctx, store.Receipt{ID: "no-such-id", Token: d.Token}, after))
 	wantStats(t, s, store.QueueStats{Ready: 1})
 	claimNoneBefore(t, s, "c1", start, after)
 
@@ -156,7 +156,7 @@ func testPostpone(t *testing.T, open OpenFunc, _ Options) {
 	checkEvent(t, "postponed", again.Event, e)
 
 	// Postponed by nothing: claimable at once.
-	if err := s.Postpone(ctx, again.ID, 0); err != nil {
+	if err := s.Postpone(ctx, again.Receipt, 0); err != nil {
 		t.Fatalf("Postpone(0): %v", err)
 	}
 	if third := claimOne(t, s, "c3"); third.Attempts != 1 {
@@ -170,7 +170,7 @@ func testPostponeLongerThanLease(t *testing.T, open OpenFunc, _ Options) {
 	mustAdd(t, s, "later")
 	d := claimOne(t, s, "c1")
 	start := time.Now()
-	if err := s.Postpone(t.Context(), d.ID, after); err != nil {
+	if err := s.Postpone(t.Context(), d.Receipt, after); err != nil {
 		t.Fatalf("Postpone: %v", err)
 	}
 	again := claimEventually(t, s, "c2")

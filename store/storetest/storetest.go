@@ -97,6 +97,9 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"MaxAttemptsFailuresDeadLetter", testDeadLetterAfterFailures},
 		{"RepeatedLeaseExpiryDeadLetters", testPoisonEvent},
 		{"ReleaseCountsNoAttempt", testRelease},
+		{"StaleClaimIsFencedOff", testStaleClaimFenced},
+		{"ExpiredLeaseNotRetakenStillHolds", testExpiredLeaseStillHolds},
+		{"ExtendKeepsTheEntry", testExtend},
 		{"EnqueueNotBeforeWaits", testEnqueueNotBefore},
 		{"ScheduledEntriesEachAtTheirTime", testScheduledEachAtItsTime},
 		{"PostponeCountsNoAttempt", testPostpone},
@@ -314,7 +317,7 @@ func testEnqueueIdempotent(t *testing.T, open OpenFunc, _ Options) {
 	if enqueue(t, s, e) {
 		t.Error("Enqueue while leased = true, want false")
 	}
-	if err := s.Ack(t.Context(), ds[0].ID); err != nil {
+	if err := s.Ack(t.Context(), ds[0].Receipt); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	if enqueue(t, s, e) {
@@ -488,7 +491,7 @@ func testExactlyOnceAcrossConsumers(t *testing.T, open OpenFunc, _ Options) {
 					return
 				}
 				for _, d := range ds {
-					if err := s.Ack(ctx, d.ID); err != nil {
+					if err := s.Ack(ctx, d.Receipt); err != nil {
 						t.Errorf("Ack(%s): %v", d.ID, err)
 					}
 					mu.Lock()
@@ -647,7 +650,7 @@ func testLeaseExpiry(t *testing.T, open OpenFunc, _ Options) {
 	if !strings.Contains(second.LastError, "lease") {
 		t.Errorf("reclaimed LastError = %q, want it to say the lease expired", second.LastError)
 	}
-	if err := s.Ack(t.Context(), second.ID); err != nil {
+	if err := s.Ack(t.Context(), second.Receipt); err != nil {
 		t.Fatalf("Ack by the new holder: %v", err)
 	}
 	wantStats(t, s, store.QueueStats{})
@@ -661,21 +664,22 @@ func testAck(t *testing.T, open OpenFunc, _ Options) {
 	if len(ds) != 2 {
 		t.Fatalf("Claim returned %d deliveries, want 2", len(ds))
 	}
-	if err := s.Ack(ctx, ds[0].ID); err != nil {
+	if err := s.Ack(ctx, ds[0].Receipt); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	wantStats(t, s, store.QueueStats{Leased: 1})
-	wantNotFound(t, "second Ack", s.Ack(ctx, ds[0].ID))
-	_, err := s.Fail(ctx, ds[0].ID, "late", 0)
+	wantNotFound(t, "second Ack", s.Ack(ctx, ds[0].Receipt))
+	_, err := s.Fail(ctx, ds[0].Receipt, "late", 0)
 	wantNotFound(t, "Fail after Ack", err)
-	wantNotFound(t, "Release after Ack", s.Release(ctx, ds[0].ID))
-	wantNotFound(t, "Ack of a malformed id", s.Ack(ctx, "no-such-id"))
-	wantNotFound(t, "Ack of an empty id", s.Ack(ctx, ""))
+	wantNotFound(t, "Release after Ack", s.Release(ctx, ds[0].Receipt))
+	wantNotFound(t, "Ack of a malformed id", s.Ack(ctx, store.Receipt{ID: "no-such-id", Token: ds[1].Token}))
+	wantNotFound(t, "Ack of an empty receipt", s.Ack(ctx, store.Receipt{}))
+	wantNotFound(t, "Ack with a malformed token", s.Ack(ctx, store.Receipt{ID: ds[1].ID, Token: "x"}))
 	// A released entry is no longer held by the caller.
-	if err := s.Release(ctx, ds[1].ID); err != nil {
+	if err := s.Release(ctx, ds[1].Receipt); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	wantNotFound(t, "Ack after Release", s.Ack(ctx, ds[1].ID))
+	wantNotFound(t, "Ack after Release", s.Ack(ctx, ds[1].Receipt))
 	wantStats(t, s, store.QueueStats{Ready: 1})
 }
 
@@ -686,7 +690,7 @@ func testFailRetryAfter(t *testing.T, open OpenFunc, _ Options) {
 	enqueue(t, s, e)
 	d := claimOne(t, s, "c1")
 	failedAt := time.Now()
-	dead, err := s.Fail(t.Context(), d.ID, "wecom: send card: errcode 45009", retryAfter)
+	dead, err := s.Fail(t.Context(), d.Receipt, "wecom: send card: errcode 45009", retryAfter)
 	if err != nil || dead {
 		t.Fatalf("Fail = %v, %v; want false, nil", dead, err)
 	}
@@ -708,7 +712,7 @@ func testFailRetryLongerThanLease(t *testing.T, open OpenFunc, _ Options) {
 	mustAdd(t, s, "backoff")
 	d := claimOne(t, s, "c1")
 	failedAt := time.Now()
-	if dead, err := s.Fail(t.Context(), d.ID, "boom", retryAfter); err != nil || dead {
+	if dead, err := s.Fail(t.Context(), d.Receipt, "boom", retryAfter); err != nil || dead {
 		t.Fatalf("Fail = %v, %v; want false, nil", dead, err)
 	}
 	again := claimEventually(t, s, "c2")
@@ -725,7 +729,7 @@ func testFailRetryZero(t *testing.T, open OpenFunc, _ Options) {
 	s := open(t, opts(longLease, 5))
 	mustAdd(t, s, "again")
 	d := claimOne(t, s, "c1")
-	if _, err := s.Fail(t.Context(), d.ID, "transient", 0); err != nil {
+	if _, err := s.Fail(t.Context(), d.Receipt, "transient", 0); err != nil {
 		t.Fatalf("Fail: %v", err)
 	}
 	again := claimOne(t, s, "c2")
@@ -741,14 +745,17 @@ func testDeadLetterAfterFailures(t *testing.T, open OpenFunc, _ Options) {
 	e := event("poison")
 	enqueue(t, s, e)
 	start := time.Now()
-	var id string
+	var (
+		id   string
+		last store.Receipt
+	)
 	for i := 1; i <= maxAttempts; i++ {
 		d := claimOne(t, s, "c1")
 		if d.Attempts != i-1 {
 			t.Fatalf("delivery %d: Attempts = %d, want %d", i, d.Attempts, i-1)
 		}
-		id = d.ID
-		dead, err := s.Fail(ctx, d.ID, fmt.Sprintf("boom %d", i), 0)
+		id, last = d.ID, d.Receipt
+		dead, err := s.Fail(ctx, d.Receipt, fmt.Sprintf("boom %d", i), 0)
 		if err != nil {
 			t.Fatalf("Fail %d: %v", i, err)
 		}
@@ -774,7 +781,7 @@ func testDeadLetterAfterFailures(t *testing.T, open OpenFunc, _ Options) {
 	if dl.DiedAt.Before(start.Add(-time.Minute)) || dl.DiedAt.After(time.Now().Add(time.Minute)) {
 		t.Errorf("DiedAt = %v, want about %v", dl.DiedAt, start)
 	}
-	wantNotFound(t, "Ack of a dead letter", s.Ack(ctx, id))
+	wantNotFound(t, "Ack of a dead letter", s.Ack(ctx, last))
 	if dls, err := s.DeadLetters(ctx, 0); err != nil || len(dls) != 0 {
 		t.Errorf("DeadLetters(0) = %d, %v; want none", len(dls), err)
 	}
@@ -816,12 +823,108 @@ func testPoisonEvent(t *testing.T, open OpenFunc, _ Options) {
 	wantStats(t, s, store.QueueStats{Dead: 1})
 }
 
+// testStaleClaimFenced: a worker whose lease ran out, and whose entry
+// another claim has taken since (another consumer, or the same consumer
+// name claiming again), can neither settle nor extend it: every call with
+// its old receipt is ErrNotFound and changes nothing, and the new claim
+// is untouched.
+func testStaleClaimFenced(t *testing.T, open OpenFunc, _ Options) {
+	for _, second := range []string{"c2", "c1"} {
+		t.Run("then "+second, func(t *testing.T) {
+			s := open(t, opts(shortLease, 5))
+			ctx := t.Context()
+			mustAdd(t, s, "slow")
+			stale := claimOne(t, s, "c1")
+			live := claimEventually(t, s, second) // after the lease ran out
+			if live.ID != stale.ID || live.Attempts != 1 {
+				t.Fatalf("reclaimed = {%q, %d}, want {%q, 1}", live.ID, live.Attempts, stale.ID)
+			}
+			if live.Token == stale.Token {
+				t.Fatalf("the second claim has the first claim's token %q", live.Token)
+			}
+			wantNotFound(t, "Ack by the stale claim", s.Ack(ctx, stale.Receipt))
+			_, err := s.Fail(ctx, stale.Receipt, "stale", 0)
+			wantNotFound(t, "Fail by the stale claim", err)
+			wantNotFound(t, "Release by the stale claim", s.Release(ctx, stale.Receipt))
+			wantNotFound(t, "Postpone by the stale claim", s.Postpone(ctx, stale.Receipt, time.Hour))
+			wantNotFound(t, "Extend by the stale claim", s.Extend(ctx, stale.Receipt))
+			wantStats(t, s, store.QueueStats{Leased: 1})
+			// Still the live claim's: nobody else gets it, and it settles.
+			claimNone(t, s, "c3")
+			if err := s.Extend(ctx, live.Receipt); err != nil {
+				t.Fatalf("Extend by the live claim: %v", err)
+			}
+			if err := s.Ack(ctx, live.Receipt); err != nil {
+				t.Fatalf("Ack by the live claim: %v", err)
+			}
+			wantStats(t, s, store.QueueStats{})
+		})
+	}
+}
+
+// testExpiredLeaseStillHolds: a lease that ran out while nobody claimed
+// the entry still lets its worker settle it (the work is done; nobody
+// else has started it).
+func testExpiredLeaseStillHolds(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(shortLease, 5))
+	mustAdd(t, s, "late")
+	d := claimOne(t, s, "c1")
+	time.Sleep(shortLease + 100*time.Millisecond) // not a "nothing happened" wait: the lease must run out
+	if err := s.Ack(t.Context(), d.Receipt); err != nil {
+		t.Fatalf("Ack after the lease ran out, nobody having claimed it: %v", err)
+	}
+	wantStats(t, s, store.QueueStats{})
+	claimNone(t, s, "c2")
+}
+
+// testExtend: a claim extended before its lease runs out keeps its entry
+// for as long as it is extended, without an attempt being counted; once
+// it stops, the entry is taken over as an expired lease. Extend of a
+// settled entry is ErrNotFound.
+func testExtend(t *testing.T, open OpenFunc, _ Options) {
+	const lease = time.Second
+	s := open(t, opts(lease, 5))
+	ctx := t.Context()
+	mustAdd(t, s, "long", "short")
+	ds := claim(t, s, "c1", 2, 0)
+	if len(ds) != 2 {
+		t.Fatalf("Claim returned %d deliveries, want 2", len(ds))
+	}
+	held, short := ds[0], ds[1]
+	if err := s.Ack(ctx, short.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, "Extend after Ack", s.Extend(ctx, short.Receipt))
+	// Three leases long, extended every tenth of one: another consumer,
+	// claiming all the while, never gets it.
+	for end := time.Now().Add(3 * lease); time.Now().Before(end); {
+		if err := s.Extend(ctx, held.Receipt); err != nil {
+			t.Fatalf("Extend: %v", err)
+		}
+		if ds := claim(t, s, "c2", 1, lease/10); len(ds) != 0 {
+			t.Fatalf("an extended entry was taken over: %+v", ds[0])
+		}
+	}
+	wantStats(t, s, store.QueueStats{Leased: 1})
+	// No longer extended: its lease runs out and it is taken over, as a
+	// failed attempt.
+	again := claimEventually(t, s, "c2")
+	if again.ID != held.ID || again.Attempts != 1 || again.Token == held.Token {
+		t.Errorf("taken over = {%q, %d, token %q}, want {%q, 1, a new token}", again.ID, again.Attempts, again.Token, held.ID)
+	}
+	wantNotFound(t, "Extend by the claim that stopped extending", s.Extend(ctx, held.Receipt))
+	if err := s.Release(ctx, again.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, "Extend after Release", s.Extend(ctx, again.Receipt))
+}
+
 func testRelease(t *testing.T, open OpenFunc, _ Options) {
 	s := open(t, opts(longLease, 5))
 	ctx := t.Context()
 	mustAdd(t, s, "shutdown")
 	d := claimOne(t, s, "c1")
-	if err := s.Release(ctx, d.ID); err != nil {
+	if err := s.Release(ctx, d.Receipt); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
 	again := claimOne(t, s, "c2") // at once, no wait
@@ -829,14 +932,14 @@ func testRelease(t *testing.T, open OpenFunc, _ Options) {
 		t.Errorf("after Release = {%q, %d, %q}, want {%q, 0, \"\"}", again.ID, again.Attempts, again.LastError, d.ID)
 	}
 	// Release keeps the attempts already counted, and adds none.
-	if _, err := s.Fail(ctx, again.ID, "first failure", 0); err != nil {
+	if _, err := s.Fail(ctx, again.Receipt, "first failure", 0); err != nil {
 		t.Fatalf("Fail: %v", err)
 	}
 	third := claimOne(t, s, "c3")
-	if err := s.Release(ctx, third.ID); err != nil {
+	if err := s.Release(ctx, third.Receipt); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	wantNotFound(t, "second Release", s.Release(ctx, third.ID))
+	wantNotFound(t, "second Release", s.Release(ctx, third.Receipt))
 	fourth := claimOne(t, s, "c4")
 	if fourth.Attempts != 1 || fourth.LastError != "first failure" {
 		t.Errorf("after Fail and Release: Attempts %d, LastError %q; want 1, \"first failure\"", fourth.Attempts, fourth.LastError)
@@ -852,7 +955,7 @@ func testQueueStats(t *testing.T, open OpenFunc, _ Options) {
 
 	a := claimOne(t, s, "c1")
 	wantStats(t, s, store.QueueStats{Ready: 2, Leased: 1})
-	if err := s.Release(ctx, a.ID); err != nil {
+	if err := s.Release(ctx, a.Receipt); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, s, store.QueueStats{Ready: 3})
@@ -861,7 +964,7 @@ func testQueueStats(t *testing.T, open OpenFunc, _ Options) {
 	if a.DedupKey != "a" {
 		t.Fatalf("claimed %q, want the released \"a\"", a.DedupKey)
 	}
-	if _, err := s.Fail(ctx, a.ID, "later", time.Hour); err != nil {
+	if _, err := s.Fail(ctx, a.Receipt, "later", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// Waiting for its retry counts as waiting to be claimed.
@@ -872,7 +975,7 @@ func testQueueStats(t *testing.T, open OpenFunc, _ Options) {
 		t.Fatalf("claimed %q, want \"b\" (\"a\" waits an hour)", b.DedupKey)
 	}
 	wantStats(t, s, store.QueueStats{Ready: 2, Leased: 1})
-	if _, err := s.Fail(ctx, b.ID, "once", 0); err != nil {
+	if _, err := s.Fail(ctx, b.Receipt, "once", 0); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, s, store.QueueStats{Ready: 3})
@@ -880,13 +983,13 @@ func testQueueStats(t *testing.T, open OpenFunc, _ Options) {
 	if b.DedupKey != "b" {
 		t.Fatalf("claimed %q, want the failed \"b\" before the new \"c\"", b.DedupKey)
 	}
-	if dead, err := s.Fail(ctx, b.ID, "twice", 0); err != nil || !dead {
+	if dead, err := s.Fail(ctx, b.Receipt, "twice", 0); err != nil || !dead {
 		t.Fatalf("Fail = %v, %v; want dead", dead, err)
 	}
 	wantStats(t, s, store.QueueStats{Ready: 2, Dead: 1})
 
 	c := claimOne(t, s, "c1")
-	if err := s.Ack(ctx, c.ID); err != nil {
+	if err := s.Ack(ctx, c.Receipt); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 1})
@@ -985,7 +1088,7 @@ func testReopen(t *testing.T, open OpenFunc, o Options) {
 	mustAdd(t, s, "a", "b", "c")
 	a := claimOne(t, s, "c1")
 	b := claimOne(t, s, "c1")
-	if dead, err := s.Fail(ctx, b.ID, "fatal", 0); err != nil || !dead {
+	if dead, err := s.Fail(ctx, b.Receipt, "fatal", 0); err != nil || !dead {
 		t.Fatalf("Fail = %v, %v; want dead", dead, err)
 	}
 	le := logEntry("m1", "text", baseTime, map[string]string{"msg_id": "1"})
@@ -1028,7 +1131,7 @@ func testReopen(t *testing.T, open OpenFunc, o Options) {
 	if c := claimOne(t, s, "c2"); c.DedupKey != "c" {
 		t.Errorf("after reopen claimed %q, want \"c\"", c.DedupKey)
 	}
-	if err := s.Ack(ctx, a.ID); err != nil {
+	if err := s.Ack(ctx, a.Receipt); err != nil {
 		t.Errorf("after reopen Ack of the leased %q: %v", a.ID, err)
 	}
 	dls, err := s.DeadLetters(ctx, 10)
@@ -1060,15 +1163,17 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("Enqueue", err)
 	_, err = s.Claim(ctx, "c1", 1, 100*time.Millisecond)
 	closed("Claim", err)
-	closed("Ack", s.Ack(ctx, "1"))
-	_, err = s.Fail(ctx, "1", "x", 0)
+	r := store.Receipt{ID: "1", Token: "1"}
+	closed("Ack", s.Ack(ctx, r))
+	_, err = s.Fail(ctx, r, "x", 0)
 	closed("Fail", err)
-	closed("Release", s.Release(ctx, "1"))
+	closed("Release", s.Release(ctx, r))
+	closed("Extend", s.Extend(ctx, r))
 	_, err = s.DeadLetters(ctx, 10)
 	closed("DeadLetters", err)
 	_, err = s.QueueStats(ctx)
 	closed("QueueStats", err)
-	closed("Postpone", s.Postpone(ctx, "1", time.Second))
+	closed("Postpone", s.Postpone(ctx, r, time.Second))
 	closed("AppendEventLog", s.AppendEventLog(ctx, logEntry("m", "text", baseTime, nil)))
 	_, err = s.ListEventLog(ctx, "", 10)
 	closed("ListEventLog", err)
