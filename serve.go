@@ -141,7 +141,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		}
 		submitter, events = notifier, proc
 		deps.proc = proc
-		register = append(register, notifier.Register, proc.Register)
+		register = append(register, func(mux *worker.Mux) { mux.HandleJobs(notifier.Jobs()) }, proc.Register)
 	}
 	mux := worker.NewMux(events)
 	for _, r := range register {

@@ -9,11 +9,10 @@ import (
 
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
-	"github.com/wecomply/wecomply/worker"
 )
 
 // KindCard is the job that updates one person's card in place.
-const KindCard = worker.JobPrefix + "notify.card"
+const KindCard = store.JobPrefix + "notify.card"
 
 // CardUpdate changes the card a person clicked: the button greys out and
 // says ReplaceName ("已确认 …"). ResponseCode is the click's: valid 72 h,
@@ -83,7 +82,7 @@ func (nf *Notifier) card(ctx context.Context, d store.Delivery) error {
 			if d.Attempts < nf.cfg.BusyRetries {
 				return fmt.Errorf("notify: card update %s: %w", j.Key, err)
 			}
-			return worker.Later(nf.cfg.WindowWait, err.Error())
+			return &WaitError{After: nf.cfg.WindowWait, Reason: err.Error()}
 		}
 	}
 	// A card that stays clickable is harmless (a second click is a no-op

@@ -37,13 +37,12 @@ import (
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
-	"github.com/wecomply/wecomply/worker"
 )
 
-// Job kinds, registered with the worker Mux by Register.
+// Job kinds: the queue entries notify's stages are (see Jobs).
 const (
-	KindPlan = worker.JobPrefix + "notify.plan"
-	KindSend = worker.JobPrefix + "notify.send"
+	KindPlan = store.JobPrefix + "notify.plan"
+	KindSend = store.JobPrefix + "notify.send"
 )
 
 // MaxRecipients is the most recipients one message/send takes.
@@ -138,12 +137,31 @@ func New(st Store, api API, tmpl *templates.Set, cfg Config, reg prometheus.Regi
 	return &Notifier{st: st, api: api, tmpl: tmpl, cfg: cfg, log: cfg.Logger, m: m}, nil
 }
 
-// Register hands notify's jobs to mux.
-func (n *Notifier) Register(mux *worker.Mux) {
-	mux.HandleJob(KindPlan, worker.HandlerFunc(n.plan))
-	mux.HandleJob(KindSend, worker.HandlerFunc(n.send))
-	mux.HandleJob(KindCard, worker.HandlerFunc(n.card))
+// Jobs returns the handler of each of notify's job kinds, for whatever
+// runs the queue to register. A handler's nil error means the entry is
+// done; a *WaitError means "hand it out again after RetryAfter, this was
+// no failure"; any other error is a failed attempt, to retry with backoff.
+func (n *Notifier) Jobs() map[string]func(ctx context.Context, d store.Delivery) error {
+	return map[string]func(context.Context, store.Delivery) error{
+		KindPlan: n.plan,
+		KindSend: n.send,
+		KindCard: n.card,
+	}
 }
+
+// WaitError is a job's answer when its entry must wait before it is
+// tried again, and the wait is no failure (a rate-limit window, a quota
+// that resets tomorrow): it counts no attempt.
+type WaitError struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *WaitError) Error() string { return fmt.Sprintf("wait %s: %s", e.After, e.Reason) }
+
+// RetryAfter is how long the entry waits; the worker pool postpones it
+// that long.
+func (e *WaitError) RetryAfter() time.Duration { return e.After }
 
 // Notice is a message to deliver to some people.
 type Notice struct {
@@ -378,7 +396,7 @@ func (nf *Notifier) send(ctx context.Context, d store.Delivery) error {
 		}
 		nf.m.postponed.WithLabelValues(reason).Inc()
 		log.Info("send postponed", "reason", reason, "after", wait)
-		return worker.Later(wait, reason)
+		return &WaitError{After: wait, Reason: reason}
 	}
 
 	res, err := nf.api.SendMessageBody(ctx, u.Body)
@@ -420,7 +438,7 @@ func (nf *Notifier) failed(ctx context.Context, d store.Delivery, u sendJob, err
 	if action == wecom.ActionWaitWindow && nf.cfg.Now().Add(nf.cfg.WindowWait).Before(u.Deadline) {
 		nf.m.sends.WithLabelValues("wait_window").Inc()
 		log.Warn("send waits before trying again", "err", err, "after", nf.cfg.WindowWait)
-		return worker.Later(nf.cfg.WindowWait, err.Error())
+		return &WaitError{After: nf.cfg.WindowWait, Reason: err.Error()}
 	}
 	log.Error("notice send failed for good", "err", err)
 	nf.m.sends.WithLabelValues("failed").Inc()

@@ -113,7 +113,7 @@ func newRig(t *testing.T, users int, opts ...rigOption) *rig {
 func (r *rig) run() {
 	r.t.Helper()
 	mux := worker.NewMux(worker.ProcessorFunc(func(context.Context, store.Delivery, wecom.Event) error { return nil }))
-	r.n.Register(mux)
+	mux.HandleJobs(r.n.Jobs())
 	pool, err := worker.New(r.st, mux, worker.Config{Count: 8, Batch: 4, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 100 * time.Millisecond, ClaimWait: 50 * time.Millisecond, EventTimeout: 4 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())

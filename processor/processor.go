@@ -60,8 +60,8 @@ type Archive interface {
 
 // Job kinds.
 const (
-	KindPublish      = worker.JobPrefix + "policy.publish"
-	KindConsentCheck = worker.JobPrefix + "policy.consent_check"
+	KindPublish      = store.JobPrefix + "policy.publish"
+	KindConsentCheck = store.JobPrefix + "policy.consent_check"
 )
 
 // Config is the processor's share of the configuration.

@@ -13,13 +13,12 @@ import (
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
-	"github.com/wecomply/wecomply/worker"
 )
 
 // KindPublishChunk decides a published notice for up to publishChunk
 // people at a time, so that no job outlives its lease however large the
 // company.
-const KindPublishChunk = worker.JobPrefix + "policy.publish_chunk"
+const KindPublishChunk = store.JobPrefix + "policy.publish_chunk"
 
 const publishChunk = 500
 

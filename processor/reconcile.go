@@ -28,7 +28,6 @@ import (
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
-	"github.com/wecomply/wecomply/worker"
 )
 
 // ReconcileReceiver is the Receiver of every event reconciliation
@@ -41,7 +40,7 @@ const ReconcileReceiver = "reconcile"
 // KindReconcilePerson applies a change of a known member's facts that no
 // callback reported (departments, permit-list membership, status,
 // leaders) as policy.PeopleChanged.
-const KindReconcilePerson = worker.JobPrefix + "policy.reconcile_person"
+const KindReconcilePerson = store.JobPrefix + "policy.reconcile_person"
 
 // check_single_agree limits (path/91782): "单聊请求调用频率不可超过2500次/分钟"
 // and "目前一次请求只支持最多100个查询条目" (more is refused with 301060).

@@ -187,7 +187,7 @@ func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	mux := worker.NewMux(proc)
-	notifier.Register(mux)
+	mux.HandleJobs(notifier.Jobs())
 	proc.Register(mux)
 	return &env{st: st, fake: fake, n: notifier, proc: proc, mux: mux, clock: clk}
 }
@@ -214,7 +214,7 @@ func (e *env) drain(t *testing.T) {
 		}
 		for _, d := range ds {
 			err := e.mux.Handle(ctx, d)
-			var later *worker.LaterError
+			var later *notify.WaitError
 			switch {
 			case err == nil:
 				if err := e.st.Ack(ctx, d.Receipt); err != nil {

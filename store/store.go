@@ -29,6 +29,11 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
+// JobPrefix starts the kind of every queue entry that is one of
+// wecomply's own jobs (a notice to send, a publish, a consent check)
+// rather than a WeCom event.
+const JobPrefix = "job."
+
 // Event is one WeCom callback, decrypted and accepted, as the queue keeps it.
 type Event struct {
 	// DedupKey identifies the event for deduplication (wecom.Event.DedupKey).
@@ -42,7 +47,7 @@ type Event struct {
 	// ReceivedAt is when wecomply accepted the callback.
 	ReceivedAt time.Time
 	// Payload is the decrypted plaintext (XML or JSON) exactly as WeCom
-	// sent it, or for wecomply's own jobs (kinds starting "job.") the
+	// sent it, or for wecomply's own jobs (kinds starting JobPrefix) the
 	// job's JSON.
 	Payload []byte
 	// NotBefore, when set, makes the entry claimable only from then on

@@ -1,7 +1,7 @@
 // Package worker runs the goroutines that take entries off the store's
 // queue and hand them to a Handler: accepted callbacks, decoded, to the
-// event Processor, and wecomply's own jobs (kinds "job.…", such as a
-// notice to send) to the job's handler; see Mux. The callback handler
+// event Processor, and wecomply's own jobs (kinds store.JobPrefix…, such
+// as a notice to send) to the job's handler; see Mux. The callback handler
 // only verifies, decrypts and enqueues; everything slow happens here,
 // where a failure is retried with backoff and never reaches WeCom.
 package worker
@@ -25,8 +25,10 @@ import (
 
 // Handler acts on one queue entry. It must be idempotent: an entry may be
 // handled again after a crash, a lease expiry or a failed Ack. A nil
-// error acks the entry; an error is retried with backoff and, after the
-// store's max attempts, dead-lettered.
+// error acks the entry; an error with a RetryAfter() time.Duration method
+// postpones it that long without counting an attempt; any other error is
+// retried with backoff and, after the store's max attempts,
+// dead-lettered.
 type Handler interface {
 	Handle(ctx context.Context, d store.Delivery) error
 }
@@ -51,25 +53,14 @@ func (f ProcessorFunc) Process(ctx context.Context, d store.Delivery, ev wecom.E
 	return f(ctx, d, ev)
 }
 
-// Later returns the error a Handler returns to have its entry handed out
-// again after after, without counting a failed attempt: for waits that
-// are not failures (a rate-limit window, a send scheduled for later).
-func Later(after time.Duration, reason string) error {
-	return &LaterError{After: after, Reason: reason}
+// A Handler's error with a RetryAfter method (found with errors.As)
+// asks for its entry to be handed out again after that long, without
+// counting a failed attempt: for waits that are not failures (a rate-limit
+// window, a send scheduled for later). The package that returns it
+// declares its own type; the pool needs nothing more of it.
+type retryAfter interface {
+	RetryAfter() time.Duration
 }
-
-// LaterError is returned by a Handler, through Later, to postpone its
-// entry.
-type LaterError struct {
-	After  time.Duration
-	Reason string
-}
-
-func (e *LaterError) Error() string { return fmt.Sprintf("later (%s): %s", e.After, e.Reason) }
-
-// JobPrefix starts the kind of every queue entry that is one of
-// wecomply's own jobs rather than a WeCom event.
-const JobPrefix = "job."
 
 // Mux routes queue entries: a job to the Handler registered for its kind,
 // anything else, decoded, to the event Processor.
@@ -83,17 +74,26 @@ func NewMux(events Processor) *Mux {
 	return &Mux{events: events, jobs: map[string]Handler{}}
 }
 
-// HandleJob registers h for the job kind (which must start with JobPrefix).
+// HandleJob registers h for the job kind (which must start with
+// store.JobPrefix).
 func (m *Mux) HandleJob(kind string, h Handler) {
-	if !strings.HasPrefix(kind, JobPrefix) {
-		panic(fmt.Sprintf("worker: job kind %q does not start with %q", kind, JobPrefix))
+	if !strings.HasPrefix(kind, store.JobPrefix) {
+		panic(fmt.Sprintf("worker: job kind %q does not start with %q", kind, store.JobPrefix))
 	}
 	m.jobs[kind] = h
 }
 
+// HandleJobs registers each handler of jobs for its kind, as a package
+// that runs jobs lists them (notify's Jobs).
+func (m *Mux) HandleJobs(jobs map[string]func(ctx context.Context, d store.Delivery) error) {
+	for kind, h := range jobs {
+		m.HandleJob(kind, HandlerFunc(h))
+	}
+}
+
 // Handle routes d.
 func (m *Mux) Handle(ctx context.Context, d store.Delivery) error {
-	if strings.HasPrefix(d.Kind, JobPrefix) {
+	if strings.HasPrefix(d.Kind, store.JobPrefix) {
 		h, ok := m.jobs[d.Kind]
 		if !ok {
 			return fmt.Errorf("no handler for job kind %q (a newer wecomply enqueued it?)", d.Kind)
@@ -359,12 +359,13 @@ func (p *Pool) handle(ctx context.Context, d store.Delivery) {
 		p.metrics.processed.WithLabelValues(d.Kind, "ok").Inc()
 		return
 	}
-	var later *LaterError
+	var later retryAfter
 	if errors.As(err, &later) {
-		if perr := p.queue.Postpone(ctx, d.Receipt, later.After); perr != nil {
-			log.Error("postpone; the lease will bring it back", "reason", later.Reason, "err", perr)
+		after := later.RetryAfter()
+		if perr := p.queue.Postpone(ctx, d.Receipt, after); perr != nil {
+			log.Error("postpone; the lease will bring it back", "reason", err, "err", perr)
 		} else {
-			log.Debug("postponed", "reason", later.Reason, "after", later.After)
+			log.Debug("postponed", "reason", err, "after", after)
 		}
 		p.metrics.processed.WithLabelValues(d.Kind, "later").Inc()
 		return

@@ -325,8 +325,16 @@ func TestMuxRoutesJobsAndEvents(t *testing.T) {
 	m.HandleJob("test", HandlerFunc(func(context.Context, store.Delivery) error { return nil }))
 }
 
-// TestLaterPostponesWithoutAnAttempt: a handler that says "later" gets its
-// entry back after the wait, with no attempt counted.
+// waitErr is a handler's "later" answer, as a package that runs on the
+// pool declares its own (notify.WaitError).
+type waitErr time.Duration
+
+func (w waitErr) Error() string             { return "wait " + time.Duration(w).String() }
+func (w waitErr) RetryAfter() time.Duration { return time.Duration(w) }
+
+// TestLaterPostponesWithoutAnAttempt: a handler whose error has a
+// RetryAfter method (wrapped or not) gets its entry back after the wait,
+// with no attempt counted.
 func TestLaterPostponesWithoutAnAttempt(t *testing.T) {
 	s := openStore(t, store.QueueOptions{MaxAttempts: 2})
 	enqueue(t, s, 1)
@@ -341,9 +349,10 @@ func TestLaterPostponesWithoutAnAttempt(t *testing.T) {
 		}
 		switch len(at) {
 		case 1:
-			return Later(200*time.Millisecond, "rate window")
+			return waitErr(200 * time.Millisecond)
 		case 2:
-			return Later(10*time.Millisecond, "again") // more postponements than MaxAttempts: never dead
+			// More postponements than MaxAttempts: never dead.
+			return fmt.Errorf("send: %w", waitErr(10*time.Millisecond))
 		}
 		return nil
 	})
