@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -168,8 +167,17 @@ func NewServer(cfg ServerConfig) *Server {
 	return s
 }
 
-// NewTestServer is NewServer with tb.Cleanup(s.Close).
-func NewTestServer(tb testing.TB, cfg ServerConfig) *Server {
+// TB is the part of testing.TB that NewTestServer uses. It is declared
+// here, not imported, so that the sandbox, which links this package into
+// the wecomply binary, does not link package testing with it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+// NewTestServer is NewServer with tb.Cleanup(s.Close); tb is a test's
+// *testing.T or *testing.B.
+func NewTestServer(tb TB, cfg ServerConfig) *Server {
 	tb.Helper()
 	s := NewServer(cfg)
 	tb.Cleanup(s.Close)
