@@ -326,8 +326,9 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 	// Two plans of one notice may name the same person (a notice
 	// submitted again while the first was still being sent): each person
 	// is planned by one of them only. Running this plan again gets the
-	// same answer.
-	to, err := nf.st.ClaimRecipients(ctx, p.Key+":"+p.ContentHash, d.DedupKey, p.To)
+	// same answer. Retention purges the claims once no plan of the key
+	// can send any more ([retention] recipient_claims_days).
+	to, err := nf.st.ClaimRecipients(ctx, p.Key+":"+p.ContentHash, d.DedupKey, p.To, nf.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 	}

@@ -169,9 +169,11 @@ type Audit interface {
 // plan only, however many plans name them.
 type RecipientClaims interface {
 	// ClaimRecipients claims each of users for key (a notice's key and
-	// content hash) on behalf of owner (a plan), unless another owner
-	// claimed them first, and returns the users owner now holds — those
-	// it claimed now and those it had claimed before (so a plan that runs
-	// again gets the same answer).
-	ClaimRecipients(ctx context.Context, key, owner string, users []string) ([]string, error)
+	// content hash) on behalf of owner (a plan) at at, unless another
+	// owner claimed them first, and returns the users owner now holds —
+	// those it claimed now and those it had claimed before (so a plan that
+	// runs again gets the same answer). A claim keeps the time it was
+	// first made; retention purges it from then (RecordRecipientClaims),
+	// after which the user may be claimed again, by any owner.
+	ClaimRecipients(ctx context.Context, key, owner string, users []string, at time.Time) ([]string, error)
 }

@@ -113,6 +113,7 @@ type RecordKind string
 //	dead_letters  DiedAt                        any held subject found anywhere in the raw payload
 //	obligations   ClosedAt (only closed ones)   UserID, NoticeID
 //	send_results  At                            UserID, the notice id and every part of NoticeKey (SendResultSubjects)
+//	recipient_claims  when first claimed        the user, the claim key and every part of it (ClaimSubjects)
 //
 // A consent whose relationship has not ended is the current state, not
 // history, and is never purged; nor is an open (pending or overdue)
@@ -128,8 +129,17 @@ type RecordKind string
 // callback as WeCom sent it (a member's message text included) and is not
 // decoded by the store, so it is kept if a held subject occurs anywhere in
 // its payload: a hold may keep more dead letters than it names, never
-// fewer. Job runs are not purged (they are capped at 1,000 a job by
-// JobRuns).
+// fewer. Dead letters are purged only together: while any dead letter
+// died at or after the cutoff, none is purged, so that the letters of one
+// incident stay together until an operator has dealt with them (retried
+// or dropped them) and are never lost silently one by one; once the last
+// of them is past retention, all are purged (but those a hold keeps).
+//
+// A recipient claim (RecipientClaims) is bookkeeping of notify's plans,
+// kept only as long as a plan could still send under its key; each
+// reminder day and each reply makes new ones, so without a retention
+// they would grow by everyone reminded, forever. Job runs are not purged
+// (they are capped at 1,000 a job by JobRuns).
 //
 // The audit log is not a record kind: it is a hash chain, and removing
 // its oldest entries would break VerifyAudit unless a verifiable
@@ -143,11 +153,14 @@ const (
 	RecordDeadLetters  RecordKind = "dead_letters"
 	RecordObligations  RecordKind = "obligations"
 	RecordSendResults  RecordKind = "send_results"
+	// RecordRecipientClaims are RecipientClaims' claims.
+	RecordRecipientClaims RecordKind = "recipient_claims"
 )
 
 // RecordKinds are the kinds Purge knows, in the order a retention run
 // purges them.
-var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents, RecordDeadLetters, RecordObligations, RecordSendResults}
+var RecordKinds = []RecordKind{RecordEventLog, RecordAttestations, RecordConsents, RecordDeadLetters,
+	RecordObligations, RecordSendResults, RecordRecipientClaims}
 
 // Valid reports whether k is one of RecordKinds.
 func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
@@ -162,6 +175,14 @@ func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
 // letters, a hold may keep more results than it names, never fewer.
 func SendResultSubjects(r RecipientResult) []string {
 	return append([]string{r.UserID, r.NoticeKey}, strings.Split(r.NoticeKey, ":")...)
+}
+
+// ClaimSubjects are the subjects a hold may name to keep a recipient
+// claim: the user, the claim key (a notice key, ":", a content hash) and
+// every ":"-separated part of it, the first being the notice id (as for
+// SendResultSubjects).
+func ClaimSubjects(key, user string) []string {
+	return append([]string{user, key}, strings.Split(key, ":")...)
 }
 
 // EventLogSubjectFields are the identifying fields of an event-log entry
@@ -233,7 +254,9 @@ type PurgeResult struct {
 type Retention interface {
 	// Purge examines up to b.Limit records of b.Kind after b.Cursor and
 	// deletes those whose retention time is before b.Before and that name
-	// no held subject. A record is deleted only as it was examined: one
+	// no held subject — dead letters only while none died at or after
+	// b.Before (see RecordDeadLetters: a batch that finds one deletes
+	// nothing and ends the purge). A record is deleted only as it was examined: one
 	// changed in between (a consent renewed) is left for the next run.
 	// Deleting is idempotent: a batch run again deletes nothing more.
 	// ErrInvalidCursor for a cursor of another kind; an error for a kind

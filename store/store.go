@@ -84,8 +84,11 @@ type Delivery struct {
 }
 
 // DeadLetter is an event that failed MaxAttempts times. It stays in the
-// store, with its last error, until an operator deals with it.
+// store, with its last error, until an operator deals with it
+// (RetryDeadLetter, DropDeadLetter) or retention purges it (see
+// RecordDeadLetters).
 type DeadLetter struct {
+	// ID is the ID its queue entry had (Receipt.ID).
 	ID string
 	Event
 	Attempts  int
@@ -181,8 +184,30 @@ type Queue interface {
 	// one are not taken over.
 	Extend(ctx context.Context, r Receipt) error
 
-	// DeadLetters lists up to limit dead letters, oldest first.
-	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// ListDeadLetters returns the dead letters in the order they died,
+	// oldest first, a page at a time; next is "" after the last page.
+	ListDeadLetters(ctx context.Context, p Page) (items []DeadLetter, next string, err error)
+
+	// GetDeadLetter returns the dead letter whose ID is id, or
+	// ErrNotFound.
+	GetDeadLetter(ctx context.Context, id string) (DeadLetter, error)
+
+	// RetryDeadLetter queues a dead letter again, atomically: the dead
+	// letter is gone and a fresh entry, claimable at once, holds its
+	// DedupKey, Kind, Receiver, ReceivedAt and Payload, with no attempts
+	// and no error (and no NotBefore: an operator who retries wants it
+	// run now). Enqueue's deduplication is bypassed — the key is still
+	// remembered, and stays as it was — so the event runs again even
+	// within DedupTTL. It returns the new entry's ID (a new dead letter's
+	// ID if it dies again). ErrNotFound if id is not a dead letter (it
+	// never was, or it was retried or dropped already): of concurrent
+	// retries of one id, one queues it and the others get ErrNotFound.
+	RetryDeadLetter(ctx context.Context, id string) (entryID string, err error)
+
+	// DropDeadLetter deletes a dead letter for good and returns it as it
+	// was; ErrNotFound if there is none (of concurrent drops and retries
+	// of one id, one succeeds).
+	DropDeadLetter(ctx context.Context, id string) (DeadLetter, error)
 
 	// QueueStats counts entries by state.
 	QueueStats(ctx context.Context) (QueueStats, error)

@@ -154,7 +154,7 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 			defer stop()
 			var dead []store.DeadLetter
 			eventually(t, "a dead letter", func() bool {
-				dead, _ = s.DeadLetters(context.Background(), 10)
+				dead, _, _ = s.ListDeadLetters(context.Background(), store.Page{})
 				return len(dead) == 1
 			})
 			if calls.Load() != 3 || dead[0].Attempts != 3 || dead[0].LastError != tt.want {
@@ -370,7 +370,7 @@ func TestLaterPostponesWithoutAnAttempt(t *testing.T) {
 	if d := at[1].Sub(at[0]); d < 200*time.Millisecond {
 		t.Errorf("handed out again after %s, want ≥ 200ms", d)
 	}
-	if dead, _ := s.DeadLetters(context.Background(), 10); len(dead) != 0 {
+	if dead, _, _ := s.ListDeadLetters(context.Background(), store.Page{}); len(dead) != 0 {
 		t.Errorf("postponements dead-lettered the entry: %+v", dead)
 	}
 }

@@ -13,6 +13,7 @@
 //	delayed   not-before µs ‖ id → ∅                            failed, claimable after not-before
 //	leased    id → lease-until µs ‖ consumer                    claimed and not yet acked
 //	dead      death sequence → record (with id and died_at)     dead letters, in order of death
+//	deadids   id → death sequence                               a dead letter by the id its entry had
 //	dedup     dedup key → expiry µs
 //	dedupexp  expiry µs ‖ dedup key → ∅                         lets the sweeper find expired keys
 //	log       received_at µs ‖ sequence → LogEntry JSON
@@ -32,11 +33,13 @@
 //	consents         (user, external user) → Consent JSON
 //	consentbystatus  (status) ‖ key → ∅
 //	people           user id → Person JSON
-//	claims           len(claim key) ‖ claim key ‖ user → owner
+//	claims           len(claim key) ‖ claim key ‖ user → 0x00 ‖ claimed µs ‖ owner   (see claims.go)
+//	claimsat         claimed µs ‖ len(claim key) ‖ claim key ‖ user → ∅           what retention walks
 //	audit            seq (big-endian uint64) → AuditEntry JSON
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
+//	meta             name → value                             conversions under way (claims.go)
 //
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
@@ -133,6 +136,7 @@ var (
 	bucketDelayed  = []byte("delayed")
 	bucketLeased   = []byte("leased")
 	bucketDead     = []byte("dead")
+	bucketDeadIDs  = []byte("deadids")
 	bucketDedup    = []byte("dedup")
 	bucketDedupExp = []byte("dedupexp")
 	bucketLog      = []byte("log")
@@ -170,7 +174,7 @@ var allBuckets = [][]byte{
 	bucketObligations, bucketOblByUser, bucketOblByStatus, bucketOblCount,
 	bucketAttestations, bucketAttByUser, bucketConsents, bucketConsentByStatus,
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
-	bucketJobRuns,
+	bucketJobRuns, bucketDeadIDs, bucketClaimsAt, bucketMeta,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.
@@ -204,9 +208,20 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		// Indexes added after the first release are built for the data
+		// of a store opened before them.
+		indexDead := tx.Bucket(bucketDeadIDs) == nil
+		if err := prepareClaims(tx); err != nil {
+			return fmt.Errorf("recipient claims: %w", err)
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		if indexDead {
+			if err := indexDeadLetters(tx); err != nil {
+				return fmt.Errorf("index dead letters: %w", err)
 			}
 		}
 		return nil
@@ -223,6 +238,13 @@ func Open(path string, opts Options) (*Store, error) {
 		log:  opts.Logger,
 		wake: make(chan struct{}),
 		done: make(chan struct{}),
+	}
+	if n, err := s.convertClaims(); err != nil {
+		s.w.stop()
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	} else if n > 0 {
+		s.log.Info("embedded store: recipient claims made before claim times were kept now count from today", "claims", n)
 	}
 	s.sweeper.Add(1)
 	go s.sweep()

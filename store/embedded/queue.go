@@ -406,7 +406,7 @@ func putRecord(b *bolt.Bucket, k []byte, r record) error {
 }
 
 // kill moves the entry k (already out of ready/leased/delayed) to the dead
-// letters.
+// letters, indexed by its id.
 func kill(tx *bolt.Tx, k []byte, r record, now int64) error {
 	if err := tx.Bucket(bucketEntries).Delete(k); err != nil {
 		return err
@@ -418,7 +418,10 @@ func kill(tx *bolt.Tx, k []byte, r record, now int64) error {
 	}
 	r.ID = binary.BigEndian.Uint64(k)
 	r.DiedAt = now
-	return putRecord(dead, idKey(seq), r)
+	if err := putRecord(dead, idKey(seq), r); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDeadIDs).Put(k, idKey(seq))
 }
 
 // held runs fn on the entry r names, inside a group-committed
@@ -573,38 +576,6 @@ func (s *Store) Extend(ctx context.Context, r store.Receipt) error {
 		return fmt.Errorf("embedded: extend %s: %w", r.ID, store.ErrNotFound)
 	}
 	return nil
-}
-
-// DeadLetters lists up to limit dead letters in the order they died.
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
-	if err := s.check(ctx, "list dead letters"); err != nil {
-		return nil, err
-	}
-	out := []store.DeadLetter{}
-	if limit <= 0 {
-		return out, nil
-	}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDead).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-			r, err := decodeRecord(v)
-			if err != nil {
-				return err
-			}
-			out = append(out, store.DeadLetter{
-				ID:        strconv.FormatUint(r.ID, 10),
-				Event:     r.event(),
-				Attempts:  r.Attempts,
-				LastError: r.LastError,
-				DiedAt:    fromMicros(r.DiedAt),
-			})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, s.wrap("list dead letters", err)
-	}
-	return out, nil
 }
 
 // QueueStats counts entries by state. Entries waiting for a retry, a

@@ -167,60 +167,6 @@ func (s *Store) ListPeople(ctx context.Context, p store.Page) ([]policy.Person, 
 	return items, next, nil
 }
 
-// --- recipient claims ---
-
-// claimsBatch is how many users one transaction of ClaimRecipients
-// claims.
-const claimsBatch = 1000
-
-// ClaimRecipients claims users for key on behalf of owner, in
-// transactions of claimsBatch users; see store.RecipientClaims. It
-// returns, in their first order and without repeats, the users of users
-// that owner holds for key.
-func (s *Store) ClaimRecipients(ctx context.Context, key, owner string, users []string) ([]string, error) {
-	op := "claim recipients of " + key + " for " + owner
-	if err := s.check(ctx, op); err != nil {
-		return nil, err
-	}
-	if key == "" || owner == "" {
-		return nil, fmt.Errorf("embedded: %s: want a key and an owner", op)
-	}
-	users, err := index.Users(users)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: %s: %w", op, err)
-	}
-	out := make([]string, 0, len(users))
-	for start := 0; start < len(users); start += claimsBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("embedded: %s: %w", op, err)
-		}
-		batch := users[start:min(start+claimsBatch, len(users))]
-		var held []string
-		err := s.w.write(false, func(tx *bolt.Tx) error {
-			held = held[:0]
-			b := tx.Bucket(bucketClaims)
-			for _, u := range batch {
-				k := scopedKey(key, u)
-				switch v := b.Get(k); {
-				case v == nil:
-					if err := b.Put(k, []byte(owner)); err != nil {
-						return err
-					}
-				case string(v) != owner:
-					continue
-				}
-				held = append(held, u)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, s.wrap(op, err)
-		}
-		out = append(out, held...)
-	}
-	return out, nil
-}
-
 // getJSON decodes the value at key in b (nil: a bucket not created yet)
 // into a T; ok is false when there is none.
 func getJSON[T any](b *bolt.Bucket, key []byte) (v T, ok bool, err error) {

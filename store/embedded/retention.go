@@ -113,12 +113,14 @@ func (s *Store) DeleteHold(ctx context.Context, id string) (store.Hold, error) {
 // transaction, so what is deleted is exactly what was examined. The
 // transaction is shared with other writers (group commit): a batch of
 // the default 1,000 records takes a few milliseconds (see the
-// PurgeEventLog1000 benchmark). The event log is walked in time order up
-// to Before; the other kinds are walked whole, in key order, a batch at
-// a time. Send results too: the results bucket is keyed by (notice key,
-// user) and has no time index, so a run reads every result once, in
-// batches, rather than every send keeping a second index (about a second
-// a run per 100,000 results: the PurgeSendResultsKeep100000 benchmark).
+// PurgeEventLog1000 benchmark). The event log and the recipient claims
+// (their claimsat index) are walked in time order up to Before; the other
+// kinds are walked whole, in key order, a batch at a time. Send results
+// too: the results bucket is keyed by (notice key, user) and has no time
+// index, so a run reads every result once, in batches, rather than every
+// send keeping a second index (about a second a run per 100,000 results:
+// the PurgeSendResultsKeep100000 benchmark). Dead letters are purged only
+// when the last to die is past retention (youngDeadLetter).
 func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResult, error) {
 	op := "purge " + string(b.Kind)
 	if err := s.check(ctx, op); err != nil {
@@ -186,13 +188,22 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				return purge.SendResult(r, b), nil
 			})
 		case store.RecordDeadLetters:
+			if young, err := youngDeadLetter(tx, b); err != nil || young {
+				return err // none is purged while one is within retention
+			}
 			return purgeRecords(tx, bucketDead, b.Kind, after, limit, &res, func(_, v []byte) (purge.Verdict, error) {
 				r, err := decodeRecord(v)
 				if err != nil {
 					return 0, err
 				}
-				return purge.DeadLetter(fromMicros(r.DiedAt), r.Payload, b), nil
+				d := purge.DeadLetter(fromMicros(r.DiedAt), r.Payload, b)
+				if d == purge.Delete {
+					return d, tx.Bucket(bucketDeadIDs).Delete(idKey(r.ID))
+				}
+				return d, nil
 			})
+		case store.RecordRecipientClaims:
+			return purgeClaims(tx, b, after, limit, &res)
 		}
 		return nil
 	})
@@ -200,6 +211,21 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 		return store.PurgeResult{}, s.wrap(op, err)
 	}
 	return res, nil
+}
+
+// youngDeadLetter reports whether the dead letter that died last died at
+// or after b.Before: then no dead letter is purged (store.RecordDeadLetters).
+// The dead bucket is in order of death, so that is its last record.
+func youngDeadLetter(tx *bolt.Tx, b store.PurgeBatch) (bool, error) {
+	_, v := tx.Bucket(bucketDead).Cursor().Last()
+	if v == nil {
+		return false, nil
+	}
+	r, err := decodeRecord(v)
+	if err != nil {
+		return false, err
+	}
+	return !fromMicros(r.DiedAt).Before(b.Before), nil
 }
 
 // purgeRecords examines up to limit records of bucket after the cursor

@@ -391,38 +391,6 @@ func (s *Store) Extend(ctx context.Context, r store.Receipt) error {
 	return nil
 }
 
-// DeadLetters lists up to limit dead letters in the order they died.
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
-	if err := s.check("list dead letters"); err != nil {
-		return nil, err
-	}
-	out := []store.DeadLetter{}
-	if limit <= 0 {
-		return out, nil
-	}
-	msgs, err := s.client.XRangeN(ctx, s.k.dead, "-", "+", int64(limit)).Result()
-	if err != nil {
-		return nil, s.wrap("list dead letters", err)
-	}
-	for _, m := range msgs {
-		f := stringValues(m.Values)
-		e, err := fieldsEvent(f)
-		if err != nil {
-			return nil, s.wrap("list dead letters", fmt.Errorf("dead letter %s: %w", m.ID, err))
-		}
-		attempts, _ := strconv.Atoi(f["attempts"])
-		diedMS, _ := strconv.ParseInt(f["died_at"], 10, 64)
-		out = append(out, store.DeadLetter{
-			ID:        f["id"],
-			Event:     e,
-			Attempts:  attempts,
-			LastError: f["last_error"],
-			DiedAt:    time.UnixMilli(diedMS).UTC(),
-		})
-	}
-	return out, nil
-}
-
 // QueueStats counts entries by state; see store.Queue. Entries given back
 // by Fail, Release or Postpone, and scheduled entries, count as ready.
 func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {

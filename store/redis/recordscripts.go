@@ -148,18 +148,3 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `)
-
-// claimRecipientsScript claims users for an owner: each user not claimed
-// yet becomes the owner's. KEYS[1] the claim key's hash. ARGV: owner,
-// then the users. Returns the users the owner holds, in ARGV's order.
-var claimRecipientsScript = goredis.NewScript(`
-local owner = ARGV[1]
-local out = {}
-for i = 2, #ARGV do
-  local u = ARGV[i]
-  if redis.call('HSETNX', KEYS[1], u, owner) == 1 or redis.call('HGET', KEYS[1], u) == owner then
-    out[#out + 1] = u
-  end
-end
-return out
-`)

@@ -12,6 +12,7 @@
 //	                    them into events when due
 //	…:scheduled:seq     counter that keeps scheduled members unique
 //	…:dead              stream of dead letters
+//	…:deadidx           hash  entry id → the dead letter's id in dead
 //	…:attempts          hash  entry id → failed attempts
 //	…:lasterr           hash  entry id → last error
 //	…:returned          hash  entry id → not-before ms (given back by Fail/Release/Postpone)
@@ -52,6 +53,8 @@
 //	…:people            hash  user id → Person JSON
 //	…:people:idx        zset  of user ids
 //	…:claims:CLAIMKEY   hash  user id → owner
+//	…:claimsat          zset  of (claim key, user) tuples scored by the
+//	                    claim's time µs: what retention walks
 //	…:audit             zset  of AuditEntry JSON scored by Seq
 //	…:audit:head        string "SEQ HASH" of the last entry appended
 //	…:audit:ids         hash  entry id → Seq
@@ -223,7 +226,7 @@ func escapeScope(scope string) string { return scopeEscaper.Replace(scope) }
 
 // queue returns the KEYS of the queue scripts (see scripts.go).
 func (k keys) queue() []string {
-	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead, k.scheduled}
+	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead, k.scheduled, k.deadIndex()}
 }
 
 // Open connects to Redis, checks it answers, creates the consumer group if
@@ -264,6 +267,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		_ = s.client.Close()
 		return nil, fmt.Errorf("redis: open: ping %s: %w", ro.Addr, s.redact(err))
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.client.Close()
+		return nil, fmt.Errorf("redis: open: %w", err)
 	}
 	err = s.client.XGroupCreateMkStream(ctx, s.k.events, group, "0").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {

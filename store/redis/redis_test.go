@@ -252,6 +252,12 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if _, err := s.Fail(ctx, ds[0].Receipt, "x", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.client.HSet(ctx, s.k.attempts, ds[2].ID, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err := s.Fail(ctx, ds[2].Receipt, "x", 0); err != nil || !dead {
+		t.Fatalf("Fail = %v, %v; want a dead letter", dead, err)
+	}
 	if err := s.Release(ctx, ds[1].Receipt); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +299,7 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err := s.PutPerson(ctx, policy.Person{UserID: "zhang{san}"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClaimRecipients(ctx, "arch:{ive}:v3:sha", "plan{1}", []string{"zhang{san}"}); err != nil {
+	if _, err := s.ClaimRecipients(ctx, "arch:{ive}:v3:sha", "plan{1}", []string{"zhang{san}"}, at); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AppendAudit(ctx, store.AuditEntry{ID: "{audit}", Kind: "decision", At: at}); err != nil {
@@ -309,7 +315,7 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}", "resultsat",
 		"obl", "obl:idx", "obl:user", "obl:status", "obl:count:arch%3A{ive}:3", "att", "att:idx", "att:user",
 		"consent", "consent:status", "consent:idx", "consent:bystatus", "people", "people:idx",
-		"claims:arch:{ive}:v3:sha", "audit", "audit:head", "audit:ids"}
+		"claims:arch:{ive}:v3:sha", "claimsat", "audit", "audit:head", "audit:ids", "migrated", "dead", "deadidx"}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, prefix) {
 			t.Errorf("key %q lacks the hash-tagged prefix %q", k, prefix)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -190,50 +189,11 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 		res, err = s.purgeObligations(ctx, b, after, limit)
 	case store.RecordSendResults:
 		res, err = s.purgeSendResults(ctx, b, after, limit)
+	case store.RecordRecipientClaims:
+		res, err = s.purgeClaims(ctx, b, after, limit)
 	}
 	if err != nil {
 		return store.PurgeResult{}, s.wrap(op, err)
-	}
-	return res, nil
-}
-
-// purgeDeadLetters walks the dead stream in order of death (stream ids,
-// after the cursor id) and deletes with XDEL. A dead letter never
-// changes, so there is nothing to compare before deleting.
-func (s *Store) purgeDeadLetters(ctx context.Context, b store.PurgeBatch, after []byte, limit int) (store.PurgeResult, error) {
-	from := "-"
-	if after != nil {
-		from = "(" + string(after)
-	}
-	msgs, err := s.client.XRangeN(ctx, s.k.dead, from, "+", int64(limit+1)).Result()
-	if err != nil || len(msgs) == 0 {
-		return store.PurgeResult{}, err
-	}
-	var res store.PurgeResult
-	if len(msgs) > limit {
-		msgs = msgs[:limit]
-		res.Next = purge.Cursor(b.Kind, []byte(msgs[limit-1].ID))
-	}
-	var victims []string
-	for _, m := range msgs {
-		f := stringValues(m.Values)
-		diedMS, err := strconv.ParseInt(f["died_at"], 10, 64)
-		if err != nil {
-			return store.PurgeResult{}, fmt.Errorf("dead letter %s: died_at %q: %w", m.ID, f["died_at"], err)
-		}
-		switch purge.DeadLetter(time.UnixMilli(diedMS), []byte(f["payload"]), b) {
-		case purge.Held:
-			res.Held++
-		case purge.Delete:
-			victims = append(victims, m.ID)
-		}
-	}
-	if len(victims) > 0 {
-		n, err := s.client.XDel(ctx, s.k.dead, victims...).Result()
-		if err != nil {
-			return store.PurgeResult{}, err
-		}
-		res.Purged = int(n)
 	}
 	return res, nil
 }
@@ -401,26 +361,13 @@ return n
 // rewritten, which moves it out) makes the next batch skip as many: they
 // are left for the next run, never deleted unexamined.
 func (s *Store) purgeSendResults(ctx context.Context, b store.PurgeBatch, after []byte, limit int) (store.PurgeResult, error) {
-	offset := 0
-	if after != nil {
-		n, err := strconv.Atoi(string(after))
-		if err != nil || n < 0 {
-			return store.PurgeResult{}, store.ErrInvalidCursor
-		}
-		offset = n
-	}
-	// Scores are whole µs: include the µs of Before, whose results may
-	// be before it by nanoseconds; the verdict compares exactly.
-	members, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
-		Key: s.k.resultsAt, Start: "-inf", Stop: "(" + strconv.FormatInt(b.Before.UnixMicro()+1, 10),
-		ByScore: true, Offset: int64(offset), Count: int64(limit + 1),
-	}).Result()
-	if err != nil || len(members) == 0 {
+	zs, offset, more, err := s.pastRetention(ctx, s.k.resultsAt, b.Before, after, limit)
+	if err != nil || len(zs) == 0 {
 		return store.PurgeResult{}, err
 	}
-	more := len(members) > limit
-	if more {
-		members = members[:limit]
+	members := make([]string, len(zs))
+	for i, z := range zs {
+		members[i] = z.Member.(string)
 	}
 	type ref struct{ notice, user string }
 	refs := make([]ref, len(members))

@@ -15,12 +15,12 @@ import (
 	"github.com/wecomply/wecomply/store/redis/redistest"
 )
 
-// TestPurgeLeavesNoIndexMembers: after a purge of obligations and send
-// results, every index holds exactly the records left (ListObligations
-// skips a member whose record is gone, so the conformance suite cannot
-// see one); a resultsat member whose result is gone is removed; a result
-// written before resultsat existed is not seen by retention (kept), as
-// documented at PutSendResults.
+// TestPurgeLeavesNoIndexMembers: after a purge of obligations, send
+// results and recipient claims, every index holds exactly the records
+// left (ListObligations skips a member whose record is gone, so the
+// conformance suite cannot see one); a resultsat or claimsat member whose
+// record is gone is removed; a result written before resultsat existed
+// is not seen by retention (kept), as documented at PutSendResults.
 func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
@@ -57,8 +57,16 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Claims, and a claimsat member whose claim is gone.
+	if _, err := s.ClaimRecipients(ctx, "code:v1:sha", "plan", []string{"a", "b"}, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.ZAdd(ctx, s.k.claimsAt(), goredis.Z{Score: float64(old.UnixMicro()), Member: claimMember("gone:v1:sha", "x")}).Err(); err != nil {
+		t.Fatal(err)
+	}
+
 	before := old.Add(time.Hour)
-	for kind, want := range map[store.RecordKind]int{store.RecordObligations: 3, store.RecordSendResults: 3} {
+	for kind, want := range map[store.RecordKind]int{store.RecordObligations: 3, store.RecordSendResults: 3, store.RecordRecipientClaims: 2} {
 		b := store.PurgeBatch{Kind: kind, Before: before, Limit: 2}
 		purged := 0
 		for {
@@ -103,6 +111,12 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	}
 	if n, err := s.client.HLen(ctx, s.k.results("code:v1")).Result(); err != nil || n != 0 {
 		t.Errorf("results of code:v1 left = %d, %v; want none", n, err)
+	}
+	if n := card(s.k.claimsAt()); n != 0 {
+		t.Errorf("claimsat has %d members, want none (the orphan removed)", n)
+	}
+	if n, err := s.client.Exists(ctx, s.k.claims("code:v1:sha")).Result(); err != nil || n != 0 {
+		t.Errorf("the claims hash is still there: %d, %v", n, err)
 	}
 	if _, err := s.SendResult(ctx, "legacy:v1", "a"); err != nil {
 		t.Errorf("a result from before resultsat: %v; want it kept (retention does not see it)", err)

@@ -11,6 +11,7 @@ import goredis "github.com/redis/go-redis/v9"
 //	KEYS[1] events stream     KEYS[2] attempts hash (id → n)
 //	KEYS[3] last-error hash   KEYS[4] returned hash (id → not-before ms)
 //	KEYS[5] dead stream       KEYS[6] scheduled zset
+//	KEYS[7] dead index (entry id → dead stream id)
 //
 // An entry of the events stream is in one of these states:
 //
@@ -78,14 +79,15 @@ local function forget(id)
   redis.call('HDEL', KEYS[4], id)
 end
 
--- kill moves a pending entry with the given fields to the dead stream.
+-- kill moves a pending entry with the given fields to the dead stream,
+-- indexed by its id.
 local function kill(group, id, fields, attempts, lasterr, now)
   local d = {'id', id}
   for i = 1, #fields do d[#d + 1] = fields[i] end
   d[#d + 1] = 'attempts'; d[#d + 1] = tostring(attempts)
   d[#d + 1] = 'last_error'; d[#d + 1] = lasterr
   d[#d + 1] = 'died_at'; d[#d + 1] = tostring(now)
-  redis.call('XADD', KEYS[5], '*', unpack(d))
+  redis.call('HSET', KEYS[7], id, redis.call('XADD', KEYS[5], '*', unpack(d)))
   redis.call('XACK', KEYS[1], group, id)
   redis.call('XDEL', KEYS[1], id)
   forget(id)

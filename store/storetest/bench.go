@@ -225,7 +225,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 		b.ResetTimer()
 		for i := range b.N {
-			got, err := s.ClaimRecipients(ctx, fmt.Sprint("notice:v1:", i%100), fmt.Sprint("plan", i/100), users)
+			got, err := s.ClaimRecipients(ctx, fmt.Sprint("notice:v1:", i%100), fmt.Sprint("plan", i/100), users, baseTime)
 			if err != nil || (i < 100 && len(got) != len(users)) {
 				b.Fatalf("ClaimRecipients = %d users, %v", len(got), err)
 			}

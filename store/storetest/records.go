@@ -269,7 +269,12 @@ func testPeopleAtScale(t *testing.T, open OpenFunc, _ Options) {
 
 func claimUsers(t *testing.T, s store.Store, key, owner string, users ...string) []string {
 	t.Helper()
-	got, err := s.ClaimRecipients(t.Context(), key, owner, users)
+	return claimUsersAt(t, s, key, owner, baseTime, users...)
+}
+
+func claimUsersAt(t *testing.T, s store.Store, key, owner string, at time.Time, users ...string) []string {
+	t.Helper()
+	got, err := s.ClaimRecipients(t.Context(), key, owner, users, at)
 	if err != nil {
 		t.Fatalf("ClaimRecipients(%s, %s): %v", key, owner, err)
 	}
@@ -314,9 +319,12 @@ func testClaimRecipients(t *testing.T, open OpenFunc, _ Options) {
 	check("nothing", claimUsers(t, s, key, "plan-c"), []string{})
 
 	for name, args := range map[string][3]string{"no key": {"", "o", "u"}, "no owner": {key, "", "u"}, "empty user": {key, "o", ""}} {
-		if _, err := s.ClaimRecipients(ctx, args[0], args[1], []string{args[2]}); err == nil {
+		if _, err := s.ClaimRecipients(ctx, args[0], args[1], []string{args[2]}, baseTime); err == nil {
 			t.Errorf("ClaimRecipients with %s succeeded", name)
 		}
+	}
+	if _, err := s.ClaimRecipients(ctx, key, "o", []string{"u"}, time.Time{}); err == nil {
+		t.Error("ClaimRecipients without a time succeeded")
 	}
 }
 

@@ -482,12 +482,8 @@ func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
 	// zhangsan is held: his own message and one that mentions him stay.
 	later := time.Now().Add(time.Hour)
 	wantPurged(t, "past retention", purgeAll(t, s, store.RecordDeadLetters, later, []string{"zhangsan"}, 3), 2, 2)
-	dls, err := s.DeadLetters(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var keys []string
-	for _, d := range dls {
+	for _, d := range deadLetters(t, s) {
 		keys = append(keys, d.DedupKey)
 	}
 	if !slices.Equal(keys, []string{"dead0", "dead2"}) {
@@ -700,4 +696,94 @@ func testPurgeInBatches(t *testing.T, open OpenFunc, _ Options) {
 		t.Errorf("%d results left, want %d", left, n-(past-wantHeld))
 	}
 	wantPurged(t, "results again", purgeAll(t, s, store.RecordSendResults, cutoff, held, 7), 0, wantHeld)
+}
+
+// testPurgeDeadLettersKeepsIncident: while one dead letter is within
+// retention, none is purged, however old the others are, so that an
+// incident's letters stay together until someone deals with them; once
+// the young one is dealt with, the old ones go.
+func testPurgeDeadLettersKeepsIncident(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 1))
+	ctx := t.Context()
+	kill(t, s, event("incident-1"), "boom")
+	second := getDeadLetter(t, s, kill(t, s, event("incident-2"), "boom"))
+	// The next one dies later, by the clock the store keeps (Redis's
+	// milliseconds): the cutoff falls between them.
+	for time.Now().Before(second.DiedAt.Add(20 * time.Millisecond)) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	young := getDeadLetter(t, s, kill(t, s, event("later"), "boom"))
+	cutoff := second.DiedAt.Add(10 * time.Millisecond)
+	if young.DiedAt.Before(cutoff) {
+		t.Fatalf("the later letter died at %v, before the cutoff %v", young.DiedAt, cutoff)
+	}
+	wantPurged(t, "one within retention", purgeAll(t, s, store.RecordDeadLetters, cutoff, nil, 1), 0, 0)
+	if got := deadKeys(deadLetters(t, s)); !slices.Equal(got, []string{"incident-1", "incident-2", "later"}) {
+		t.Fatalf("dead letters after the purge = %v, want all three", got)
+	}
+	// The operator retries the young one: the old ones are past retention.
+	if _, err := s.RetryDeadLetter(ctx, young.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantPurged(t, "all past retention", purgeAll(t, s, store.RecordDeadLetters, cutoff, nil, 1), 2, 0)
+	wantStats(t, s, store.QueueStats{Ready: 1})
+	_, err := s.GetDeadLetter(ctx, second.ID)
+	wantNotFound(t, "GetDeadLetter of a purged one", err)
+}
+
+// testPurgeRecipientClaims: claims made before the cutoff are purged,
+// in batches, unless a hold names the user, the notice or the claim key;
+// younger ones stay; a purged claim can be made again, by its old owner
+// or another, and counts from then.
+func testPurgeRecipientClaims(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	cutoff := baseTime.Add(24 * time.Hour)
+	const card, secret, reminder = "archive:v3:sha256:aaa", "secret:v1:sha256:bbb", "archive:v3:remind:2026-03-04:sha256:ccc"
+	claimUsersAt(t, s, card, "plan-a", baseTime, "u1", "u2", "zhangsan") // zhangsan is held
+	claimUsersAt(t, s, secret, "plan-b", baseTime, "u1")                 // the notice is held
+	claimUsersAt(t, s, reminder, "plan-c", baseTime.Add(-time.Hour), "u1")
+	claimUsersAt(t, s, card, "plan-d", cutoff, "u3")                      // at the cutoff: kept
+	claimUsersAt(t, s, card, "plan-d", cutoff.Add(time.Hour), "u4")       // recent
+	claimUsersAt(t, s, card, "plan-d", cutoff.Add(time.Hour), "u1", "u2") // claimed by plan-a: nothing, and no new time
+
+	held := []string{"zhangsan", "secret"}
+	wantPurged(t, "purge", purgeAll(t, s, store.RecordRecipientClaims, cutoff, held, 2), 3, 2)
+	wantPurged(t, "again", purgeAll(t, s, store.RecordRecipientClaims, cutoff, held, 2), 0, 2)
+	// The purged claims are free again: plan-a's plan that runs again
+	// gets them back, with a new time.
+	if got := claimUsersAt(t, s, card, "plan-a", cutoff.Add(2*time.Hour), "u1", "u2", "zhangsan", "u3", "u4"); !slices.Equal(got, []string{"u1", "u2", "zhangsan"}) {
+		t.Errorf("plan-a claiming again after the purge got %q, want u1, u2 and its held zhangsan", got)
+	}
+	if got := claimUsersAt(t, s, reminder, "plan-x", cutoff.Add(2*time.Hour), "u1"); !slices.Equal(got, []string{"u1"}) {
+		t.Errorf("another plan claiming a purged claim got %q, want [u1]", got)
+	}
+	if got := claimUsersAt(t, s, secret, "plan-x", cutoff.Add(2*time.Hour), "u1"); len(got) != 0 {
+		t.Errorf("another plan got the held claim: %q", got)
+	}
+	// The holds are released: the held ones go; the young and the new
+	// claims stay.
+	wantPurged(t, "released", purgeAll(t, s, store.RecordRecipientClaims, cutoff, nil, 100), 2, 0)
+	if got := claimUsersAt(t, s, card, "plan-y", cutoff.Add(3*time.Hour), "u1", "u2", "u3", "u4"); len(got) != 0 {
+		t.Errorf("plan-y got %q of claims that are all younger than the cutoff", got)
+	}
+	wantPurged(t, "later", purgeAll(t, s, store.RecordRecipientClaims, cutoff.Add(4*time.Hour), nil, 3), 5, 0)
+
+	// Many claims, every tenth user held, in small batches: each batch
+	// examines at most its limit and exactly the held and recent stay.
+	var users, hold []string
+	for i := range 300 {
+		u := fmt.Sprintf("m%03d", i)
+		users = append(users, u)
+		if i%10 == 0 {
+			hold = append(hold, u)
+		}
+		// Three at a time share a microsecond.
+		claimUsersAt(t, s, "all:v1:sha256:ddd", "plan-m", baseTime.Add(time.Duration(i/3*3)*time.Microsecond), u)
+	}
+	batchCutoff := baseTime.Add(200 * time.Microsecond) // 0..200 are past it
+	past, wantHeld := 201, 21
+	wantPurged(t, "in batches", purgeAll(t, s, store.RecordRecipientClaims, batchCutoff, hold, 7), past-wantHeld, wantHeld)
+	if got := claimUsersAt(t, s, "all:v1:sha256:ddd", "plan-n", cutoff, users...); len(got) != past-wantHeld {
+		t.Errorf("another plan got %d of the users, want the %d purged", len(got), past-wantHeld)
+	}
 }

@@ -96,6 +96,10 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"FailWithoutDelayIsClaimableAtOnce", testFailRetryZero},
 		{"MaxAttemptsFailuresDeadLetter", testDeadLetterAfterFailures},
 		{"RepeatedLeaseExpiryDeadLetters", testPoisonEvent},
+		{"DeadLetterListAndGet", testDeadLetterListAndGet},
+		{"RetryDeadLetter", testRetryDeadLetter},
+		{"DropDeadLetter", testDropDeadLetter},
+		{"ConcurrentRetriesOfADeadLetterQueueOnce", testConcurrentRetriesQueueOnce},
 		{"ReleaseCountsNoAttempt", testRelease},
 		{"StaleClaimIsFencedOff", testStaleClaimFenced},
 		{"ExpiredLeaseNotRetakenStillHolds", testExpiredLeaseStillHolds},
@@ -159,6 +163,8 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"PurgeAttestations", testPurgeAttestations},
 		{"PurgeConsents", testPurgeConsents},
 		{"PurgeDeadLetters", testPurgeDeadLetters},
+		{"PurgeDeadLettersKeepsAllWhileOneIsYoung", testPurgeDeadLettersKeepsIncident},
+		{"PurgeRecipientClaims", testPurgeRecipientClaims},
 		{"PurgeObligations", testPurgeObligations},
 		{"PurgeSendResults", testPurgeSendResults},
 		{"PurgeObligationsAndSendResultsInBatches", testPurgeInBatches},
@@ -766,12 +772,9 @@ func testDeadLetterAfterFailures(t *testing.T, open OpenFunc, _ Options) {
 	claimNone(t, s, "c1")
 	mustAdd(t, s, "healthy")
 	wantStats(t, s, store.QueueStats{Ready: 1, Dead: 1})
-	dls, err := s.DeadLetters(ctx, 10)
-	if err != nil {
-		t.Fatalf("DeadLetters: %v", err)
-	}
+	dls := deadLetters(t, s)
 	if len(dls) != 1 {
-		t.Fatalf("DeadLetters returned %d, want 1", len(dls))
+		t.Fatalf("ListDeadLetters returned %d, want 1", len(dls))
 	}
 	dl := dls[0]
 	checkEvent(t, "dead letter", dl.Event, e)
@@ -782,9 +785,6 @@ func testDeadLetterAfterFailures(t *testing.T, open OpenFunc, _ Options) {
 		t.Errorf("DiedAt = %v, want about %v", dl.DiedAt, start)
 	}
 	wantNotFound(t, "Ack of a dead letter", s.Ack(ctx, last))
-	if dls, err := s.DeadLetters(ctx, 0); err != nil || len(dls) != 0 {
-		t.Errorf("DeadLetters(0) = %d, %v; want none", len(dls), err)
-	}
 	// The dedup key outlives the entry: a replay is still a duplicate.
 	if enqueue(t, s, e) {
 		t.Error("Enqueue of a dead letter's DedupKey = true, want false")
@@ -794,7 +794,6 @@ func testDeadLetterAfterFailures(t *testing.T, open OpenFunc, _ Options) {
 func testPoisonEvent(t *testing.T, open OpenFunc, _ Options) {
 	const maxAttempts = 2
 	s := open(t, opts(shortLease, maxAttempts))
-	ctx := t.Context()
 	mustAdd(t, s, "crashes-workers")
 	first := claimOne(t, s, "worker-1")         // worker-1 crashes
 	second := claimEventually(t, s, "worker-2") // so does worker-2
@@ -806,11 +805,7 @@ func testPoisonEvent(t *testing.T, open OpenFunc, _ Options) {
 		if ds := claim(t, s, "worker-3", 1, 100*time.Millisecond); len(ds) != 0 {
 			t.Fatalf("delivered a %d. time with Attempts %d; MaxAttempts is %d", maxAttempts+1, ds[0].Attempts, maxAttempts)
 		}
-		dls, err := s.DeadLetters(ctx, 10)
-		if err != nil {
-			t.Fatalf("DeadLetters: %v", err)
-		}
-		if len(dls) == 1 {
+		if dls := deadLetters(t, s); len(dls) == 1 {
 			if dls[0].ID != first.ID || dls[0].Attempts != maxAttempts || !strings.Contains(dls[0].LastError, "lease") {
 				t.Errorf("dead letter = {%q, %d, %q}, want {%q, %d, lease expired}", dls[0].ID, dls[0].Attempts, dls[0].LastError, first.ID, maxAttempts)
 			}
@@ -1134,9 +1129,10 @@ func testReopen(t *testing.T, open OpenFunc, o Options) {
 	if err := s.Ack(ctx, a.Receipt); err != nil {
 		t.Errorf("after reopen Ack of the leased %q: %v", a.ID, err)
 	}
-	dls, err := s.DeadLetters(ctx, 10)
-	if err != nil || len(dls) != 1 || dls[0].ID != b.ID || dls[0].LastError != "fatal" {
-		t.Errorf("after reopen DeadLetters = %+v, %v; want %q", dls, err, b.ID)
+	if dls := deadLetters(t, s); len(dls) != 1 || dls[0].ID != b.ID || dls[0].LastError != "fatal" {
+		t.Errorf("after reopen ListDeadLetters = %+v; want %q", dls, b.ID)
+	} else if d, err := s.GetDeadLetter(ctx, b.ID); err != nil || d.LastError != "fatal" {
+		t.Errorf("after reopen GetDeadLetter(%s) = %+v, %v", b.ID, d, err)
 	}
 	checkLog(t, "after reopen", listLog(t, s, "", 10), []store.LogEntry{le})
 	checkLog(t, "after reopen, text", listLog(t, s, "text", 10), []store.LogEntry{le})
@@ -1169,8 +1165,14 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("Fail", err)
 	closed("Release", s.Release(ctx, r))
 	closed("Extend", s.Extend(ctx, r))
-	_, err = s.DeadLetters(ctx, 10)
-	closed("DeadLetters", err)
+	_, _, err = s.ListDeadLetters(ctx, store.Page{})
+	closed("ListDeadLetters", err)
+	_, err = s.GetDeadLetter(ctx, "1")
+	closed("GetDeadLetter", err)
+	_, err = s.RetryDeadLetter(ctx, "1")
+	closed("RetryDeadLetter", err)
+	_, err = s.DropDeadLetter(ctx, "1")
+	closed("DropDeadLetter", err)
 	_, err = s.QueueStats(ctx)
 	closed("QueueStats", err)
 	closed("Postpone", s.Postpone(ctx, r, time.Second))

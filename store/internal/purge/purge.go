@@ -74,6 +74,11 @@ func SendResult(r store.RecipientResult, b store.PurgeBatch) Verdict {
 	return verdict(r.At, b.Before, b.Held.Has(store.SendResultSubjects(r)...))
 }
 
+// RecipientClaim decides a recipient claim of user under key, made at at.
+func RecipientClaim(key, user string, at time.Time, b store.PurgeBatch) Verdict {
+	return verdict(at, b.Before, b.Held.Has(store.ClaimSubjects(key, user)...))
+}
+
 // Check checks a batch's kind and time.
 func Check(b store.PurgeBatch) error {
 	if !b.Kind.Valid() {
@@ -85,7 +90,9 @@ func Check(b store.PurgeBatch) error {
 	return nil
 }
 
-// Cursor encodes the position after key in a purge of kind.
+// Cursor encodes the position after key in a purge of kind. (The
+// listing of dead letters uses it too, with kind RecordDeadLetters: its
+// positions are a purge's.)
 func Cursor(kind store.RecordKind, key []byte) string {
 	return base64.RawURLEncoding.EncodeToString(append([]byte(string(kind)+":"), key...))
 }
