@@ -21,12 +21,13 @@ func retentionJob(d jobDeps) jobs.Job {
 func retentionPolicy(r config.Retention) retention.Policy {
 	return retention.Policy{
 		Keep: map[store.RecordKind]time.Duration{
-			store.RecordEventLog:     config.Period(r.EventLogDays),
-			store.RecordAttestations: config.Period(r.AttestationsDays),
-			store.RecordConsents:     config.Period(r.ConsentsDays),
-			store.RecordDeadLetters:  config.Period(r.DeadLettersDays),
-			store.RecordObligations:  config.Period(r.ObligationsDays),
-			store.RecordSendResults:  config.Period(r.SendResultsDays),
+			store.RecordEventLog:        config.Period(r.EventLogDays),
+			store.RecordAttestations:    config.Period(r.AttestationsDays),
+			store.RecordConsents:        config.Period(r.ConsentsDays),
+			store.RecordDeadLetters:     config.Period(r.DeadLettersDays),
+			store.RecordObligations:     config.Period(r.ObligationsDays),
+			store.RecordSendResults:     config.Period(r.SendResultsDays),
+			store.RecordRecipientClaims: config.Period(r.RecipientClaimsDays),
 		},
 		BatchSize: r.BatchSize,
 	}

@@ -418,3 +418,59 @@ func testObligationsAndSendResults(t *testing.T, s store.Store) {
 		t.Errorf("re-run at the same now: counts %v, %d audit entries; want nothing more", counts, len(auditOf(t, s)))
 	}
 }
+
+// TestRecipientClaims: claims made before recipient_claims_days are
+// purged, younger ones and held ones kept, the purge audited like the
+// others (no person in its data); the plan that made a purged claim can
+// make it again.
+func TestRecipientClaims(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) { testRecipientClaims(t, open(t)) })
+	}
+}
+
+func testRecipientClaims(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	claim := func(key, owner string, at time.Time, users ...string) []string {
+		t.Helper()
+		got, err := s.ClaimRecipients(ctx, key, owner, users, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	const remind, reply = "archive:v3:remind:2026-11-19:sha256:aa", "reply:msg1:sha256:bb"
+	claim(remind, "notify:plan-1", now.Add(-4*day), "lisi", "wangwu", "zhangsan")
+	claim(reply, "notify:plan-2", now.Add(-1*day), "lisi")
+	if _, err := s.PutHold(ctx, store.Hold{ID: "case-17", Subject: "zhangsan", Reason: "labour arbitration 2026-17", CreatedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordRecipientClaims: 3 * day}, BatchSize: 1})
+	counts := run(t, p, now)
+	if want := map[string]int{"recipient_claims.purged": 2, "recipient_claims.held": 1}; !maps.Equal(counts, want) {
+		t.Errorf("counts = %v, want %v", counts, want)
+	}
+	if got := claim(remind, "notify:plan-1", now, "lisi", "wangwu", "zhangsan"); !slices.Equal(got, []string{"lisi", "wangwu", "zhangsan"}) {
+		t.Errorf("the plan claiming again got %q, want all three (two anew, the held one still its own)", got)
+	}
+	if got := claim(reply, "notify:plan-3", now, "lisi"); len(got) != 0 {
+		t.Errorf("another plan got the young claim: %q", got)
+	}
+	entries := auditOf(t, s)
+	var kinds []string
+	for _, e := range entries {
+		kinds = append(kinds, e.Kind+" "+e.Subject)
+		if containsAny(string(e.Data), "zhangsan", "lisi", "wangwu") {
+			t.Errorf("purge audit entry %s names a person: %s", e.ID, e.Data)
+		}
+	}
+	if want := []string{"purge.start recipient_claims", "purge recipient_claims"}; !slices.Equal(kinds, want) {
+		t.Errorf("audit = %v, want %v", kinds, want)
+	}
+	var data retention.PurgeData
+	if err := json.Unmarshal(entries[1].Data, &data); err != nil || *data.Purged != 2 || *data.Held != 1 || data.RetentionDays != 3 ||
+		!slices.Equal(data.Holds, []string{"case-17"}) {
+		t.Errorf("purge entry data = %s, %v", entries[1].Data, err)
+	}
+	wantChainOK(t, s)
+}
