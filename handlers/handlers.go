@@ -136,6 +136,11 @@ func New(o Options) (*gin.Engine, error) {
 	api.GET("/holds", holds.list)
 	api.POST("/holds", holds.create)
 	api.DELETE("/holds/:id", holds.release)
+	dead := &deadLettersAPI{st: o.Store, now: o.Now, logger: o.Logger}
+	api.GET("/dead-letters", dead.list)
+	api.GET("/dead-letters/:id", dead.get)
+	api.POST("/dead-letters/:id/retry", dead.retry)
+	api.DELETE("/dead-letters/:id", dead.drop)
 	if o.Notify != nil {
 		sends := &sendsAPI{notify: o.Notify, results: o.Store, logger: o.Logger}
 		api.POST("/sends", sends.submit)
