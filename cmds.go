@@ -12,10 +12,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -229,11 +231,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	if *path == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: audit verify takes -config FILE", errUsage)
 	}
-	cfg, err := config.Load(*path, environ)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+	st, err := openConfiguredStore(ctx, *path, stderr, environ)
 	if err != nil {
 		return err
 	}
@@ -248,4 +246,141 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	}
 	fmt.Fprintf(stdout, "audit log ok: %d entries, head %s\n", r.Entries, r.Head)
 	return nil
+}
+
+// openConfiguredStore opens the store the config file at path names, for
+// a command that works on it directly.
+func openConfiguredStore(ctx context.Context, path string, stderr io.Writer, environ []string) (store.Store, error) {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+}
+
+// deadLettersCmd is `wecomply dead-letters list|retry|drop -config FILE
+// [ID…]`: it opens the configured store, as `audit verify` does, and
+// lists the dead letters, or retries or drops each ID given, each retry
+// and drop written to the audit log as the admin API writes it
+// (store.DoDeadLetter, via "cli", with -actor). It talks to the store
+// rather than to a running server so that it needs no admin token on a
+// command line and works while the server is down (the reason letters
+// pile up is often why it is); on the embedded store that means with the
+// server stopped (its file is locked while it runs: use the API then).
+// A retried event is processed by the server's workers when they run.
+func deadLettersCmd(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	var sub string
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	var action store.DeadLetterAction
+	switch sub {
+	case "list":
+	case "retry":
+		action = store.DeadLetterRetry
+	case "drop":
+		action = store.DeadLetterDrop
+	default:
+		return fmt.Errorf("%w: dead-letters takes the subcommand list, retry or drop", errUsage)
+	}
+	fs := newFlagSet("dead-letters "+sub, stderr)
+	path := fs.String("config", "", "config file of the server whose store to use")
+	idsOnly, actor := new(bool), new(string)
+	if action == "" {
+		idsOnly = fs.Bool("ids", false, "print only the ids, one a line (for xargs … retry)")
+	} else {
+		*actor = envValue(environ, "USER")
+		fs.StringVar(actor, "actor", *actor, "who is doing this, for the audit log (default $USER)")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	switch {
+	case *path == "":
+		return fmt.Errorf("%w: dead-letters %s takes -config FILE", errUsage, sub)
+	case action == "" && fs.NArg() > 0:
+		return fmt.Errorf("%w: dead-letters list takes no ids", errUsage)
+	case action != "" && fs.NArg() == 0:
+		return fmt.Errorf("%w: dead-letters %s takes the ids of the dead letters", errUsage, sub)
+	}
+	st, err := openConfiguredStore(ctx, *path, stderr, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if action == "" {
+		return listDeadLetters(ctx, st, stdout, *idsOnly)
+	}
+	failed := 0
+	for _, id := range fs.Args() {
+		_, entryID, err := store.DoDeadLetter(ctx, st, id, store.DeadLetterOp{Action: action, Via: "cli", Actor: *actor, At: time.Now()})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			fmt.Fprintf(stdout, "%s: no such dead letter (never was, or retried or dropped already)\n", id)
+			failed++
+		case err != nil:
+			return fmt.Errorf("%s dead letter %s: %w", sub, id, err)
+		case action == store.DeadLetterRetry:
+			fmt.Fprintf(stdout, "%s: retried, queued as entry %s\n", id, entryID)
+		default:
+			fmt.Fprintf(stdout, "%s: dropped\n", id)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d dead letters not found", failed, fs.NArg())
+	}
+	return nil
+}
+
+// listDeadLetters prints every dead letter, oldest death first: a table
+// without the payload, or only the ids.
+func listDeadLetters(ctx context.Context, st store.Queue, stdout io.Writer, idsOnly bool) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if !idsOnly {
+		fmt.Fprintln(tw, "ID\tDIED (UTC)\tKIND\tATTEMPTS\tDEDUP KEY\tLAST ERROR")
+	}
+	n := 0
+	p := store.Page{Limit: store.MaxPageLimit}
+	for {
+		items, next, err := st.ListDeadLetters(ctx, p)
+		if err != nil {
+			return fmt.Errorf("list dead letters: %w", err)
+		}
+		for _, d := range items {
+			n++
+			if idsOnly {
+				fmt.Fprintln(tw, d.ID)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.DiedAt.UTC().Format(time.DateTime), d.Kind, d.Attempts,
+				d.DedupKey, oneLine(d.LastError, 120))
+		}
+		if p.Cursor = next; next == "" {
+			break
+		}
+	}
+	if !idsOnly {
+		fmt.Fprintf(tw, "%d dead letter(s)\n", n)
+	}
+	return tw.Flush()
+}
+
+// oneLine is s on one line, cut to at most max runes.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	return s
+}
+
+// envValue is the value of name in environ ("NAME=value" entries), ""
+// if it is not set.
+func envValue(environ []string, name string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

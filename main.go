@@ -30,6 +30,13 @@ Usage:
   wecomply keygen                         print a fresh Token and EncodingAESKey
   wecomply audit verify -config FILE      check the audit log's hash chain: every entry
                                           unedited, none removed or reordered
+  wecomply dead-letters list  -config FILE [-ids]
+  wecomply dead-letters retry -config FILE [-actor NAME] ID…
+  wecomply dead-letters drop  -config FILE [-actor NAME] ID…
+                                          events that failed max_attempts times: list
+                                          them, queue them again, or delete them; each
+                                          retry and drop is audited (embedded store:
+                                          with the server stopped, or use the API)
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -69,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = simulateCmd(ctx, rest, stdout, stderr, environ)
 	case "audit":
 		err = auditCmd(ctx, rest, stdout, stderr, environ)
+	case "dead-letters":
+		err = deadLettersCmd(ctx, rest, stdout, stderr, environ)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
