@@ -18,8 +18,9 @@ const ReasonDigest Reason = "digest"
 
 // DigestTemplate is the digest's markdown template (templates.Catalog).
 // Data: Day, Since, Until, Part, Parts, AllClear and Sections, each a map
-// with Kind ("coverage", "departments", "refusals", "failures"), Total,
-// More, MoreCount, Continued and Items (see digestSection).
+// with Kind ("coverage", "departments", "refusals", "failures",
+// "dead_letters"), Total, More, MoreCount, Continued and Items (see
+// digestSection).
 const DigestTemplate = "digest"
 
 // DigestWindow is how far back a digest looks for consent refusals and
@@ -63,6 +64,7 @@ const (
 	digestDepartmentOverhead = 48
 	digestRefusalOverhead    = 70
 	digestFailureOverhead    = 90
+	digestDeadLetterOverhead = 140
 )
 
 // DigestCoverage counts one notice version's obligations as they stood
@@ -136,6 +138,14 @@ type DigestInput struct {
 	// run for an earlier now (a second activation the same day): they get
 	// nothing more that day.
 	AlreadySent map[string]bool
+	// DeadLetters counts the dead letters that died by now (events that
+	// failed every attempt, waiting for an operator to retry or drop
+	// them), and OldestDeadLetter is when the first of them died. A dead
+	// letter retried or dropped between a run and the run made again for
+	// the same now (a takeover) is not counted by the second: the only
+	// count the digest cannot give as it stood at now.
+	DeadLetters      int
+	OldestDeadLetter time.Time
 }
 
 // RefusedAt is when a refusal was recorded: when the employee and the
@@ -193,9 +203,10 @@ func DigestDeliveryKeys(n Notice, since, now time.Time, s Settings) []string {
 // coverage of each notice (acknowledged, open, overdue, failed
 // deliveries in the window), the overdue obligations by department
 // (largest first), the consent refusals recorded in the window and the
-// failed deliveries in it (each list short, the rest counted). When there
-// is nothing to act on (nothing overdue, no refusal, no failure) the
-// digest says "all clear": officers expect a daily heartbeat, and its
+// failed deliveries in it (each list short, the rest counted), and, when
+// there are any, how many dead letters wait and since when. When there is
+// nothing to act on (nothing overdue, no refusal, no failure, no dead
+// letter) the digest says "all clear": officers expect a daily heartbeat, and its
 // absence then means the digest itself is broken.
 //
 // A message is at most MessageLimit bytes; a longer digest is split into
@@ -384,7 +395,14 @@ func newDigest(in DigestInput, s Settings, now time.Time) digest {
 	}
 	d.sections = append(d.sections, fail)
 
-	d.allClear = overdue == 0 && len(refusals) == 0 && len(failures) == 0
+	if in.DeadLetters > 0 {
+		d.sections = append(d.sections, digestSection{kind: "dead_letters", total: in.DeadLetters, lines: []digestLine{{
+			data: map[string]any{"Count": in.DeadLetters, "Oldest": formatDay(in.OldestDeadLetter, s)},
+			cost: digestDeadLetterOverhead,
+		}}})
+	}
+
+	d.allClear = overdue == 0 && len(refusals) == 0 && len(failures) == 0 && in.DeadLetters == 0
 	return d
 }
 

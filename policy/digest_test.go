@@ -146,6 +146,9 @@ func TestDigest(t *testing.T) {
 				if cov["Acknowledged"] != 3 || cov["Total"] != 3 || cov["Percent"] != 100 {
 					t.Errorf("coverage %v", cov)
 				}
+				if sec, ok := digestSections(t, zh)["dead_letters"]; ok {
+					t.Errorf("a dead letters section without dead letters: %v", sec)
+				}
 			},
 		},
 		{
@@ -247,6 +250,30 @@ func TestDigest(t *testing.T) {
 			},
 		},
 		{
+			// Dead letters waiting: counted, with the day the oldest
+			// died, and not all clear.
+			name: "dead letters",
+			edit: func(in *DigestInput) {
+				in.DeadLetters, in.OldestDeadLetter = 3, since.Add(-3*24*time.Hour)
+			},
+			check: func(t *testing.T, acts []Action) {
+				st := acts[0].(SendText)
+				sec := digestSections(t, st)["dead_letters"]
+				if sec == nil || sec["Total"] != 3 || !slices.Equal(items(sec, "Count"), []string{"3"}) ||
+					!slices.Equal(items(sec, "Oldest"), []string{"2026-11-20"}) {
+					t.Errorf("dead letters section %v", sec)
+				}
+				if st.Data["AllClear"] != false {
+					t.Error("all clear with dead letters")
+				}
+				for _, c := range renderMarkdown(t, acts) {
+					if !strings.Contains(c, "/api/v1/dead-letters") || !strings.Contains(c, "2026-11-20") {
+						t.Errorf("rendered without the dead letters: %s", c)
+					}
+				}
+			},
+		},
+		{
 			name: "short lists count the rest",
 			edit: func(in *DigestInput) {
 				for i := range 25 {
@@ -340,7 +367,8 @@ func TestDigestWorstCase(t *testing.T) {
 	since := digestNow.Add(-DigestWindow)
 	long := func(prefix string, n int) string { return prefix + strings.Repeat("长", n) }
 	in := DigestInput{Since: since, Coverage: map[string]DigestCoverage{}, People: remindPeople(),
-		OverdueByDepartment: map[int64]int{}, DepartmentNames: map[int64]string{}}
+		OverdueByDepartment: map[int64]int{}, DepartmentNames: map[int64]string{},
+		DeadLetters: 9999999, OldestDeadLetter: since.Add(-400 * 24 * time.Hour)}
 	for i := range 60 {
 		n := remindNotice
 		n.ID, n.Version, n.Title = fmt.Sprintf("notice%02d", i), 9999999, long(fmt.Sprint(i), 200)

@@ -32,7 +32,8 @@ func (digestRun) Kind() string { return "jobs.digest" }
 // time), the people it needs (recipients, the overdue, the employees and
 // recipients listed), the department names from WeCom when the contacts
 // API answers (ids otherwise), the recorded consent refusals and the
-// send results of the notices' cards and reminders.
+// send results of the notices' cards and reminders, and the dead letters
+// (counted, with when the oldest died).
 func (p *Processor) Digest(ctx context.Context, now time.Time) (map[string]int, error) {
 	return p.DigestSince(ctx, now.Add(-policy.DigestWindow), now)
 }
@@ -126,6 +127,20 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		}
 	}
 
+	// The dead letters that died by now (those after it are the next
+	// digest's), the first in the order of death the oldest.
+	err = each(ctx, p.st.ListDeadLetters, func(d store.DeadLetter) error {
+		if !d.DiedAt.After(now) {
+			if in.DeadLetters++; in.OldestDeadLetter.IsZero() {
+				in.OldestDeadLetter = d.DiedAt
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: dead letters: %w", err)
+	}
+
 	for u := range overdue {
 		need[u] = true
 	}
@@ -148,7 +163,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 	}
 
 	counts := map[string]int{"messages": len(acts), "notices": len(p.cfg.Notices),
-		"refusals": len(in.Refusals), "failures": len(in.Failures)}
+		"refusals": len(in.Refusals), "failures": len(in.Failures), "dead_letters": in.DeadLetters}
 	recipients := map[string]bool{}
 	for _, a := range acts {
 		switch a := a.(type) {

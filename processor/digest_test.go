@@ -65,6 +65,27 @@ func newDigestEnv(t *testing.T, base time.Time, logs *lockedBuffer) *env {
 	return e
 }
 
+// kill makes an event a dead letter at the clock's time.
+func (e *env) kill(t *testing.T, key string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.st.Enqueue(ctx, store.Event{DedupKey: key, Kind: "test.poison", ReceivedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ds, err := e.st.Claim(ctx, "test", 1, 0)
+		if err != nil || len(ds) != 1 || ds[0].DedupKey != key {
+			t.Fatalf("Claim = %+v, %v; want %s", ds, err, key)
+		}
+		if dead, err := e.st.Fail(ctx, ds[0].Receipt, "poison", 0); err != nil || dead {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
 // markdown returns the markdown messages in a member's inbox.
 func (e *env) markdown(user string) []string {
 	var out []string
@@ -154,12 +175,15 @@ func TestDigestEndToEnd(t *testing.T) {
 
 	r.clock.Advance(2 * time.Minute)
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, cst) // the activation
+	r.kill(t, "poison-1")                           // dies at now: counted
+	r.clock.Advance(time.Second)
+	r.kill(t, "poison-2") // after now: the next digest's
 	before := r.fake.CountRequests("message/send")
 	counts, err := r.proc.Digest(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"messages": 2, "notices": 1, "recipients": 3, "overdue": 3, "refusals": 1, "failures": 1}
+	want := map[string]int{"messages": 2, "notices": 1, "recipients": 3, "overdue": 3, "refusals": 1, "failures": 1, "dead_letters": 1}
 	if !mapsEqual(counts, want) {
 		t.Errorf("counts %v, want %v", counts, want)
 	}
@@ -175,7 +199,8 @@ func TestDigestEndToEnd(t *testing.T) {
 	for _, s := range []string{"### 合规日报 2026-11-24", "统计区间：2026-11-23 09:00 至 2026-11-24 09:00",
 		"《会话存档告知》第 3 版：已确认 1/5（20%），未确认 4，其中逾期 <font color=\"warning\">3</font>，投递失败 <font color=\"warning\">1</font>",
 		"**各部门逾期未确认**（共 3 项）\n> 销售部：2\n> 未知部门：1",
-		"员工 张三（zhangsan）的客户 wmRefusedToday", "→ ghost（ghost）"} {
+		"员工 张三（zhangsan）的客户 wmRefusedToday", "→ ghost（ghost）",
+		"<font color=\"warning\">1</font> 条死信（最早 2026-11-24），请见 /api/v1/dead-letters"} {
 		if !strings.Contains(zh, s) {
 			t.Errorf("the Chinese digest lacks %q:\n%s", s, zh)
 		}
@@ -185,7 +210,8 @@ func TestDigestEndToEnd(t *testing.T) {
 			t.Errorf("the Chinese digest has %q:\n%s", s, zh)
 		}
 	}
-	if !strings.Contains(en, "### Compliance digest 2026-11-24") || !strings.Contains(en, "> 销售部: 2") {
+	if !strings.Contains(en, "### Compliance digest 2026-11-24") || !strings.Contains(en, "> 销售部: 2") ||
+		!strings.Contains(en, "1</font> dead letter (oldest from 2026-11-24) — see /api/v1/dead-letters") {
 		t.Errorf("the English digest:\n%s", en)
 	}
 	if r.markdown("owner1")[0] != zh {

@@ -48,6 +48,8 @@ var sampleData = map[string]map[string]any{
 				{"Title": "会话存档告知", "Version": 3, "Name": "韩梅梅", "UserID": "hanmeimei", "Status": "failed", "At": "2026-11-22 10:00"},
 				{"Title": "会话存档告知", "Version": 3, "Name": "lucy", "UserID": "lucy", "Status": "invalid", "At": "2026-11-22 10:01"},
 				{"Title": "会话存档告知", "Version": 3, "Name": "tom", "UserID": "tom", "Status": "unlicensed", "At": "2026-11-22 10:02"}}},
+			{"Kind": "dead_letters", "Total": 4, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
+				{"Count": 4, "Oldest": "2026-11-20"}}},
 		}},
 }
 
