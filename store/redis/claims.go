@@ -36,20 +36,25 @@ const claimsBatch = 1000
 // claimRecipientsScript claims users for an owner: each user not claimed
 // yet becomes the owner's, and is indexed in claimsat at the claim's
 // time. KEYS: the claim key's hash, claimsat. ARGV: owner, the time µs,
-// then per user the user and its claimsat member. Returns the users the
+// the claim key encoded as the first field of a claimsat member, then
+// the users. The script encodes each user as the member's second field
+// as index.AppendString does (0x00 written 0x00 0xFF, then 0x00 0x01),
+// so that the key is sent once, not once a user. Returns the users the
 // owner holds, in ARGV's order.
 var claimRecipientsScript = goredis.NewScript(`
-local owner, at = ARGV[1], ARGV[2]
-local out = {}
-for i = 3, #ARGV, 2 do
+local owner, at, key = ARGV[1], ARGV[2], ARGV[3]
+local out, z = {}, {}
+for i = 4, #ARGV do
   local u = ARGV[i]
   if redis.call('HSETNX', KEYS[1], u, owner) == 1 then
-    redis.call('ZADD', KEYS[2], at, ARGV[i + 1])
+    z[#z + 1] = at
+    z[#z + 1] = key .. string.gsub(u, '%z', '\0\255') .. '\0\1'
     out[#out + 1] = u
   elseif redis.call('HGET', KEYS[1], u) == owner then
     out[#out + 1] = u
   end
 end
+if #z > 0 then redis.call('ZADD', KEYS[2], unpack(z)) end
 return out
 `)
 
@@ -71,12 +76,13 @@ func (s *Store) ClaimRecipients(ctx context.Context, key, owner string, users []
 	}
 	out := make([]string, 0, len(users))
 	keys := []string{s.k.claims(key), s.k.claimsAt()}
+	keyField := string(index.AppendString(nil, key))
 	for start := 0; start < len(users); start += claimsBatch {
 		batch := users[start:min(start+claimsBatch, len(users))]
-		args := make([]any, 0, 2+2*len(batch))
-		args = append(args, owner, at.UnixMicro())
+		args := make([]any, 0, 3+len(batch))
+		args = append(args, owner, at.UnixMicro(), keyField)
 		for _, u := range batch {
-			args = append(args, u, claimMember(key, u))
+			args = append(args, u)
 		}
 		reply, err := s.pipe.run(ctx, claimRecipientsScript, keys, args...)
 		if err != nil {

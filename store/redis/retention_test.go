@@ -58,7 +58,11 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	}
 
 	// Claims, and a claimsat member whose claim is gone.
-	if _, err := s.ClaimRecipients(ctx, "code:v1:sha", "plan", []string{"a", "b"}, old); err != nil {
+	if _, err := s.ClaimRecipients(ctx, "code:v1:sha", "plan", []string{"a", "b\x00c\xff"}, old); err != nil {
+		t.Fatal(err)
+	}
+	// The script encodes a member as Go does.
+	if _, err := s.client.ZScore(ctx, s.k.claimsAt(), claimMember("code:v1:sha", "b\x00c\xff")).Result(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.client.ZAdd(ctx, s.k.claimsAt(), goredis.Z{Score: float64(old.UnixMicro()), Member: claimMember("gone:v1:sha", "x")}).Err(); err != nil {
