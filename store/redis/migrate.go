@@ -20,7 +20,8 @@ const (
 )
 
 // migrate builds the indexes added after the first release for the data
-// written before them (see indexDeadLetters and indexOldClaims).
+// written before them (see indexDeadLetters and indexOldClaims). Only a
+// failure to index the dead letters fails it.
 func (s *Store) migrate(ctx context.Context) error {
 	// Open calls it before it makes the events stream: a namespace
 	// without one has never been used, and has nothing to index.
@@ -38,9 +39,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.indexDeadLetters(ctx); err != nil {
 		return fmt.Errorf("index dead letters: %w", s.redact(err))
 	}
+	// Claims are found with SCAN, which a managed Redis may refuse:
+	// then they stay unindexed (kept) until an Open that can, and the
+	// store works on.
 	n, err := s.indexOldClaims(ctx, time.Now())
 	if err != nil {
-		return fmt.Errorf("index recipient claims: %w", s.redact(err))
+		s.log.Warn("redis store: could not index the recipient claims made before claim times were kept; "+
+			"retention keeps them until a later start can", "err", s.redact(err))
+		return nil
 	}
 	if n > 0 {
 		s.log.Info("redis store: recipient claims made before claim times were kept now count from today", "claims", n)
