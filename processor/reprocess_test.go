@@ -629,7 +629,7 @@ func reprocess(t *testing.T, c reprocessCase, later time.Duration, fresh func(*t
 	// on the day or the hour.
 	start := time.Now().UTC().Add(2 * time.Minute).Truncate(time.Minute)
 	run := func(e reprocessEnv, ev store.Event, attempts int) error {
-		return e.mux.Handle(ctx, store.Delivery{ID: "the-event", Event: ev, Attempts: attempts})
+		return e.mux.Handle(ctx, store.Delivery{Receipt: store.Receipt{ID: "the-event"}, Event: ev, Attempts: attempts})
 	}
 
 	e := fresh(t, start)
