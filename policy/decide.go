@@ -22,8 +22,9 @@ import (
 //   - NoticePublished: People holds everyone, Before and After both the
 //     current snapshot.
 //   - template_card_event, text, enter_agent: People holds the member
-//     (FromUserName) with their obligations; for a click, ContentHash is
-//     the hash of the card they were sent.
+//     (FromUserName) with their obligations (and, for a click or a text,
+//     their attestations); for a click, ContentHash is the hash of the
+//     card they were sent.
 //   - change_external_contact, ConsentChecked: Consent is the pair's
 //     record (nil if none); People may hold the employee (for their name,
 //     language and permit-list membership).
@@ -68,6 +69,21 @@ import (
 // as given. Times shown to people are strings in Settings.Location, as the
 // templates expect them: "2006-01-02 15:04" (At, UpdateCard texts) and
 // "2006-01-02" (Due, "" when there is none; the once-a-day keys).
+//
+// Deciding again. An event is decided again when its processing was cut
+// off (a crash, a lost lease) after some of its actions were applied, or
+// when it is delivered again after it was applied. That must change
+// nothing: now is the event's own time — the caller passes when the
+// event was accepted (its queue entry's ReceivedAt, the same on every
+// delivery), not the time it happens to be decided at — so that every
+// time, key and text derived from now is the same; and what an earlier
+// run of the same event recorded is recognised and decided as then: an
+// obligation created, reopened or closed at now for the reason this
+// decision gives, an attestation with the event's DedupKey, a consent
+// checked or notified at now. So Decide on st after any prefix of its
+// actions was applied decides the same actions, and after all of them
+// (and the people's new facts) were applied, none that it did not decide
+// the first time: no message goes out twice or differently.
 func Decide(ev Event, st State, now time.Time) []Action {
 	var acts []Action
 	switch e := ev.(type) {

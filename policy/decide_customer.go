@@ -106,16 +106,20 @@ const checkSource = "check_single_agree"
 
 // decideConsentChecked records what check_single_agree answered, and
 // tells the employee and the officers about a refusal, or about no
-// answer after the grace period, once.
+// answer after the grace period, once. A record this check wrote in an
+// earlier run (checked, or notified, at now: the check's time) is decided
+// as then: the texts are decided again, so that a crash between recording
+// and telling does not leave them untold.
 func decideConsentChecked(e ConsentChecked, st State, now time.Time) []Action {
 	if e.UserID == "" || e.ExternalUserID == "" {
 		return nil
 	}
 	c := consentBase(st, e.UserID, e.ExternalUserID, checkSource)
 	prev := c.Status
+	notified := c.NotifiedAt.Equal(now) // by this check, in an earlier run
 	switch e.Status {
 	case ConsentAgreed:
-		if prev == ConsentAgreed {
+		if prev == ConsentAgreed && !c.CheckedAt.Equal(now) {
 			return nil
 		}
 		c.Status, c.Source, c.ChangedAt, c.CheckedAt = ConsentAgreed, checkSource, e.ChangedAt, now
@@ -126,7 +130,7 @@ func decideConsentChecked(e ConsentChecked, st State, now time.Time) []Action {
 		}
 		c.Status, c.Source, c.CheckedAt = ConsentDisagreed, checkSource, now
 		acts := []Action{}
-		if c.NotifiedAt.IsZero() || prev != ConsentDisagreed {
+		if c.NotifiedAt.IsZero() || prev != ConsentDisagreed || notified {
 			c.NotifiedAt = now
 			acts = consentNotices(c, c.ChangedAt, st, now, ReasonConsentDisagreed)
 		}
@@ -134,7 +138,7 @@ func decideConsentChecked(e ConsentChecked, st State, now time.Time) []Action {
 	case ConsentUnknown, "":
 		c.CheckedAt = now
 		grace := st.Settings.ConsentGrace
-		missing := prev == ConsentUnknown && c.DeletedAt.IsZero() && c.NotifiedAt.IsZero() &&
+		missing := prev == ConsentUnknown && c.DeletedAt.IsZero() && (c.NotifiedAt.IsZero() || notified) &&
 			grace > 0 && !c.AddedAt.IsZero() && now.Sub(c.AddedAt) > grace
 		if !missing {
 			return []Action{RecordConsent{Consent: c, Reason: ReasonConsentChecked}}

@@ -328,6 +328,19 @@ func consentCases() []decideCase {
 			}), ReasonConsentAgreed)},
 		},
 		{
+			// Decided again after its record was stored (a crash, the
+			// job run again): the same record again, not "agreed
+			// already".
+			name: "agreed decided again",
+			ev:   checked(ConsentAgreed, answeredAt),
+			st: customerState(permitted(zhangsan()), stored(pair(ConsentAgreed, func(c *Consent) {
+				c.Source, c.ChangedAt, c.CheckedAt = "check_single_agree", answeredAt, now
+			}))),
+			want: []Action{record(pair(ConsentAgreed, func(c *Consent) {
+				c.Source, c.ChangedAt, c.CheckedAt = "check_single_agree", answeredAt, now
+			}), ReasonConsentAgreed)},
+		},
+		{
 			// Agreed already: nothing new.
 			name: "agreed again",
 			ev:   checked(ConsentAgreed, answeredAt),
@@ -350,6 +363,16 @@ func consentCases() []decideCase {
 			want: []Action{record(pair(ConsentDisagreed, notified, func(c *Consent) {
 				c.Source, c.ChangedAt, c.CheckedAt = "check_single_agree", answeredAt, now
 			}), ReasonConsentDisagreed)},
+		},
+		{
+			// Decided again after its record (told now) was stored but
+			// before the texts went out: they are decided again, the
+			// same, rather than dropped as told.
+			name: "disagreed decided again",
+			ev:   checked(ConsentDisagreed, answeredAt),
+			st:   customerState(permitted(zhangsan()), stored(disagreedNow())),
+			want: append([]Action{record(disagreedNow(), ReasonConsentDisagreed)},
+				consentNoticesFor(ConsentDisagreed, answeredAt, "张三", "zh-CN", officers, ReasonConsentDisagreed)...),
 		},
 		{
 			// Refused on record but never told (a failed run): told now.
@@ -422,6 +445,15 @@ func consentCases() []decideCase {
 			name: "unknown beyond grace",
 			ev:   checked(ConsentUnknown, time.Time{}),
 			st:   customerState(permitted(zhangsan()), stored(pair(ConsentUnknown))),
+			want: append([]Action{record(pair(ConsentUnknown, func(c *Consent) { c.CheckedAt, c.NotifiedAt = now, now }), ReasonConsentMissing)},
+				consentNoticesFor(ConsentUnknown, addedAt, "张三", "zh-CN", officers, ReasonConsentMissing)...),
+		},
+		{
+			// Decided again after its record (told now) was stored: the
+			// texts again, the same.
+			name: "unknown beyond grace decided again",
+			ev:   checked(ConsentUnknown, time.Time{}),
+			st:   customerState(permitted(zhangsan()), stored(pair(ConsentUnknown, func(c *Consent) { c.CheckedAt, c.NotifiedAt = now, now }))),
 			want: append([]Action{record(pair(ConsentUnknown, func(c *Consent) { c.CheckedAt, c.NotifiedAt = now, now }), ReasonConsentMissing)},
 				consentNoticesFor(ConsentUnknown, addedAt, "张三", "zh-CN", officers, ReasonConsentMissing)...),
 		},

@@ -51,7 +51,27 @@ func newDecision(st State, now time.Time) *decision {
 	}
 }
 
-// close closes the open obligation o of userID.
+// closes reports whether this decision closes o (as status, for reason):
+// it is open, or this decision closed it already — an earlier run of the
+// same event, cut off after that, closed it so at now (the event's time),
+// and deciding again decides the same.
+func (d *decision) closes(o Obligation, status ObligationStatus, reason Reason) bool {
+	return o.Status.Open() || (o.Status == status && o.ClosedReason == reason && o.ClosedAt.Equal(d.now))
+}
+
+// owned reports whether this decision made o owed already: an earlier run
+// of the same event created (or reopened) it at now (the event's time)
+// for the reason it gives a new (or a reopened) obligation.
+func (d *decision) owned(o Obligation, newReason, reopenReason Reason) bool {
+	reason := newReason
+	if o.Reopened {
+		reason = reopenReason
+	}
+	return o.CreatedAt.Equal(d.now) && o.Reason == reason
+}
+
+// close closes the obligation o of userID (open, or closed so by this
+// decision before: see closes).
 func (d *decision) close(userID string, o Obligation, status ObligationStatus, reason Reason) {
 	id := obligationID{userID, o.NoticeID, o.Version}
 	if d.closed[id] {
@@ -78,7 +98,7 @@ func (d *decision) owe(userID string, p *Person, n Notice, reason Reason, reopen
 	d.acts = append(d.acts, CreateObligation{
 		Obligation: Obligation{
 			UserID: userID, NoticeID: n.ID, Version: n.Version,
-			Status: Pending, Reason: reason, CreatedAt: d.now, DueAt: due,
+			Status: Pending, Reason: reason, CreatedAt: d.now, DueAt: due, Reopened: reopen,
 		},
 		Reopen: reopen,
 	})
@@ -111,10 +131,15 @@ func (d *decision) card(userID string, p *Person, n Notice, reason Reason) {
 // again with the obligation already there, and the card must still go
 // out. notify sends a person one card per notice version, so this never
 // doubles one.
+//
+// An obligation this event created, reopened or closed in an earlier run
+// (see owned and closes) is decided as the first run decided it, so that
+// the event decided again after a crash anywhere in between decides the
+// same actions.
 func (d *decision) reconcile(userID string, p *Person, obligations []Obligation, n Notice, newReason, reopenReason Reason, resend bool) {
 	if !n.Audience.Includes(*p) {
 		for _, o := range obligations {
-			if o.NoticeID == n.ID && o.Status.Open() {
+			if o.NoticeID == n.ID && d.closes(o, Cancelled, ReasonLeftAudience) {
 				d.close(userID, o, Cancelled, ReasonLeftAudience)
 			}
 		}
@@ -124,13 +149,15 @@ func (d *decision) reconcile(userID string, p *Person, obligations []Obligation,
 	switch {
 	case !ok:
 		d.owe(userID, p, n, newReason, false)
+	case d.owned(cur, newReason, reopenReason):
+		d.owe(userID, p, n, cur.Reason, cur.Reopened)
 	case cur.Status == Cancelled:
 		d.owe(userID, p, n, reopenReason, true)
 	case cur.Status.Open() && resend:
 		d.card(userID, p, n, cur.Reason)
 	}
 	for _, o := range obligations {
-		if o.NoticeID == n.ID && o.Version < n.Version && o.Status.Open() {
+		if o.NoticeID == n.ID && o.Version < n.Version && d.closes(o, Superseded, ReasonNewVersion) {
 			d.close(userID, o, Superseded, ReasonNewVersion)
 		}
 	}
@@ -218,7 +245,7 @@ func decideMembership(mc membershipChange, st State, now time.Time) []Action {
 			// when the caller knew nothing of them before): nothing they
 			// owed stands, whichever notice, published still or not.
 			for _, o := range pc.Obligations {
-				if o.Status.Open() {
+				if d.closes(o, Cancelled, ReasonMemberDeleted) {
 					d.close(userID, o, Cancelled, ReasonMemberDeleted)
 				}
 			}
@@ -292,6 +319,20 @@ func decideClick(e *wecom.TemplateCardEvent, st State, now time.Time) []Action {
 	lang := cardLang(n, pc.current(), st.Settings)
 	loc := st.Settings.location()
 	card := UpdateCard{UserID: user, ResponseCode: e.ResponseCode, Notice: n}
+	ack := func(a Attestation) []Action {
+		card.Text, card.Reason = acknowledgedText(lang, now, loc), ReasonCardClicked
+		return []Action{Acknowledge{Attestation: a, Reason: ReasonCardClicked}, card}
+	}
+	att := Attestation{
+		UserID: user, NoticeID: noticeID, Version: version,
+		ContentHash: st.ContentHash, Channel: ChannelCard,
+		CreateTime: e.CreateTime, ReceivedAt: st.ReceivedAt,
+		TaskID: e.TaskID, DedupKey: dedupKey(st, e), Round: o.Round,
+	}
+	if a, ok := ownAttestation(pc.Attestations, att); ok {
+		// This click acknowledged it in an earlier run: the same again.
+		return ack(a)
+	}
 	switch {
 	case o.Status == Acknowledged:
 		card.Text, card.Reason = acknowledgedText(lang, o.AcknowledgedAt, loc), ReasonAlreadyAcked
@@ -300,21 +341,26 @@ func decideClick(e *wecom.TemplateCardEvent, st State, now time.Time) []Action {
 		card.Text, card.Reason = staleText(lang), ReasonStaleVersion
 		return []Action{card}
 	case o.Status.Open():
-		card.Text, card.Reason = acknowledgedText(lang, now, loc), ReasonCardClicked
-		return []Action{
-			Acknowledge{
-				Attestation: Attestation{
-					UserID: user, NoticeID: noticeID, Version: version,
-					ContentHash: st.ContentHash, Channel: ChannelCard,
-					CreateTime: e.CreateTime, ReceivedAt: st.ReceivedAt,
-					TaskID: e.TaskID, DedupKey: dedupKey(st, e), Round: o.Round,
-				},
-				Reason: ReasonCardClicked,
-			},
-			card,
-		}
+		return ack(att)
 	}
 	return nil // cancelled: they owe nothing
+}
+
+// ownAttestation finds among atts the one that the event of a (its
+// DedupKey) recorded in an earlier run, through the same channel, for the
+// same person (and, for a click, the same notice version): a as it was
+// decided then, in the round and with the content hash it was recorded
+// with.
+func ownAttestation(atts []Attestation, a Attestation) (Attestation, bool) {
+	for _, x := range atts {
+		if x.DedupKey != a.DedupKey || x.Channel != a.Channel || x.UserID != a.UserID ||
+			(a.Channel == ChannelCard && (x.NoticeID != a.NoticeID || x.Version != a.Version)) {
+			continue
+		}
+		a.NoticeID, a.Version, a.Round, a.ContentHash = x.NoticeID, x.Version, x.Round, x.ContentHash
+		return a, true
+	}
+	return Attestation{}, false
 }
 
 // acknowledgedText is the greyed-out button's text of an acknowledged
@@ -410,26 +456,28 @@ func decideReply(e *wecom.TextMessage, st State, now time.Time) []Action {
 		Lang:    personLang(pc.current(), st.Settings),
 		UserIDs: []string{user},
 	}
+	ack := func(a Attestation) []Action {
+		text.Template, text.Reason = "ack_confirm", ReasonReplyAck
+		text.Data = map[string]any{"Title": noticeTitle(st, a.NoticeID), "Version": a.Version, "At": formatMinute(now, st.Settings)}
+		return []Action{Acknowledge{Attestation: a, Reason: ReasonReplyAck}, text}
+	}
+	att := Attestation{
+		UserID: user, ContentHash: st.ContentHash, Channel: ChannelReply,
+		CreateTime: e.CreateTime, ReceivedAt: st.ReceivedAt, DedupKey: dedupKey(st, e),
+	}
+	if a, ok := ownAttestation(pc.Attestations, att); ok {
+		// This reply acknowledged one in an earlier run (which is no
+		// longer open): the same again, not "nothing open".
+		return ack(a)
+	}
 	switch len(open) {
 	case 0:
 		text.Template, text.Reason = "nothing_open", ReasonNothingOpen
 		return []Action{text}
 	case 1:
 		o := open[0]
-		text.Template, text.Reason = "ack_confirm", ReasonReplyAck
-		text.Data = map[string]any{"Title": noticeTitle(st, o.NoticeID), "Version": o.Version, "At": formatMinute(now, st.Settings)}
-		return []Action{
-			Acknowledge{
-				Attestation: Attestation{
-					UserID: user, NoticeID: o.NoticeID, Version: o.Version,
-					ContentHash: st.ContentHash, Channel: ChannelReply,
-					CreateTime: e.CreateTime, ReceivedAt: st.ReceivedAt,
-					DedupKey: dedupKey(st, e), Round: o.Round,
-				},
-				Reason: ReasonReplyAck,
-			},
-			text,
-		}
+		att.NoticeID, att.Version, att.Round = o.NoticeID, o.Version, o.Round
+		return ack(att)
 	default:
 		text.Template, text.Reason = "ack_choose", ReasonAmbiguousReply
 		text.Data = map[string]any{"Items": openItems(st, open)}

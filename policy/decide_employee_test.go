@@ -183,6 +183,49 @@ func membershipCases() []decideCase {
 			},
 		},
 		{
+			// The same event decided again after the reopen was stored (a
+			// crash before the card, or the event delivered again): the
+			// same reopen and card — recognised by its time (now) and
+			// reason — not a new obligation's.
+			name: "update_user back in the audience decided again",
+			ev:   userChange("update_user", "zhangsan"),
+			st: stateWith(map[string]PersonChange{"zhangsan": {
+				Before: outOfSales(zhangsan()), After: zhangsan(),
+				Obligations: []Obligation{reopen("zhangsan", archive, ReasonJoinedAudience).Obligation},
+			}}),
+			want: []Action{
+				reopen("zhangsan", archive, ReasonJoinedAudience),
+				card(archive, "zh-CN", ReasonJoinedAudience, "zhangsan"),
+			},
+		},
+		{
+			// A new member decided again after the obligation was
+			// created: the same creation and card.
+			name: "create_user decided again",
+			ev:   userChange("create_user", "zhangsan"),
+			st: stateWith(map[string]PersonChange{"zhangsan": {
+				After: zhangsan(), Obligations: []Obligation{create("zhangsan", archive, ReasonNewMember).Obligation},
+			}}),
+			want: []Action{
+				create("zhangsan", archive, ReasonNewMember),
+				card(archive, "zh-CN", ReasonNewMember, "zhangsan"),
+			},
+		},
+		{
+			// Created by an earlier event (another time): not this
+			// one's; already owed, and already in the audience: nothing.
+			name: "update_user owes from another event",
+			ev:   userChange("update_user", "zhangsan"),
+			st: stateWith(map[string]PersonChange{"zhangsan": {
+				Before: zhangsan(), After: zhangsan(),
+				Obligations: []Obligation{func() Obligation {
+					o := create("zhangsan", archive, ReasonJoinedAudience).Obligation
+					o.CreatedAt = now.Add(-time.Second)
+					return o
+				}()},
+			}}),
+		},
+		{
 			// Joining with an open obligation of an older version (state
 			// that missed a publication): the old one is superseded.
 			name: "update_user joined with an open older version",
@@ -233,6 +276,26 @@ func membershipCases() []decideCase {
 					ob("laoliu", "archive", 1, Acknowledged), ob("laoliu", "archive", 2, Pending),
 					ob("laoliu", "handbook", 1, Overdue), ob("laoliu", "retired", 3, Pending),
 					ob("laoliu", "retired", 2, Superseded),
+				},
+			}}),
+			want: []Action{
+				closeOb("laoliu", "archive", 2, Cancelled, ReasonMemberDeleted),
+				closeOb("laoliu", "handbook", 1, Cancelled, ReasonMemberDeleted),
+				closeOb("laoliu", "retired", 3, Cancelled, ReasonMemberDeleted),
+			},
+		},
+		{
+			// Decided again after one close was stored: that one is
+			// recognised (closed so at now) and closed again, the same
+			// three closes; one cancelled at another time is not.
+			name: "delete_user decided again",
+			ev:   userChange("delete_user", "laoliu"),
+			st: stateWith(map[string]PersonChange{"laoliu": {
+				Before: laoliu(),
+				Obligations: []Obligation{
+					closed(ob("laoliu", "archive", 2, Pending), Cancelled, ReasonMemberDeleted, now),
+					ob("laoliu", "handbook", 1, Overdue), ob("laoliu", "retired", 3, Pending),
+					closed(ob("laoliu", "retired", 2, Pending), Cancelled, ReasonMemberDeleted, now.Add(-time.Hour)),
 				},
 			}}),
 			want: []Action{
@@ -368,6 +431,21 @@ func publishedCases() []decideCase {
 			name: "new version supersedes an open one",
 			ev:   NoticePublished{Notice: archive3},
 			st:   stateWith(map[string]PersonChange{"zhangsan": same(zhangsan(), ob("zhangsan", "archive", 2, Pending))}),
+			want: []Action{
+				closeOb("zhangsan", "archive", 2, Superseded, ReasonNewVersion),
+				create("zhangsan", archive3, ReasonNewVersion),
+				card(archive3, "zh-CN", ReasonNewVersion, "zhangsan"),
+			},
+		},
+		{
+			// Decided again after the old one was superseded and the new
+			// one created: the same three actions (before the fix: the
+			// card only, another decision).
+			name: "new version decided again",
+			ev:   NoticePublished{Notice: archive3},
+			st: stateWith(map[string]PersonChange{"zhangsan": same(zhangsan(),
+				closed(ob("zhangsan", "archive", 2, Pending), Superseded, ReasonNewVersion, now),
+				create("zhangsan", archive3, ReasonNewVersion).Obligation)}),
 			want: []Action{
 				closeOb("zhangsan", "archive", 2, Superseded, ReasonNewVersion),
 				create("zhangsan", archive3, ReasonNewVersion),
@@ -574,6 +652,25 @@ func clickCases() []decideCase {
 			},
 		},
 		{
+			// This very click acknowledged in an earlier run (its
+			// attestation has the click's dedup key): decided again, the
+			// same attestation and the same card text, not "already
+			// acknowledged" (the same update, but another decision to
+			// audit).
+			name: "decided again after acknowledging",
+			ev:   cardClick("zhangsan", key),
+			st: func() State {
+				acked := ob("zhangsan", "archive", 2, Acknowledged)
+				acked.AcknowledgedAt, acked.ClosedAt = receivedAt, receivedAt
+				st := clickState(zhangsan(), acked)
+				pc := st.People["zhangsan"]
+				pc.Attestations = []Attestation{cardAck("zhangsan").Attestation}
+				st.People["zhangsan"] = pc
+				return st
+			}(),
+			want: []Action{cardAck("zhangsan"), updateCard("zhangsan", "已确认 2026-11-23 10:15", ReasonCardClicked)},
+		},
+		{
 			// A second click: no second attestation; the card says when
 			// the first one was (2026-10-21 01:00 UTC).
 			name: "double click",
@@ -691,6 +788,18 @@ func replyAck(user, id string, v int, title, lang string) []Action {
 	}
 }
 
+// repliedBefore is the state of a reply that acknowledged p's archive v2
+// in an earlier run.
+func repliedBefore(p *Person) State {
+	acked := ob(p.UserID, "archive", 2, Acknowledged)
+	acked.AcknowledgedAt, acked.ClosedAt, acked.ClosedReason = receivedAt, receivedAt, ReasonReplyAck
+	st := replyState(p, ob(p.UserID, "archive", 1, Acknowledged), acked)
+	pc := st.People[p.UserID]
+	pc.Attestations = []Attestation{replyAck(p.UserID, "archive", 2, "", "")[0].(Acknowledge).Attestation}
+	st.People[p.UserID] = pc
+	return st
+}
+
 // noDue is o without a due date.
 func noDue(o Obligation) Obligation { o.DueAt = time.Time{}; return o }
 
@@ -753,6 +862,44 @@ func replyCases() []decideCase {
 					{"Title": "Employee handbook", "Version": 1, "Due": ""},
 				}},
 				UserIDs: []string{"laoliu"}, Reason: ReasonAmbiguousReply,
+			}},
+		},
+		{
+			// This very reply acknowledged archive v2 in an earlier run
+			// (its attestation has the reply's dedup key): decided again,
+			// the same acknowledgement and the same text — not "nothing
+			// open" under the same key.
+			name: "decided again after acknowledging",
+			ev:   reply("zhangsan", "确认"),
+			st:   repliedBefore(zhangsan()),
+			want: replyAck("zhangsan", "archive", 2, "会话存档告知", "zh-CN"),
+		},
+		{
+			// … even when another obligation is open by now: this reply
+			// acknowledged archive v2, not that one.
+			name: "decided again with another open since",
+			ev:   reply("zhangsan", "确认"),
+			st: func() State {
+				st := repliedBefore(zhangsan())
+				pc := st.People["zhangsan"]
+				pc.Obligations = append(pc.Obligations, ob("zhangsan", "handbook", 1, Pending))
+				st.People["zhangsan"] = pc
+				return st
+			}(),
+			want: replyAck("zhangsan", "archive", 2, "会话存档告知", "zh-CN"),
+		},
+		{
+			// Acknowledged by another reply: this one finds nothing open.
+			name: "acknowledged by another reply",
+			ev:   reply("zhangsan", "确认"),
+			st: func() State {
+				st := repliedBefore(zhangsan())
+				st.People["zhangsan"].Attestations[0].DedupKey = "msg:7000000000000000000"
+				return st
+			}(),
+			want: []Action{SendText{
+				Key: "reply:msg:7000000000000000001", Template: "nothing_open", Lang: "zh-CN",
+				UserIDs: []string{"zhangsan"}, Reason: ReasonNothingOpen,
 			}},
 		},
 		{

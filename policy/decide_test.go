@@ -117,6 +117,12 @@ func ob(user, id string, v int, s ObligationStatus) Obligation {
 	return o
 }
 
+// closed is o closed as status for reason at at, as the store closes it.
+func closed(o Obligation, status ObligationStatus, reason Reason, at time.Time) Obligation {
+	o.Status, o.ClosedReason, o.ClosedAt = status, reason, at
+	return o
+}
+
 // The expected actions.
 
 // create is the CreateObligation Decide makes for user and n at now.
@@ -131,7 +137,7 @@ func create(user string, n Notice, reason Reason) CreateObligation {
 // reopen is create for a cancelled obligation.
 func reopen(user string, n Notice, reason Reason) CreateObligation {
 	c := create(user, n, reason)
-	c.Reopen = true
+	c.Reopen, c.Obligation.Reopened = true, true
 	return c
 }
 
@@ -378,7 +384,8 @@ func cloneState(st State) State {
 	if st.People != nil {
 		c.People = make(map[string]PersonChange, len(st.People))
 		for id, pc := range st.People {
-			c.People[id] = PersonChange{Before: clonePerson(pc.Before), After: clonePerson(pc.After), Obligations: slices.Clone(pc.Obligations)}
+			c.People[id] = PersonChange{Before: clonePerson(pc.Before), After: clonePerson(pc.After),
+				Obligations: slices.Clone(pc.Obligations), Attestations: slices.Clone(pc.Attestations)}
 		}
 	}
 	if st.Consent != nil {

@@ -149,6 +149,11 @@ type Obligation struct {
 	// Round counts re-attestations: 0 for the first acknowledgement; when
 	// reattest_days pass the obligation is reopened in the next round.
 	Round int `json:"round,omitempty"`
+	// Reopened: it was owed again after it had been cancelled (the person
+	// came back into the audience; CreateObligation with Reopen), at
+	// CreatedAt. Decide reads it to decide an event that reopened it the
+	// same way again.
+	Reopened bool `json:"reopened,omitempty"`
 }
 
 // Channel is how an acknowledgement reached us.
@@ -275,6 +280,10 @@ type PersonChange struct {
 	// Obligations are the person's obligations, every status, every
 	// version.
 	Obligations []Obligation
+	// Attestations are the person's attestations, for a click or a reply
+	// (to recognise one this very event recorded before); nil for the
+	// other events.
+	Attestations []Attestation
 }
 
 // State is everything Decide may look at. The caller fills what the

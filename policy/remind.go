@@ -194,7 +194,7 @@ func (a Reattest) Update(o Obligation) Obligation {
 	if o.Status != Acknowledged || o.Round != a.Round-1 {
 		return o
 	}
-	o.Status, o.Reason, o.Round = Pending, ReasonReattest, a.Round
+	o.Status, o.Reason, o.Round, o.Reopened = Pending, ReasonReattest, a.Round, false
 	o.CreatedAt, o.DueAt = a.At, a.DueAt
 	o.AcknowledgedAt, o.ClosedReason, o.ClosedAt = time.Time{}, "", time.Time{}
 	o.Reminders, o.LastRemindedAt, o.EscalatedAt = 0, time.Time{}, time.Time{}

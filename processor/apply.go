@@ -17,8 +17,8 @@ import (
 	"github.com/wecomply/wecomply/wecom"
 )
 
-// applyOne carries out one action.
-func (p *Processor) applyOne(ctx context.Context, origin string, a policy.Action) (err error) {
+// applyOne carries out one action, decided at decided.
+func (p *Processor) applyOne(ctx context.Context, origin string, decided time.Time, a policy.Action) (err error) {
 	switch a := a.(type) {
 	case policy.CreateObligation:
 		created, err := p.st.CreateObligation(ctx, a.Obligation)
@@ -76,8 +76,10 @@ func (p *Processor) applyOne(ctx context.Context, origin string, a policy.Action
 		}
 		return err
 	case policy.CheckConsent:
+		// Received when it was decided: the check is decided at that time
+		// too, however late or often it runs.
 		_, err = p.st.Enqueue(ctx, store.Event{DedupKey: "consent-check:" + origin + ":" + a.UserID + ":" + a.ExternalUserID,
-			Kind: KindConsentCheck, Receiver: "policy", ReceivedAt: p.cfg.Now().UTC(),
+			Kind: KindConsentCheck, Receiver: "policy", ReceivedAt: decided.UTC(),
 			Payload: mustJSON(consentJob{UserID: a.UserID, ExternalUserID: a.ExternalUserID})})
 		return err
 	case policy.RecordConsent:
@@ -164,7 +166,8 @@ func (p *Processor) consentCheck(ctx context.Context, d store.Delivery) error {
 		return fmt.Errorf("check_single_agree: %w", err)
 	}
 	ev := consentAnswer(j.UserID, j.ExternalUserID, infos)
-	return p.consentChecked(ctx, d.DedupKey, d.ReceivedAt, ev, p.cfg.Now())
+	now := p.decisionTime(d)
+	return p.consentChecked(ctx, d.DedupKey, now, ev, now)
 }
 
 // consentAnswer is what check_single_agree's infos say of one pair:

@@ -136,7 +136,10 @@ func (p *Processor) Register(mux *worker.Mux) {
 
 // Process handles one WeCom event: it is logged in the event log, then
 // decided and applied. Everything it does is idempotent, so an event
-// processed again after a crash changes nothing twice.
+// processed again after a crash changes nothing twice; and it is decided
+// at the time it was accepted (d.ReceivedAt), not at the time it happens
+// to be processed, so that processed again, however much later, it
+// decides the same (see policy.Decide).
 func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
 	if err := p.st.AppendEventLog(ctx, worker.Entry(d, ev)); err != nil {
 		return err
@@ -145,11 +148,22 @@ func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Even
 	if err != nil {
 		return fmt.Errorf("load state for %s: %w", ev.Kind(), err)
 	}
-	acts := policy.Decide(ev, st, p.cfg.Now())
+	acts := policy.Decide(ev, st, p.decisionTime(d))
 	if err := p.apply(ctx, d.DedupKey, ev, st, acts); err != nil {
 		return err
 	}
 	return p.savePeople(ctx, people)
+}
+
+// decisionTime is the time a queue entry is decided at: when it was
+// accepted, which is the same on every delivery, so that an event decided
+// again after a crash, or delivered again, decides the same (see
+// policy.Decide); the processor's now only for an entry without one.
+func (p *Processor) decisionTime(d store.Delivery) time.Time {
+	if d.ReceivedAt.IsZero() {
+		return p.cfg.Now()
+	}
+	return d.ReceivedAt
 }
 
 // state loads what Decide needs for ev. people are the records to store
@@ -209,6 +223,15 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 		}
 		if err := p.addPerson(ctx, &st, user, person, person); err != nil {
 			return st, nil, err
+		}
+		if _, enter := ev.(*wecom.EnterAgent); !enter {
+			// A click or a reply that acknowledged before is recognised
+			// by its attestation.
+			pc := st.People[user]
+			if pc.Attestations, err = p.attestationsOf(ctx, user); err != nil {
+				return st, nil, err
+			}
+			st.People[user] = pc
 		}
 		if c, ok := ev.(*wecom.TemplateCardEvent); ok {
 			if key, ok := strings.CutPrefix(c.EventKey, "ack:"); ok {
@@ -284,17 +307,16 @@ func (p *Processor) tagChange(ctx context.Context, st *policy.State, userID stri
 
 // obligationsOf lists every obligation of a person.
 func (p *Processor) obligationsOf(ctx context.Context, userID string) ([]policy.Obligation, error) {
-	var all []policy.Obligation
-	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+	return collect(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
 		return p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
-	}, func(o policy.Obligation) error {
-		all = append(all, o)
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return all, nil
+}
+
+// attestationsOf lists every attestation of a person.
+func (p *Processor) attestationsOf(ctx context.Context, userID string) ([]policy.Attestation, error) {
+	return collect(ctx, func(ctx context.Context, page store.Page) ([]policy.Attestation, string, error) {
+		return p.st.ListAttestations(ctx, store.AttestationFilter{UserID: userID}, page)
+	})
 }
 
 // pageSize is how many items each asks the store for at a time.
@@ -320,6 +342,19 @@ func each[T any](ctx context.Context, list func(context.Context, store.Page) ([]
 		}
 		page.Cursor = next
 	}
+}
+
+// collect returns every item list returns (see each).
+func collect[T any](ctx context.Context, list func(context.Context, store.Page) ([]T, string, error)) ([]T, error) {
+	var all []T
+	err := each(ctx, list, func(it T) error {
+		all = append(all, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // parallel calls fn(ctx, i) for every i in [0, n), at most workers at a
@@ -380,8 +415,15 @@ func (p *Processor) savePeople(ctx context.Context, people map[string]policy.Per
 // decision run again writes nothing new. A run of actions of one kind
 // and reason (a publish makes thousands) shares an entry, up to
 // auditGroup of them.
+//
+// st.ReceivedAt is the time the actions were decided at (now if zero):
+// the jobs they enqueue are decided at it too.
 func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, st policy.State, acts []policy.Action) error {
 	now := p.cfg.Now()
+	decided := st.ReceivedAt
+	if decided.IsZero() {
+		decided = now
+	}
 	for start := 0; start < len(acts); {
 		end := start + 1
 		for end < len(acts) && end-start < auditGroup && actionName(acts[end]) == actionName(acts[start]) &&
@@ -415,7 +457,7 @@ func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, s
 			return fmt.Errorf("audit: %w", err)
 		}
 		for _, a := range group {
-			if err := p.applyOne(ctx, origin, a); err != nil {
+			if err := p.applyOne(ctx, origin, decided, a); err != nil {
 				return fmt.Errorf("apply %T (%s): %w", a, a.ActionReason(), err)
 			}
 			p.m.actions.WithLabelValues(actionName(a), string(a.ActionReason())).Inc()

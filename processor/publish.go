@@ -74,8 +74,10 @@ func (p *Processor) publish(ctx context.Context, d store.Delivery) error {
 			ids[i] = pp.UserID
 		}
 		sum := sha256.Sum256([]byte(fmt.Sprint(ids)))
+		// Received when the publish was: each chunk is decided at that
+		// time, however late or often it runs.
 		if _, err := p.st.Enqueue(ctx, store.Event{DedupKey: "publish:" + j.Notice + ":" + hex.EncodeToString(sum[:12]),
-			Kind: KindPublishChunk, Receiver: "policy", ReceivedAt: p.cfg.Now().UTC(),
+			Kind: KindPublishChunk, Receiver: "policy", ReceivedAt: p.decisionTime(d).UTC(),
 			Payload: mustJSON(publishChunkJob{Notice: j.Notice, People: chunk})}); err != nil {
 			return fmt.Errorf("publish %s: %w", j.Notice, err)
 		}
@@ -94,8 +96,9 @@ func (p *Processor) publishChunk(ctx context.Context, d store.Delivery) error {
 	if !ok {
 		return nil
 	}
+	now := p.decisionTime(d)
 	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: make(map[string]policy.PersonChange, len(j.People)),
-		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
+		ReceivedAt: now, DedupKey: d.DedupKey}
 	for i := range j.People {
 		person := &j.People[i]
 		obs, err := p.obligationsOf(ctx, person.UserID)
@@ -105,7 +108,7 @@ func (p *Processor) publishChunk(ctx context.Context, d store.Delivery) error {
 		st.People[person.UserID] = policy.PersonChange{Before: person, After: person, Obligations: obs}
 	}
 	ev := policy.NoticePublished{Notice: n}
-	return p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now()))
+	return p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, now))
 }
 
 // everyone lists the company's members: from WeCom when the contacts

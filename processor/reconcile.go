@@ -357,15 +357,7 @@ func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool
 
 // allPeople lists every stored person.
 func (p *Processor) allPeople(ctx context.Context) ([]policy.Person, error) {
-	var all []policy.Person
-	err := each(ctx, p.st.ListPeople, func(s policy.Person) error {
-		all = append(all, s)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return all, nil
+	return collect(ctx, p.st.ListPeople)
 }
 
 // reconcileKey is the dedup key of a synthetic event of one run's day.
@@ -482,13 +474,14 @@ func (p *Processor) reconcilePerson(ctx context.Context, d store.Delivery) error
 	if j.DirectLeaders != nil {
 		after.DirectLeaders = slices.Clone(*j.DirectLeaders)
 	}
+	now := p.decisionTime(d)
 	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
-		ReceivedAt: d.ReceivedAt, DedupKey: d.DedupKey}
+		ReceivedAt: now, DedupKey: d.DedupKey}
 	if err := p.addPerson(ctx, &st, j.UserID, before, &after); err != nil {
 		return err
 	}
 	ev := policy.PeopleChanged{Source: ReconcileReceiver}
-	if err := p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, p.cfg.Now())); err != nil {
+	if err := p.apply(ctx, d.DedupKey, ev, st, policy.Decide(ev, st, now)); err != nil {
 		return err
 	}
 	return p.savePeople(ctx, st.People)

@@ -104,6 +104,14 @@ type envConfig struct {
 	Notices []policy.Notice
 	// Wrap wraps the processor's notifier (nil: not wrapped).
 	Wrap func(processor.Notifier) processor.Notifier
+	// WrapStore wraps the processor's store (nil: not wrapped); the
+	// notifier, the WeCom client and the test's own reads use the store
+	// itself.
+	WrapStore func(processor.Store) processor.Store
+	// RedisURL, on the redis backend, is a running server to use instead
+	// of starting one; Namespace (default the corp id) keeps this
+	// environment's keys apart from the others' on it.
+	RedisURL, Namespace string
 	// Settings replace the tests' default settings (nil: kept).
 	Settings *policy.Settings
 	// Start, when set, is the clock's start, and the store, the WeCom
@@ -142,7 +150,14 @@ func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	var st store.Store
 	var err error
 	if backend == "redis" {
-		st, err = redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: corpID})
+		url, ns := cfg.RedisURL, cfg.Namespace
+		if url == "" {
+			url = redistest.Start(t)
+		}
+		if ns == "" {
+			ns = corpID
+		}
+		st, err = redisstore.Open(context.Background(), redisstore.Options{URL: url, Namespace: ns})
 	} else {
 		st, err = embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{Now: storeNow})
 	}
@@ -178,7 +193,11 @@ func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	if cfg.Settings != nil {
 		settings = *cfg.Settings
 	}
-	proc, err := processor.New(st, n, client, nil, processor.Config{
+	var pst processor.Store = st
+	if cfg.WrapStore != nil {
+		pst = cfg.WrapStore(st)
+	}
+	proc, err := processor.New(pst, n, client, nil, processor.Config{
 		Notices:  cfg.Notices,
 		Settings: settings,
 		Now:      clk.Now, Sleep: clk.Sleep, Logger: cfg.Logger,
@@ -197,6 +216,13 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Set sets the clock to t.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 // drain runs every queued entry through the worker's mux until the queue

@@ -109,13 +109,13 @@ func (m *Mux) Handle(ctx context.Context, d store.Delivery) error {
 
 // Config tunes a Pool.
 type Config struct {
-	// Count goroutines each claim up to Batch events at a time.
+	// Count workers process events, each one at a time; Batch bounds how
+	// many entries one Claim takes for the workers that are free.
 	Count, Batch int
-	// Lease is the store's lease (store.QueueOptions.Lease): while a batch
-	// is in hand, every entry of it not yet settled — the one being
-	// processed and those waiting their turn — is extended every Lease/3,
-	// so that no other worker takes it over however long the batch takes.
-	// Zero: store.DefaultQueueOptions.Lease.
+	// Lease is the store's lease (store.QueueOptions.Lease): every entry
+	// the pool holds and has not settled is extended every Lease/3, so that
+	// no other worker takes it over however long it takes. Zero:
+	// store.DefaultQueueOptions.Lease.
 	Lease time.Duration
 	// EventTimeout bounds the processing of one event.
 	EventTimeout time.Duration
@@ -124,8 +124,8 @@ type Config struct {
 	Backoff, MaxBackoff time.Duration
 	// ClaimWait is how long one Claim call waits for work.
 	ClaimWait time.Duration
-	// Consumer names this process to the queue; each goroutine appends
-	// its number. Defaults to hostname-pid.
+	// Consumer names this process to the queue. Defaults to
+	// hostname-pid.
 	Consumer string
 }
 
@@ -198,117 +198,154 @@ func New(q store.Queue, h Handler, cfg Config, log *slog.Logger, reg prometheus.
 }
 
 // Run claims and processes events until ctx ends. Then it stops claiming,
-// finishes the event in hand, gives back the ones it claimed but did not
-// start (so another replica takes them at once) and returns.
+// finishes the events in hand, gives back the ones it claimed but did not
+// hand to a worker (so another replica takes them at once) and returns.
+//
+// One claimer claims for all Count workers, and only as many entries as
+// there are workers waiting for one (up to Batch): an entry is claimed
+// when a worker is free to start it, so no entry waits in one worker's
+// batch while another worker idles (a welcome message's code lives 20 s).
+// While an entry is held, a heartbeat extends its lease.
 func (p *Pool) Run(ctx context.Context) {
+	work := make(chan store.Delivery)
+	idle := make(chan struct{}, p.cfg.Count) // one token per worker waiting on work
+	h := newHeld()
+	stop := p.heartbeat(ctx, h)
+	defer stop()
 	var wg sync.WaitGroup
-	for i := range p.cfg.Count {
-		wg.Go(func() { p.loop(ctx, fmt.Sprintf("%s-%d", p.cfg.Consumer, i)) })
+	for range p.cfg.Count {
+		wg.Go(func() {
+			for {
+				idle <- struct{}{}
+				d, ok := <-work
+				if !ok {
+					return
+				}
+				if h.lost(d.Receipt) {
+					p.log.Warn("claim lost before its turn: skipped, another worker has it", "kind", d.Kind,
+						"dedup_key", d.DedupKey, "queue_id", d.ID)
+				} else {
+					p.handle(ctx, d)
+				}
+				h.settle(d.Receipt)
+			}
+		})
 	}
+	p.claim(ctx, work, idle, h)
+	close(work)
 	wg.Wait()
 }
 
-func (p *Pool) loop(ctx context.Context, consumer string) {
+// claim claims entries for the workers waiting on work until ctx ends.
+func (p *Pool) claim(ctx context.Context, work chan<- store.Delivery, idle chan struct{}, h *held) {
 	errWait := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		ds, err := p.queue.Claim(ctx, consumer, p.cfg.Batch, p.cfg.ClaimWait)
+	for {
+		// Wait for a free worker, then count the others free now.
+		select {
+		case <-ctx.Done():
+			return
+		case <-idle:
+		}
+		n := 1
+	count:
+		for n < p.cfg.Batch {
+			select {
+			case <-idle:
+				n++
+			default:
+				break count
+			}
+		}
+		ds, err := p.queue.Claim(ctx, p.cfg.Consumer, n, p.cfg.ClaimWait)
+		for range n - len(ds) {
+			idle <- struct{}{} // those workers still wait
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return
 			}
-			p.log.Error("claim events", "consumer", consumer, "err", err)
+			p.log.Error("claim events", "consumer", p.cfg.Consumer, "err", err)
 			sleep(ctx, errWait)
 			errWait = min(2*errWait, 5*time.Second)
 			continue
 		}
 		errWait = 100 * time.Millisecond
-		p.work(ctx, ds)
+		h.add(ds)
+		for i, d := range ds {
+			select {
+			case work <- d: // a worker that gave a token takes it
+			case <-ctx.Done():
+				p.release(ds[i:])
+				for _, d := range ds[i:] {
+					h.settle(d.Receipt)
+				}
+				return
+			}
+		}
 	}
 }
 
-// work processes a claimed batch, one entry after another, while a
-// heartbeat extends the lease of every entry not settled yet. An entry
-// whose claim was lost before its turn (the heartbeat could not extend it
-// in time, and another worker took it) is skipped: it is that worker's
-// now. When ctx ends, the entries not started are given back.
-func (p *Pool) work(ctx context.Context, ds []store.Delivery) {
-	if len(ds) == 0 {
-		return
-	}
-	b := newBatch(ds)
-	stop := p.heartbeat(ctx, b)
-	defer stop()
-	for i, d := range ds {
-		if ctx.Err() != nil {
-			p.release(ds[i:])
-			return
-		}
-		if b.lost(d.Receipt) {
-			p.log.Warn("claim lost before its turn: skipped, another worker has it", "kind", d.Kind,
-				"dedup_key", d.DedupKey, "queue_id", d.ID)
-			continue
-		}
-		p.handle(ctx, d)
-		b.settle(d.Receipt)
-	}
-}
-
-// batch is the receipts of a claimed batch that are not settled yet, and
-// those whose claim was lost.
-type batch struct {
+// held is the receipts of the entries the pool holds and has not settled
+// yet, and those whose claim was lost.
+type held struct {
 	mu        sync.Mutex
 	unsettled map[store.Receipt]bool
 	gone      map[store.Receipt]bool
 }
 
-func newBatch(ds []store.Delivery) *batch {
-	b := &batch{unsettled: make(map[store.Receipt]bool, len(ds)), gone: map[store.Receipt]bool{}}
-	for _, d := range ds {
-		b.unsettled[d.Receipt] = true
-	}
-	return b
+func newHeld() *held {
+	return &held{unsettled: map[store.Receipt]bool{}, gone: map[store.Receipt]bool{}}
 }
 
-func (b *batch) settle(r store.Receipt) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.unsettled, r)
+func (h *held) add(ds []store.Delivery) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range ds {
+		h.unsettled[d.Receipt] = true
+	}
+}
+
+func (h *held) settle(r store.Receipt) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.unsettled, r)
+	delete(h.gone, r)
 }
 
 // lose marks r's claim lost unless r was settled meanwhile (an Extend
 // racing the Ack); it reports which.
-func (b *batch) lose(r store.Receipt) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.unsettled[r] {
+func (h *held) lose(r store.Receipt) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.unsettled[r] {
 		return false
 	}
-	b.gone[r] = true
+	h.gone[r] = true
 	return true
 }
 
-func (b *batch) lost(r store.Receipt) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.gone[r]
+func (h *held) lost(r store.Receipt) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gone[r]
 }
 
-func (b *batch) pending() []store.Receipt {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	rs := make([]store.Receipt, 0, len(b.unsettled))
-	for r := range b.unsettled {
-		if !b.gone[r] {
+func (h *held) pending() []store.Receipt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs := make([]store.Receipt, 0, len(h.unsettled))
+	for r := range h.unsettled {
+		if !h.gone[r] {
 			rs = append(rs, r)
 		}
 	}
 	return rs
 }
 
-// heartbeat extends the lease of every unsettled entry of b every
-// Lease/3, until stop is called. It runs on after ctx ends (shutdown),
-// like the event in hand, until the batch is settled or given back.
-func (p *Pool) heartbeat(ctx context.Context, b *batch) (stop func()) {
+// heartbeat extends the lease of every entry h holds every Lease/3,
+// until stop is called. It runs on after ctx ends (shutdown), like the
+// events in hand, until Run has settled or given back everything.
+func (p *Pool) heartbeat(ctx context.Context, h *held) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -321,14 +358,14 @@ func (p *Pool) heartbeat(ctx context.Context, b *batch) (stop func()) {
 				return
 			case <-t.C:
 			}
-			for _, r := range b.pending() {
+			for _, r := range h.pending() {
 				err := p.queue.Extend(ctx, r)
 				switch {
 				case err == nil:
 				case errors.Is(err, store.ErrNotFound):
 					// Taken over, or settled meanwhile: either way not ours
 					// to extend any more.
-					if b.lose(r) {
+					if h.lose(r) {
 						p.metrics.lost.Inc()
 					}
 				case ctx.Err() == nil:

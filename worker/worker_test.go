@@ -215,41 +215,31 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	}
 }
 
-// TestEveryEntryOfABatchKeepsItsLease: a worker handles its batch one
-// entry after another, so the last entry of a batch waits for the
-// others; it must not lose its lease meanwhile. With a lease of 300 ms,
-// handlers of 120 ms and batches of 4, the fourth entry of a batch is
-// started 360 ms after the claim: without extending the waiting entries'
-// leases, other workers took them over and handled them a second time
-// (4 of 8 events, every run), each takeover counted as a failed attempt.
-func TestEveryEntryOfABatchKeepsItsLease(t *testing.T) {
+// TestHeldEntriesKeepTheirLeases: an entry the pool holds keeps its
+// lease however long it is held. With a lease of 300 ms and handlers of
+// 450 ms, the leases of entries in hand ran out and idle workers took them
+// over and handled them a second time (when each worker claimed a batch
+// of 4 and worked through it, the entries waiting their turn lost theirs
+// too: 4 of 8 events handled twice with 120 ms handlers, every run), each
+// takeover counted as a failed attempt.
+func TestHeldEntriesKeepTheirLeases(t *testing.T) {
 	q := store.QueueOptions{Lease: 300 * time.Millisecond, MaxAttempts: 5}
 	for _, backend := range []string{"embedded", "redis"} {
 		t.Run(backend, func(t *testing.T) {
-			var s store.Queue
-			if backend == "redis" {
-				rs, err := redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: "wwtest", Queue: q})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { rs.Close() })
-				s = rs
-			} else {
-				s = openStore(t, q)
-			}
+			s := openQueue(t, backend, q)
 			keys := enqueue(t, s, 8)
 			var mu sync.Mutex
 			handled := map[string]int{}
 			attempts := 0
 			h := HandlerFunc(func(_ context.Context, d store.Delivery) error {
-				time.Sleep(120 * time.Millisecond) // a slow WeCom call
+				time.Sleep(450 * time.Millisecond) // a slow WeCom call
 				mu.Lock()
 				defer mu.Unlock()
 				handled[d.DedupKey]++
 				attempts += d.Attempts
 				return nil
 			})
-			pool := newPool(t, s, h, Config{Count: 3, Batch: 4, Lease: q.Lease, EventTimeout: 200 * time.Millisecond})
+			pool := newPool(t, s, h, Config{Count: 3, Batch: 4, Lease: q.Lease, EventTimeout: time.Second})
 			stop := runPool(pool)
 			defer stop()
 			eventually(t, "every event handled and acked", func() bool {
@@ -270,6 +260,59 @@ func TestEveryEntryOfABatchKeepsItsLease(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAFreeWorkerDoesNotWaitBehindABusyOne: entries are claimed for the
+// workers free to start them, so one slow event does not hold back the
+// entries claimed with it while another worker idles. The slow handler
+// here finishes only once the three others are done; when a worker
+// claimed a batch of 4 and worked through it, they waited behind it.
+func TestAFreeWorkerDoesNotWaitBehindABusyOne(t *testing.T) {
+	s := openStore(t, store.QueueOptions{Lease: time.Minute})
+	keys := enqueue(t, s, 4)
+	others := make(chan struct{}, len(keys))
+	h := HandlerFunc(func(ctx context.Context, d store.Delivery) error {
+		if d.DedupKey != keys[0] {
+			others <- struct{}{}
+			return nil
+		}
+		for range len(keys) - 1 {
+			select {
+			case <-others:
+			case <-ctx.Done():
+				return errors.New("the other events were not handled while this one waited")
+			}
+		}
+		return nil
+	})
+	pool := newPool(t, s, h, Config{Count: 2, Batch: 4, EventTimeout: 5 * time.Second})
+	stop := runPool(pool)
+	defer stop()
+	eventually(t, "every event acked", func() bool {
+		st, err := s.QueueStats(context.Background())
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	if dead, _, _ := s.ListDeadLetters(context.Background(), store.Page{}); len(dead) != 0 {
+		t.Errorf("dead letters: %+v", dead)
+	}
+	if got := testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "retry")); got != 0 {
+		t.Errorf("%v retries: the slow event timed out waiting for the others", got)
+	}
+}
+
+// openQueue opens a fresh store of backend ("embedded" or "redis", a
+// real redis-server) with q.
+func openQueue(t *testing.T, backend string, q store.QueueOptions) store.Queue {
+	t.Helper()
+	if backend == "embedded" {
+		return openStore(t, q)
+	}
+	rs, err := redisstore.Open(context.Background(), redisstore.Options{URL: redistest.Start(t), Namespace: "wwtest", Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	return rs
 }
 
 func TestBackoff(t *testing.T) {
