@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	"github.com/wecomply/wecomply/templates"
@@ -30,30 +30,11 @@ const (
 	agentID   = 1000002
 )
 
-// clock is a test clock shared by the fake WeCom, the store and the
-// notifier; it runs with real time from a base and can be moved forward.
-type clock struct {
-	mu   sync.Mutex
-	skew time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.skew)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skew += d
-}
-
 // rig is a notifier on a real embedded store and a real WeCom client,
 // talking to the fake WeCom, with a worker pool to run its jobs.
 type rig struct {
 	t      *testing.T
-	clock  *clock
+	clock  *testclock.Clock // shared by the fake WeCom, the store and the notifier
 	fake   *wecomtest.Server
 	st     *embedded.Store
 	client *wecom.Client
@@ -65,7 +46,7 @@ type rigOption func(*Config, *wecomtest.ServerConfig)
 
 func newRig(t *testing.T, users int, opts ...rigOption) *rig {
 	t.Helper()
-	c := &clock{}
+	c := testclock.New(t)
 	fcfg := wecomtest.ServerConfig{CorpID: corpID, Now: c.Now,
 		Apps: map[string]wecomtest.AppConfig{"app": {Secret: appSecret, AgentID: agentID}}}
 	ncfg := Config{
