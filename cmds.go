@@ -233,7 +233,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr), time.Now)
 	if err != nil {
 		return err
 	}

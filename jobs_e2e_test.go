@@ -73,15 +73,17 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	shanghai := jobsLocation(cfg)
 	// The yearly activation: the same for every replica however long they
-	// take to start (a daily one moves at 16:00 UTC).
-	activation := time.Date(time.Now().In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
+	// take to start (a daily one moves at 16:00 UTC). The replicas are
+	// processes on the wall clock, so the year is the wall clock's.
+	wall := time.Now()
+	activation := time.Date(wall.In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
 	keys := make([]store.ObligationKey, len(users))
 	for i, u := range users {
 		keys[i] = store.ObligationKey{UserID: u, NoticeID: "conduct", Version: 1}
