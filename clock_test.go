@@ -11,6 +11,46 @@ import (
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
 
+// clockMatrixTimes are the times of day TestClockMatrix sets the clock
+// to on each day of its week: past midnight, either side of the
+// calendar's working mornings (and the reminders' 10:00), and the last
+// minute of the day.
+var clockMatrixTimes = []struct{ hour, minute int }{{0, 30}, {9, 59}, {10, 5}, {23, 59}}
+
+// TestClockMatrix runs the tests whose verdict depends on the day or the
+// hour with the app's clock (and the fake WeCom's) at each day of one
+// week at each of clockMatrixTimes, Shanghai time: 28 settings. A test
+// that reasons about days and hours from the wall clock, or picks "the
+// next Monday" without minding the hour, fails here on some setting,
+// whatever day the suite runs on.
+func TestClockMatrix(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		run  func(*testing.T, *testclock.Clock)
+	}{
+		{"ReminderLifecycle", reminderLifecycle},
+		{"ReattestationWithoutDueDate", reattestationWithoutDueDate},
+		{"ServeRunsTheDigest", serveRunsTheDigest},
+		{"DigestReportsSinceTheLastDigest", digestReportsSinceTheLastDigest},
+	}
+	monday := time.Date(2026, 12, 7, 0, 0, 0, 0, shanghai)
+	for day := range 7 {
+		for _, hm := range clockMatrixTimes {
+			at := time.Date(monday.Year(), monday.Month(), monday.Day()+day, hm.hour, hm.minute, 0, 0, shanghai)
+			t.Run(at.Format("Mon_15:04"), func(t *testing.T) {
+				t.Parallel()
+				for _, tt := range tests {
+					t.Run(tt.name, func(t *testing.T) { tt.run(t, testclock.At(at)) })
+				}
+			})
+		}
+	}
+}
+
 // TestAppRunsOnItsClock: every part of the app that reasons about days
 // and hours takes its time from the app's clock, here years from the
 // wall clock: the callback handler accepts a callback signed on it and
