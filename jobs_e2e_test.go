@@ -154,9 +154,18 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 		t.Errorf("run counts %v: nobody reminded", run.Counts)
 	}
 
-	// Every person gets exactly one reminder, however the run went.
+	// Every person gets exactly one reminder, however the run went: once
+	// all are delivered and the shared queue is drained (nothing ready,
+	// nothing leased, a dead leader's deliveries taken over and done), no
+	// duplicate can be on its way.
 	eventually(t, "every reminder delivered", func() bool { return len(reminders(fake, users)) == len(users) })
-	time.Sleep(500 * time.Millisecond) // a duplicate would be on its way
+	eventually(t, "the queue drained", func() bool {
+		s, err := st.QueueStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Ready == 0 && s.Leased == 0
+	})
 	got := reminders(fake, users)
 	msgIDs := map[string]bool{}
 	for u, ms := range got {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,49 @@ func waitEvents(t *testing.T, base string, want int) eventsResponse {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// metric returns the value of one series of the app's /metrics, named
+// with its labels as exposed (e.g. `wecomply_queue_entries{state="ready"}`),
+// and whether it is there.
+func metric(t *testing.T, base, series string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %q: %v", series, v, err)
+			}
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// processed returns how many queue entries of kind the app's workers
+// have handled and acked.
+func processed(t *testing.T, base, kind string) int {
+	t.Helper()
+	v, _ := metric(t, base, `wecomply_events_processed_total{kind="`+kind+`",outcome="ok"}`)
+	return int(v)
+}
+
+// drained reports whether the app's queue holds nothing ready or leased:
+// the work it was given is done, and nothing it decided is on its way.
+func drained(t *testing.T, base string) bool {
+	t.Helper()
+	ready, ok1 := metric(t, base, `wecomply_queue_entries{state="ready"}`)
+	leased, ok2 := metric(t, base, `wecomply_queue_entries{state="leased"}`)
+	return ok1 && ok2 && ready == 0 && leased == 0
 }
 
 // TestServeEndToEnd runs the whole server on each store backend: signed

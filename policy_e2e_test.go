@@ -265,12 +265,10 @@ func employeeLoop(t *testing.T, redisURL string) {
 	second.ResponseCode = "another-code"
 	postEvent(t, base, second)
 
+	// Both clicks processed (the retry was dropped as a duplicate when it
+	// came), then: one attestation.
+	eventually(t, "both clicks processed", func() bool { return processed(t, base, "template_card_event") >= 2 })
 	var ats attestationsResponse
-	eventually(t, "lisi's attestation", func() bool {
-		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
-		return len(ats.Attestations) > 0
-	})
-	time.Sleep(300 * time.Millisecond) // let the second click be processed
 	apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
 	if len(ats.Attestations) != 1 {
 		t.Fatalf("lisi has %d attestations, want 1", len(ats.Attestations))
@@ -342,11 +340,13 @@ func TestNewVersionIsOwedAgain(t *testing.T) {
 	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}})
 	data := t.TempDir()
 	v1 := writePolicyConfig(t, fake.URL, data, 1)
+	// runUntil runs a server until done and its queue is drained: all it
+	// was given to do at start-up is done.
 	runUntil := func(cfg string, done func(base string) bool) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		base, stopped := startAppCtx(t, ctx, cfg)
-		eventually(t, "the server's work", func() bool { return done(base) })
+		eventually(t, "the server's work", func() bool { return done(base) && drained(t, base) })
 		cancel()
 		<-stopped
 	}
@@ -371,7 +371,6 @@ func TestNewVersionIsOwedAgain(t *testing.T) {
 	for range 2 {
 		runUntil(v2, func(base string) bool { return len(cards(fake, "lisi")) == 2 && len(cards(fake, "zhangsan")) == 2 })
 	}
-	time.Sleep(300 * time.Millisecond)
 	if len(cards(fake, "lisi")) != 2 || len(cards(fake, "zhangsan")) != 2 {
 		t.Fatalf("cards after two starts at v2: lisi %d, zhangsan %d; want 2 each", len(cards(fake, "lisi")), len(cards(fake, "zhangsan")))
 	}
