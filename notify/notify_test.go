@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
@@ -111,6 +112,19 @@ func ackCard(key string, to []string) Notice {
 	return Notice{Key: key, Template: "ack_card", Lang: "zh-CN", To: to, Data: map[string]any{
 		"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。",
 		"Due": "2026-12-01", "URL": "https://compliance.example.com/n/3"}}
+}
+
+// eventually waits until cond holds, and fails the test if it does not
+// within 20 s.
+func (r *rig) eventually(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // waitResults waits until key has a result for n recipients.
@@ -329,7 +343,9 @@ func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
 	if _, err := r.n.Submit(ctx, ackCard("limited:v1", r.users)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	r.eventually("the send postponed for the member limit", func() bool {
+		return testutil.ToFloat64(r.n.m.postponed.WithLabelValues("member_limit")) > 0
+	})
 	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
 		t.Fatalf("sent within the full minute: %+v", rs)
 	}
