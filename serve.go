@@ -97,13 +97,13 @@ type appOptions struct {
 
 // newApp builds the app. opts.Now is the one "now" of every part that
 // reasons about days and hours: the embedded store (leases, retries,
-// scheduled entries, expiries), the WeCom client (token expiry), the
-// notifier, the processor, the handlers (an event's ReceivedAt, the
-// callback timestamp window) and the scheduler (run records, catch-up,
-// next activations). Real time stays where only elapsed time counts:
-// Redis keeps leases, idle deliveries and expiries on its own clock
-// (TIME, PXAT), the cron fires on the wall clock, and the group commit,
-// timeouts and backoffs are timers.
+// scheduled entries, expiries), the Redis store (cached tokens' expiry),
+// the WeCom client (token expiry), the notifier, the processor, the
+// handlers (an event's ReceivedAt, the callback timestamp window) and
+// the scheduler (run records, catch-up, next activations). Real time
+// stays where only elapsed time counts: Redis keeps leases and idle
+// deliveries on its own clock (TIME), the cron fires on the wall clock,
+// and the group commit, timeouts and backoffs are timers.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
 	now := opts.Now
 	if now == nil {
@@ -304,7 +304,7 @@ func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
 }
 
 // openStore opens the configured store on the clock now (Redis keeps
-// its leases and deliveries on its own).
+// its leases and deliveries on its own clock).
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (store.Store, error) {
 	q := store.QueueOptions{Lease: cfg.Store.Lease, MaxAttempts: cfg.Store.MaxAttempts, DedupTTL: cfg.Store.DedupTTL}
 	switch cfg.Store.Backend {
