@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
@@ -280,6 +283,9 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, bin, cfg, base string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "-config", cfg)
+	// The server runs on the wall clock, and refuses WECOMPLY_ variables
+	// it does not know: it does not get the tests' clock.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, testclock.EnvVar+"=") })
 	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
 	if err != nil {
 		t.Fatal(err)

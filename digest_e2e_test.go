@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
@@ -24,9 +25,11 @@ type jobsResponse struct {
 // digest on [jobs] digest; on a fresh store the day's run is caught up at
 // start-up, recorded ok, and the officer gets the digest, once. Without
 // the secret there is nothing to send with, and no digest job.
-func TestServeRunsTheDigest(t *testing.T) {
-	fake := policyCompany(t)
-	base := startApp(t, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
+func TestServeRunsTheDigest(t *testing.T) { serveRunsTheDigest(t, testclock.New(t)) }
+
+func serveRunsTheDigest(t *testing.T, clk *testclock.Clock) {
+	fake := policyCompanyAt(t, clk)
+	base := startAppAt(t, clk, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
 	var jobs jobsResponse
 	eventually(t, "the digest run recorded ok", func() bool {
 		apiGet(t, base, "/api/v1/jobs?job=digest", &jobs)
@@ -37,7 +40,7 @@ func TestServeRunsTheDigest(t *testing.T) {
 	}
 	eventually(t, "the officer's digest", func() bool { return markdowns(fake, "wangfang", "### 合规日报") == 1 })
 
-	bare := startApp(t, writeConfig(t, "127.0.0.1:0", "embedded", ""), io.Discard)
+	bare := startAppAt(t, clk, writeConfig(t, "127.0.0.1:0", "embedded", ""), io.Discard)
 	var none jobsResponse
 	apiGet(t, bare, "/api/v1/jobs", &none)
 	for _, j := range none.Jobs {
@@ -52,12 +55,16 @@ func TestServeRunsTheDigest(t *testing.T) {
 // recorded after one digest, in the window of the day whose digest was
 // missed, is in the digest after that.
 func TestDigestReportsSinceTheLastDigest(t *testing.T) {
-	fake := policyCompany(t)
-	a, _ := startJobsApp(t, fake, "due_days = 7\n")
+	digestReportsSinceTheLastDigest(t, testclock.New(t))
+}
+
+func digestReportsSinceTheLastDigest(t *testing.T, clk *testclock.Clock) {
+	fake := policyCompanyAt(t, clk)
+	a, _ := startJobsApp(t, clk, fake, "due_days = 7\n")
 	ctx := context.Background()
 
 	shanghai := jobsLocation(a.cfg)
-	day1 := time.Now().In(shanghai).AddDate(0, 0, 1)
+	day1 := clk.Now().In(shanghai).AddDate(0, 0, 1)
 	day1 = time.Date(day1.Year(), day1.Month(), day1.Day(), 9, 0, 0, 0, shanghai)
 	if err := a.store.PutConsent(ctx, policy.Consent{UserID: "zhangsan", ExternalUserID: "wmMissedDayCustomer",
 		Status: policy.ConsentDisagreed, Source: "check_single_agree", NotifiedAt: day1.Add(3 * time.Hour)}); err != nil {

@@ -73,15 +73,17 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	shanghai := jobsLocation(cfg)
 	// The yearly activation: the same for every replica however long they
-	// take to start (a daily one moves at 16:00 UTC).
-	activation := time.Date(time.Now().In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
+	// take to start (a daily one moves at 16:00 UTC). The replicas are
+	// processes on the wall clock, so the year is the wall clock's.
+	wall := time.Now()
+	activation := time.Date(wall.In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
 	keys := make([]store.ObligationKey, len(users))
 	for i, u := range users {
 		keys[i] = store.ObligationKey{UserID: u, NoticeID: "conduct", Version: 1}
@@ -152,9 +154,18 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 		t.Errorf("run counts %v: nobody reminded", run.Counts)
 	}
 
-	// Every person gets exactly one reminder, however the run went.
+	// Every person gets exactly one reminder, however the run went: once
+	// all are delivered and the shared queue is drained (nothing ready,
+	// nothing leased, a dead leader's deliveries taken over and done), no
+	// duplicate can be on its way.
 	eventually(t, "every reminder delivered", func() bool { return len(reminders(fake, users)) == len(users) })
-	time.Sleep(500 * time.Millisecond) // a duplicate would be on its way
+	eventually(t, "the queue drained", func() bool {
+		s, err := st.QueueStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Ready == 0 && s.Leased == 0
+	})
 	got := reminders(fake, users)
 	msgIDs := map[string]bool{}
 	for u, ms := range got {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
@@ -91,13 +93,19 @@ tokens = [%q]
 	return p
 }
 
-// startApp runs the whole server in-process on a loopback port and
-// returns its base URL. The server stops when the test ends; a clean
-// shutdown is asserted.
+// startApp runs the whole server in-process on a loopback port, on the
+// suite's clock (testclock.New), and returns its base URL. The server
+// stops when the test ends; a clean shutdown is asserted.
 func startApp(t *testing.T, cfgPath string, logs io.Writer) string {
 	t.Helper()
+	return startAppAt(t, testclock.New(t), cfgPath, logs)
+}
+
+// startAppAt is startApp on the clock clk.
+func startAppAt(t *testing.T, clk *testclock.Clock, cfgPath string, logs io.Writer) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startAppLogs(t, ctx, cfgPath, logs)
+	_, base, done := launchAppAt(t, ctx, clk, cfgPath, logs)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -126,11 +134,18 @@ func startAppLogs(t *testing.T, ctx context.Context, cfgPath string, logs io.Wri
 // drive its parts (e.g. run a job for a chosen activation).
 func launchApp(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
 	t.Helper()
+	return launchAppAt(t, ctx, testclock.New(t), cfgPath, logs)
+}
+
+// launchAppAt is launchApp on the clock clk.
+func launchAppAt(t *testing.T, ctx context.Context, clk *testclock.Clock, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
+	t.Helper()
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		appOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +169,7 @@ func sender(t *testing.T, base, path, token, key string) *wecomtest.Sender {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &wecomtest.Sender{URL: base + path, Cipher: c}
+	return &wecomtest.Sender{URL: base + path, Cipher: c, Now: testclock.New(t).Now}
 }
 
 type eventsResponse struct {
@@ -196,6 +211,49 @@ func waitEvents(t *testing.T, base string, want int) eventsResponse {
 	}
 }
 
+// metric returns the value of one series of the app's /metrics, named
+// with its labels as exposed (e.g. `wecomply_queue_entries{state="ready"}`),
+// and whether it is there.
+func metric(t *testing.T, base, series string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %q: %v", series, v, err)
+			}
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// processed returns how many queue entries of kind the app's workers
+// have handled and acked.
+func processed(t *testing.T, base, kind string) int {
+	t.Helper()
+	v, _ := metric(t, base, `wecomply_events_processed_total{kind="`+kind+`",outcome="ok"}`)
+	return int(v)
+}
+
+// drained reports whether the app's queue holds nothing ready or leased:
+// the work it was given is done, and nothing it decided is on its way.
+func drained(t *testing.T, base string) bool {
+	t.Helper()
+	ready, ok1 := metric(t, base, `wecomply_queue_entries{state="ready"}`)
+	leased, ok2 := metric(t, base, `wecomply_queue_entries{state="leased"}`)
+	return ok1 && ok2 && ready == 0 && leased == 0
+}
+
 // TestServeEndToEnd runs the whole server on each store backend: signed
 // callbacks over real HTTP on two receivers, workers writing the event
 // log, the admin API reading it, and a clean shutdown.
@@ -219,7 +277,7 @@ func TestServeEndToEnd(t *testing.T) {
 					t.Fatalf("URL verification on %s: %d %q %v, want 200 %q", s.URL, status, body, err, echo)
 				}
 			}
-			now := time.Now().Unix()
+			now := testclock.New(t).Now().Unix()
 			posts := []struct {
 				s    *wecomtest.Sender
 				spec wecomtest.EventSpec
@@ -350,7 +408,8 @@ func TestKeygenCommand(t *testing.T) {
 // an admin testing their setup would.
 func TestSimulateCommand(t *testing.T) {
 	cfgPath := writeConfig(t, "127.0.0.1:0", "embedded", "")
-	base := startApp(t, cfgPath, io.Discard)
+	// simulate signs on the wall clock, as it does for an admin.
+	base := startAppAt(t, testclock.Real(), cfgPath, io.Discard)
 	tests := []struct {
 		args []string
 		kind string

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -20,7 +21,7 @@ import (
 func newFakeWeCom(t *testing.T, n int) (*wecomtest.Server, []string) {
 	t.Helper()
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: testCorpID,
-		Apps: map[string]wecomtest.AppConfig{"app": {Secret: testAppSecret, AgentID: 1000002}}})
+		Apps: map[string]wecomtest.AppConfig{"app": {Secret: testAppSecret, AgentID: 1000002}}, Now: testclock.New(t).Now})
 	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
 	var users []string
 	for i := range n {

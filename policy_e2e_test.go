@@ -16,6 +16,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -30,13 +31,20 @@ const (
 // policyCompany starts the fake WeCom with a small company: the root
 // department 1, Sales (2) under it and East Sales (3) under Sales;
 // zhangsan in East Sales and in the archive permit list, wangwu in the
-// root, and wangfang, the compliance officer.
+// root, and wangfang, the compliance officer. Its clock is the suite's
+// (testclock.New).
 func policyCompany(t *testing.T) *wecomtest.Server {
+	t.Helper()
+	return policyCompanyAt(t, testclock.New(t))
+}
+
+// policyCompanyAt is policyCompany on the clock clk.
+func policyCompanyAt(t *testing.T, clk *testclock.Clock) *wecomtest.Server {
 	t.Helper()
 	fake := wecomtest.NewTestServer(t, wecomtest.ServerConfig{CorpID: testCorpID, Apps: map[string]wecomtest.AppConfig{
 		"app": {Secret: testAppSecret, AgentID: 1000002}, "contacts": {Secret: contactsSecret},
 		"customer": {Secret: customerSecret}, "archive": {Secret: archiveSecret},
-	}})
+	}, Now: clk.Now})
 	fake.AddDepartment(wecomtest.Department{ID: 1, Name: "示例科技"})
 	fake.AddDepartment(wecomtest.Department{ID: 2, Name: "销售部", ParentID: 1})
 	fake.AddDepartment(wecomtest.Department{ID: 3, Name: "华东销售组", ParentID: 2})
@@ -160,24 +168,35 @@ func markdowns(fake *wecomtest.Server, user string, texts ...string) int {
 	return n
 }
 
-// postEvent signs and POSTs an event to the app's callback, as WeCom does.
+// postEvent signs and POSTs an event to the app's callback, as WeCom
+// does: signed at its CreateTime, which is the suite clock's now when
+// spec has none (a click the fake made has the fake's).
 func postEvent(t *testing.T, base string, spec wecomtest.EventSpec) []byte {
 	t.Helper()
 	spec.CorpID = testCorpID
 	if spec.CreateTime == 0 {
-		spec.CreateTime = time.Now().Unix()
+		spec.CreateTime = testclock.New(t).Now().Unix()
 	}
 	plain, err := wecomtest.BuildEvent(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	postPlain(t, base, plain)
+	s := sender(t, base, "/wecom/callback", testToken, testKey)
+	s.Now = func() time.Time { return time.Unix(spec.CreateTime, 0) }
+	postWith(t, s, plain)
 	return plain
 }
 
+// postPlain signs plain on the suite's clock and POSTs it to the app's
+// callback.
 func postPlain(t *testing.T, base string, plain []byte) {
 	t.Helper()
-	status, body, err := sender(t, base, "/wecom/callback", testToken, testKey).Post(context.Background(), plain)
+	postWith(t, sender(t, base, "/wecom/callback", testToken, testKey), plain)
+}
+
+func postWith(t *testing.T, s *wecomtest.Sender, plain []byte) {
+	t.Helper()
+	status, body, err := s.Post(context.Background(), plain)
 	if err != nil || status != 200 {
 		t.Fatalf("callback: %d %s %v", status, body, err)
 	}
@@ -246,12 +265,10 @@ func employeeLoop(t *testing.T, redisURL string) {
 	second.ResponseCode = "another-code"
 	postEvent(t, base, second)
 
+	// Both clicks processed (the retry was dropped as a duplicate when it
+	// came), then: one attestation.
+	eventually(t, "both clicks processed", func() bool { return processed(t, base, "template_card_event") >= 2 })
 	var ats attestationsResponse
-	eventually(t, "lisi's attestation", func() bool {
-		apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
-		return len(ats.Attestations) > 0
-	})
-	time.Sleep(300 * time.Millisecond) // let the second click be processed
 	apiGet(t, base, "/api/v1/attestations?user=lisi", &ats)
 	if len(ats.Attestations) != 1 {
 		t.Fatalf("lisi has %d attestations, want 1", len(ats.Attestations))
@@ -323,11 +340,13 @@ func TestNewVersionIsOwedAgain(t *testing.T) {
 	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}})
 	data := t.TempDir()
 	v1 := writePolicyConfig(t, fake.URL, data, 1)
+	// runUntil runs a server until done and its queue is drained: all it
+	// was given to do at start-up is done.
 	runUntil := func(cfg string, done func(base string) bool) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		base, stopped := startAppCtx(t, ctx, cfg)
-		eventually(t, "the server's work", func() bool { return done(base) })
+		eventually(t, "the server's work", func() bool { return done(base) && drained(t, base) })
 		cancel()
 		<-stopped
 	}
@@ -352,7 +371,6 @@ func TestNewVersionIsOwedAgain(t *testing.T) {
 	for range 2 {
 		runUntil(v2, func(base string) bool { return len(cards(fake, "lisi")) == 2 && len(cards(fake, "zhangsan")) == 2 })
 	}
-	time.Sleep(300 * time.Millisecond)
 	if len(cards(fake, "lisi")) != 2 || len(cards(fake, "zhangsan")) != 2 {
 		t.Fatalf("cards after two starts at v2: lisi %d, zhangsan %d; want 2 each", len(cards(fake, "lisi")), len(cards(fake, "zhangsan")))
 	}
@@ -387,11 +405,12 @@ func TestNewVersionIsOwedAgain(t *testing.T) {
 // within the welcome code's 20 s, the employee a card saying the chat is
 // not archived, the compliance officer an alert.
 func TestCustomerLoop(t *testing.T) {
-	fake := policyCompany(t)
+	clk := testclock.New(t)
+	fake := policyCompanyAt(t, clk)
 	fake.AddExternalContact(wecomtest.ExternalContact{ExternalUserID: "wmCustomer1", Name: "张先生", Type: 1},
-		wecomtest.FollowUser{UserID: "zhangsan", CreateTime: time.Now().Unix()})
-	fake.SetAgree("zhangsan", "wmCustomer1", "Disagree", time.Now())
-	base := startApp(t, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
+		wecomtest.FollowUser{UserID: "zhangsan", CreateTime: clk.Now().Unix()})
+	fake.SetAgree("zhangsan", "wmCustomer1", "Disagree", clk.Now())
+	base := startAppAt(t, clk, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
 
 	code := fake.IssueWelcomeCode("zhangsan", "wmCustomer1")
 	sent := time.Now()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -17,19 +18,23 @@ import (
 // notice's life: quiet hours and weekends, the cadence, escalation to the
 // direct leader and the notice's owner after two reminders, an
 // acknowledgement from a reminder card, and re-attestation 30 days later
-// with its own attestation.
-func TestReminderLifecycle(t *testing.T) {
-	fake := policyCompany(t)
+// with its own attestation. (TestClockMatrix runs it on every day of a
+// week, at four times of day.)
+func TestReminderLifecycle(t *testing.T) { reminderLifecycle(t, testclock.New(t)) }
+
+func reminderLifecycle(t *testing.T, clk *testclock.Clock) {
+	fake := policyCompanyAt(t, clk)
 	fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{2}, DirectLeader: []string{"wangwu"}})
-	a, base := startJobsApp(t, fake, "due_days = 1\nremind_every_days = 2\nescalate_after = 2\nreattest_days = 30\nowners = [\"wangfang\"]\n")
+	a, base := startJobsApp(t, clk, fake, "due_days = 1\nremind_every_days = 2\nescalate_after = 2\nreattest_days = 30\nowners = [\"wangfang\"]\n")
 	ctx := context.Background()
 
 	eventually(t, "the cards", func() bool { return len(cards(fake, "zhangsan")) == 1 && len(cards(fake, "lisi")) == 1 })
 	shanghai := jobsLocation(a.cfg)
-	// The first Monday, 10:00 in Shanghai, at least two days from now.
-	mon := time.Now().In(shanghai).Add(48 * time.Hour)
-	mon = time.Date(mon.Year(), mon.Month(), mon.Day(), 10, 0, 0, 0, shanghai)
-	for mon.Weekday() != time.Monday {
+	// The first Monday, 10:00 in Shanghai, at least two days (the cadence)
+	// from now, which is after the cards went out.
+	now := clk.Now().In(shanghai)
+	mon := time.Date(now.Year(), now.Month(), now.Day(), 10, 0, 0, 0, shanghai)
+	for mon.Weekday() != time.Monday || mon.Before(now.Add(48*time.Hour)) {
 		mon = mon.AddDate(0, 0, 1)
 	}
 	run := func(at time.Time) map[string]int {
@@ -98,7 +103,7 @@ func TestReminderLifecycle(t *testing.T) {
 
 	// 30 days after the acknowledgement (a working morning): owed again,
 	// with a new card, acknowledged as round 1.
-	reattestAndAck(t, a, fake, base, "lisi")
+	reattestAndAck(t, clk, a, fake, base, "lisi")
 
 	var jobsResp jobsResponse
 	if status := apiGet(t, base, "/api/v1/jobs?job=reminders&limit=100", &jobsResp); status != 200 || len(jobsResp.Jobs) != 1 {
@@ -120,8 +125,12 @@ func TestReminderLifecycle(t *testing.T) {
 // text; it still goes out (its own notify key), and its click is the
 // next round's attestation.
 func TestReattestationWithoutDueDate(t *testing.T) {
-	fake := policyCompany(t)
-	a, base := startJobsApp(t, fake, "reattest_days = 30\n")
+	reattestationWithoutDueDate(t, testclock.New(t))
+}
+
+func reattestationWithoutDueDate(t *testing.T, clk *testclock.Clock) {
+	fake := policyCompanyAt(t, clk)
+	a, base := startJobsApp(t, clk, fake, "reattest_days = 30\n")
 	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
 	click, err := fake.Click("zhangsan", cards(fake, "zhangsan")[0].MsgID, "ack:archive:v1")
 	if err != nil {
@@ -133,17 +142,17 @@ func TestReattestationWithoutDueDate(t *testing.T) {
 		apiGet(t, base, "/api/v1/attestations?user=zhangsan", &ats)
 		return len(ats.Attestations) == 1
 	})
-	reattestAndAck(t, a, fake, base, "zhangsan")
+	reattestAndAck(t, clk, a, fake, base, "zhangsan")
 }
 
 // jobsOff turns every cron job off: the test makes the runs, for the
 // activations it chooses.
 const jobsOff = "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
 
-// startJobsApp runs a server on the policy company with the archive
-// notice's due_days line replaced by notice (TOML keys of the notice)
-// and the cron off.
-func startJobsApp(t *testing.T, fake *wecomtest.Server, notice string) (*app, string) {
+// startJobsApp runs a server on clk and the policy company with the
+// archive notice's due_days line replaced by notice (TOML keys of the
+// notice) and the cron off.
+func startJobsApp(t *testing.T, clk *testclock.Clock, fake *wecomtest.Server, notice string) (*app, string) {
 	t.Helper()
 	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
 	b, err := os.ReadFile(cfgPath)
@@ -155,21 +164,22 @@ func startJobsApp(t *testing.T, fake *wecomtest.Server, notice string) (*app, st
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, base, done := launchApp(t, ctx, cfgPath, io.Discard)
+	a, base, done := launchAppAt(t, ctx, clk, cfgPath, io.Discard)
 	t.Cleanup(func() { cancel(); <-done })
 	return a, base
 }
 
-// reattestAndAck runs the reminders 31 days on (a working morning), when
-// user, who acknowledged the notice, owes it again: they get a new card,
-// and clicking it is a second attestation.
-func reattestAndAck(t *testing.T, a *app, fake *wecomtest.Server, base, user string) {
+// reattestAndAck runs the reminders on the first working morning (10:00)
+// at least 30 days after now on clk, when user, who acknowledged the
+// notice before now, owes it again: they get a new card, and clicking it
+// is a second attestation.
+func reattestAndAck(t *testing.T, clk *testclock.Clock, a *app, fake *wecomtest.Server, base, user string) {
 	t.Helper()
 	ctx := context.Background()
 	shanghai := jobsLocation(a.cfg)
-	reattest := time.Now().In(shanghai).AddDate(0, 0, 31)
-	reattest = time.Date(reattest.Year(), reattest.Month(), reattest.Day(), 10, 0, 0, 0, shanghai)
-	for reattest.Weekday() == time.Saturday || reattest.Weekday() == time.Sunday {
+	now := clk.Now().In(shanghai)
+	reattest := time.Date(now.Year(), now.Month(), now.Day(), 10, 0, 0, 0, shanghai)
+	for reattest.Weekday() == time.Saturday || reattest.Weekday() == time.Sunday || reattest.Before(now.AddDate(0, 0, 30)) {
 		reattest = reattest.AddDate(0, 0, 1)
 	}
 	run := func(at time.Time) map[string]int {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/sandbox"
@@ -36,6 +37,9 @@ type sandboxOptions struct {
 	Lang   string
 	// NoticeVersion is the version of the demo notice to publish.
 	NoticeVersion int
+	// Now is the clock of the app, the fake WeCom and the page (nil:
+	// time.Now); tests set it.
+	Now func() time.Time
 }
 
 // maxNoticeVersion bounds -notice-version.
@@ -120,6 +124,7 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 		},
 		// Keep the fake's request log bounded on a long run.
 		MaxRequests: 10000,
+		Now:         o.Now,
 	})
 	sb.org = sandbox.Seed(sb.fake)
 
@@ -154,7 +159,7 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	}
 	sb.log = newLogger(cfg.Log, stderr)
 
-	if sb.app, err = newApp(ctx, &cfg, sb.log); err != nil {
+	if sb.app, err = newApp(ctx, &cfg, sb.log, appOptions{Now: o.Now}); err != nil {
 		return nil, err
 	}
 	if sb.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
@@ -170,7 +175,7 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 		Fake: sb.fake, Org: sb.org,
 		AppURL: sb.base, CallbackPath: sandboxCallback, Cipher: cipher, AdminToken: sb.adminToken,
 		CorpID: sandboxCorpID, AgentID: sandboxAgentID, Lang: o.Lang, AckWords: cfg.Policy.AckWords,
-		Logger: sb.log.With("component", "sandbox"),
+		Now: o.Now, Logger: sb.log.With("component", "sandbox"),
 	})
 	if err != nil {
 		return nil, err

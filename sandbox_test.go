@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/sandbox"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -58,7 +59,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func runSandbox(t *testing.T, dir string, version int) (sb *sandboxEnv, stop func()) {
 	t.Helper()
 	logs := &syncBuffer{}
-	sb, err := startSandbox(context.Background(), sandboxOptions{Listen: "127.0.0.1:0", Data: dir, Lang: "zh-CN", NoticeVersion: version}, logs)
+	sb, err := startSandbox(context.Background(), sandboxOptions{Listen: "127.0.0.1:0", Data: dir, Lang: "zh-CN", NoticeVersion: version,
+		Now: testclock.New(t).Now}, logs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 	// logger, in plain text on stderr. Route it into the JSON log, once,
 	// here (tests build apps without touching that global).
 	goredis.SetLogger(printfLogger{log.With("component", "go-redis")})
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, appOptions{})
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,27 @@ type app struct {
 	reg     *prometheus.Registry
 }
 
-func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+// appOptions are what a caller sets on an app besides its config; the
+// zero value is production's.
+type appOptions struct {
+	// Now is the app's clock (nil: time.Now); tests set it. See newApp.
+	Now func() time.Time
+}
+
+// newApp builds the app. opts.Now is the one "now" of every part that
+// reasons about days and hours: the embedded store (leases, retries,
+// scheduled entries, expiries), the Redis store (cached tokens' expiry),
+// the WeCom client (token expiry), the notifier, the processor, the
+// handlers (an event's ReceivedAt, the callback timestamp window) and
+// the scheduler (run records, catch-up, next activations). Real time
+// stays where only elapsed time counts: Redis keeps leases and idle
+// deliveries on its own clock (TIME), the cron fires on the wall clock,
+// and the group commit, timeouts and backoffs are timers.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -101,7 +121,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		receivers = append(receivers, handlers.Receiver{Name: cb.Name, Path: cb.Path, Cipher: c})
 	}
 
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx, cfg, log, now)
 	if err != nil {
 		return nil, err
 	}
@@ -116,21 +136,23 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	var submitter handlers.Submitter
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
-	deps := jobDeps{cfg: cfg, store: st, log: log}
+	deps := jobDeps{cfg: cfg, store: st, log: log, now: now}
 	if cfg.WeCom.Secret == "" {
 		log.Warn("wecom.secret is not set: notices and the compliance policy are disabled (callbacks are still received and logged)")
 	} else {
-		client, err := newClient(cfg, st, log)
+		client, err := newClient(cfg, st, log, now)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
-		notifier, err := newNotifier(cfg, st, client, log, reg)
+		notifier, err := newNotifier(cfg, st, client, log, reg, now)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
-		proc, err := processor.New(st, notifier, client, nil, processorConfig(cfg, log), reg)
+		pcfg := processorConfig(cfg, log)
+		pcfg.Now = now
+		proc, err := processor.New(st, notifier, client, nil, pcfg, reg)
 		if err != nil {
 			a.close()
 			return nil, err
@@ -163,6 +185,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
 		BaselineRoute:   cfg.Server.BaselineRoute,
+		Now:             now,
 		Logger:          log,
 		Registerer:      reg,
 		Gatherer:        reg,
@@ -190,7 +213,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 
 // newClient builds the WeCom API client: one access token per configured
 // secret, cached in the store for every replica.
-func newClient(cfg *config.Config, st store.Store, log *slog.Logger) (*wecom.Client, error) {
+func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*wecom.Client, error) {
 	secrets := map[string]string{}
 	for app, s := range map[string]config.Secret{
 		wecom.AppMessages: cfg.WeCom.Secret, wecom.AppContacts: cfg.WeCom.ContactsSecret,
@@ -209,12 +232,14 @@ func newClient(cfg *config.Config, st store.Store, log *slog.Logger) (*wecom.Cli
 		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout},
 		Tokens:     st,
 		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Now:        now,
 		Logger:     log,
 	})
 }
 
-// newNotifier builds the notifier that sends through client.
-func newNotifier(cfg *config.Config, st store.Store, client *wecom.Client, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier, error) {
+// newNotifier builds the notifier that sends through client, on the
+// clock now.
+func newNotifier(cfg *config.Config, st store.Store, client *wecom.Client, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*notify.Notifier, error) {
 	tmpl, err := templates.Load()
 	if err != nil {
 		return nil, err
@@ -227,7 +252,9 @@ func newNotifier(cfg *config.Config, st store.Store, client *wecom.Client, log *
 	if w := cfg.Policy.WelcomeTemplate; w != "" && tmpl.Kind(w) != templates.KindWelcome {
 		return nil, fmt.Errorf("policy.welcome_template: %q is not a welcome message template", w)
 	}
-	return notify.New(st, client, tmpl, notifyConfig(cfg, log), reg)
+	ncfg := notifyConfig(cfg, log)
+	ncfg.Now = now
+	return notify.New(st, client, tmpl, ncfg, reg)
 }
 
 // processorConfig is the compliance policy's share of the config.
@@ -277,7 +304,9 @@ func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
 	}
 }
 
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+// openStore opens the configured store on the clock now (Redis keeps
+// its leases and deliveries on its own clock).
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (store.Store, error) {
 	q := store.QueueOptions{Lease: cfg.Store.Lease, MaxAttempts: cfg.Store.MaxAttempts, DedupTTL: cfg.Store.DedupTTL}
 	switch cfg.Store.Backend {
 	case "redis":
@@ -286,11 +315,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 			Namespace: cfg.WeCom.CorpID,
 			Queue:     q,
 			Logger:    log,
+			Now:       now,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{
 			Queue:      q,
 			BatchDelay: cfg.Store.BatchDelay,
+			Now:        now,
 			Logger:     log,
 		})
 	}
@@ -361,12 +392,13 @@ func (a *app) close() {
 }
 
 // jobDeps are what the cron jobs are built from. proc is nil when
-// wecom.secret is not set.
+// wecom.secret is not set; now nil is time.Now.
 type jobDeps struct {
 	cfg   *config.Config
 	store store.Store
 	proc  *processor.Processor
 	log   *slog.Logger
+	now   func() time.Time
 }
 
 // newScheduler builds the cron with every job of registerJobs.
@@ -375,6 +407,7 @@ func newScheduler(d jobDeps, reg prometheus.Registerer) (*jobs.Scheduler, error)
 		Location: zone(d.cfg.Jobs.TimeZone),
 		Lease:    d.cfg.Jobs.Lease,
 		Timeout:  d.cfg.Jobs.Timeout,
+		Now:      d.now,
 		Logger:   d.log, // Holder: jobs' default, hostname-pid
 	}, reg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -82,7 +83,7 @@ func TestCatchUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clk := newClock(now)
+			clk := testclock.Frozen(now)
 			st := openEmbedded(t, nil) // leases on the wall clock
 			ctx := context.Background()
 			for _, p := range tt.past {
@@ -122,7 +123,7 @@ func TestCatchUp(t *testing.T) {
 // TestStartCatchesUp: Start makes the missed run in the background.
 func TestStartCatchesUp(t *testing.T) {
 	loc := shanghai(t)
-	clk := newClock(time.Date(2026, 3, 2, 15, 30, 0, 0, loc))
+	clk := testclock.Frozen(time.Date(2026, 3, 2, 15, 30, 0, 0, loc))
 	st := openEmbedded(t, nil)
 	var c counter
 	r := newReplica(t, st, "replica-a", []Job{{Name: "reminders", Spec: "0 * * * *", Run: c.quick}}, withClock(clk))

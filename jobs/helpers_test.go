@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	redisstore "github.com/wecomply/wecomply/store/redis"
@@ -32,26 +33,6 @@ func shanghai(t testing.TB) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
-}
-
-// clock is an injected clock the test sets.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // openEmbedded opens a real embedded store; now is its clock (nil: the
@@ -149,7 +130,7 @@ type replica struct {
 
 type replicaOption func(*Config)
 
-func withClock(c *clock) replicaOption { return func(cfg *Config) { cfg.Now = c.Now } }
+func withClock(c *testclock.Clock) replicaOption { return func(cfg *Config) { cfg.Now = c.Now } }
 
 func withLease(lease, timeout time.Duration) replicaOption {
 	return func(cfg *Config) { cfg.Lease, cfg.Timeout = lease, timeout }
@@ -240,6 +221,41 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// watched is a real store that counts what one replica does with it:
+// the leases it got (taken or renewed) and its looks at a run (a replica
+// that finds the lease taken looks each time it waits). Tests wait for
+// these instead of sleeping.
+type watched struct {
+	store.Store
+	leases, looks atomic.Int32
+}
+
+func (w *watched) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	ok, err := w.Store.AcquireLease(ctx, name, holder, ttl)
+	if ok && err == nil {
+		w.leases.Add(1)
+	}
+	return ok, err
+}
+
+func (w *watched) GetJobRun(ctx context.Context, job string, at time.Time) (store.JobRun, error) {
+	w.looks.Add(1)
+	return w.Store.GetJobRun(ctx, job, at)
+}
+
+// poll reports whether cond holds within eventually, for goroutines that
+// may not fail the test themselves (a job's Func).
+func poll(cond func() bool) bool {
+	deadline := time.Now().Add(eventually)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // partitioned is a real store that a test can cut this replica off

@@ -10,12 +10,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 )
 
 func TestAddAndJobs(t *testing.T) {
 	loc := shanghai(t)
-	clk := newClock(time.Date(2026, 3, 2, 15, 30, 0, 0, loc))
+	clk := testclock.Frozen(time.Date(2026, 3, 2, 15, 30, 0, 0, loc))
 	var c counter
 	r := newReplica(t, openEmbedded(t, nil), "replica-a", []Job{
 		{Name: "reminders", Spec: "0 * * * *", Run: c.quick},
@@ -92,8 +93,9 @@ func TestRunScheduledOnceBetweenReplicas(t *testing.T) {
 			c.completions.Add(1)
 			return map[string]int{"sent": 1}, nil
 		}
-		a := newReplica(t, stores[0], "replica-a", []Job{{Name: "reminders", Spec: "0 * * * *", Run: slow}})
-		b := newReplica(t, stores[1], "replica-b", []Job{{Name: "reminders", Spec: "0 * * * *", Run: slow}})
+		wa, wb := &watched{Store: stores[0]}, &watched{Store: stores[1]}
+		a := newReplica(t, wa, "replica-a", []Job{{Name: "reminders", Spec: "0 * * * *", Run: slow}})
+		b := newReplica(t, wb, "replica-b", []Job{{Name: "reminders", Spec: "0 * * * *", Run: slow}})
 
 		var wg sync.WaitGroup
 		results := make([]store.JobRun, 2)
@@ -104,7 +106,9 @@ func TestRunScheduledOnceBetweenReplicas(t *testing.T) {
 			})
 		}
 		waitFor(t, "one replica runs the job", func() bool { return c.starts.Load() == 1 })
-		time.Sleep(200 * time.Millisecond) // the other one is waiting, not running
+		// The leader never looks at the run; the other one looks each time
+		// it waits: twice, and it has waited rather than run.
+		waitFor(t, "the other replica waits", func() bool { return wa.looks.Load()+wb.looks.Load() >= 2 })
 		close(release)
 		wg.Wait()
 
@@ -135,15 +139,32 @@ func TestThreeReplicasOnRedis(t *testing.T) {
 	stores := openRedis(t, 3)
 	at := time.Date(2026, 3, 2, 15, 0, 0, 0, shanghai(t))
 	var c counter
+	ws := make([]*watched, len(stores))
+	for i, st := range stores {
+		ws[i] = &watched{Store: st}
+	}
+	// The job works until the two replicas that do not run it have found
+	// the lease taken and looked at the run (the leader never looks).
+	othersWaiting := func() bool {
+		n := 0
+		for _, w := range ws {
+			if w.looks.Load() > 0 {
+				n++
+			}
+		}
+		return n == 2
+	}
 	job := func(ctx context.Context, now time.Time) (map[string]int, error) {
 		c.starts.Add(1)
-		time.Sleep(150 * time.Millisecond) // long enough for the others to find the lease taken
+		if !poll(othersWaiting) {
+			return nil, errors.New("the other replicas never found the lease taken")
+		}
 		c.completions.Add(1)
 		return map[string]int{"sent": 7}, nil
 	}
 	var replicas []*replica
-	for i, st := range stores {
-		replicas = append(replicas, newReplica(t, st, []string{"replica-a", "replica-b", "replica-c"}[i],
+	for i, w := range ws {
+		replicas = append(replicas, newReplica(t, w, []string{"replica-a", "replica-b", "replica-c"}[i],
 			[]Job{{Name: "reminders", Spec: "0 * * * *", Run: job}}))
 	}
 	var wg sync.WaitGroup
@@ -194,7 +215,8 @@ func TestTakeover(t *testing.T) {
 			<-ctx.Done() // works until it is stopped
 			return nil, ctx.Err()
 		}
-		pa := &partitioned{Store: stores[0]}
+		wa := &watched{Store: stores[0]}
+		pa := &partitioned{Store: wa}
 		a := newReplica(t, pa, "replica-a", []Job{{Name: "reminders", Spec: "0 * * * *", Run: blocking}})
 		b := newReplica(t, stores[1], "replica-b", []Job{{Name: "reminders", Spec: "0 * * * *", Run: c.quick}})
 
@@ -204,8 +226,9 @@ func TestTakeover(t *testing.T) {
 			aDone <- err
 		}()
 		<-started
-		time.Sleep(150 * time.Millisecond) // A has renewed its lease once
-		pa.cut.Store(true)                 // A "dies"
+		// A has taken its lease and renewed it once; then it "dies".
+		waitFor(t, "A renews its lease", func() bool { return wa.leases.Load() >= 2 })
+		pa.cut.Store(true)
 
 		run, err := b.RunScheduled(context.Background(), "reminders", at)
 		if err != nil || run.Outcome != store.RunOK || run.Holder != "replica-b" || run.Starts != 2 {
@@ -244,7 +267,7 @@ func TestTakeover(t *testing.T) {
 // renewal and leaves the record to the new holder.
 func TestLeaseLostIsNotRecorded(t *testing.T) {
 	loc := shanghai(t)
-	storeClock := newClock(time.Date(2026, 3, 2, 15, 0, 5, 0, loc))
+	storeClock := testclock.Frozen(time.Date(2026, 3, 2, 15, 0, 5, 0, loc))
 	st := openEmbedded(t, storeClock.Now)
 	at := time.Date(2026, 3, 2, 15, 0, 0, 0, loc)
 	started := make(chan struct{})
@@ -262,7 +285,7 @@ func TestLeaseLostIsNotRecorded(t *testing.T) {
 		done <- err
 	}()
 	<-started
-	storeClock.Add(time.Hour) // A's lease has expired…
+	storeClock.Advance(time.Hour) // A's lease has expired…
 	if ok, err := st.AcquireLease(context.Background(), "job:reminders", "replica-b", time.Hour); err != nil || !ok {
 		t.Fatalf("another replica could not take the expired lease: %v %v", ok, err)
 	}
@@ -357,7 +380,7 @@ func TestPanic(t *testing.T) {
 // TestStopWaitsForRunningJob: Stop's context is done only once the job
 // the cron started has finished, been recorded and released its lease.
 func TestStopWaitsForRunningJob(t *testing.T) {
-	st := openEmbedded(t, nil)
+	st := &watched{Store: openEmbedded(t, nil)}
 	var once sync.Once
 	started, release := make(chan struct{}), make(chan struct{})
 	var ctxErr error
@@ -370,11 +393,15 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 	r := newReplica(t, st, "replica-a", []Job{{Name: "reconcile", Spec: "@every 1s", Run: job}})
 	r.Start(context.Background())
 	<-started
+	renewed := st.leases.Load()
 	stopped := r.Stop()
+	// Stop has returned; the job runs on: once its lease has been renewed
+	// twice since, Stop's context had every chance to end.
+	waitFor(t, "the running job's lease renewed", func() bool { return st.leases.Load() >= renewed+2 })
 	select {
 	case <-stopped.Done():
 		t.Fatal("Stop is done while the job still runs")
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 	if ok, _ := st.AcquireLease(context.Background(), "job:reconcile", "replica-b", time.Minute); ok {
 		t.Fatal("the running job's lease is free (not renewed?)")
@@ -400,7 +427,7 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 // TestWaiterStopsAtStop: a replica waiting for another's run stops
 // waiting when its context ends.
 func TestWaiterStopsAtStop(t *testing.T) {
-	st := openEmbedded(t, nil)
+	st := &watched{Store: openEmbedded(t, nil)}
 	if ok, err := st.AcquireLease(context.Background(), "job:digest", "replica-x", time.Hour); err != nil || !ok {
 		t.Fatal("take the lease", ok, err)
 	}
@@ -412,7 +439,7 @@ func TestWaiterStopsAtStop(t *testing.T) {
 		_, err := r.RunScheduled(ctx, "digest", time.Date(2026, 3, 2, 9, 0, 0, 0, shanghai(t)))
 		done <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "the replica waits for the run", func() bool { return st.looks.Load() >= 1 })
 	cancel()
 	select {
 	case err := <-done:

@@ -10,12 +10,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	"github.com/wecomply/wecomply/templates"
@@ -30,30 +31,11 @@ const (
 	agentID   = 1000002
 )
 
-// clock is a test clock shared by the fake WeCom, the store and the
-// notifier; it runs with real time from a base and can be moved forward.
-type clock struct {
-	mu   sync.Mutex
-	skew time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.skew)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skew += d
-}
-
 // rig is a notifier on a real embedded store and a real WeCom client,
 // talking to the fake WeCom, with a worker pool to run its jobs.
 type rig struct {
 	t      *testing.T
-	clock  *clock
+	clock  *testclock.Clock // shared by the fake WeCom, the store and the notifier
 	fake   *wecomtest.Server
 	st     *embedded.Store
 	client *wecom.Client
@@ -65,7 +47,7 @@ type rigOption func(*Config, *wecomtest.ServerConfig)
 
 func newRig(t *testing.T, users int, opts ...rigOption) *rig {
 	t.Helper()
-	c := &clock{}
+	c := testclock.New(t)
 	fcfg := wecomtest.ServerConfig{CorpID: corpID, Now: c.Now,
 		Apps: map[string]wecomtest.AppConfig{"app": {Secret: appSecret, AgentID: agentID}}}
 	ncfg := Config{
@@ -130,6 +112,19 @@ func ackCard(key string, to []string) Notice {
 	return Notice{Key: key, Template: "ack_card", Lang: "zh-CN", To: to, Data: map[string]any{
 		"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。",
 		"Due": "2026-12-01", "URL": "https://compliance.example.com/n/3"}}
+}
+
+// eventually waits until cond holds, and fails the test if it does not
+// within 20 s.
+func (r *rig) eventually(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // waitResults waits until key has a result for n recipients.
@@ -348,7 +343,9 @@ func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
 	if _, err := r.n.Submit(ctx, ackCard("limited:v1", r.users)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	r.eventually("the send postponed for the member limit", func() bool {
+		return testutil.ToFloat64(r.n.m.postponed.WithLabelValues("member_limit")) > 0
+	})
 	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
 		t.Fatalf("sent within the full minute: %+v", rs)
 	}

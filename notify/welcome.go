@@ -52,7 +52,9 @@ func (nf *Notifier) SendWelcome(ctx context.Context, w Welcome) (store.Recipient
 	res := store.RecipientResult{NoticeKey: key, UserID: w.ExternalUserID, UnitID: w.Code[:min(len(w.Code), 8)], ContentHash: r.Hash()}
 	wait := 200 * time.Millisecond
 	for {
-		callCtx, cancel := context.WithDeadline(ctx, w.Deadline)
+		// The deadline is on the notifier's clock; the context's
+		// deadline is on the wall clock: give the call what is left.
+		callCtx, cancel := context.WithTimeout(ctx, w.Deadline.Sub(nf.cfg.Now()))
 		err = nf.api.SendWelcomeMessage(callCtx, wecom.WelcomeMessage{WelcomeCode: w.Code, Text: r.Parts["content"]})
 		cancel()
 		var apiErr *wecom.APIError

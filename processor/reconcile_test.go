@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
@@ -130,7 +131,7 @@ type envConfig struct {
 // newEnvConfig is newEnvOn as cfg says.
 func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	t.Helper()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
+	clk := &clock{t: testclock.New(t).Now().UTC().Truncate(time.Minute)}
 	var storeNow func() time.Time
 	if !cfg.Start.IsZero() {
 		clk.t = cfg.Start

@@ -73,7 +73,8 @@ type Options struct {
 	// HTTPClient calls the server (admin API and callbacks); nil: a
 	// client with a 10 s timeout.
 	HTTPClient *http.Client
-	// Now is the page's clock (default notice keys); nil: time.Now.
+	// Now is the page's clock (default notice keys, the events it sends);
+	// nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -561,13 +562,16 @@ func (p *Page) buttonText(user, msgID, key string) string {
 }
 
 // post sends the event spec describes to the server's callback URL,
-// signed and encrypted as WeCom does.
+// signed and encrypted as WeCom does, on the page's clock.
 func (p *Page) post(ctx context.Context, spec wecomtest.EventSpec) (int, []byte, error) {
+	if spec.CreateTime == 0 {
+		spec.CreateTime = p.o.Now().Unix()
+	}
 	plain, err := wecomtest.BuildEvent(spec)
 	if err != nil {
 		return 0, nil, fmt.Errorf("sandbox: build %s: %w", spec.Kind, err)
 	}
-	s := &wecomtest.Sender{URL: p.o.AppURL + p.o.CallbackPath, Cipher: p.o.Cipher, AgentID: spec.AgentID, Client: p.client}
+	s := &wecomtest.Sender{URL: p.o.AppURL + p.o.CallbackPath, Cipher: p.o.Cipher, AgentID: spec.AgentID, Client: p.client, Now: p.o.Now}
 	status, body, err := s.Post(ctx, plain)
 	if err != nil {
 		return 0, nil, fmt.Errorf("sandbox: post %s: %w", spec.Kind, err)

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wecomply/wecomply/internal/testclock"
 )
 
 // Test doubles for the Client: a TokenCache with the store's semantics
@@ -45,26 +47,9 @@ func appOfSecret(secret string) string {
 	return ""
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newTestClock is a frozen clock the test moves.
+func newTestClock() *testclock.Clock {
+	return testclock.Frozen(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // fakeTokens is an in-memory TokenCache with the semantics of

@@ -16,6 +16,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/internal/auditlog"
 	"github.com/wecomply/wecomply/store/storetest"
@@ -192,27 +193,8 @@ func TestEnqueueSurvivesBatchRetries(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock for driving leases, retries and dedup
-// expiry without sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestInjectedClock(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testclock.Frozen(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{
 		Queue: store.QueueOptions{Lease: time.Minute, MaxAttempts: 3, DedupTTL: time.Hour},
 		Now:   clock.Now,
@@ -231,11 +213,11 @@ func TestInjectedClock(t *testing.T) {
 	}
 	first := claim()[0]
 
-	clock.Add(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	if ds := claim(); len(ds) != 0 {
 		t.Fatal("reclaimed before the lease ended")
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	ds := claim()
 	if len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("after the lease: %+v, want one delivery with 1 attempt", ds)
@@ -246,11 +228,11 @@ func TestInjectedClock(t *testing.T) {
 	if _, err := s.Fail(ctx, ds[0].Receipt, "x", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(10*time.Minute - time.Microsecond)
+	clock.Advance(10*time.Minute - time.Microsecond)
 	if ds := claim(); len(ds) != 0 {
 		t.Fatal("claimable before retryAfter")
 	}
-	clock.Add(time.Microsecond)
+	clock.Advance(time.Microsecond)
 	if ds := claim(); len(ds) != 1 || ds[0].Attempts != 2 {
 		t.Fatalf("after retryAfter: %+v, want one delivery with 2 attempts", ds)
 	}
@@ -258,14 +240,14 @@ func TestInjectedClock(t *testing.T) {
 	if added, _ := s.Enqueue(ctx, store.Event{DedupKey: "a"}); added {
 		t.Fatal("dedup key forgotten within DedupTTL")
 	}
-	clock.Add(time.Hour)
+	clock.Advance(time.Hour)
 	if added, _ := s.Enqueue(ctx, store.Event{DedupKey: "a"}); !added {
 		t.Fatal("expired dedup key still counted (not treated as absent)")
 	}
 }
 
 func TestSweeperDeletesExpiredDedupKeys(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testclock.Frozen(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{
 		Queue:         store.QueueOptions{DedupTTL: time.Hour},
 		SweepInterval: 10 * time.Millisecond,
@@ -277,13 +259,13 @@ func TestSweeperDeletesExpiredDedupKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clock.Add(30 * time.Minute)
+	clock.Advance(30 * time.Minute)
 	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "new"}); err != nil {
 		t.Fatal(err)
 	}
 	// Re-enqueue an old key after expiry: its new expiry must survive the
 	// sweep of its old one.
-	clock.Add(31 * time.Minute)
+	clock.Advance(31 * time.Minute)
 	if added, err := s.Enqueue(ctx, store.Event{DedupKey: "old0"}); err != nil || !added {
 		t.Fatalf("re-Enqueue after expiry = %v, %v", added, err)
 	}
@@ -379,7 +361,7 @@ func TestSendTimesRoundTrip(t *testing.T) {
 // and the sweeper deletes them and their index entries, so that nothing
 // grows without bound.
 func TestExpiringValuesFollowTheClockAndAreSwept(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.Frozen(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{SweepInterval: time.Hour, Now: clock.Now})
 	ctx := context.Background()
 	start := clock.Now()
@@ -396,11 +378,11 @@ func TestExpiringValuesFollowTheClockAndAreSwept(t *testing.T) {
 		t.Fatalf("BookSend = %+v, %v", res, err)
 	}
 
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if ok, _ := s.AcquireLease(ctx, "leader", "b", time.Minute); !ok {
 		t.Error("lease not expired after its ttl on the injected clock")
 	}
-	clock.Add(time.Hour)
+	clock.Advance(time.Hour)
 	if v, _, err := s.GetToken(ctx, "app"); err != nil || v != "" {
 		t.Errorf("GetToken after expiry = %q, %v; want a miss", v, err)
 	}
@@ -424,7 +406,7 @@ func TestExpiringValuesFollowTheClockAndAreSwept(t *testing.T) {
 	if n := count(); n["sends"] != 2 || n["quota"] != 1 || n["expiry"] == 0 {
 		t.Fatalf("before sweeping: %v", n)
 	}
-	clock.Add(72 * time.Hour)
+	clock.Advance(72 * time.Hour)
 	if _, err := s.sweepExpiring(); err != nil {
 		t.Fatal(err)
 	}

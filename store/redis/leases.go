@@ -60,7 +60,7 @@ func (s *Store) GetToken(ctx context.Context, app string) (string, time.Time, er
 		// Never quote the value: it holds the token.
 		return "", time.Time{}, fmt.Errorf("redis: %s: malformed cached token", op)
 	}
-	if exp <= time.Now().UnixMilli() {
+	if exp <= s.now().UnixMilli() {
 		return "", time.Time{}, nil // expired, and Redis has not dropped it yet
 	}
 	return value, time.UnixMilli(exp).UTC(), nil
@@ -68,7 +68,8 @@ func (s *Store) GetToken(ctx context.Context, app string) (string, time.Time, er
 
 // PutToken caches value for app until expiresAt (kept to the
 // millisecond); a token already expired is not cached, and removes the
-// one cached. See store.Tokens.
+// one cached. See store.Tokens. expiresAt is on the store's clock (Now):
+// Redis drops the key as long after as that clock says is left.
 func (s *Store) PutToken(ctx context.Context, app, value string, expiresAt time.Time) error {
 	op := "put token of " + app
 	if err := s.check(op); err != nil {
@@ -80,10 +81,10 @@ func (s *Store) PutToken(ctx context.Context, app, value string, expiresAt time.
 	key := s.k.token(app)
 	exp := expiresAt.UnixMilli()
 	var err error
-	if exp <= time.Now().UnixMilli() {
+	if left := exp - s.now().UnixMilli(); left <= 0 {
 		err = s.client.Del(ctx, key).Err()
 	} else {
-		err = s.client.Do(ctx, "SET", key, strconv.FormatInt(exp, 10)+"|"+value, "PXAT", exp).Err()
+		err = s.client.Do(ctx, "SET", key, strconv.FormatInt(exp, 10)+"|"+value, "PX", left).Err()
 	}
 	if err != nil {
 		return s.wrap(op, err) // Redis's errors never quote the arguments

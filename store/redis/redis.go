@@ -107,6 +107,10 @@ type Options struct {
 	// Logger receives Open's warnings and what a background read cannot
 	// return. Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock that cached tokens' expiry times are read on (the
+	// caller's: they are its times). Leases, deliveries and the other
+	// expiries run on Redis's clock. Default time.Now.
+	Now func() time.Time
 }
 
 // Pipelining: a few senders, each sending what is waiting as one pipeline.
@@ -124,6 +128,7 @@ type Store struct {
 	k       keys
 	log     *slog.Logger
 	secrets []string // what redact removes from error texts
+	now     func() time.Time
 	poll    time.Duration
 	// lastReclaim is when (UnixNano) a Claim last ran the claim script;
 	// the next run is due s.poll later (see Claim).
@@ -254,6 +259,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	q := opts.Queue.WithDefaults()
 	s := &Store{
 		client:  goredis.NewClient(ro),
@@ -261,6 +269,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		k:       newKeys(opts.Namespace),
 		log:     logger.With("store", "redis", "addr", ro.Addr, "db", ro.DB, "namespace", opts.Namespace),
 		secrets: secrets,
+		now:     opts.Now,
 		poll:    min(max(q.Lease/4, 50*time.Millisecond), time.Second),
 		done:    make(chan struct{}),
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -261,9 +262,17 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err := s.Release(ctx, ds[1].Receipt); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(150 * time.Millisecond)
-	if _, err := s.Claim(ctx, "c", 3, 0); err != nil {
-		t.Fatal(err)
+	// The third entry's lease expires (100 ms): a Claim takes it back.
+	deadline := time.Now().Add(10 * time.Second)
+	for reclaimed := false; !reclaimed; {
+		got, err := s.Claim(ctx, "c", 3, 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reclaimed = slices.ContainsFunc(got, func(d store.Delivery) bool { return d.ID == ds[2].ID })
+		if !reclaimed && time.Now().After(deadline) {
+			t.Fatal("the expired lease was never taken back")
+		}
 	}
 	if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: "a", Kind: "text", ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -405,7 +414,21 @@ func TestCancelledClaimReleasesWhatItRead(t *testing.T) {
 			t.Errorf("cancelled Claim = %v, %v", ds, err)
 		}
 	}()
-	time.Sleep(300 * time.Millisecond) // the read is blocked in Redis
+	// The read is blocked in Redis.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := s.client.Info(context.Background(), "clients").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, "blocked_clients:1\r\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Claim's read never blocked in Redis:\n%s", info)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	cancel()
 	<-done
 	// Arrives while the abandoned read still blocks: it takes it.
@@ -413,7 +436,7 @@ func TestCancelledClaimReleasesWhatItRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The abandoned read took it (it is pending) and gave it back.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		p, err := s.client.XPending(context.Background(), s.k.events, group).Result()
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
 
@@ -25,30 +26,12 @@ const (
 	otherID = 1000003
 )
 
-// clock is an injectable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fake is a Server plus a minimal client made of net/http and
 // encoding/json (deliberately not the wecom client).
 type fake struct {
 	t      testing.TB
 	s      *wecomtest.Server
-	clk    *clock
+	clk    *testclock.Clock
 	client *http.Client
 
 	mu     sync.Mutex
@@ -72,7 +55,7 @@ var apps = map[string]wecomtest.AppConfig{
 //	disabled (2, status 2); tag 7 = zhangsan + party 4.
 func newFake(t testing.TB, mutate ...func(*wecomtest.ServerConfig)) *fake {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.Frozen(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	cfg := wecomtest.ServerConfig{
 		CorpID: corpID,
 		Apps:   apps,
