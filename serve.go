@@ -281,10 +281,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	switch cfg.Store.Backend {
 	case "redis":
 		return redisstore.Open(ctx, redisstore.Options{
-			URL:       cfg.Store.RedisURL.Reveal(),
-			Namespace: cfg.WeCom.CorpID,
-			Queue:     q,
-			Logger:    log,
+			URL:            cfg.Store.RedisURL.Reveal(),
+			Namespace:      cfg.WeCom.CorpID,
+			Queue:          q,
+			Logger:         log,
+			Durability:     redisstore.Durability(cfg.Store.RedisDurability),
+			MinReplicas:    cfg.Store.RedisMinReplicas,
+			ReplicaTimeout: cfg.Store.RedisReplicaTimeout,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{
