@@ -262,26 +262,47 @@ func TestReplicasModeFailsWithoutReplicas(t *testing.T) {
 }
 
 // BenchmarkEnqueueDurability measures what each durability mode costs
-// callbacks: parallel Enqueue (storetest.BenchEnqueue) against a server
-// that fsyncs every second, one that fsyncs before every answer, and a
-// primary (fsync every second) that waits for one replica. The
-// pipeliner's batches share one fsync (Redis fsyncs once per event-loop
-// turn) or one WAIT among all the enqueues they carry.
+// callbacks, against a server that fsyncs every second, one that fsyncs
+// before every answer, and a primary (fsync every second) that waits for
+// one replica: "parallel" is storetest.BenchEnqueue (16 goroutines per
+// CPU: the pipeliner's batches share one fsync, as Redis fsyncs once per
+// event-loop turn, or one WAIT among all the enqueues they carry);
+// "serial" is one goroutine, an enqueue's latency with no one to share
+// with.
 //
-//	go test -run '^$' -bench EnqueueDurability -benchtime 5s -count 5 ./store/redis/
+//	go test -run '^$' -bench EnqueueDurability -benchtime 3s -count 5 ./store/redis/
 func BenchmarkEnqueueDurability(b *testing.B) {
-	b.Run("everysec", func(b *testing.B) {
-		url := redistest.StartServer(b, redistest.Config{AppendFsync: "everysec"}).URL
-		storetest.BenchEnqueue(b, open(b, Options{URL: url, Namespace: newNamespace(), Durability: DurabilityEverysec}))
-	})
-	b.Run("fsync", func(b *testing.B) {
-		url := redistest.StartServer(b, redistest.Config{AppendFsync: "always"}).URL
-		storetest.BenchEnqueue(b, open(b, Options{URL: url, Namespace: newNamespace(), Durability: DurabilityFsync}))
-	})
-	b.Run("replicas=1", func(b *testing.B) {
-		primary := redistest.StartServer(b, redistest.Config{AppendFsync: "everysec"})
-		redistest.StartServer(b, redistest.Config{AppendFsync: "everysec", ReplicaOf: primary.URL})
-		storetest.BenchEnqueue(b, open(b, Options{URL: primary.URL, Namespace: newNamespace(),
-			Durability: DurabilityReplicas, MinReplicas: 1}))
-	})
+	modes := []struct {
+		name string
+		open func(b *testing.B) *Store
+	}{
+		{"everysec", func(b *testing.B) *Store {
+			url := redistest.StartServer(b, redistest.Config{AppendFsync: "everysec"}).URL
+			return open(b, Options{URL: url, Namespace: newNamespace(), Durability: DurabilityEverysec})
+		}},
+		{"fsync", func(b *testing.B) *Store {
+			url := redistest.StartServer(b, redistest.Config{AppendFsync: "always"}).URL
+			return open(b, Options{URL: url, Namespace: newNamespace(), Durability: DurabilityFsync})
+		}},
+		{"replicas=1", func(b *testing.B) *Store {
+			primary := redistest.StartServer(b, redistest.Config{AppendFsync: "everysec"})
+			redistest.StartServer(b, redistest.Config{AppendFsync: "everysec", ReplicaOf: primary.URL})
+			return open(b, Options{URL: primary.URL, Namespace: newNamespace(), Durability: DurabilityReplicas, MinReplicas: 1})
+		}},
+	}
+	for _, m := range modes {
+		b.Run("parallel/"+m.name, func(b *testing.B) { storetest.BenchEnqueue(b, m.open(b)) })
+		b.Run("serial/"+m.name, func(b *testing.B) {
+			s := m.open(b)
+			ctx := context.Background()
+			payload := make([]byte, 1024)
+			b.ResetTimer()
+			for i := range b.N {
+				e := store.Event{DedupKey: fmt.Sprint("k", i), Kind: "text", Receiver: "/cb", ReceivedAt: time.Now(), Payload: payload}
+				if _, err := s.Enqueue(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
