@@ -311,11 +311,14 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 	switch cfg.Store.Backend {
 	case "redis":
 		return redisstore.Open(ctx, redisstore.Options{
-			URL:       cfg.Store.RedisURL.Reveal(),
-			Namespace: cfg.WeCom.CorpID,
-			Queue:     q,
-			Logger:    log,
-			Now:       now,
+			URL:            cfg.Store.RedisURL.Reveal(),
+			Namespace:      cfg.WeCom.CorpID,
+			Queue:          q,
+			Logger:         log,
+			Durability:     redisstore.Durability(cfg.Store.RedisDurability),
+			MinReplicas:    cfg.Store.RedisMinReplicas,
+			ReplicaTimeout: cfg.Store.RedisReplicaTimeout,
+			Now:            now,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{

@@ -15,6 +15,15 @@ RATE=${RATE:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 REPEAT=${REPEAT:-3} # closed-loop runs per case (the machine is shared: take the median)
 CASES=${CASES:-"embedded redis baseline"}
+# The Redis server's appendfsync: "always" is what wecomply's default
+# store.redis_durability = "fsync" requires; "everysec" runs the server and
+# wecomply in "everysec" mode, to compare.
+APPENDFSYNC=${APPENDFSYNC:-always}
+case $APPENDFSYNC in
+always) durability=fsync ;;
+everysec) durability=everysec ;;
+*) echo "APPENDFSYNC must be always or everysec" >&2; exit 2 ;;
+esac
 EXTRA_CONFIG=${EXTRA_CONFIG:-} # TOML appended to every config, after its [store] keys: $'batch_delay = "200us"\n[workers]\ncount = 16'
 
 work=$(mktemp -d)
@@ -28,7 +37,7 @@ go build -o "$work/load" ./bench/load
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --appendfsync everysec \
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --appendfsync "$APPENDFSYNC" \
 	--logfile "$work/redis.log" --daemonize no &
 redis_pid=$!
 pids+=("$redis_pid")
@@ -51,6 +60,7 @@ encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 backend = "$2"
 path = "$work/$1/wecomply.db"
 redis_url = "redis://127.0.0.1:$redis_port/0"
+redis_durability = "$durability"
 $EXTRA_CONFIG
 TOML
 }
@@ -85,7 +95,7 @@ run_case() { # name backend baseline suffix
 	kill -TERM "$pid"; wait "$pid" || true
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), duration $DURATION, concurrency $CONCURRENCY"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), duration $DURATION, concurrency $CONCURRENCY, redis appendfsync $APPENDFSYNC"
 for c in $CASES; do
 	case $c in
 	embedded) run_case embedded embedded false "" ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs a bench tool (bench/notify, bench/remind, bench/welcome) once per
 # store in STORES (default "embedded redis"), against a private
-# redis-server started here on a free port, with the tool's flags after
-# its name.
+# redis-server started here on a free port (appendfsync always, as
+# wecomply's default store.redis_durability = "fsync" requires), with the
+# tool's flags after its name.
 #
 #   bench/stores.sh remind -members 100000
 set -euo pipefail
@@ -18,7 +19,7 @@ trap cleanup EXIT
 go build -o "$work/wecomply" .
 go build -o "$work/$tool" "./bench/$tool"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --appendfsync everysec \
+redis-server --port "$port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --appendfsync always \
 	--logfile "$work/redis.log" --daemonize no &
 redis_pid=$!
 for _ in $(seq 100); do

@@ -100,6 +100,17 @@ type Store struct {
 	Backend  string `toml:"backend"` // embedded or redis
 	Path     string `toml:"path"`
 	RedisURL Secret `toml:"redis_url"`
+	// RedisDurability is what a callback's 200 promises if Redis dies:
+	// "fsync" (the server must run appendonly yes, appendfsync always;
+	// checked at start-up), "replicas" (each enqueue waits until
+	// RedisMinReplicas replicas have it), "everysec" (about a second of
+	// accepted callbacks may be lost) or "trust" (not checked).
+	RedisDurability string `toml:"redis_durability"`
+	// RedisMinReplicas is how many replicas must acknowledge an enqueued
+	// event in "replicas" mode, and RedisReplicaTimeout how long to wait
+	// for them before answering 503.
+	RedisMinReplicas    int           `toml:"redis_min_replicas"`
+	RedisReplicaTimeout time.Duration `toml:"redis_replica_timeout"`
 	// Lease is how long a worker holds a claimed event before another may
 	// take it over.
 	Lease time.Duration `toml:"lease"`
@@ -252,12 +263,15 @@ func Default() Config {
 			TimestampWindow: 5 * time.Minute,
 		},
 		Store: Store{
-			Backend:     "embedded",
-			Path:        "data/wecomply.db",
-			Lease:       30 * time.Second,
-			MaxAttempts: 5,
-			DedupTTL:    24 * time.Hour,
-			BatchDelay:  2 * time.Millisecond,
+			Backend:             "embedded",
+			Path:                "data/wecomply.db",
+			RedisDurability:     "fsync",
+			RedisMinReplicas:    1,
+			RedisReplicaTimeout: time.Second,
+			Lease:               30 * time.Second,
+			MaxAttempts:         5,
+			DedupTTL:            24 * time.Hour,
+			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
 			Count:           16,

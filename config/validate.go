@@ -82,6 +82,15 @@ func (c *Config) Validate() []Problem {
 	default:
 		ps.add("store.backend", fmt.Sprintf(`must be "embedded" or "redis", got %q`, st.Backend))
 	}
+	ps.oneOf("store.redis_durability", st.RedisDurability, "fsync", "replicas", "everysec", "trust")
+	if st.RedisDurability == "replicas" && st.RedisMinReplicas < 1 {
+		ps.add("store.redis_min_replicas", fmt.Sprintf(`must be 1 or more when store.redis_durability = "replicas", got %d`, st.RedisMinReplicas))
+	} else {
+		ps.between("store.redis_min_replicas", int64(st.RedisMinReplicas), 0, 100)
+	}
+	// WeCom waits 5 s for the answer, and the wait shares a pipeline
+	// read with the enqueue (store/redis: at most 2 s).
+	ps.durationBetween("store.redis_replica_timeout", st.RedisReplicaTimeout, 10*time.Millisecond, 2*time.Second)
 	ps.durationBetween("store.lease", st.Lease, time.Second, time.Hour)
 	if st.Lease*2/3 <= w.APITimeout {
 		// A worker gets two thirds of the lease per event, and an event may

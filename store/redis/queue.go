@@ -20,7 +20,8 @@ const leaseExpired = "lease expired: worker crashed or took longer than the leas
 // store.Queue. An entry whose NotBefore is still to come waits in the
 // scheduled zset until a claim script run finds it due: this store's
 // Claims run one at its NotBefore; another replica's within its poll
-// interval.
+// interval. With DurabilityReplicas it returns a nil error, also for a
+// duplicate, only once enough replicas have the event.
 func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	if err := s.check("enqueue"); err != nil {
 		return false, err
@@ -37,7 +38,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 		// Rounded up: claimable not before NotBefore.
 		scheduleAt = strconv.FormatInt(ceilUnixMS(e.NotBefore), 10)
 	}
-	_, err := s.pipe.run(ctx, enqueueScript,
+	_, err := s.pipe.runDurable(ctx, enqueueScript,
 		[]string{s.k.dedup(e.DedupKey), s.k.events, s.k.scheduled, s.k.scheduledSeq},
 		ms(s.q.DedupTTL), e.DedupKey, e.Kind, e.Receiver, e.ReceivedAt.UnixMicro(), e.Payload,
 		notBefore, scheduleAt,

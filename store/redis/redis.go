@@ -62,14 +62,18 @@
 //	                    last 1,000 runs of each job
 //	…:jobrun:idx        zset  of KEY, all scores 0: each job's runs, in
 //	                    time order (KEY starts with the job)
+//	…:replsync          counter, incremented before each WAIT (replicas mode)
 //
 // SCOPE and NOTICE are escaped with "%" and ":" as %25 and %3A, so that
 // they end at the next ":".
 //
-// Durability is the server's: Enqueue returns once Redis has the event in
-// memory, and it survives a crash of Redis only as far as Redis persists
-// it (appendonly yes, appendfsync everysec or always). Open logs a warning
-// when the server runs without the append-only file.
+// Durability is Options.Durability's (store.redis_durability): by default
+// ("fsync") Open requires a server that fsyncs its append-only file
+// before it answers, so an event Enqueue accepted survives a crash of
+// Redis; "replicas" makes Enqueue wait until replicas have the event
+// (one WAIT per pipeline batch, after an INCR of …:replsync that makes
+// the WAIT cover duplicates found too); "everysec" accepts about a
+// second of loss; "trust" checks nothing. See durability.go.
 package redis
 
 import (
@@ -111,6 +115,16 @@ type Options struct {
 	// caller's: they are its times). Leases, deliveries and the other
 	// expiries run on Redis's clock. Default time.Now.
 	Now func() time.Time
+	// Durability is what a nil error from Enqueue promises if Redis dies
+	// (store.redis_durability); "" is DurabilityFsync, which Open checks
+	// the server for.
+	Durability Durability
+	// MinReplicas is how many replicas must acknowledge an enqueued event
+	// with DurabilityReplicas (store.redis_min_replicas); 1 or more.
+	MinReplicas int
+	// ReplicaTimeout bounds the wait for them (store.redis_replica_timeout;
+	// default 1s, at most maxReplicaTimeout).
+	ReplicaTimeout time.Duration
 }
 
 // Pipelining: a few senders, each sending what is waiting as one pipeline.
@@ -158,6 +172,7 @@ type keys struct {
 	people, peopleIdx                                   string
 	audit, auditHead, auditIDs                          string
 	jobRun, jobRunIdx                                   string
+	replSync                                            string
 }
 
 func newKeys(namespace string) keys {
@@ -196,6 +211,7 @@ func newKeys(namespace string) keys {
 		auditIDs:        p + "audit:ids",
 		jobRun:          p + "jobrun",
 		jobRunIdx:       p + "jobrun:idx",
+		replSync:        p + "replsync",
 	}
 }
 
@@ -234,12 +250,15 @@ func (k keys) queue() []string {
 	return []string{k.events, k.attempts, k.lastErr, k.returned, k.dead, k.scheduled, k.deadIndex()}
 }
 
-// Open connects to Redis, checks it answers, creates the consumer group if
-// needed, and warns (through opts.Logger) if the server does not persist
-// with an append-only file.
+// Open connects to Redis, checks it answers and persists as
+// opts.Durability needs (see Durability), and creates the consumer group
+// if needed.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Namespace == "" || strings.ContainsAny(opts.Namespace, "{}") {
 		return nil, fmt.Errorf("redis: open: namespace %q: want the corp id, not empty and without braces", opts.Namespace)
+	}
+	if err := checkDurabilityOptions(&opts); err != nil {
+		return nil, fmt.Errorf("redis: open: %w", err)
 	}
 	secrets := urlSecrets(opts.URL)
 	ro, err := goredis.ParseURL(opts.URL)
@@ -286,13 +305,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.client.Close()
 		return nil, fmt.Errorf("redis: open: create consumer group: %w", s.redact(err))
 	}
-	s.pipe = newPipeliner(s.client, pipelineSenders, pipelineMaxBatch, pipelineTimeout)
-	s.audit = newAuditAppender(s, auditMaxBatch)
-	// Managed Redis often disables CONFIG; then we cannot tell, and say nothing.
-	if cfg, err := s.client.ConfigGet(ctx, "appendonly").Result(); err == nil && cfg["appendonly"] == "no" {
-		s.log.Warn("redis runs without appendonly: events acknowledged to WeCom can be lost if Redis restarts; " +
-			"set appendonly yes (appendfsync everysec or always) or make sure the operator persists it")
+	if err := s.checkPersistence(ctx, opts.Durability); err != nil {
+		_ = s.client.Close()
+		return nil, fmt.Errorf("redis: open: %w", err)
 	}
+	var wait *replicaWait
+	if opts.Durability == DurabilityReplicas {
+		wait = &replicaWait{replicas: opts.MinReplicas, timeout: opts.ReplicaTimeout, syncKey: s.k.replSync}
+	}
+	s.pipe = newPipeliner(s.client, pipelineSenders, pipelineMaxBatch, pipelineTimeout, wait)
+	s.audit = newAuditAppender(s, auditMaxBatch)
 	return s, nil
 }
 

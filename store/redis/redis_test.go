@@ -370,27 +370,6 @@ func TestOpenRejectsBadNamespace(t *testing.T) {
 	}
 }
 
-func TestOpenWarnsWithoutAppendOnly(t *testing.T) {
-	url := redistest.Start(t) // appendonly yes
-	ctx := context.Background()
-	var logs bytes.Buffer
-	open(t, Options{URL: url, Namespace: "wwwarn", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if logs.Len() != 0 {
-		t.Errorf("warning logged with appendonly yes: %s", logs.String())
-	}
-
-	admin := goredis.NewClient(mustParse(t, url))
-	defer admin.Close()
-	if err := admin.ConfigSet(ctx, "appendonly", "no").Err(); err != nil {
-		t.Fatal(err)
-	}
-	logs.Reset()
-	open(t, Options{URL: url, Namespace: "wwwarn", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if !strings.Contains(logs.String(), "appendonly") || !strings.Contains(logs.String(), "WARN") {
-		t.Errorf("no appendonly warning logged; logs: %s", logs.String())
-	}
-}
-
 func mustParse(t *testing.T, url string) *goredis.Options {
 	o, err := goredis.ParseURL(url)
 	if err != nil {
