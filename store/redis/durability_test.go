@@ -100,19 +100,24 @@ func TestOpenChecksPersistence(t *testing.T) {
 	}
 }
 
+// TestOpenRejectsBadDurabilityOptions: Open refuses bad durability
+// options before it connects, saying which option is wrong. (No server
+// answers at the URL, so that any error would do but the one that names
+// the option.)
 func TestOpenRejectsBadDurabilityOptions(t *testing.T) {
-	for _, o := range []Options{
-		{Durability: "sometimes"},
-		{Durability: DurabilityReplicas},
-		{Durability: DurabilityReplicas, MinReplicas: 1, ReplicaTimeout: time.Minute},
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Durability: "sometimes"}, `store.redis_durability "sometimes"`},
+		{Options{Durability: DurabilityReplicas}, "min replicas 0: want 1 or more"},
+		{Options{Durability: DurabilityReplicas, MinReplicas: 1, ReplicaTimeout: time.Minute}, "replica timeout 1m0s"},
 	} {
-		o.URL, o.Namespace = "redis://127.0.0.1:1/0", "wwbad"
-		_, err := Open(context.Background(), o)
-		if err == nil {
-			t.Errorf("Open(%+v) succeeded", o)
-			continue
+		tc.o.URL, tc.o.Namespace = "redis://127.0.0.1:1/0", "wwbad"
+		_, err := Open(context.Background(), tc.o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%+v) = %v; want an error with %q", tc.o, err, tc.want)
 		}
-		t.Logf("%+v: %v", o, err)
 	}
 }
 
