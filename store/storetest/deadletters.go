@@ -14,29 +14,13 @@ import (
 
 // --- dead letters ---
 
-// deadLetters lists every dead letter, two a page, checking that the
-// pages end.
+// deadLetters lists every dead letter, two a page (pageAll checks the
+// pages).
 func deadLetters(t *testing.T, s store.Store) []store.DeadLetter {
 	t.Helper()
-	out := []store.DeadLetter{}
-	p := store.Page{Limit: 2}
-	for i := 0; ; i++ {
-		if i > 10_000 {
-			t.Fatal("ListDeadLetters: the pages do not end")
-		}
-		items, next, err := s.ListDeadLetters(t.Context(), p)
-		if err != nil {
-			t.Fatalf("ListDeadLetters(cursor %q): %v", p.Cursor, err)
-		}
-		if len(items) > 2 || (next != "" && len(items) != 2) {
-			t.Fatalf("ListDeadLetters(limit 2) returned %d items, next %q", len(items), next)
-		}
-		out = append(out, items...)
-		if next == "" {
-			return out
-		}
-		p.Cursor = next
-	}
+	return pageAll(t, "ListDeadLetters", 2, func(p store.Page) ([]store.DeadLetter, string, error) {
+		return s.ListDeadLetters(t.Context(), p)
+	})
 }
 
 func deadKeys(dls []store.DeadLetter) []string {

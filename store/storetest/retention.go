@@ -482,10 +482,7 @@ func testPurgeDeadLetters(t *testing.T, open OpenFunc, _ Options) {
 	// zhangsan is held: his own message and one that mentions him stay.
 	later := time.Now().Add(time.Hour)
 	wantPurged(t, "past retention", purgeAll(t, s, store.RecordDeadLetters, later, []string{"zhangsan"}, 3), 2, 2)
-	var keys []string
-	for _, d := range deadLetters(t, s) {
-		keys = append(keys, d.DedupKey)
-	}
+	keys := deadKeys(deadLetters(t, s))
 	if !slices.Equal(keys, []string{"dead0", "dead2"}) {
 		t.Errorf("dead letters after purge = %v, want dead0 and dead2 (held)", keys)
 	}
