@@ -160,12 +160,7 @@ func (s *Store) convertClaims() (int, error) {
 			type legacy struct{ k, v []byte }
 			var batch []legacy
 			c := claims.Cursor()
-			k, v := c.First()
-			if after != nil {
-				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-					k, v = c.Next()
-				}
-			}
+			k, v := seekAfter(c, after)
 			n := 0
 			for ; k != nil && n < claimsBatch; k, v = c.Next() {
 				n++
@@ -203,31 +198,15 @@ func (s *Store) convertClaims() (int, error) {
 // without counting.
 func purgeClaims(tx *bolt.Tx, b store.PurgeBatch, after []byte, limit int, res *store.PurgeResult) error {
 	idx, claims := tx.Bucket(bucketClaimsAt), tx.Bucket(bucketClaims)
-	c := idx.Cursor()
-	k, _ := c.First()
-	if after != nil {
-		if k, _ = c.Seek(after); k != nil && bytes.Equal(k, after) {
-			k, _ = c.Next()
-		}
-	}
-	before := micros(b.Before)
 	var victims [][]byte // index keys; the claim's key follows the time
-	n := 0
-	var last []byte
-	for ; k != nil && n < limit; k, _ = c.Next() {
-		if len(k) < 8 || unTimeKey(k[:8]) >= before {
-			k = nil // the rest is within retention
-			break
-		}
-		n++
-		last = append(last[:0], k...)
+	next, err := walkPast(idx.Cursor(), b, after, limit, func(k, _ []byte) error {
 		key, user, ok := splitScoped(k[8:])
 		if !ok {
 			return fmt.Errorf("malformed claim index entry %x", k)
 		}
 		if _, at, timed := parseClaim(claims.Get(k[8:])); !timed || at != unTimeKey(k[:8]) {
 			victims = append(victims, bytes.Clone(k))
-			continue
+			return nil
 		}
 		switch purge.RecipientClaim(key, user, fromMicros(unTimeKey(k[:8])), b) {
 		case purge.Held:
@@ -236,10 +215,12 @@ func purgeClaims(tx *bolt.Tx, b store.PurgeBatch, after []byte, limit int, res *
 			victims = append(victims, bytes.Clone(k))
 			res.Purged++
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if k != nil && len(k) >= 8 && unTimeKey(k[:8]) < before {
-		res.Next = purge.Cursor(b.Kind, last)
-	}
+	res.Next = next
 	for _, v := range victims {
 		if err := idx.Delete(v); err != nil {
 			return err

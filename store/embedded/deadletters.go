@@ -59,12 +59,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, p store.Page) ([]store.Dead
 	var next string
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDead).Cursor()
-		k, v := c.First()
-		if after != nil {
-			if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-		}
+		k, v := seekAfter(c, after)
 		var last []byte
 		for ; k != nil; k, v = c.Next() {
 			if len(out) == limit {

@@ -228,19 +228,50 @@ func youngDeadLetter(tx *bolt.Tx, b store.PurgeBatch) (bool, error) {
 	return !fromMicros(r.DiedAt).Before(b.Before), nil
 }
 
+// seekAfter moves c to the first key after after, or to the first key
+// of all if after is nil (no cursor yet), and returns it.
+func seekAfter(c *bolt.Cursor, after []byte) (k, v []byte) {
+	if after == nil {
+		return c.First()
+	}
+	k, v = c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	return k, v
+}
+
+// walkPast walks a bucket whose keys start with a time key (µs), for a
+// purge: it calls visit for up to limit entries after the cursor key
+// after, in key order, while their time is before b.Before, and returns
+// the cursor of the next batch, "" once the entries left are within
+// retention. visit must not change the bucket (a bbolt cursor skips keys
+// then): it collects what to delete.
+func walkPast(c *bolt.Cursor, b store.PurgeBatch, after []byte, limit int, visit func(k, v []byte) error) (next string, err error) {
+	before := micros(b.Before)
+	past := func(k []byte) bool { return len(k) >= 8 && unTimeKey(k[:8]) < before }
+	k, v := seekAfter(c, after)
+	var last []byte
+	for n := 0; n < limit && past(k); n++ {
+		if err := visit(k, v); err != nil {
+			return "", err
+		}
+		last = append(last[:0], k...)
+		k, v = c.Next()
+	}
+	if past(k) {
+		return purge.Cursor(b.Kind, last), nil
+	}
+	return "", nil
+}
+
 // purgeRecords examines up to limit records of bucket after the cursor
 // key, in key order; decide deletes a record's index entries and says
 // what to do with it (the record itself is deleted here).
 func purgeRecords(tx *bolt.Tx, bucket []byte, kind store.RecordKind, after []byte, limit int, res *store.PurgeResult, decide func(key, v []byte) (purge.Verdict, error)) error {
 	b := tx.Bucket(bucket)
 	c := b.Cursor()
-	k, v := c.First()
-	if after != nil {
-		k, v = c.Seek(after)
-		if k != nil && bytes.Equal(k, after) {
-			k, v = c.Next()
-		}
-	}
+	k, v := seekAfter(c, after)
 	var keys [][]byte
 	n := 0
 	var last []byte
@@ -277,30 +308,13 @@ func purgeRecords(tx *bolt.Tx, bucket []byte, kind store.RecordKind, after []byt
 // index entries.
 func purgeEventLog(tx *bolt.Tx, b store.PurgeBatch, after []byte, limit int, res *store.PurgeResult) error {
 	log := tx.Bucket(bucketLog)
-	c := log.Cursor()
-	k, v := c.First()
-	if after != nil {
-		k, v = c.Seek(after)
-		if k != nil && bytes.Equal(k, after) {
-			k, v = c.Next()
-		}
-	}
-	before := micros(b.Before)
 	type victim struct {
 		key  []byte
 		dk   string
 		kind string
 	}
 	var victims []victim
-	n := 0
-	var last []byte
-	for ; k != nil && n < limit; k, v = c.Next() {
-		if len(k) < 8 || unTimeKey(k[:8]) >= before {
-			k = nil // the rest is within retention
-			break
-		}
-		n++
-		last = append(last[:0], k...)
+	next, err := walkPast(log.Cursor(), b, after, limit, func(k, v []byte) error {
 		var e store.LogEntry
 		if err := json.Unmarshal(v, &e); err != nil {
 			return fmt.Errorf("decode log entry: %w", err)
@@ -309,12 +323,14 @@ func purgeEventLog(tx *bolt.Tx, b store.PurgeBatch, after []byte, limit int, res
 		case purge.Held:
 			res.Held++
 		case purge.Delete:
-			victims = append(victims, victim{append([]byte(nil), k...), e.DedupKey, e.Kind})
+			victims = append(victims, victim{bytes.Clone(k), e.DedupKey, e.Kind})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if k != nil && len(k) >= 8 && unTimeKey(k[:8]) < before {
-		res.Next = purge.Cursor(b.Kind, last)
-	}
+	res.Next = next
 	dedup, kinds := tx.Bucket(bucketLogDedup), tx.Bucket(bucketLogKind)
 	for _, x := range victims {
 		if err := log.Delete(x.key); err != nil {
