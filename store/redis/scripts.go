@@ -192,17 +192,13 @@ return {more, out}
 `)
 
 // ackScript removes a leased entry. ARGV: group, id, token. Returns 1, or
-// 0 if the claim with that token does not hold the entry. It runs once
-// per event, so it is the cheap form of holder(): a returned mark
-// (checked first) means the entry was given back.
-var ackScript = goredis.NewScript(`
-if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then return 0 end
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #p == 0 or tostring(p[1][4]) ~= ARGV[3] then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+// 0 if the claim with that token does not hold the entry (see holder).
+var ackScript = goredis.NewScript(luaCommon + `
+local group, id = ARGV[1], ARGV[2]
+if not holder(group, id, ARGV[3]) then return 0 end
+redis.call('XACK', KEYS[1], group, id)
+redis.call('XDEL', KEYS[1], id)
+forget(id)
 return 1
 `)
 
