@@ -388,8 +388,11 @@ func leaseRecord(until []byte, claimNo uint64, consumer string) []byte {
 }
 
 // leaseClaim is the claim number of a leased bucket value; ok is false
-// for a value without one (written before claims had tokens: no receipt
-// matches it, and its lease runs out).
+// for a value too short to hold one. A value written before claims had
+// tokens (the lease's end, then the consumer) holds none: read as one,
+// a consumer name's first bytes (printable text: 2^61 or more) are far
+// beyond any claim number NextSequence gives, so no receipt matches it
+// and its lease runs out.
 func leaseClaim(v []byte) (claimNo uint64, ok bool) {
 	if len(v) < 16 {
 		return 0, false
