@@ -224,10 +224,10 @@ func (p *Pool) Run(ctx context.Context) {
 				if h.lost(d.Receipt) {
 					p.log.Warn("claim lost before its turn: skipped, another worker has it", "kind", d.Kind,
 						"dedup_key", d.DedupKey, "queue_id", d.ID)
+					h.settle(d.Receipt)
 				} else {
-					p.handle(ctx, d)
+					p.handle(ctx, h, d)
 				}
-				h.settle(d.Receipt)
 			}
 		})
 	}
@@ -275,10 +275,10 @@ func (p *Pool) claim(ctx context.Context, work chan<- store.Delivery, idle chan 
 			select {
 			case work <- d: // a worker that gave a token takes it
 			case <-ctx.Done():
-				p.release(ds[i:])
 				for _, d := range ds[i:] {
 					h.settle(d.Receipt)
 				}
+				p.release(ds[i:])
 				return
 			}
 		}
@@ -313,7 +313,7 @@ func (h *held) settle(r store.Receipt) {
 }
 
 // lose marks r's claim lost unless r was settled meanwhile (an Extend
-// racing the Ack); it reports which.
+// racing the settling call); it reports which.
 func (h *held) lose(r store.Receipt) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -380,13 +380,17 @@ func (p *Pool) heartbeat(ctx context.Context, h *held) (stop func()) {
 // handle processes one delivery and settles it with Ack or Fail. Work
 // already started finishes even if ctx ends (shutdown), within the
 // event timeout.
-func (p *Pool) handle(ctx context.Context, d store.Delivery) {
+func (p *Pool) handle(ctx context.Context, h *held, d store.Delivery) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.EventTimeout)
 	defer cancel()
 	log := p.log.With("kind", d.Kind, "dedup_key", d.DedupKey, "queue_id", d.ID, "attempts", d.Attempts)
 	start := time.Now()
 	err := p.process(ctx, d)
 	p.metrics.duration.Observe(time.Since(start).Seconds())
+	// The heartbeat extends it no more: settling it takes a moment of the
+	// lease it has left. Were it extended until settled, an Extend meeting
+	// it just acked would count a lost claim that nobody took.
+	h.settle(d.Receipt)
 	if err == nil {
 		if err := p.queue.Ack(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
 			// The event was processed; it will come back when its lease

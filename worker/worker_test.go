@@ -425,3 +425,93 @@ func TestJitterStaysWithinTwentyPercent(t *testing.T) {
 		}
 	}
 }
+
+// slowAck is a queue whose first Ack, once done, returns only after the
+// heartbeat has started three more rounds of extending the other entries
+// held (so that a whole round ran while the acked entry was acked but
+// the Ack had not returned yet): an Ack whose answer comes back slowly.
+type slowAck struct {
+	store.Queue
+	mu       sync.Mutex
+	extended map[store.Receipt]int
+	slowed   bool
+	timedOut bool
+	done     chan struct{} // closed when the first Ack returns
+}
+
+func (q *slowAck) Extend(ctx context.Context, r store.Receipt) error {
+	q.mu.Lock()
+	q.extended[r]++
+	q.mu.Unlock()
+	return q.Queue.Extend(ctx, r)
+}
+
+// othersExtended counts the Extend calls for entries other than r.
+func (q *slowAck) othersExtended(r store.Receipt) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for x, c := range q.extended {
+		if x != r {
+			n += c
+		}
+	}
+	return n
+}
+
+func (q *slowAck) Ack(ctx context.Context, r store.Receipt) error {
+	err := q.Queue.Ack(ctx, r)
+	q.mu.Lock()
+	first := !q.slowed
+	q.slowed = true
+	q.mu.Unlock()
+	if first {
+		defer close(q.done)
+		from, deadline := q.othersExtended(r), time.Now().Add(10*time.Second)
+		for q.othersExtended(r) < from+3 {
+			if time.Now().After(deadline) {
+				q.mu.Lock()
+				q.timedOut = true
+				q.mu.Unlock()
+				return err
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return err
+}
+
+// TestAnAckedEntryIsNotCountedLost: once its handler has returned, an
+// entry is not the heartbeat's any more. When it stayed held until its
+// Ack returned, a heartbeat round between the store's ack and the
+// worker's return tried to extend it, was told it is gone, and counted a
+// lost claim that no other worker had taken.
+func TestAnAckedEntryIsNotCountedLost(t *testing.T) {
+	s := openStore(t, store.QueueOptions{Lease: 300 * time.Millisecond})
+	keys := enqueue(t, s, 2)
+	q := &slowAck{Queue: s, extended: map[store.Receipt]int{}, done: make(chan struct{})}
+	release := make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, d store.Delivery) error {
+		if d.DedupKey == keys[0] { // held while the other is acked
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	pool := newPool(t, q, h, Config{Count: 2, Batch: 2, Lease: 300 * time.Millisecond, EventTimeout: 10 * time.Second})
+	stop := runPool(pool)
+	defer stop()
+	defer close(release)
+	<-q.done
+	q.mu.Lock()
+	timedOut := q.timedOut
+	q.mu.Unlock()
+	if timedOut {
+		t.Fatal("the held entry was not extended while the other was acked")
+	}
+	if got := testutil.ToFloat64(pool.metrics.lost); got != 0 {
+		t.Errorf("%v claims counted lost, want 0: the acked entry was still extended", got)
+	}
+}
