@@ -90,6 +90,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// empty reports whether q holds no entry, ready or leased.
+func empty(q store.Queue) bool {
+	st, err := q.QueueStats(context.Background())
+	return err == nil && st.Ready == 0 && st.Leased == 0
+}
+
 func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
 	s := openStore(t, store.QueueOptions{})
 	keys := enqueue(t, s, 25)
@@ -114,10 +120,7 @@ func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
 			t.Errorf("event %s not logged", k)
 		}
 	}
-	eventually(t, "acked queue", func() bool {
-		st, err := s.QueueStats(context.Background())
-		return err == nil && st.Ready == 0 && st.Leased == 0
-	})
+	eventually(t, "acked queue", func() bool { return empty(s) })
 	// The worker counts an event after acking it: wait for the count too.
 	eventually(t, "25 processed ok", func() bool {
 		return testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "ok")) >= 25
@@ -243,10 +246,9 @@ func TestHeldEntriesKeepTheirLeases(t *testing.T) {
 			stop := runPool(pool)
 			defer stop()
 			eventually(t, "every event handled and acked", func() bool {
-				st, err := s.QueueStats(context.Background())
 				mu.Lock()
 				defer mu.Unlock()
-				return err == nil && st.Ready == 0 && st.Leased == 0 && len(handled) == len(keys)
+				return empty(s) && len(handled) == len(keys)
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -288,10 +290,7 @@ func TestAFreeWorkerDoesNotWaitBehindABusyOne(t *testing.T) {
 	pool := newPool(t, s, h, Config{Count: 2, Batch: 4, EventTimeout: 5 * time.Second})
 	stop := runPool(pool)
 	defer stop()
-	eventually(t, "every event acked", func() bool {
-		st, err := s.QueueStats(context.Background())
-		return err == nil && st.Ready == 0 && st.Leased == 0
-	})
+	eventually(t, "every event acked", func() bool { return empty(s) })
 	if dead, _, _ := s.ListDeadLetters(context.Background(), store.Page{}); len(dead) != 0 {
 		t.Errorf("dead letters: %+v", dead)
 	}
@@ -403,10 +402,9 @@ func TestLaterPostponesWithoutAnAttempt(t *testing.T) {
 	stop := runPool(pool)
 	defer stop()
 	eventually(t, "the entry acked", func() bool {
-		st, err := s.QueueStats(context.Background())
 		mu.Lock()
 		defer mu.Unlock()
-		return err == nil && len(at) == 3 && st.Ready == 0 && st.Leased == 0
+		return len(at) == 3 && empty(s)
 	})
 	mu.Lock()
 	defer mu.Unlock()
