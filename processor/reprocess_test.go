@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -75,12 +76,7 @@ func (f *faults) key(k string) {
 func (f *faults) submitted() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ks []string
-	for k := range f.keys {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
+	return slices.Sorted(maps.Keys(f.keys))
 }
 
 // faultStore is the processor's store with faults on every write.

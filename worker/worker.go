@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -308,11 +310,7 @@ func (h *held) drop(r store.Receipt) bool {
 func (h *held) list() []store.Receipt {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rs := make([]store.Receipt, 0, len(h.rs))
-	for r := range h.rs {
-		rs = append(rs, r)
-	}
-	return rs
+	return slices.Collect(maps.Keys(h.rs))
 }
 
 // heartbeat extends the lease of every entry h holds every Lease/3,
