@@ -38,7 +38,7 @@ func applied(st State, acts []Action) State {
 			o := a.Obligation
 			key := owner(o.UserID)
 			pc := st.People[key]
-			if i := indexObligation(pc.Obligations, o); i < 0 {
+			if i := slices.IndexFunc(pc.Obligations, func(x Obligation) bool { return x.id() == o.id() }); i < 0 {
 				pc.Obligations = append(pc.Obligations, o)
 			} else if a.Reopen && pc.Obligations[i].Status == Cancelled {
 				pc.Obligations[i] = o
@@ -78,15 +78,6 @@ func applied(st State, acts []Action) State {
 	return st
 }
 
-func indexObligation(obligations []Obligation, o Obligation) int {
-	for i, x := range obligations {
-		if x.id() == o.id() {
-			return i
-		}
-	}
-	return -1
-}
-
 // settled returns st with each person's new facts stored: Before is
 // After, as the processor stores people once the actions are applied.
 func settled(st State) State {
@@ -122,20 +113,11 @@ func TestDecideAgain(t *testing.T) {
 					}
 				}
 				for _, a := range Decide(tc.ev, settled(applied(tc.st, first)), at) {
-					if !containsAction(first, a) {
+					if !slices.ContainsFunc(first, func(b Action) bool { return reflect.DeepEqual(a, b) }) {
 						t.Errorf("decided again once applied and stored: %#v, which the first decision did not decide", a)
 					}
 				}
 			})
 		}
 	}
-}
-
-func containsAction(acts []Action, a Action) bool {
-	for _, b := range acts {
-		if reflect.DeepEqual(a, b) {
-			return true
-		}
-	}
-	return false
 }

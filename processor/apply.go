@@ -166,8 +166,7 @@ func (p *Processor) consentCheck(ctx context.Context, d store.Delivery) error {
 		return fmt.Errorf("check_single_agree: %w", err)
 	}
 	ev := consentAnswer(j.UserID, j.ExternalUserID, infos)
-	now := p.decisionTime(d)
-	return p.consentChecked(ctx, d.DedupKey, now, ev, now)
+	return p.consentChecked(ctx, d.DedupKey, ev, p.decisionTime(d))
 }
 
 // consentAnswer is what check_single_agree's infos say of one pair:
@@ -191,9 +190,9 @@ func consentAnswer(userID, externalUserID string, infos []wecom.AgreeInfo) polic
 
 // consentChecked decides on a pair's check_single_agree answer at now and
 // applies the actions under origin (an event's or a job's dedup key).
-func (p *Processor) consentChecked(ctx context.Context, origin string, receivedAt time.Time, ev policy.ConsentChecked, now time.Time) error {
+func (p *Processor) consentChecked(ctx context.Context, origin string, ev policy.ConsentChecked, now time.Time) error {
 	st := policy.State{Notices: p.cfg.Notices, Settings: p.cfg.Settings, People: map[string]policy.PersonChange{},
-		ReceivedAt: receivedAt, DedupKey: origin}
+		ReceivedAt: now, DedupKey: origin}
 	c, err := p.st.GetConsent(ctx, ev.UserID, ev.ExternalUserID)
 	switch {
 	case err == nil:

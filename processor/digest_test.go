@@ -77,10 +77,11 @@ func (e *env) kill(t *testing.T, key string) {
 		if err != nil || len(ds) != 1 || ds[0].DedupKey != key {
 			t.Fatalf("Claim = %+v, %v; want %s", ds, err, key)
 		}
-		if dead, err := e.st.Fail(ctx, ds[0].Receipt, "poison", 0); err != nil || dead {
-			if err != nil {
-				t.Fatal(err)
-			}
+		dead, err := e.st.Fail(ctx, ds[0].Receipt, "poison", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dead {
 			return
 		}
 	}

@@ -534,7 +534,7 @@ func (p *Processor) recordAnswers(ctx context.Context, now time.Time, day string
 		}
 		ev := consentAnswer(c.UserID, c.ExternalUserID, infos)
 		origin := reconcileKey(day, "consent", c.UserID) + ":" + c.ExternalUserID
-		if err := p.consentChecked(ctx, origin, now.UTC(), ev, now); err != nil {
+		if err := p.consentChecked(ctx, origin, ev, now); err != nil {
 			return fmt.Errorf("reconcile: consent %s/%s: %w", c.UserID, c.ExternalUserID, err)
 		}
 		mu.Lock()

@@ -128,6 +128,14 @@ type envConfig struct {
 	Logger *slog.Logger
 }
 
+// testSettings are the settings of the tests' company (envConfig's
+// default).
+func testSettings() policy.Settings {
+	return policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"},
+		ConsentGrace: 72 * time.Hour, Location: time.UTC, ConsentPolicy: "请勿在企业微信中讨论交易细节。",
+		ConsentPolicyURL: "https://compliance.example.com/policy/archive"}
+}
+
 // newEnvConfig is newEnvOn as cfg says.
 func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	t.Helper()
@@ -188,9 +196,7 @@ func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	if cfg.Wrap != nil {
 		n = cfg.Wrap(notifier)
 	}
-	settings := policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"},
-		ConsentGrace: 72 * time.Hour, Location: time.UTC, ConsentPolicy: "请勿在企业微信中讨论交易细节。",
-		ConsentPolicyURL: "https://compliance.example.com/policy/archive"}
+	settings := testSettings()
 	if cfg.Settings != nil {
 		settings = *cfg.Settings
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -75,12 +76,7 @@ func (f *faults) key(k string) {
 func (f *faults) submitted() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ks []string
-	for k := range f.keys {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
+	return slices.Sorted(maps.Keys(f.keys))
 }
 
 // faultStore is the processor's store with faults on every write.
@@ -258,11 +254,7 @@ func wecomEvent(t *testing.T, spec wecomtest.EventSpec, at time.Time) store.Even
 
 // jobEvent is the queue entry of a processor job.
 func jobEvent(kind, key string, payload any, at time.Time) store.Event {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
-	return store.Event{DedupKey: key, Kind: kind, Receiver: "policy", ReceivedAt: at.UTC(), Payload: b}
+	return store.Event{DedupKey: key, Kind: kind, Receiver: "policy", ReceivedAt: at.UTC(), Payload: must(json.Marshal(payload))}
 }
 
 // setupCompany builds the company in e, as processing its members'
@@ -563,9 +555,8 @@ type reprocessEnv struct {
 func newReprocessEnv(t *testing.T, backend, redisURL string, n int, start time.Time) reprocessEnv {
 	t.Helper()
 	f := &faults{keys: map[string]bool{}}
-	s := policy.Settings{Company: "示例科技", DefaultLanguage: "zh-CN", Officers: []string{"officer"}, AckWords: []string{"确认"},
-		ConsentGrace: 72 * time.Hour, Location: time.UTC, WelcomeTemplate: "welcome",
-		ConsentPolicy: "请勿在企业微信中讨论交易细节。", ConsentPolicyURL: "https://compliance.example.com/policy/archive"}
+	s := testSettings()
+	s.AckWords, s.WelcomeTemplate = []string{"确认"}, "welcome"
 	e := newEnvConfig(t, backend, envConfig{
 		Notices: reprocessNotices, Settings: &s,
 		Wrap:      func(n processor.Notifier) processor.Notifier { return faultNotifier{Notifier: n, f: f} },

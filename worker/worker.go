@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -221,13 +223,7 @@ func (p *Pool) Run(ctx context.Context) {
 				if !ok {
 					return
 				}
-				if h.lost(d.Receipt) {
-					p.log.Warn("claim lost before its turn: skipped, another worker has it", "kind", d.Kind,
-						"dedup_key", d.DedupKey, "queue_id", d.ID)
-				} else {
-					p.handle(ctx, d)
-				}
-				h.settle(d.Receipt)
+				p.handle(ctx, h, d)
 			}
 		})
 	}
@@ -275,71 +271,46 @@ func (p *Pool) claim(ctx context.Context, work chan<- store.Delivery, idle chan 
 			select {
 			case work <- d: // a worker that gave a token takes it
 			case <-ctx.Done():
-				p.release(ds[i:])
 				for _, d := range ds[i:] {
-					h.settle(d.Receipt)
+					h.drop(d.Receipt)
 				}
+				p.release(ds[i:])
 				return
 			}
 		}
 	}
 }
 
-// held is the receipts of the entries the pool holds and has not settled
-// yet, and those whose claim was lost.
+// held is the receipts of the entries the pool holds whose handler has
+// not returned yet: the heartbeat extends their leases.
 type held struct {
-	mu        sync.Mutex
-	unsettled map[store.Receipt]bool
-	gone      map[store.Receipt]bool
+	mu sync.Mutex
+	rs map[store.Receipt]bool
 }
 
-func newHeld() *held {
-	return &held{unsettled: map[store.Receipt]bool{}, gone: map[store.Receipt]bool{}}
-}
+func newHeld() *held { return &held{rs: map[store.Receipt]bool{}} }
 
 func (h *held) add(ds []store.Delivery) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, d := range ds {
-		h.unsettled[d.Receipt] = true
+		h.rs[d.Receipt] = true
 	}
 }
 
-func (h *held) settle(r store.Receipt) {
+// drop removes r and reports whether it was held.
+func (h *held) drop(r store.Receipt) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.unsettled, r)
-	delete(h.gone, r)
+	ok := h.rs[r]
+	delete(h.rs, r)
+	return ok
 }
 
-// lose marks r's claim lost unless r was settled meanwhile (an Extend
-// racing the Ack); it reports which.
-func (h *held) lose(r store.Receipt) bool {
+func (h *held) list() []store.Receipt {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.unsettled[r] {
-		return false
-	}
-	h.gone[r] = true
-	return true
-}
-
-func (h *held) lost(r store.Receipt) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.gone[r]
-}
-
-func (h *held) pending() []store.Receipt {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	rs := make([]store.Receipt, 0, len(h.unsettled))
-	for r := range h.unsettled {
-		if !h.gone[r] {
-			rs = append(rs, r)
-		}
-	}
-	return rs
+	return slices.Collect(maps.Keys(h.rs))
 }
 
 // heartbeat extends the lease of every entry h holds every Lease/3,
@@ -358,14 +329,14 @@ func (p *Pool) heartbeat(ctx context.Context, h *held) (stop func()) {
 				return
 			case <-t.C:
 			}
-			for _, r := range h.pending() {
+			for _, r := range h.list() {
 				err := p.queue.Extend(ctx, r)
 				switch {
 				case err == nil:
 				case errors.Is(err, store.ErrNotFound):
-					// Taken over, or settled meanwhile: either way not ours
-					// to extend any more.
-					if h.lose(r) {
+					// Taken over, or dropped and settled meanwhile: either
+					// way not ours to extend any more; lost in the first case.
+					if h.drop(r) {
 						p.metrics.lost.Inc()
 					}
 				case ctx.Err() == nil:
@@ -380,13 +351,17 @@ func (p *Pool) heartbeat(ctx context.Context, h *held) (stop func()) {
 // handle processes one delivery and settles it with Ack or Fail. Work
 // already started finishes even if ctx ends (shutdown), within the
 // event timeout.
-func (p *Pool) handle(ctx context.Context, d store.Delivery) {
+func (p *Pool) handle(ctx context.Context, h *held, d store.Delivery) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.EventTimeout)
 	defer cancel()
 	log := p.log.With("kind", d.Kind, "dedup_key", d.DedupKey, "queue_id", d.ID, "attempts", d.Attempts)
 	start := time.Now()
 	err := p.process(ctx, d)
 	p.metrics.duration.Observe(time.Since(start).Seconds())
+	// The heartbeat extends it no more: settling it takes a moment of the
+	// lease it has left. Were it extended until settled, an Extend meeting
+	// it just acked would count a lost claim that nobody took.
+	h.drop(d.Receipt)
 	if err == nil {
 		if err := p.queue.Ack(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
 			// The event was processed; it will come back when its lease
