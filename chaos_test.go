@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -200,7 +199,7 @@ func chaos(t *testing.T, bin, backend string) {
 		}
 	}
 	waitFor(t, "the queue drained and every effect seen", 3*time.Minute, func() bool {
-		if ready, leased := queueDepth(t, base); ready+leased > 0 {
+		if !drained(t, base) {
 			return false
 		}
 		for i := range chaosPerKind {
@@ -324,27 +323,6 @@ func updatedCards(fake *wecomtest.Server, user string) int {
 		}
 	}
 	return n
-}
-
-// queueDepth reads the ready and leased entries from /metrics.
-func queueDepth(t *testing.T, base string) (ready, leased int) {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 1, 0 // restarting: not drained as far as we know
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		for state, n := range map[string]*int{"ready": &ready, "leased": &leased} {
-			if v, ok := strings.CutPrefix(line, `wecomply_queue_entries{state="`+state+`"} `); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				*n = int(f)
-			}
-		}
-	}
-	return ready, leased
 }
 
 // waitFor polls cond until it holds, failing the test after within.
