@@ -324,15 +324,3 @@ func updatedCards(fake *wecomtest.Server, user string) int {
 	}
 	return n
 }
-
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", within, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
