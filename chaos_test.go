@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -80,7 +79,7 @@ func chaos(t *testing.T, bin, backend string) {
 		`api_timeout = "1s"`, `api_timeout = "8s"`,
 		`lease = "2s"`, `lease = "15s"`,
 		"[workers]\n", "[workers]\ncount = 4\nclaim_batch = 16\n",
-		"[admin]\n", "[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n[admin]\n",
+		"[admin]\n", jobsOff+"[admin]\n",
 	)
 	srv := &chaosServer{t: t, bin: bin, cfg: cfg, base: base}
 	srv.start()
@@ -279,26 +278,6 @@ func (s *chaosServer) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	if err := s.cmd.Wait(); err != nil {
 		s.t.Errorf("after SIGTERM: %v", err)
-	}
-}
-
-// editConfig replaces, in the config file at path, each old string of
-// pairs with the new one after it; each must occur.
-func editConfig(t *testing.T, path string, pairs ...string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(b)
-	for i := 0; i < len(pairs); i += 2 {
-		if !strings.Contains(cfg, pairs[i]) {
-			t.Fatalf("config has no %q to replace", pairs[i])
-		}
-		cfg = strings.Replace(cfg, pairs[i], pairs[i+1], 1)
-	}
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 
