@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -81,7 +79,7 @@ func chaos(t *testing.T, bin, backend string) {
 		`api_timeout = "1s"`, `api_timeout = "8s"`,
 		`lease = "2s"`, `lease = "15s"`,
 		"[workers]\n", "[workers]\ncount = 4\nclaim_batch = 16\n",
-		"[admin]\n", "[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n[admin]\n",
+		"[admin]\n", jobsOff+"[admin]\n",
 	)
 	srv := &chaosServer{t: t, bin: bin, cfg: cfg, base: base}
 	srv.start()
@@ -200,7 +198,7 @@ func chaos(t *testing.T, bin, backend string) {
 		}
 	}
 	waitFor(t, "the queue drained and every effect seen", 3*time.Minute, func() bool {
-		if ready, leased := queueDepth(t, base); ready+leased > 0 {
+		if !drained(t, base) {
 			return false
 		}
 		for i := range chaosPerKind {
@@ -283,26 +281,6 @@ func (s *chaosServer) stop() {
 	}
 }
 
-// editConfig replaces, in the config file at path, each old string of
-// pairs with the new one after it; each must occur.
-func editConfig(t *testing.T, path string, pairs ...string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(b)
-	for i := 0; i < len(pairs); i += 2 {
-		if !strings.Contains(cfg, pairs[i]) {
-			t.Fatalf("config has no %q to replace", pairs[i])
-		}
-		cfg = strings.Replace(cfg, pairs[i], pairs[i+1], 1)
-	}
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // texts returns the content of each text message in user's inbox.
 func texts(fake *wecomtest.Server, user string) []string {
 	var out []string
@@ -324,37 +302,4 @@ func updatedCards(fake *wecomtest.Server, user string) int {
 		}
 	}
 	return n
-}
-
-// queueDepth reads the ready and leased entries from /metrics.
-func queueDepth(t *testing.T, base string) (ready, leased int) {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 1, 0 // restarting: not drained as far as we know
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		for state, n := range map[string]*int{"ready": &ready, "leased": &leased} {
-			if v, ok := strings.CutPrefix(line, `wecomply_queue_entries{state="`+state+`"} `); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				*n = int(f)
-			}
-		}
-	}
-	return ready, leased
-}
-
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", within, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -285,12 +285,12 @@ func deadLettersCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fs := newFlagSet("dead-letters "+sub, stderr)
 	path := fs.String("config", "", "config file of the server whose store to use")
-	idsOnly, actor := new(bool), new(string)
+	var idsOnly bool
+	var actor string
 	if action == "" {
-		idsOnly = fs.Bool("ids", false, "print only the ids, one a line (for xargs … retry)")
+		fs.BoolVar(&idsOnly, "ids", false, "print only the ids, one a line (for xargs … retry)")
 	} else {
-		*actor = envValue(environ, "USER")
-		fs.StringVar(actor, "actor", *actor, "who is doing this, for the audit log (default $USER)")
+		fs.StringVar(&actor, "actor", envValue(environ, "USER"), "who is doing this, for the audit log (default $USER)")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -309,11 +309,11 @@ func deadLettersCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer st.Close()
 	if action == "" {
-		return listDeadLetters(ctx, st, stdout, *idsOnly)
+		return listDeadLetters(ctx, st, stdout, idsOnly)
 	}
 	failed := 0
 	for _, id := range fs.Args() {
-		_, entryID, err := store.DoDeadLetter(ctx, st, id, store.DeadLetterOp{Action: action, Via: "cli", Actor: *actor, At: time.Now()})
+		_, entryID, err := store.DoDeadLetter(ctx, st, id, store.DeadLetterOp{Action: action, Via: "cli", Actor: actor, At: time.Now()})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			fmt.Fprintf(stdout, "%s: no such dead letter (never was, or retried or dropped already)\n", id)

@@ -117,27 +117,17 @@ func startAppAt(t *testing.T, clk *testclock.Clock, cfgPath string, logs io.Writ
 	return base
 }
 
-// startAppCtx runs the server until ctx ends; done is closed once it has
-// shut down (cleanly: asserted).
+// startAppCtx runs the server on the suite's clock until ctx ends; done
+// is closed once it has shut down (cleanly: asserted).
 func startAppCtx(t *testing.T, ctx context.Context, cfgPath string) (base string, done <-chan struct{}) {
 	t.Helper()
-	return startAppLogs(t, ctx, cfgPath, io.Discard)
-}
-
-func startAppLogs(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (string, <-chan struct{}) {
-	t.Helper()
-	_, base, done := launchApp(t, ctx, cfgPath, logs)
+	_, base, done = launchAppAt(t, ctx, testclock.New(t), cfgPath, io.Discard)
 	return base, done
 }
 
-// launchApp is startAppLogs that also returns the app, for tests that
-// drive its parts (e.g. run a job for a chosen activation).
-func launchApp(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
-	t.Helper()
-	return launchAppAt(t, ctx, testclock.New(t), cfgPath, logs)
-}
-
-// launchAppAt is launchApp on the clock clk.
+// launchAppAt runs the server on the clock clk until ctx ends, like
+// startAppCtx, and also returns the app, for tests that drive its parts
+// (e.g. run a job for a chosen activation).
 func launchAppAt(t *testing.T, ctx context.Context, clk *testclock.Clock, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
 	t.Helper()
 	cfg, err := config.Load(cfgPath, nil)

@@ -127,6 +127,26 @@ tokens = [%q]
 	return p
 }
 
+// editConfig replaces, in the config file at path, each old string of
+// pairs with the new one after it; each must occur.
+func editConfig(t *testing.T, path string, pairs ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(b)
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(cfg, pairs[i]) {
+			t.Fatalf("config has no %q to replace", pairs[i])
+		}
+		cfg = strings.Replace(cfg, pairs[i], pairs[i+1], 1)
+	}
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // apiGet GETs an admin API path and decodes the JSON answer into v.
 func apiGet(t *testing.T, base, path string, v any) int {
 	t.Helper()

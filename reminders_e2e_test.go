@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -145,9 +144,9 @@ func reattestationWithoutDueDate(t *testing.T, clk *testclock.Clock) {
 	reattestAndAck(t, clk, a, fake, base, "zhangsan")
 }
 
-// jobsOff turns every cron job off: the test makes the runs, for the
-// activations it chooses.
-const jobsOff = "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
+// jobsOff is a [jobs] section that turns every cron job off: the test
+// makes the runs, for the activations it chooses.
+const jobsOff = "[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nretention = \"\"\n"
 
 // startJobsApp runs a server on clk and the policy company with the
 // archive notice's due_days line replaced by notice (TOML keys of the
@@ -155,14 +154,7 @@ const jobsOff = "\n[jobs]\nreminders = \"\"\ndigest = \"\"\nreconcile = \"\"\nre
 func startJobsApp(t *testing.T, clk *testclock.Clock, fake *wecomtest.Server, notice string) (*app, string) {
 	t.Helper()
 	cfgPath := writePolicyConfig(t, fake.URL, t.TempDir(), 1)
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(b), "due_days = 7\n", notice, 1) + jobsOff
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, cfgPath, "due_days = 7\n", notice, "[admin]\n", jobsOff+"[admin]\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	a, base, done := launchAppAt(t, ctx, clk, cfgPath, io.Discard)
 	t.Cleanup(func() { cancel(); <-done })

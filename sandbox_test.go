@@ -40,13 +40,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// eventually polls cond every 20 ms for up to 20 s.
+// eventually polls cond until it holds, failing the test after 20 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitFor(t, what, 20*time.Second, cond)
+}
+
+// waitFor polls cond every 20 ms until it holds, failing the test after
+// within.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			t.Fatalf("timed out after %s waiting until %s", within, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -104,7 +104,7 @@ type appOptions struct {
 // stays where only elapsed time counts: Redis keeps leases and idle
 // deliveries on its own clock (TIME), the cron fires on the wall clock,
 // and the group commit, timeouts and backoffs are timers.
-func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (_ *app, err error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -126,6 +126,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: st, reg: reg}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 
 	tokens := make([]string, len(cfg.Admin.Tokens))
 	for i, t := range cfg.Admin.Tokens {
@@ -142,23 +147,19 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	} else {
 		client, err := newClient(cfg, st, log, now)
 		if err != nil {
-			a.close()
 			return nil, err
 		}
 		notifier, err := newNotifier(cfg, st, client, log, reg, now)
 		if err != nil {
-			a.close()
 			return nil, err
 		}
 		pcfg := processorConfig(cfg, log)
 		pcfg.Now = now
 		proc, err := processor.New(st, notifier, client, nil, pcfg, reg)
 		if err != nil {
-			a.close()
 			return nil, err
 		}
 		if err := proc.Publish(ctx); err != nil {
-			a.close()
 			return nil, err
 		}
 		submitter, events = notifier, proc
@@ -171,7 +172,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	}
 
 	if a.jobs, err = newScheduler(deps, reg); err != nil {
-		a.close()
 		return nil, err
 	}
 
@@ -191,7 +191,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		Gatherer:        reg,
 	})
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.handler = engine
@@ -205,7 +204,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		MaxBackoff:   cfg.Workers.RetryMaxBackoff,
 	}, log, reg)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	return a, nil

@@ -211,15 +211,12 @@ func seedRun(t testing.TB, st store.JobRuns, job string, at time.Time, outcome s
 	}
 }
 
-// waitFor polls cond until it holds or eventually passes.
+// waitFor polls cond until it holds, failing the test if it does not
+// within eventually.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(eventually)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v", what, eventually)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll(cond) {
+		t.Fatalf("%s: not after %v", what, eventually)
 	}
 }
 
