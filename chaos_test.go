@@ -163,18 +163,21 @@ func chaos(t *testing.T, bin, backend string) {
 	start := time.Now()
 	total := 4 * chaosPerKind
 	wg.Go(func() {
-		// The kills, each followed by a moment with no server at all
-		// (callbacks fail and are sent again) and a restart.
-		for _, at := range chaosKillAt {
-			time.Sleep(time.Until(start.Add(at)))
-			srv.kill()
-			time.Sleep(300 * time.Millisecond)
-			srv.start()
+		// The load, evenly spread; each send reports with t.Error only,
+		// as it runs off the test goroutine.
+		for n := range total {
+			time.Sleep(time.Until(start.Add(chaosLoadTime * time.Duration(n) / time.Duration(total))))
+			wg.Go(func() { send(n) })
 		}
 	})
-	for n := range total {
-		time.Sleep(time.Until(start.Add(chaosLoadTime * time.Duration(n) / time.Duration(total))))
-		wg.Go(func() { send(n) })
+	// The kills, on the test goroutine (kill and start may t.Fatal), each
+	// followed by a moment with no server at all (callbacks fail and are
+	// sent again) and a restart.
+	for _, at := range chaosKillAt {
+		time.Sleep(time.Until(start.Add(at)))
+		srv.kill()
+		time.Sleep(300 * time.Millisecond)
+		srv.start()
 	}
 	wg.Wait()
 	if t.Failed() {
