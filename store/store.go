@@ -179,9 +179,9 @@ type Queue interface {
 	Postpone(ctx context.Context, r Receipt, after time.Duration) error
 
 	// Extend renews the claim's lease: the entry stays with it for Lease
-	// from now. A worker holding a batch extends every entry of it that is
-	// not settled yet, so that entries waiting their turn behind a slow
-	// one are not taken over.
+	// from now. The worker pool extends every entry it holds until the
+	// entry's handler returns, so that an event that takes longer than
+	// the lease is not taken over while it runs.
 	Extend(ctx context.Context, r Receipt) error
 
 	// ListDeadLetters returns the dead letters in the order they died,
