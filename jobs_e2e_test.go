@@ -241,7 +241,9 @@ encoding_aes_key = %q
 [store]
 backend = "redis"
 redis_url = %q
-lease = "2s"
+# Long enough for a publish chunk of 500 people (each an fsynced Redis
+# write) on a loaded machine: the event timeout is two thirds of it.
+lease = "6s"
 [workers]
 retry_backoff = "100ms"
 [jobs]
