@@ -1193,6 +1193,8 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("SendResult", err)
 	_, err = s.ListSendResults(ctx, "n")
 	closed("ListSendResults", err)
+	_, err = s.GetSendResults(ctx, "n", []string{"a"})
+	closed("GetSendResults", err)
 	closed("Close", s.Close())
 }
 
