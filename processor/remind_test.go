@@ -13,6 +13,7 @@ import (
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
 
@@ -114,8 +115,8 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 			// nothing: the cadence is two days.
 			for _, at := range []time.Time{now, now.Add(time.Hour)} {
 				counts, err := e.proc.Remind(ctx, at)
-				if err != nil || counts["reminded"] != 0 {
-					t.Errorf("run at %v: %v %v, want nobody reminded", at, counts, err)
+				if err != nil || counts["reminded"] != 0 || counts["scanned"] != 0 {
+					t.Errorf("run at %v: %v %v, want nobody reminded (or read)", at, counts, err)
 				}
 			}
 			e.drain(t)
@@ -125,6 +126,98 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 			report, err := e.st.VerifyAudit(ctx)
 			if err != nil || !report.OK {
 				t.Errorf("audit: %+v %v", report, err)
+			}
+		})
+	}
+}
+
+// obligationReads counts the obligations the processor reads from the
+// store (the real one, wrapped).
+type obligationReads struct {
+	processor.Store
+	n atomic.Int64
+}
+
+func (r *obligationReads) ListObligations(ctx context.Context, f store.ObligationFilter, p store.Page) ([]policy.Obligation, string, error) {
+	items, next, err := r.Store.ListObligations(ctx, f, p)
+	r.n.Add(int64(len(items)))
+	return items, next, err
+}
+
+func (r *obligationReads) ListObligationsDue(ctx context.Context, noticeID string, version int, until time.Time, p store.Page) ([]policy.Obligation, string, error) {
+	items, next, err := r.Store.ListObligationsDue(ctx, noticeID, version, until, p)
+	r.n.Add(int64(len(items)))
+	return items, next, err
+}
+
+func (r *obligationReads) GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error) {
+	o, err := r.Store.GetObligation(ctx, userID, noticeID, version)
+	if err == nil {
+		r.n.Add(1)
+	}
+	return o, err
+}
+
+// TestRemindReadsOnlyWhatIsDue: of 2,000 people owing a notice, 500
+// acknowledged it and 1,470 were reminded the day before (the cadence is
+// two days): a run reads the 30 due, and reminds them, and a run an hour
+// later reads none. The obligations were written before the processor
+// gave the store its notices (as in a store from before the due index):
+// the index is built for them.
+func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			notice := policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
+				DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
+				Audience: policy.Audience{Everyone: true}}
+			reads := &obligationReads{}
+			e := newEnvConfig(t, backend, envConfig{Notices: []policy.Notice{notice},
+				WrapStore: func(st processor.Store) processor.Store { reads.Store = st; return reads }})
+			ctx := context.Background()
+			now := e.clock.Now()
+			const people, acked, due = 2000, 500, 30
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Go(func() {
+					for i := w; i < people; i += 16 {
+						u := fmt.Sprintf("u%05d", i)
+						o := policy.Obligation{UserID: u, NoticeID: "conduct", Version: 1, Status: policy.Pending,
+							Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour), DueAt: now.Add(27 * 24 * time.Hour)}
+						switch {
+						case i < acked:
+							o.Status, o.AcknowledgedAt, o.ClosedAt, o.ClosedReason = policy.Acknowledged, now.Add(-48*time.Hour),
+								now.Add(-48*time.Hour), policy.ReasonCardClicked
+						case i >= acked+due:
+							o.Reminders, o.LastRemindedAt = 1, now.Add(-24*time.Hour)
+						}
+						if _, err := e.st.CreateObligation(ctx, o); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if t.Failed() {
+				t.FailNow()
+			}
+			counts, err := e.proc.Remind(ctx, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts["scanned"] != due || counts["reminded"] != due || reads.n.Load() != due {
+				t.Errorf("run: %v, %d obligations read; want %d scanned, reminded and read", counts, reads.n.Load(), due)
+			}
+			e.drain(t)
+			for i := acked; i < acked+due; i++ {
+				if o := e.obligation(t, fmt.Sprintf("u%05d", i), "conduct"); o.Reminders != 1 || !o.LastRemindedAt.Equal(now) {
+					t.Fatalf("u%05d: %d reminders counted at %v, want 1 at %v", i, o.Reminders, o.LastRemindedAt, now)
+				}
+			}
+			reads.n.Store(0)
+			counts, err = e.proc.Remind(ctx, now.Add(time.Hour))
+			if err != nil || counts["scanned"] != 0 || reads.n.Load() != 0 {
+				t.Errorf("an hour later: %v %v, %d read; want none scanned or read", counts, err, reads.n.Load())
 			}
 		})
 	}
