@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -165,35 +166,17 @@ func (p *Processor) refreshEscalated(ctx context.Context, obs []policy.Obligatio
 	return nil
 }
 
-// peopleListThreshold: for more people than this a run lists everyone
-// known a page at a time rather than asking for each (one round trip per
-// thousand rather than one per person).
-const peopleListThreshold = 500
-
-// loadPeople returns the stored records of ids; those not known are left
-// out (policy treats them as active, in the default language).
+// loadPeople returns the stored records of ids, reading only theirs;
+// those not known are left out (policy treats them as active, in the
+// default language).
 func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[string]policy.Person, error) {
-	out := make(map[string]policy.Person, len(ids))
-	if len(ids) > peopleListThreshold {
-		err := each(ctx, p.st.ListPeople, func(person policy.Person) error {
-			if ids[person.UserID] {
-				out[person.UserID] = person
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list people: %w", err)
-		}
-		return out, nil
+	people, err := p.st.GetPeople(ctx, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("get people: %w", err)
 	}
-	for id := range ids {
-		person, err := storedPerson(ctx, p.st, id)
-		if err != nil {
-			return nil, fmt.Errorf("person %s: %w", id, err)
-		}
-		if person != nil {
-			out[id] = *person
-		}
+	out := make(map[string]policy.Person, len(people))
+	for _, person := range people {
+		out[person.UserID] = person
 	}
 	return out, nil
 }

@@ -131,11 +131,31 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 	}
 }
 
-// obligationReads counts the obligations the processor reads from the
-// store (the real one, wrapped).
+// obligationReads counts the obligations and the people the processor
+// reads from the store (the real one, wrapped).
 type obligationReads struct {
 	processor.Store
-	n atomic.Int64
+	n, people atomic.Int64
+}
+
+func (r *obligationReads) GetPerson(ctx context.Context, userID string) (policy.Person, error) {
+	p, err := r.Store.GetPerson(ctx, userID)
+	if err == nil {
+		r.people.Add(1)
+	}
+	return p, err
+}
+
+func (r *obligationReads) GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error) {
+	ps, err := r.Store.GetPeople(ctx, userIDs)
+	r.people.Add(int64(len(ps)))
+	return ps, err
+}
+
+func (r *obligationReads) ListPeople(ctx context.Context, p store.Page) ([]policy.Person, string, error) {
+	ps, next, err := r.Store.ListPeople(ctx, p)
+	r.people.Add(int64(len(ps)))
+	return ps, next, err
 }
 
 func (r *obligationReads) ListObligations(ctx context.Context, f store.ObligationFilter, p store.Page) ([]policy.Obligation, string, error) {
@@ -158,12 +178,12 @@ func (r *obligationReads) GetObligation(ctx context.Context, userID, noticeID st
 	return o, err
 }
 
-// TestRemindReadsOnlyWhatIsDue: of 2,000 people owing a notice, 500
-// acknowledged it and 1,470 were reminded the day before (the cadence is
-// two days): a run reads the 30 due, and reminds them, and a run an hour
-// later reads none. The obligations were written before the processor
-// gave the store its notices (as in a store from before the due index):
-// the index is built for them.
+// TestRemindReadsOnlyWhatIsDue: of 3,000 people owing a notice, 500
+// acknowledged it and 1,900 were reminded the day before (the cadence is
+// two days): a run reads the 600 due and their people's records, and
+// reminds them, and a run an hour later reads none. The obligations were
+// written before the processor gave the store its notices (as in a store
+// from before the due index): the index is built for them.
 func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
@@ -175,7 +195,7 @@ func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 				WrapStore: func(st processor.Store) processor.Store { reads.Store = st; return reads }})
 			ctx := context.Background()
 			now := e.clock.Now()
-			const people, acked, due = 2000, 500, 30
+			const people, acked, due = 3000, 500, 600
 			var wg sync.WaitGroup
 			for w := range 16 {
 				wg.Go(func() {
@@ -194,6 +214,11 @@ func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 							t.Error(err)
 							return
 						}
+						if err := e.st.PutPerson(ctx, policy.Person{UserID: u, Name: u, Active: true, Departments: []int64{1},
+							DirectLeaders: []string{}}); err != nil {
+							t.Error(err)
+							return
+						}
 					}
 				})
 			}
@@ -205,8 +230,9 @@ func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if counts["scanned"] != due || counts["reminded"] != due || reads.n.Load() != due {
-				t.Errorf("run: %v, %d obligations read; want %d scanned, reminded and read", counts, reads.n.Load(), due)
+			if counts["scanned"] != due || counts["reminded"] != due || reads.n.Load() != due || reads.people.Load() != due {
+				t.Errorf("run: %v, %d obligations and %d people read; want %d scanned, reminded and read",
+					counts, reads.n.Load(), reads.people.Load(), due)
 			}
 			e.drain(t)
 			for i := acked; i < acked+due; i++ {
@@ -214,10 +240,14 @@ func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 					t.Fatalf("u%05d: %d reminders counted at %v, want 1 at %v", i, o.Reminders, o.LastRemindedAt, now)
 				}
 			}
+			if calls := e.fake.CountRequests("message/send"); calls != 1 {
+				t.Errorf("%d message/send calls, want the 600 reminders' 1", calls)
+			}
 			reads.n.Store(0)
+			reads.people.Store(0)
 			counts, err = e.proc.Remind(ctx, now.Add(time.Hour))
-			if err != nil || counts["scanned"] != 0 || reads.n.Load() != 0 {
-				t.Errorf("an hour later: %v %v, %d read; want none scanned or read", counts, err, reads.n.Load())
+			if err != nil || counts["scanned"] != 0 || reads.n.Load() != 0 || reads.people.Load() != 0 {
+				t.Errorf("an hour later: %v %v, %d obligations and %d people read; want none", counts, err, reads.n.Load(), reads.people.Load())
 			}
 		})
 	}

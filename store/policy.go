@@ -144,6 +144,10 @@ type People interface {
 	PutPerson(ctx context.Context, p policy.Person) error
 	// GetPerson returns a member, or ErrNotFound.
 	GetPerson(ctx context.Context, userID string) (policy.Person, error)
+	// GetPeople returns the records of those of userIDs that are known,
+	// ordered by UserID (a user given twice is returned once), reading
+	// only theirs however many people are known.
+	GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error)
 	// DeletePerson removes a member's record (their obligations and
 	// evidence stay). Deleting an unknown member is not an error.
 	DeletePerson(ctx context.Context, userID string) error

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -70,31 +69,8 @@ func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store
 // order, with one read each in one read transaction; see
 // store.SendResults.
 func (s *Store) GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]store.RecipientResult, error) {
-	op := "get send results of " + noticeKey
-	if err := s.check(ctx, op); err != nil {
-		return nil, err
-	}
-	users := slices.Compact(slices.Sorted(slices.Values(userIDs)))
-	out := []store.RecipientResult{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketResults)
-		for _, u := range users {
-			v := b.Get(scopedKey(noticeKey, u))
-			if v == nil {
-				continue
-			}
-			var r store.RecipientResult
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode send result: %w", err)
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, s.wrap(op, err)
-	}
-	return out, nil
+	return getRecords[store.RecipientResult](ctx, s, "get send results of "+noticeKey, bucketResults, userIDs,
+		func(u string) []byte { return scopedKey(noticeKey, u) })
 }
 
 // ListSendResults returns a notice's results in UserID order (the key

@@ -95,33 +95,10 @@ func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store
 }
 
 // GetSendResults returns the results of userIDs for a notice, in UserID
-// order: HMGET of the notice's hash, resultsBatch fields a command; see
+// order: HMGET of the notice's hash (see hmgetJSON); see
 // store.SendResults.
 func (s *Store) GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]store.RecipientResult, error) {
-	op := "get send results of " + noticeKey
-	if err := s.check(op); err != nil {
-		return nil, err
-	}
-	users := slices.Compact(slices.Sorted(slices.Values(userIDs)))
-	out := []store.RecipientResult{}
-	for chunk := range slices.Chunk(users, resultsBatch) {
-		values, err := s.client.HMGet(ctx, s.k.results(noticeKey), chunk...).Result()
-		if err != nil {
-			return nil, s.wrap(op, err)
-		}
-		for i, v := range values {
-			raw, ok := v.(string)
-			if !ok {
-				continue // none
-			}
-			var r store.RecipientResult
-			if err := json.Unmarshal([]byte(raw), &r); err != nil {
-				return nil, fmt.Errorf("redis: %s: result of %s: %w", op, chunk[i], err)
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return hmgetJSON[store.RecipientResult](ctx, s, "get send results of "+noticeKey, s.k.results(noticeKey), userIDs)
 }
 
 // ListSendResults returns a notice's results in UserID order; see

@@ -1199,6 +1199,8 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("ListSendResults", err)
 	_, err = s.GetSendResults(ctx, "n", []string{"a"})
 	closed("GetSendResults", err)
+	_, err = s.GetPeople(ctx, []string{"a"})
+	closed("GetPeople", err)
 	closed("IndexDue", s.IndexDue(ctx, []policy.Notice{dueNotice}))
 	_, _, err = s.ListObligationsDue(ctx, dueNotice.ID, dueNotice.Version, baseTime, store.Page{})
 	closed("ListObligationsDue", err)
