@@ -36,6 +36,32 @@ func (c *crashAfterReminder) Submit(ctx context.Context, n notify.Notice) (notif
 	return sub, err
 }
 
+// conductNotice is due in 30 days and reminded every two.
+var conductNotice = policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
+	DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
+	Audience: policy.Audience{Everyone: true}}
+
+// inParallel calls fn for 0…n-1 from 16 goroutines (the embedded store
+// commits concurrent writes together) and stops the test if one fails.
+func inParallel(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				if err := fn(i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
 // TestRemindResumesWithoutDoubles: a reminder run over 2,500 people cut
 // off right after its first batch of reminders went to notify, and made
 // again for the same activation, reminds everyone exactly once — in
@@ -43,9 +69,7 @@ func (c *crashAfterReminder) Submit(ctx context.Context, n notify.Notice) (notif
 func TestRemindResumesWithoutDoubles(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			notice := policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
-				DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
-				Audience: policy.Audience{Everyone: true}}
+			notice := conductNotice
 			var crash *crashAfterReminder
 			e := newEnvWith(t, backend, []policy.Notice{notice}, func(n processor.Notifier) processor.Notifier {
 				crash = &crashAfterReminder{Notifier: n}
@@ -58,25 +82,13 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 				users[i] = fmt.Sprintf("u%05d", i)
 				e.fake.AddUser(wecomtest.User{UserID: users[i], Name: users[i], Department: []int64{1}})
 			}
-			// Owed for three days (created concurrently: the embedded store
-			// commits concurrent writes together).
-			var wg sync.WaitGroup
-			for w := range 16 {
-				wg.Go(func() {
-					for i := w; i < len(users); i += 16 {
-						if _, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: users[i], NoticeID: "conduct", Version: 1,
-							Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour),
-							DueAt: now.Add(27 * 24 * time.Hour)}); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			if t.Failed() {
-				t.FailNow()
-			}
+			// Owed for three days.
+			inParallel(t, len(users), func(i int) error {
+				_, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: users[i], NoticeID: "conduct", Version: 1,
+					Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour),
+					DueAt: now.Add(27 * 24 * time.Hour)})
+				return err
+			})
 
 			if _, err := e.proc.Remind(ctx, now); !errors.Is(err, errCrash) {
 				t.Fatalf("first run: %v, want it cut off", err)
@@ -187,45 +199,29 @@ func (r *obligationReads) GetObligation(ctx context.Context, userID, noticeID st
 func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			notice := policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
-				DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
-				Audience: policy.Audience{Everyone: true}}
+			notice := conductNotice
 			reads := &obligationReads{}
 			e := newEnvConfig(t, backend, envConfig{Notices: []policy.Notice{notice},
 				WrapStore: func(st processor.Store) processor.Store { reads.Store = st; return reads }})
 			ctx := context.Background()
 			now := e.clock.Now()
 			const people, acked, due = 3000, 500, 600
-			var wg sync.WaitGroup
-			for w := range 16 {
-				wg.Go(func() {
-					for i := w; i < people; i += 16 {
-						u := fmt.Sprintf("u%05d", i)
-						o := policy.Obligation{UserID: u, NoticeID: "conduct", Version: 1, Status: policy.Pending,
-							Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour), DueAt: now.Add(27 * 24 * time.Hour)}
-						switch {
-						case i < acked:
-							o.Status, o.AcknowledgedAt, o.ClosedAt, o.ClosedReason = policy.Acknowledged, now.Add(-48*time.Hour),
-								now.Add(-48*time.Hour), policy.ReasonCardClicked
-						case i >= acked+due:
-							o.Reminders, o.LastRemindedAt = 1, now.Add(-24*time.Hour)
-						}
-						if _, err := e.st.CreateObligation(ctx, o); err != nil {
-							t.Error(err)
-							return
-						}
-						if err := e.st.PutPerson(ctx, policy.Person{UserID: u, Name: u, Active: true, Departments: []int64{1},
-							DirectLeaders: []string{}}); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			if t.Failed() {
-				t.FailNow()
-			}
+			inParallel(t, people, func(i int) error {
+				u := fmt.Sprintf("u%05d", i)
+				o := policy.Obligation{UserID: u, NoticeID: "conduct", Version: 1, Status: policy.Pending,
+					Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour), DueAt: now.Add(27 * 24 * time.Hour)}
+				switch {
+				case i < acked:
+					o.Status, o.AcknowledgedAt, o.ClosedAt, o.ClosedReason = policy.Acknowledged, now.Add(-48*time.Hour),
+						now.Add(-48*time.Hour), policy.ReasonCardClicked
+				case i >= acked+due:
+					o.Reminders, o.LastRemindedAt = 1, now.Add(-24*time.Hour)
+				}
+				if _, err := e.st.CreateObligation(ctx, o); err != nil {
+					return err
+				}
+				return e.st.PutPerson(ctx, policy.Person{UserID: u, Name: u, Active: true, Departments: []int64{1}, DirectLeaders: []string{}})
+			})
 			counts, err := e.proc.Remind(ctx, now)
 			if err != nil {
 				t.Fatal(err)

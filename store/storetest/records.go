@@ -276,16 +276,8 @@ func testPeopleAtScale(t *testing.T, open OpenFunc, _ Options) {
 			t.Fatalf("person %d is %s, want %s", i, p.UserID, want)
 		}
 	}
-	// Some thousands of them (more than one batch of a backend), and
-	// some unknown, in any order.
-	var ids, want []string
-	for i := n + 500; i >= 0; i -= 41 {
-		ids = append(ids, fmt.Sprintf("user%06d", i))
-		if i < n {
-			want = append(want, fmt.Sprintf("user%06d", i))
-		}
-	}
-	slices.Sort(want)
+	// Some thousands of them, and some unknown, in any order.
+	ids, want := someUsers(n, 41)
 	some, err := s.GetPeople(t.Context(), ids)
 	if err != nil {
 		t.Fatalf("GetPeople(%d): %v", len(ids), err)

@@ -164,14 +164,7 @@ func testSendResultsMany(t *testing.T, open OpenFunc, _ Options) {
 		}
 	}
 	// Some thousands of them, and some who have none, in any order.
-	var users, want []string
-	for i := n + 500; i >= 0; i -= 37 {
-		users = append(users, fmt.Sprintf("user%06d", i))
-		if i < n {
-			want = append(want, fmt.Sprintf("user%06d", i))
-		}
-	}
-	slices.Sort(want)
+	users, want := someUsers(n, 37)
 	some, err := s.GetSendResults(t.Context(), notice, users)
 	if err != nil {
 		t.Fatalf("GetSendResults(%d users): %v", len(users), err)
@@ -183,4 +176,18 @@ func testSendResultsMany(t *testing.T, open OpenFunc, _ Options) {
 	if !slices.Equal(gotUsers, want) {
 		t.Errorf("GetSendResults(%d users) returned %d results, want %d in order", len(users), len(gotUsers), len(want))
 	}
+}
+
+// someUsers names every step-th of user000000… from past the n-th down
+// (more than one batch of a backend, in reverse order, some of them
+// beyond n), and those of them below n in order.
+func someUsers(n, step int) (ids, known []string) {
+	for i := n + 500; i >= 0; i -= step {
+		ids = append(ids, fmt.Sprintf("user%06d", i))
+		if i < n {
+			known = append(known, fmt.Sprintf("user%06d", i))
+		}
+	}
+	slices.Sort(known)
+	return ids, known
 }
