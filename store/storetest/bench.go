@@ -216,6 +216,21 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		}
 	})
+	// Building the due index of 100,000 obligations (a store from before
+	// it, or a changed cadence: each iteration changes it).
+	b.Run("IndexDue100000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		createObligations(b, s, "all-staff", 100_000)
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			n := policy.Notice{ID: "all-staff", Version: 1, RemindEveryDays: 2 + i%2}
+			if err := s.IndexDue(ctx, []policy.Notice{n}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "obligations/s")
+	})
 	b.Run("ClaimRecipients1000", func(b *testing.B) {
 		s := open(b)
 		ctx := context.Background()
