@@ -30,7 +30,8 @@ import (
 // cadence it was built for, or that it is being built ("cadence|token"),
 // and writers keep the entries only while the marker is for their own
 // cadence; any other writer of the notice version's obligations removes
-// the marker, so that the index is built again before it is read.
+// the marker (Redis blanks it), so that the index is built again before
+// it is read.
 const (
 	dueFrom byte = 0x00
 	dueAt   byte = 0x01
