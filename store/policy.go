@@ -80,11 +80,10 @@ type Obligations interface {
 	IndexDue(ctx context.Context, notices []policy.Notice) error
 	// ListObligationsDue returns the obligations of a notice version
 	// given to IndexDue that the reminder run at until may act on
-	// (policy.NextDue(n, o).Includes(until), i.e. policy.Actionable),
-	// and possibly a few whose instant is in until's millisecond; a page
-	// at a time, in the index's order (by when they became due, then
-	// UserID; those due at exactly until last); next is "" after the
-	// last page. It reads only those, however many others the notice
+	// (policy.NextDue(n, o).Includes(until), i.e. policy.Actionable), a
+	// page at a time, in the index's order (by the millisecond they
+	// became due, then UserID; those due at exactly until last); next is
+	// "" after the last page. It reads only those, however many others the notice
 	// version has, building the index first if it is not built for the
 	// notice version's cadence. It fails if the notice version was not
 	// given to IndexDue.
