@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -57,7 +58,31 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		a.close()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
+	if cfg.Server.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.Server.DebugListen)
+		if err != nil {
+			ln.Close()
+			a.close()
+			return fmt.Errorf("listen on %s (server.debug_listen): %w", cfg.Server.DebugListen, err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = dsrv.Serve(dln) }()
+		defer dsrv.Close()
+		log.Info("profiler serving", "addr", dln.Addr().String())
+	}
 	return a.run(ctx, ln)
+}
+
+// debugHandler serves Go's profiler, and nothing else, on the debug
+// listener (never on the callback and admin one).
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // printfLogger adapts slog to go-redis's Printf-style logger.
