@@ -181,12 +181,18 @@ var allBuckets = [][]byte{
 type Store struct {
 	db   *bolt.DB
 	w    *committer // every write transaction goes through it
+	in   *ingress   // the ingress log Enqueue appends to (wal.go)
 	opts Options
 	now  func() time.Time
 	log  *slog.Logger
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when an entry may have become claimable
+
+	// enqueueMu is held for reading by every Enqueue, for writing by
+	// Close: Close stops the ingress log only after the Enqueues under
+	// way have their answer.
+	enqueueMu sync.RWMutex
 
 	closed  atomic.Bool
 	done    chan struct{} // closed by Close
@@ -246,6 +252,11 @@ func Open(path string, opts Options) (*Store, error) {
 	} else if n > 0 {
 		s.log.Info("embedded store: recipient claims made before claim times were kept now count from today", "claims", n)
 	}
+	if s.in, err = s.openIngress(path); err != nil {
+		s.w.stop()
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: open %s: ingress log: %w", path, err)
+	}
 	s.sweeper.Add(1)
 	go s.sweep()
 	return s, nil
@@ -272,10 +283,19 @@ func (s *Store) Close() error {
 		return fmt.Errorf("embedded: close: %w", store.ErrClosed)
 	}
 	close(s.done)
+	// Enqueues under way finish; later ones see closed.
+	s.enqueueMu.Lock()
+	s.enqueueMu.Unlock()
+	// The mover moves what is logged before the committer stops; what it
+	// cannot move stays in the log for the next Open.
+	logErr := s.in.stop()
 	s.sweeper.Wait()
 	s.w.stop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
+	}
+	if logErr != nil {
+		return fmt.Errorf("embedded: close: ingress log: %w", logErr)
 	}
 	return nil
 }
