@@ -104,6 +104,10 @@ type Options struct {
 	// Logger receives what the background sweeper cannot return.
 	// Default slog.Default().
 	Logger *slog.Logger
+
+	// segmentSize is the size past which the ingress log starts a new
+	// segment; tests make it small. Default walSegmentSize.
+	segmentSize int64
 }
 
 func (o Options) withDefaults() Options {
@@ -125,6 +129,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.segmentSize <= 0 {
+		o.segmentSize = walSegmentSize
 	}
 	return o
 }

@@ -50,7 +50,7 @@ import (
 
 // Tunables of the ingress log.
 const (
-	// walSegmentSize is the size past which the syncer starts a new
+	// walSegmentSize is the size past which Enqueue starts a new
 	// segment, so that moved ones can be deleted.
 	walSegmentSize = 64 << 20
 	// walMoveBatch bounds the entries one mover transaction moves.
@@ -218,7 +218,8 @@ func syncDir(dir string) error {
 
 // ingress is the log's state.
 type ingress struct {
-	dir string
+	dir         string
+	segmentSize int64
 
 	// The segment being written, under wmu (taken before smu).
 	wmu  sync.Mutex
@@ -314,6 +315,7 @@ func (s *Store) openIngress(dbPath string) (*ingress, error) {
 	}
 	in := &ingress{
 		dir:          dir,
+		segmentSize:  s.opts.segmentSize,
 		reserved:     map[string]reservation{},
 		moved:        next,
 		movedCh:      make(chan struct{}),
@@ -467,7 +469,7 @@ func (in *ingress) write(r walRecord) (walPos, error) {
 	if err != nil {
 		return walPos{}, err
 	}
-	if in.size >= walSegmentSize {
+	if in.size >= in.segmentSize {
 		if err := in.rotate(); err != nil {
 			return walPos{}, in.fail(err)
 		}
