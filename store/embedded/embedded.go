@@ -1,10 +1,13 @@
 // Package embedded implements store.Store on a single bbolt file, for a
 // single wecomply node with no server to run.
 //
-// Every write goes through one committer, so writes from concurrent
-// callers share one transaction and one fsync (group commit, see
-// committer): a callback handler that gets nil from Enqueue knows the
-// event is on disk. The file is never opened with NoSync.
+// Enqueue appends to an ingress log beside the file (<path>.wal/, see
+// wal.go) and returns once an fdatasync covering its record has
+// returned, so a callback handler that gets nil from Enqueue knows the
+// event is on disk; a mover puts logged entries into the buckets below in
+// large batches. Every write to the file goes through one committer, so
+// writes from concurrent callers share one transaction and one fsync
+// (group commit, see committer). The file is never opened with NoSync.
 //
 // Layout (one bucket each):
 //
@@ -39,7 +42,8 @@
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
-//	meta             name → value                             conversions under way (claims.go)
+//	meta             name → value                             conversions under way (claims.go),
+//	                                                          how far the ingress log is moved (wal.go)
 //
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
@@ -195,6 +199,9 @@ type Store struct {
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when an entry may have become claimable
+	// claimsWaiting counts the Claims waiting for an entry: while there
+	// are some, the ingress log's mover does not wait for company.
+	claimsWaiting atomic.Int32
 
 	// enqueueMu is held for reading by every Enqueue, for writing by
 	// Close: Close stops the ingress log only after the Enqueues under

@@ -185,16 +185,20 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 			}
 		}
 		t := time.NewTimer(d)
+		s.claimsWaiting.Add(1) // the mover moves what is logged at once
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return []store.Delivery{}, nil
 		case <-s.done:
-			t.Stop()
-			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
 		case <-wake:
-			t.Stop()
 		case <-t.C:
+		}
+		s.claimsWaiting.Add(-1)
+		t.Stop()
+		if ctx.Err() != nil {
+			return []store.Delivery{}, nil
+		}
+		if s.closed.Load() {
+			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
 		}
 	}
 }

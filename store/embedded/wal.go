@@ -645,7 +645,9 @@ func (s *Store) moveLoop(in *ingress) {
 }
 
 // gatherMoves waits until a batch is full, walMoveDelay has passed,
-// someone waits for the mover or it is told to stop.
+// someone waits for the mover (a Claim waiting for an entry, a Claim
+// waiting for what was logged before it, an Enqueue waiting for room) or
+// it is told to stop.
 func (s *Store) gatherMoves(in *ingress) {
 	t := time.NewTimer(walMoveDelay)
 	defer t.Stop()
@@ -653,7 +655,7 @@ func (s *Store) gatherMoves(in *ingress) {
 		in.mu.Lock()
 		full := len(in.unmoved) >= walMoveBatch
 		in.mu.Unlock()
-		if full {
+		if full || s.claimsWaiting.Load() > 0 {
 			return
 		}
 		select {
