@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/store"
@@ -274,5 +277,77 @@ func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoggedEntriesBeforeTheMove holds the mover back (a write that
+// blocks the committer) and checks what holds for entries logged but not
+// yet moved: QueueStats counts them as ready, a second Enqueue of the key
+// is a duplicate (of concurrent ones, exactly one adds it), a Claim waits
+// for the move and then gets them, and they stay duplicates after it.
+func TestLoggedEntriesBeforeTheMove(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{})
+	ctx := context.Background()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the store's Close, which needs the committer
+	blocked := make(chan struct{})
+	var committer sync.WaitGroup
+	committer.Go(func() {
+		_ = s.w.write(true, func(*bolt.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	})
+	<-blocked
+	const keys, racers = 20, 4
+	var added [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range keys * racers {
+		wg.Go(func() {
+			ok, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("k", i%keys)})
+			if err != nil {
+				t.Errorf("Enqueue: %v", err)
+			}
+			if ok {
+				added[i%keys].Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	for k := range added {
+		if n := added[k].Load(); n != 1 {
+			t.Errorf("k%d added %d times, want once", k, n)
+		}
+	}
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != keys {
+		t.Errorf("QueueStats before the move = %+v, %v; want %d ready", st, err, keys)
+	}
+	s.in.mu.Lock()
+	unmoved := len(s.in.unmoved)
+	s.in.mu.Unlock()
+	if unmoved != keys {
+		t.Fatalf("%d entries wait for the mover, want %d (did the mover get past the blocked committer?)", unmoved, keys)
+	}
+	claimed := make(chan []store.Delivery)
+	go func() {
+		ds, err := s.Claim(ctx, "c", 2*keys, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		claimed <- ds
+	}()
+	unblock()
+	committer.Wait()
+	if ds := <-claimed; len(ds) != keys {
+		t.Errorf("Claim(wait 0) after Enqueues returned got %d entries, want %d", len(ds), keys)
+	}
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != 0 || st.Leased != keys {
+		t.Errorf("QueueStats after the move = %+v, %v; want %d leased", st, err, keys)
+	}
+	if ok, err := s.Enqueue(ctx, store.Event{DedupKey: "k3"}); err != nil || ok {
+		t.Errorf("Enqueue of a moved key = %v, %v; want a duplicate", ok, err)
 	}
 }
