@@ -21,8 +21,10 @@ import (
 
 // The ingress log. Enqueue does not write the B-tree: it appends the
 // entry to a log segment next to the bbolt file (<path>.wal/<n>.seg) and
-// returns once the group of appends it rode with is fdatasynced, one
-// sequential write and one fdatasync per group. A mover goroutine then
+// returns once an fdatasync that started after its write has returned:
+// an Enqueue whose write an fdatasync under way covers waits for it, and
+// otherwise starts one (up to walSyncers at once), so concurrent Enqueues
+// share fdatasyncs without a timer (see syncTo). A mover goroutine then
 // moves logged entries into the entries, ready (or delayed), dedup and
 // dedupexp buckets, exactly as Enqueue used to write them, many entries
 // to a transaction, and records in the same transaction how far the log
@@ -34,8 +36,8 @@ import (
 // body (4 bytes) ‖ body. A crash mid-append leaves a torn frame at the
 // tail of the segment being written; replay stops reading that segment at
 // the first frame that is short or fails its CRC. (Nobody was told such a
-// record was stored: a group's callers hear back only after its
-// fdatasync.) Open always starts a new segment, so nothing is appended
+// record was stored: Enqueue hears back only after an fdatasync covering
+// its write.) Open always starts a new segment, so nothing is appended
 // after a torn tail.
 //
 // Deduplication stays exact: a key is taken if it is reserved in memory
@@ -393,7 +395,7 @@ func moveRecords(tx *bolt.Tx, recs []walRecord, end walPos) error {
 
 // add logs r unless its key is taken: reserved by another logged entry
 // or, as stored tells, live in the dedup bucket. It returns once r is
-// durable. The caller keeps the syncer running until add returns.
+// durable. The caller keeps the log open (see Store.enqueueMu) until add returns.
 func (in *ingress) add(ctx context.Context, r walRecord, stored func() (bool, error)) (bool, error) {
 	in.mu.Lock()
 	for in.unmovedBytes > walMaxUnmoved {
@@ -750,8 +752,8 @@ func (in *ingress) countUnmoved(pos walPos) int {
 	return len(in.unmoved) - i
 }
 
-// stop stops the syncer, then the mover (which moves what is left), and
-// closes the segment. The caller makes sure no add is under way.
+// stop stops the mover (which moves what is left first) and closes the
+// segment. The caller makes sure no add is under way.
 func (in *ingress) stop() error {
 	close(in.stopMover)
 	<-in.moverStopped
