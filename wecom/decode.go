@@ -1,7 +1,6 @@
 package wecom
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -59,7 +58,7 @@ func Decode(plaintext []byte) (Event, error) {
 	if id := root.str("MsgId"); h.MsgType != "event" && id != "" {
 		head.dedupKey = "msg:" + id
 	} else {
-		sum := sha256.Sum256(canonical(root))
+		sum := canonicalDigest(root)
 		head.dedupKey = kind + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + hex.EncodeToString(sum[:16])
 	}
 	return ev, nil
