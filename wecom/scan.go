@@ -118,7 +118,8 @@ func (sc *scanner) open(name string) {
 		sc.nodes[parent].nchild++
 	}
 	if sc.nodes == nil {
-		sc.nodes = make([]node, 0, 32)
+		// Every element has a '<' of its own: enough room from the start.
+		sc.nodes = make([]node, 0, strings.Count(sc.s, "<"))
 	}
 	sc.nodes = append(sc.nodes, node{name: name, parent: parent})
 	sc.stack[sc.depth] = int32(len(sc.nodes) - 1)
