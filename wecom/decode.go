@@ -59,7 +59,13 @@ func Decode(plaintext []byte) (Event, error) {
 		head.dedupKey = "msg:" + id
 	} else {
 		sum := canonicalDigest(root)
-		head.dedupKey = kind + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + hex.EncodeToString(sum[:16])
+		var buf [128]byte // one string built from a stack buffer
+		k := append(buf[:0], kind...)
+		k = append(k, ':')
+		k = strconv.AppendInt(k, h.CreateTime, 10)
+		k = append(k, ':')
+		k = hex.AppendEncode(k, sum[:16])
+		head.dedupKey = string(k)
 	}
 	return ev, nil
 }
