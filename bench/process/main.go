@@ -385,7 +385,7 @@ func (b *bench) drain(base string, n int, prof time.Duration, profPath string) (
 		if time.Now().After(deadline) {
 			return result{}, fmt.Errorf("not drained after 15 minutes: %v settled, backlog %v", outcomes, backlog(m))
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -404,7 +404,9 @@ func settled(m server.Metrics) (events, jobs float64, outcomes map[string]float6
 			labels[k] = strings.Trim(v, `"`)
 		}
 		job := strings.HasPrefix(labels["kind"], store.JobPrefix)
-		if !job {
+		if job {
+			outcomes[labels["kind"]+":"+labels["outcome"]] += v
+		} else {
 			outcomes[labels["outcome"]] += v
 		}
 		if !slices.Contains([]string{"ok", "dead"}, labels["outcome"]) {
