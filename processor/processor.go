@@ -140,10 +140,19 @@ func (p *Processor) Register(mux *worker.Mux) {
 // at the time it was accepted (d.ReceivedAt), not at the time it happens
 // to be processed, so that processed again, however much later, it
 // decides the same (see policy.Decide).
-func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
-	if err := p.st.AppendEventLog(ctx, worker.Entry(d, ev)); err != nil {
-		return err
-	}
+//
+// The event log's entry is written while the event is decided and
+// applied (each a store write an fsync away; nothing the decision reads
+// depends on the log), and Process returns only once it is durable: an
+// event whose entry could not be written is not done, and comes back.
+func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) (err error) {
+	logged := make(chan error, 1)
+	go func() { logged <- p.st.AppendEventLog(ctx, worker.Entry(d, ev)) }()
+	defer func() {
+		if lerr := <-logged; lerr != nil && err == nil {
+			err = lerr
+		}
+	}()
 	st, people, err := p.state(ctx, d, ev)
 	if err != nil {
 		return fmt.Errorf("load state for %s: %w", ev.Kind(), err)
