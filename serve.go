@@ -349,7 +349,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 			// Each worker's reads and writes, its event log entry and ack
 			// written beside them, the callbacks and the jobs.
 			PoolSize: 2 * cfg.Workers.Count,
-			Now:            now,
+			Now:      now,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{
