@@ -278,7 +278,7 @@ func Default() Config {
 			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:           64,
+			Count:           128,
 			ClaimBatch:      64,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,
