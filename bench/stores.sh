@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a bench tool (bench/notify, bench/process, bench/remind, bench/welcome) once per
+# Runs a bench tool (bench/notify, bench/remind, bench/welcome) once per
 # store in STORES (default "embedded redis"), against a private
 # redis-server started here on a free port (appendfsync always, as
 # wecomply's default store.redis_durability = "fsync" requires), with the
@@ -7,7 +7,7 @@
 #
 #   bench/stores.sh remind -members 100000
 set -euo pipefail
-tool=${1:?usage: bench/stores.sh notify|process|remind|welcome [flags]}
+tool=${1:?usage: bench/stores.sh notify|remind|welcome [flags]}
 shift
 cd "$(dirname "$0")/.."
 STORES=${STORES:-"embedded redis"}
