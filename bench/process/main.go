@@ -12,7 +12,7 @@
 // /metrics counts them), the server's peak RSS, and a CPU profile taken
 // from the server's debug listener during the drain (`go tool pprof -top`).
 //
-//	go build -o /tmp/wecomply . && go run ./bench/process -bin /tmp/wecomply [-events 30000 -members 2000] [-store embedded|redis -redis URL]
+//	go build -o /tmp/wecomply . && go run ./bench/process -bin /tmp/wecomply [-events 10000 -members 1000] [-store embedded|redis -redis URL]
 package main
 
 import (
@@ -70,8 +70,8 @@ type bench struct {
 func run() error {
 	b := &bench{}
 	flag.StringVar(&b.bin, "bin", "", "the wecomply binary to run")
-	events := flag.Int("events", 30000, "queued events to process")
-	members := flag.Int("members", 2000, "people in the company (everyone owes the notice)")
+	events := flag.Int("events", 10000, "queued events to process")
+	members := flag.Int("members", 1000, "people in the company (everyone owes the notice)")
 	flag.StringVar(&b.backend, "store", "embedded", "store backend: embedded or redis")
 	flag.StringVar(&b.redisURL, "redis", "", "Redis URL (with -store redis)")
 	flag.IntVar(&b.workers, "workers", 0, "[workers] count (0: the config's default)")
