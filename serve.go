@@ -247,12 +247,17 @@ func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() 
 		}
 	}
 	host, _ := os.Hostname()
+	// Every worker may call WeCom at once: keep a connection per worker
+	// (and the jobs') open between calls rather than net/http's default of
+	// two, past which each call dials (and handshakes TLS) again.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = cfg.Workers.Count + 16
 	return wecom.NewClient(wecom.ClientConfig{
 		CorpID:     cfg.WeCom.CorpID,
 		AgentID:    cfg.WeCom.AgentID,
 		Secrets:    secrets,
 		BaseURL:    cfg.WeCom.APIBaseURL,
-		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout},
+		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout, Transport: transport},
 		Tokens:     st,
 		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Now:        now,
@@ -341,7 +346,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 			Durability:     redisstore.Durability(cfg.Store.RedisDurability),
 			MinReplicas:    cfg.Store.RedisMinReplicas,
 			ReplicaTimeout: cfg.Store.RedisReplicaTimeout,
-			Now:            now,
+			// Each worker's reads and writes, its event log entry and ack
+			// written beside them, the callbacks and the jobs.
+			PoolSize: 2 * cfg.Workers.Count,
+			Now:      now,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{
