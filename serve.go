@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -57,7 +58,31 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		a.close()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
+	if cfg.Server.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.Server.DebugListen)
+		if err != nil {
+			ln.Close()
+			a.close()
+			return fmt.Errorf("listen on %s (server.debug_listen): %w", cfg.Server.DebugListen, err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = dsrv.Serve(dln) }()
+		defer dsrv.Close()
+		log.Info("profiler serving", "addr", dln.Addr().String())
+	}
 	return a.run(ctx, ln)
+}
+
+// debugHandler serves Go's profiler, and nothing else, on the debug
+// listener (never on the callback and admin one).
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // printfLogger adapts slog to go-redis's Printf-style logger.
@@ -222,12 +247,17 @@ func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() 
 		}
 	}
 	host, _ := os.Hostname()
+	// Every worker may call WeCom at once: keep a connection per worker
+	// (and the jobs') open between calls rather than net/http's default of
+	// two, past which each call dials (and handshakes TLS) again.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = cfg.Workers.Count + 16
 	return wecom.NewClient(wecom.ClientConfig{
 		CorpID:     cfg.WeCom.CorpID,
 		AgentID:    cfg.WeCom.AgentID,
 		Secrets:    secrets,
 		BaseURL:    cfg.WeCom.APIBaseURL,
-		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout},
+		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout, Transport: transport},
 		Tokens:     st,
 		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Now:        now,
@@ -316,7 +346,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 			Durability:     redisstore.Durability(cfg.Store.RedisDurability),
 			MinReplicas:    cfg.Store.RedisMinReplicas,
 			ReplicaTimeout: cfg.Store.RedisReplicaTimeout,
-			Now:            now,
+			// Each worker's reads and writes, its event log entry and ack
+			// written beside them, the callbacks and the jobs.
+			PoolSize: 2 * cfg.Workers.Count,
+			Now:      now,
 		})
 	default:
 		return embedded.Open(cfg.Store.Path, embedded.Options{

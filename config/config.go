@@ -50,6 +50,10 @@ type Server struct {
 	// It exists only to measure the store's cost in load tests; never
 	// point WeCom at it.
 	BaselineRoute bool `toml:"baseline_route"`
+	// DebugListen, when set, serves Go's profiler (net/http/pprof) on its
+	// own listener at this host:port, apart from the callback and admin
+	// routes. It must be a loopback address: profiles show memory.
+	DebugListen string `toml:"debug_listen"`
 }
 
 // Log is the structured logger.
@@ -274,8 +278,8 @@ func Default() Config {
 			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:           16,
-			ClaimBatch:      16,
+			Count:           128,
+			ClaimBatch:      64,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,
 		},

@@ -104,6 +104,8 @@ func TestProblems(t *testing.T) {
 		{name: "dedup ttl too short", extra: "[store]\ndedup_ttl = \"9m\"\n", key: "store.dedup_ttl", want: "twice wecom.timestamp_window"},
 		{name: "integer duration", extra: "[store]\nlease = 30\n", key: "store.lease", want: "duration between"},
 		{name: "bad listen", extra: "[server]\nlisten = \"8080\"\n", key: "server.listen", want: "host:port"},
+		{name: "debug listen not loopback", extra: "[server]\ndebug_listen = \"0.0.0.0:6060\"\n", key: "server.debug_listen", want: "loopback"},
+		{name: "debug listen no port", extra: "[server]\ndebug_listen = \"127.0.0.1\"\n", key: "server.debug_listen", want: "host:port"},
 		{name: "bad log level", extra: "[log]\nlevel = \"loud\"\n", key: "log.level", want: `got "loud"`},
 		{name: "workers zero", extra: "[workers]\ncount = 0\n", key: "workers.count", want: "between 1 and 256, got 0"},
 		{name: "short admin token", extra: "[admin]\ntokens = [\"short\"]\n", key: "admin.tokens[0]", want: "at least 16 characters, got 5"},

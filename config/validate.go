@@ -30,6 +30,16 @@ func (c *Config) Validate() []Problem {
 	if _, port, err := net.SplitHostPort(s.Listen); err != nil || port == "" {
 		ps.add("server.listen", "must be host:port, e.g. 127.0.0.1:8080")
 	}
+	if s.DebugListen != "" {
+		host, port, err := net.SplitHostPort(s.DebugListen)
+		ip := net.ParseIP(host)
+		switch {
+		case err != nil || port == "":
+			ps.add("server.debug_listen", "must be host:port, e.g. 127.0.0.1:6060")
+		case host != "localhost" && (ip == nil || !ip.IsLoopback()):
+			ps.add("server.debug_listen", "must be a loopback address (127.0.0.1, ::1 or localhost): the profiler shows the process's memory")
+		}
+	}
 	ps.between("server.max_body_bytes", s.MaxBodyBytes, 1<<10, 64<<20)
 	ps.durationBetween("server.read_timeout", s.ReadTimeout, time.Second, 10*time.Minute)
 	ps.durationBetween("server.write_timeout", s.WriteTimeout, time.Second, 10*time.Minute)

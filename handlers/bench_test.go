@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -19,11 +20,28 @@ import (
 // and on the real route (plus a durable enqueue on the embedded store).
 // 16 goroutines per CPU post at once, as WeCom's concurrent callbacks do.
 // Compare with bench/run.sh, which adds HTTP over loopback and a load.
+// The test environment logs every callback (debug); the "log=info"
+// variants log as serve does by default, where a 200 is not logged.
 func BenchmarkCallback(b *testing.B) {
-	for _, route := range []string{path + "/baseline", path} {
-		b.Run(route, func(b *testing.B) {
+	for _, tc := range []struct {
+		route string
+		name  string
+		info  bool
+	}{
+		{path + "/baseline", path + "/baseline", false},
+		{path, path, false},
+		{path + "/baseline", path + "/baseline/log=info", true},
+		{path, path + "/log=info", true},
+	} {
+		route := tc.route
+		b.Run(tc.name, func(b *testing.B) {
 			now := time.Now()
-			e := newEnv(b, now, func(o *Options) { o.BaselineRoute = true })
+			e := newEnv(b, now, func(o *Options) {
+				o.BaselineRoute = true
+				if tc.info {
+					o.Logger = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				}
+			})
 			s := &wecomtest.Sender{URL: "http://wecomply.test" + route, Cipher: e.cipher, Now: func() time.Time { return now }}
 			type prepared struct {
 				target string

@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,7 +26,33 @@ type callback struct {
 	rc       Receiver
 	o        *Options
 	m        *metrics
-	baseline bool // verify and decode, persist nothing (load-test baseline)
+	counters *callbackCounters // m.callbacks for this receiver
+	baseline bool              // verify and decode, persist nothing (load-test baseline)
+	// bodies recycles the *bytes.Buffer bodies are read into: nothing
+	// keeps a body past accept (ParseEnvelope copies what it returns).
+	bodies sync.Pool
+}
+
+func newCallback(rc Receiver, o *Options, m *metrics, baseline bool) *callback {
+	return &callback{rc: rc, o: o, m: m, counters: newCallbackCounters(m.callbacks, rc.Name), baseline: baseline}
+}
+
+// maxPooledBody is the largest body buffer put back: an occasional large
+// body is left to the collector rather than pinned.
+const maxPooledBody = 64 << 10
+
+func (cb *callback) getBodyBuffer() *bytes.Buffer {
+	if b, ok := cb.bodies.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (cb *callback) putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		cb.bodies.Put(b)
+	}
 }
 
 // outcome is how one callback ended: the status, a reason for the log
@@ -65,7 +93,13 @@ func (cb *callback) accept(c *gin.Context) outcome {
 	if req.ContentLength > cb.o.MaxBodyBytes {
 		return outcome{status: http.StatusRequestEntityTooLarge, reason: "body too large"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, req.Body, cb.o.MaxBodyBytes))
+	buf := cb.getBodyBuffer()
+	defer cb.putBodyBuffer(buf)
+	if req.ContentLength > 0 {
+		buf.Grow(int(req.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free before each read
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, req.Body, cb.o.MaxBodyBytes))
+	body := buf.Bytes() // ParseEnvelope copies what it keeps
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -77,8 +111,8 @@ func (cb *callback) accept(c *gin.Context) outcome {
 	if err != nil {
 		return outcome{status: http.StatusBadRequest, reason: "malformed envelope", err: err}
 	}
-	q := req.URL.Query()
-	plain, err := cb.open(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), env.Encrypt)
+	q := queryOf(req.URL.RawQuery)
+	plain, err := cb.open(q.signature, q.timestamp, q.nonce, env.Encrypt)
 	if err != nil {
 		return failure(err)
 	}
@@ -148,14 +182,7 @@ func (cb *callback) finish(c *gin.Context, out outcome) {
 	if kind == "" {
 		kind = "none"
 	}
-	cb.m.callbacks.WithLabelValues(cb.rc.Name, strconv.Itoa(out.status), kind).Inc()
-	attrs := []any{"receiver", cb.rc.Name, "method", c.Request.Method, "status", out.status, "kind", kind, "remote", c.ClientIP()}
-	if out.reason != "" {
-		attrs = append(attrs, "reason", out.reason)
-	}
-	if out.err != nil {
-		attrs = append(attrs, "err", out.err.Error())
-	}
+	cb.counters.get(out.status, kind).Inc()
 	level := slog.LevelDebug
 	switch {
 	case out.status >= 500:
@@ -163,9 +190,66 @@ func (cb *callback) finish(c *gin.Context, out outcome) {
 	case out.status >= 400:
 		level = slog.LevelWarn
 	}
-	cb.o.Logger.Log(c.Request.Context(), level, "callback", attrs...)
+	ctx := c.Request.Context()
+	if cb.o.Logger.Enabled(ctx, level) { // the attributes cost more than the check
+		attrs := make([]slog.Attr, 0, 7)
+		attrs = append(attrs, slog.String("receiver", cb.rc.Name), slog.String("method", c.Request.Method),
+			slog.Int("status", out.status), slog.String("kind", kind), slog.String("remote", c.ClientIP()))
+		if out.reason != "" {
+			attrs = append(attrs, slog.String("reason", out.reason))
+		}
+		if out.err != nil {
+			attrs = append(attrs, slog.String("err", out.err.Error()))
+		}
+		cb.o.Logger.LogAttrs(ctx, level, "callback", attrs...)
+	}
 	if out.status != http.StatusOK {
 		c.Header("Cache-Control", "no-store")
 		c.String(out.status, "%s", out.reason)
 	}
+}
+
+// callbackQuery holds the three query parameters of a callback POST.
+type callbackQuery struct{ signature, timestamp, nonce string }
+
+// queryOf reads msg_signature, timestamp and nonce from a raw query as
+// url.ParseQuery and Values.Get would (first well-formed value; pairs
+// with a ';' or a bad escape skipped), without building the map.
+func queryOf(raw string) callbackQuery {
+	var (
+		q    callbackQuery
+		have [3]bool
+	)
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		var i int
+		var dst *string
+		switch k {
+		case "msg_signature":
+			i, dst = 0, &q.signature
+		case "timestamp":
+			i, dst = 1, &q.timestamp
+		case "nonce":
+			i, dst = 2, &q.nonce
+		default:
+			continue
+		}
+		if have[i] {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		have[i], *dst = true, v
+	}
+	return q
 }

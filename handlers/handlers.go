@@ -96,12 +96,13 @@ func New(o Options) (*gin.Engine, error) {
 			return nil, fmt.Errorf("handlers: receiver %q: missing cipher or duplicate path", rc.Path)
 		}
 		seen[rc.Path] = true
-		cb := &callback{rc: rc, o: &o, m: m}
+		cb := newCallback(rc, &o, m, false)
 		r.GET(rc.Path, cb.verifyURL)
 		r.POST(rc.Path, cb.receive)
 		if o.BaselineRoute {
-			base := &callback{rc: rc, o: &o, m: m, baseline: true}
-			base.rc.Name = rc.Name + "/baseline"
+			brc := rc
+			brc.Name = rc.Name + "/baseline"
+			base := newCallback(brc, &o, m, true)
 			r.POST(rc.Path+"/baseline", base.receive)
 		}
 	}

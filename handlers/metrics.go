@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,4 +65,44 @@ func (qc queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Ready), "ready")
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Leased), "leased")
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Dead), "dead")
+}
+
+// callbackCounters caches one receiver's children of the callbacks
+// counter by status and kind: WithLabelValues would hash the labels and
+// format the status on every callback.
+type callbackCounters struct {
+	vec *prometheus.CounterVec // curried with the receiver
+	mu  sync.RWMutex
+	m   map[counterKey]prometheus.Counter
+}
+
+type counterKey struct {
+	status int
+	kind   string
+}
+
+func newCallbackCounters(vec *prometheus.CounterVec, receiver string) *callbackCounters {
+	return &callbackCounters{
+		vec: vec.MustCurryWith(prometheus.Labels{"receiver": receiver}),
+		m:   map[counterKey]prometheus.Counter{},
+	}
+}
+
+// get returns the counter of a status and kind, creating it once.
+func (c *callbackCounters) get(status int, kind string) prometheus.Counter {
+	k := counterKey{status, kind}
+	c.mu.RLock()
+	ctr, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return ctr
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ctr, ok := c.m[k]; ok {
+		return ctr
+	}
+	ctr = c.vec.WithLabelValues(strconv.Itoa(status), kind)
+	c.m[k] = ctr
+	return ctr
 }

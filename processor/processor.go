@@ -140,10 +140,19 @@ func (p *Processor) Register(mux *worker.Mux) {
 // at the time it was accepted (d.ReceivedAt), not at the time it happens
 // to be processed, so that processed again, however much later, it
 // decides the same (see policy.Decide).
-func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) error {
-	if err := p.st.AppendEventLog(ctx, worker.Entry(d, ev)); err != nil {
-		return err
-	}
+//
+// The event log's entry is written while the event is decided and
+// applied (each a store write an fsync away; nothing the decision reads
+// depends on the log), and Process returns only once it is durable: an
+// event whose entry could not be written is not done, and comes back.
+func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Event) (err error) {
+	logged := make(chan error, 1)
+	go func() { logged <- p.st.AppendEventLog(ctx, worker.Entry(d, ev)) }()
+	defer func() {
+		if lerr := <-logged; lerr != nil && err == nil {
+			err = lerr
+		}
+	}()
 	st, people, err := p.state(ctx, d, ev)
 	if err != nil {
 		return fmt.Errorf("load state for %s: %w", ev.Kind(), err)
@@ -213,44 +222,59 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 		}
 		changed = st.People
 	case *wecom.TemplateCardEvent, *wecom.TextMessage, *wecom.EnterAgent:
+		// The reads are independent: made at once, each a round trip to
+		// the store.
 		user := ev.Head().FromUserName
-		person, err := storedPerson(ctx, p.st, user)
-		if err != nil {
+		var pc policy.PersonChange
+		var person *policy.Person
+		loads := []func(ctx context.Context) (err error){
+			func(ctx context.Context) (err error) { person, err = storedPerson(ctx, p.st, user); return err },
+			func(ctx context.Context) (err error) { pc.Obligations, err = p.obligationsOf(ctx, user); return err },
+		}
+		if _, enter := ev.(*wecom.EnterAgent); !enter {
+			// A click or a reply that acknowledged before is recognised
+			// by its attestation.
+			loads = append(loads, func(ctx context.Context) (err error) {
+				pc.Attestations, err = p.attestationsOf(ctx, user)
+				return err
+			})
+		}
+		if c, ok := ev.(*wecom.TemplateCardEvent); ok {
+			if key, ok := strings.CutPrefix(c.EventKey, "ack:"); ok {
+				loads = append(loads, func(ctx context.Context) error {
+					r, err := p.st.SendResult(ctx, key, user)
+					if err == nil {
+						st.ContentHash = r.ContentHash
+					} else if !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+					return nil
+				})
+			}
+		}
+		if err := all(ctx, loads...); err != nil {
 			return st, nil, err
 		}
 		if person == nil {
 			person = &policy.Person{UserID: user, Active: true}
 		}
-		if err := p.addPerson(ctx, &st, user, person, person); err != nil {
-			return st, nil, err
-		}
-		if _, enter := ev.(*wecom.EnterAgent); !enter {
-			// A click or a reply that acknowledged before is recognised
-			// by its attestation.
-			pc := st.People[user]
-			if pc.Attestations, err = p.attestationsOf(ctx, user); err != nil {
-				return st, nil, err
-			}
-			st.People[user] = pc
-		}
-		if c, ok := ev.(*wecom.TemplateCardEvent); ok {
-			if key, ok := strings.CutPrefix(c.EventKey, "ack:"); ok {
-				if r, err := p.st.SendResult(ctx, key, user); err == nil {
-					st.ContentHash = r.ContentHash
-				} else if !errors.Is(err, store.ErrNotFound) {
-					return st, nil, err
-				}
-			}
-		}
+		pc.Before, pc.After = person, person
+		st.People[user] = pc
 	case *wecom.ExternalContactChange:
-		c, err := p.st.GetConsent(ctx, e.UserID, e.ExternalUserID)
-		switch {
-		case err == nil:
-			st.Consent = &c
-		case !errors.Is(err, store.ErrNotFound):
-			return st, nil, err
-		}
-		person, err := storedPerson(ctx, p.st, e.UserID)
+		var person *policy.Person
+		err := all(ctx, func(ctx context.Context) error {
+			c, err := p.st.GetConsent(ctx, e.UserID, e.ExternalUserID)
+			switch {
+			case err == nil:
+				st.Consent = &c
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			return nil
+		}, func(ctx context.Context) (err error) {
+			person, err = storedPerson(ctx, p.st, e.UserID)
+			return err
+		})
 		if err != nil {
 			return st, nil, err
 		}
@@ -385,6 +409,11 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 		return first
 	}
 	return ctx.Err()
+}
+
+// all calls every fn at once and returns the first error.
+func all(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	return parallel(ctx, len(fns), len(fns), func(ctx context.Context, i int) error { return fns[i](ctx) })
 }
 
 // savePeople stores each changed person as they are after the event.

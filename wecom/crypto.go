@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -127,13 +126,25 @@ func (c *Cipher) GoString() string { return c.String() }
 // the lowercase hex SHA-1 of the token, timestamp, nonce and encrypt,
 // sorted as strings and concatenated (path/90968 "消息体签名校验").
 func (c *Cipher) Sign(timestamp, nonce, encrypt string) string {
-	parts := []string{c.token, timestamp, nonce, encrypt}
-	sort.Strings(parts)
-	h := sha1.New()
-	for _, p := range parts {
-		io.WriteString(h, p)
+	sum := c.sign(timestamp, nonce, encrypt)
+	return hex.EncodeToString(sum[:])
+}
+
+// sign returns the SHA-1 of Sign, unencoded. The four strings are sorted
+// in place of a slice and hashed from one buffer, which stays on the
+// stack for callbacks of usual size.
+func (c *Cipher) sign(timestamp, nonce, encrypt string) [sha1.Size]byte {
+	parts := [4]string{c.token, timestamp, nonce, encrypt}
+	for i := 1; i < len(parts); i++ { // insertion sort of four
+		for j := i; j > 0 && parts[j] < parts[j-1]; j-- {
+			parts[j], parts[j-1] = parts[j-1], parts[j]
+		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	buf := make([]byte, 0, 1024)
+	for _, p := range parts {
+		buf = append(buf, p...)
+	}
+	return sha1.Sum(buf)
 }
 
 // Verify checks signature against Sign(timestamp, nonce, encrypt) in
@@ -145,11 +156,26 @@ func (c *Cipher) Verify(signature, timestamp, nonce, encrypt string) error {
 	if signature == "" {
 		return fmt.Errorf("wecom: verify: %w: msg_signature is missing", ErrSignature)
 	}
-	want := c.Sign(timestamp, nonce, encrypt)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(signature)) != 1 {
+	sum := c.sign(timestamp, nonce, encrypt)
+	var want [2 * sha1.Size]byte
+	hex.Encode(want[:], sum[:])
+	if !equalConstantTime(want[:], signature) {
 		return fmt.Errorf("wecom: verify: %w", ErrSignature)
 	}
 	return nil
+}
+
+// equalConstantTime is subtle.ConstantTimeCompare of b and s, without
+// copying s: the time depends on the lengths only.
+func equalConstantTime(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	var v byte
+	for i := range b {
+		v |= b[i] ^ s[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
 }
 
 // Open verifies the signature, then decrypts: the two steps of receiving
@@ -197,7 +223,7 @@ func (c *Cipher) decryptFrame(encrypt string) (frame, error) {
 	case len(ct)%aes.BlockSize != 0:
 		return frame{}, fmt.Errorf("wecom: decrypt: %w: %d bytes is not a multiple of %d", ErrCiphertextSize, len(ct), aes.BlockSize)
 	}
-	plain := make([]byte, len(ct))
+	plain := ct // decrypted in place: ct is ours and not needed afterwards
 	cipher.NewCBCDecrypter(c.block, c.key[:aes.BlockSize]).CryptBlocks(plain, ct)
 
 	n := len(plain) // ≥ 32
@@ -233,7 +259,7 @@ func (c *Cipher) decryptFrame(encrypt string) (frame, error) {
 		receiveID: content[end:],
 		pad:       pad,
 	}
-	if subtle.ConstantTimeCompare(f.receiveID, []byte(c.receiveID)) != 1 {
+	if !equalConstantTime(f.receiveID, c.receiveID) {
 		return frame{}, fmt.Errorf("wecom: decrypt: %w", ErrReceiveID)
 	}
 	return f, nil

@@ -1,7 +1,6 @@
 package wecom
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -59,8 +58,14 @@ func Decode(plaintext []byte) (Event, error) {
 	if id := root.str("MsgId"); h.MsgType != "event" && id != "" {
 		head.dedupKey = "msg:" + id
 	} else {
-		sum := sha256.Sum256(canonical(root))
-		head.dedupKey = kind + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + hex.EncodeToString(sum[:16])
+		sum := canonicalDigest(root)
+		var buf [128]byte // one string built from a stack buffer
+		k := append(buf[:0], kind...)
+		k = append(k, ':')
+		k = strconv.AppendInt(k, h.CreateTime, 10)
+		k = append(k, ':')
+		k = hex.AppendEncode(k, sum[:16])
+		head.dedupKey = string(k)
 	}
 	return ev, nil
 }

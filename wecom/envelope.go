@@ -49,6 +49,49 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	if first(body) == '{' {
 		return parseJSONEnvelope(body)
 	}
+	if e, ok := scanEnvelope(body); ok {
+		return e, nil
+	}
+	return parseXMLEnvelope(body)
+}
+
+// scanEnvelope is ParseEnvelope's fast path, on scanTree: it reports
+// false for anything it does not accept outright (scanTree's nil, another
+// root, a repeated field, no Encrypt), so that the caller's encoding/xml
+// path gives the verdict and the reason.
+func scanEnvelope(body []byte) (Envelope, bool) {
+	root := scanTree(string(body))
+	if root == nil || root.name != "xml" {
+		return Envelope{}, false
+	}
+	var e Envelope
+	var seen [3]bool
+	for _, c := range root.children {
+		var i int
+		var dst *string
+		switch c.name {
+		case "ToUserName":
+			i, dst = 0, &e.ToUserName
+		case "AgentID":
+			i, dst = 1, &e.AgentID
+		case "Encrypt":
+			i, dst = 2, &e.Encrypt
+		default:
+			continue
+		}
+		if seen[i] {
+			return Envelope{}, false
+		}
+		seen[i], *dst = true, c.text // scanTree has trimmed it
+	}
+	if e.Encrypt == "" {
+		return Envelope{}, false
+	}
+	return e, true
+}
+
+// parseXMLEnvelope parses an XML envelope with encoding/xml.
+func parseXMLEnvelope(body []byte) (Envelope, error) {
 	d := newXMLDecoder(body)
 	var x xmlEnvelope
 	if err := d.Decode(&x); err != nil {

@@ -36,10 +36,35 @@ func (h *Header) Kind() string {
 		return h.MsgType
 	}
 	if h.ChangeType != "" {
+		if k, ok := changeKinds[[2]string{h.Event, h.ChangeType}]; ok {
+			return k
+		}
 		return h.Event + "." + h.ChangeType
 	}
 	return h.Event
 }
+
+// changeKinds holds the kinds with a ChangeType that Decode types, keyed
+// by Event and ChangeType, so that Kind returns them without building the
+// string on every call. It is read-only.
+var changeKinds = func() map[[2]string]string {
+	m := map[[2]string]string{}
+	for _, k := range []string{
+		"change_contact.create_user", "change_contact.update_user", "change_contact.delete_user",
+		"change_contact.create_party", "change_contact.update_party", "change_contact.delete_party",
+		"change_contact.update_tag",
+		"change_external_contact.add_external_contact", "change_external_contact.edit_external_contact",
+		"change_external_contact.add_half_external_contact", "change_external_contact.del_external_contact",
+		"change_external_contact.del_follow_user", "change_external_contact.transfer_fail",
+		"change_external_contact.msg_audit_approved",
+		"change_external_chat.create", "change_external_chat.update", "change_external_chat.dismiss",
+		"change_external_tag.create", "change_external_tag.update", "change_external_tag.delete", "change_external_tag.shuffle",
+	} {
+		event, change, _ := strings.Cut(k, ".")
+		m[[2]string{event, change}] = k
+	}
+	return m
+}()
 
 // DedupKey identifies the event across WeCom's retries (WECOM.md §1.7):
 // "msg:<MsgId>" for a message that has a MsgId; otherwise

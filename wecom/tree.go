@@ -2,6 +2,7 @@ package wecom
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -22,6 +23,9 @@ type node struct {
 	name     string
 	text     string
 	children []*node
+	// parent and nchild are scanTree's bookkeeping while it builds the
+	// tree; unused afterwards.
+	parent, nchild int32
 }
 
 // child returns the first child element named name, or nil.
@@ -78,9 +82,18 @@ func (n *node) strs(name string) []string {
 	return out
 }
 
-// parseXMLTree parses an XML plaintext into a tree. The error never
-// quotes the input.
+// parseXMLTree parses an XML plaintext into a tree: with scanTree when it
+// can, otherwise with encoding/xml. The error never quotes the input.
 func parseXMLTree(b []byte) (*node, error) {
+	if root := scanTree(string(b)); root != nil {
+		return root, nil
+	}
+	return parseXMLTreeStd(b)
+}
+
+// parseXMLTreeStd parses an XML plaintext into a tree with encoding/xml:
+// every input scanTree leaves, including every malformed one.
+func parseXMLTreeStd(b []byte) (*node, error) {
 	d := newXMLDecoder(b)
 	var (
 		root  *node
@@ -227,35 +240,73 @@ func readJSONValue(d *json.Decoder, parent *node, name string, depth int) error 
 	return nil
 }
 
-// canonical writes the canonical form of the tree for DedupKey: one line
-// "path=value" for every element that is a leaf or has text of its own
-// (path from below the root, joined with "/"; value trimmed, with "\\"
-// and newlines escaped so lines cannot run together), sorted, joined with
-// "\n". Whitespace between elements and the choice of CDATA or plain text
-// do not change it.
-func canonical(root *node) []byte {
-	var lines []string
-	var walk func(n *node, path string)
-	walk = func(n *node, path string) {
-		for _, c := range n.children {
-			p := c.name
-			if path != "" {
-				p = path + "/" + c.name
-			}
-			if len(c.children) == 0 || c.text != "" {
-				lines = append(lines, p+"="+escapeLine(c.text))
-			}
-			walk(c, p)
+// canonicalDigest returns the SHA-256 of the tree's canonical form for
+// DedupKey: one line "path=value" for every element that is a leaf or has
+// text of its own (path from below the root, joined with "/"; value
+// trimmed, with "\\" and newlines escaped so lines cannot run together),
+// sorted, joined with "\n". Whitespace between elements and the choice of
+// CDATA or plain text do not change it. The lines are built in one buffer
+// and sorted as byte ranges of it.
+func canonicalDigest(root *node) [sha256.Size]byte {
+	var c canonicalWriter
+	c.buf = make([]byte, 0, 1024)
+	c.lines = make([]lineSpan, 0, 32)
+	c.walk(root, nil)
+	buf := c.buf
+	slices.SortFunc(c.lines, func(a, b lineSpan) int {
+		return bytes.Compare(buf[a.start:a.end], buf[b.start:b.end])
+	})
+	out := make([]byte, 0, len(buf)+len(c.lines))
+	for i, l := range c.lines {
+		if i > 0 {
+			out = append(out, '\n')
 		}
+		out = append(out, buf[l.start:l.end]...)
 	}
-	walk(root, "")
-	slices.Sort(lines)
-	return []byte(strings.Join(lines, "\n"))
+	return sha256.Sum256(out)
 }
 
-func escapeLine(s string) string {
-	if !strings.ContainsAny(s, "\\\n") {
-		return s
+type lineSpan struct{ start, end int }
+
+type canonicalWriter struct {
+	buf   []byte
+	lines []lineSpan
+}
+
+// walk writes the lines of n's children; path is n's path ("" for the root).
+func (c *canonicalWriter) walk(n *node, path []byte) {
+	for _, ch := range n.children {
+		start := len(c.buf)
+		if len(path) > 0 {
+			c.buf = append(c.buf, path...)
+			c.buf = append(c.buf, '/')
+		}
+		c.buf = append(c.buf, ch.name...)
+		p := c.buf[start:len(c.buf):len(c.buf)] // the path, as written: appending after it copies
+		if len(ch.children) == 0 || ch.text != "" {
+			c.buf = append(c.buf, '=')
+			c.buf = appendEscapedLine(c.buf, ch.text)
+			c.lines = append(c.lines, lineSpan{start, len(c.buf)})
+		} else {
+			// Not a line of its own: keep the bytes only as the path.
+			p = append([]byte(nil), p...)
+			c.buf = c.buf[:start]
+		}
+		c.walk(ch, p)
 	}
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+// appendEscapedLine appends s with "\\" and "\n" escaped.
+func appendEscapedLine(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, s[i])
+		}
+	}
+	return b
 }

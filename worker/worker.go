@@ -208,12 +208,28 @@ func New(q store.Queue, h Handler, cfg Config, log *slog.Logger, reg prometheus.
 // when a worker is free to start it, so no entry waits in one worker's
 // batch while another worker idles (a welcome message's code lives 20 s).
 // While an entry is held, a heartbeat extends its lease.
+//
+// A worker whose handler succeeded hands the entry's Ack to the ackers
+// and takes its next entry at once: the Ack (a store write, an fsync
+// away) is off the path of the next event. Run returns only once every
+// Ack it handed over has returned. An entry whose Ack is lost (the
+// process dies first) comes back when its lease ends, and its handler,
+// being idempotent, changes nothing twice — as when an inline Ack fails.
 func (p *Pool) Run(ctx context.Context) {
 	work := make(chan store.Delivery)
 	idle := make(chan struct{}, p.cfg.Count) // one token per worker waiting on work
 	h := newHeld()
 	stop := p.heartbeat(ctx, h)
 	defer stop()
+	acks := make(chan store.Delivery, p.cfg.Count)
+	var ackers sync.WaitGroup
+	for range p.cfg.Count {
+		ackers.Go(func() {
+			for d := range acks {
+				p.ack(ctx, d)
+			}
+		})
+	}
 	var wg sync.WaitGroup
 	for range p.cfg.Count {
 		wg.Go(func() {
@@ -223,13 +239,28 @@ func (p *Pool) Run(ctx context.Context) {
 				if !ok {
 					return
 				}
-				p.handle(ctx, h, d)
+				p.handle(ctx, h, d, acks)
 			}
 		})
 	}
 	p.claim(ctx, work, idle, h)
 	close(work)
 	wg.Wait()
+	close(acks)
+	ackers.Wait()
+}
+
+// ack acks a processed entry, within the event timeout even if ctx has
+// ended (shutdown).
+func (p *Pool) ack(ctx context.Context, d store.Delivery) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.EventTimeout)
+	defer cancel()
+	if err := p.queue.Ack(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
+		// The event was processed; it will come back when its lease
+		// ends and the processor, being idempotent, will not repeat it.
+		p.log.Error("ack event", "kind", d.Kind, "dedup_key", d.DedupKey, "queue_id", d.ID, "err", err)
+	}
+	p.metrics.processed.WithLabelValues(d.Kind, "ok").Inc()
 }
 
 // claim claims entries for the workers waiting on work until ctx ends.
@@ -348,10 +379,10 @@ func (p *Pool) heartbeat(ctx context.Context, h *held) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// handle processes one delivery and settles it with Ack or Fail. Work
-// already started finishes even if ctx ends (shutdown), within the
-// event timeout.
-func (p *Pool) handle(ctx context.Context, h *held, d store.Delivery) {
+// handle processes one delivery and settles it: a success by handing it
+// to acks, a failure with Fail or Postpone. Work already started finishes
+// even if ctx ends (shutdown), within the event timeout.
+func (p *Pool) handle(ctx context.Context, h *held, d store.Delivery, acks chan<- store.Delivery) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.EventTimeout)
 	defer cancel()
 	log := p.log.With("kind", d.Kind, "dedup_key", d.DedupKey, "queue_id", d.ID, "attempts", d.Attempts)
@@ -363,12 +394,7 @@ func (p *Pool) handle(ctx context.Context, h *held, d store.Delivery) {
 	// it just acked would count a lost claim that nobody took.
 	h.drop(d.Receipt)
 	if err == nil {
-		if err := p.queue.Ack(ctx, d.Receipt); err != nil && !errors.Is(err, store.ErrNotFound) {
-			// The event was processed; it will come back when its lease
-			// ends and the processor, being idempotent, will not repeat it.
-			log.Error("ack event", "err", err)
-		}
-		p.metrics.processed.WithLabelValues(d.Kind, "ok").Inc()
+		acks <- d // counted processed once acked
 		return
 	}
 	var later retryAfter

@@ -1,10 +1,13 @@
 // Package embedded implements store.Store on a single bbolt file, for a
 // single wecomply node with no server to run.
 //
-// Every write goes through one committer, so writes from concurrent
-// callers share one transaction and one fsync (group commit, see
-// committer): a callback handler that gets nil from Enqueue knows the
-// event is on disk. The file is never opened with NoSync.
+// Enqueue appends to an ingress log beside the file (<path>.wal/, see
+// wal.go) and returns once an fdatasync covering its record has
+// returned, so a callback handler that gets nil from Enqueue knows the
+// event is on disk; a mover puts logged entries into the buckets below in
+// large batches. Every write to the file goes through one committer, so
+// writes from concurrent callers share one transaction and one fsync
+// (group commit, see committer). The file is never opened with NoSync.
 //
 // Layout (one bucket each):
 //
@@ -41,7 +44,8 @@
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
 //	obldue           (notice, version) ‖ due entry → ∅           obligations by when they are due (due.go)
 //	oblduefor        (notice, version) → cadence                  what each notice version's due index is built for
-//	meta             name → value                             conversions under way (claims.go)
+//	meta             name → value                             conversions under way (claims.go),
+//	                                                          how far the ingress log is moved (wal.go)
 //
 // and, expiring (every value starts with its expiry µs; see expiring.go):
 //
@@ -107,6 +111,10 @@ type Options struct {
 	// Logger receives what the background sweeper cannot return.
 	// Default slog.Default().
 	Logger *slog.Logger
+
+	// segmentSize is the size past which the ingress log starts a new
+	// segment; tests make it small. Default walSegmentSize.
+	segmentSize int64
 }
 
 func (o Options) withDefaults() Options {
@@ -128,6 +136,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.segmentSize <= 0 {
+		o.segmentSize = walSegmentSize
 	}
 	return o
 }
@@ -185,12 +196,21 @@ var allBuckets = [][]byte{
 type Store struct {
 	db   *bolt.DB
 	w    *committer // every write transaction goes through it
+	in   *ingress   // the ingress log Enqueue appends to (wal.go)
 	opts Options
 	now  func() time.Time
 	log  *slog.Logger
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when an entry may have become claimable
+	// claimsWaiting counts the Claims waiting for an entry: while there
+	// are some, the ingress log's mover does not wait for company.
+	claimsWaiting atomic.Int32
+
+	// enqueueMu is held for reading by every Enqueue, for writing by
+	// Close: Close stops the ingress log only after the Enqueues under
+	// way have their answer.
+	enqueueMu sync.RWMutex
 
 	// due is the schedule of the due index (IndexDue), nil before the
 	// first call; dueMu serialises IndexDue and the builds.
@@ -255,6 +275,11 @@ func Open(path string, opts Options) (*Store, error) {
 	} else if n > 0 {
 		s.log.Info("embedded store: recipient claims made before claim times were kept now count from today", "claims", n)
 	}
+	if s.in, err = s.openIngress(path); err != nil {
+		s.w.stop()
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: open %s: ingress log: %w", path, err)
+	}
 	s.sweeper.Add(1)
 	go s.sweep()
 	return s, nil
@@ -281,10 +306,19 @@ func (s *Store) Close() error {
 		return fmt.Errorf("embedded: close: %w", store.ErrClosed)
 	}
 	close(s.done)
+	// Enqueues under way finish; later ones see closed.
+	s.enqueueMu.Lock()
+	s.enqueueMu.Unlock()
+	// The mover moves what is logged before the committer stops; what it
+	// cannot move stays in the log for the next Open.
+	logErr := s.in.stop()
 	s.sweeper.Wait()
 	s.w.stop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
+	}
+	if logErr != nil {
+		return fmt.Errorf("embedded: close: ingress log: %w", logErr)
 	}
 	return nil
 }

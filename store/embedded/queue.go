@@ -105,76 +105,44 @@ func concat(a, b []byte) []byte {
 	return append(append(out, a...), b...)
 }
 
-// Enqueue stores e in a group-committed transaction; see store.Queue. An
-// entry whose NotBefore is still to come waits in the delayed bucket,
-// as a failed entry waits for its retry.
+// Enqueue appends e to the ingress log and returns once it is there
+// durably (fdatasynced, with the group of Enqueues it rode with); the
+// mover then puts it in the buckets (see wal.go and store.Queue). An
+// entry whose NotBefore is still to come waits in the delayed bucket, as
+// a failed entry waits for its retry.
 func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
+	s.enqueueMu.RLock()
+	defer s.enqueueMu.RUnlock()
 	if err := s.check(ctx, "enqueue"); err != nil {
 		return false, err
 	}
 	if e.DedupKey == "" {
 		return false, errors.New("embedded: enqueue: empty dedup key")
 	}
-	now := micros(s.now())
-	expiry := now + s.opts.Queue.DedupTTL.Microseconds()
 	r := newRecord(e)
 	value, err := json.Marshal(r)
 	if err != nil {
 		return false, fmt.Errorf("embedded: enqueue %s: %w", e.DedupKey, err)
 	}
-	// The committer may run this function more than once (when another
-	// function of the same group fails, the group is rolled back and run
-	// again): it sets every result from scratch, and only the final run
-	// counts.
-	var added bool
-	err = s.w.write(true, func(tx *bolt.Tx) error {
-		added = false
-		dedup := tx.Bucket(bucketDedup)
-		dk := []byte(e.DedupKey)
-		if v := dedup.Get(dk); v != nil {
-			old := unTimeKey(v)
-			if old > now {
-				return nil // a duplicate within DedupTTL
-			}
-			// Expired but not swept yet: it counts as absent.
-			if err := tx.Bucket(bucketDedupExp).Delete(concat(v, dk)); err != nil {
-				return err
-			}
-		}
-		ek := timeKey(expiry)
-		if err := dedup.Put(dk, ek); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketDedupExp).Put(concat(ek, dk), nil); err != nil {
-			return err
-		}
-		entries := tx.Bucket(bucketEntries)
-		seq, err := entries.NextSequence()
-		if err != nil {
-			return err
-		}
-		k := idKey(seq)
-		if err := entries.Put(k, value); err != nil {
-			return err
-		}
-		if r.NotBefore > now {
-			err = tx.Bucket(bucketDelayed).Put(concat(timeKey(r.NotBefore), k), nil)
-		} else {
-			err = tx.Bucket(bucketReady).Put(k, nil)
-		}
-		if err != nil {
-			return err
-		}
-		added = true
-		return nil
-	})
+	now := micros(s.now())
+	rec := walRecord{key: e.DedupKey, at: now, expiry: now + s.opts.Queue.DedupTTL.Microseconds(),
+		notBefore: r.NotBefore, value: value}
+	added, err := s.in.add(ctx, rec, func() (bool, error) { return s.dedupLive(e.DedupKey, now) })
 	if err != nil {
 		return false, s.wrap("enqueue "+e.DedupKey, err)
 	}
-	if added {
-		s.signal()
-	}
 	return added, nil
+}
+
+// dedupLive reports whether the dedup bucket holds key unexpired at now
+// (µs). An expired key not swept yet counts as absent.
+func (s *Store) dedupLive(key string, now int64) (live bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDedup).Get([]byte(key))
+		live = v != nil && unTimeKey(v) > now
+		return nil
+	})
+	return live, err
 }
 
 // Claim leases up to max entries to consumer; see store.Queue.
@@ -189,6 +157,12 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 	for {
 		if ctx.Err() != nil {
 			return []store.Delivery{}, nil
+		}
+		// What was enqueued before this Claim is claimable once moved.
+		if closed, err := s.in.awaitMoved(ctx, s.done); closed {
+			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
+		} else if err != nil {
+			return nil, s.wrap("claim", err)
 		}
 		wake := s.wakeChan()
 		ds, next, again, err := s.claimOnce(consumer, max)
@@ -211,16 +185,20 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 			}
 		}
 		t := time.NewTimer(d)
+		s.claimsWaiting.Add(1) // the mover moves what is logged at once
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return []store.Delivery{}, nil
 		case <-s.done:
-			t.Stop()
-			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
 		case <-wake:
-			t.Stop()
 		case <-t.C:
+		}
+		s.claimsWaiting.Add(-1)
+		t.Stop()
+		if ctx.Err() != nil {
+			return []store.Delivery{}, nil
+		}
+		if s.closed.Load() {
+			return nil, fmt.Errorf("embedded: claim: %w", store.ErrClosed)
 		}
 	}
 }
@@ -582,14 +560,21 @@ func (s *Store) Extend(ctx context.Context, r store.Receipt) error {
 }
 
 // QueueStats counts entries by state. Entries waiting for a retry, a
-// Postpone or their NotBefore count as ready.
+// Postpone or their NotBefore count as ready, and so do entries in the
+// ingress log not yet moved.
 func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
 	if err := s.check(ctx, "queue stats"); err != nil {
 		return store.QueueStats{}, err
 	}
 	var st store.QueueStats
+	// Under the log's lock the mover cannot forget what it moved, so an
+	// entry is counted either from the log (past the position the
+	// transaction sees moved) or from the buckets, never both or neither.
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		st.Ready = int64(tx.Bucket(bucketReady).Stats().KeyN + tx.Bucket(bucketDelayed).Stats().KeyN)
+		unmoved := s.in.countUnmoved(parseWALPos(tx.Bucket(bucketMeta).Get(metaWALMoved)))
+		st.Ready = int64(tx.Bucket(bucketReady).Stats().KeyN+tx.Bucket(bucketDelayed).Stats().KeyN) + int64(unmoved)
 		st.Leased = int64(tx.Bucket(bucketLeased).Stats().KeyN)
 		st.Dead = int64(tx.Bucket(bucketDead).Stats().KeyN)
 		return nil

@@ -131,6 +131,11 @@ type Options struct {
 	// ReplicaTimeout bounds the wait for them (store.redis_replica_timeout;
 	// default 1s, at most maxReplicaTimeout).
 	ReplicaTimeout time.Duration
+	// PoolSize is the most connections the client keeps, unless the URL
+	// sets pool_size: as many as there are goroutines waiting on Redis at
+	// once (every worker), or the workers queue for a connection. 0:
+	// go-redis's default, 10 per CPU.
+	PoolSize int
 }
 
 // Pipelining: a few senders, each sending what is waiting as one pipeline.
@@ -290,6 +295,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// without a deadline does not interrupt a command in flight; Claim
 	// handles that for its blocking read, see blockingRead.)
 	ro.ContextTimeoutEnabled = true
+	if opts.PoolSize > 0 && !urlSetsPoolSize(opts.URL) {
+		ro.PoolSize = opts.PoolSize
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -468,4 +476,10 @@ func RedactURL(raw string) string {
 		rest = "xxxxx" + rest[at:]
 	}
 	return scheme + "://" + rest
+}
+
+// urlSetsPoolSize reports whether a Redis URL's query sets pool_size.
+func urlSetsPoolSize(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Query().Has("pool_size")
 }

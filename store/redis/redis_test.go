@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -656,5 +657,25 @@ func TestAuditAppendsAcrossReplicas(t *testing.T) {
 	rep, err := stores[0].VerifyAudit(ctx)
 	if err != nil || !rep.OK || rep.Entries != replicas*goroutines*each {
 		t.Fatalf("VerifyAudit = %+v, %v; want OK with %d entries", rep, err, replicas*goroutines*each)
+	}
+}
+
+// TestPoolSize: Options.PoolSize sizes the connection pool (one per
+// worker, rather than go-redis's 10 per CPU, for which the workers would
+// queue), unless the URL's pool_size says otherwise.
+func TestPoolSize(t *testing.T) {
+	url := redistest.Start(t)
+	for _, c := range []struct {
+		url       string
+		opt, want int
+	}{
+		{url, 77, 77},
+		{url + "?pool_size=5", 77, 5},
+		{url, 0, 10 * runtime.GOMAXPROCS(0)},
+	} {
+		s := open(t, Options{URL: c.url, Namespace: newNamespace(), PoolSize: c.opt})
+		if got := s.client.Options().PoolSize; got != c.want {
+			t.Errorf("URL %s, PoolSize %d: the pool holds %d connections, want %d", c.url, c.opt, got, c.want)
+		}
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	// measures.
 	Jobs  map[string]string
 	Admin string
+	// DebugListen is [server] debug_listen (pprof), "" off.
+	DebugListen string
 	// Extra is more TOML, appended as it is.
 	Extra string
 }
@@ -37,8 +39,8 @@ type Config struct {
 // TOML renders c, with the embedded store's file in dir.
 func (c Config) TOML(dir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[server]\nlisten = %q\n[log]\nlevel = \"warn\"\n[wecom]\ncorp_id = %q\nagent_id = %d\napi_base_url = %q\n",
-		c.Listen, c.CorpID, c.AgentID, c.APIURL)
+	fmt.Fprintf(&b, "[server]\nlisten = %q\ndebug_listen = %q\n[log]\nlevel = \"warn\"\n[wecom]\ncorp_id = %q\nagent_id = %d\napi_base_url = %q\n",
+		c.Listen, c.DebugListen, c.CorpID, c.AgentID, c.APIURL)
 	for _, k := range slices.Sorted(maps.Keys(c.Secrets)) {
 		fmt.Fprintf(&b, "%s = %q\n", k, c.Secrets[k])
 	}

@@ -1,0 +1,353 @@
+package embedded
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/internal/testclock"
+	"github.com/wecomply/wecomply/store"
+)
+
+// walChildEnv, set, makes TestIngressLogSurvivesKill the child it
+// starts: it enqueues into the store at that path until it is killed.
+const walChildEnv = "WECOMPLY_WAL_CRASH_CHILD"
+
+// TestIngressLogSurvivesKill enqueues from a child process (this test
+// binary again) that reports every Enqueue that returned nil, kills it
+// with SIGKILL in the middle of the load, tears the last record of its
+// log as a crash mid-append would, and opens the store again: every
+// reported event is there exactly once and claimable (the scheduled ones
+// once due), and Enqueue still finds each a duplicate.
+func TestIngressLogSurvivesKill(t *testing.T) {
+	if path := os.Getenv(walChildEnv); path != "" {
+		walCrashChild(path)
+		return
+	}
+	if testing.Short() {
+		t.Skip("starts and kills a child process; skipped with -short")
+	}
+	path := filepath.Join(t.TempDir(), "wecomply.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIngressLogSurvivesKill$", "-test.count=1")
+	cmd.Env = append(os.Environ(), walChildEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{} // dedup key → Enqueue returned nil and added it
+	sc := bufio.NewScanner(out)
+	killed := false
+	for sc.Scan() {
+		key, ok := strings.CutPrefix(sc.Text(), "added ")
+		if !ok {
+			continue
+		}
+		if acked[key] {
+			t.Errorf("child reported %s added twice", key)
+		}
+		acked[key] = true
+		if len(acked) == 3000 && !killed {
+			// Mid-load: the child's goroutines are appending and syncing.
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+	}
+	_ = cmd.Wait()
+	if !killed {
+		t.Fatalf("child ended after %d events without being killed", len(acked))
+	}
+	tearLastSegment(t, path+".wal")
+
+	// Scheduled entries (NotBefore an hour on) are due on this clock;
+	// dedup keys live a day.
+	clock := testclock.Frozen(time.Now().Add(2 * time.Hour))
+	s := open(t, path, Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	seen := map[string]int{} // claimed entries stay leased (the clock is frozen): each is claimed once
+	for {
+		ds, err := s.Claim(ctx, "check", 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			seen[d.DedupKey]++
+			if want := "payload of " + d.DedupKey; string(d.Payload) != want {
+				t.Errorf("%s: payload %q, want %q", d.DedupKey, d.Payload, want)
+			}
+		}
+	}
+	for key, n := range seen {
+		if n != 1 {
+			t.Errorf("%s claimed %d times, want once", key, n)
+		}
+	}
+	lost := 0
+	for key := range acked {
+		if seen[key] == 0 {
+			lost++
+			if lost <= 5 {
+				t.Errorf("%s: Enqueue returned nil before the kill, but it is gone", key)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged events lost", lost, len(acked))
+	}
+	t.Logf("%d events acknowledged before the kill, %d found (the rest were being appended when it came)", len(acked), len(seen))
+	n := 0
+	for key := range acked {
+		if added, err := s.Enqueue(ctx, store.Event{DedupKey: key}); err != nil || added {
+			t.Errorf("Enqueue of %s again after the crash = %v, %v; want a duplicate", key, added, err)
+		}
+		if n++; n == 200 {
+			break
+		}
+	}
+}
+
+// walCrashChild enqueues from 16 goroutines into the store at path,
+// printing each key Enqueue added (after it returned), until killed.
+// Every tenth event is scheduled an hour on. Small segments make the
+// log rotate during the load.
+func walCrashChild(path string) {
+	s, err := Open(path, Options{segmentSize: 256 << 10, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: open:", err)
+		os.Exit(2)
+	}
+	var mu sync.Mutex
+	w := bufio.NewWriter(os.Stdout)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				key := fmt.Sprintf("g%02d-%06d", g, i)
+				e := store.Event{DedupKey: key, Kind: "text", Receiver: "/cb", ReceivedAt: time.Now(),
+					Payload: []byte("payload of " + key)}
+				if i%10 == 0 {
+					e.NotBefore = time.Now().Add(time.Hour)
+				}
+				added, err := s.Enqueue(context.Background(), e)
+				if err != nil || !added {
+					fmt.Fprintln(os.Stderr, "child: enqueue:", added, err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Fprintln(w, "added", key)
+				_ = w.Flush()
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// tearLastSegment appends half a record to the newest segment, as a
+// crash in the middle of an append leaves it.
+func tearLastSegment(t *testing.T, dir string) {
+	t.Helper()
+	segs, err := listSegments(dir)
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("segments in %s: %v, %v", dir, segs, err)
+	}
+	r := walRecord{key: "torn", value: []byte(`{"dedup_key":"torn"}`)}
+	frame := r.appendFrame(nil)
+	f, err := os.OpenFile(filepath.Join(dir, segmentName(segs[len(segs)-1])), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(frame[:len(frame)/2]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReplayDropsATornTail: Open moves the records of the log that are
+// whole, in order, and drops a last record that is torn (short) or
+// corrupt (fails its CRC) without losing those before it; a segment
+// after a torn one (written by the next run) is replayed too, and a
+// second Open moves nothing again.
+func TestReplayDropsATornTail(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(frame []byte) []byte
+	}{
+		{name: "short", spoil: func(f []byte) []byte { return f[:len(f)-3] }},
+		{name: "bad CRC", spoil: func(f []byte) []byte { f[len(f)-1] ^= 0xff; return f }},
+		{name: "header only", spoil: func(f []byte) []byte { return f[:walHeader-2] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "wecomply.db")
+			s := open(t, path, Options{Logger: slog.New(slog.DiscardHandler)})
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			segs, err := listSegments(path + ".wal")
+			if err != nil || len(segs) != 1 {
+				t.Fatalf("segments after Close: %v, %v; want the fresh one", segs, err)
+			}
+			at := micros(time.Now())
+			rec := func(key string) walRecord {
+				return walRecord{key: key, at: at, expiry: at + time.Hour.Microseconds(),
+					value: []byte(fmt.Sprintf(`{"dedup_key":%q,"received_at":%d}`, key, at))}
+			}
+			var seg []byte
+			for _, k := range []string{"a", "b", "c"} {
+				r := rec(k)
+				seg = r.appendFrame(seg)
+			}
+			torn := rec("torn")
+			seg = append(seg, tc.spoil(torn.appendFrame(nil))...)
+			writeFile(t, filepath.Join(path+".wal", segmentName(segs[0])), seg)
+			next := rec("d")
+			writeFile(t, filepath.Join(path+".wal", segmentName(segs[0]+1)), next.appendFrame(nil))
+
+			for round := range 2 {
+				s = open(t, path, Options{Logger: slog.New(slog.DiscardHandler)})
+				ctx := context.Background()
+				ds, err := s.Claim(ctx, "c", 10, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, d := range ds {
+					got = append(got, d.DedupKey)
+				}
+				if want := "a b c d"; strings.Join(got, " ") != want {
+					t.Fatalf("open %d: claimed %v, want %s", round+1, got, want)
+				}
+				if added, err := s.Enqueue(ctx, store.Event{DedupKey: "b"}); err != nil || added {
+					t.Errorf("Enqueue of a replayed key = %v, %v; want a duplicate", added, err)
+				}
+				if round == 0 {
+					if added, err := s.Enqueue(ctx, store.Event{DedupKey: "torn"}); err != nil || !added {
+						t.Errorf("Enqueue of the torn record's key = %v, %v; want it added", added, err)
+					}
+				}
+				for _, d := range ds {
+					if err := s.Release(ctx, d.Receipt); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Leave "torn" unclaimed but drop it, so the next round
+				// sees the replayed four again.
+				ds, err = s.Claim(ctx, "c", 10, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range ds {
+					if d.DedupKey == "torn" {
+						if err := s.Ack(ctx, d.Receipt); err != nil {
+							t.Fatal(err)
+						}
+					} else if err := s.Release(ctx, d.Receipt); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoggedEntriesBeforeTheMove holds the mover back (a write that
+// blocks the committer) and checks what holds for entries logged but not
+// yet moved: QueueStats counts them as ready, a second Enqueue of the key
+// is a duplicate (of concurrent ones, exactly one adds it), a Claim waits
+// for the move and then gets them, and they stay duplicates after it.
+func TestLoggedEntriesBeforeTheMove(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{})
+	ctx := context.Background()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the store's Close, which needs the committer
+	blocked := make(chan struct{})
+	var committer sync.WaitGroup
+	committer.Go(func() {
+		_ = s.w.write(true, func(*bolt.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	})
+	<-blocked
+	const keys, racers = 20, 4
+	var added [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range keys * racers {
+		wg.Go(func() {
+			ok, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("k", i%keys)})
+			if err != nil {
+				t.Errorf("Enqueue: %v", err)
+			}
+			if ok {
+				added[i%keys].Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	for k := range added {
+		if n := added[k].Load(); n != 1 {
+			t.Errorf("k%d added %d times, want once", k, n)
+		}
+	}
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != keys {
+		t.Errorf("QueueStats before the move = %+v, %v; want %d ready", st, err, keys)
+	}
+	s.in.mu.Lock()
+	unmoved := len(s.in.unmoved)
+	s.in.mu.Unlock()
+	if unmoved != keys {
+		t.Fatalf("%d entries wait for the mover, want %d (did the mover get past the blocked committer?)", unmoved, keys)
+	}
+	claimed := make(chan []store.Delivery)
+	go func() {
+		ds, err := s.Claim(ctx, "c", 2*keys, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		claimed <- ds
+	}()
+	unblock()
+	committer.Wait()
+	if ds := <-claimed; len(ds) != keys {
+		t.Errorf("Claim(wait 0) after Enqueues returned got %d entries, want %d", len(ds), keys)
+	}
+	if st, err := s.QueueStats(ctx); err != nil || st.Ready != 0 || st.Leased != keys {
+		t.Errorf("QueueStats after the move = %+v, %v; want %d leased", st, err, keys)
+	}
+	if ok, err := s.Enqueue(ctx, store.Event{DedupKey: "k3"}); err != nil || ok {
+		t.Errorf("Enqueue of a moved key = %v, %v; want a duplicate", ok, err)
+	}
+}
