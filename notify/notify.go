@@ -267,8 +267,9 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 		return invalid(errors.New("no recipients"))
 	}
 	// Dedup: someone who got exactly this content for this notice does not
-	// get it again.
-	prior, err := nf.st.ListSendResults(ctx, n.Key)
+	// get it again. Only the recipients' results are read: a card to one
+	// new member reads one result, not the notice's audience.
+	prior, err := nf.st.GetSendResults(ctx, n.Key, to)
 	if err != nil {
 		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
 	}

@@ -449,3 +449,76 @@ func countTo(t *testing.T, body []byte) int {
 	}
 	return len(strings.Split(b.ToUser, "|"))
 }
+
+// resultReads counts the send results the notifier reads from the store
+// (the real one, wrapped).
+type resultReads struct {
+	Store
+	n int
+}
+
+func (r *resultReads) ListSendResults(ctx context.Context, noticeKey string) ([]store.RecipientResult, error) {
+	rs, err := r.Store.ListSendResults(ctx, noticeKey)
+	r.n += len(rs)
+	return rs, err
+}
+
+func (r *resultReads) GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]store.RecipientResult, error) {
+	rs, err := r.Store.GetSendResults(ctx, noticeKey, userIDs)
+	r.n += len(rs)
+	return rs, err
+}
+
+func (r *resultReads) SendResult(ctx context.Context, noticeKey, userID string) (store.RecipientResult, error) {
+	res, err := r.Store.SendResult(ctx, noticeKey, userID)
+	if err == nil {
+		r.n++
+	}
+	return res, err
+}
+
+// TestSubmitReadsOnlyItsRecipientsResults: a notice's card to a new
+// member reads that member's result (to drop a duplicate), not the
+// results of the 5,000 the notice went to before; one of them named
+// again is still dropped.
+func TestSubmitReadsOnlyItsRecipientsResults(t *testing.T) {
+	r := newRig(t, 0)
+	reads := &resultReads{Store: r.st}
+	tmpl, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(reads, r.client, tmpl, Config{Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := n.Submit(ctx, ackCard("archive:v3", []string{"first"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var earlier []store.RecipientResult
+	for i := range 5000 {
+		earlier = append(earlier, store.RecipientResult{NoticeKey: "archive:v3", UserID: fmt.Sprintf("user%04d", i),
+			ContentHash: first.ContentHash, Status: store.StatusSent, At: r.clock.Now()})
+	}
+	if err := r.st.PutSendResults(ctx, earlier); err != nil {
+		t.Fatal(err)
+	}
+	reads.n = 0
+	got, err := n.Submit(ctx, ackCard("archive:v3", []string{"newcomer"}))
+	if err != nil || got.Recipients != 1 {
+		t.Fatalf("Submit to a newcomer = %+v, %v", got, err)
+	}
+	if reads.n != 0 {
+		t.Errorf("a card to a newcomer read %d results, want none (the newcomer has none)", reads.n)
+	}
+	got, err = n.Submit(ctx, ackCard("archive:v3", []string{"user0042", "newcomer2"}))
+	if err != nil || got.Recipients != 1 || got.Skipped != 1 {
+		t.Fatalf("Submit to one who got it and a newcomer = %+v, %v; want 1 sent, 1 skipped", got, err)
+	}
+	if reads.n != 1 {
+		t.Errorf("a card to two read %d results, want user0042's", reads.n)
+	}
+}

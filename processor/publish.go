@@ -34,8 +34,14 @@ type publishChunkJob struct {
 // Publish records a publish job for every configured notice version.
 // Each version is decided once however often the server starts: the
 // queue drops a repeat within a day, and a later repeat changes nothing
-// (obligations exist, cards were sent).
+// (obligations exist, cards were sent). First it gives the store the
+// notice versions to index obligations of by when they are due
+// (store.Obligations.IndexDue): at start-up, the index of a store
+// written before it existed, or under other reminder settings, is built.
 func (p *Processor) Publish(ctx context.Context) error {
+	if err := p.st.IndexDue(ctx, p.cfg.Notices); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
 	for _, n := range p.cfg.Notices {
 		if _, err := p.st.Enqueue(ctx, store.Event{DedupKey: "publish:" + n.Key(), Kind: KindPublish, Receiver: "policy",
 			ReceivedAt: p.cfg.Now().UTC(), Payload: mustJSON(publishJob{Notice: n.Key()})}); err != nil {

@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -24,9 +25,12 @@ func (RemindersRun) Kind() string { return "job.reminders" }
 const remindChunk = 1000
 
 // Remind makes the reminder run for the cron activation at now: it loads
-// the obligations policy.Remind may act on (open ones and, where
-// re-attestation is configured, acknowledged ones), the people they name,
-// decides, and applies the decisions through the audited path.
+// the obligations policy.Remind may act on (policy.Actionable: open ones
+// and, where re-attestation is configured, acknowledged ones), the
+// people they name, decides, and applies the decisions through the
+// audited path. It reads only those obligations, from the store's index
+// of them by when they are due (store.Obligations.ListObligationsDue),
+// however many others there are: counts["scanned"] is how many it read.
 //
 // A run made again at the same now (another replica took it over) decides
 // again on what the first one left: the records it made are not made
@@ -38,24 +42,27 @@ func (p *Processor) Remind(ctx context.Context, now time.Time) (map[string]int, 
 		counts["quiet"] = 1
 		return counts, nil
 	}
+	// The index follows the configured notices (built already at
+	// start-up, by Publish; this is a check, unless another replica's
+	// notices differ).
+	if err := p.st.IndexDue(ctx, p.cfg.Notices); err != nil {
+		return counts, fmt.Errorf("reminders: %w", err)
+	}
 	var obs []policy.Obligation
 	need := map[string]bool{}
 	for _, n := range p.cfg.Notices {
-		statuses := []policy.ObligationStatus{policy.Pending, policy.Overdue}
-		if n.ReattestDays > 0 {
-			statuses = append(statuses, policy.Acknowledged)
-		}
-		for _, status := range statuses {
-			err := p.eachObligation(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version, Status: status}, func(o policy.Obligation) {
-				counts["scanned"]++
-				if policy.Actionable(n, o, now) {
-					obs = append(obs, o)
-					need[o.UserID] = true
-				}
-			})
-			if err != nil {
-				return counts, fmt.Errorf("reminders: list obligations of %s: %w", n.Key(), err)
+		err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+			return p.st.ListObligationsDue(ctx, n.ID, n.Version, now, page)
+		}, func(o policy.Obligation) error {
+			counts["scanned"]++
+			if policy.Actionable(n, o, now) {
+				obs = append(obs, o)
+				need[o.UserID] = true
 			}
+			return nil
+		})
+		if err != nil {
+			return counts, fmt.Errorf("reminders: list obligations of %s due: %w", n.Key(), err)
 		}
 		for _, u := range n.ComplianceOwners {
 			need[u] = true
@@ -159,45 +166,17 @@ func (p *Processor) refreshEscalated(ctx context.Context, obs []policy.Obligatio
 	return nil
 }
 
-// eachObligation calls fn for every obligation f selects, a page at a time.
-func (p *Processor) eachObligation(ctx context.Context, f store.ObligationFilter, fn func(policy.Obligation)) error {
-	return each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
-		return p.st.ListObligations(ctx, f, page)
-	}, func(o policy.Obligation) error {
-		fn(o)
-		return nil
-	})
-}
-
-// peopleListThreshold: for more people than this a run lists everyone
-// known a page at a time rather than asking for each (one round trip per
-// thousand rather than one per person).
-const peopleListThreshold = 500
-
-// loadPeople returns the stored records of ids; those not known are left
-// out (policy treats them as active, in the default language).
+// loadPeople returns the stored records of ids, reading only theirs;
+// those not known are left out (policy treats them as active, in the
+// default language).
 func (p *Processor) loadPeople(ctx context.Context, ids map[string]bool) (map[string]policy.Person, error) {
-	out := make(map[string]policy.Person, len(ids))
-	if len(ids) > peopleListThreshold {
-		err := each(ctx, p.st.ListPeople, func(person policy.Person) error {
-			if ids[person.UserID] {
-				out[person.UserID] = person
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list people: %w", err)
-		}
-		return out, nil
+	people, err := p.st.GetPeople(ctx, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("get people: %w", err)
 	}
-	for id := range ids {
-		person, err := storedPerson(ctx, p.st, id)
-		if err != nil {
-			return nil, fmt.Errorf("person %s: %w", id, err)
-		}
-		if person != nil {
-			out[id] = *person
-		}
+	out := make(map[string]policy.Person, len(people))
+	for _, person := range people {
+		out[person.UserID] = person
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
 
@@ -35,6 +36,32 @@ func (c *crashAfterReminder) Submit(ctx context.Context, n notify.Notice) (notif
 	return sub, err
 }
 
+// conductNotice is due in 30 days and reminded every two.
+var conductNotice = policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
+	DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
+	Audience: policy.Audience{Everyone: true}}
+
+// inParallel calls fn for 0…n-1 from 16 goroutines (the embedded store
+// commits concurrent writes together) and stops the test if one fails.
+func inParallel(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				if err := fn(i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
 // TestRemindResumesWithoutDoubles: a reminder run over 2,500 people cut
 // off right after its first batch of reminders went to notify, and made
 // again for the same activation, reminds everyone exactly once — in
@@ -42,9 +69,7 @@ func (c *crashAfterReminder) Submit(ctx context.Context, n notify.Notice) (notif
 func TestRemindResumesWithoutDoubles(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			notice := policy.Notice{ID: "conduct", Version: 1, Title: "行为准则", Template: "ack_card", Languages: []string{"zh-CN"},
-				DueDays: 30, RemindEveryDays: 2, Summary: "请阅读行为准则。", URL: "https://compliance.example.com/conduct",
-				Audience: policy.Audience{Everyone: true}}
+			notice := conductNotice
 			var crash *crashAfterReminder
 			e := newEnvWith(t, backend, []policy.Notice{notice}, func(n processor.Notifier) processor.Notifier {
 				crash = &crashAfterReminder{Notifier: n}
@@ -57,25 +82,13 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 				users[i] = fmt.Sprintf("u%05d", i)
 				e.fake.AddUser(wecomtest.User{UserID: users[i], Name: users[i], Department: []int64{1}})
 			}
-			// Owed for three days (created concurrently: the embedded store
-			// commits concurrent writes together).
-			var wg sync.WaitGroup
-			for w := range 16 {
-				wg.Go(func() {
-					for i := w; i < len(users); i += 16 {
-						if _, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: users[i], NoticeID: "conduct", Version: 1,
-							Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour),
-							DueAt: now.Add(27 * 24 * time.Hour)}); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			if t.Failed() {
-				t.FailNow()
-			}
+			// Owed for three days.
+			inParallel(t, len(users), func(i int) error {
+				_, err := e.st.CreateObligation(ctx, policy.Obligation{UserID: users[i], NoticeID: "conduct", Version: 1,
+					Status: policy.Pending, Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour),
+					DueAt: now.Add(27 * 24 * time.Hour)})
+				return err
+			})
 
 			if _, err := e.proc.Remind(ctx, now); !errors.Is(err, errCrash) {
 				t.Fatalf("first run: %v, want it cut off", err)
@@ -114,8 +127,8 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 			// nothing: the cadence is two days.
 			for _, at := range []time.Time{now, now.Add(time.Hour)} {
 				counts, err := e.proc.Remind(ctx, at)
-				if err != nil || counts["reminded"] != 0 {
-					t.Errorf("run at %v: %v %v, want nobody reminded", at, counts, err)
+				if err != nil || counts["reminded"] != 0 || counts["scanned"] != 0 {
+					t.Errorf("run at %v: %v %v, want nobody reminded (or read)", at, counts, err)
 				}
 			}
 			e.drain(t)
@@ -125,6 +138,112 @@ func TestRemindResumesWithoutDoubles(t *testing.T) {
 			report, err := e.st.VerifyAudit(ctx)
 			if err != nil || !report.OK {
 				t.Errorf("audit: %+v %v", report, err)
+			}
+		})
+	}
+}
+
+// obligationReads counts the obligations and the people the processor
+// reads from the store (the real one, wrapped).
+type obligationReads struct {
+	processor.Store
+	n, people atomic.Int64
+}
+
+func (r *obligationReads) GetPerson(ctx context.Context, userID string) (policy.Person, error) {
+	p, err := r.Store.GetPerson(ctx, userID)
+	if err == nil {
+		r.people.Add(1)
+	}
+	return p, err
+}
+
+func (r *obligationReads) GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error) {
+	ps, err := r.Store.GetPeople(ctx, userIDs)
+	r.people.Add(int64(len(ps)))
+	return ps, err
+}
+
+func (r *obligationReads) ListPeople(ctx context.Context, p store.Page) ([]policy.Person, string, error) {
+	ps, next, err := r.Store.ListPeople(ctx, p)
+	r.people.Add(int64(len(ps)))
+	return ps, next, err
+}
+
+func (r *obligationReads) ListObligations(ctx context.Context, f store.ObligationFilter, p store.Page) ([]policy.Obligation, string, error) {
+	items, next, err := r.Store.ListObligations(ctx, f, p)
+	r.n.Add(int64(len(items)))
+	return items, next, err
+}
+
+func (r *obligationReads) ListObligationsDue(ctx context.Context, noticeID string, version int, until time.Time, p store.Page) ([]policy.Obligation, string, error) {
+	items, next, err := r.Store.ListObligationsDue(ctx, noticeID, version, until, p)
+	r.n.Add(int64(len(items)))
+	return items, next, err
+}
+
+func (r *obligationReads) GetObligation(ctx context.Context, userID, noticeID string, version int) (policy.Obligation, error) {
+	o, err := r.Store.GetObligation(ctx, userID, noticeID, version)
+	if err == nil {
+		r.n.Add(1)
+	}
+	return o, err
+}
+
+// TestRemindReadsOnlyWhatIsDue: of 3,000 people owing a notice, 500
+// acknowledged it and 1,900 were reminded the day before (the cadence is
+// two days): a run reads the 600 due and their people's records, and
+// reminds them, and a run an hour later reads none. The obligations were
+// written before the processor gave the store its notices (as in a store
+// from before the due index): the index is built for them.
+func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			notice := conductNotice
+			reads := &obligationReads{}
+			e := newEnvConfig(t, backend, envConfig{Notices: []policy.Notice{notice},
+				WrapStore: func(st processor.Store) processor.Store { reads.Store = st; return reads }})
+			ctx := context.Background()
+			now := e.clock.Now()
+			const people, acked, due = 3000, 500, 600
+			inParallel(t, people, func(i int) error {
+				u := fmt.Sprintf("u%05d", i)
+				o := policy.Obligation{UserID: u, NoticeID: "conduct", Version: 1, Status: policy.Pending,
+					Reason: policy.ReasonPublished, CreatedAt: now.Add(-72 * time.Hour), DueAt: now.Add(27 * 24 * time.Hour)}
+				switch {
+				case i < acked:
+					o.Status, o.AcknowledgedAt, o.ClosedAt, o.ClosedReason = policy.Acknowledged, now.Add(-48*time.Hour),
+						now.Add(-48*time.Hour), policy.ReasonCardClicked
+				case i >= acked+due:
+					o.Reminders, o.LastRemindedAt = 1, now.Add(-24*time.Hour)
+				}
+				if _, err := e.st.CreateObligation(ctx, o); err != nil {
+					return err
+				}
+				return e.st.PutPerson(ctx, policy.Person{UserID: u, Name: u, Active: true, Departments: []int64{1}, DirectLeaders: []string{}})
+			})
+			counts, err := e.proc.Remind(ctx, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts["scanned"] != due || counts["reminded"] != due || reads.n.Load() != due || reads.people.Load() != due {
+				t.Errorf("run: %v, %d obligations and %d people read; want %d scanned, reminded and read",
+					counts, reads.n.Load(), reads.people.Load(), due)
+			}
+			e.drain(t)
+			for i := acked; i < acked+due; i++ {
+				if o := e.obligation(t, fmt.Sprintf("u%05d", i), "conduct"); o.Reminders != 1 || !o.LastRemindedAt.Equal(now) {
+					t.Fatalf("u%05d: %d reminders counted at %v, want 1 at %v", i, o.Reminders, o.LastRemindedAt, now)
+				}
+			}
+			if calls := e.fake.CountRequests("message/send"); calls != 1 {
+				t.Errorf("%d message/send calls, want the 600 reminders' 1", calls)
+			}
+			reads.n.Store(0)
+			reads.people.Store(0)
+			counts, err = e.proc.Remind(ctx, now.Add(time.Hour))
+			if err != nil || counts["scanned"] != 0 || reads.n.Load() != 0 || reads.people.Load() != 0 {
+				t.Errorf("an hour later: %v %v, %d obligations and %d people read; want none", counts, err, reads.n.Load(), reads.people.Load())
 			}
 		})
 	}

@@ -121,6 +121,11 @@ type SendResults interface {
 	// SendResult returns the result for one recipient of a notice, or
 	// ErrNotFound.
 	SendResult(ctx context.Context, noticeKey, userID string) (RecipientResult, error)
+	// GetSendResults returns the results of a notice for those of
+	// userIDs that have one, ordered by UserID (a user given twice is
+	// returned once), reading only theirs however many recipients the
+	// notice has: what a submit to a few people needs to know.
+	GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]RecipientResult, error)
 	// ListSendResults returns every result of a notice, ordered by UserID.
 	ListSendResults(ctx context.Context, noticeKey string) ([]RecipientResult, error)
 }

@@ -63,6 +63,31 @@ type Obligations interface {
 	ListObligations(ctx context.Context, f ObligationFilter, p Page) (items []policy.Obligation, next string, err error)
 	// CountObligations counts a notice version's obligations by status.
 	CountObligations(ctx context.Context, noticeID string, version int) (map[policy.ObligationStatus]int, error)
+
+	// IndexDue makes notices (the current notice versions, as
+	// configured) the ones whose obligations ListObligationsDue finds,
+	// in place of those of an earlier call. From then on every write of
+	// one of their obligations (create, close, update, acknowledgement,
+	// purge) keeps it in the due index, in the same atomic step, by
+	// policy.NextDue with its notice version; and the index of each
+	// notice version not built for its Cadence yet (a store written
+	// before the index existed, a changed cadence, obligations written
+	// by a process that did not give these notices) is built now from
+	// the stored obligations. Replicas sharing a store are expected to
+	// give the same notices: a write by one whose cadence of a notice
+	// version differs (or that gave none) makes that index be built
+	// again before it is read.
+	IndexDue(ctx context.Context, notices []policy.Notice) error
+	// ListObligationsDue returns the obligations of a notice version
+	// given to IndexDue that the reminder run at until may act on
+	// (policy.NextDue(n, o).Includes(until), i.e. policy.Actionable), a
+	// page at a time, in the index's order (by the millisecond they
+	// became due, then UserID; those due at exactly until last); next is
+	// "" after the last page. It reads only those, however many others the notice
+	// version has, building the index first if it is not built for the
+	// notice version's cadence. It fails if the notice version was not
+	// given to IndexDue.
+	ListObligationsDue(ctx context.Context, noticeID string, version int, until time.Time, p Page) (items []policy.Obligation, next string, err error)
 }
 
 // AttestationFilter selects attestations; empty fields select all.
@@ -118,6 +143,10 @@ type People interface {
 	PutPerson(ctx context.Context, p policy.Person) error
 	// GetPerson returns a member, or ErrNotFound.
 	GetPerson(ctx context.Context, userID string) (policy.Person, error)
+	// GetPeople returns the records of those of userIDs that are known,
+	// ordered by UserID (a user given twice is returned once), reading
+	// only theirs however many people are known.
+	GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error)
 	// DeletePerson removes a member's record (their obligations and
 	// evidence stay). Deleting an unknown member is not an error.
 	DeletePerson(ctx context.Context, userID string) error

@@ -1,7 +1,10 @@
 // Command remind measures one reminder run (issue 5): -members people
 // owe a notice, -open of them have not acknowledged it three days later,
-// and a real `wecomply serve` process makes the day's reminder run (the
-// catch-up at start-up) through the fake WeCom, run here. It reports the
+// -due of them (of everyone; at most -open) are due a reminder at the run
+// (the rest of the open ones were reminded the day before, and the
+// notice reminds every two days), and a real `wecomply serve` process
+// makes the day's reminder run (the catch-up at start-up) through the
+// fake WeCom, run here. It reports the
 // run's wall time (as the run records it, and until the last reminder's
 // result is recorded), the message/send calls and the server's peak RSS.
 //
@@ -9,7 +12,7 @@
 // (everyone gets the card); the store is then moved three days on, 70%
 // acknowledged; then a second server starts with the job on.
 //
-//	go build -o /tmp/wecomply . && go run ./bench/remind -bin /tmp/wecomply [-members 100000 -open 0.3] [-store embedded|redis -redis URL]
+//	go build -o /tmp/wecomply . && go run ./bench/remind -bin /tmp/wecomply [-members 100000 -open 0.3 -due 0.01] [-store embedded|redis -redis URL]
 package main
 
 import (
@@ -42,6 +45,8 @@ const (
 	admin   = "bench-admin-token-0123456789"
 	notice  = "conduct"
 	version = 1
+	// remindEvery is the notice's remind_every_days.
+	remindEvery = 2
 )
 
 func main() {
@@ -61,11 +66,18 @@ func run() error {
 	flag.StringVar(&b.bin, "bin", "", "the wecomply binary to run")
 	members := flag.Int("members", 100000, "people owing the notice")
 	open := flag.Float64("open", 0.3, "the share of them who have not acknowledged")
+	due := flag.Float64("due", -1, "the share of them due a reminder at the run, at most -open (default: -open, every open one)")
 	flag.StringVar(&b.backend, "store", "embedded", "store backend: embedded or redis")
 	flag.StringVar(&b.redisURL, "redis", "", "Redis URL (with -store redis)")
 	flag.Parse()
 	if b.bin == "" {
 		return fmt.Errorf("-bin is required")
+	}
+	if *due < 0 {
+		*due = *open
+	}
+	if *due > *open {
+		return fmt.Errorf("-due %v is more than -open %v", *due, *open)
 	}
 
 	b.fake = wecomtest.NewServer(wecomtest.ServerConfig{CorpID: corpID,
@@ -108,7 +120,7 @@ func run() error {
 		return err
 	}
 	activation := time.Date(time.Now().In(shanghai).Year(), 1, 1, 0, 0, 0, 0, shanghai)
-	pending, err := b.age(users, *open, activation)
+	pending, dueNow, err := b.age(users, *open, *due, activation)
 	if err != nil {
 		return err
 	}
@@ -120,7 +132,7 @@ func run() error {
 		return err
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	if err := waitSent(base, pending, 10*time.Minute); err != nil { // this process's count
+	if err := waitSent(base, dueNow, 10*time.Minute); err != nil { // this process's count
 		return err
 	}
 	delivered := time.Since(start)
@@ -137,9 +149,9 @@ func run() error {
 		return err
 	}
 	calls := b.fake.CountRequests("message/send") - sendsBefore
-	target := (pending + 999) / 1000
-	fmt.Printf("store=%s members=%d pending=%d publish=%s run=%s (%v) start_to_last_result=%s send_calls=%d (target <= %d) peak_rss=%.1fMB (now: anon %.1fMB, file %.1fMB)\n",
-		b.backend, *members, pending, published.Round(time.Millisecond), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), r.Counts,
+	target := (dueNow + 999) / 1000
+	fmt.Printf("store=%s members=%d pending=%d due=%d publish=%s run=%s (%v) start_to_last_result=%s send_calls=%d (target <= %d) peak_rss=%.1fMB (now: anon %.1fMB, file %.1fMB)\n",
+		b.backend, *members, pending, dueNow, published.Round(time.Millisecond), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), r.Counts,
 		delivered.Round(time.Millisecond), calls, target, float64(rss)/1024, float64(anon)/1024, float64(file)/1024)
 	return nil
 }
@@ -165,22 +177,24 @@ languages = ["zh-CN"]
 summary = "请阅读并确认。"
 url = "https://compliance.example.com/conduct"
 due_days = 30
-remind_every_days = 2
+remind_every_days = %d
 [notices.audience]
 everyone = true
-`, notice, version)}, os.Stderr)
+`, notice, version, remindEvery)}, os.Stderr)
 }
 
 // age moves the store three days past activation's eve: the obligations
-// were created three days before it, and all but the open share were
-// acknowledged the day before. It returns how many stay open.
-func (b *bench) age(users []string, open float64, activation time.Time) (int, error) {
+// were created three days before it, all but the open share were
+// acknowledged the day before, and all the open ones but the due share
+// were reminded the day before (the notice reminds every remindEvery
+// days). It
+// returns how many stay open, and how many of them are due.
+func (b *bench) age(users []string, open, due float64, activation time.Time) (pending, dueNow int, err error) {
 	ctx := context.Background()
 	var st interface {
 		store.Obligations
 		Close() error
 	}
-	var err error
 	if b.backend == "redis" {
 		st, err = redisstore.Open(ctx, redisstore.Options{URL: b.redisURL, Namespace: corpID,
 			Logger: slog.New(slog.DiscardHandler)})
@@ -188,9 +202,17 @@ func (b *bench) age(users []string, open float64, activation time.Time) (int, er
 		st, err = embedded.Open(filepath.Join(b.dir, "wecomply.db"), embedded.Options{Logger: slog.New(slog.DiscardHandler)})
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer st.Close()
+	// The store keeps the due index of the notice as the server does
+	// (what it writes below are the server's writes of three days), so
+	// that the run starts on an index kept up to date, not one to build
+	// (store.Obligations.IndexDue; BenchmarkStore/IndexDue100000 measures
+	// building one).
+	if err := st.IndexDue(ctx, []policy.Notice{{ID: notice, Version: version, RemindEveryDays: remindEvery}}); err != nil {
+		return 0, 0, err
+	}
 	every := max(int(1/open+0.5), 1) // open 0.3: every third person… approximately
 	openSet := map[string]bool{}
 	want := int(float64(len(users))*open + 0.5)
@@ -202,21 +224,32 @@ func (b *bench) age(users []string, open float64, activation time.Time) (int, er
 	for i := 0; len(openSet) < want && i < len(users); i++ {
 		openSet[users[i]] = true
 	}
+	// The due ones: the first of the open ones, in user order.
+	dueSet := map[string]bool{}
+	wantDue := int(float64(len(users))*due + 0.5)
+	for _, u := range users {
+		if len(dueSet) < wantDue && openSet[u] {
+			dueSet[u] = true
+		}
+	}
 	keys := make([]store.ObligationKey, len(users))
 	for i, u := range users {
 		keys[i] = store.ObligationKey{UserID: u, NoticeID: notice, Version: version}
 	}
 	created := activation.Add(-72 * time.Hour)
-	acked := activation.Add(-24 * time.Hour)
+	dayBefore := activation.Add(-24 * time.Hour)
 	err = st.UpdateObligations(ctx, keys, func(o policy.Obligation) (policy.Obligation, error) {
 		o.CreatedAt = created
 		o.DueAt = created.AddDate(0, 0, 30)
-		if !openSet[o.UserID] {
-			o.Status, o.AcknowledgedAt, o.ClosedReason = policy.Acknowledged, acked, policy.ReasonCardClicked
+		switch {
+		case !openSet[o.UserID]:
+			o.Status, o.AcknowledgedAt, o.ClosedReason = policy.Acknowledged, dayBefore, policy.ReasonCardClicked
+		case !dueSet[o.UserID]:
+			o.Reminders, o.LastRemindedAt = 1, dayBefore
 		}
 		return o, nil
 	})
-	return len(openSet), err
+	return len(openSet), len(dueSet), err
 }
 
 // waitSent waits until n recipients have a "sent" result.

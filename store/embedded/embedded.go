@@ -42,6 +42,8 @@
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
+//	obldue           (notice, version) ‖ due entry → ∅           obligations by when they are due (due.go)
+//	oblduefor        (notice, version) → cadence                  what each notice version's due index is built for
 //	meta             name → value                             conversions under way (claims.go),
 //	                                                          how far the ingress log is moved (wal.go)
 //
@@ -78,6 +80,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -186,6 +189,7 @@ var allBuckets = [][]byte{
 	bucketAttestations, bucketAttByUser, bucketConsents, bucketConsentByStatus,
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
 	bucketJobRuns, bucketDeadIDs, bucketClaimsAt, bucketMeta,
+	bucketOblDue, bucketOblDueFor,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.
@@ -207,6 +211,11 @@ type Store struct {
 	// Close: Close stops the ingress log only after the Enqueues under
 	// way have their answer.
 	enqueueMu sync.RWMutex
+
+	// due is the schedule of the due index (IndexDue), nil before the
+	// first call; dueMu serialises IndexDue and the builds.
+	due   atomic.Pointer[index.Schedule]
+	dueMu sync.Mutex
 
 	closed  atomic.Bool
 	done    chan struct{} // closed by Close

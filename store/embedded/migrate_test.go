@@ -11,7 +11,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
 )
 
 // TestOpenIndexesWhatCameBefore: a file written before dead letters were
@@ -106,3 +108,94 @@ func TestOpenIndexesWhatCameBefore(t *testing.T) {
 }
 
 func userN(i int) string { return fmt.Sprintf("user%04d", i) }
+
+// TestDueIndexOfAnOldFile: obligations in a file written before the due
+// index existed (no obldue, no oblduefor) are indexed when IndexDue is
+// given their notice; a build that stopped half way (its marker still
+// says building) is made again, from scratch.
+func TestDueIndexOfAnOldFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := policy.Notice{ID: "code", Version: 1, RemindEveryDays: 2}
+	created := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketObligations)
+		if err != nil {
+			return err
+		}
+		for i := range 2*dueBuildBatch + 5 {
+			o := policy.Obligation{UserID: userN(i), NoticeID: n.ID, Version: n.Version, Status: policy.Pending, CreatedAt: created}
+			if i%100 != 0 { // 1% due at day 2, the rest reminded at day 1
+				o.Reminders, o.LastRemindedAt = 1, created.Add(24*time.Hour)
+			}
+			v, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(index.KeyOf(o), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	due := func(s *Store) []string {
+		t.Helper()
+		var users []string
+		p := store.Page{Limit: 7}
+		for {
+			items, next, err := s.ListObligationsDue(ctx, n.ID, n.Version, created.Add(48*time.Hour), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range items {
+				users = append(users, o.UserID)
+			}
+			if p.Cursor = next; next == "" {
+				return users
+			}
+		}
+	}
+	want := []string{userN(0), userN(100), userN(200), userN(300), userN(400), userN(500), userN(600), userN(700), userN(800),
+		userN(900), userN(1000), userN(1100), userN(1200), userN(1300), userN(1400), userN(1500), userN(1600), userN(1700),
+		userN(1800), userN(1900), userN(2000)}
+	s := open(t, path, Options{})
+	if err := s.IndexDue(ctx, []policy.Notice{n}); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(s); !slices.Equal(got, want) {
+		t.Errorf("due after IndexDue = %v, want %v", got, want)
+	}
+	// A build interrupted: an entry it would not make, and the marker
+	// still saying building.
+	prefix := index.DuePrefix(n.ID, n.Version)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketOblDue).Put(append(slices.Clone(prefix), 0, 0, 0, 0, 0, 0, 0, 0, 0, 'x', 0, 1), nil); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOblDueFor).Put(prefix, []byte(index.DueBuilding(n.Cadence(), "building")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, Options{})
+	if err := s.IndexDue(ctx, []policy.Notice{n}); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(s); !slices.Equal(got, want) {
+		t.Errorf("due after the build was made again = %v, want %v", got, want)
+	}
+}

@@ -81,14 +81,17 @@ func addCount(tx *bolt.Tx, o policy.Obligation, status policy.ObligationStatus, 
 }
 
 // putObligation writes o, whose stored record was old (nil if there was
-// none), and keeps its indexes and counters.
-func putObligation(tx *bolt.Tx, old *policy.Obligation, o policy.Obligation) error {
+// none), and keeps its indexes (the due index too) and counters.
+func (s *Store) putObligation(tx *bolt.Tx, old *policy.Obligation, o policy.Obligation) error {
 	v, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
 	key := index.KeyOf(o)
 	if err := tx.Bucket(bucketObligations).Put(key, v); err != nil {
+		return err
+	}
+	if err := s.keepDue(tx, old, &o); err != nil {
 		return err
 	}
 	if old == nil {
@@ -114,11 +117,14 @@ func putObligation(tx *bolt.Tx, old *policy.Obligation, o policy.Obligation) err
 	return addCount(tx, o, o.Status, 1)
 }
 
-// deleteObligationIndexes removes a purged obligation from the user and
-// status indexes and its notice version's counter (putObligation's
-// writes, but the record's own).
-func deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation) error {
+// deleteObligationIndexes removes a purged obligation from the user,
+// status and due indexes and its notice version's counter
+// (putObligation's writes, but the record's own).
+func (s *Store) deleteObligationIndexes(tx *bolt.Tx, o policy.Obligation) error {
 	key := index.KeyOf(o)
+	if err := s.keepDue(tx, &o, nil); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bucketOblByUser).Delete(index.Entry(o.UserID, key)); err != nil {
 		return err
 	}
@@ -169,7 +175,7 @@ func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool
 			return nil
 		}
 		created = true
-		return putObligation(tx, nil, o)
+		return s.putObligation(tx, nil, o)
 	})
 	if err != nil {
 		return false, s.wrap(op, err)
@@ -201,7 +207,7 @@ func (s *Store) CloseObligation(ctx context.Context, userID, noticeID string, ve
 			return nil
 		}
 		changed = true
-		return putObligation(tx, &old, o)
+		return s.putObligation(tx, &old, o)
 	})
 	if err != nil {
 		return false, s.wrap(op, err)
@@ -225,7 +231,7 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 	var found bool
 	var fnErr error // nothing written: no need to fail the transaction
 	err := s.w.write(false, func(tx *bolt.Tx) (err error) {
-		found, fnErr, err = updateInTx(tx, key, fn)
+		found, fnErr, err = s.updateInTx(tx, key, fn)
 		return err
 	})
 	switch {
@@ -243,7 +249,7 @@ func (s *Store) UpdateObligation(ctx context.Context, userID, noticeID string, v
 // calls fn on it and writes the result if it changed. found is false if
 // there is none; fnErr is fn's error (or CheckUpdate's), and then nothing
 // is written; err is the store's.
-func updateInTx(tx *bolt.Tx, key []byte, fn func(policy.Obligation) (policy.Obligation, error)) (found bool, fnErr, err error) {
+func (s *Store) updateInTx(tx *bolt.Tx, key []byte, fn func(policy.Obligation) (policy.Obligation, error)) (found bool, fnErr, err error) {
 	old, ok, err := getObligation(tx, key)
 	if err != nil || !ok {
 		return false, nil, err
@@ -258,7 +264,7 @@ func updateInTx(tx *bolt.Tx, key []byte, fn func(policy.Obligation) (policy.Obli
 	if same, err := sameJSON(old, o); err != nil || same {
 		return true, nil, err
 	}
-	return true, nil, putObligation(tx, &old, o)
+	return true, nil, s.putObligation(tx, &old, o)
 }
 
 // errUpdateFailed stops an UpdateObligations transaction whose function
@@ -289,7 +295,7 @@ func (s *Store) UpdateObligations(ctx context.Context, keys []store.ObligationKe
 		err := s.w.write(false, func(tx *bolt.Tx) error {
 			fnErr = nil
 			for _, k := range batch {
-				_, ferr, err := updateInTx(tx, index.ObligationKey(k.NoticeID, k.Version, k.UserID), fn)
+				_, ferr, err := s.updateInTx(tx, index.ObligationKey(k.NoticeID, k.Version, k.UserID), fn)
 				if err != nil {
 					return err
 				}
@@ -431,7 +437,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 			return err
 		}
 		if o, open := index.Acknowledge(old, a); open {
-			return putObligation(tx, &old, o)
+			return s.putObligation(tx, &old, o)
 		}
 		return nil
 	})

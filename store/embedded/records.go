@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -122,6 +123,13 @@ func (s *Store) GetPerson(ctx context.Context, userID string) (policy.Person, er
 	return getRecord[policy.Person](ctx, s, "get person "+userID, bucketPeople, []byte(userID))
 }
 
+// GetPeople returns the records of those of userIDs that are known, in
+// UserID order, with one read each in one read transaction; see
+// store.People.
+func (s *Store) GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error) {
+	return getRecords[policy.Person](ctx, s, "get people", bucketPeople, userIDs, func(u string) []byte { return []byte(u) })
+}
+
 // DeletePerson removes a member's record; see store.People.
 func (s *Store) DeletePerson(ctx context.Context, userID string) error {
 	op := "delete person " + userID
@@ -205,4 +213,31 @@ func getRecord[T any](ctx context.Context, s *Store, op string, bucket, key []by
 		return zero, fmt.Errorf("embedded: %s: %w", op, store.ErrNotFound)
 	}
 	return v, nil
+}
+
+// getRecords reads the records of bucket whose ids are ids (sorted, once
+// each; key makes an id's key), in one read transaction, and returns
+// those that exist, in id order.
+func getRecords[T any](ctx context.Context, s *Store, op string, bucket []byte, ids []string, key func(string) []byte) ([]T, error) {
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	out := []T{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+			v, ok, err := getJSON[T](b, key(id))
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	return out, nil
 }

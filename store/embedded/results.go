@@ -65,6 +65,14 @@ func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store
 		bucketResults, scopedKey(noticeKey, userID))
 }
 
+// GetSendResults returns the results of userIDs for a notice, in UserID
+// order, with one read each in one read transaction; see
+// store.SendResults.
+func (s *Store) GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]store.RecipientResult, error) {
+	return getRecords[store.RecipientResult](ctx, s, "get send results of "+noticeKey, bucketResults, userIDs,
+		func(u string) []byte { return scopedKey(noticeKey, u) })
+}
+
 // ListSendResults returns a notice's results in UserID order (the key
 // order of the results bucket); see store.SendResults.
 func (s *Store) ListSendResults(ctx context.Context, noticeKey string) ([]store.RecipientResult, error) {

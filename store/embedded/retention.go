@@ -172,7 +172,7 @@ func (s *Store) Purge(ctx context.Context, b store.PurgeBatch) (store.PurgeResul
 				}
 				d := purge.Obligation(o, b)
 				if d == purge.Delete {
-					return d, deleteObligationIndexes(tx, o)
+					return d, s.deleteObligationIndexes(tx, o)
 				}
 				return d, nil
 			})

@@ -150,9 +150,12 @@ func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool
 		return false, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	key := string(index.KeyOf(o))
+	args := append([]any{key, v, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key), string(o.Status)},
+		dueArgs(s.due.Load(), nil, &o)...)
 	n, err := s.pipe.run(ctx, createObligationScript,
-		[]string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus, s.k.oblCount(o.NoticeID, o.Version)},
-		key, v, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key), string(o.Status))
+		[]string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus, s.k.oblCount(o.NoticeID, o.Version),
+			s.k.oblDue(o.NoticeID, o.Version), s.k.oblDueFor},
+		args...)
 	if err != nil {
 		return false, s.wrap(op, err)
 	}
@@ -164,7 +167,7 @@ func (s *Store) CreateObligation(ctx context.Context, o policy.Obligation) (bool
 // again and calling change again when another writer got in between.
 func (s *Store) modifyObligation(ctx context.Context, op, userID, noticeID string, version int, change func(policy.Obligation) (policy.Obligation, bool, error)) error {
 	key := string(index.ObligationKey(noticeID, version, userID))
-	keys := []string{s.k.obl, s.k.oblStatus, s.k.oblCount(noticeID, version)}
+	keys := []string{s.k.obl, s.k.oblStatus, s.k.oblCount(noticeID, version), s.k.oblDue(noticeID, version), s.k.oblDueFor}
 	return retryCAS(ctx, op, func() (bool, error) {
 		cur, err := s.client.HGet(ctx, s.k.obl, key).Result()
 		switch {
@@ -191,8 +194,10 @@ func (s *Store) modifyObligation(ctx context.Context, op, userID, noticeID strin
 		if string(v) == cur {
 			return true, nil
 		}
-		res, err := s.pipe.run(ctx, casObligationScript, keys, key, cur, v,
-			statusMember(string(old.Status), key), statusMember(string(o.Status), key), string(old.Status), string(o.Status))
+		args := append([]any{key, cur, v,
+			statusMember(string(old.Status), key), statusMember(string(o.Status), key), string(old.Status), string(o.Status)},
+			dueArgs(s.due.Load(), &old, &o)...)
+		res, err := s.pipe.run(ctx, casObligationScript, keys, args...)
 		if err != nil {
 			return false, s.wrap(op, err)
 		}
@@ -289,8 +294,9 @@ func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn
 		if err != nil {
 			return false, s.wrap(op, err)
 		}
-		keys := []string{s.k.obl, s.k.oblStatus}
-		countAt := map[string]int{} // count hash → its position in KEYS (1-based)
+		keys := []string{s.k.obl, s.k.oblStatus, s.k.oblDueFor}
+		keyAt := map[string]int{} // count hash or due index → its position in KEYS (1-based)
+		sched := s.due.Load()
 		var args []any
 		var written []store.ObligationKey // in ARGV's order
 		var writtenFields []string
@@ -318,18 +324,13 @@ func (s *Store) updateBatch(ctx context.Context, batch []store.ObligationKey, fn
 			if string(next) == cur {
 				continue
 			}
-			count := s.k.oblCount(o.NoticeID, o.Version)
-			at, ok := countAt[count]
-			if !ok {
-				keys = append(keys, count)
-				at = len(keys)
-				countAt[count] = at
-			}
 			oldMember, newMember := "", ""
 			if old.Status != o.Status {
 				oldMember, newMember = statusMember(string(old.Status), fields[i]), statusMember(string(o.Status), fields[i])
 			}
-			args = append(args, fields[i], cur, next, at, string(old.Status), string(o.Status), oldMember, newMember)
+			args = append(args, fields[i], cur, next, keyIndex(&keys, keyAt, s.k.oblCount(o.NoticeID, o.Version)),
+				string(old.Status), string(o.Status), oldMember, newMember, keyIndex(&keys, keyAt, s.k.oblDue(o.NoticeID, o.Version)))
+			args = append(args, dueArgs(sched, &old, &o)...)
 			written = append(written, k)
 			writtenFields = append(writtenFields, fields[i])
 		}
@@ -463,7 +464,8 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 	}
 	key := string(index.AttestationKeyOf(a))
 	oblKey := string(index.ObligationKey(a.NoticeID, a.Version, a.UserID))
-	keys := []string{s.k.att, s.k.attIdx, s.k.attUser, s.k.obl, s.k.oblStatus, s.k.oblCount(a.NoticeID, a.Version)}
+	keys := []string{s.k.att, s.k.attIdx, s.k.attUser, s.k.obl, s.k.oblStatus, s.k.oblCount(a.NoticeID, a.Version),
+		s.k.oblDue(a.NoticeID, a.Version), s.k.oblDueFor}
 	userMember := string(index.Entry(a.UserID, []byte(key)))
 	var stored bool
 	err = retryCAS(ctx, op, func() (bool, error) {
@@ -483,6 +485,7 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 		had, read := "0", ""
 		var next []byte
 		var oldStatus, newStatus string
+		due := dueArgs(nil, nil, nil)
 		if raw, err := cur.Result(); err == nil {
 			had, read = "1", raw
 			var old policy.Obligation
@@ -494,10 +497,12 @@ func (s *Store) Attest(ctx context.Context, a policy.Attestation) (bool, error) 
 					return false, fmt.Errorf("redis: %s: %w", op, err)
 				}
 				oldStatus, newStatus = string(old.Status), string(o.Status)
+				due = dueArgs(s.due.Load(), &old, &o)
 			}
 		}
-		res, err := s.pipe.run(ctx, attestScript, keys, key, v, userMember, oblKey, read, had, next,
-			statusMember(oldStatus, oblKey), statusMember(newStatus, oblKey), oldStatus, newStatus)
+		args := append([]any{key, v, userMember, oblKey, read, had, next,
+			statusMember(oldStatus, oblKey), statusMember(newStatus, oblKey), oldStatus, newStatus}, due...)
+		res, err := s.pipe.run(ctx, attestScript, keys, args...)
 		if err != nil {
 			return false, s.wrap(op, err)
 		}

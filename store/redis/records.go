@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
@@ -113,6 +114,13 @@ func (s *Store) GetPerson(ctx context.Context, userID string) (policy.Person, er
 	return p, nil
 }
 
+// GetPeople returns the records of those of userIDs that are known, in
+// UserID order: HMGET of the people hash (see hmgetJSON); see
+// store.People.
+func (s *Store) GetPeople(ctx context.Context, userIDs []string) ([]policy.Person, error) {
+	return hmgetJSON[policy.Person](ctx, s, "get people", s.k.people, userIDs)
+}
+
 // DeletePerson removes a member's record; see store.People.
 func (s *Store) DeletePerson(ctx context.Context, userID string) error {
 	op := "delete person " + userID
@@ -145,4 +153,35 @@ func (s *Store) ListPeople(ctx context.Context, p store.Page) ([]policy.Person, 
 		return nil, "", s.wrap("list people", err)
 	}
 	return items, next, nil
+}
+
+// hmgetBatch is how many fields one HMGET of hmgetJSON asks for.
+const hmgetBatch = 1000
+
+// hmgetJSON reads the fields of the hash key (sorted, once each), with
+// HMGET, hmgetBatch a command, and decodes the JSON of those that exist,
+// in field order.
+func hmgetJSON[T any](ctx context.Context, s *Store, op, key string, fields []string) ([]T, error) {
+	if err := s.check(op); err != nil {
+		return nil, err
+	}
+	out := []T{}
+	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(fields))), hmgetBatch) {
+		values, err := s.client.HMGet(ctx, key, chunk...).Result()
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		for i, v := range values {
+			raw, ok := v.(string)
+			if !ok {
+				continue // none
+			}
+			var rec T
+			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+				return nil, fmt.Errorf("redis: %s: %s: %w", op, chunk[i], err)
+			}
+			out = append(out, rec)
+		}
+	}
+	return out, nil
 }

@@ -24,31 +24,58 @@ local function move_status(zset, counts, oldMember, newMember, oldStatus, newSta
 end
 `
 
+// luaKeepDue keeps an obligation's entries in its notice version's due
+// index (see index.DueKeeps and dueArgs): only while the index's marker
+// (in obl:duefor, under the index's key) is for the writer's cadence;
+// a writer of another cadence, or of none (""), marks it stale ("")
+// instead, so that it is built again before it is read.
+// due zset, obl:duefor, the writer's cadence, the old entries and the
+// new ones ("" for none).
+const luaKeepDue = `
+local function keep_due(zset, markers, cadence, old1, old2, new1, new2)
+  local m = redis.call('HGET', markers, zset)
+  if not m or m == '' then return end
+  if cadence == '' or (m ~= cadence and string.sub(m, 1, #cadence + 1) ~= cadence .. '|') then
+    redis.call('HSET', markers, zset, '')
+    return
+  end
+  if old1 ~= '' then redis.call('ZREM', zset, old1) end
+  if old2 ~= '' then redis.call('ZREM', zset, old2) end
+  if new1 ~= '' then redis.call('ZADD', zset, 0, new1) end
+  if new2 ~= '' then redis.call('ZADD', zset, 0, new2) end
+end
+`
+
 // createObligationScript stores an obligation unless its key exists.
 // KEYS: obl hash, obl:idx, obl:user, obl:status, obl:count of its notice
-// version. ARGV: key, JSON, user member, status member, status.
+// version, its due index, obl:duefor. ARGV: key, JSON, user member,
+// status member, status, then dueArgs' five: cadence, old entries (""),
+// new entries.
 // Returns 1 if created, 0 if it existed.
-var createObligationScript = goredis.NewScript(`
+var createObligationScript = goredis.NewScript(luaKeepDue + `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('ZADD', KEYS[4], 0, ARGV[4])
 redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+keep_due(KEYS[6], KEYS[7], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 return 1
 `)
 
 // casObligationScript replaces an obligation if it is still what the
 // caller read. KEYS: obl hash, obl:status, obl:count of its notice
-// version. ARGV: key, JSON as read, new JSON, old status member, new
-// status member, old status, new status.
+// version, its due index, obl:duefor. ARGV: key, JSON as read, new JSON,
+// old status member, new status member, old status, new status, then
+// dueArgs' five.
 // Returns 1 if replaced, 0 if it changed since it was read, -1 if there
 // is none.
-var casObligationScript = goredis.NewScript(luaObligationStatus + `
+var casObligationScript = goredis.NewScript(luaObligationStatus + luaKeepDue + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return -1 end
 if cur ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 move_status(KEYS[2], KEYS[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+keep_due(KEYS[4], KEYS[5], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
 return 1
 `)
 
@@ -56,13 +83,14 @@ return 1
 // in the same step, writes the acknowledged obligation, provided the
 // obligation is still what the caller read (or still absent).
 // KEYS: att hash, att:idx, att:user, obl hash, obl:status, obl:count of
-// the notice version. ARGV: attestation key, attestation JSON, att:user
-// member, obligation key, obligation JSON as read, "1" if there was one
-// (else "0"), acknowledged obligation JSON ("" to leave it), old status
-// member, new status member, old status, new status.
+// the notice version, its due index, obl:duefor. ARGV: attestation key,
+// attestation JSON, att:user member, obligation key, obligation JSON as
+// read, "1" if there was one (else "0"), acknowledged obligation JSON
+// ("" to leave it), old status member, new status member, old status,
+// new status, then dueArgs' five.
 // Returns 1 if stored, 0 if an attestation exists, -1 if the obligation
 // changed since it was read (nothing is written; read it again).
-var attestScript = goredis.NewScript(luaObligationStatus + `
+var attestScript = goredis.NewScript(luaObligationStatus + luaKeepDue + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 local cur = redis.call('HGET', KEYS[4], ARGV[4])
 if ARGV[6] == '1' then
@@ -73,6 +101,7 @@ end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[4], ARGV[4], ARGV[7])
   move_status(KEYS[5], KEYS[6], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+  keep_due(KEYS[7], KEYS[8], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
@@ -94,17 +123,18 @@ return redis.call('HGET', KEYS[1], m[1])
 // updateObligationsScript is casObligationScript for a batch: it
 // replaces each obligation that is still what the caller read, and
 // leaves the others.
-// KEYS: obl hash, obl:status, then the obl:count hash of every notice
-// version of the batch. ARGV: 8 per obligation: key, JSON as read, new
-// JSON, the index in KEYS of its count hash, old status, new status, old
-// status member, new status member (the members "" when the status
-// stays).
+// KEYS: obl hash, obl:status, obl:duefor, then the obl:count hash and
+// the due index of every notice version of the batch. ARGV: 14 per
+// obligation: key, JSON as read, new JSON, the index in KEYS of its count
+// hash, old status, new status, old status member, new status member
+// (the members "" when the status stays), the index in KEYS of its due
+// index, then dueArgs' five.
 // Returns the 1-based positions of the obligations not written: changed
 // since they were read (a negative position: gone).
-var updateObligationsScript = goredis.NewScript(luaObligationStatus + `
+var updateObligationsScript = goredis.NewScript(luaObligationStatus + luaKeepDue + `
 local skipped = {}
-for i = 1, #ARGV, 8 do
-  local n = (i - 1) / 8 + 1
+for i = 1, #ARGV, 14 do
+  local n = (i - 1) / 14 + 1
   local cur = redis.call('HGET', KEYS[1], ARGV[i])
   if not cur then
     skipped[#skipped + 1] = -n
@@ -113,6 +143,7 @@ for i = 1, #ARGV, 8 do
   else
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
     move_status(KEYS[2], KEYS[tonumber(ARGV[i + 3])], ARGV[i + 6], ARGV[i + 7], ARGV[i + 4], ARGV[i + 5])
+    keep_due(KEYS[tonumber(ARGV[i + 8])], KEYS[3], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12], ARGV[i + 13])
   end
 end
 return skipped

@@ -42,6 +42,11 @@
 //	…:obl:user          zset  of (user) ‖ KEY: one person's obligations
 //	…:obl:status        zset  of (status) ‖ KEY: one status (within a notice)
 //	…:obl:count:NOTICE:VERSION  hash status → count of the notice version
+//	…:obl:due:NOTICE:VERSION    zset  of due entries (index.DueScan), all
+//	                    scores 0: the notice version's obligations by
+//	                    when the reminder run may act on them (due.go)
+//	…:obl:duefor        hash  due index key → the cadence it is built for,
+//	                    "cadence|token" while it is built, "" when stale
 //	…:att               hash  KEY (notice, version, user[, round]) → Attestation
 //	                    JSON; round 0's KEY has no round field
 //	…:att:idx           zset  of KEY
@@ -91,6 +96,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/index"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -160,6 +166,10 @@ type Store struct {
 	mu      sync.Mutex     // orders readers.Add before Close's readers.Wait
 	readers sync.WaitGroup // blocking reads in flight
 
+	// due is the schedule of the due index (IndexDue), nil before the
+	// first call.
+	due atomic.Pointer[index.Schedule]
+
 	audit *auditAppender // AppendAudit goes through it
 	// auditConflicts counts audit transactions that another replica beat
 	// to the head (they were tried again).
@@ -171,7 +181,7 @@ type keys struct {
 	scheduled, scheduledSeq                                                string
 	resultsAt                                                              string
 
-	obl, oblIdx, oblUser, oblStatus                     string
+	obl, oblIdx, oblUser, oblStatus, oblDueFor          string
 	att, attIdx, attUser                                string
 	consent, consentStatus, consentIdx, consentByStatus string
 	people, peopleIdx                                   string
@@ -202,6 +212,7 @@ func newKeys(namespace string) keys {
 		oblIdx:          p + "obl:idx",
 		oblUser:         p + "obl:user",
 		oblStatus:       p + "obl:status",
+		oblDueFor:       p + "obl:duefor",
 		att:             p + "att",
 		attIdx:          p + "att:idx",
 		attUser:         p + "att:user",
@@ -218,6 +229,11 @@ func newKeys(namespace string) keys {
 		jobRunIdx:       p + "jobrun:idx",
 		replSync:        p + "replsync",
 	}
+}
+
+// oblDue is a notice version's due index (see due.go).
+func (k keys) oblDue(noticeID string, version int) string {
+	return k.prefix + "obl:due:" + escapeScope(noticeID) + ":" + strconv.Itoa(version)
 }
 
 // oblCount is the counters of a notice version's obligations by status.

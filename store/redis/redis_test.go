@@ -70,7 +70,11 @@ func TestConformance(t *testing.T) {
 				if err := s.Close(); err != nil {
 					t.Fatalf("Close: %v", err)
 				}
-				return open(t, Options{URL: url, Namespace: ns, Queue: q})
+				s = open(t, Options{URL: url, Namespace: ns, Queue: q})
+				mu.Lock()
+				nsOf[s] = ns // it may be reopened in turn
+				mu.Unlock()
+				return s
 			},
 			TamperAudit: func(t *testing.T, s store.Store, seq uint64, mutate func(*store.AuditEntry)) {
 				rs := s.(*Store)
@@ -296,11 +300,16 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	if err := s.PutSendResults(ctx, []store.RecipientResult{{NoticeKey: "notice{1}", UserID: "zhang{san}"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.IndexDue(ctx, []policy.Notice{{ID: "arch:{ive}", Version: 3, ReattestDays: 365}}); err != nil {
+		t.Fatal(err)
+	}
 	o := policy.Obligation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Status: policy.Pending}
 	if _, err := s.CreateObligation(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Attest(ctx, policy.Attestation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Channel: policy.ChannelCard}); err != nil {
+	if _, err := s.Attest(ctx, policy.Attestation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Channel: policy.ChannelCard,
+		ReceivedAt: time.Now()}); err != nil { // due again in a year: in the due index
+
 		t.Fatal(err)
 	}
 	if err := s.PutConsent(ctx, policy.Consent{UserID: "zhang{san}", ExternalUserID: "wm{1}", Status: policy.ConsentAgreed}); err != nil {
@@ -323,7 +332,7 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	want := []string{"events", "attempts", "lasterr", "returned", "dedup:a", "log", "log:all", "log:kind:text", "log:seq",
 		"scheduled", "scheduled:seq", "lease:lead{er}", "token:app{1}", "booked:unit{1}", "sends:agent%3A{2}:zhang{san}",
 		"quota:agent%3A{2}:" + at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), "results:notice{1}", "resultsat",
-		"obl", "obl:idx", "obl:user", "obl:status", "obl:count:arch%3A{ive}:3", "att", "att:idx", "att:user",
+		"obl", "obl:idx", "obl:user", "obl:status", "obl:count:arch%3A{ive}:3", "obl:due:arch%3A{ive}:3", "obl:duefor", "att", "att:idx", "att:user",
 		"consent", "consent:status", "consent:idx", "consent:bystatus", "people", "people:idx",
 		"claims:arch:{ive}:v3:sha", "claimsat", "audit", "audit:head", "audit:ids", "migrated", "dead", "deadidx"}
 	for _, k := range keys {

@@ -94,6 +94,13 @@ func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store
 	return r, nil
 }
 
+// GetSendResults returns the results of userIDs for a notice, in UserID
+// order: HMGET of the notice's hash (see hmgetJSON); see
+// store.SendResults.
+func (s *Store) GetSendResults(ctx context.Context, noticeKey string, userIDs []string) ([]store.RecipientResult, error) {
+	return hmgetJSON[store.RecipientResult](ctx, s, "get send results of "+noticeKey, s.k.results(noticeKey), userIDs)
+}
+
 // ListSendResults returns a notice's results in UserID order; see
 // store.SendResults. It reads the notice's hash with HSCAN, resultsBatch
 // fields at a time, so a large notice does not block Redis, and sorts

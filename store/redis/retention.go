@@ -261,14 +261,16 @@ func (s *Store) purgeRecords(ctx context.Context, kind store.RecordKind, after [
 }
 
 // purgeObligationsScript deletes closed obligations that are still as
-// read, with their index members and counts. KEYS: obl hash, obl:idx,
-// obl:user, obl:status, then the obl:count hash of every notice version
-// of the batch. ARGV: per obligation six values: key, JSON as read, user
-// member, status member, the index in KEYS of its count hash, status.
+// read, with their index members (the due index's too) and counts.
+// KEYS: obl hash, obl:idx, obl:user, obl:status, obl:duefor, then the
+// obl:count hash and the due index of every notice version of the
+// batch. ARGV: per obligation twelve values: key, JSON as read, user
+// member, status member, the index in KEYS of its count hash, status,
+// the index in KEYS of its due index, then dueArgs' five.
 // Returns how many were deleted.
-var purgeObligationsScript = goredis.NewScript(`
+var purgeObligationsScript = goredis.NewScript(luaKeepDue + `
 local n = 0
-for i = 1, #ARGV, 6 do
+for i = 1, #ARGV, 12 do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i+1] then
     redis.call('HDEL', KEYS[1], ARGV[i])
     redis.call('ZREM', KEYS[2], ARGV[i])
@@ -278,6 +280,7 @@ for i = 1, #ARGV, 6 do
     if redis.call('HINCRBY', counts, ARGV[i+5], -1) <= 0 then
       redis.call('HDEL', counts, ARGV[i+5])
     end
+    keep_due(KEYS[tonumber(ARGV[i+6])], KEYS[5], ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10], ARGV[i+11])
     n = n + 1
   end
 end
@@ -292,8 +295,9 @@ func (s *Store) purgeObligations(ctx context.Context, b store.PurgeBatch, after 
 		return store.PurgeResult{}, err
 	}
 	res := store.PurgeResult{Next: next}
-	keys := []string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus}
-	countAt := map[string]int{} // count hash → its position in KEYS (1-based)
+	keys := []string{s.k.obl, s.k.oblIdx, s.k.oblUser, s.k.oblStatus, s.k.oblDueFor}
+	keyAt := map[string]int{} // count hash or due index → its position in KEYS (1-based)
+	sched := s.due.Load()
 	var args []any
 	for i, v := range values {
 		raw, ok := v.(string)
@@ -311,15 +315,11 @@ func (s *Store) purgeObligations(ctx context.Context, b store.PurgeBatch, after 
 		case purge.Keep:
 			continue
 		}
-		count := s.k.oblCount(o.NoticeID, o.Version)
-		at, ok := countAt[count]
-		if !ok {
-			keys = append(keys, count)
-			at = len(keys)
-			countAt[count] = at
-		}
 		key := members[i]
-		args = append(args, key, raw, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key), at, string(o.Status))
+		args = append(args, key, raw, string(index.Entry(o.UserID, []byte(key))), statusMember(string(o.Status), key),
+			keyIndex(&keys, keyAt, s.k.oblCount(o.NoticeID, o.Version)), string(o.Status),
+			keyIndex(&keys, keyAt, s.k.oblDue(o.NoticeID, o.Version)))
+		args = append(args, dueArgs(sched, &o, nil)...)
 	}
 	if len(args) > 0 {
 		n, err := purgeObligationsScript.Run(ctx, s.client, keys, args...).Int()

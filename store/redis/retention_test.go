@@ -26,6 +26,20 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, Options{URL: url, Namespace: newNamespace()})
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	// Acknowledged obligations of code v1 are due again after 30 days:
+	// in its due index until they are purged.
+	if err := s.IndexDue(ctx, []policy.Notice{{ID: "code", Version: 1, ReattestDays: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateObligation(ctx, policy.Obligation{UserID: "e", NoticeID: "code", Version: 1, Status: policy.Pending, CreatedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Attest(ctx, policy.Attestation{UserID: "e", NoticeID: "code", Version: 1, Channel: policy.ChannelCard, ReceivedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.client.ZCard(ctx, s.k.oblDue("code", 1)).Result(); err != nil || n != 1 {
+		t.Fatalf("the due index of code v1 has %d members, %v; want e's", n, err)
+	}
 	for i, user := range []string{"a", "b", "c", "d"} {
 		o := policy.Obligation{UserID: user, NoticeID: "code", Version: 1 + i%2, Status: policy.Pending, CreatedAt: old}
 		if _, err := s.CreateObligation(ctx, o); err != nil {
@@ -70,7 +84,7 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 	}
 
 	before := old.Add(time.Hour)
-	for kind, want := range map[store.RecordKind]int{store.RecordObligations: 3, store.RecordSendResults: 3, store.RecordRecipientClaims: 2} {
+	for kind, want := range map[store.RecordKind]int{store.RecordObligations: 4, store.RecordSendResults: 3, store.RecordRecipientClaims: 2} {
 		b := store.PurgeBatch{Kind: kind, Before: before, Limit: 2}
 		purged := 0
 		for {
@@ -103,6 +117,9 @@ func TestPurgeLeavesNoIndexMembers(t *testing.T) {
 		if n := card(idx); n != 1 {
 			t.Errorf("%s has %d members, want 1", idx, n)
 		}
+	}
+	if n := card(s.k.oblDue("code", 1)); n != 0 {
+		t.Errorf("the due index of code v1 has %d members, want none (e's purged)", n)
 	}
 	for v, want := range map[int]map[string]string{1: {}, 2: {"pending": "1"}} {
 		got, err := s.client.HGetAll(ctx, s.k.oblCount("code", v)).Result()

@@ -171,35 +171,65 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 		wg.Wait()
 	})
-	b.Run("UpdateObligations1000", func(b *testing.B) {
+	// Writes of obligations with and without their notice in the due
+	// index (IndexDue), which every write keeps.
+	for _, indexed := range []bool{false, true} {
+		name := map[bool]string{false: "", true: "Indexed"}[indexed]
+		b.Run("CreateObligation"+name, func(b *testing.B) {
+			s := open(b)
+			if indexed {
+				indexBenchNotice(b, s, "created")
+			}
+			b.ResetTimer()
+			createObligations(b, s, "created", b.N)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obligations/s")
+		})
+		b.Run("UpdateObligations1000"+name, func(b *testing.B) { benchUpdateObligations(b, open(b), indexed) })
+	}
+	b.Run("ListObligationsDue1000of100000", func(b *testing.B) {
 		s := open(b)
 		ctx := context.Background()
-		const n, batch = 10_000, 1000
-		createObligations(b, s, "reminders", n)
-		keys := make([]store.ObligationKey, n)
-		for i := range keys {
-			keys[i] = store.ObligationKey{UserID: fmt.Sprintf("user%06d", i), NoticeID: "reminders", Version: 1}
-		}
-		remindedAt := time.Now()
-		remind := func(o policy.Obligation) (policy.Obligation, error) {
-			if o.Status == policy.Pending {
-				o.Status = policy.Overdue
-			} else {
-				o.Status = policy.Pending
+		const n = 100_000
+		indexBenchNotice(b, s, "all-staff")
+		createObligations(b, s, "all-staff", n)
+		// 1% due in two days: the rest reminded in an hour (the cadence
+		// is two days), due an hour later.
+		keys := make([]store.ObligationKey, 0, n)
+		for i := range n {
+			if i%100 != 0 {
+				keys = append(keys, store.ObligationKey{UserID: fmt.Sprintf("user%06d", i), NoticeID: "all-staff", Version: 1})
 			}
-			o.Reminders++
-			o.LastRemindedAt = remindedAt
-			return o, nil
 		}
-		calls := 0
+		inAnHour := time.Now().Add(time.Hour)
+		err := s.UpdateObligations(ctx, keys, func(o policy.Obligation) (policy.Obligation, error) {
+			return policy.MarkReminded{At: inAnHour}.Update(o), nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		at := time.Now().Add(2 * 24 * time.Hour)
 		b.ResetTimer()
-		for ; b.Loop(); calls++ {
-			from := calls % (n / batch) * batch
-			if err := s.UpdateObligations(ctx, keys[from:from+batch], remind); err != nil {
+		for b.Loop() {
+			items, next, err := s.ListObligationsDue(ctx, "all-staff", 1, at, store.Page{Limit: 1000})
+			if err != nil || len(items) != 1000 || next != "" {
+				b.Fatalf("ListObligationsDue = %d items, next %q, %v", len(items), next, err)
+			}
+		}
+	})
+	// Building the due index of 100,000 obligations (a store from before
+	// it, or a changed cadence: each iteration changes it).
+	b.Run("IndexDue100000", func(b *testing.B) {
+		s := open(b)
+		ctx := context.Background()
+		createObligations(b, s, "all-staff", 100_000)
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			n := policy.Notice{ID: "all-staff", Version: 1, RemindEveryDays: 2 + i%2}
+			if err := s.IndexDue(ctx, []policy.Notice{n}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(calls*batch)/b.Elapsed().Seconds(), "obligations/s")
+		b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "obligations/s")
 	})
 	b.Run("ClaimRecipients1000", func(b *testing.B) {
 		s := open(b)
@@ -297,4 +327,48 @@ func BenchEnqueue(b *testing.B, s store.Store) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// indexBenchNotice gives s version 1 of notice, reminded every two days,
+// as the only notice of its due index.
+func indexBenchNotice(b *testing.B, s store.Store, notice string) {
+	b.Helper()
+	if err := s.IndexDue(context.Background(), []policy.Notice{{ID: notice, Version: 1, RemindEveryDays: 2}}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchUpdateObligations updates 1,000 of 10,000 obligations a call, as a
+// reminder run marks them, with their notice in the due index or not.
+func benchUpdateObligations(b *testing.B, s store.Store, indexed bool) {
+	ctx := context.Background()
+	const n, batch = 10_000, 1000
+	if indexed {
+		indexBenchNotice(b, s, "reminders")
+	}
+	createObligations(b, s, "reminders", n)
+	keys := make([]store.ObligationKey, n)
+	for i := range keys {
+		keys[i] = store.ObligationKey{UserID: fmt.Sprintf("user%06d", i), NoticeID: "reminders", Version: 1}
+	}
+	remindedAt := time.Now()
+	remind := func(o policy.Obligation) (policy.Obligation, error) {
+		if o.Status == policy.Pending {
+			o.Status = policy.Overdue
+		} else {
+			o.Status = policy.Pending
+		}
+		o.Reminders++
+		o.LastRemindedAt = remindedAt
+		return o, nil
+	}
+	calls := 0
+	b.ResetTimer()
+	for ; b.Loop(); calls++ {
+		from := calls % (n / batch) * batch
+		if err := s.UpdateObligations(ctx, keys[from:from+batch], remind); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(calls*batch)/b.Elapsed().Seconds(), "obligations/s")
 }

@@ -226,6 +226,19 @@ func testPeople(t *testing.T, open OpenFunc, _ Options) {
 			t.Errorf("ListPeople with limit %d = %q, want %q", limit, got, want)
 		}
 	}
+	// Some of them: those known, in order, once each.
+	some, err := s.GetPeople(ctx, []string{"张三", "nobody", "u1", "U", "u1", ""})
+	if err != nil {
+		t.Fatalf("GetPeople: %v", err)
+	}
+	if got, want := peopleIDs(some), []string{"U", "u1", "张三"}; !slices.Equal(got, want) {
+		t.Errorf("GetPeople = %q, want %q", got, want)
+	} else {
+		sameJSON(t, "GetPeople's moved person", some[1], moved)
+	}
+	if none, err := s.GetPeople(ctx, nil); err != nil || none == nil || len(none) != 0 {
+		t.Errorf("GetPeople of none = %v, %v; want an empty slice", none, err)
+	}
 	for _, u := range []string{"u", "u2", "nobody"} {
 		if err := s.DeletePerson(ctx, u); err != nil {
 			t.Errorf("DeletePerson(%s): %v", u, err)
@@ -262,6 +275,15 @@ func testPeopleAtScale(t *testing.T, open OpenFunc, _ Options) {
 		if want := fmt.Sprintf("user%06d", i); p.UserID != want {
 			t.Fatalf("person %d is %s, want %s", i, p.UserID, want)
 		}
+	}
+	// Some thousands of them, and some unknown, in any order.
+	ids, want := someUsers(n, 41)
+	some, err := s.GetPeople(t.Context(), ids)
+	if err != nil {
+		t.Fatalf("GetPeople(%d): %v", len(ids), err)
+	}
+	if got := peopleIDs(some); !slices.Equal(got, want) {
+		t.Errorf("GetPeople(%d) returned %d people, want %d in order", len(ids), len(got), len(want))
 	}
 }
 

@@ -88,6 +88,24 @@ func testSendResults(t *testing.T, open OpenFunc, _ Options) {
 	checkResults(t, "unknown notice", listResults(t, s, "notice:none"), nil)
 	checkResults(t, "prefix of a notice", listResults(t, s, "notice:"), nil)
 
+	// Some users' results: those that have one, in order, once each.
+	getResults := func(notice string, users ...string) []store.RecipientResult {
+		t.Helper()
+		rs, err := s.GetSendResults(ctx, notice, users)
+		if err != nil {
+			t.Fatalf("GetSendResults(%s, %q): %v", notice, users, err)
+		}
+		if rs == nil {
+			t.Fatalf("GetSendResults(%s, %q): nil slice, want an empty one", notice, users)
+		}
+		return rs
+	}
+	checkResults(t, "some", getResults(n1, "张三", "zz", "a", "c", "a", ""), []store.RecipientResult{a, c, zh})
+	checkResults(t, "some of the other notice", getResults(n2, "a", "b"), []store.RecipientResult{other})
+	checkResults(t, "none asked", getResults(n1), nil)
+	checkResults(t, "unknown notice", getResults("notice:none", "a"), nil)
+	checkResults(t, "prefix of a notice", getResults("notice:", "other"), nil)
+
 	got, err := s.SendResult(ctx, n1, "张三")
 	if err != nil || !sameResult(got, zh) {
 		t.Errorf("SendResult = %+v, %v; want %+v", got, err, zh)
@@ -106,6 +124,7 @@ func testSendResults(t *testing.T, open OpenFunc, _ Options) {
 	}
 	checkResults(t, "after replacing", listResults(t, s, n1), []store.RecipientResult{upper, sent, b, c, zh})
 	checkResults(t, "other notice after replacing", listResults(t, s, n2), []store.RecipientResult{other})
+	checkResults(t, "some after replacing", getResults(n1, "a", "b"), []store.RecipientResult{sent, b})
 
 	for _, bad := range []store.RecipientResult{result("", "a", store.StatusSent), result(n1, "", store.StatusSent)} {
 		if err := s.PutSendResults(ctx, []store.RecipientResult{bad}); err == nil {
@@ -144,4 +163,31 @@ func testSendResultsMany(t *testing.T, open OpenFunc, _ Options) {
 			t.Fatalf("result %d: status %s, want %s", i, r.Status, wantStatus)
 		}
 	}
+	// Some thousands of them, and some who have none, in any order.
+	users, want := someUsers(n, 37)
+	some, err := s.GetSendResults(t.Context(), notice, users)
+	if err != nil {
+		t.Fatalf("GetSendResults(%d users): %v", len(users), err)
+	}
+	gotUsers := make([]string, len(some))
+	for i, r := range some {
+		gotUsers[i] = r.UserID
+	}
+	if !slices.Equal(gotUsers, want) {
+		t.Errorf("GetSendResults(%d users) returned %d results, want %d in order", len(users), len(gotUsers), len(want))
+	}
+}
+
+// someUsers names every step-th of user000000… from past the n-th down
+// (more than one batch of a backend, in reverse order, some of them
+// beyond n), and those of them below n in order.
+func someUsers(n, step int) (ids, known []string) {
+	for i := n + 500; i >= 0; i -= step {
+		ids = append(ids, fmt.Sprintf("user%06d", i))
+		if i < n {
+			known = append(known, fmt.Sprintf("user%06d", i))
+		}
+	}
+	slices.Sort(known)
+	return ids, known
 }

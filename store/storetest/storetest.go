@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -142,6 +143,9 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"AttestConcurrentInOneRoundCreatesOne", testAttestConcurrentRound},
 		{"UpdateObligationsManyAtOnce", testUpdateObligations},
 		{"UpdateObligationsConcurrentWithClose", testUpdateObligationsConcurrent},
+		{"DueIndexFollowsWrites", testDueFollowsWrites},
+		{"DueIndexBuiltForWhatCameBefore", testDueIndexBuilt},
+		{"DueListArguments", testDueListArguments},
 		{"JobRunStates", testJobRuns},
 		{"JobRunConcurrentStarts", testJobRunsConcurrent},
 		{"JobRunListOrder", testJobRunsList},
@@ -1193,6 +1197,13 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("SendResult", err)
 	_, err = s.ListSendResults(ctx, "n")
 	closed("ListSendResults", err)
+	_, err = s.GetSendResults(ctx, "n", []string{"a"})
+	closed("GetSendResults", err)
+	_, err = s.GetPeople(ctx, []string{"a"})
+	closed("GetPeople", err)
+	closed("IndexDue", s.IndexDue(ctx, []policy.Notice{dueNotice}))
+	_, _, err = s.ListObligationsDue(ctx, dueNotice.ID, dueNotice.Version, baseTime, store.Page{})
+	closed("ListObligationsDue", err)
 	closed("Close", s.Close())
 }
 
