@@ -6,7 +6,8 @@
 #
 #   bench/wrk.sh                                   # ROUNDS=3 DURATION=5s CONNECTIONS=32
 #   CASES="plain embedded" ROUNDS=1 bench/wrk.sh
-#   PROFILE=embedded bench/wrk.sh                   # also a 4 s CPU profile of that case, last round
+#   PROFILE="embedded before-embedded" bench/wrk.sh # also a 4 s CPU profile of those cases, last round
+#                                                   # (a BEFORE revision needs server.debug_listen: 1eb1e4a or later)
 #   BEFORE=HEAD~3 bench/wrk.sh                      # adds before-embedded, before-redis-… built from that revision
 #
 # Cases: plain (bench/plain), baseline (wecomply's own baseline_route:
@@ -99,8 +100,8 @@ TOML
 run_one() {
 	local c=$1 round=$2 port path=/wecom/callback pid debug_port="" cmd bin=$work/wecomply
 	port=$(free_port)
-	if [ "$c" = "$PROFILE" ] && [ "$round" = "$ROUNDS" ]; then debug_port=127.0.0.1:$(free_port); fi
-	case $c in before-*) bin=$work/wecomply-before; c=${c#before-}; debug_port="" ;; esac
+	case " $PROFILE " in *" $c "*) [ "$round" != "$ROUNDS" ] || debug_port=127.0.0.1:$(free_port) ;; esac
+	case $c in before-*) bin=$work/wecomply-before; c=${c#before-} ;; esac
 	case $c in
 	plain) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp") ;;
 	baseline) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" true "$debug_port"; path=/wecom/callback/baseline ;;
@@ -158,5 +159,5 @@ for c in cases:
     ratio = f"{med[c]/ref:5.2f}x plain" if ref else ""
     print(f"  {c:15s} {med[c]:9.0f} req/s  {ratio}  p99 {p99:6.2f} ms  peak RSS {rss} MB")
 PY
-[ -z "$PROFILE" ] || echo "# CPU profile: $OUT/$PROFILE.cpu.pprof (go tool pprof -top $OUT/wecomply $OUT/$PROFILE.cpu.pprof; set OUT= to keep them)"
-[ "$OUT" = "$work" ] || cp "$work/wecomply" "$OUT/wecomply"
+[ -z "$PROFILE" ] || echo "# CPU profiles: $OUT/<case>.cpu.pprof (go tool pprof -top $OUT/wecomply[-before] $OUT/<case>.cpu.pprof; set OUT= to keep them)"
+[ "$OUT" = "$work" ] || cp "$work"/wecomply* "$OUT/"
