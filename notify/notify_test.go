@@ -210,6 +210,50 @@ func TestDeliversACardOnceToEachRecipient(t *testing.T) {
 	}
 }
 
+// TestOneRecipientNoticeIsClaimedLikeAPlan: a notice to one person is
+// sent without a plan job, yet two submissions of one notice that both
+// name someone (one planned, one not) still send to them once: whichever
+// runs first claims them.
+func TestOneRecipientNoticeIsClaimedLikeAPlan(t *testing.T) {
+	r := newRig(t, 2)
+	ctx := context.Background()
+	// Both queued before any worker runs: the plan of the two and the
+	// lone send both name user0000.
+	if got, err := r.n.Submit(ctx, ackCard("overlap:v1", r.users)); err != nil || got.Recipients != 2 {
+		t.Fatalf("Submit to both = %+v, %v", got, err)
+	}
+	if got, err := r.n.Submit(ctx, ackCard("overlap:v1", r.users[:1])); err != nil || got.Recipients != 1 || got.Duplicate {
+		t.Fatalf("Submit to one = %+v, %v", got, err)
+	}
+	// The lone send is in the queue as a send, with no plan job of its own.
+	kinds := map[string]int{}
+	ds, err := r.st.Claim(ctx, "inspect", 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		kinds[d.Kind]++
+		if err := r.st.Release(ctx, d.Receipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kinds[KindPlan] != 1 || kinds[KindSend] != 1 {
+		t.Fatalf("queued %v, want one plan and one send", kinds)
+	}
+	r.run()
+	r.waitResults("overlap:v1", 2, 10*time.Second)
+	r.eventually("the queue drained", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	got := r.delivered(r.users, isCard)
+	for _, u := range r.users {
+		if got[u] != 1 {
+			t.Errorf("%s got %d cards, want 1", u, got[u])
+		}
+	}
+}
+
 // TestBatchesUpToAThousand: identical content goes out in calls of at
 // most 1,000 recipients.
 func TestBatchesUpToAThousand(t *testing.T) {
