@@ -164,7 +164,9 @@ func (s *Store) appendAuditFast(batch []*auditCall, head *auditlog.Head) bool {
 		args = append(args, e.ID, strconv.FormatUint(e.Seq, 10), string(v))
 	}
 	args[0], args[1] = head.String(), next.String()
-	n, err := s.pipe.run(ctx, appendAuditScript, []string{s.k.audit, s.k.auditIDs, s.k.auditHead}, args...)
+	// Straight to Redis, not through the pipeliner: every append of the
+	// process waits for this one call, so it queues behind nothing.
+	n, err := appendAuditScript.Run(ctx, s.client, []string{s.k.audit, s.k.auditIDs, s.k.auditHead}, args...).Result()
 	if err != nil || n != int64(1) {
 		return false
 	}
