@@ -390,6 +390,14 @@ func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
 	r.eventually("the send postponed for the member limit", func() bool {
 		return testutil.ToFloat64(r.n.m.postponed.WithLabelValues("member_limit")) > 0
 	})
+	// The handler counts the postponement before the worker records it
+	// (Postpone, at the clock's now plus the wait): the clock moves on
+	// only once nothing is leased — the send postponed, every ack done —
+	// or the send would be put off from the advanced time, past the wait.
+	r.eventually("the postponement recorded", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Leased == 0 && st.Ready == 1
+	})
 	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
 		t.Fatalf("sent within the full minute: %+v", rs)
 	}
