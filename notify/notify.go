@@ -181,6 +181,11 @@ type Notice struct {
 	// ButtonKey is the key of a button card's button (the EventKey its
 	// click sends); "" is AckKey.
 	ButtonKey string
+	// Uncounted says the caller needs no Skipped count: for a notice to
+	// one person, whether they already got this content is then checked
+	// by its send rather than by Submit (one store read fewer before
+	// Submit returns), and Submitted counts them as a recipient.
+	Uncounted bool
 }
 
 // InvalidError is Submit's answer to a notice that cannot be sent as it
@@ -273,9 +278,11 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	}
 	// Dedup: someone who got exactly this content for this notice does not
 	// get it again.
-	prior, err := nf.st.ListSendResults(ctx, n.Key)
-	if err != nil {
-		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+	var prior []store.RecipientResult
+	if !n.Uncounted || len(to) != 1 {
+		if prior, err = nf.st.ListSendResults(ctx, n.Key); err != nil {
+			return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+		}
 	}
 	got := make(map[string]bool, len(prior))
 	for _, res := range prior {
@@ -405,6 +412,17 @@ func (nf *Notifier) send(ctx context.Context, d store.Delivery) error {
 		}
 		if len(to) != len(u.To) {
 			return nil // another plan of the notice has them
+		}
+		// Submit may have left it to the send to see who got this
+		// content already (Notice.Uncounted).
+		for _, user := range u.To {
+			r, err := nf.st.SendResult(ctx, u.Key, user)
+			switch {
+			case err == nil && r.ContentHash == u.ContentHash && r.Status == store.StatusSent:
+				return nil
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("notify: send %s: %w", u.UnitID, err)
+			}
 		}
 	}
 	log := nf.log.With("notice", u.Key, "unit", u.UnitID, "recipients", len(u.To), "attempts", d.Attempts)

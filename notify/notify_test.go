@@ -254,6 +254,36 @@ func TestOneRecipientNoticeIsClaimedLikeAPlan(t *testing.T) {
 	}
 }
 
+// TestUncountedNoticeIsSentOnce: a one-person notice whose Submit leaves
+// the check for who got it to the send (Uncounted) is not sent again when
+// submitted again after the queue forgot it (past the dedup TTL and
+// WeCom's duplicate check): the send finds the result.
+func TestUncountedNoticeIsSentOnce(t *testing.T) {
+	r := newRig(t, 1)
+	r.run()
+	ctx := context.Background()
+	n := ackCard("uncounted:v1", r.users)
+	n.Uncounted = true
+	if got, err := r.n.Submit(ctx, n); err != nil || got.Recipients != 1 {
+		t.Fatalf("Submit = %+v, %v", got, err)
+	}
+	r.waitResults("uncounted:v1", 1, 10*time.Second)
+	r.clock.Advance(25 * time.Hour)
+	if got, err := r.n.Submit(ctx, n); err != nil || got.Duplicate {
+		t.Fatalf("Submit again = %+v, %v; want a new send job", got, err)
+	}
+	r.eventually("the queue drained", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	if n := r.delivered(r.users, isCard)["user0000"]; n != 1 {
+		t.Errorf("user0000 got %d cards, want 1", n)
+	}
+	if n := r.fake.CountRequests("message/send"); n != 1 {
+		t.Errorf("%d message/send calls, want 1", n)
+	}
+}
+
 // TestBatchesUpToAThousand: identical content goes out in calls of at
 // most 1,000 recipients.
 func TestBatchesUpToAThousand(t *testing.T) {
