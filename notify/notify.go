@@ -181,6 +181,11 @@ type Notice struct {
 	// ButtonKey is the key of a button card's button (the EventKey its
 	// click sends); "" is AckKey.
 	ButtonKey string
+	// Uncounted says the caller needs no Skipped count: for a notice to
+	// one person, whether they already got this content is then checked
+	// by its send rather than by Submit (one store read fewer before
+	// Submit returns), and Submitted counts them as a recipient.
+	Uncounted bool
 }
 
 // InvalidError is Submit's answer to a notice that cannot be sent as it
@@ -224,6 +229,11 @@ type sendJob struct {
 	To          []string        `json:"to"`
 	Body        json.RawMessage `json:"body"` // sent byte for byte, every time
 	Deadline    time.Time       `json:"deadline"`
+	// Claim, when set, is the plan the send stands for (a notice of one
+	// recipient, sent without a plan job): the send claims its recipient
+	// for that plan first, as plan does, and sends nothing if another
+	// plan of the notice has them.
+	Claim string `json:"claim,omitempty"`
 }
 
 // Submit renders n and records it for delivery. It returns once the
@@ -268,10 +278,13 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	}
 	// Dedup: someone who got exactly this content for this notice does not
 	// get it again. Only the recipients' results are read: a card to one
-	// new member reads one result, not the notice's audience.
-	prior, err := nf.st.GetSendResults(ctx, n.Key, to)
-	if err != nil {
-		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+	// new member reads one result, not the notice's audience. An
+	// uncounted one-person notice leaves the check to its send.
+	var prior []store.RecipientResult
+	if !n.Uncounted || len(to) != 1 {
+		if prior, err = nf.st.GetSendResults(ctx, n.Key, to); err != nil {
+			return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
+		}
 	}
 	got := make(map[string]bool, len(prior))
 	for _, res := range prior {
@@ -288,21 +301,23 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	if max := nf.cfg.Now().Add(nf.cfg.SendDeadline); deadline.IsZero() || deadline.After(max) {
 		deadline = max
 	}
-	base, err := json.Marshal(msg)
+	owner := "notify:" + n.Key + ":" + hash + ":" + digest(fresh)
+	var e store.Event
+	if len(fresh) == 1 {
+		// One recipient: one send, enqueued at once rather than by a
+		// plan job (a round of the queue saved per reply); it claims its
+		// recipient itself (sendJob.Claim).
+		e, err = nf.sendEvent(planJob{Key: n.Key, ContentHash: hash, To: fresh, Deadline: deadline}, msg, 0, fresh, owner)
+	} else {
+		var base []byte
+		if base, err = json.Marshal(msg); err == nil {
+			e, err = planEvent(planJob{Key: n.Key, ContentHash: hash, Message: base, To: fresh, Deadline: deadline}, owner, nf.cfg.Now())
+		}
+	}
 	if err != nil {
 		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
 	}
-	payload, err := json.Marshal(planJob{Key: n.Key, ContentHash: hash, Message: base, To: fresh, Deadline: deadline})
-	if err != nil {
-		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
-	}
-	added, err := nf.st.Enqueue(ctx, store.Event{
-		DedupKey:   "notify:" + n.Key + ":" + hash + ":" + digest(fresh),
-		Kind:       KindPlan,
-		Receiver:   "notify",
-		ReceivedAt: nf.cfg.Now().UTC(),
-		Payload:    payload,
-	})
+	added, err := nf.st.Enqueue(ctx, e)
 	if err != nil {
 		return Submitted{}, fmt.Errorf("notify: submit %s: %w", n.Key, err)
 	}
@@ -335,35 +350,52 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 	}
 	slices.Sort(to)
 	for i, to := range chunks(to, MaxRecipients) {
-		unitID := p.Key + ":" + p.ContentHash[:16] + ":" + strconv.Itoa(i) + ":" + digest(to)[:8]
-		m := base
-		m.ToUser = to
-		m.EnableDuplicateCheck = true
-		m.DuplicateCheckInterval = int(nf.cfg.DuplicateCheckInterval / time.Second)
-		if m.TemplateCard != nil {
-			card := *m.TemplateCard
-			card.TaskID = taskID(unitID)
-			m.TemplateCard = &card
-		}
-		body, err := nf.api.MessageBody(m)
+		e, err := nf.sendEvent(p, base, i, to, "")
 		if err != nil {
 			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 		}
-		payload, err := json.Marshal(sendJob{UnitID: unitID, Key: p.Key, ContentHash: p.ContentHash, To: to, Body: body, Deadline: p.Deadline})
-		if err != nil {
-			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
-		}
-		if _, err := nf.st.Enqueue(ctx, store.Event{
-			DedupKey:   "notify-send:" + unitID,
-			Kind:       KindSend,
-			Receiver:   "notify",
-			ReceivedAt: nf.cfg.Now().UTC(),
-			Payload:    payload,
-		}); err != nil {
+		if _, err := nf.st.Enqueue(ctx, e); err != nil {
 			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 		}
 	}
 	return nil
+}
+
+// planEvent is the queue entry of a plan job.
+func planEvent(p planJob, dedupKey string, now time.Time) (store.Event, error) {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return store.Event{}, err
+	}
+	return store.Event{DedupKey: dedupKey, Kind: KindPlan, Receiver: "notify", ReceivedAt: now.UTC(), Payload: payload}, nil
+}
+
+// sendEvent is the queue entry of p's i-th send, to to, of the message
+// base; claim is sendJob.Claim. Its unit id and body depend only on
+// these, so the same send planned again is the same entry (the queue
+// drops it as a duplicate).
+func (nf *Notifier) sendEvent(p planJob, base wecom.Message, i int, to []string, claim string) (store.Event, error) {
+	unitID := p.Key + ":" + p.ContentHash[:16] + ":" + strconv.Itoa(i) + ":" + digest(to)[:8]
+	m := base
+	m.ToUser = to
+	m.EnableDuplicateCheck = true
+	m.DuplicateCheckInterval = int(nf.cfg.DuplicateCheckInterval / time.Second)
+	if m.TemplateCard != nil {
+		card := *m.TemplateCard
+		card.TaskID = taskID(unitID)
+		m.TemplateCard = &card
+	}
+	body, err := nf.api.MessageBody(m)
+	if err != nil {
+		return store.Event{}, err
+	}
+	payload, err := json.Marshal(sendJob{UnitID: unitID, Key: p.Key, ContentHash: p.ContentHash, To: to, Body: body,
+		Deadline: p.Deadline, Claim: claim})
+	if err != nil {
+		return store.Event{}, err
+	}
+	return store.Event{DedupKey: "notify-send:" + unitID, Kind: KindSend, Receiver: "notify",
+		ReceivedAt: nf.cfg.Now().UTC(), Payload: payload}, nil
 }
 
 // send books, sends and records one unit.
@@ -372,8 +404,30 @@ func (nf *Notifier) send(ctx context.Context, d store.Delivery) error {
 	if err := json.Unmarshal(d.Payload, &u); err != nil {
 		return fmt.Errorf("notify: send: %w", err)
 	}
-	log := nf.log.With("notice", u.Key, "unit", u.UnitID, "recipients", len(u.To), "attempts", d.Attempts)
 	now := nf.cfg.Now()
+	if u.Claim != "" {
+		// Planned here (see Submit): claimed as plan claims, the same
+		// answer however often it runs.
+		to, err := nf.st.ClaimRecipients(ctx, u.Key+":"+u.ContentHash, u.Claim, u.To, now)
+		if err != nil {
+			return fmt.Errorf("notify: send %s: %w", u.UnitID, err)
+		}
+		if len(to) != len(u.To) {
+			return nil // another plan of the notice has them
+		}
+		// Submit may have left it to the send to see who got this
+		// content already (Notice.Uncounted).
+		for _, user := range u.To {
+			r, err := nf.st.SendResult(ctx, u.Key, user)
+			switch {
+			case err == nil && r.ContentHash == u.ContentHash && r.Status == store.StatusSent:
+				return nil
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("notify: send %s: %w", u.UnitID, err)
+			}
+		}
+	}
+	log := nf.log.With("notice", u.Key, "unit", u.UnitID, "recipients", len(u.To), "attempts", d.Attempts)
 	if now.After(u.Deadline) {
 		log.Error("notice not delivered before its deadline")
 		return nf.giveUp(ctx, u, "not delivered before the deadline "+u.Deadline.UTC().Format(time.RFC3339))

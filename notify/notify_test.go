@@ -210,6 +210,80 @@ func TestDeliversACardOnceToEachRecipient(t *testing.T) {
 	}
 }
 
+// TestOneRecipientNoticeIsClaimedLikeAPlan: a notice to one person is
+// sent without a plan job, yet two submissions of one notice that both
+// name someone (one planned, one not) still send to them once: whichever
+// runs first claims them.
+func TestOneRecipientNoticeIsClaimedLikeAPlan(t *testing.T) {
+	r := newRig(t, 2)
+	ctx := context.Background()
+	// Both queued before any worker runs: the plan of the two and the
+	// lone send both name user0000.
+	if got, err := r.n.Submit(ctx, ackCard("overlap:v1", r.users)); err != nil || got.Recipients != 2 {
+		t.Fatalf("Submit to both = %+v, %v", got, err)
+	}
+	if got, err := r.n.Submit(ctx, ackCard("overlap:v1", r.users[:1])); err != nil || got.Recipients != 1 || got.Duplicate {
+		t.Fatalf("Submit to one = %+v, %v", got, err)
+	}
+	// The lone send is in the queue as a send, with no plan job of its own.
+	kinds := map[string]int{}
+	ds, err := r.st.Claim(ctx, "inspect", 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		kinds[d.Kind]++
+		if err := r.st.Release(ctx, d.Receipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kinds[KindPlan] != 1 || kinds[KindSend] != 1 {
+		t.Fatalf("queued %v, want one plan and one send", kinds)
+	}
+	r.run()
+	r.waitResults("overlap:v1", 2, 10*time.Second)
+	r.eventually("the queue drained", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	got := r.delivered(r.users, isCard)
+	for _, u := range r.users {
+		if got[u] != 1 {
+			t.Errorf("%s got %d cards, want 1", u, got[u])
+		}
+	}
+}
+
+// TestUncountedNoticeIsSentOnce: a one-person notice whose Submit leaves
+// the check for who got it to the send (Uncounted) is not sent again when
+// submitted again after the queue forgot it (past the dedup TTL and
+// WeCom's duplicate check): the send finds the result.
+func TestUncountedNoticeIsSentOnce(t *testing.T) {
+	r := newRig(t, 1)
+	r.run()
+	ctx := context.Background()
+	n := ackCard("uncounted:v1", r.users)
+	n.Uncounted = true
+	if got, err := r.n.Submit(ctx, n); err != nil || got.Recipients != 1 {
+		t.Fatalf("Submit = %+v, %v", got, err)
+	}
+	r.waitResults("uncounted:v1", 1, 10*time.Second)
+	r.clock.Advance(25 * time.Hour)
+	if got, err := r.n.Submit(ctx, n); err != nil || got.Duplicate {
+		t.Fatalf("Submit again = %+v, %v; want a new send job", got, err)
+	}
+	r.eventually("the queue drained", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Ready == 0 && st.Leased == 0
+	})
+	if n := r.delivered(r.users, isCard)["user0000"]; n != 1 {
+		t.Errorf("user0000 got %d cards, want 1", n)
+	}
+	if n := r.fake.CountRequests("message/send"); n != 1 {
+		t.Errorf("%d message/send calls, want 1", n)
+	}
+}
+
 // TestBatchesUpToAThousand: identical content goes out in calls of at
 // most 1,000 recipients.
 func TestBatchesUpToAThousand(t *testing.T) {
@@ -345,6 +419,14 @@ func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
 	}
 	r.eventually("the send postponed for the member limit", func() bool {
 		return testutil.ToFloat64(r.n.m.postponed.WithLabelValues("member_limit")) > 0
+	})
+	// The handler counts the postponement before the worker records it
+	// (Postpone, at the clock's now plus the wait): the clock moves on
+	// only once nothing is leased — the send postponed, every ack done —
+	// or the send would be put off from the advanced time, past the wait.
+	r.eventually("the postponement recorded", func() bool {
+		st, err := r.st.QueueStats(ctx)
+		return err == nil && st.Leased == 0 && st.Ready == 1
 	})
 	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
 		t.Fatalf("sent within the full minute: %+v", rs)

@@ -50,10 +50,10 @@ func (p *Processor) applyOne(ctx context.Context, origin string, decided time.Ti
 			ResponseCode: a.ResponseCode, ReplaceName: a.Text})
 		return err
 	case policy.SendText:
-		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs})
+		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs, Uncounted: true})
 		return err
 	case policy.Alert:
-		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs})
+		_, err = p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: a.Data, To: a.UserIDs, Uncounted: true})
 		return err
 	case policy.SendWelcome:
 		start := p.cfg.Now()

@@ -443,7 +443,10 @@ func (p *Processor) savePeople(ctx context.Context, people map[string]policy.Per
 // a job's), its position and a digest of its content, so the same
 // decision run again writes nothing new. A run of actions of one kind
 // and reason (a publish makes thousands) shares an entry, up to
-// auditGroup of them.
+// auditGroup of them. A group's entry is appended while the group before
+// it is carried out: an entry may thus precede an action that a failure
+// cut off, as one always could (entry, then the failure), and the event
+// processed again decides and records the same.
 //
 // st.ReceivedAt is the time the actions were decided at (now if zero):
 // the jobs they enqueue are decided at it too.
@@ -453,16 +456,21 @@ func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, s
 	if decided.IsZero() {
 		decided = now
 	}
+	type group struct {
+		acts  []policy.Action
+		entry store.AuditEntry
+	}
+	var groups []group
 	for start := 0; start < len(acts); {
 		end := start + 1
 		for end < len(acts) && end-start < auditGroup && actionName(acts[end]) == actionName(acts[start]) &&
 			acts[end].ActionReason() == acts[start].ActionReason() {
 			end++
 		}
-		group := acts[start:end]
-		details := make([]policy.Action, len(group))
-		subjects := make([]string, len(group))
-		for i, a := range group {
+		g := acts[start:end]
+		details := make([]policy.Action, len(g))
+		subjects := make([]string, len(g))
+		for i, a := range g {
 			details[i], subjects[i] = redact(a), subjectOf(a)
 		}
 		var detail any = details
@@ -473,25 +481,60 @@ func (p *Processor) apply(ctx context.Context, origin string, ev policy.Event, s
 		if len(subject) > 200 {
 			subject = fmt.Sprintf("%d people", len(subjects))
 		}
-		data, err := json.Marshal(auditData{Event: ev.Kind(), Origin: origin, Action: actionName(group[0]),
-			Reason: group[0].ActionReason(), Count: len(group), Detail: detail})
+		data, err := json.Marshal(auditData{Event: ev.Kind(), Origin: origin, Action: actionName(g[0]),
+			Reason: g[0].ActionReason(), Count: len(g), Detail: detail})
 		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256(data)
-		if _, err := p.st.AppendAudit(ctx, store.AuditEntry{
+		groups = append(groups, group{acts: g, entry: store.AuditEntry{
 			ID: origin + "#" + strconv.Itoa(start) + ":" + hex.EncodeToString(sum[:8]), At: now.UTC(),
-			Kind: auditKind(group[0]), Subject: subject, Data: data,
-		}); err != nil {
+			Kind: auditKind(g[0]), Subject: subject, Data: data,
+		}})
+		start = end
+	}
+	audit := func(e store.AuditEntry) error {
+		if _, err := p.st.AppendAudit(ctx, e); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		for _, a := range group {
-			if err := p.applyOne(ctx, origin, decided, a); err != nil {
-				return fmt.Errorf("apply %T (%s): %w", a, a.ActionReason(), err)
-			}
-			p.m.actions.WithLabelValues(actionName(a), string(a.ActionReason())).Inc()
+		return nil
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	if err := audit(groups[0].entry); err != nil {
+		return err
+	}
+	for i, g := range groups {
+		// The next group's entry is appended while this group is carried
+		// out (after this group's entry, so the log keeps their order,
+		// and before any of the next group's actions): a round trip to
+		// the store saved per group.
+		var next chan error
+		if i+1 < len(groups) {
+			next = make(chan error, 1)
+			go func() { next <- audit(groups[i+1].entry) }()
 		}
-		start = end
+		err := p.applyGroup(ctx, origin, decided, g.acts)
+		if next != nil {
+			if aerr := <-next; err == nil {
+				err = aerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyGroup carries out one audit entry's actions, in order.
+func (p *Processor) applyGroup(ctx context.Context, origin string, decided time.Time, acts []policy.Action) error {
+	for _, a := range acts {
+		if err := p.applyOne(ctx, origin, decided, a); err != nil {
+			return fmt.Errorf("apply %T (%s): %w", a, a.ActionReason(), err)
+		}
+		p.m.actions.WithLabelValues(actionName(a), string(a.ActionReason())).Inc()
 	}
 	return nil
 }

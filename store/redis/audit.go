@@ -28,6 +28,13 @@ import (
 // waiting as one batch (up to auditMaxBatch entries) and appends them in
 // one such transaction: the process never races itself, and concurrent
 // appends share the round trips, as Enqueue's share a pipeline.
+//
+// That transaction is four round trips (WATCH, the reads, MULTI…EXEC,
+// UNWATCH), in series for the whole process. So the goroutine remembers
+// the head it last read or wrote and first tries a batch as one script
+// (appendAuditScript) that writes it only if the head is still that one
+// and none of the batch's IDs is in the log; when another replica moved
+// the head, or an ID is known, it falls back to the transaction.
 const (
 	auditMaxBatch = 256
 	auditAttempts = 100
@@ -50,6 +57,9 @@ type auditAppender struct {
 	maxBatch int
 	done     chan struct{} // closed by stop
 	stopped  chan struct{} // closed when the loop has returned
+	// head is the head the loop last read or wrote (Seq 0: none known):
+	// the one appendAuditScript expects.
+	head auditlog.Head
 }
 
 func newAuditAppender(s *Store, maxBatch int) *auditAppender {
@@ -118,21 +128,82 @@ func (a *auditAppender) loop() {
 				break fill
 			}
 		}
-		a.s.appendAudit(batch)
+		if a.head.Seq == 0 || !a.s.appendAuditFast(batch, &a.head) {
+			a.s.appendAudit(batch, &a.head)
+		}
 		for _, c := range batch {
 			close(c.ready)
 		}
 	}
 }
 
+// appendAuditFast appends a batch in one script if the head is still
+// *head and no ID of the batch is in the log; then it sets every call's
+// result and *head, and reports true. Otherwise (or on any error) it
+// writes nothing it reports, and the caller appends with appendAudit.
+func (s *Store) appendAuditFast(batch []*auditCall, head *auditlog.Head) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), auditTimeout)
+	defer cancel()
+	res := make([]store.AuditEntry, len(batch))
+	first := map[string]int{} // the call that appends an ID new in this batch
+	next := *head
+	args := make([]any, 2, 2+3*len(batch))
+	for i, c := range batch {
+		if j, ok := first[c.e.ID]; ok {
+			res[i] = res[j] // a repeat gets the first one's entry
+			continue
+		}
+		e := auditlog.Seal(c.e, next.Seq, next.Hash)
+		v, err := auditlog.Marshal(e)
+		if err != nil {
+			return false // the transaction reports it for this call alone
+		}
+		next = auditlog.Head{Seq: e.Seq, Hash: e.Hash}
+		first[e.ID] = i
+		res[i] = e
+		args = append(args, e.ID, strconv.FormatUint(e.Seq, 10), string(v))
+	}
+	args[0], args[1] = head.String(), next.String()
+	// Straight to Redis, not through the pipeliner: every append of the
+	// process waits for this one call, so it queues behind nothing.
+	n, err := appendAuditScript.Run(ctx, s.client, []string{s.k.audit, s.k.auditIDs, s.k.auditHead}, args...).Result()
+	if err != nil || n != int64(1) {
+		return false
+	}
+	for i, c := range batch {
+		c.res, c.err = res[i], nil
+	}
+	*head = next
+	return true
+}
+
+// appendAuditScript appends a sealed batch if the head is still the one
+// it was sealed on and none of its IDs is in the log (appendAuditFast).
+// KEYS: the audit zset, the ID index, the head. ARGV: the expected head,
+// the new head, then three per entry: ID, Seq, the entry's JSON.
+// Returns 1 if it appended, 0 if it wrote nothing.
+var appendAuditScript = goredis.NewScript(`
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
+for i = 3, #ARGV, 3 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then return 0 end
+end
+for i = 3, #ARGV, 3 do
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+redis.call('SET', KEYS[3], ARGV[2])
+return 1
+`)
+
 // appendAudit appends a batch, trying again while other replicas win the
-// race for the head; it sets every call's result.
-func (s *Store) appendAudit(batch []*auditCall) {
+// race for the head; it sets every call's result, and *head to the head
+// it read or wrote.
+func (s *Store) appendAudit(batch []*auditCall, last *auditlog.Head) {
 	ctx, cancel := context.WithTimeout(context.Background(), auditTimeout)
 	defer cancel()
 	var err error
 	for attempt := 0; attempt < auditAttempts; attempt++ {
-		err = s.client.Watch(ctx, func(tx *goredis.Tx) error { return s.appendAuditTx(ctx, tx, batch) }, s.k.auditHead)
+		err = s.client.Watch(ctx, func(tx *goredis.Tx) error { return s.appendAuditTx(ctx, tx, batch, last) }, s.k.auditHead)
 		if !errors.Is(err, goredis.TxFailedErr) {
 			break
 		}
@@ -151,7 +222,7 @@ func (s *Store) appendAudit(batch []*auditCall) {
 
 // appendAuditTx is one attempt at a batch, on a connection that watches
 // the head. It sets the calls' results only when the batch is written.
-func (s *Store) appendAuditTx(ctx context.Context, tx *goredis.Tx, batch []*auditCall) error {
+func (s *Store) appendAuditTx(ctx context.Context, tx *goredis.Tx, batch []*auditCall, last *auditlog.Head) error {
 	ids := make([]string, len(batch))
 	for i, c := range batch {
 		ids[i] = c.e.ID
@@ -252,6 +323,7 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *goredis.Tx, batch []*audi
 	for i, c := range batch {
 		c.res, c.err = res[i], errs[i]
 	}
+	*last = head
 	return nil
 }
 

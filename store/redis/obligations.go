@@ -17,14 +17,16 @@ import (
 )
 
 // listLex reads one page of sc from the sorted set zkey, whose members
-// name fields of the hash hkey by primary key (after sc.Fixed). It reads
-// members with ZRANGE … BYLEX and their records with HMGET, a page and
-// one at a time, until the page is full: a filter the index does not
-// serve (the status of one person's obligations) reads on. keep decodes a
-// record and says whether the filter selects it.
+// name fields of the hash hkey by primary key (after sc.Fixed). Each
+// round trip is one script (listLexScript) that reads a chunk of members
+// with ZRANGE … BYLEX and their records with HMGET, until the page is
+// full: a filter the index does not serve (the status of one person's
+// obligations) reads on. keep decodes a record and says whether the
+// filter selects it.
 //
-// The page is not one snapshot: a record changed between the two reads
-// is returned as it is after the change, if the filter still selects it.
+// Each chunk is one snapshot; a page of several chunks is not: a record
+// changed between two chunks is returned as it is after the change, if
+// the filter still selects it.
 func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.Scan, keep func(v string) (T, bool, error)) ([]T, string, error) {
 	lo, exclusive := sc.Start()
 	from := "-"
@@ -38,28 +40,24 @@ func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.S
 	if end := sc.End(); end != nil {
 		to = "(" + string(end)
 	}
-	chunk := sc.Limit + 1
+	// A page and one more, to know whether another follows; at most
+	// lexChunk a script (Lua's unpack has a limit).
+	chunk := min(sc.Limit+1, lexChunk)
 	out := make([]T, 0, min(sc.Limit, 256))
 	var last string // the primary key of out's last item
 	for {
-		members, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
-			Key: zkey, Start: from, Stop: to, ByLex: true, Count: int64(chunk),
-		}).Result()
-		if err != nil || len(members) == 0 {
-			return out, "", err
-		}
-		fields := make([]string, len(members))
-		for i, m := range members {
-			fields[i] = m[len(sc.Fixed):]
-		}
-		values, err := s.client.HMGet(ctx, hkey, fields...).Result()
+		res, err := s.pipe.run(ctx, listLexScript, []string{zkey, hkey}, from, to, chunk, len(sc.Fixed))
 		if err != nil {
 			return nil, "", err
+		}
+		members, values, err := lexReply(res)
+		if err != nil || len(members) == 0 {
+			return out, "", err
 		}
 		for i, v := range values {
 			str, ok := v.(string)
 			if !ok {
-				continue // removed since the index was read
+				continue // an index entry without its record
 			}
 			item, ok, err := keep(str)
 			if err != nil {
@@ -72,13 +70,37 @@ func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.S
 				return out, index.Cursor([]byte(last)), nil
 			}
 			out = append(out, item)
-			last = fields[i]
+			last = members[i][len(sc.Fixed):]
 		}
 		if len(members) < chunk {
 			return out, "", nil
 		}
 		from = "(" + members[len(members)-1]
 	}
+}
+
+// lexChunk is the most members listLexScript reads at once.
+const lexChunk = 1001
+
+// lexReply splits listLexScript's reply into the members and, for each,
+// its record (nil if none).
+func lexReply(res any) (members []string, values []any, err error) {
+	pair, ok := res.([]any)
+	if !ok || len(pair) != 2 {
+		return nil, nil, fmt.Errorf("unexpected reply %T", res)
+	}
+	ms, _ := pair[0].([]any)
+	values, _ = pair[1].([]any)
+	if len(values) != len(ms) {
+		return nil, nil, fmt.Errorf("unexpected reply: %d members, %d records", len(ms), len(values))
+	}
+	members = make([]string, len(ms))
+	for i, m := range ms {
+		if members[i], ok = m.(string); !ok {
+			return nil, nil, fmt.Errorf("unexpected member %T", m)
+		}
+	}
+	return members, values, nil
 }
 
 // Compare and set: how often a change is tried again when another writer

@@ -120,6 +120,21 @@ if #m == 0 then return false end
 return redis.call('HGET', KEYS[1], m[1])
 `)
 
+// listLexScript reads a chunk of an index and the records it names in
+// one step (listLex).
+// KEYS[1] the index (a sorted set of equal scores), KEYS[2] the records'
+// hash. ARGV: ZRANGE BYLEX's min and max, the most members to read, how
+// many leading bytes of a member to drop to get its record's field.
+// Returns {members, records}, a record false where the hash has none.
+var listLexScript = goredis.NewScript(`
+local members = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, tonumber(ARGV[3]))
+if #members == 0 then return {members, {}} end
+local skip = tonumber(ARGV[4]) + 1
+local fields = {}
+for i, m in ipairs(members) do fields[i] = string.sub(m, skip) end
+return {members, redis.call('HMGET', KEYS[2], unpack(fields))}
+`)
+
 // updateObligationsScript is casObligationScript for a batch: it
 // replaces each obligation that is still what the caller read, and
 // leaves the others.
