@@ -278,8 +278,8 @@ func Default() Config {
 			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:           128,
-			ClaimBatch:      64,
+			Count:           16,
+			ClaimBatch:      16,
 			RetryBackoff:    5 * time.Second,
 			RetryMaxBackoff: 5 * time.Minute,
 		},
