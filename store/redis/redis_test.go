@@ -309,7 +309,6 @@ func TestKeysShareTheNamespaceHashTag(t *testing.T) {
 	}
 	if _, err := s.Attest(ctx, policy.Attestation{UserID: "zhang{san}", NoticeID: "arch:{ive}", Version: 3, Channel: policy.ChannelCard,
 		ReceivedAt: time.Now()}); err != nil { // due again in a year: in the due index
-
 		t.Fatal(err)
 	}
 	if err := s.PutConsent(ctx, policy.Consent{UserID: "zhang{san}", ExternalUserID: "wm{1}", Status: policy.ConsentAgreed}); err != nil {
