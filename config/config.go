@@ -32,6 +32,8 @@ type Config struct {
 
 	// Retention is how long records are kept (retention.go).
 	Retention Retention `toml:"retention"`
+	// Archive is the session archive (archive.go).
+	Archive Archive `toml:"archive"`
 }
 
 // Server is the HTTP server.
@@ -298,6 +300,7 @@ func Default() Config {
 			Retention: "0 3 * * *",
 		},
 		Retention: defaultRetention(),
+		Archive:   defaultArchive(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",

@@ -283,6 +283,9 @@ func tomlKeys(v any) []string {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name := f.Tag.Get("toml")
+			if name == "-" {
+				continue
+			}
 			ft := f.Type
 			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 				ft = ft.Elem()

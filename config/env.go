@@ -51,10 +51,17 @@ func (c *Config) applyEnv(environ []string) []Problem {
 				}
 			}
 		default:
+			if p, ok := c.applyArchiveEnv(name, value); ok {
+				if p != nil {
+					problems = append(problems, *p)
+				}
+				continue
+			}
 			if p, ok := c.applyCallbackEnv(name, value); !ok {
 				problems = append(problems, Problem{Key: name, Reason: "unknown environment variable (known: " +
 					EnvWeComSecret + ", " + EnvWeComContactsSecret + ", " + EnvWeComCustomerSecret + ", " + EnvWeComArchiveSecret + ", " +
 					EnvStoreRedisURL + ", " + EnvAdminTokens + ", " +
+					EnvArchivePostgresURL + ", " + EnvArchiveMasterKey + ", " + EnvArchiveIndexKey + ", " + EnvArchiveProxyPassword + ", " + EnvArchivePrivateKey + "<version>, " +
 					envCallback + "<index>_TOKEN, " + envCallback + "<index>_ENCODING_AES_KEY)"})
 			} else if p != nil {
 				problems = append(problems, *p)

@@ -62,6 +62,11 @@ type Retention struct {
 	// (store.RecordRecipientClaims), from when each was made: 0 (forever)
 	// or at least minClaimRetention.
 	RecipientClaimsDays int `toml:"recipient_claims_days"`
+	// ArchiveDays is how long archived chat is kept, by the day it was
+	// sent: 2,190 days (6 years) by default, which covers the record-keeping
+	// rules securities firms work under. A day past it is purged and its
+	// data keys destroyed, unless a legal hold names a party in it.
+	ArchiveDays int `toml:"archive_days"`
 	// BatchSize is how many records one purge batch examines: one short
 	// transaction (embedded) or script (Redis) at a time.
 	BatchSize int `toml:"batch_size"`
@@ -81,6 +86,7 @@ func defaultRetention() Retention {
 		// Well above minClaimRetention (at most 9 hours with the limits
 		// of notify.send_deadline), and short.
 		RecipientClaimsDays: 3,
+		ArchiveDays:         2190,
 		BatchSize:           1000,
 	}
 }
@@ -136,5 +142,6 @@ func (c *Config) validateRetention(ps *problems) {
 		ps.add("retention.recipient_claims_days", fmt.Sprintf("must be 0 (forever) or at least %d (2 × notify.send_deadline %s and an hour: a claim must outlive every plan that could still send under its key), got %d",
 			least, c.Notify.SendDeadline, r.RecipientClaimsDays))
 	}
+	ps.between("retention.archive_days", int64(r.ArchiveDays), 0, maxRetentionDays)
 	ps.between("retention.batch_size", int64(r.BatchSize), 1, 10_000)
 }

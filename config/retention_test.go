@@ -21,7 +21,7 @@ func TestRetentionDefaultsAndOff(t *testing.T) {
 	if cfg.Retention.RecipientClaimsDays != 3 {
 		t.Errorf("recipient_claims_days = %d, want 3 (the example and the docs say so)", cfg.Retention.RecipientClaimsDays)
 	}
-	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\nobligations_days = 0\nsend_results_days = 0\nrecipient_claims_days = 0\n"), nil)
+	cfg, err = Parse("t.toml", []byte(minimal+"[retention]\nevent_log_days = 0\nattestations_days = 0\nconsents_days = 0\ndead_letters_days = 0\nobligations_days = 0\nsend_results_days = 0\nrecipient_claims_days = 0\narchive_days = 0\n"), nil)
 	if err != nil {
 		t.Fatalf("0 (keep forever) refused: %v", err)
 	}

@@ -141,6 +141,7 @@ func (c *Config) Validate() []Problem {
 	c.validatePolicy(&ps)
 	c.validateJobs(&ps)
 	c.validateRetention(&ps)
+	c.validateArchive(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
