@@ -593,7 +593,7 @@ func (c *ArchiveSource) ChatData(ctx context.Context, seq uint64, limit int) ([]
 	}
 	body, code := c.srv.chatData(c.secret, seq, limit)
 	if code != 0 {
-		return nil, &wecom.SDKError{Op: string(OpChatData), Code: code, Msg: sdkCodeText(code)}
+		return nil, &wecom.SDKError{Op: string(OpChatData), Code: code, Msg: wecom.SDKCodeText(code)}
 	}
 	var resp struct {
 		ErrCode  int                `json:"errcode"`
@@ -628,7 +628,7 @@ func (c *ArchiveSource) Decrypt(ctx context.Context, r wecom.ChatRecord) ([]byte
 	plain, code := c.srv.decryptData(randomKey, r.EncryptChatMsg)
 	if code != 0 {
 		return nil, fmt.Errorf("wecomtest: decrypt seq %d: %w", r.Seq,
-			&wecom.SDKError{Op: string(OpDecrypt), Code: code, Msg: sdkCodeText(code)})
+			&wecom.SDKError{Op: string(OpDecrypt), Code: code, Msg: wecom.SDKCodeText(code)})
 	}
 	return plain, nil
 }
@@ -641,7 +641,7 @@ func (c *ArchiveSource) Media(ctx context.Context, sdkFileID string, w io.Writer
 	n, err := wecom.CopyMediaChunks(ctx, w, MediaChunkAttempts, func(ctx context.Context, index string) (wecom.MediaChunk, error) {
 		ch, code := c.srv.mediaData(index, sdkFileID)
 		if code != 0 {
-			return ch, &wecom.SDKError{Op: string(OpMedia), Code: code, Msg: sdkCodeText(code)}
+			return ch, &wecom.SDKError{Op: string(OpMedia), Code: code, Msg: wecom.SDKCodeText(code)}
 		}
 		return ch, nil
 	})
@@ -658,33 +658,6 @@ func (c *ArchiveSource) Close() error {
 	defer c.mu.Unlock()
 	c.closed = true
 	return nil
-}
-
-// sdkCodeText is the official meaning of an SDK code (path/91552).
-func sdkCodeText(code int) string {
-	switch code {
-	case wecom.SDKErrParam:
-		return "invalid parameters"
-	case wecom.SDKErrNetwork:
-		return "network error"
-	case wecom.SDKErrParse:
-		return "data parse failure"
-	case wecom.SDKErrSystem:
-		return "system call failed"
-	case wecom.SDKErrFileID:
-		return "invalid sdkfileid"
-	case wecom.SDKErrDecrypt:
-		return "decrypt failed"
-	case wecom.SDKErrDecryptKey:
-		return "decrypt key error"
-	case wecom.SDKErrIPNotAllowed:
-		return "ip not allowed"
-	case wecom.SDKErrExpired:
-		return "data expired"
-	case wecom.SDKErrCert:
-		return "certificate error"
-	}
-	return "sdk error"
 }
 
 // plaintextOf is msg as plaintext bytes.
