@@ -20,6 +20,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -463,16 +464,14 @@ func (s *ArchiveServer) chatData(secret string, seq uint64, limit int) ([]byte, 
 	}
 	cut := s.cfg.Now().Add(-s.cfg.Horizon)
 	out := resp{ErrMsg: "ok", ChatData: []wecom.ChatRecord{}}
-	for _, r := range s.records {
+	first := sort.Search(len(s.records), func(i int) bool { return s.records[i].Seq > seq })
+	for _, r := range s.records[first:] {
 		if r.stored.Before(cut) {
-			// Expired. A seq before it (other than a first pull, 0)
+			// Expired: a seq before it (other than a first pull, 0)
 			// asks for what is gone.
-			if seq != 0 && seq < r.Seq && s.cfg.StaleSeq == StaleSeqExpired {
+			if seq != 0 && s.cfg.StaleSeq == StaleSeqExpired {
 				return nil, wecom.SDKErrExpired
 			}
-			continue
-		}
-		if r.Seq <= seq {
 			continue
 		}
 		out.ChatData = append(out.ChatData, r.ChatRecord)
