@@ -291,7 +291,11 @@ func (s *ArchiveServer) SkipSeqs(n uint64) {
 
 // FailNext makes the next len(codes) calls of op return those SDK codes,
 // one each, in order (10001–10003 retryable, 10006/10008 decrypt, 10009
-// IP not allowed, 10010 expired, …). A Media fault fails one chunk call.
+// IP not allowed, 10010 expired, …). A Media fault fails one chunk call
+// (ArchiveSource.Media fetches that chunk again if the code is
+// temporary); a Decrypt fault is DecryptData's answer, after the
+// source's key lookup and RSA step (a record without a key does not
+// consume one).
 func (s *ArchiveServer) FailNext(op ArchiveOp, codes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
