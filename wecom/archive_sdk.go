@@ -76,7 +76,7 @@ import (
 	"github.com/silenceper/wechat/v2/work/msgaudit"
 )
 
-// MediaChunkAttempts is how many times Media fetches one chunk that
+// sdkMediaChunkAttempts is how many times Media fetches one chunk that
 // fails with a temporary code (10001–10003) before giving up.
 const sdkMediaChunkAttempts = 3
 
