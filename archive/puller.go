@@ -270,7 +270,27 @@ func (p *Puller) PullOnce(ctx context.Context) (PullResult, error) {
 	return res, nil
 }
 
+// check reports a Puller field left unset.
+func (p *Puller) check() error {
+	switch {
+	case p.Source == nil:
+		return errors.New("archive: puller: Source is nil")
+	case p.Store == nil:
+		return errors.New("archive: puller: Store is nil")
+	case p.Keys == nil:
+		return errors.New("archive: puller: Keys is nil")
+	case p.Ledger == nil:
+		return errors.New("archive: puller: Ledger is nil")
+	case !p.Index.Valid():
+		return errors.New("archive: puller: Index is not set (use ParseIndexKey)")
+	}
+	return nil
+}
+
 func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
+	if err := p.check(); err != nil {
+		return PullResult{}, err
+	}
 	cursor, err := p.Store.Cursor(ctx)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("archive: read cursor: %w", err)
@@ -480,6 +500,9 @@ func (p *Puller) build(ctx context.Context, d *decider, r wecom.ChatRecord, cm w
 // were resolved and how many remain.
 func (p *Puller) RetryQuarantine(ctx context.Context) (resolved, remaining int, err error) {
 	p.init()
+	if err := p.check(); err != nil {
+		return 0, 0, err
+	}
 	var items []Quarantined
 	cursor := ""
 	for {

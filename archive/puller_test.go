@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,7 @@ func newEnv(t *testing.T, versions ...uint32) *env {
 		Index:  e.index,
 		Ledger: &archive.StoreLedger{Main: e.main, Archive: e.store},
 		Alerts: e.alerts,
+		Log:    slog.New(slog.DiscardHandler),
 		Clock:  e.clock.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			e.sleeps = append(e.sleeps, d)

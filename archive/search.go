@@ -157,6 +157,9 @@ func (a *Archive) Search(ctx context.Context, actor string, q SearchQuery) ([]Re
 }
 
 func (a *Archive) search(ctx context.Context, q SearchQuery) ([]Result, string, error) {
+	if a.Store == nil || a.Keys == nil || !a.Index.Valid() {
+		return nil, "", errors.New("archive: Archive needs Store, Keys and Index")
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultSearchLimit
