@@ -3,6 +3,8 @@ package archive
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/wecomply/wecomply/wecom"
 )
@@ -98,12 +100,17 @@ func newDecider(l Ledger) *decider {
 	}
 }
 
+// isRobot reports whether id is a robot's (wb…, path/91774): a robot is
+// not a person and is never asked for consent.
+func isRobot(id string) bool { return strings.HasPrefix(id, "wb") }
+
 // parties splits a message's parties into internal and external ids
-// (external: wo…/wm…/wb…, case-sensitive), each once, sender first.
+// (external: wo…/wm…, case-sensitive; robots, wb…, are neither), each
+// once, sender first.
 func parties(m wecom.ChatMessage) (internal, external []string) {
 	seen := map[string]bool{}
 	for _, id := range append([]string{m.From}, m.ToList...) {
-		if id == "" || seen[id] {
+		if id == "" || seen[id] || isRobot(id) {
 			continue
 		}
 		seen[id] = true
@@ -145,7 +152,7 @@ func (d *decider) decide(ctx context.Context, m wecom.ChatMessage) (Decision, er
 		return Decision{Consent: ConsentAnswer{Known: true, Agreed: m.Agree.Agreed, Source: SourceStream}.String()}, nil
 	}
 	internal, external := parties(m)
-	if len(external) == 0 && !m.External() {
+	if len(external) == 0 && (!m.External() || hasRobot(m)) {
 		for _, u := range internal {
 			ok, err := d.isPermitted(ctx, u)
 			if err != nil {
@@ -176,6 +183,12 @@ func (d *decider) decide(ctx context.Context, m wecom.ChatMessage) (Decision, er
 		}
 	}
 	return Decision{Consent: used.String()}, nil
+}
+
+// hasRobot reports whether a robot takes part in m (which makes its msgid
+// _external without any person outside).
+func hasRobot(m wecom.ChatMessage) bool {
+	return isRobot(m.From) || slices.ContainsFunc(m.ToList, isRobot)
 }
 
 func (d *decider) isPermitted(ctx context.Context, user string) (bool, error) {

@@ -67,6 +67,9 @@ func TestDecide(t *testing.T) {
 		// A group: every external member must have agreed in that group.
 		{"room all agreed", []wecom.ChatMessage{text("zhangsan", []string{"lisi", "wmAGREED"}, "wrROOM")}, Decision{Consent: "agreed:check_room_agree"}},
 		{"room one unknown", []wecom.ChatMessage{text("zhangsan", []string{"wmAGREED", "wmNEW"}, "wrROOM")}, Decision{Withheld: WithheldNoConsent, Consent: ConsentUnknown}},
+		// A robot (wb…) is not asked for consent: with internal members only, the permit list decides.
+		{"robot and permitted member", []wecom.ChatMessage{{MsgID: "r_external", Action: wecom.ActionSend, Type: "markdown", From: "wbROBOT", ToList: []string{"zhangsan"}}}, Decision{Consent: ConsentInternal}},
+		{"robot in a group with a customer", []wecom.ChatMessage{text("wbROBOT", []string{"zhangsan", "wmAGREED"}, "wrROOM")}, Decision{Consent: "agreed:check_room_agree"}},
 		{"switch is an event", []wecom.ChatMessage{{MsgID: "s", Action: wecom.ActionSwitch, SwitchUser: "zhangsan"}}, Decision{Consent: ConsentEvent}},
 		{"disagree record is an event", []wecom.ChatMessage{{MsgID: "d", Action: wecom.ActionSend, Type: "disagree", From: "wmAGREED", ToList: []string{"zhangsan"}, Agree: &wecom.ChatAgree{UserID: "wmAGREED"}}}, Decision{Consent: "disagreed:stream"}},
 		// A disagree record in the stream overrides the ledger's agreement

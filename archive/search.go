@@ -270,6 +270,9 @@ func (a *Archive) audit(ctx context.Context, r AuditRecord) error {
 // nothing of that day can be opened again, by this process either), and
 // audits the purge.
 func (a *Archive) PurgeDay(ctx context.Context, actor, day string, keep func(Message) bool) (deleted int, shredded bool, err error) {
+	if keep == nil {
+		keep = func(Message) bool { return false }
+	}
 	deleted, shredded, err = a.Store.PurgeDay(ctx, day, keep)
 	if err != nil {
 		return 0, false, fmt.Errorf("archive: purge %s: %w", day, err)
