@@ -712,3 +712,83 @@ func TestRunWakes(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 }
+
+// 10008 is retried once, then the record is quarantined; 10002 halves
+// the page.
+func TestDecryptKeyErrorAndParseError(t *testing.T) {
+	e := newEnv(t)
+	e.permit("zhangsan")
+	for range 10 {
+		e.text("zhangsan", []string{"lisi"}, "", "x")
+	}
+	e.puller.Limit = 4
+	e.srv.FailNext(wecomtest.OpChatData, wecom.SDKErrParse)
+	e.srv.FailNext(wecomtest.OpDecrypt, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey)
+	r, err := e.puller.PullOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first record fails twice (quarantined), the second once (kept).
+	if r.Records != 2 || r.Quarantined != 1 || r.Stored != 1 || r.CaughtUp {
+		t.Fatalf("after 10002: %+v, want a page of 2 (half of 4), 1 quarantined, 1 stored", r)
+	}
+	q, _, _ := e.store.ListQuarantine(context.Background(), "", 10)
+	if len(q) != 1 || !strings.HasPrefix(q[0].Reason, archive.ReasonDecrypt) {
+		t.Fatalf("quarantine %+v", q)
+	}
+	// The page grows back after pages that succeed.
+	r, _ = e.puller.PullOnce(context.Background())
+	if r.Records != 4 {
+		t.Errorf("next page %d records, want 4", r.Records)
+	}
+}
+
+// A recall is stored as its own message naming the original, which
+// stays; a switch record is kept as an event.
+func TestRecallAndSwitch(t *testing.T) {
+	e := newEnv(t)
+	e.permit("zhangsan")
+	orig := e.text("zhangsan", []string{"lisi"}, "", "oops")
+	e.add(map[string]any{"msgid": "recall_1", "action": "recall", "from": "zhangsan", "tolist": []string{"lisi"},
+		"roomid": "", "msgtime": start.UnixMilli(), "msgtype": "revoke", "revoke": map[string]any{"pre_msgid": orig}})
+	e.add(map[string]any{"msgid": "125289002219525886280", "action": "switch", "time": start.UnixMilli(), "user": "zhangsan"})
+	e.pullAll()
+	if m := e.get(orig); m.RecalledBy != "recall_1" || !strings.Contains(e.open(orig), "oops") {
+		t.Errorf("original: recalled by %q", m.RecalledBy)
+	}
+	if m := e.get("recall_1"); m.PreMsgID != orig || m.Action != wecom.ActionRecall || m.Withheld != "" {
+		t.Errorf("recall %+v", m)
+	}
+	sw := e.get("125289002219525886280")
+	if sw.Action != wecom.ActionSwitch || sw.From != "zhangsan" || sw.Conversation != "switch:zhangsan" || sw.Consent != archive.ConsentEvent || !sw.Time.Equal(start) {
+		t.Errorf("switch %+v", sw)
+	}
+}
+
+// Neither logs nor alerts nor errors carry chat content.
+func TestNoPlaintextInLogsOrAlerts(t *testing.T) {
+	e := newEnv(t)
+	var logs bytes.Buffer
+	e.puller.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	const marker = "MARKER-LOG-4c4c"
+	e.permit("zhangsan")
+	e.text("zhangsan", []string{"lisi"}, "", marker)
+	if _, err := e.srv.AddRaw("broken_2", []byte(`{"msgid":`+marker)); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SkipSeqs(3)
+	e.text("zhangsan", []string{"wmX"}, "", marker)
+	e.pullAll()
+	e.srv.FailNext(wecomtest.OpChatData, wecom.SDKErrIPNotAllowed)
+	_, err := e.puller.PullOnce(context.Background())
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	all := logs.String() + strings.Join(e.alerts.alerts, "\n") + err.Error()
+	if strings.Contains(all, marker) {
+		t.Errorf("chat content in logs or alerts:\n%s", all)
+	}
+	if e.alerts.count(archive.AlertQuarantine) != 1 || e.alerts.count(archive.AlertGap) != 1 {
+		t.Errorf("alerts %v", e.alerts.alerts)
+	}
+}
