@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -353,8 +355,8 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 		res.Lag = max(now.Sub(newest), 0)
 	}
 
-	for _, q := range b.Quarantine {
-		p.alert(ctx, AlertQuarantine, fmt.Sprintf("record seq %d msgid %s (publickey_ver %d) quarantined: %s; run retry-quarantine once it can be decrypted", q.Record.Seq, q.Record.MsgID, q.Record.PublicKeyVer, q.Reason))
+	if len(b.Quarantine) > 0 {
+		p.alert(ctx, AlertQuarantine, quarantineDetail(b.Quarantine))
 	}
 	for _, g := range b.Gaps {
 		p.alert(ctx, AlertGap, fmt.Sprintf("seq jumps from %d to %d: %d seq numbers never arrived", g.After, g.Before, g.Before-g.After-1))
@@ -364,6 +366,27 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 		"stored", res.Stored, "duplicates", res.Duplicates, "withheld", res.Withheld,
 		"quarantined", res.Quarantined, "gaps", len(res.Gaps), "lag", res.Lag)
 	return res, nil
+}
+
+// quarantineDetail summarises a batch's quarantined records for one
+// alert: how many, why, and the first few by seq and msgid.
+func quarantineDetail(qs []Quarantined) string {
+	var reasons []string
+	for _, q := range qs {
+		if !slices.Contains(reasons, q.Reason) {
+			reasons = append(reasons, q.Reason)
+		}
+	}
+	var first []string
+	for _, q := range qs[:min(len(qs), 5)] {
+		first = append(first, fmt.Sprintf("seq %d msgid %s", q.Record.Seq, q.Record.MsgID))
+	}
+	more := ""
+	if len(qs) > 5 {
+		more = fmt.Sprintf(", and %d more", len(qs)-5)
+	}
+	return fmt.Sprintf("%d records quarantined (%s%s): %s; they are kept encrypted — run retry-quarantine once they can be decrypted",
+		len(qs), strings.Join(first, ", "), more, strings.Join(reasons, "; "))
 }
 
 func (p *Puller) horizonLimit() time.Duration {
