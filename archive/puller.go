@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ type Puller struct {
 	// to MaxBackoff.
 	Retries int
 	Backoff time.Duration
+	// Workers is how many records are decrypted at once (GOMAXPROCS if
+	// 0); Source.Decrypt must be safe for concurrent use, as
+	// wecom.ArchiveSource promises.
+	Workers int
 	// HorizonFraction: alert when the lag passes this fraction of the
 	// 5-day horizon (DefaultHorizonFraction if 0).
 	HorizonFraction float64
@@ -315,7 +320,11 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 	seen := make(map[string]bool, len(recs))
 	prev := cursor
 	var newest time.Time
-	for _, r := range recs {
+	// Decrypting is the slow part (an RSA operation per record): it runs
+	// on Workers goroutines; deciding runs in seq order, since an agree
+	// or disagree record changes the decision for the messages after it.
+	opened := p.openAll(ctx, recs)
+	for i, r := range recs {
 		if prev != 0 && r.Seq > prev+1 {
 			b.Gaps = append(b.Gaps, Gap{After: prev, Before: r.Seq, Detected: now})
 		}
@@ -326,7 +335,7 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 			continue
 		}
 		seen[r.MsgID] = true
-		m, q, err := p.process(ctx, d, r, now)
+		m, q, err := p.finish(ctx, d, r, opened[i], now)
 		if err != nil {
 			return res, err
 		}
@@ -453,19 +462,66 @@ func (p *Puller) decrypt(ctx context.Context, r wecom.ChatRecord) (plain []byte,
 // process turns one record into a message to store or a quarantined
 // record.
 func (p *Puller) process(ctx context.Context, d *decider, r wecom.ChatRecord, now time.Time) (Message, *Quarantined, error) {
+	return p.finish(ctx, d, r, p.openRecord(ctx, r), now)
+}
+
+// openedRecord is a record decrypted and decoded, or why not.
+type openedRecord struct {
+	cm     wecom.ChatMessage
+	reason string // a quarantine reason
+	err    error  // stops the pull
+}
+
+// openRecord decrypts and decodes r.
+func (p *Puller) openRecord(ctx context.Context, r wecom.ChatRecord) openedRecord {
 	plain, reason, err := p.decrypt(ctx, r)
+	if err != nil || reason != "" {
+		return openedRecord{reason: reason, err: err}
+	}
+	cm, err := wecom.DecodeChatMessage(plain)
 	if err != nil {
-		return Message{}, nil, err
+		return openedRecord{reason: ReasonUndecodable + ": " + err.Error()} // the decoder never quotes the plaintext
 	}
-	if reason == "" {
-		cm, derr := wecom.DecodeChatMessage(plain)
-		if derr == nil {
-			m, err := p.build(ctx, d, r, cm, now)
-			return m, nil, err
-		}
-		reason = ReasonUndecodable + ": " + derr.Error() // the decoder never quotes the plaintext
+	return openedRecord{cm: cm}
+}
+
+// openAll opens recs on Workers goroutines, each result at its record's
+// index.
+func (p *Puller) openAll(ctx context.Context, recs []wecom.ChatRecord) []openedRecord {
+	out := make([]openedRecord, len(recs))
+	workers := p.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	return Message{}, &Quarantined{Record: r, Reason: reason, Since: now, Attempts: 1}, nil
+	workers = min(workers, len(recs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = p.openRecord(ctx, recs[i])
+			}
+		})
+	}
+	for i := range recs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// finish turns an opened record into a message to store or a quarantined
+// record.
+func (p *Puller) finish(ctx context.Context, d *decider, r wecom.ChatRecord, o openedRecord, now time.Time) (Message, *Quarantined, error) {
+	if o.err != nil {
+		return Message{}, nil, o.err
+	}
+	if o.reason != "" {
+		return Message{}, &Quarantined{Record: r, Reason: o.reason, Since: now, Attempts: 1}, nil
+	}
+	m, err := p.build(ctx, d, r, o.cm, now)
+	return m, nil, err
 }
 
 // build decides what is kept of cm and seals it.

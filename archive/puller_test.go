@@ -82,6 +82,7 @@ type env struct {
 	puller *archive.Puller
 	arch   *archive.Archive
 	alerts *alertLog
+	mu     sync.Mutex // guards sleeps (decrypts run concurrently)
 	sleeps []time.Duration
 	n      int // msgids made
 }
@@ -142,6 +143,8 @@ func newEnv(t *testing.T, versions ...uint32) *env {
 		Log:    slog.New(slog.DiscardHandler),
 		Clock:  e.clock.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
 			e.sleeps = append(e.sleeps, d)
 			return ctx.Err()
 		},
