@@ -432,3 +432,23 @@ func FuzzDecodeChatMessage(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeChatMessage(b *testing.B) {
+	for _, bc := range []struct{ name, in string }{
+		{"text", `{` + common + `,"msgtype":"text","text":{"content":"这是一条引用/回复消息：\n\"nick\n666\"\n------\n@nick777"}}`},
+		{"raw control bytes", "{" + common + ",\"msgtype\":\"text\",\"text\":{\"content\":\"line1\nline2\nline3\"}}"},
+		{"mixed", `{` + common + `,"msgtype":"mixed","mixed":{"item":[{"type":"text","content":"{\"content\":\"你好[微笑]\\n\"}"},{"type":"image","content":"{\"md5sum\":\"368b6c18c82e6441bfd89b343e9d2429\",\"filesize\":13177,\"sdkfileid\":\"CtYBMzA2OTAy\"}"}]}}`},
+		{"nested chatrecord", deepChatRecord(3)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeChatMessage(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

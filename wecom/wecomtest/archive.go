@@ -20,6 +20,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,7 +291,11 @@ func (s *ArchiveServer) SkipSeqs(n uint64) {
 
 // FailNext makes the next len(codes) calls of op return those SDK codes,
 // one each, in order (10001–10003 retryable, 10006/10008 decrypt, 10009
-// IP not allowed, 10010 expired, …). A Media fault fails one chunk call.
+// IP not allowed, 10010 expired, …). A Media fault fails one chunk call
+// (ArchiveSource.Media fetches that chunk again if the code is
+// temporary); a Decrypt fault is DecryptData's answer, after the
+// source's key lookup and RSA step (a record without a key does not
+// consume one).
 func (s *ArchiveServer) FailNext(op ArchiveOp, codes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -463,16 +468,14 @@ func (s *ArchiveServer) chatData(secret string, seq uint64, limit int) ([]byte, 
 	}
 	cut := s.cfg.Now().Add(-s.cfg.Horizon)
 	out := resp{ErrMsg: "ok", ChatData: []wecom.ChatRecord{}}
-	for _, r := range s.records {
+	first := sort.Search(len(s.records), func(i int) bool { return s.records[i].Seq > seq })
+	for _, r := range s.records[first:] {
 		if r.stored.Before(cut) {
-			// Expired. A seq before it (other than a first pull, 0)
+			// Expired: a seq before it (other than a first pull, 0)
 			// asks for what is gone.
-			if seq != 0 && seq < r.Seq && s.cfg.StaleSeq == StaleSeqExpired {
+			if seq != 0 && s.cfg.StaleSeq == StaleSeqExpired {
 				return nil, wecom.SDKErrExpired
 			}
-			continue
-		}
-		if r.Seq <= seq {
 			continue
 		}
 		out.ChatData = append(out.ChatData, r.ChatRecord)
@@ -593,7 +596,7 @@ func (c *ArchiveSource) ChatData(ctx context.Context, seq uint64, limit int) ([]
 	}
 	body, code := c.srv.chatData(c.secret, seq, limit)
 	if code != 0 {
-		return nil, &wecom.SDKError{Op: string(OpChatData), Code: code, Msg: sdkCodeText(code)}
+		return nil, &wecom.SDKError{Op: string(OpChatData), Code: code, Msg: wecom.SDKCodeText(code)}
 	}
 	var resp struct {
 		ErrCode  int                `json:"errcode"`
@@ -628,7 +631,7 @@ func (c *ArchiveSource) Decrypt(ctx context.Context, r wecom.ChatRecord) ([]byte
 	plain, code := c.srv.decryptData(randomKey, r.EncryptChatMsg)
 	if code != 0 {
 		return nil, fmt.Errorf("wecomtest: decrypt seq %d: %w", r.Seq,
-			&wecom.SDKError{Op: string(OpDecrypt), Code: code, Msg: sdkCodeText(code)})
+			&wecom.SDKError{Op: string(OpDecrypt), Code: code, Msg: wecom.SDKCodeText(code)})
 	}
 	return plain, nil
 }
@@ -641,7 +644,7 @@ func (c *ArchiveSource) Media(ctx context.Context, sdkFileID string, w io.Writer
 	n, err := wecom.CopyMediaChunks(ctx, w, MediaChunkAttempts, func(ctx context.Context, index string) (wecom.MediaChunk, error) {
 		ch, code := c.srv.mediaData(index, sdkFileID)
 		if code != 0 {
-			return ch, &wecom.SDKError{Op: string(OpMedia), Code: code, Msg: sdkCodeText(code)}
+			return ch, &wecom.SDKError{Op: string(OpMedia), Code: code, Msg: wecom.SDKCodeText(code)}
 		}
 		return ch, nil
 	})
@@ -658,33 +661,6 @@ func (c *ArchiveSource) Close() error {
 	defer c.mu.Unlock()
 	c.closed = true
 	return nil
-}
-
-// sdkCodeText is the official meaning of an SDK code (path/91552).
-func sdkCodeText(code int) string {
-	switch code {
-	case wecom.SDKErrParam:
-		return "invalid parameters"
-	case wecom.SDKErrNetwork:
-		return "network error"
-	case wecom.SDKErrParse:
-		return "data parse failure"
-	case wecom.SDKErrSystem:
-		return "system call failed"
-	case wecom.SDKErrFileID:
-		return "invalid sdkfileid"
-	case wecom.SDKErrDecrypt:
-		return "decrypt failed"
-	case wecom.SDKErrDecryptKey:
-		return "decrypt key error"
-	case wecom.SDKErrIPNotAllowed:
-		return "ip not allowed"
-	case wecom.SDKErrExpired:
-		return "data expired"
-	case wecom.SDKErrCert:
-		return "certificate error"
-	}
-	return "sdk error"
 }
 
 // plaintextOf is msg as plaintext bytes.
