@@ -304,6 +304,10 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 	}
 	res := PullResult{From: cursor, To: cursor}
 	recs, limit, err := p.fetch(ctx, cursor)
+	var se *wecom.SDKError
+	if errors.As(err, &se) && se.Code == wecom.SDKErrExpired && cursor > 0 {
+		return p.skipExpired(ctx, res, err)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -374,6 +378,33 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 	p.log().InfoContext(ctx, "archive pulled", "from", res.From, "to", res.To, "records", res.Records,
 		"stored", res.Stored, "duplicates", res.Duplicates, "withheld", res.Withheld,
 		"quarantined", res.Quarantined, "gaps", len(res.Gaps), "lag", res.Lag)
+	return res, nil
+}
+
+// skipExpired handles 10010 for the records after res.From: they
+// expired at WeCom before they were pulled, and every pull from the
+// cursor would fail the same way. It asks where the archive begins now
+// (seq 0, limit 1: the oldest record kept) and, if that is past the
+// cursor, records the loss as a gap and moves the cursor to just before
+// it in one Commit, so the next pull goes on from there. Otherwise it
+// returns expired, the original error.
+func (p *Puller) skipExpired(ctx context.Context, res PullResult, expired error) (PullResult, error) {
+	var oldest []wecom.ChatRecord
+	err := p.retry(ctx, func() error {
+		var err error
+		oldest, err = p.Source.ChatData(ctx, 0, 1)
+		return err
+	}, nil)
+	if err != nil || len(oldest) == 0 || oldest[0].Seq <= res.From+1 {
+		return res, expired
+	}
+	g := Gap{After: res.From, Before: oldest[0].Seq, Detected: p.now().UTC()}
+	b := Batch{From: res.From, To: g.Before - 1, Gaps: []Gap{g}}
+	if _, err := p.Store.Commit(ctx, b); err != nil {
+		return res, fmt.Errorf("archive: commit the expired seqs %d–%d as a gap: %w", g.After+1, g.Before-1, err)
+	}
+	res.To, res.Gaps = b.To, b.Gaps
+	p.alert(ctx, AlertGap, fmt.Sprintf("records after seq %d expired at WeCom before they were pulled (10010) and are lost; the archive goes on from seq %d, the oldest WeCom still keeps", g.After, g.Before))
 	return res, nil
 }
 

@@ -797,3 +797,44 @@ func TestNoPlaintextInLogsOrAlerts(t *testing.T) {
 		t.Errorf("alerts %v", e.alerts.alerts)
 	}
 }
+
+// Records that expired at WeCom before they were pulled (10010 for the
+// cursor) are recorded as a gap and the puller goes on from the oldest
+// record WeCom still keeps, rather than failing forever.
+func TestExpiredRecordsBecomeAGap(t *testing.T) {
+	e := newEnv(t)
+	e.srv = wecomtest.NewArchiveServer(wecomtest.ArchiveConfig{Seed: 7, Now: e.clock.Now, StaleSeq: wecomtest.StaleSeqExpired})
+	e.srv.UploadPublicKey(&e.keys[0].PublicKey)
+	e.puller.Source = e.source(1)
+	e.permit("zhangsan")
+	for range 3 {
+		e.text("zhangsan", []string{"lisi"}, "", "pulled")
+	}
+	e.pullAll()
+	lost := []string{e.text("zhangsan", []string{"lisi"}, "", "lost"), e.text("zhangsan", []string{"lisi"}, "", "lost")}
+	e.clock.Advance(6 * 24 * time.Hour)
+	kept := []string{e.text("zhangsan", []string{"lisi"}, "", "new"), e.text("zhangsan", []string{"lisi"}, "", "new")}
+
+	r, err := e.puller.PullOnce(context.Background())
+	if err != nil {
+		t.Fatalf("PullOnce: %v", err)
+	}
+	if len(r.Gaps) != 1 || r.Gaps[0].After != 3 || r.Gaps[0].Before != 6 || r.To != 5 {
+		t.Fatalf("result %+v, want a gap after 3 before 6 and the cursor at 5", r)
+	}
+	if e.alerts.count(archive.AlertExpired) != 1 || e.alerts.count(archive.AlertGap) != 1 {
+		t.Errorf("alerts %v", e.alerts.alerts)
+	}
+	e.pullAll()
+	for _, id := range kept {
+		e.get(id)
+	}
+	for _, id := range lost {
+		if _, err := e.store.GetMessage(context.Background(), id); !errors.Is(err, archive.ErrNotFound) {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+	if e.cursor() != 7 {
+		t.Errorf("cursor %d, want 7", e.cursor())
+	}
+}
