@@ -838,3 +838,26 @@ func TestExpiredRecordsBecomeAGap(t *testing.T) {
 		t.Errorf("cursor %d, want 7", e.cursor())
 	}
 }
+
+// When WeCom serves from the oldest record it keeps instead (the other
+// documented behaviour), the jump is a gap of the same page.
+func TestExpiredRecordsSkippedByWeComAreAGap(t *testing.T) {
+	e := newEnv(t) // StaleSeqRestart
+	e.permit("zhangsan")
+	for range 3 {
+		e.text("zhangsan", []string{"lisi"}, "", "pulled")
+	}
+	e.pullAll()
+	e.text("zhangsan", []string{"lisi"}, "", "lost")
+	e.text("zhangsan", []string{"lisi"}, "", "lost")
+	e.clock.Advance(6 * 24 * time.Hour)
+	e.text("zhangsan", []string{"lisi"}, "", "new")
+	e.text("zhangsan", []string{"lisi"}, "", "new")
+	r := e.pullAll()
+	if len(r.Gaps) != 1 || r.Gaps[0].After != 3 || r.Gaps[0].Before != 6 || r.Stored != 2 || e.cursor() != 7 {
+		t.Fatalf("result %+v cursor %d, want a gap after 3 before 6, 2 stored, cursor 7", r, e.cursor())
+	}
+	if e.alerts.count(archive.AlertGap) != 1 {
+		t.Errorf("alerts %v", e.alerts.alerts)
+	}
+}
