@@ -1,0 +1,66 @@
+package archive_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/archive"
+	"github.com/wecomply/wecomply/policy"
+)
+
+// StoreLedger over the real main store and archive: the permit list,
+// and of a stored consent and a stream record the later one.
+func TestStoreLedger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	l := &archive.StoreLedger{Main: e.main, Archive: e.store}
+	e.permit("zhangsan")
+	if ok, err := l.Permitted(ctx, "zhangsan"); !ok || err != nil {
+		t.Errorf("Permitted(zhangsan) = %v, %v", ok, err)
+	}
+	if ok, err := l.Permitted(ctx, "nobody"); ok || err != nil {
+		t.Errorf("Permitted(nobody) = %v, %v", ok, err)
+	}
+
+	// wmA agreed (main store, at start−1h) and later disagreed in the
+	// stream (at start); wmB disagreed in the stream long ago and agreed
+	// in the main store since.
+	e.consent("zhangsan", "wmA", policy.ConsentAgreed, "msg_audit_approved")
+	if err := e.main.PutConsent(ctx, policy.Consent{UserID: "zhangsan", ExternalUserID: "wmB", Status: policy.ConsentAgreed,
+		Source: "check_single_agree", ChangedAt: start.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	stream := func(id, typ, ext, room string, at time.Time) {
+		m := map[string]any{"msgid": id, "action": "send", "from": ext, "tolist": []string{"zhangsan"}, "roomid": room,
+			"msgtime": at.UnixMilli(), "msgtype": typ, typ: map[string]any{"userid": ext, typ + "_time": at.UnixMilli()}}
+		e.add(m)
+	}
+	stream("s1_external", "disagree", "wmA", "", start)
+	stream("s2_external", "disagree", "wmB", "", start.Add(-time.Hour))
+	stream("s3_external", "agree", "wmC", "wrR", start)
+	e.pullAll()
+
+	for _, c := range []struct {
+		user, ext, room string
+		want            string
+	}{
+		{"zhangsan", "wmA", "", "disagreed:stream"},
+		{"zhangsan", "wmB", "", "agreed:check_single_agree"},
+		{"zhangsan", "wmZ", "", "unknown"},
+		{"lisi", "wmA", "", "unknown"}, // the stream record names zhangsan's chat only
+		{"", "wmC", "wrR", "agreed:stream"},
+		{"", "wmC", "wrOTHER", "unknown"},
+	} {
+		var a archive.ConsentAnswer
+		var err error
+		if c.room != "" {
+			a, err = l.RoomConsent(ctx, c.room, c.ext)
+		} else {
+			a, err = l.Consent(ctx, c.user, c.ext)
+		}
+		if err != nil || a.String() != c.want {
+			t.Errorf("%s/%s/%s: %s, %v; want %s", c.user, c.ext, c.room, a, err, c.want)
+		}
+	}
+}
