@@ -37,6 +37,16 @@ Usage:
                                           them, queue them again, or delete them; each
                                           retry and drop is audited (embedded store:
                                           with the server stopped, or use the API)
+  wecomply archive status           -config FILE [-json]
+  wecomply archive export           -config FILE -out DIR [-user ID] [-customer ID]
+                                    [-room ID] [-type T] [-from T] [-to T] [-q WORDS]
+  wecomply archive retry-quarantine -config FILE
+  wecomply archive rotate-key       -config FILE -new-key-id ID
+                                          the session archive: cursor, lag, quarantine;
+                                          an export with a manifest of SHA-256s (audited);
+                                          decrypt quarantined records after a key was
+                                          added; rewrap every data key under a new
+                                          master key (from WECOMPLY_ARCHIVE_NEW_MASTER_KEY)
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -78,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = auditCmd(ctx, rest, stdout, stderr, environ)
 	case "dead-letters":
 		err = deadLettersCmd(ctx, rest, stdout, stderr, environ)
+	case "archive":
+		err = archiveCmd(ctx, rest, stdout, stderr, environ, nil)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

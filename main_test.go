@@ -130,12 +130,19 @@ func startAppCtx(t *testing.T, ctx context.Context, cfgPath string) (base string
 // (e.g. run a job for a chosen activation).
 func launchAppAt(t *testing.T, ctx context.Context, clk *testclock.Clock, cfgPath string, logs io.Writer) (*app, string, <-chan struct{}) {
 	t.Helper()
+	return launchAppWith(t, ctx, cfgPath, logs, appOptions{Now: clk.Now})
+}
+
+// launchAppWith is launchAppAt with every app option given (opts.Now is
+// the clock).
+func launchAppWith(t *testing.T, ctx context.Context, cfgPath string, logs io.Writer, opts appOptions) (*app, string, <-chan struct{}) {
+	t.Helper()
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		appOptions{Now: clk.Now})
+		opts)
 	if err != nil {
 		t.Fatal(err)
 	}

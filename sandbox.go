@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -83,6 +85,7 @@ type sandboxEnv struct {
 	dir        string
 	removeDir  bool
 	fake       *wecomtest.Server
+	archive    *wecomtest.ArchiveServer
 	org        sandbox.Org
 	app        *app
 	ln         net.Listener
@@ -159,7 +162,11 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	}
 	sb.log = newLogger(cfg.Log, stderr)
 
-	if sb.app, err = newApp(ctx, &cfg, sb.log, appOptions{Now: o.Now}); err != nil {
+	source, err := sb.sandboxArchive(&cfg, secrets[wecom.AppArchive])
+	if err != nil {
+		return nil, err
+	}
+	if sb.app, err = newApp(ctx, &cfg, sb.log, appOptions{Now: o.Now, ArchiveSource: source}); err != nil {
 		return nil, err
 	}
 	if sb.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
@@ -182,6 +189,62 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	}
 	sb.app.handler = withSandboxPage(page, sb.app.handler)
 	return sb, nil
+}
+
+// sandboxArchive turns the session archive on over a fake WeCom archive
+// with its own key pair, and fresh master and index keys. The fake's
+// records live in memory, so the archive file starts afresh with each run
+// (a cursor from an earlier run would point past the new fake's records).
+func (sb *sandboxEnv) sandboxArchive(cfg *config.Config, secret string) (wecom.ArchiveSource, error) {
+	now := sb.opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	sb.archive = wecomtest.NewArchiveServer(wecomtest.ArchiveConfig{Seed: uint64(now().UnixNano()), Now: now, Secret: secret})
+	key, err := wecomtest.GenerateArchiveKey()
+	if err != nil {
+		return nil, err
+	}
+	ver := sb.archive.UploadPublicKey(&key.PublicKey)
+	path := filepath.Join(sb.dir, "archive.db")
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("sandbox: archive: %w", err)
+	}
+	cfg.Archive.Enabled = true
+	cfg.Archive.Path = path
+	cfg.Archive.PollInterval = 30 * time.Second
+	cfg.Archive.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(randomBytes(32)))
+	cfg.Archive.IndexKey = config.Secret(base64.StdEncoding.EncodeToString(randomBytes(32)))
+	pem, err := wecomtest.ArchiveKeyPEM(key, true)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Archive.PrivateKeys = []config.ArchivePrivateKey{{Version: ver, PEM: config.Secret(pem)}}
+	return wecomtest.NewArchiveSource(sb.archive, secret, map[uint32]*rsa.PrivateKey{ver: key}), nil
+}
+
+// trickle adds a few demo messages to the fake archive every interval and
+// wakes the puller, as a msgaudit_notify would, so the archive is alive.
+func (sb *sandboxEnv) trickle(ctx context.Context, every time.Duration) {
+	now := sb.opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := sb.archive.Trickle(now()); err != nil {
+			sb.log.Warn("sandbox: archive trickle", "err", err)
+		}
+		if a := sb.app; a != nil && a.archive != nil {
+			a.archive.puller.Wake()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // applyPolicy puts the demo company's compliance policy into cfg: its
@@ -244,6 +307,9 @@ Ctrl-C stops the sandbox.
 // run serves until ctx ends, shuts the app down gracefully (as serve
 // does), then stops the fake and removes a temp data dir.
 func (sb *sandboxEnv) run(ctx context.Context) error {
+	tctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go sb.trickle(tctx, 20*time.Second)
 	err := sb.app.run(ctx, sb.ln)
 	sb.app, sb.ln = nil, nil // run closed them
 	return errors.Join(err, sb.cleanup())
@@ -269,8 +335,11 @@ func (sb *sandboxEnv) cleanup() error {
 }
 
 // randomHex returns n random bytes as hex.
-func randomHex(n int) string {
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+// randomBytes returns n random bytes.
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand since Go 1.24)
-	return hex.EncodeToString(b)
+	return b
 }

@@ -111,6 +111,8 @@ type app struct {
 	pool    *worker.Pool
 	jobs    *jobs.Scheduler
 	reg     *prometheus.Registry
+	// archive is the session archive; nil when archive.enabled is off.
+	archive *archiveParts
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -118,6 +120,10 @@ type app struct {
 type appOptions struct {
 	// Now is the app's clock (nil: time.Now); tests set it. See newApp.
 	Now func() time.Time
+	// ArchiveSource is where the archive is pulled from when
+	// archive.enabled is on (nil: the SDK; the sandbox and tests give
+	// the fake).
+	ArchiveSource wecom.ArchiveSource
 }
 
 // newApp builds the app. opts.Now is the one "now" of every part that
@@ -157,6 +163,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 	}()
 
+	var procArchive processor.Archive
+	var archiveAPI handlers.ArchiveReader
+	if cfg.Archive.Enabled {
+		if a.archive, err = newArchive(ctx, cfg, st, opts.ArchiveSource, log, reg, now); err != nil {
+			return nil, err
+		}
+		procArchive, archiveAPI = a.archive, a.archive
+	}
+
 	tokens := make([]string, len(cfg.Admin.Tokens))
 	for i, t := range cfg.Admin.Tokens {
 		tokens[i] = t.Reveal()
@@ -166,7 +181,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	var submitter handlers.Submitter
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
-	deps := jobDeps{cfg: cfg, store: st, log: log, now: now}
+	deps := jobDeps{cfg: cfg, store: st, archive: a.archive, log: log, now: now}
 	if cfg.WeCom.Secret == "" {
 		log.Warn("wecom.secret is not set: notices and the compliance policy are disabled (callbacks are still received and logged)")
 	} else {
@@ -180,7 +195,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 		pcfg := processorConfig(cfg, log)
 		pcfg.Now = now
-		proc, err := processor.New(st, notifier, client, nil, pcfg, reg)
+		proc, err := processor.New(st, notifier, client, procArchive, pcfg, reg)
 		if err != nil {
 			return nil, err
 		}
@@ -206,6 +221,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		Notify:          submitter,
 		Notices:         processorConfig(cfg, log).Notices,
 		Jobs:            jobLister{a.jobs},
+		Archive:         archiveAPI,
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -380,6 +396,16 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		a.pool.Run(workCtx)
 	}()
 	a.jobs.Start(workCtx)
+	archiveDone := make(chan struct{})
+	if a.archive != nil {
+		host, _ := os.Hostname()
+		go func() {
+			defer close(archiveDone)
+			a.archive.run(workCtx, a.store, fmt.Sprintf("%s-%d", host, os.Getpid()), a.cfg.Jobs.Lease)
+		}()
+	} else {
+		close(archiveDone)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -414,12 +440,20 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	case <-sctx.Done():
 		a.log.Warn("workers did not finish within the shutdown timeout; their leases will bring the events back")
 	}
+	select {
+	case <-archiveDone:
+	case <-sctx.Done():
+		a.log.Warn("the archive puller did not stop within the shutdown timeout; a page it was storing is stored whole or not at all")
+	}
 	a.close()
 	a.log.Info("stopped")
 	return err
 }
 
 func (a *app) close() {
+	if a.archive != nil {
+		a.archive.close()
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Warn("close store", "err", err)
 	}
@@ -428,11 +462,12 @@ func (a *app) close() {
 // jobDeps are what the cron jobs are built from. proc is nil when
 // wecom.secret is not set; now nil is time.Now.
 type jobDeps struct {
-	cfg   *config.Config
-	store store.Store
-	proc  *processor.Processor
-	log   *slog.Logger
-	now   func() time.Time
+	cfg     *config.Config
+	store   store.Store
+	archive *archiveParts // nil when archive.enabled is off
+	proc    *processor.Processor
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // newScheduler builds the cron with every job of registerJobs.

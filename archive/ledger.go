@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/wecomply/wecomply/policy"
@@ -30,13 +31,22 @@ var _ MainStore = store.Store(nil)
 type StoreLedger struct {
 	Main    MainStore
 	Archive Store
+	// Permits, when set, is WeCom's own permit list, the authority on who
+	// is archived: the main store learns it only when the directory is
+	// reconciled, so a fresh deployment would otherwise withhold every
+	// internal message until then — for good, since withheld content is
+	// never stored.
+	Permits *PermitList
 }
 
 var _ Ledger = (*StoreLedger)(nil)
 
-// Permitted implements Ledger: the person's InPermitList; an unknown
-// person is not permitted.
+// Permitted implements Ledger: WeCom's permit list when Permits is set,
+// else the person's InPermitList (an unknown person is not permitted).
 func (l *StoreLedger) Permitted(ctx context.Context, userID string) (bool, error) {
+	if l.Permits != nil {
+		return l.Permits.Has(ctx, userID)
+	}
 	p, err := l.Main.GetPerson(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -116,4 +126,50 @@ func (l *StoreLedger) streamAnswer(ctx context.Context, q Query, ok func(Message
 		}
 	}
 	return best, nil
+}
+
+// PermitList is WeCom's archive permit list (msgaudit/get_permit_user_list),
+// fetched at most once per TTL. A failed fetch is an error, never "not
+// permitted": the puller then stores nothing of the page and tries again,
+// rather than withhold content on a guess.
+type PermitList struct {
+	// Fetch returns every member on the list (wecom.Client.PermitUsers).
+	Fetch func(ctx context.Context) ([]string, error)
+	// TTL is how long a fetched list is used (DefaultPermitTTL if 0).
+	TTL time.Duration
+	// Clock may be nil (time.Now).
+	Clock func() time.Time
+
+	mu      sync.Mutex
+	members map[string]bool
+	fetched time.Time
+}
+
+// DefaultPermitTTL is how long a fetched permit list is used.
+const DefaultPermitTTL = 10 * time.Minute
+
+// Has reports whether userID is on the list.
+func (p *PermitList) Has(ctx context.Context, userID string) (bool, error) {
+	now := time.Now()
+	if p.Clock != nil {
+		now = p.Clock()
+	}
+	ttl := p.TTL
+	if ttl <= 0 {
+		ttl = DefaultPermitTTL
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.members == nil || now.Sub(p.fetched) >= ttl || now.Before(p.fetched) {
+		ids, err := p.Fetch(ctx)
+		if err != nil {
+			return false, fmt.Errorf("archive: permit list: %w", err)
+		}
+		p.members = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			p.members[id] = true
+		}
+		p.fetched = now
+	}
+	return p.members[userID], nil
 }

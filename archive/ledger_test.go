@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -62,5 +63,45 @@ func TestStoreLedger(t *testing.T) {
 		if err != nil || a.String() != c.want {
 			t.Errorf("%s/%s/%s: %s, %v; want %s", c.user, c.ext, c.room, a, err, c.want)
 		}
+	}
+}
+
+func TestPermitListCachesAndFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	calls := 0
+	var fail error
+	list := []string{"zhangsan"}
+	p := &archive.PermitList{TTL: time.Minute, Clock: func() time.Time { return now },
+		Fetch: func(context.Context) ([]string, error) {
+			calls++
+			return list, fail
+		}}
+	for _, tc := range []struct {
+		user string
+		want bool
+	}{{"zhangsan", true}, {"wangwu", false}} {
+		got, err := p.Has(ctx, tc.user)
+		if err != nil || got != tc.want {
+			t.Errorf("Has(%s) = %v, %v; want %v", tc.user, got, err, tc.want)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("fetched %d times within the TTL, want 1", calls)
+	}
+	list = []string{"zhangsan", "wangwu"}
+	now = now.Add(time.Minute)
+	if got, err := p.Has(ctx, "wangwu"); err != nil || !got {
+		t.Errorf("after the TTL: Has(wangwu) = %v, %v; want true (fetched again)", got, err)
+	}
+	fail = errors.New("48002 api forbidden")
+	now = now.Add(time.Minute)
+	if got, err := p.Has(ctx, "zhangsan"); err == nil || got {
+		t.Errorf("a failed fetch gave %v, %v; want an error, never a guess", got, err)
+	}
+	l := &archive.StoreLedger{Permits: p}
+	fail = nil
+	if got, err := l.Permitted(ctx, "wangwu"); err != nil || !got {
+		t.Errorf("StoreLedger with Permits: Permitted(wangwu) = %v, %v", got, err)
 	}
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// Jobs lists the configured cron jobs (GET /api/v1/jobs); nil lists
 	// none.
 	Jobs JobLister
+	// Archive serves /api/v1/archive/…; nil (the archive is off) answers
+	// those routes 404.
+	Archive ArchiveReader
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -138,6 +141,12 @@ func New(o Options) (*gin.Engine, error) {
 	api.POST("/holds", holds.create)
 	api.DELETE("/holds/:id", holds.release)
 	dead := &deadLettersAPI{st: o.Store, now: o.Now, logger: o.Logger}
+	if o.Archive != nil {
+		arch := &archiveAPI{ar: o.Archive, opts: &o}
+		api.GET("/archive/status", arch.status)
+		api.GET("/archive/messages", arch.messages)
+		api.GET("/archive/conversations/:id", arch.conversation)
+	}
 	api.GET("/dead-letters", dead.list)
 	api.GET("/dead-letters/:id", dead.get)
 	api.POST("/dead-letters/:id/retry", dead.retry)

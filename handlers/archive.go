@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomply/wecomply/archive"
+)
+
+// ArchiveReader is what the archive API needs: the puller's status and
+// the audited search (archive.Archive.Search writes every search, with the
+// actor, to the audit log before it returns content).
+type ArchiveReader interface {
+	Status(ctx context.Context) (archive.Status, error)
+	Search(ctx context.Context, actor string, q archive.SearchQuery) ([]archive.Result, string, error)
+}
+
+type archiveAPI struct {
+	ar   ArchiveReader
+	opts *Options
+}
+
+// maxArchivePage bounds ?limit= of the archive listings.
+const maxArchivePage = 1000
+
+// status serves GET /api/v1/archive/status: cursor, newest msgtime, lag,
+// quarantine, gaps, rates.
+func (a *archiveAPI) status(c *gin.Context) {
+	s, err := a.ar.Status(c.Request.Context())
+	if err != nil {
+		writeError(c, a.opts.Logger, "archive status", err)
+		return
+	}
+	c.JSON(http.StatusOK, s)
+}
+
+// messages serves GET /api/v1/archive/messages?user=&customer=&room=&type=
+// &from=&to=&q=&cursor=&limit=&order=asc: a page of messages, content
+// opened, newest first; next is the cursor of the next page ("" after the
+// last). The search and who asked (X-Wecomply-Actor) are audited.
+func (a *archiveAPI) messages(c *gin.Context) {
+	q, ok := a.query(c)
+	if !ok {
+		return
+	}
+	q.User, q.Customer, q.Room, q.Type = c.Query("user"), c.Query("customer"), c.Query("room"), c.Query("type")
+	q.Conversation = c.Query("conversation")
+	a.search(c, q)
+}
+
+// conversation serves GET /api/v1/archive/conversations/:id: one chat's
+// messages, oldest first (order=desc for newest first), with the same
+// time, text and paging parameters.
+func (a *archiveAPI) conversation(c *gin.Context) {
+	q, ok := a.query(c)
+	if !ok {
+		return
+	}
+	q.Conversation = c.Param("id")
+	if _, set := c.GetQuery("order"); !set {
+		q.Ascending = true
+	}
+	a.search(c, q)
+}
+
+// query reads the parameters both listings share; it answers 400 itself
+// when one is wrong.
+func (a *archiveAPI) query(c *gin.Context) (archive.SearchQuery, bool) {
+	var q archive.SearchQuery
+	actor := c.GetHeader(ActorHeader)
+	if problem := checkActor(actor); problem != "" {
+		badRequest(c, ActorHeader, problem)
+		return q, false
+	}
+	limit, ok := queryLimit(c, 100, maxArchivePage)
+	if !ok {
+		return q, false
+	}
+	q.Limit = limit
+	for _, f := range []struct {
+		name string
+		to   *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		s := c.Query(f.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			badRequest(c, f.name, "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00+08:00")
+			return q, false
+		}
+		*f.to = t
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		badRequest(c, "to", "must be after from")
+		return q, false
+	}
+	switch c.Query("order") {
+	case "", "desc":
+	case "asc":
+		q.Ascending = true
+	default:
+		badRequest(c, "order", `must be "asc" or "desc"`)
+		return q, false
+	}
+	q.Text = c.Query("q")
+	q.Cursor = c.Query("cursor")
+	return q, true
+}
+
+func (a *archiveAPI) search(c *gin.Context, q archive.SearchQuery) {
+	actor := c.GetHeader(ActorHeader)
+	if actor == "" {
+		actor = "api"
+	}
+	res, next, err := a.ar.Search(c.Request.Context(), actor, q)
+	switch {
+	case errors.Is(err, archive.ErrQueryText):
+		badRequest(c, "q", "must hold a letter, digit or CJK character to search by")
+		return
+	case errors.Is(err, archive.ErrInvalidCursor):
+		badRequest(c, "cursor", "not one this listing returned")
+		return
+	case err != nil:
+		writeError(c, a.opts.Logger, "archive search", err)
+		return
+	}
+	if res == nil {
+		res = []archive.Result{}
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": res, "next": next})
+}
