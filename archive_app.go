@@ -160,7 +160,8 @@ func newArchive(ctx context.Context, cfg *config.Config, st store.Store, source 
 	p := &archiveParts{store: ast, keys: keys, index: idx, source: source, log: log}
 	p.puller = &archive.Puller{
 		Source: source, Store: ast, Keys: keys, Index: idx,
-		Ledger:          &archive.StoreLedger{Main: st, Archive: ast, Permits: permits},
+		Ledger: &archive.StoreLedger{Main: st, Archive: ast, Permits: permits,
+			Rooms: &archive.RoomAgreements{Clock: now, Fetch: client.CheckRoomAgree}},
 		Alerts:          newArchiveAlerter(st, log, reg, now),
 		Log:             log,
 		Clock:           now,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
 )
 
 // MainStore is what StoreLedger reads of wecomply's main store.
@@ -37,6 +38,9 @@ type StoreLedger struct {
 	// internal message until then — for good, since withheld content is
 	// never stored.
 	Permits *PermitList
+	// Rooms, when set, asks WeCom (check_room_agree) for a group's
+	// answers, beside the group's agree / disagree records in the stream.
+	Rooms *RoomAgreements
 }
 
 var _ Ledger = (*StoreLedger)(nil)
@@ -100,6 +104,13 @@ func (l *StoreLedger) RoomConsent(ctx context.Context, roomID, externalID string
 	s, err := l.streamAnswer(ctx, Query{Room: roomID, Customer: externalID}, func(m Message) bool { return true })
 	if err != nil {
 		return ConsentAnswer{}, err
+	}
+	if l.Rooms != nil {
+		r, err := l.Rooms.answer(ctx, roomID, externalID)
+		if err != nil {
+			return ConsentAnswer{}, err
+		}
+		s = later(s, r)
 	}
 	return s.ConsentAnswer, nil
 }
@@ -172,4 +183,68 @@ func (p *PermitList) Has(ctx context.Context, userID string) (bool, error) {
 		p.fetched = now
 	}
 	return p.members[userID], nil
+}
+
+// SourceCheckRoomAgree names answers from msgaudit/check_room_agree.
+const SourceCheckRoomAgree = "check_room_agree"
+
+// RoomAgreements are WeCom's answers for groups (msgaudit/check_room_agree,
+// 1,500 calls a minute), fetched once per room per TTL. A transport
+// failure is an error (the puller stores nothing of the page and tries
+// again); an answer of WeCom's that refuses the room (an errcode) counts as
+// no answer — its messages are withheld, not stalled.
+type RoomAgreements struct {
+	Fetch func(ctx context.Context, roomID string) ([]wecom.AgreeInfo, error)
+	// TTL is how long a room's answers are used (DefaultPermitTTL if 0).
+	TTL time.Duration
+	// Clock may be nil (time.Now).
+	Clock func() time.Time
+
+	mu    sync.Mutex
+	rooms map[string]roomAnswers
+}
+
+type roomAnswers struct {
+	fetched time.Time
+	by      map[string]wecom.AgreeInfo // external id → answer
+}
+
+// maxRooms bounds the rooms RoomAgreements remembers.
+const maxRooms = 10_000
+
+func (r *RoomAgreements) answer(ctx context.Context, roomID, externalID string) (datedAnswer, error) {
+	now := time.Now()
+	if r.Clock != nil {
+		now = r.Clock()
+	}
+	ttl := r.TTL
+	if ttl <= 0 {
+		ttl = DefaultPermitTTL
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok := r.rooms[roomID]
+	if !ok || now.Sub(a.fetched) >= ttl || now.Before(a.fetched) {
+		infos, err := r.Fetch(ctx, roomID)
+		var apiErr *wecom.APIError
+		switch {
+		case errors.As(err, &apiErr):
+			infos = nil
+		case err != nil:
+			return datedAnswer{}, fmt.Errorf("archive: check_room_agree %s: %w", roomID, err)
+		}
+		a = roomAnswers{fetched: now, by: make(map[string]wecom.AgreeInfo, len(infos))}
+		for _, in := range infos {
+			a.by[in.ExternalOpenID] = in
+		}
+		if r.rooms == nil || len(r.rooms) >= maxRooms {
+			r.rooms = map[string]roomAnswers{}
+		}
+		r.rooms[roomID] = a
+	}
+	in, ok := a.by[externalID]
+	if !ok || (in.Status != wecom.AgreeStatusAgree && in.Status != wecom.AgreeStatusDisagree) {
+		return datedAnswer{}, nil
+	}
+	return datedAnswer{ConsentAnswer{Known: true, Agreed: in.Status == wecom.AgreeStatusAgree, Source: SourceCheckRoomAgree}, in.ChangedAt}, nil
 }

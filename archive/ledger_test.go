@@ -8,6 +8,7 @@ import (
 
 	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/wecom"
 )
 
 // StoreLedger over the real main store and archive: the permit list,
@@ -103,5 +104,52 @@ func TestPermitListCachesAndFailsClosed(t *testing.T) {
 	fail = nil
 	if got, err := l.Permitted(ctx, "wangwu"); err != nil || !got {
 		t.Errorf("StoreLedger with Permits: Permitted(wangwu) = %v, %v", got, err)
+	}
+}
+
+// A group's answers from check_room_agree count beside the stream's: the
+// later wins; a room WeCom refuses (an errcode) is no answer, a failed
+// call an error.
+func TestRoomAgreements(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	calls := 0
+	var fail error
+	rooms := &archive.RoomAgreements{TTL: time.Minute, Clock: func() time.Time { return start },
+		Fetch: func(_ context.Context, room string) ([]wecom.AgreeInfo, error) {
+			calls++
+			if fail != nil {
+				return nil, fail
+			}
+			if room != "wrR" {
+				return nil, &wecom.APIError{Op: "msgaudit/check_room_agree", Code: 301052, Msg: "会话存档已过期"}
+			}
+			return []wecom.AgreeInfo{
+				{ExternalOpenID: "wmAgreed", Status: wecom.AgreeStatusAgree, ChangedAt: start.Add(-time.Hour)},
+				{ExternalOpenID: "wmLater", Status: wecom.AgreeStatusAgree, ChangedAt: start.Add(-2 * time.Hour)},
+			}, nil
+		}}
+	l := &archive.StoreLedger{Main: e.main, Archive: e.store, Rooms: rooms}
+	// wmLater disagreed in the group's stream after agreeing to WeCom.
+	e.add(map[string]any{"msgid": "d1_external", "action": "send", "from": "wmLater", "tolist": []string{"zhangsan"}, "roomid": "wrR",
+		"msgtime": start.Add(-time.Hour).UnixMilli(), "msgtype": "disagree", "disagree": map[string]any{"userid": "wmLater", "disagree_time": start.Add(-time.Hour).UnixMilli()}})
+	e.pullAll()
+	for _, c := range []struct{ room, ext, want string }{
+		{"wrR", "wmAgreed", "agreed:check_room_agree"},
+		{"wrR", "wmLater", "disagreed:stream"},
+		{"wrR", "wmNobody", "unknown"},
+		{"wrGone", "wmAgreed", "unknown"},
+	} {
+		a, err := l.RoomConsent(ctx, c.room, c.ext)
+		if err != nil || a.String() != c.want {
+			t.Errorf("%s/%s: %s, %v; want %s", c.room, c.ext, a, err, c.want)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("check_room_agree called %d times, want once per room within the TTL (2)", calls)
+	}
+	fail = errors.New("connection refused")
+	if _, err := l.RoomConsent(ctx, "wrNew", "wmAgreed"); err == nil {
+		t.Errorf("a failed check_room_agree gave no error: the page would be stored on a guess")
 	}
 }
