@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -230,10 +231,11 @@ func (sb *sandboxEnv) trickle(ctx context.Context, every time.Duration) {
 	if now == nil {
 		now = time.Now
 	}
+	rnd := mrand.New(mrand.NewPCG(uint64(now().UnixNano()), 1))
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := sb.archive.Trickle(now()); err != nil {
+		if _, err := sb.org.ArchiveTrickle(sb.archive, now(), 3, rnd); err != nil {
 			sb.log.Warn("sandbox: archive trickle", "err", err)
 		}
 		if a := sb.app; a != nil && a.archive != nil {
@@ -288,6 +290,8 @@ the notice 《%s》 version %d (%s:v%d) is published to %s (%d people).
   Callback URL:    %s%s   (Token and EncodingAESKey generated for this run)
   Admin token:     %s
   Event log:       curl -H 'Authorization: Bearer %s' '%s/api/v1/events?limit=10'
+  Session archive: curl -H 'Authorization: Bearer %s' '%s/api/v1/archive/messages?limit=10'
+                   (a few demo chats every 20 s; a customer's chats are kept once they agree)
   Fake WeCom API:  %s/cgi-bin/   (corp %s, app AgentID %d)
   Data dir:        %s   (%s)
 
@@ -301,7 +305,7 @@ Ctrl-C stops the sandbox.
 `, sb.org.CorpName, len(sb.org.Departments), len(sb.org.People), len(sb.org.Customers),
 		p.Title, p.Version, p.NoticeID, p.Version, sb.org.DescribeAudience(p), len(sb.org.Audience(p)),
 		sb.base, sandbox.Prefix, sb.base, sandboxCallback, sb.adminToken, sb.adminToken, sb.base,
-		sb.fake.URL, sandboxCorpID, sandboxAgentID, sb.dir, kept)
+		sb.adminToken, sb.base, sb.fake.URL, sandboxCorpID, sandboxAgentID, sb.dir, kept)
 }
 
 // run serves until ctx ends, shuts the app down gracefully (as serve
