@@ -17,8 +17,10 @@
 // as 2 bytes big-endian and x):
 //
 //	messages   msgid → message (binary, see encodeMessage)
+//	tolists    ref → ToList ids                     lists of 8 ids or more, shared (listRef)
+//	tolistrefs ref → how many messages use it (8 bytes)
 //	bytime     t ‖ msgid → ∅                        every message
-//	byparty    s(id) ‖ t ‖ msgid → ∅                 From and each ToList id
+//	byparty    s(id) ‖ t ‖ msgid → ∅                 From, and the receiver of a chat not in a room
 //	byroom     s(roomid) ‖ t ‖ msgid → ∅
 //	byconv     s(conversation) ‖ t ‖ msgid → ∅
 //	bytoken    token (8 bytes) ‖ t ‖ msgid → ∅       each of the message's tokens
@@ -29,13 +31,15 @@
 //	quarids    msgid → seq (8 bytes)
 //	datakeys   day ‖ "/" ‖ id → DataKey JSON
 //	gaps       after ‖ before (8 bytes each) → Gap JSON
+//	memberrooms s(id) ‖ roomid → ∅                 ids seen in a room's messages (sender or receiver)
+//	roomhash   roomid → hash of the members of its last message   (skips rewriting memberrooms)
 //	meta       cursor, messages, withheld, quarantined, gaps → 8 bytes;
 //	           lastcommit → µs
 //
 // Search picks the most selective index the query has (each token's
 // postings, the person's, the customer's, the room's, the conversation's,
-// else bytime), estimated by counting its entries in the time range up to
-// estimateCap, scans it in time order from the page cursor, and checks
+// else bytime) — the one with the fewest entries in the time range, found
+// by walking them side by side until the first ends (see smallest) —, scans it in time order from the page cursor, and checks
 // the remaining filters by looking the (t, msgid) up in their indexes; only
 // a type filter needs the message itself.
 package embedded
@@ -84,12 +88,18 @@ var (
 	bucketDataKeys   = []byte("datakeys")
 	bucketGaps       = []byte("gaps")
 	bucketMeta       = []byte("meta")
+
+	bucketMemberRooms = []byte("memberrooms")
+	bucketRoomHash    = []byte("roomhash")
+	bucketToLists     = []byte("tolists")
+	bucketToListRefs  = []byte("tolistrefs")
 )
 
 var allBuckets = [][]byte{
 	bucketMessages, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
 	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
+	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs,
 }
 
 // Meta keys.

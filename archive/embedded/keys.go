@@ -119,6 +119,11 @@ func deleteMessage(tx *bolt.Tx, m archive.Message) error {
 	if err := tx.Bucket(bucketMessages).Delete([]byte(m.MsgID)); err != nil {
 		return err
 	}
+	if ref := listRef(m.ToList); ref != nil {
+		if err := shareList(tx, ref, m.ToList, -1); err != nil {
+			return err
+		}
+	}
 	err := indexKeys(tx, m, func(b *bolt.Bucket, key []byte) error { return b.Delete(key) })
 	if err != nil {
 		return err
