@@ -293,12 +293,23 @@ func tokenPrefix(t uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8+8+40), t)
 }
 
-// entryKey is prefix ‖ time ‖ msgid, the key of every time-ordered index.
-func entryKey(prefix []byte, t []byte, msgID string) []byte {
-	k := make([]byte, 0, len(prefix)+8+len(msgID))
+// entryKey is prefix ‖ time ‖ num, the key of every time-ordered index
+// (num is the message's number, its key in the messages bucket).
+func entryKey(prefix []byte, t []byte, num uint64) []byte {
+	k := make([]byte, 0, len(prefix)+16)
 	k = append(k, prefix...)
 	k = append(k, t...)
-	return append(k, msgID...)
+	return binary.BigEndian.AppendUint64(k, num)
+}
+
+// storedMsgID reads the msgid of a stored message, nothing else.
+func storedMsgID(v []byte) (string, error) {
+	d := &decoder{b: v}
+	if d.byte1() != codecVersion {
+		return "", errCorrupt
+	}
+	id := d.bytes()
+	return string(id), d.err
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

@@ -21,6 +21,8 @@ const indexFill = 0.9
 // into fewer, fuller pages, and faster).
 type writer struct {
 	tx                                       *bolt.Tx
+	next                                     uint64 // the next message number, 0 until known
+	msgIDs                                   *bolt.Bucket
 	msgs, meta, recalls, days, quar, quarIDs *bolt.Bucket
 	memberRooms, roomHashes                  *bolt.Bucket
 	roomHash                                 map[string]uint64 // this transaction's roomhash
@@ -33,6 +35,7 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 	return &writer{
 		tx: tx, now: now,
 		msgs:    tx.Bucket(bucketMessages),
+		msgIDs:  tx.Bucket(bucketMsgIDs),
 		meta:    tx.Bucket(bucketMeta),
 		recalls: tx.Bucket(bucketRecalls),
 		days:    tx.Bucket(bucketDays),
@@ -47,14 +50,14 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 }
 
 // indexKeys calls fn with each index bucket and key of m.
-func indexKeys(tx *bolt.Tx, m archive.Message, fn func(b *bolt.Bucket, key []byte) error) error {
+func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucket, key []byte) error) error {
 	t := timeKey(m.Time)
-	if err := fn(tx.Bucket(bucketByTime), entryKey(nil, t, m.MsgID)); err != nil {
+	if err := fn(tx.Bucket(bucketByTime), entryKey(nil, t, num)); err != nil {
 		return err
 	}
 	party := tx.Bucket(bucketByParty)
 	if m.From != "" {
-		if err := fn(party, entryKey(strPrefix(m.From), t, m.MsgID)); err != nil {
+		if err := fn(party, entryKey(strPrefix(m.From), t, num)); err != nil {
 			return err
 		}
 	}
@@ -68,38 +71,43 @@ func indexKeys(tx *bolt.Tx, m archive.Message, fn func(b *bolt.Bucket, key []byt
 			if id == "" || id == m.From || slices.Contains(m.ToList[:i], id) {
 				continue
 			}
-			if err := fn(party, entryKey(strPrefix(id), t, m.MsgID)); err != nil {
+			if err := fn(party, entryKey(strPrefix(id), t, num)); err != nil {
 				return err
 			}
 		}
 	}
 	if m.RoomID != "" {
-		if err := fn(tx.Bucket(bucketByRoom), entryKey(strPrefix(m.RoomID), t, m.MsgID)); err != nil {
+		if err := fn(tx.Bucket(bucketByRoom), entryKey(strPrefix(m.RoomID), t, num)); err != nil {
 			return err
 		}
 	}
 	if m.Conversation != "" {
-		if err := fn(tx.Bucket(bucketByConv), entryKey(strPrefix(m.Conversation), t, m.MsgID)); err != nil {
+		if err := fn(tx.Bucket(bucketByConv), entryKey(strPrefix(m.Conversation), t, num)); err != nil {
 			return err
 		}
 	}
 	tokens := tx.Bucket(bucketByToken)
 	for _, tok := range m.Tokens {
-		if err := fn(tokens, entryKey(tokenPrefix(tok), t, m.MsgID)); err != nil {
+		if err := fn(tokens, entryKey(tokenPrefix(tok), t, num)); err != nil {
 			return err
 		}
 	}
 	day := archive.DayOf(m)
-	return fn(tx.Bucket(bucketByDay), append([]byte(day), m.MsgID...))
+	return fn(tx.Bucket(bucketByDay), append([]byte(day), u64(num)...))
 }
 
 // store writes m unless its msgid is stored already (then it reports
 // false), and takes its msgid out of the quarantine.
 func (w *writer) store(m archive.Message) (bool, error) {
 	id := []byte(m.MsgID)
-	if w.msgs.Get(id) != nil {
+	if w.msgIDs.Get(id) != nil {
 		return false, nil
 	}
+	if w.next == 0 {
+		w.next = getU64(w.meta.Get(metaNextNum)) + 1
+	}
+	num := w.next
+	w.next++
 	if m.StoredAt.IsZero() {
 		m.StoredAt = w.now
 	}
@@ -109,10 +117,14 @@ func (w *writer) store(m archive.Message) (bool, error) {
 			return false, err
 		}
 	}
-	if err := w.msgs.Put(id, encodeMessage(m, ref)); err != nil {
+	w.msgs.FillPercent = 1 // numbers only grow
+	if err := w.msgs.Put(u64(num), encodeMessage(m, ref)); err != nil {
 		return false, err
 	}
-	err := indexKeys(w.tx, m, func(b *bolt.Bucket, key []byte) error {
+	if err := w.msgIDs.Put(id, u64(num)); err != nil {
+		return false, err
+	}
+	err := indexKeys(w.tx, m, num, func(b *bolt.Bucket, key []byte) error {
 		w.index[b] = append(w.index[b], key)
 		return nil
 	})
@@ -231,7 +243,7 @@ func (w *writer) unquarantine(msgID string) (bool, error) {
 // quarantine adds q unless its msgid is stored or quarantined already.
 func (w *writer) quarantine(q archive.Quarantined) error {
 	id := []byte(q.Record.MsgID)
-	if w.msgs.Get(id) != nil || w.quarIDs.Get(id) != nil {
+	if w.msgIDs.Get(id) != nil || w.quarIDs.Get(id) != nil {
 		return nil
 	}
 	if q.Since.IsZero() {
@@ -266,6 +278,11 @@ func (w *writer) flush() error {
 		}
 	}
 	w.index = nil
+	if w.next != 0 {
+		if err := w.meta.Put(metaNextNum, u64(w.next-1)); err != nil {
+			return err
+		}
+	}
 	for name, d := range map[string]int64{string(metaMessages): w.counts.messages, string(metaWithheld): w.counts.withheld,
 		string(metaQuarantined): w.counts.quarantined} {
 		if d != 0 {

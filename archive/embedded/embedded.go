@@ -12,19 +12,21 @@
 // what the cursor says is stored, or hold what is not. The file is never
 // opened with NoSync.
 //
-// Layout (one bucket each; t is a time in microseconds with its sign bit
+// Layout (one bucket each; num is a message's number, given in commit
+// order, 8 bytes big-endian; t is a time in microseconds with its sign bit
 // flipped, big-endian, so that keys sort in time order; s(x) is x's length
 // as 2 bytes big-endian and x):
 //
-//	messages   msgid → message (binary, see encodeMessage)
+//	messages   num → message (binary, see encodeMessage)
+//	msgids     msgid → num
 //	tolists    ref → ToList ids                     lists of 8 ids or more, shared (listRef)
 //	tolistrefs ref → how many messages use it (8 bytes)
-//	bytime     t ‖ msgid → ∅                        every message
-//	byparty    s(id) ‖ t ‖ msgid → ∅                 From, and the receiver of a chat not in a room
-//	byroom     s(roomid) ‖ t ‖ msgid → ∅
-//	byconv     s(conversation) ‖ t ‖ msgid → ∅
-//	bytoken    token (8 bytes) ‖ t ‖ msgid → ∅       each of the message's tokens
-//	byday      day ‖ msgid → ∅                       archive.DayOf, for PurgeDay
+//	bytime     t ‖ num → ∅                           every message
+//	byparty    s(id) ‖ t ‖ num → ∅                   From, and the receiver of a chat not in a room
+//	byroom     s(roomid) ‖ t ‖ num → ∅
+//	byconv     s(conversation) ‖ t ‖ num → ∅
+//	bytoken    token (8 bytes) ‖ t ‖ num → ∅         each of the message's tokens
+//	byday      day ‖ num → ∅                         archive.DayOf, for PurgeDay
 //	days       day → message count (8 bytes)
 //	recalls    pre_msgid → recall msgid              the first recall of each message
 //	quarantine seq (8 bytes) ‖ msgid → Quarantined JSON
@@ -33,8 +35,13 @@
 //	gaps       after ‖ before (8 bytes each) → Gap JSON
 //	memberrooms s(id) ‖ roomid → ∅                 ids seen in a room's messages (sender or receiver)
 //	roomhash   roomid → hash of the members of its last message   (skips rewriting memberrooms)
-//	meta       cursor, messages, withheld, quarantined, gaps → 8 bytes;
-//	           lastcommit → µs
+//	meta       cursor, messages, withheld, quarantined, gaps, num (the last
+//	           given) → 8 bytes; lastcommit → µs
+//
+// Index keys end in the message's number rather than its msgid (WeCom's
+// are some 40 bytes) to keep the indexes small; messages of the same
+// microsecond, which Search orders by msgid, are sorted as they are read
+// (see Search).
 //
 // Search picks the most selective index the query has (each token's
 // postings, the person's, the customer's, the room's, the conversation's,
@@ -75,6 +82,7 @@ type Options struct {
 // Bucket names.
 var (
 	bucketMessages   = []byte("messages")
+	bucketMsgIDs     = []byte("msgids")
 	bucketByTime     = []byte("bytime")
 	bucketByParty    = []byte("byparty")
 	bucketByRoom     = []byte("byroom")
@@ -96,7 +104,7 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bucketMessages, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
+	bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
 	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
 	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs,
@@ -110,6 +118,7 @@ var (
 	metaQuarantined = []byte("quarantined")
 	metaGaps        = []byte("gaps")
 	metaLastCommit  = []byte("lastcommit")
+	metaNextNum     = []byte("num")
 )
 
 // Store is an archive.Store on a bbolt file. Create it with Open.

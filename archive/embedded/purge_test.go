@@ -42,7 +42,7 @@ func TestPurgeLeavesNoIndexEntries(t *testing.T) {
 		t.Errorf("purged %d messages, want 3200", total)
 	}
 	err = s.db.View(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMessages, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
+		for _, name := range [][]byte{bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 			bucketByToken, bucketByDay, bucketDays, bucketToLists, bucketToListRefs} {
 			if n := tx.Bucket(name).Stats().KeyN; n != 0 {
 				return fmt.Errorf("bucket %s keeps %d keys", name, n)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -53,15 +54,24 @@ func (s *Store) GetMessage(ctx context.Context, msgID string) (archive.Message, 
 
 // readMessage reads msgID with its RecalledBy filled.
 func readMessage(tx *bolt.Tx, msgID string) (archive.Message, error) {
-	v := tx.Bucket(bucketMessages).Get([]byte(msgID))
-	if v == nil {
+	num := tx.Bucket(bucketMsgIDs).Get([]byte(msgID))
+	if num == nil {
 		return archive.Message{}, fmt.Errorf("message %s: %w", msgID, archive.ErrNotFound)
+	}
+	return readNum(tx, getU64(num))
+}
+
+// readNum reads message number num with its RecalledBy filled.
+func readNum(tx *bolt.Tx, num uint64) (archive.Message, error) {
+	v := tx.Bucket(bucketMessages).Get(u64(num))
+	if v == nil {
+		return archive.Message{}, fmt.Errorf("message number %d is missing", num)
 	}
 	m, err := decodeMessage(v, listsOf(tx))
 	if err != nil {
-		return archive.Message{}, fmt.Errorf("message %s: %w", msgID, err)
+		return archive.Message{}, fmt.Errorf("message number %d: %w", num, err)
 	}
-	m.RecalledBy = string(tx.Bucket(bucketRecalls).Get([]byte(msgID)))
+	m.RecalledBy = string(tx.Bucket(bucketRecalls).Get([]byte(m.MsgID)))
 	return m, nil
 }
 
@@ -72,16 +82,15 @@ type index struct {
 	prefix []byte
 }
 
-// has reports whether the index has the entry suffix (time ‖ msgid).
+// has reports whether the index has the entry suffix (time ‖ num).
 func (ix index) has(suffix []byte) bool {
 	k := make([]byte, 0, len(ix.prefix)+len(suffix))
 	return ix.b.Get(append(append(k, ix.prefix...), suffix...)) != nil
 }
 
 // iter walks the entries of an index whose time is in [lo, hi) (nil:
-// unbounded), in time order (descending unless asc), from after the
-// position after (nil: from the start). cur is the current entry's suffix
-// (time ‖ msgid), nil at the end.
+// unbounded), in time order (descending unless asc). cur is the current
+// entry's suffix (time ‖ num), nil at the end.
 type iter struct {
 	c      *bolt.Cursor
 	p      []byte
@@ -90,33 +99,18 @@ type iter struct {
 	cur    []byte
 }
 
-func (ix index) iter(lo, hi, after []byte, asc bool) *iter {
+func (ix index) iter(lo, hi []byte, asc bool) *iter {
 	p := ix.prefix
 	it := &iter{c: ix.b.Cursor(), p: p, lo: lo, hi: hi, asc: asc}
 	var k []byte
 	if asc {
-		start := append(slices.Clip(p), lo...)
-		skip := false
-		if after != nil {
-			if a := append(slices.Clip(p), after...); bytes.Compare(a, start) >= 0 {
-				start, skip = a, true
-			}
-		}
-		k, _ = it.c.Seek(start)
-		if skip && bytes.Equal(k, start) {
-			k, _ = it.c.Next()
-		}
+		k, _ = it.c.Seek(append(slices.Clip(p), lo...))
 	} else {
 		var end []byte // exclusive; nil: past every key of p
 		if hi != nil {
 			end = append(slices.Clip(p), hi...)
 		} else {
 			end = prefixEnd(p)
-		}
-		if after != nil {
-			if a := append(slices.Clip(p), after...); end == nil || bytes.Compare(a, end) < 0 {
-				end = a
-			}
 		}
 		if end == nil {
 			k, _ = it.c.Last()
@@ -158,10 +152,10 @@ type merged struct {
 	asc bool
 }
 
-func (u union) iter(lo, hi, after []byte, asc bool) *merged {
+func (u union) iter(lo, hi []byte, asc bool) *merged {
 	m := &merged{asc: asc}
 	for _, ix := range u {
-		m.its = append(m.its, ix.iter(lo, hi, after, asc))
+		m.its = append(m.its, ix.iter(lo, hi, asc))
 	}
 	return m
 }
@@ -197,7 +191,7 @@ func (m *merged) advance(s []byte) {
 func smallest(cands []union, lo, hi []byte) (int, int) {
 	its := make([]*merged, len(cands))
 	for i, u := range cands {
-		its[i] = u.iter(lo, hi, nil, true)
+		its[i] = u.iter(lo, hi, true)
 	}
 	for n := 0; n < raceCap; n++ {
 		for i, it := range its {
@@ -235,9 +229,14 @@ func prefixEnd(p []byte) []byte {
 
 // Search returns a page of messages matching q and the cursor of the
 // next page.
+//
+// Index entries are ordered by time and message number; the messages of
+// one microsecond are gathered and sorted by msgid before they are
+// given, so pages follow (time, msgid) as the contract says. The page
+// cursor is the (time, msgid) of the last message given.
 func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message, string, error) {
 	limit := pageLimit(q.Limit)
-	var after []byte
+	var after []byte // t ‖ msgid
 	if q.Cursor != "" {
 		var err error
 		if after, err = decodeCursor(cursorSearch, q.Cursor); err != nil {
@@ -251,8 +250,21 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 	if !q.To.IsZero() {
 		hi = timeKey(q.To)
 	}
+	// Resume at the cursor's microsecond (inclusive): the messages of it
+	// not after the cursor's msgid are skipped below.
+	if after != nil {
+		at := after[:8]
+		if q.Ascending && (lo == nil || bytes.Compare(at, lo) > 0) {
+			lo = at
+		}
+		if !q.Ascending {
+			if end := u64(getU64(at) + 1); hi == nil || bytes.Compare(end, hi) < 0 {
+				hi = end
+			}
+		}
+	}
 	var out []archive.Message
-	var last []byte // the suffix of out's last message
+	var last []byte // t ‖ msgid of out's last message
 	next := ""
 	err := s.view(ctx, "search", func(tx *bolt.Tx) error {
 		if lo != nil && hi != nil && bytes.Compare(lo, hi) >= 0 {
@@ -304,13 +316,66 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 		msgs := tx.Bucket(bucketMessages)
 		lists := listsOf(tx)
 		recalls := tx.Bucket(bucketRecalls)
+
+		type entry struct {
+			msgID string
+			v     []byte // the stored message
+		}
+		var group []entry // the matching entries of one microsecond
+		var groupAt []byte
+		// give gives the group's messages in (time, msgid) order; it
+		// reports true when the page is full and one more matches.
+		give := func() (bool, error) {
+			slices.SortFunc(group, func(a, b entry) int {
+				if q.Ascending {
+					return strings.Compare(a.msgID, b.msgID)
+				}
+				return strings.Compare(b.msgID, a.msgID)
+			})
+			for _, e := range group {
+				if after != nil && bytes.Equal(groupAt, after[:8]) {
+					c := strings.Compare(e.msgID, string(after[8:]))
+					if (q.Ascending && c <= 0) || (!q.Ascending && c >= 0) {
+						continue
+					}
+				}
+				if q.Type != "" && !hasType(e.v, q.Type) {
+					continue
+				}
+				m, err := decodeMessage(e.v, lists)
+				if err != nil {
+					return false, fmt.Errorf("message %s: %w", e.msgID, err)
+				}
+				if slices.ContainsFunc(people, func(id string) bool { return m.From != id && !slices.Contains(m.ToList, id) }) {
+					continue
+				}
+				if len(out) == limit {
+					return true, nil
+				}
+				m.RecalledBy = string(recalls.Get([]byte(m.MsgID)))
+				out = append(out, m)
+				last = append(append(last[:0], groupAt...), m.MsgID...)
+			}
+			return false, nil
+		}
+		it := primary.iter(lo, hi, q.Ascending)
 		scanned := 0
-		it := primary.iter(lo, hi, after, q.Ascending)
 	entries:
 		for {
 			suffix := it.cur()
-			if suffix == nil {
-				return nil
+			if suffix == nil || (groupAt != nil && !bytes.Equal(suffix[:8], groupAt)) {
+				full, err := give()
+				if err != nil {
+					return err
+				}
+				if full {
+					next = encodeCursor(cursorSearch, last)
+					return nil
+				}
+				if suffix == nil {
+					return nil
+				}
+				group, groupAt = group[:0], nil
 			}
 			it.advance(suffix) // suffix stays valid: it is the transaction's memory
 			if scanned++; scanned%4096 == 0 {
@@ -323,31 +388,16 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 					continue entries
 				}
 			}
-			msgID := suffix[8:]
-			v := msgs.Get(msgID)
+			v := msgs.Get(suffix[8:])
 			if v == nil {
-				return fmt.Errorf("index entry for %q names no message", msgID)
+				return fmt.Errorf("index entry names message number %x, which is missing", suffix[8:])
 			}
-			if q.Type != "" && !hasType(v, q.Type) {
-				continue
-			}
-			m, err := decodeMessage(v, lists)
+			id, err := storedMsgID(v)
 			if err != nil {
-				return fmt.Errorf("message %q: %w", msgID, err)
+				return fmt.Errorf("message number %x: %w", suffix[8:], err)
 			}
-			for _, id := range people {
-				if m.From != id && !slices.Contains(m.ToList, id) {
-					continue entries
-				}
-			}
-			if len(out) == limit {
-				// One more matches: there is a next page.
-				next = encodeCursor(cursorSearch, last)
-				return nil
-			}
-			m.RecalledBy = string(recalls.Get(msgID))
-			out = append(out, m)
-			last = append(last[:0], suffix...)
+			group = append(group, entry{id, v})
+			groupAt = suffix[:8]
 		}
 	})
 	if err != nil {
