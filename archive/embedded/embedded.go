@@ -34,6 +34,7 @@
 //	datakeys   day ‖ "/" ‖ id → DataKey JSON
 //	gaps       after ‖ before (8 bytes each) → Gap JSON
 //	memberrooms s(id) ‖ roomid → ∅                 ids seen in a room's messages (sender or receiver)
+//	roommembers s(roomid) ‖ id → ∅                 the same, by room (PurgeDay forgets a room left empty)
 //	roomhash   roomid → hash of the members of its last message   (skips rewriting memberrooms)
 //	meta       cursor, messages, withheld, quarantined, gaps, num (the last
 //	           given) → 8 bytes; lastcommit → µs
@@ -106,6 +107,7 @@ var (
 
 	bucketMemberRooms = []byte("memberrooms")
 	bucketRoomHash    = []byte("roomhash")
+	bucketRoomMembers = []byte("roommembers")
 	bucketToLists     = []byte("tolists")
 	bucketToListRefs  = []byte("tolistrefs")
 )
@@ -114,7 +116,7 @@ var allBuckets = [][]byte{
 	bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
 	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
-	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs,
+	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs, bucketRoomMembers,
 }
 
 // Meta keys.
