@@ -18,7 +18,7 @@ import (
 // fills the staging table and INSERT … SELECT moves them.
 var stagingColumns = []string{
 	"time", "msgid", "seq", "publickey_ver", "action", "type", "from_id", "tolist", "participants",
-	"room", "conversation", "external", "withheld", "consent", "pre_msgid", "key_day", "key_id",
+	"room", "conversation", "external", "withheld", "consent", "pre_msgid", "key_day", "day", "key_id",
 	"content", "tokens", "media", "stored_at",
 }
 
@@ -31,7 +31,8 @@ const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging
 // moveStaged moves the staged rows whose msgid is new into the messages
 // table, in one statement: the msgid table takes the new msgids (ON
 // CONFLICT DO NOTHING skips the stored ones), only those rows are copied,
-// the recall index learns the recalls among them (the first recall of a
+// a message stored leaves the quarantine (a re-pull decrypted it), the
+// recall index learns the recalls among them (the first recall of a
 // message wins), and the per-day counters grow, locked in day order. It
 // returns how many messages it stored.
 const moveStaged = `
@@ -42,19 +43,21 @@ WITH ins AS (
 	RETURNING msgid
 ), moved AS (
 	INSERT INTO archive_messages (time, msgid, seq, publickey_ver, action, type, from_id, tolist, participants,
-		room, conversation, external, withheld, consent, pre_msgid, key_day, key_id, content, tokens, media, stored_at)
+		room, conversation, external, withheld, consent, pre_msgid, key_day, day, key_id, content, tokens, media, stored_at)
 	SELECT s.time, s.msgid, s.seq, s.publickey_ver, s.action, s.type, s.from_id, s.tolist, s.participants,
-		s.room, s.conversation, s.external, s.withheld, s.consent, s.pre_msgid, s.key_day, s.key_id, s.content,
+		s.room, s.conversation, s.external, s.withheld, s.consent, s.pre_msgid, s.key_day, s.day, s.key_id, s.content,
 		s.tokens, s.media, s.stored_at
 	FROM archive_staging s JOIN ins ON ins.msgid = s.msgid
-	RETURNING msgid, pre_msgid, key_day, withheld
+	RETURNING msgid, pre_msgid, day, withheld
+), unquarantined AS (
+	DELETE FROM archive_quarantine WHERE msgid IN (SELECT msgid FROM moved)
 ), recalls AS (
 	INSERT INTO archive_recalls (pre_msgid, recall_msgid)
 	SELECT pre_msgid, min(msgid) FROM moved WHERE pre_msgid <> '' GROUP BY pre_msgid
 	ON CONFLICT DO NOTHING
 ), days AS (
 	INSERT INTO archive_days AS d (day, messages, withheld)
-	SELECT key_day, count(*), count(*) FILTER (WHERE withheld <> '') FROM moved GROUP BY key_day ORDER BY key_day
+	SELECT day, count(*), count(*) FILTER (WHERE withheld <> '') FROM moved GROUP BY day ORDER BY day
 	ON CONFLICT (day) DO UPDATE SET messages = d.messages + excluded.messages, withheld = d.withheld + excluded.withheld
 )
 SELECT count(*) FROM moved`
@@ -162,9 +165,7 @@ func uniqueByMsgID(ms []archive.Message) ([]archive.Message, int) {
 	return out, len(ms) - len(out)
 }
 
-// rows turns messages into COPY rows in stagingColumns order. A withheld
-// message's content, tokens and media are dropped here whatever the
-// caller left in them: the database never receives them.
+// rows turns messages into COPY rows in stagingColumns order.
 func (s *Store) rows(ms []archive.Message) ([][]any, error) {
 	out := make([][]any, 0, len(ms))
 	for _, m := range ms {
@@ -179,21 +180,14 @@ func (s *Store) rows(ms []archive.Message) ([][]any, error) {
 		if toList == nil {
 			toList = []string{}
 		}
-		var (
-			content []byte
-			tokens  = []int64{}
-			media   []byte
-		)
-		if m.Withheld == "" {
-			if len(m.Content) > 0 {
-				content = m.Content
-			}
-			tokens = tokensToDB(m.Tokens)
-			if len(m.Media) > 0 {
-				var err error
-				if media, err = json.Marshal(m.Media); err != nil {
-					return nil, fmt.Errorf("message %q: media: %w", m.MsgID, err)
-				}
+		var content, media []byte
+		if len(m.Content) > 0 {
+			content = m.Content
+		}
+		if len(m.Media) > 0 {
+			var err error
+			if media, err = json.Marshal(m.Media); err != nil {
+				return nil, fmt.Errorf("message %q: media: %w", m.MsgID, err)
 			}
 		}
 		storedAt := m.StoredAt
@@ -203,7 +197,7 @@ func (s *Store) rows(ms []archive.Message) ([][]any, error) {
 		out = append(out, []any{
 			t, m.MsgID, numeric(m.Seq), int64(m.PublicKeyVer), m.Action, m.Type, m.From, toList,
 			participants(m.From, m.ToList), m.RoomID, m.Conversation, m.External, m.Withheld, m.Consent,
-			m.PreMsgID, m.KeyDay, m.KeyID, content, tokens, media, storedAt.UTC(),
+			m.PreMsgID, m.KeyDay, dayOf(m), m.KeyID, content, tokensToDB(m.Tokens), media, storedAt.UTC(),
 		})
 	}
 	return out, nil
@@ -246,7 +240,9 @@ func writeMessages(ctx context.Context, tx pgx.Tx, rows [][]any) (int, error) {
 	return stored, nil
 }
 
-// addQuarantine adds the records whose msgid is not quarantined yet.
+// addQuarantine adds the records whose msgid is neither quarantined nor
+// stored (a re-pull that cannot decrypt a record stored before; run
+// after writeMessages, a message of the same batch wins too).
 func addQuarantine(ctx context.Context, tx pgx.Tx, qs []archive.Quarantined, now time.Time) error {
 	if len(qs) == 0 {
 		return nil
@@ -272,6 +268,8 @@ func addQuarantine(ctx context.Context, tx pgx.Tx, qs []archive.Quarantined, now
 	_, err := tx.Exec(ctx, `INSERT INTO archive_quarantine
 		(msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg, reason, since, attempts)
 		SELECT * FROM unnest($1::text[], $2::numeric[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[])
+			AS q(msgid)
+		WHERE NOT EXISTS (SELECT 1 FROM archive_msgids i WHERE i.msgid = q.msgid)
 		ON CONFLICT DO NOTHING`, ids, seqs, vers, keys, msgs, reasons, since, attempts)
 	if err != nil {
 		return fmt.Errorf("quarantine %d records: %w", len(qs), err)
@@ -348,4 +346,13 @@ func (s *Store) createPartition(ctx context.Context, k int) error {
 		return fmt.Errorf("create partition %s: %w", name, err)
 	}
 	return nil
+}
+
+// dayOf is the message's day for PurgeDay and Days: KeyDay, else the UTC
+// day of Time (a withheld message has no key).
+func dayOf(m archive.Message) string {
+	if m.KeyDay != "" {
+		return m.KeyDay
+	}
+	return m.Time.UTC().Format(time.DateOnly)
 }

@@ -221,3 +221,20 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	}
 	return tx.Commit(ctx)
 }
+
+// DiskBytes is the size on disk of the archive's tables, their
+// partitions, indexes and TOAST (pg_total_relation_size), for the
+// benchmarks' bytes per message (archivetest.DiskUser).
+func (s *Store) DiskBytes(ctx context.Context) (int64, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'archive\_%'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("archive/postgres: disk bytes: %w", err)
+	}
+	return n, nil
+}

@@ -40,7 +40,9 @@ const schemaVersion = 1
 //     (@>) is ever asked of them, which the bit pattern preserves.
 //   - msgid, day and key ids are text COLLATE "C", so that the database
 //     orders them bytewise like Go compares strings (page cursors).
-//   - archive_days counts messages and withheld messages per KeyDay, so
+//   - day is the message's day for PurgeDay and Days (archive.DayOf:
+//     KeyDay, else the UTC day of time), indexed for PurgeDay.
+//     archive_days counts messages and withheld messages per day, so
 //     Days and Stats never count the messages table, and PurgeDay and
 //     Commit meet on the day's row lock (see PurgeDay).
 var migrations = []string{
@@ -75,18 +77,19 @@ CREATE TABLE IF NOT EXISTS archive_messages (
 	consent       text NOT NULL,
 	pre_msgid     text NOT NULL,
 	key_day       text COLLATE "C" NOT NULL,
+	day           text COLLATE "C" NOT NULL,
 	key_id        text NOT NULL,
 	content       bytea,
 	tokens        bigint[] NOT NULL,
 	media         jsonb,
 	stored_at     timestamptz NOT NULL,
 	PRIMARY KEY (time, msgid),
-	CHECK (withheld = '' OR (content IS NULL AND cardinality(tokens) = 0 AND media IS NULL))
+	CHECK (withheld = '' OR (content IS NULL AND cardinality(tokens) = 0 AND media IS NULL AND key_id = ''))
 ) PARTITION BY RANGE (time);
 CREATE INDEX IF NOT EXISTS archive_messages_tokens ON archive_messages USING gin (tokens);
 CREATE INDEX IF NOT EXISTS archive_messages_participants ON archive_messages USING gin (participants);
 CREATE INDEX IF NOT EXISTS archive_messages_conversation ON archive_messages (conversation, time);
-CREATE INDEX IF NOT EXISTS archive_messages_key_day ON archive_messages (key_day);
+CREATE INDEX IF NOT EXISTS archive_messages_day ON archive_messages (day);
 
 CREATE TABLE IF NOT EXISTS archive_recalls (
 	pre_msgid    text COLLATE "C" PRIMARY KEY,

@@ -108,9 +108,7 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 		where = append(where, "m.participants @> ARRAY["+arg(q.User)+"::text]")
 	}
 	if q.Customer != "" {
-		// An external party takes part, so the message is external; the
-		// flag keeps the filter exact even for an id of the wrong kind.
-		where = append(where, "m.participants @> ARRAY["+arg(q.Customer)+"::text] AND m.external")
+		where = append(where, "m.participants @> ARRAY["+arg(q.Customer)+"::text]")
 	}
 	if q.Room != "" {
 		where = append(where, "m.room = "+arg(q.Room))

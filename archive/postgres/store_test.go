@@ -53,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 	kept.Media = []wecom.ChatMedia{{Type: "image", SDKFileID: "sdk1", MD5Sum: "ab", Size: 70961}}
 	withheld := msg(2)
 	withheld.Withheld, withheld.Consent = archive.WithheldNoConsent, "unknown"
-	withheld.Content, withheld.Tokens = nil, nil
+	withheld.Content, withheld.Tokens, withheld.KeyDay, withheld.KeyID = nil, nil, "", ""
 	recall := msg(3)
 	recall.Action, recall.Type, recall.PreMsgID = "recall", "revoke", kept.MsgID
 	recall.RoomID, recall.ToList = "wrRoom", []string{"u2", "u3"}
@@ -79,24 +79,35 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestWithheldNeverStoresContent: content, tokens and media that a
-// caller leaves on a withheld message never reach the database.
-func TestWithheldNeverStoresContent(t *testing.T) {
+// TestWithheldContentRefusedByTheTable: the table itself refuses a
+// withheld row with content, tokens, media or a key, whatever a caller
+// gets past Commit's checks.
+func TestWithheldContentRefusedByTheTable(t *testing.T) {
 	s, _ := openStore(t)
 	ctx := context.Background()
-	m := msg(1)
-	m.Withheld = archive.WithheldNotPermitted
-	m.Media = []wecom.ChatMedia{{Type: "file", SDKFileID: "x"}}
-	mustCommit(t, s, archive.Batch{From: 0, To: 1, Messages: []archive.Message{m}})
-	var hasContent, hasMedia bool
-	var tokens int
-	err := s.pool.QueryRow(ctx, `SELECT content IS NOT NULL, media IS NOT NULL, cardinality(tokens) FROM archive_messages WHERE msgid = $1`,
-		m.MsgID).Scan(&hasContent, &hasMedia, &tokens)
-	if err != nil {
-		t.Fatal(err)
+	mustCommit(t, s, archive.Batch{From: 0, To: 1, Messages: []archive.Message{msg(1)}}) // makes the partition
+	clean := map[string]string{"content": "NULL", "tokens": "'{}'", "media": "NULL", "key_id": "''"}
+	bad := map[string]string{"content": `'\x01'`, "tokens": "'{1}'", "media": `'[{"Type":"image"}]'`, "key_id": "'k1'"}
+	for col := range bad {
+		set := "withheld = 'no_consent'"
+		for c, v := range clean {
+			if c == col {
+				v = bad[c]
+			}
+			set += ", " + c + " = " + v
+		}
+		_, err := s.pool.Exec(ctx, `UPDATE archive_messages SET `+set+` WHERE msgid = 'm0001'`)
+		if !isCode(err, "23514") {
+			t.Errorf("withheld row with %s: %v; want a check violation", col, err)
+		}
 	}
-	if hasContent || hasMedia || tokens != 0 {
-		t.Errorf("withheld row: content %v, media %v, %d tokens; want none", hasContent, hasMedia, tokens)
+	// The control: a clean withheld row is accepted.
+	set := "withheld = 'no_consent'"
+	for c, v := range clean {
+		set += ", " + c + " = " + v
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE archive_messages SET `+set+` WHERE msgid = 'm0001'`); err != nil {
+		t.Errorf("clean withheld row: %v", err)
 	}
 }
 
@@ -469,7 +480,7 @@ func TestDataKeysAndPurge(t *testing.T) {
 
 	// Day 2026-03-02: m0..m3 (one withheld); day 2026-03-03: m1440.
 	ms := []archive.Message{msg(0), msg(1), msg(2), msg(3), msg(24 * 60)}
-	ms[3].Withheld, ms[3].Content, ms[3].Tokens = archive.WithheldNoConsent, nil, nil
+	ms[3].Withheld, ms[3].Content, ms[3].Tokens, ms[3].KeyDay, ms[3].KeyID = archive.WithheldNoConsent, nil, nil, "", ""
 	mustCommit(t, s, archive.Batch{From: 0, To: 5, Messages: ms})
 	if days, err := s.Days(ctx); err != nil || !reflect.DeepEqual(days, []string{"2026-03-02", "2026-03-03", "2026-03-09"}) {
 		t.Errorf("Days = %v, %v", days, err)
@@ -553,5 +564,49 @@ func TestOpenBadDSN(t *testing.T) {
 	_, err := Open(context.Background(), "postgres://u:s3cret@[bad", Options{})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Open(bad DSN) = %v", err)
+	}
+}
+
+// TestQuarantineAndStoredMsgIDs: a record whose msgid is stored is not
+// quarantined (also when the message comes in the same batch), and a
+// message committed leaves the quarantine.
+func TestQuarantineAndStoredMsgIDs(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	q := func(id string, seq uint64) archive.Quarantined {
+		return archive.Quarantined{Record: wecom.ChatRecord{Seq: seq, MsgID: id}, Reason: "no key", Since: day0}
+	}
+	mustCommit(t, s, archive.Batch{From: 0, To: 1, Messages: []archive.Message{msg(1)}, Quarantine: []archive.Quarantined{q("m0003", 3)}})
+	mustCommit(t, s, archive.Batch{From: 1, To: 3, Messages: []archive.Message{msg(2)},
+		Quarantine: []archive.Quarantined{q("m0001", 1), q("m0002", 2)}})
+	items, _, err := s.ListQuarantine(ctx, "", 10)
+	if err != nil || len(items) != 1 || items[0].Record.MsgID != "m0003" {
+		t.Fatalf("ListQuarantine = %+v, %v; want m0003 alone", items, err)
+	}
+	mustCommit(t, s, archive.Batch{From: 3, To: 4, Messages: []archive.Message{msg(3)}})
+	if items, _, err := s.ListQuarantine(ctx, "", 10); err != nil || len(items) != 0 {
+		t.Errorf("ListQuarantine after committing m0003 = %+v, %v; want none", items, err)
+	}
+}
+
+// TestDiskBytes counts the partitions' rows and indexes.
+func TestDiskBytes(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	empty, err := s.DiskBytes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []archive.Message
+	for i := range 2000 {
+		ms = append(ms, msg(i))
+	}
+	mustCommit(t, s, archive.Batch{From: 0, To: 2000, Messages: ms})
+	full, err := s.DiskBytes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full-empty < 2000*50 {
+		t.Errorf("DiskBytes grew by %d for 2,000 messages", full-empty)
 	}
 }
