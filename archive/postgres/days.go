@@ -142,4 +142,3 @@ func (s *Store) ListGaps(ctx context.Context) ([]archive.Gap, error) {
 	}
 	return gaps, nil
 }
-

@@ -78,4 +78,3 @@ func (s *Store) TouchQuarantine(ctx context.Context, msgID, reason string) error
 	}
 	return nil
 }
-
