@@ -1,0 +1,266 @@
+// Package embedded implements archive.Store on a bbolt file of its own
+// (e.g. data/archive.db, beside the main store), for a single wecomply
+// node with no server to run.
+//
+// Everything one Commit writes — the messages, every index entry, the
+// quarantine, the gaps, the counters and the cursor — goes into ONE bbolt
+// transaction, fsynced before Commit returns: after a crash the file holds
+// all of a batch or none of it, and the indexes can never disagree with the
+// messages or the cursor. This is why Search runs on B-tree indexes in the
+// same file rather than on a second index engine (bleve or the like): a
+// second engine commits on its own, so after a crash its index could lack
+// what the cursor says is stored, or hold what is not. The file is never
+// opened with NoSync.
+//
+// Layout (one bucket each; t is a time in microseconds with its sign bit
+// flipped, big-endian, so that keys sort in time order; s(x) is x's length
+// as 2 bytes big-endian and x):
+//
+//	messages   msgid → message (binary, see encodeMessage)
+//	tolists    ref → ToList ids                     lists of 8 ids or more, shared (listRef)
+//	tolistrefs ref → how many messages use it (8 bytes)
+//	bytime     t ‖ msgid → ∅                        every message
+//	byparty    s(id) ‖ t ‖ msgid → ∅                 From, and the receiver of a chat not in a room
+//	byroom     s(roomid) ‖ t ‖ msgid → ∅
+//	byconv     s(conversation) ‖ t ‖ msgid → ∅
+//	bytoken    token (8 bytes) ‖ t ‖ msgid → ∅       each of the message's tokens
+//	byday      day ‖ msgid → ∅                       archive.DayOf, for PurgeDay
+//	days       day → message count (8 bytes)
+//	recalls    pre_msgid → recall msgid              the first recall of each message
+//	quarantine seq (8 bytes) ‖ msgid → Quarantined JSON
+//	quarids    msgid → seq (8 bytes)
+//	datakeys   day ‖ "/" ‖ id → DataKey JSON
+//	gaps       after ‖ before (8 bytes each) → Gap JSON
+//	memberrooms s(id) ‖ roomid → ∅                 ids seen in a room's messages (sender or receiver)
+//	roomhash   roomid → hash of the members of its last message   (skips rewriting memberrooms)
+//	meta       cursor, messages, withheld, quarantined, gaps → 8 bytes;
+//	           lastcommit → µs
+//
+// Search picks the most selective index the query has (each token's
+// postings, the person's, the customer's, the room's, the conversation's,
+// else bytime) — the one with the fewest entries in the time range, found
+// by walking them side by side until the first ends (see smallest) —, scans it in time order from the page cursor, and checks
+// the remaining filters by looking the (t, msgid) up in their indexes; only
+// a type filter needs the message itself.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/wecomply/wecomply/archive"
+)
+
+var _ archive.Store = (*Store)(nil)
+
+// Options configure an embedded archive. Zero fields take their defaults.
+type Options struct {
+	// Now is the clock for StoredAt (when a message has none), a
+	// quarantined record's Since (when it has none) and Stats.LastCommit.
+	// Default time.Now.
+	Now func() time.Time
+	// OpenTimeout is how long Open waits for the file lock another process
+	// may hold. Default 5s.
+	OpenTimeout time.Duration
+}
+
+// Bucket names.
+var (
+	bucketMessages   = []byte("messages")
+	bucketByTime     = []byte("bytime")
+	bucketByParty    = []byte("byparty")
+	bucketByRoom     = []byte("byroom")
+	bucketByConv     = []byte("byconv")
+	bucketByToken    = []byte("bytoken")
+	bucketByDay      = []byte("byday")
+	bucketDays       = []byte("days")
+	bucketRecalls    = []byte("recalls")
+	bucketQuarantine = []byte("quarantine")
+	bucketQuarIDs    = []byte("quarids")
+	bucketDataKeys   = []byte("datakeys")
+	bucketGaps       = []byte("gaps")
+	bucketMeta       = []byte("meta")
+
+	bucketMemberRooms = []byte("memberrooms")
+	bucketRoomHash    = []byte("roomhash")
+	bucketToLists     = []byte("tolists")
+	bucketToListRefs  = []byte("tolistrefs")
+)
+
+var allBuckets = [][]byte{
+	bucketMessages, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
+	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
+	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
+	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs,
+}
+
+// Meta keys.
+var (
+	metaCursor      = []byte("cursor")
+	metaMessages    = []byte("messages")
+	metaWithheld    = []byte("withheld")
+	metaQuarantined = []byte("quarantined")
+	metaGaps        = []byte("gaps")
+	metaLastCommit  = []byte("lastcommit")
+)
+
+// Store is an archive.Store on a bbolt file. Create it with Open.
+type Store struct {
+	db     *bolt.DB
+	now    func() time.Time
+	closed atomic.Bool
+}
+
+// Open opens (creating if needed) the archive at path. Parent directories
+// are created with mode 0700 and the file with 0600.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = 5 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("archive/embedded: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("archive/embedded: open %s: file is locked (is another wecomply running on it?): %w", path, err)
+		}
+		return nil, fmt.Errorf("archive/embedded: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("archive/embedded: open %s: %w", path, err)
+	}
+	return &Store{db: db, now: opts.Now}, nil
+}
+
+// Path is the file the archive lives in.
+func (s *Store) Path() string { return s.db.Path() }
+
+// DiskBytes is the size of the pages in use (the file minus its free
+// pages): what the data takes, not counting the room the file keeps to
+// grow into.
+func (s *Store) DiskBytes(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.view(ctx, "disk bytes", func(tx *bolt.Tx) error {
+		st := s.db.Stats()
+		n = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(s.db.Info().PageSize)
+		return nil
+	})
+	return n, err
+}
+
+// Close closes the file after the transactions in flight have finished.
+// Calls after Close return archive.ErrClosed.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("archive/embedded: close: %w", archive.ErrClosed)
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("archive/embedded: close: %w", err)
+	}
+	return nil
+}
+
+// check returns ErrClosed after Close, and ctx's error if it is done.
+func (s *Store) check(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("archive/embedded: %s: %w", op, archive.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("archive/embedded: %s: %w", op, err)
+	}
+	return nil
+}
+
+// wrap names the operation and maps bbolt's closed-database error to
+// ErrClosed.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("archive/embedded: %s: %w", op, archive.ErrClosed)
+	}
+	return fmt.Errorf("archive/embedded: %s: %w", op, err)
+}
+
+func (s *Store) view(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	return s.wrap(op, s.db.View(fn))
+}
+
+func (s *Store) update(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	return s.wrap(op, s.db.Update(func(tx *bolt.Tx) error {
+		// A caller that gave up while waiting for the writer lock gets
+		// its error and nothing written.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(tx)
+	}))
+}
+
+// Cursor returns the seq to pull after.
+func (s *Store) Cursor(ctx context.Context) (uint64, error) {
+	var c uint64
+	err := s.view(ctx, "cursor", func(tx *bolt.Tx) error {
+		c = getU64(tx.Bucket(bucketMeta).Get(metaCursor))
+		return nil
+	})
+	return c, err
+}
+
+// Stats describes the archive.
+func (s *Store) Stats(ctx context.Context) (archive.Stats, error) {
+	var st archive.Stats
+	err := s.view(ctx, "stats", func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		st.Cursor = getU64(meta.Get(metaCursor))
+		st.Messages = int64(getU64(meta.Get(metaMessages)))
+		st.Withheld = int64(getU64(meta.Get(metaWithheld)))
+		st.Quarantined = int64(getU64(meta.Get(metaQuarantined)))
+		st.Gaps = int64(getU64(meta.Get(metaGaps)))
+		if v := meta.Get(metaLastCommit); len(v) == 8 {
+			st.LastCommit = time.UnixMicro(int64(getU64(v))).UTC()
+		}
+		if k, _ := tx.Bucket(bucketByTime).Cursor().Last(); len(k) >= 8 {
+			st.NewestMsgTime = keyTime(k)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// add adds d (which may be negative) to the counter name in meta.
+func add(meta *bolt.Bucket, name []byte, d int64) error {
+	v := int64(getU64(meta.Get(name))) + d
+	if v < 0 {
+		v = 0
+	}
+	return meta.Put(name, u64(uint64(v)))
+}
