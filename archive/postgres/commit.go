@@ -70,6 +70,9 @@ func (s *Store) Commit(ctx context.Context, b archive.Batch) (archive.CommitResu
 	if err := s.check(); err != nil {
 		return archive.CommitResult{}, err
 	}
+	if err := archive.CheckBatch(b); err != nil {
+		return archive.CommitResult{}, fmt.Errorf("archive/postgres: commit: %w", err)
+	}
 	msgs, inBatchDups := uniqueByMsgID(b.Messages)
 	rows, err := s.rows(msgs)
 	if err != nil {
@@ -122,6 +125,9 @@ func (s *Store) Commit(ctx context.Context, b archive.Batch) (archive.CommitResu
 func (s *Store) ResolveQuarantine(ctx context.Context, m archive.Message) error {
 	if err := s.check(); err != nil {
 		return err
+	}
+	if err := archive.CheckMessage(m); err != nil {
+		return fmt.Errorf("archive/postgres: resolve quarantine: %w", err)
 	}
 	rows, err := s.rows([]archive.Message{m})
 	if err != nil {
@@ -197,7 +203,7 @@ func (s *Store) rows(ms []archive.Message) ([][]any, error) {
 		out = append(out, []any{
 			t, m.MsgID, numeric(m.Seq), int64(m.PublicKeyVer), m.Action, m.Type, m.From, toList,
 			participants(m.From, m.ToList), m.RoomID, m.Conversation, m.External, m.Withheld, m.Consent,
-			m.PreMsgID, m.KeyDay, dayOf(m), m.KeyID, content, tokensToDB(m.Tokens), media, storedAt.UTC(),
+			m.PreMsgID, m.KeyDay, archive.DayOf(m), m.KeyID, content, tokensToDB(m.Tokens), media, storedAt.UTC(),
 		})
 	}
 	return out, nil
@@ -346,13 +352,4 @@ func (s *Store) createPartition(ctx context.Context, k int) error {
 		return fmt.Errorf("create partition %s: %w", name, err)
 	}
 	return nil
-}
-
-// dayOf is the message's day for PurgeDay and Days: KeyDay, else the UTC
-// day of Time (a withheld message has no key).
-func dayOf(m archive.Message) string {
-	if m.KeyDay != "" {
-		return m.KeyDay
-	}
-	return m.Time.UTC().Format(time.DateOnly)
 }

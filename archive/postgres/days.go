@@ -112,12 +112,12 @@ func (s *Store) Days(ctx context.Context) ([]string, error) {
 	return days, nil
 }
 
-// ListGaps returns the gaps by detection time, then seq.
+// ListGaps returns the gaps by seq, oldest first.
 func (s *Store) ListGaps(ctx context.Context) ([]archive.Gap, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT after, before, detected FROM archive_gaps ORDER BY detected, after, before`)
+	rows, err := s.pool.Query(ctx, `SELECT after, before, detected FROM archive_gaps ORDER BY after, before`)
 	if err != nil {
 		return nil, fmt.Errorf("archive/postgres: gaps: %w", err)
 	}
