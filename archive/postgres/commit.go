@@ -22,6 +22,9 @@ var stagingColumns = []string{
 	"content", "tokens", "media", "stored_at",
 }
 
+// dayColumn is where stagingColumns has the message's day.
+var dayColumn = slices.Index(stagingColumns, "day")
+
 // createStaging makes the connection's staging table (a temporary table,
 // so private to the connection and never WAL-logged; emptied at every
 // commit). IF NOT EXISTS: a pooled connection keeps it between batches.
@@ -230,6 +233,21 @@ func participants(from string, to []string) []string {
 func writeMessages(ctx context.Context, tx pgx.Tx, rows [][]any) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
+	}
+	// Lock the days' counter rows first, in day order, before any message
+	// of those days is written: PurgeDay locks its day's row before it
+	// reads the day, so it either sees this batch whole or runs after
+	// it, never between the messages and the counters.
+	days := make([]string, 0, 1)
+	for _, r := range rows {
+		if d := r[dayColumn].(string); !slices.Contains(days, d) {
+			days = append(days, d)
+		}
+	}
+	slices.Sort(days)
+	if _, err := tx.Exec(ctx, `INSERT INTO archive_days AS d (day) SELECT unnest($1::text[]) ORDER BY 1
+		ON CONFLICT (day) DO UPDATE SET messages = d.messages`, days); err != nil {
+		return 0, fmt.Errorf("lock days: %w", err)
 	}
 	if _, err := tx.Exec(ctx, createStaging); err != nil {
 		return 0, fmt.Errorf("staging table: %w", err)
