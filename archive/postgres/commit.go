@@ -28,7 +28,9 @@ var dayColumn = slices.Index(stagingColumns, "day")
 // createStaging makes the connection's staging table (a temporary table,
 // so private to the connection and never WAL-logged; emptied at every
 // commit). IF NOT EXISTS: a pooled connection keeps it between batches.
-const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging
+// Its name carries the schema version it was copied from (bump it with
+// schemaVersion when the messages table changes).
+const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging_v1
 	(LIKE archive_messages INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`
 
 // moveStaged moves the staged rows whose msgid is new into the messages
@@ -41,7 +43,7 @@ const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging
 const moveStaged = `
 WITH ins AS (
 	INSERT INTO archive_msgids (msgid, time)
-	SELECT msgid, time FROM archive_staging
+	SELECT msgid, time FROM archive_staging_v1
 	ON CONFLICT DO NOTHING
 	RETURNING msgid
 ), moved AS (
@@ -50,7 +52,7 @@ WITH ins AS (
 	SELECT s.time, s.msgid, s.seq, s.publickey_ver, s.action, s.type, s.from_id, s.tolist, s.participants,
 		s.room, s.conversation, s.external, s.withheld, s.consent, s.pre_msgid, s.key_day, s.day, s.key_id, s.content,
 		s.tokens, s.media, s.stored_at
-	FROM archive_staging s JOIN ins ON ins.msgid = s.msgid
+	FROM archive_staging_v1 s JOIN ins ON ins.msgid = s.msgid
 	RETURNING msgid, pre_msgid, day, withheld
 ), unquarantined AS (
 	DELETE FROM archive_quarantine WHERE msgid IN (SELECT msgid FROM moved)
@@ -254,7 +256,7 @@ func writeMessages(ctx context.Context, tx pgx.Tx, rows [][]any) (int, error) {
 	}
 	// The table is empty here: an earlier transaction on this connection
 	// either rolled its rows back or emptied it at commit.
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"archive_staging"}, stagingColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"archive_staging_v1"}, stagingColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("copy %d messages: %w", len(rows), err)
 	}
 	var stored int
