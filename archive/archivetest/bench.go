@@ -32,7 +32,7 @@ type Pather interface {
 //	               msgs/s and, if the store can tell (DiskUser or Pather),
 //	               bytes/msg
 //	CommitBigRoom  batches of 1,000 messages in rooms of 500 members (each
-//	               message's ToList has 499 ids): msgs/s
+//	               message's ToList has 499 ids; BigRoomBatch): msgs/s, bytes/msg
 //	Search         one person, a 30-day range and two tokens, over 100,000
 //	               realistic messages spread over 60 days: ns/op, results/op
 //	SearchPerson   the same person and range, no tokens, first page of 100
@@ -171,7 +171,7 @@ func TokenOfRank(rank int) uint64 {
 // (most of 3–30 members, a few of 100–500); texts of a few words to a
 // few KB as sealed content (nonce and tag included) with their distinct
 // tokens drawn from a Zipf vocabulary of 100,000; images and files with
-// media; 8% withheld; times about 2.6 s apart, so 100,000 messages span
+// media; 8% withheld; times about 52 s apart, so 100,000 messages span
 // about 60 days.
 type Generator struct {
 	rng   *rand.Rand
@@ -216,7 +216,7 @@ func (g *Generator) customer() string { return fmt.Sprintf("wmcustomer%05d", g.r
 // Message returns the next message, with record seq seq.
 func (g *Generator) Message(seq uint64) archive.Message {
 	g.n++
-	g.at = g.at.Add(time.Duration(1+g.rng.IntN(4200)) * time.Millisecond)
+	g.at = g.at.Add(time.Duration(1+g.rng.IntN(104000)) * time.Millisecond)
 	var from, room string
 	var to []string
 	switch r := g.rng.IntN(100); {
@@ -306,7 +306,8 @@ func (g *Generator) Batch(from uint64, n int) archive.Batch {
 }
 
 // BigRoomBatch returns a batch of n text messages after cursor from, all
-// in rooms of size members.
+// in four rooms of size members, sent by members drawn from a Zipf
+// distribution (a few members write most messages, as in real groups).
 func (g *Generator) BigRoomBatch(from uint64, n, size int) archive.Batch {
 	rooms := make([][]string, 4)
 	for k := range rooms {
@@ -315,6 +316,7 @@ func (g *Generator) BigRoomBatch(from uint64, n, size int) archive.Batch {
 		}
 	}
 	b := archive.Batch{From: from, To: from + uint64(n)}
+	senders := rand.NewZipf(g.rng, 1.2, 5, uint64(size-1))
 	for i := range n {
 		m := g.Message(from + uint64(i) + 1)
 		for m.Type != "text" || m.Withheld != "" {
@@ -322,7 +324,7 @@ func (g *Generator) BigRoomBatch(from uint64, n, size int) archive.Batch {
 		}
 		k := g.rng.IntN(len(rooms))
 		m.RoomID = fmt.Sprintf("wrBig%d", k)
-		m.From = rooms[k][g.rng.IntN(size)]
+		m.From = rooms[k][senders.Uint64()]
 		m.ToList = slices.DeleteFunc(slices.Clone(rooms[k]), func(id string) bool { return id == m.From })
 		m.Conversation = archive.ConversationID(m.From, m.ToList, m.RoomID)
 		b.Messages = append(b.Messages, m)

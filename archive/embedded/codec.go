@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -20,7 +21,11 @@ const codecVersion = 1
 // slices as uvarint length and bytes, times as varint microseconds since
 // the Unix epoch, tokens as uvarint deltas (they are sorted). RecalledBy
 // is not stored: reads fill it from the recalls bucket.
-func encodeMessage(m archive.Message) []byte {
+//
+// A ToList of sharedListMin ids or more is stored once in the tolists
+// bucket and named by ref (listRef): a room's messages from one sender
+// share one list, instead of each carrying hundreds of ids.
+func encodeMessage(m archive.Message, ref []byte) []byte {
 	n := 64 + len(m.MsgID) + len(m.From) + len(m.RoomID) + len(m.Conversation) + len(m.Content) + 10*len(m.Tokens)
 	for _, id := range m.ToList {
 		n += len(id) + 1
@@ -34,9 +39,14 @@ func encodeMessage(m archive.Message) []byte {
 	str(m.Action)
 	str(m.Type)
 	str(m.From)
-	b = binary.AppendUvarint(b, uint64(len(m.ToList)))
-	for _, id := range m.ToList {
-		str(id)
+	if ref != nil {
+		b = binary.AppendUvarint(b, 1)
+		str(string(ref))
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(m.ToList))<<1)
+		for _, id := range m.ToList {
+			str(id)
+		}
 	}
 	str(m.RoomID)
 	b = binary.AppendVarint(b, m.Time.UnixMicro())
@@ -145,9 +155,42 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
+// sharedListMin is the length from which a ToList is stored by reference.
+const sharedListMin = 8
+
+// encodeList is the stored form of a ToList: its ids as strings.
+func encodeList(ids []string) []byte {
+	var b []byte
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	}
+	return b
+}
+
+func decodeList(v []byte) ([]string, error) {
+	d := &decoder{b: v}
+	var ids []string
+	for len(d.b) > 0 && d.err == nil {
+		ids = append(ids, d.str())
+	}
+	return ids, d.err
+}
+
+// listRef is the reference a ToList is stored under, nil if it is short
+// enough to be kept in the message.
+func listRef(ids []string) []byte {
+	if len(ids) < sharedListMin {
+		return nil
+	}
+	h := sha256.Sum256(encodeList(ids))
+	return h[:16]
+}
+
 // decodeMessage reads a stored message; the bytes of v are copied (bbolt
-// values are valid only within their transaction).
-func decodeMessage(v []byte) (archive.Message, error) {
+// values are valid only within their transaction). lists returns the
+// ToList stored under a reference.
+func decodeMessage(v []byte, lists func(ref []byte) ([]string, error)) (archive.Message, error) {
 	d := &decoder{b: v}
 	var m archive.Message
 	if d.byte1() != codecVersion {
@@ -163,7 +206,16 @@ func decodeMessage(v []byte) (archive.Message, error) {
 	m.Action = d.str()
 	m.Type = d.str()
 	m.From = d.str()
-	if n := d.count(); n > 0 {
+	if n := d.uvarint(); n&1 == 1 {
+		ref := d.bytes()
+		if d.err == nil {
+			if m.ToList, d.err = lists(ref); d.err != nil {
+				return m, d.err
+			}
+		}
+	} else if n >>= 1; n > uint64(len(d.b)) {
+		d.err = errCorrupt
+	} else if n > 0 {
 		m.ToList = make([]string, n)
 		for i := range m.ToList {
 			m.ToList[i] = d.str()
@@ -241,12 +293,23 @@ func tokenPrefix(t uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8+8+40), t)
 }
 
-// entryKey is prefix ‖ time ‖ msgid, the key of every time-ordered index.
-func entryKey(prefix []byte, t []byte, msgID string) []byte {
-	k := make([]byte, 0, len(prefix)+8+len(msgID))
+// entryKey is prefix ‖ time ‖ num, the key of every time-ordered index
+// (num is the message's number, its key in the messages bucket).
+func entryKey(prefix []byte, t []byte, num uint64) []byte {
+	k := make([]byte, 0, len(prefix)+16)
 	k = append(k, prefix...)
 	k = append(k, t...)
-	return append(k, msgID...)
+	return binary.BigEndian.AppendUint64(k, num)
+}
+
+// storedMsgID reads the msgid of a stored message, nothing else.
+func storedMsgID(v []byte) (string, error) {
+	d := &decoder{b: v}
+	if d.byte1() != codecVersion {
+		return "", errCorrupt
+	}
+	id := d.bytes()
+	return string(id), d.err
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

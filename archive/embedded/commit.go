@@ -13,12 +13,19 @@ import (
 	"github.com/wecomply/wecomply/archive"
 )
 
+// indexFill is the FillPercent of the index buckets.
+const indexFill = 0.9
+
 // writer holds the buckets of one write transaction and collects index
 // entries, which it puts in key order at the end (bbolt puts sorted keys
 // into fewer, fuller pages, and faster).
 type writer struct {
 	tx                                       *bolt.Tx
+	next                                     uint64 // the next message number, 0 until known
+	msgIDs                                   *bolt.Bucket
 	msgs, meta, recalls, days, quar, quarIDs *bolt.Bucket
+	memberRooms, roomHashes                  *bolt.Bucket
+	roomHash                                 map[string]uint64 // this transaction's roomhash
 	index                                    map[*bolt.Bucket][][]byte
 	now                                      time.Time
 	counts                                   struct{ messages, withheld, quarantined int64 }
@@ -28,71 +35,96 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 	return &writer{
 		tx: tx, now: now,
 		msgs:    tx.Bucket(bucketMessages),
+		msgIDs:  tx.Bucket(bucketMsgIDs),
 		meta:    tx.Bucket(bucketMeta),
 		recalls: tx.Bucket(bucketRecalls),
 		days:    tx.Bucket(bucketDays),
 		quar:    tx.Bucket(bucketQuarantine),
 		quarIDs: tx.Bucket(bucketQuarIDs),
 		index:   map[*bolt.Bucket][][]byte{},
+
+		memberRooms: tx.Bucket(bucketMemberRooms),
+		roomHashes:  tx.Bucket(bucketRoomHash),
+		roomHash:    map[string]uint64{},
 	}
 }
 
 // indexKeys calls fn with each index bucket and key of m.
-func indexKeys(tx *bolt.Tx, m archive.Message, fn func(b *bolt.Bucket, key []byte) error) error {
+func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucket, key []byte) error) error {
 	t := timeKey(m.Time)
-	if err := fn(tx.Bucket(bucketByTime), entryKey(nil, t, m.MsgID)); err != nil {
+	if err := fn(tx.Bucket(bucketByTime), entryKey(nil, t, num)); err != nil {
 		return err
 	}
 	party := tx.Bucket(bucketByParty)
 	if m.From != "" {
-		if err := fn(party, entryKey(strPrefix(m.From), t, m.MsgID)); err != nil {
+		if err := fn(party, entryKey(strPrefix(m.From), t, num)); err != nil {
 			return err
 		}
 	}
-	for i, id := range m.ToList {
-		// An id listed twice, or the sender listed as receiver, is
-		// indexed once.
-		if id == "" || id == m.From || slices.Contains(m.ToList[:i], id) {
-			continue
-		}
-		if err := fn(party, entryKey(strPrefix(id), t, m.MsgID)); err != nil {
-			return err
+	// The receivers of a room message are found through the room (see
+	// memberrooms), not indexed one by one: a room of 500 would cost 499
+	// entries a message.
+	if m.RoomID == "" {
+		for i, id := range m.ToList {
+			// An id listed twice, or the sender listed as receiver, is
+			// indexed once.
+			if id == "" || id == m.From || slices.Contains(m.ToList[:i], id) {
+				continue
+			}
+			if err := fn(party, entryKey(strPrefix(id), t, num)); err != nil {
+				return err
+			}
 		}
 	}
 	if m.RoomID != "" {
-		if err := fn(tx.Bucket(bucketByRoom), entryKey(strPrefix(m.RoomID), t, m.MsgID)); err != nil {
+		if err := fn(tx.Bucket(bucketByRoom), entryKey(strPrefix(m.RoomID), t, num)); err != nil {
 			return err
 		}
 	}
 	if m.Conversation != "" {
-		if err := fn(tx.Bucket(bucketByConv), entryKey(strPrefix(m.Conversation), t, m.MsgID)); err != nil {
+		if err := fn(tx.Bucket(bucketByConv), entryKey(strPrefix(m.Conversation), t, num)); err != nil {
 			return err
 		}
 	}
 	tokens := tx.Bucket(bucketByToken)
 	for _, tok := range m.Tokens {
-		if err := fn(tokens, entryKey(tokenPrefix(tok), t, m.MsgID)); err != nil {
+		if err := fn(tokens, entryKey(tokenPrefix(tok), t, num)); err != nil {
 			return err
 		}
 	}
 	day := archive.DayOf(m)
-	return fn(tx.Bucket(bucketByDay), append([]byte(day), m.MsgID...))
+	return fn(tx.Bucket(bucketByDay), append([]byte(day), u64(num)...))
 }
 
 // store writes m unless its msgid is stored already (then it reports
 // false), and takes its msgid out of the quarantine.
 func (w *writer) store(m archive.Message) (bool, error) {
 	id := []byte(m.MsgID)
-	if w.msgs.Get(id) != nil {
+	if w.msgIDs.Get(id) != nil {
 		return false, nil
 	}
+	if w.next == 0 {
+		w.next = getU64(w.meta.Get(metaNextNum)) + 1
+	}
+	num := w.next
+	w.next++
 	if m.StoredAt.IsZero() {
 		m.StoredAt = w.now
 	}
-	if err := w.msgs.Put(id, encodeMessage(m)); err != nil {
+	ref := listRef(m.ToList)
+	if ref != nil {
+		if err := shareList(w.tx, ref, m.ToList, 1); err != nil {
+			return false, err
+		}
+	}
+	w.msgs.FillPercent = 1 // numbers only grow
+	if err := w.msgs.Put(u64(num), encodeMessage(m, ref)); err != nil {
 		return false, err
 	}
-	err := indexKeys(w.tx, m, func(b *bolt.Bucket, key []byte) error {
+	if err := w.msgIDs.Put(id, u64(num)); err != nil {
+		return false, err
+	}
+	err := indexKeys(w.tx, m, num, func(b *bolt.Bucket, key []byte) error {
 		w.index[b] = append(w.index[b], key)
 		return nil
 	})
@@ -102,6 +134,11 @@ func (w *writer) store(m archive.Message) (bool, error) {
 	day := []byte(archive.DayOf(m))
 	if err := w.days.Put(day, u64(getU64(w.days.Get(day))+1)); err != nil {
 		return false, err
+	}
+	if m.RoomID != "" {
+		if err := w.members(m); err != nil {
+			return false, err
+		}
 	}
 	if m.PreMsgID != "" && w.recalls.Get([]byte(m.PreMsgID)) == nil {
 		if err := w.recalls.Put([]byte(m.PreMsgID), id); err != nil {
@@ -116,6 +153,74 @@ func (w *writer) store(m archive.Message) (bool, error) {
 		w.counts.withheld++
 	}
 	return true, nil
+}
+
+// members records that the sender and receivers of room message m are
+// members of its room (memberrooms), when the room's members are not
+// those of its last message (roomhash): a room's members change rarely,
+// so most room messages write nothing here.
+func (w *writer) members(m archive.Message) error {
+	h := membersHash(m)
+	if c, ok := w.roomHash[m.RoomID]; ok && c == h {
+		return nil
+	}
+	room := []byte(m.RoomID)
+	w.roomHash[m.RoomID] = h
+	if getU64(w.roomHashes.Get(room)) == h {
+		return nil
+	}
+	for _, id := range append([]string{m.From}, m.ToList...) {
+		if id == "" {
+			continue
+		}
+		k := append(strPrefix(id), room...)
+		if w.memberRooms.Get(k) == nil {
+			if err := w.memberRooms.Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return w.roomHashes.Put(room, u64(h))
+}
+
+// membersHash is a hash of the set of m's sender and receivers, whatever
+// their order: the sum of each id's FNV-1a hash.
+func membersHash(m archive.Message) uint64 {
+	one := func(s string) uint64 {
+		h := uint64(14695981039346656037)
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		return h
+	}
+	sum := one(m.From)
+	for _, id := range m.ToList {
+		if id != m.From {
+			sum += one(id)
+		}
+	}
+	return sum
+}
+
+// shareList adds d to the count of messages that use the ToList ids
+// stored under ref, storing the list with the first and deleting it with
+// the last.
+func shareList(tx *bolt.Tx, ref []byte, ids []string, d int64) error {
+	refs, lists := tx.Bucket(bucketToListRefs), tx.Bucket(bucketToLists)
+	n := int64(getU64(refs.Get(ref))) + d
+	if n <= 0 {
+		if err := refs.Delete(ref); err != nil {
+			return err
+		}
+		return lists.Delete(ref)
+	}
+	if n == d {
+		if err := lists.Put(ref, encodeList(ids)); err != nil {
+			return err
+		}
+	}
+	return refs.Put(ref, u64(uint64(n)))
 }
 
 // unquarantine removes msgID from the quarantine, reporting whether it
@@ -138,7 +243,7 @@ func (w *writer) unquarantine(msgID string) (bool, error) {
 // quarantine adds q unless its msgid is stored or quarantined already.
 func (w *writer) quarantine(q archive.Quarantined) error {
 	id := []byte(q.Record.MsgID)
-	if w.msgs.Get(id) != nil || w.quarIDs.Get(id) != nil {
+	if w.msgIDs.Get(id) != nil || w.quarIDs.Get(id) != nil {
 		return nil
 	}
 	if q.Since.IsZero() {
@@ -162,6 +267,9 @@ func (w *writer) quarantine(q archive.Quarantined) error {
 // flush puts the collected index entries, in key order, and the counters.
 func (w *writer) flush() error {
 	for b, keys := range w.index {
+		// Every index adds at the end of its prefix's range (times grow),
+		// so pages split when full pack denser than bbolt's default half.
+		b.FillPercent = indexFill
 		slices.SortFunc(keys, bytes.Compare)
 		for _, k := range keys {
 			if err := b.Put(k, nil); err != nil {
@@ -170,6 +278,11 @@ func (w *writer) flush() error {
 		}
 	}
 	w.index = nil
+	if w.next != 0 {
+		if err := w.meta.Put(metaNextNum, u64(w.next-1)); err != nil {
+			return err
+		}
+	}
 	for name, d := range map[string]int64{string(metaMessages): w.counts.messages, string(metaWithheld): w.counts.withheld,
 		string(metaQuarantined): w.counts.quarantined} {
 		if d != 0 {

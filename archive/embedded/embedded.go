@@ -12,30 +12,41 @@
 // what the cursor says is stored, or hold what is not. The file is never
 // opened with NoSync.
 //
-// Layout (one bucket each; t is a time in microseconds with its sign bit
+// Layout (one bucket each; num is a message's number, given in commit
+// order, 8 bytes big-endian; t is a time in microseconds with its sign bit
 // flipped, big-endian, so that keys sort in time order; s(x) is x's length
 // as 2 bytes big-endian and x):
 //
-//	messages   msgid → message (binary, see encodeMessage)
-//	bytime     t ‖ msgid → ∅                        every message
-//	byparty    s(id) ‖ t ‖ msgid → ∅                 From and each ToList id
-//	byroom     s(roomid) ‖ t ‖ msgid → ∅
-//	byconv     s(conversation) ‖ t ‖ msgid → ∅
-//	bytoken    token (8 bytes) ‖ t ‖ msgid → ∅       each of the message's tokens
-//	byday      day ‖ msgid → ∅                       archive.DayOf, for PurgeDay
+//	messages   num → message (binary, see encodeMessage)
+//	msgids     msgid → num
+//	tolists    ref → ToList ids                     lists of 8 ids or more, shared (listRef)
+//	tolistrefs ref → how many messages use it (8 bytes)
+//	bytime     t ‖ num → ∅                           every message
+//	byparty    s(id) ‖ t ‖ num → ∅                   From, and the receiver of a chat not in a room
+//	byroom     s(roomid) ‖ t ‖ num → ∅
+//	byconv     s(conversation) ‖ t ‖ num → ∅
+//	bytoken    token (8 bytes) ‖ t ‖ num → ∅         each of the message's tokens
+//	byday      day ‖ num → ∅                         archive.DayOf, for PurgeDay
 //	days       day → message count (8 bytes)
 //	recalls    pre_msgid → recall msgid              the first recall of each message
 //	quarantine seq (8 bytes) ‖ msgid → Quarantined JSON
 //	quarids    msgid → seq (8 bytes)
 //	datakeys   day ‖ "/" ‖ id → DataKey JSON
 //	gaps       after ‖ before (8 bytes each) → Gap JSON
-//	meta       cursor, messages, withheld, quarantined, gaps → 8 bytes;
-//	           lastcommit → µs
+//	memberrooms s(id) ‖ roomid → ∅                 ids seen in a room's messages (sender or receiver)
+//	roomhash   roomid → hash of the members of its last message   (skips rewriting memberrooms)
+//	meta       cursor, messages, withheld, quarantined, gaps, num (the last
+//	           given) → 8 bytes; lastcommit → µs
+//
+// Index keys end in the message's number rather than its msgid (WeCom's
+// are some 40 bytes) to keep the indexes small; messages of the same
+// microsecond, which Search orders by msgid, are sorted as they are read
+// (see Search).
 //
 // Search picks the most selective index the query has (each token's
 // postings, the person's, the customer's, the room's, the conversation's,
-// else bytime), estimated by counting its entries in the time range up to
-// estimateCap, scans it in time order from the page cursor, and checks
+// else bytime) — the one with the fewest entries in the time range, found
+// by walking them side by side until the first ends (see smallest) —, scans it in time order from the page cursor, and checks
 // the remaining filters by looking the (t, msgid) up in their indexes; only
 // a type filter needs the message itself.
 package embedded
@@ -71,6 +82,7 @@ type Options struct {
 // Bucket names.
 var (
 	bucketMessages   = []byte("messages")
+	bucketMsgIDs     = []byte("msgids")
 	bucketByTime     = []byte("bytime")
 	bucketByParty    = []byte("byparty")
 	bucketByRoom     = []byte("byroom")
@@ -84,12 +96,18 @@ var (
 	bucketDataKeys   = []byte("datakeys")
 	bucketGaps       = []byte("gaps")
 	bucketMeta       = []byte("meta")
+
+	bucketMemberRooms = []byte("memberrooms")
+	bucketRoomHash    = []byte("roomhash")
+	bucketToLists     = []byte("tolists")
+	bucketToListRefs  = []byte("tolistrefs")
 )
 
 var allBuckets = [][]byte{
-	bucketMessages, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
+	bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
 	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
+	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs,
 }
 
 // Meta keys.
@@ -100,6 +118,7 @@ var (
 	metaQuarantined = []byte("quarantined")
 	metaGaps        = []byte("gaps")
 	metaLastCommit  = []byte("lastcommit")
+	metaNextNum     = []byte("num")
 )
 
 // Store is an archive.Store on a bbolt file. Create it with Open.

@@ -165,10 +165,15 @@ func TestStoredAtFromClock(t *testing.T) {
 func TestDecodeCorrupt(t *testing.T) {
 	g := archivetest.NewGenerator(9)
 	for range 50 {
-		v := encodeMessage(g.Message(1))
+		m := g.Message(1)
+		v := encodeMessage(m, listRef(m.ToList))
+		lists := func([]byte) ([]string, error) { return m.ToList, nil }
+		if got, err := decodeMessage(v, lists); err != nil || got.MsgID != m.MsgID || len(got.ToList) != len(m.ToList) {
+			t.Fatalf("decode: %+v, %v", got, err)
+		}
 		for i := range len(v) {
 			// Every truncation is an error, never a panic.
-			if _, err := decodeMessage(v[:i]); err == nil {
+			if _, err := decodeMessage(v[:i], lists); err == nil {
 				t.Fatalf("decoding %d of %d bytes succeeded", i, len(v))
 			}
 		}

@@ -115,11 +115,19 @@ func (s *Store) RewrapDataKeys(ctx context.Context, ks []archive.DataKey) error 
 }
 
 // deleteMessage removes m (as stored) and all its index entries.
-func deleteMessage(tx *bolt.Tx, m archive.Message) error {
-	if err := tx.Bucket(bucketMessages).Delete([]byte(m.MsgID)); err != nil {
+func deleteMessage(tx *bolt.Tx, m archive.Message, num uint64) error {
+	if err := tx.Bucket(bucketMessages).Delete(u64(num)); err != nil {
 		return err
 	}
-	err := indexKeys(tx, m, func(b *bolt.Bucket, key []byte) error { return b.Delete(key) })
+	if err := tx.Bucket(bucketMsgIDs).Delete([]byte(m.MsgID)); err != nil {
+		return err
+	}
+	if ref := listRef(m.ToList); ref != nil {
+		if err := shareList(tx, ref, m.ToList, -1); err != nil {
+			return err
+		}
+	}
+	err := indexKeys(tx, m, num, func(b *bolt.Bucket, key []byte) error { return b.Delete(key) })
 	if err != nil {
 		return err
 	}
@@ -172,20 +180,22 @@ func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Mess
 				}
 			}
 			var ms []archive.Message
+			var nums []uint64
 			for ; k != nil && bytes.HasPrefix(k, prefix) && len(ms) < purgeBatch; k, _ = c.Next() {
-				m, err := readMessage(tx, string(k[len(prefix):]))
+				num := getU64(k[len(prefix):])
+				m, err := readNum(tx, num)
 				if err != nil {
 					return err
 				}
-				ms = append(ms, m)
+				ms, nums = append(ms, m), append(nums, num)
 				after = append(after[:0], k...)
 			}
 			done = len(ms) < purgeBatch
-			for _, m := range ms {
+			for i, m := range ms {
 				if keep(m) {
 					continue
 				}
-				if err := deleteMessage(tx, m); err != nil {
+				if err := deleteMessage(tx, m, nums[i]); err != nil {
 					return fmt.Errorf("message %s: %w", m.MsgID, err)
 				}
 				deleted++

@@ -5,15 +5,41 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wecomply/wecomply/archive"
 )
 
-// estimateCap is how many entries Search counts, at most, to estimate how
-// selective an index is for a query.
-const estimateCap = 512
+// raceCap is how many entries of each candidate index Search walks, at
+// most, to find the most selective one (see smallest).
+const raceCap = 1 << 14
+
+// personUnion is where id's messages are: byparty (what they sent, and
+// chats outside rooms they received) and the rooms they are a member of.
+func personUnion(tx *bolt.Tx, id string) union {
+	u := union{{tx.Bucket(bucketByParty), strPrefix(id)}}
+	p := strPrefix(id)
+	rooms := tx.Bucket(bucketByRoom)
+	c := tx.Bucket(bucketMemberRooms).Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		u = append(u, index{rooms, strPrefix(string(k[len(p):]))})
+	}
+	return u
+}
+
+// listsOf reads the ToLists stored by reference in tx.
+func listsOf(tx *bolt.Tx) func(ref []byte) ([]string, error) {
+	b := tx.Bucket(bucketToLists)
+	return func(ref []byte) ([]string, error) {
+		v := b.Get(ref)
+		if v == nil {
+			return nil, fmt.Errorf("tolist %x is missing", ref)
+		}
+		return decodeList(v)
+	}
+}
 
 // GetMessage returns one message by msgid, or ErrNotFound.
 func (s *Store) GetMessage(ctx context.Context, msgID string) (archive.Message, error) {
@@ -28,15 +54,24 @@ func (s *Store) GetMessage(ctx context.Context, msgID string) (archive.Message, 
 
 // readMessage reads msgID with its RecalledBy filled.
 func readMessage(tx *bolt.Tx, msgID string) (archive.Message, error) {
-	v := tx.Bucket(bucketMessages).Get([]byte(msgID))
-	if v == nil {
+	num := tx.Bucket(bucketMsgIDs).Get([]byte(msgID))
+	if num == nil {
 		return archive.Message{}, fmt.Errorf("message %s: %w", msgID, archive.ErrNotFound)
 	}
-	m, err := decodeMessage(v)
-	if err != nil {
-		return archive.Message{}, fmt.Errorf("message %s: %w", msgID, err)
+	return readNum(tx, getU64(num))
+}
+
+// readNum reads message number num with its RecalledBy filled.
+func readNum(tx *bolt.Tx, num uint64) (archive.Message, error) {
+	v := tx.Bucket(bucketMessages).Get(u64(num))
+	if v == nil {
+		return archive.Message{}, fmt.Errorf("message number %d is missing", num)
 	}
-	m.RecalledBy = string(tx.Bucket(bucketRecalls).Get([]byte(msgID)))
+	m, err := decodeMessage(v, listsOf(tx))
+	if err != nil {
+		return archive.Message{}, fmt.Errorf("message number %d: %w", num, err)
+	}
+	m.RecalledBy = string(tx.Bucket(bucketRecalls).Get([]byte(m.MsgID)))
 	return m, nil
 }
 
@@ -47,32 +82,29 @@ type index struct {
 	prefix []byte
 }
 
-// has reports whether the index has the entry suffix (time ‖ msgid).
+// has reports whether the index has the entry suffix (time ‖ num).
 func (ix index) has(suffix []byte) bool {
 	k := make([]byte, 0, len(ix.prefix)+len(suffix))
 	return ix.b.Get(append(append(k, ix.prefix...), suffix...)) != nil
 }
 
-// scan calls fn with the suffix (time ‖ msgid) of each entry whose time
-// is in [lo, hi) (nil: unbounded) and that comes after the position
-// after (nil: from the start), in time order (descending unless asc),
-// until fn returns false.
-func (ix index) scan(lo, hi, after []byte, asc bool, fn func(suffix []byte) (bool, error)) error {
+// iter walks the entries of an index whose time is in [lo, hi) (nil:
+// unbounded), in time order (descending unless asc). cur is the current
+// entry's suffix (time ‖ num), nil at the end.
+type iter struct {
+	c      *bolt.Cursor
+	p      []byte
+	lo, hi []byte
+	asc    bool
+	cur    []byte
+}
+
+func (ix index) iter(lo, hi []byte, asc bool) *iter {
 	p := ix.prefix
-	c := ix.b.Cursor()
+	it := &iter{c: ix.b.Cursor(), p: p, lo: lo, hi: hi, asc: asc}
 	var k []byte
 	if asc {
-		start := append(slices.Clip(p), lo...)
-		skip := false
-		if after != nil {
-			if a := append(slices.Clip(p), after...); bytes.Compare(a, start) >= 0 {
-				start, skip = a, true
-			}
-		}
-		k, _ = c.Seek(start)
-		if skip && bytes.Equal(k, start) {
-			k, _ = c.Next()
-		}
+		k, _ = it.c.Seek(append(slices.Clip(p), lo...))
 	} else {
 		var end []byte // exclusive; nil: past every key of p
 		if hi != nil {
@@ -80,36 +112,97 @@ func (ix index) scan(lo, hi, after []byte, asc bool, fn func(suffix []byte) (boo
 		} else {
 			end = prefixEnd(p)
 		}
-		if after != nil {
-			if a := append(slices.Clip(p), after...); end == nil || bytes.Compare(a, end) < 0 {
-				end = a
-			}
-		}
 		if end == nil {
-			k, _ = c.Last()
-		} else if k, _ = c.Seek(end); k == nil {
-			k, _ = c.Last()
+			k, _ = it.c.Last()
+		} else if k, _ = it.c.Seek(end); k == nil {
+			k, _ = it.c.Last()
 		} else {
-			k, _ = c.Prev()
+			k, _ = it.c.Prev()
 		}
 	}
-	for ; k != nil; k = step(c, asc) {
-		if !bytes.HasPrefix(k, p) || len(k) < len(p)+8 {
-			return nil
+	it.set(k)
+	return it
+}
+
+func (it *iter) set(k []byte) {
+	it.cur = nil
+	if k == nil || !bytes.HasPrefix(k, it.p) || len(k) < len(it.p)+8 {
+		return
+	}
+	s := k[len(it.p):]
+	if it.asc && it.hi != nil && bytes.Compare(s[:8], it.hi) >= 0 {
+		return
+	}
+	if !it.asc && it.lo != nil && bytes.Compare(s[:8], it.lo) < 0 {
+		return
+	}
+	it.cur = s
+}
+
+func (it *iter) next() { it.set(step(it.c, it.asc)) }
+
+// union is a set of indexes read as one: a person's entries are those of
+// byparty and of every room they are a member of.
+type union []index
+
+// merged walks the entries of every index of u in order, each suffix
+// once.
+type merged struct {
+	its []*iter
+	asc bool
+}
+
+func (u union) iter(lo, hi []byte, asc bool) *merged {
+	m := &merged{asc: asc}
+	for _, ix := range u {
+		m.its = append(m.its, ix.iter(lo, hi, asc))
+	}
+	return m
+}
+
+// cur is the next suffix in order, nil at the end.
+func (m *merged) cur() []byte {
+	var best []byte
+	for _, it := range m.its {
+		if it.cur == nil {
+			continue
 		}
-		suffix := k[len(p):]
-		if asc && hi != nil && bytes.Compare(suffix[:8], hi) >= 0 {
-			return nil
-		}
-		if !asc && lo != nil && bytes.Compare(suffix[:8], lo) < 0 {
-			return nil
-		}
-		more, err := fn(suffix)
-		if err != nil || !more {
-			return err
+		if best == nil || (m.asc && bytes.Compare(it.cur, best) < 0) || (!m.asc && bytes.Compare(it.cur, best) > 0) {
+			best = it.cur
 		}
 	}
-	return nil
+	return best
+}
+
+// advance moves every index whose entry is s past it.
+func (m *merged) advance(s []byte) {
+	s = slices.Clone(s)
+	for _, it := range m.its {
+		if it.cur != nil && bytes.Equal(it.cur, s) {
+			it.next()
+		}
+	}
+}
+
+// smallest returns the candidate with the fewest entries in [lo, hi) and
+// how many it has, by walking them all one entry at a time until one
+// ends (or raceCap steps): the cost is the smallest one's size times the
+// number of candidates, not the size of the largest.
+func smallest(cands []union, lo, hi []byte) (int, int) {
+	its := make([]*merged, len(cands))
+	for i, u := range cands {
+		its[i] = u.iter(lo, hi, true)
+	}
+	for n := 0; n < raceCap; n++ {
+		for i, it := range its {
+			c := it.cur()
+			if c == nil {
+				return i, n
+			}
+			it.advance(c)
+		}
+	}
+	return 0, raceCap
 }
 
 func step(c *bolt.Cursor, asc bool) []byte {
@@ -134,21 +227,16 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// estimate counts ix's entries in [lo, hi), up to estimateCap.
-func (ix index) estimate(lo, hi []byte) int {
-	n := 0
-	_ = ix.scan(lo, hi, nil, true, func([]byte) (bool, error) {
-		n++
-		return n < estimateCap, nil
-	})
-	return n
-}
-
 // Search returns a page of messages matching q and the cursor of the
 // next page.
+//
+// Index entries are ordered by time and message number; the messages of
+// one microsecond are gathered and sorted by msgid before they are
+// given, so pages follow (time, msgid) as the contract says. The page
+// cursor is the (time, msgid) of the last message given.
 func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message, string, error) {
 	limit := pageLimit(q.Limit)
-	var after []byte
+	var after []byte // t ‖ msgid
 	if q.Cursor != "" {
 		var err error
 		if after, err = decodeCursor(cursorSearch, q.Cursor); err != nil {
@@ -162,85 +250,155 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 	if !q.To.IsZero() {
 		hi = timeKey(q.To)
 	}
+	// Resume at the cursor's microsecond (inclusive): the messages of it
+	// not after the cursor's msgid are skipped below.
+	if after != nil {
+		at := after[:8]
+		if q.Ascending && (lo == nil || bytes.Compare(at, lo) > 0) {
+			lo = at
+		}
+		if !q.Ascending {
+			if end := u64(getU64(at) + 1); hi == nil || bytes.Compare(end, hi) < 0 {
+				hi = end
+			}
+		}
+	}
 	var out []archive.Message
-	var last []byte // the suffix of out's last message
+	var last []byte // t ‖ msgid of out's last message
 	next := ""
 	err := s.view(ctx, "search", func(tx *bolt.Tx) error {
 		if lo != nil && hi != nil && bytes.Compare(lo, hi) >= 0 {
 			return nil
 		}
-		var filters []index
+		// exact filters are decided by their index alone; a person's
+		// union holds every message of their rooms, so person filters are
+		// checked on the message.
+		var exact []index
+		var candidates []union
 		for _, tok := range q.Tokens {
 			ix := index{tx.Bucket(bucketByToken), tokenPrefix(tok)}
-			if !slices.ContainsFunc(filters, func(f index) bool { return bytes.Equal(f.prefix, ix.prefix) }) {
-				filters = append(filters, ix)
+			if !slices.ContainsFunc(exact, func(f index) bool { return bytes.Equal(f.prefix, ix.prefix) }) {
+				exact = append(exact, ix)
+				candidates = append(candidates, union{ix})
 			}
-		}
-		party := tx.Bucket(bucketByParty)
-		if q.User != "" {
-			filters = append(filters, index{party, strPrefix(q.User)})
-		}
-		if q.Customer != "" && q.Customer != q.User {
-			filters = append(filters, index{party, strPrefix(q.Customer)})
 		}
 		if q.Conversation != "" {
-			filters = append(filters, index{tx.Bucket(bucketByConv), strPrefix(q.Conversation)})
+			ix := index{tx.Bucket(bucketByConv), strPrefix(q.Conversation)}
+			exact = append(exact, ix)
+			candidates = append(candidates, union{ix})
 		}
 		if q.Room != "" {
-			filters = append(filters, index{tx.Bucket(bucketByRoom), strPrefix(q.Room)})
+			ix := index{tx.Bucket(bucketByRoom), strPrefix(q.Room)}
+			exact = append(exact, ix)
+			candidates = append(candidates, union{ix})
 		}
-		// The primary index is the one with the fewest entries in the range.
-		primary := index{b: tx.Bucket(bucketByTime)}
-		if len(filters) > 0 {
-			best, bestN := 0, estimateCap+1
-			for i, f := range filters {
-				n := f.estimate(lo, hi)
-				if n == 0 {
-					return nil // nothing can match
-				}
-				if n < bestN {
-					best, bestN = i, n
-				}
+		var people []string
+		for _, id := range []string{q.User, q.Customer} {
+			if id != "" && !slices.Contains(people, id) {
+				people = append(people, id)
+				candidates = append(candidates, personUnion(tx, id))
 			}
-			primary = filters[best]
-			filters = slices.Delete(filters, best, best+1)
+		}
+		// The primary is the candidate with the fewest entries in the range.
+		primary := union{{b: tx.Bucket(bucketByTime)}}
+		if len(candidates) > 0 {
+			best, n := smallest(candidates, lo, hi)
+			if n == 0 {
+				return nil // nothing can match
+			}
+			primary = candidates[best]
+			if len(primary) == 1 {
+				exact = slices.DeleteFunc(exact, func(f index) bool {
+					return f.b == primary[0].b && bytes.Equal(f.prefix, primary[0].prefix)
+				})
+			}
 		}
 		msgs := tx.Bucket(bucketMessages)
+		lists := listsOf(tx)
 		recalls := tx.Bucket(bucketRecalls)
-		scanned := 0
-		return primary.scan(lo, hi, after, q.Ascending, func(suffix []byte) (bool, error) {
-			if scanned++; scanned%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return false, err
+
+		type entry struct {
+			msgID string
+			v     []byte // the stored message
+		}
+		var group []entry // the matching entries of one microsecond
+		var groupAt []byte
+		// give gives the group's messages in (time, msgid) order; it
+		// reports true when the page is full and one more matches.
+		give := func() (bool, error) {
+			slices.SortFunc(group, func(a, b entry) int {
+				if q.Ascending {
+					return strings.Compare(a.msgID, b.msgID)
 				}
-			}
-			for _, f := range filters {
-				if !f.has(suffix) {
+				return strings.Compare(b.msgID, a.msgID)
+			})
+			for _, e := range group {
+				if after != nil && bytes.Equal(groupAt, after[:8]) {
+					c := strings.Compare(e.msgID, string(after[8:]))
+					if (q.Ascending && c <= 0) || (!q.Ascending && c >= 0) {
+						continue
+					}
+				}
+				if q.Type != "" && !hasType(e.v, q.Type) {
+					continue
+				}
+				m, err := decodeMessage(e.v, lists)
+				if err != nil {
+					return false, fmt.Errorf("message %s: %w", e.msgID, err)
+				}
+				if slices.ContainsFunc(people, func(id string) bool { return m.From != id && !slices.Contains(m.ToList, id) }) {
+					continue
+				}
+				if len(out) == limit {
 					return true, nil
 				}
+				m.RecalledBy = string(recalls.Get([]byte(m.MsgID)))
+				out = append(out, m)
+				last = append(append(last[:0], groupAt...), m.MsgID...)
 			}
-			msgID := suffix[8:]
-			v := msgs.Get(msgID)
+			return false, nil
+		}
+		it := primary.iter(lo, hi, q.Ascending)
+		scanned := 0
+	entries:
+		for {
+			suffix := it.cur()
+			if suffix == nil || (groupAt != nil && !bytes.Equal(suffix[:8], groupAt)) {
+				full, err := give()
+				if err != nil {
+					return err
+				}
+				if full {
+					next = encodeCursor(cursorSearch, last)
+					return nil
+				}
+				if suffix == nil {
+					return nil
+				}
+				group, groupAt = group[:0], nil
+			}
+			it.advance(suffix) // suffix stays valid: it is the transaction's memory
+			if scanned++; scanned%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			for _, f := range exact {
+				if !f.has(suffix) {
+					continue entries
+				}
+			}
+			v := msgs.Get(suffix[8:])
 			if v == nil {
-				return false, fmt.Errorf("index entry for %q names no message", msgID)
+				return fmt.Errorf("index entry names message number %x, which is missing", suffix[8:])
 			}
-			if q.Type != "" && !hasType(v, q.Type) {
-				return true, nil
-			}
-			if len(out) == limit {
-				// One more matches: there is a next page.
-				next = encodeCursor(cursorSearch, last)
-				return false, nil
-			}
-			m, err := decodeMessage(v)
+			id, err := storedMsgID(v)
 			if err != nil {
-				return false, fmt.Errorf("message %q: %w", msgID, err)
+				return fmt.Errorf("message number %x: %w", suffix[8:], err)
 			}
-			m.RecalledBy = string(recalls.Get(msgID))
-			out = append(out, m)
-			last = append(last[:0], suffix...)
-			return true, nil
-		})
+			group = append(group, entry{id, v})
+			groupAt = suffix[:8]
+		}
 	})
 	if err != nil {
 		return nil, "", err
