@@ -87,6 +87,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Gaps", testGaps},
 		{"Stats", testStats},
 		{"Close", testClose},
+		{"MediaTasksFromCommit", testMediaTasksFromCommit},
+		{"MediaState", testMediaState},
+		{"MediaResolveAndPurge", testMediaResolveAndPurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
