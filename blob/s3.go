@@ -120,10 +120,10 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error
 	if size < 0 {
 		return fmt.Errorf("blob: s3: put %s: size %d: %w", key, size, ErrSize)
 	}
-	// minio-go sends exactly size bytes; read one more to notice a reader
-	// with more, and count to notice one with fewer, before the object is
-	// complete (a short body fails the PUT, so nothing is stored).
-	cr := &countingReader{r: r}
+	// The body is limited to size bytes (count them to notice a reader
+	// with fewer: a short body fails the PUT, so nothing is stored); one
+	// more byte read afterwards notices a reader with more.
+	cr := &countingReader{r: io.LimitReader(r, size)}
 	_, err := s.client.PutObject(ctx, s.bucket, key, cr, size, minio.PutObjectOptions{
 		ContentType:    "application/octet-stream",
 		SendContentMd5: false,

@@ -103,7 +103,8 @@ func S3Server(t testing.TB) blob.S3Config {
 		// Credentials through the environment, not argv (ps shows argv).
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+access, "ROOT_SECRET_ACCESS_KEY="+secret)
 		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &lockedWriter{w: &out}, &lockedWriter{w: &out}
+		lw := &lockedWriter{w: &out}
+		cmd.Stdout, cmd.Stderr = lw, lw
 		if err := cmd.Start(); err != nil {
 			cancel()
 			t.Fatalf("start versitygw: %v", err)
@@ -113,7 +114,7 @@ func S3Server(t testing.TB) blob.S3Config {
 		if err := waitHTTP(addr, exited); err != nil {
 			cancel()
 			<-exited
-			lastErr = fmt.Errorf("%w; output:\n%s", err, out.String())
+			lastErr = fmt.Errorf("%w; output:\n%s", err, lw.String())
 			continue
 		}
 		t.Cleanup(func() {
@@ -176,6 +177,12 @@ func randomHex(t testing.TB, n int) string {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *strings.Builder
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
