@@ -558,6 +558,24 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// deleteMediaBlobs removes the media objects of day (after its data keys
+// were destroyed: they cannot be opened any more).
+func (a *Archive) deleteMediaBlobs(ctx context.Context, day string) error {
+	if a.Blobs == nil {
+		return nil
+	}
+	keys, err := a.Blobs.List(ctx, day+"/")
+	if err != nil {
+		return fmt.Errorf("archive: purge %s: media objects: %w", day, err)
+	}
+	for _, k := range keys {
+		if err := a.Blobs.Delete(ctx, k); err != nil {
+			return fmt.Errorf("archive: purge %s: media objects: %w", day, err)
+		}
+	}
+	return nil
+}
+
 // ErrMediaNotStored: the media file exists in the message but its content
 // is not in the blob store (pending, failed, expired, or media download
 // is off).

@@ -581,3 +581,41 @@ func TestArchiveMediaRefuses(t *testing.T) {
 		t.Errorf("audit record %+v", rec)
 	}
 }
+
+// TestPurgeDayDeletesMediaObjects: a purge that shreds the day removes
+// its media objects; one that keeps a held message keeps them readable.
+func TestPurgeDayDeletesMediaObjects(t *testing.T) {
+	e := newEnv(t)
+	e.permit("zhangsan", "lisi", "held")
+	id, file := e.imageMsg("zhangsan", []string{"lisi"}, 3000)
+	heldID, heldFile := e.imageMsg("held", []string{"lisi"}, 3000)
+	e.pullAll()
+	blobs, _ := dirBlobs(t)
+	f := e.fetcher(blobs)
+	if done, _ := e.fetch(f); done != 2 {
+		t.Fatalf("stored %d, want 2", done)
+	}
+	ctx := context.Background()
+	day := archive.KeyDay(start)
+	_, shredded, err := e.arch.PurgeDay(ctx, "officer", day, func(m archive.Message) bool { return m.From == "held" })
+	if err != nil || shredded {
+		t.Fatalf("PurgeDay with a hold = shredded %v, %v", shredded, err)
+	}
+	if keys, _ := blobs.List(ctx, ""); len(keys) != 2 {
+		t.Errorf("objects after a purge that kept the day's keys: %v, want both", keys)
+	}
+	if got := e.readMedia(heldID, heldFile); len(got) != 3000 {
+		t.Errorf("held media read %d bytes", len(got))
+	}
+	var buf bytes.Buffer
+	if err := e.arch.Media(ctx, "officer", id, file, &buf); !errors.Is(err, archive.ErrNotFound) {
+		t.Errorf("media of a purged message: %v, want ErrNotFound", err)
+	}
+	_, shredded, err = e.arch.PurgeDay(ctx, "officer", day, nil)
+	if err != nil || !shredded {
+		t.Fatalf("PurgeDay without a hold = shredded %v, %v", shredded, err)
+	}
+	if keys, _ := blobs.List(ctx, ""); len(keys) != 0 {
+		t.Errorf("objects after the day was shredded: %v, want none", keys)
+	}
+}

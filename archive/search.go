@@ -285,7 +285,14 @@ func (a *Archive) PurgeDay(ctx context.Context, actor, day string, keep func(Mes
 	if shredded {
 		a.Keys.Forget(day)
 	}
-	return deleted, shredded, a.audit(ctx, AuditRecord{Actor: actor, Action: AuditPurge, Day: day, Deleted: deleted, Shredded: shredded})
+	if err := a.audit(ctx, AuditRecord{Actor: actor, Action: AuditPurge, Day: day, Deleted: deleted, Shredded: shredded}); err != nil {
+		return deleted, shredded, err
+	}
+	if shredded {
+		// The day's media can no longer be opened; remove the objects too.
+		return deleted, shredded, a.deleteMediaBlobs(ctx, day)
+	}
+	return deleted, shredded, nil
 }
 
 // Manifest describes an export: what was asked, what was written, and
