@@ -141,7 +141,8 @@ type MediaSealer struct {
 	rand    io.Reader
 	fileID  string
 	out     io.Writer
-	buf     []byte
+	buf     []byte // plaintext of the segment being filled
+	sealed  []byte // the sealed segment, reused
 	index   uint64
 	written int64 // sealed bytes written to out
 	err     error
@@ -205,7 +206,10 @@ func (s *MediaSealer) Write(p []byte) (int, error) {
 
 func (s *MediaSealer) seal(last bool) error {
 	ns := s.aead.NonceSize()
-	out := make([]byte, ns, ns+len(s.buf)+s.aead.Overhead())
+	if s.sealed == nil {
+		s.sealed = make([]byte, 0, ns+cap(s.buf)+s.aead.Overhead())
+	}
+	out := s.sealed[:ns]
 	if _, err := io.ReadFull(s.rand, out); err != nil {
 		s.err = fmt.Errorf("archive: media: nonce: %w", err)
 		return s.err

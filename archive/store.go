@@ -226,6 +226,7 @@ type Store interface {
 	// MediaOf returns the tasks of one message, by SDKFileID (none for a
 	// message without media or unknown).
 	MediaOf(ctx context.Context, msgID string) ([]MediaTask, error)
+
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
 }
