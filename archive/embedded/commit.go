@@ -24,7 +24,7 @@ type writer struct {
 	next                                     uint64 // the next message number, 0 until known
 	msgIDs                                   *bolt.Bucket
 	msgs, meta, recalls, days, quar, quarIDs *bolt.Bucket
-	memberRooms, roomHashes                  *bolt.Bucket
+	memberRooms, roomMembers, roomHashes     *bolt.Bucket
 	roomHash                                 map[string]uint64 // this transaction's roomhash
 	index                                    map[*bolt.Bucket][][]byte
 	now                                      time.Time
@@ -44,6 +44,7 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 		index:   map[*bolt.Bucket][][]byte{},
 
 		memberRooms: tx.Bucket(bucketMemberRooms),
+		roomMembers: tx.Bucket(bucketRoomMembers),
 		roomHashes:  tx.Bucket(bucketRoomHash),
 		roomHash:    map[string]uint64{},
 	}
@@ -179,6 +180,9 @@ func (w *writer) members(m archive.Message) error {
 		k := append(strPrefix(id), room...)
 		if w.memberRooms.Get(k) == nil {
 			if err := w.memberRooms.Put(k, nil); err != nil {
+				return err
+			}
+			if err := w.roomMembers.Put(append(strPrefix(m.RoomID), id...), nil); err != nil {
 				return err
 			}
 		}

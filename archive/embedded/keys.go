@@ -194,6 +194,7 @@ func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Mess
 				after = append(after[:0], k...)
 			}
 			done = len(ms) < purgeBatch
+			rooms := map[string]bool{}
 			for i, m := range ms {
 				if keep(m) {
 					continue
@@ -202,6 +203,14 @@ func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Mess
 					return fmt.Errorf("message %s: %w", m.MsgID, err)
 				}
 				deleted++
+				if m.RoomID != "" {
+					rooms[m.RoomID] = true
+				}
+			}
+			for room := range rooms {
+				if err := forgetRoomIfEmpty(tx, room); err != nil {
+					return fmt.Errorf("room %s: %w", room, err)
+				}
 			}
 			return nil
 		})
@@ -226,6 +235,27 @@ func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Mess
 		return nil
 	})
 	return deleted, shredded, err
+}
+
+// forgetRoomIfEmpty deletes what is kept of a room's members when none
+// of its messages is left: who was in which room goes with the messages
+// that said so.
+func forgetRoomIfEmpty(tx *bolt.Tx, room string) error {
+	p := strPrefix(room)
+	if k, _ := tx.Bucket(bucketByRoom).Cursor().Seek(p); bytes.HasPrefix(k, p) {
+		return nil
+	}
+	members, byID := tx.Bucket(bucketRoomMembers), tx.Bucket(bucketMemberRooms)
+	c := members.Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Seek(p) {
+		if err := byID.Delete(append(strPrefix(string(k[len(p):])), room...)); err != nil {
+			return err
+		}
+		if err := members.Delete(k); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketRoomHash).Delete([]byte(room))
 }
 
 // Days lists the days that have messages or data keys, oldest first.

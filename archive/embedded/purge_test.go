@@ -13,7 +13,8 @@ import (
 )
 
 // TestPurgeLeavesNoIndexEntries purges every day of a realistic archive
-// and checks that no index entry, shared ToList or day count is left.
+// and checks that no index entry, shared ToList, room membership or day
+// count is left.
 func TestPurgeLeavesNoIndexEntries(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "archive.db"))
 	ctx := context.Background()
@@ -43,7 +44,8 @@ func TestPurgeLeavesNoIndexEntries(t *testing.T) {
 	}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
-			bucketByToken, bucketByDay, bucketDays, bucketToLists, bucketToListRefs} {
+			bucketByToken, bucketByDay, bucketDays, bucketToLists, bucketToListRefs,
+			bucketMemberRooms, bucketRoomMembers, bucketRoomHash} {
 			if n := tx.Bucket(name).Stats().KeyN; n != 0 {
 				return fmt.Errorf("bucket %s keeps %d keys", name, n)
 			}

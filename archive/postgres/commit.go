@@ -22,10 +22,15 @@ var stagingColumns = []string{
 	"content", "tokens", "media", "stored_at",
 }
 
+// dayColumn is where stagingColumns has the message's day.
+var dayColumn = slices.Index(stagingColumns, "day")
+
 // createStaging makes the connection's staging table (a temporary table,
 // so private to the connection and never WAL-logged; emptied at every
 // commit). IF NOT EXISTS: a pooled connection keeps it between batches.
-const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging
+// Its name carries the schema version it was copied from (bump it with
+// schemaVersion when the messages table changes).
+const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging_v1
 	(LIKE archive_messages INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`
 
 // moveStaged moves the staged rows whose msgid is new into the messages
@@ -38,7 +43,7 @@ const createStaging = `CREATE TEMP TABLE IF NOT EXISTS archive_staging
 const moveStaged = `
 WITH ins AS (
 	INSERT INTO archive_msgids (msgid, time)
-	SELECT msgid, time FROM archive_staging
+	SELECT msgid, time FROM archive_staging_v1
 	ON CONFLICT DO NOTHING
 	RETURNING msgid
 ), moved AS (
@@ -47,7 +52,7 @@ WITH ins AS (
 	SELECT s.time, s.msgid, s.seq, s.publickey_ver, s.action, s.type, s.from_id, s.tolist, s.participants,
 		s.room, s.conversation, s.external, s.withheld, s.consent, s.pre_msgid, s.key_day, s.day, s.key_id, s.content,
 		s.tokens, s.media, s.stored_at
-	FROM archive_staging s JOIN ins ON ins.msgid = s.msgid
+	FROM archive_staging_v1 s JOIN ins ON ins.msgid = s.msgid
 	RETURNING msgid, pre_msgid, day, withheld
 ), unquarantined AS (
 	DELETE FROM archive_quarantine WHERE msgid IN (SELECT msgid FROM moved)
@@ -236,12 +241,27 @@ func writeMessages(ctx context.Context, tx pgx.Tx, rows [][]any) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	// Lock the days' counter rows first, in day order, before any message
+	// of those days is written: PurgeDay locks its day's row before it
+	// reads the day, so it either sees this batch whole or runs after
+	// it, never between the messages and the counters.
+	days := make([]string, 0, 1)
+	for _, r := range rows {
+		if d := r[dayColumn].(string); !slices.Contains(days, d) {
+			days = append(days, d)
+		}
+	}
+	slices.Sort(days)
+	if _, err := tx.Exec(ctx, `INSERT INTO archive_days AS d (day) SELECT unnest($1::text[]) ORDER BY 1
+		ON CONFLICT (day) DO UPDATE SET messages = d.messages`, days); err != nil {
+		return 0, fmt.Errorf("lock days: %w", err)
+	}
 	if _, err := tx.Exec(ctx, createStaging); err != nil {
 		return 0, fmt.Errorf("staging table: %w", err)
 	}
 	// The table is empty here: an earlier transaction on this connection
 	// either rolled its rows back or emptied it at commit.
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"archive_staging"}, stagingColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"archive_staging_v1"}, stagingColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("copy %d messages: %w", len(rows), err)
 	}
 	var stored int

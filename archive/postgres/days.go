@@ -14,10 +14,11 @@ import (
 
 // PurgeDay deletes the day's messages that keep does not hold, and the
 // day's data keys if it held none, in one transaction. It first locks
-// the day's counter row, which every Commit storing a message of that
-// day updates: a batch of that day committed before is seen by the scan,
-// one committed after waits, so no message of the day escapes the
-// decision, and none is stored under keys just destroyed.
+// the day's counter row, which every Commit (and ResolveQuarantine)
+// storing a message of that day locks before writing one: a batch that
+// got there first is committed and seen by the scan, one that comes
+// later waits for the purge, so no message of the day escapes the
+// decision half-written.
 func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Message) bool) (int, bool, error) {
 	if err := s.check(); err != nil {
 		return 0, false, err

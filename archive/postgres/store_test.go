@@ -610,3 +610,32 @@ func TestDiskBytes(t *testing.T) {
 		t.Errorf("DiskBytes grew by %d for 2,000 messages", full-empty)
 	}
 }
+
+// TestOpenConcurrently: replicas starting at once on an empty schema
+// create it once between them (the migration's advisory lock), and all
+// open.
+func TestOpenConcurrently(t *testing.T) {
+	dsn := newSchemaDSN(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(context.Background(), dsn, Options{})
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+	}
+	s := openAt(t, dsn, Options{})
+	var rows int
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM archive_schema`).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("schema rows = %d, %v; want 1", rows, err)
+	}
+}
