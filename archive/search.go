@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wecomply/wecomply/blob"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 )
@@ -27,6 +28,9 @@ type Archive struct {
 	Keys  *Keys
 	Index IndexKey
 	Audit Auditor
+	// Blobs holds the downloaded media (MediaFetcher); nil when media
+	// content is not kept (Media then fails).
+	Blobs blob.Store
 	// Clock may be nil (time.Now).
 	Clock func() time.Time
 }
@@ -42,6 +46,7 @@ const (
 	AuditRead   = "archive.read"
 	AuditExport = "archive.export"
 	AuditPurge  = "archive.purge"
+	AuditMedia  = "archive.media"
 )
 
 // AuditRecord is what the audit log keeps of one read. The query's text
@@ -280,7 +285,14 @@ func (a *Archive) PurgeDay(ctx context.Context, actor, day string, keep func(Mes
 	if shredded {
 		a.Keys.Forget(day)
 	}
-	return deleted, shredded, a.audit(ctx, AuditRecord{Actor: actor, Action: AuditPurge, Day: day, Deleted: deleted, Shredded: shredded})
+	if err := a.audit(ctx, AuditRecord{Actor: actor, Action: AuditPurge, Day: day, Deleted: deleted, Shredded: shredded}); err != nil {
+		return deleted, shredded, err
+	}
+	if shredded {
+		// The day's media can no longer be opened; remove the objects too.
+		return deleted, shredded, a.deleteMediaBlobs(ctx, day)
+	}
+	return deleted, shredded, nil
 }
 
 // Manifest describes an export: what was asked, what was written, and

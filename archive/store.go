@@ -209,6 +209,24 @@ type Store interface {
 
 	// ListGaps returns the gaps recorded, oldest first.
 	ListGaps(ctx context.Context) ([]Gap, error)
+
+	// Media download queue (media.go). Commit and ResolveQuarantine add
+	// the tasks MediaTasksOf(m) gives for each message they store, in the
+	// same transaction (a message stored already adds none; a withheld
+	// one has none). PurgeDay deletes the tasks of the messages it
+	// deletes.
+	//
+	// PendingMedia returns at most limit tasks of status MediaPending
+	// whose State.Next is not after due, by Next, then MsgID, then
+	// SDKFileID.
+	PendingMedia(ctx context.Context, due time.Time, limit int) ([]MediaTask, error)
+	// SetMediaState replaces the state of the task (msgID, sdkFileID);
+	// ErrNotFound if there is none.
+	SetMediaState(ctx context.Context, msgID, sdkFileID string, st MediaState) error
+	// MediaOf returns the tasks of one message, by SDKFileID (none for a
+	// message without media or unknown).
+	MediaOf(ctx context.Context, msgID string) ([]MediaTask, error)
+
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
 }

@@ -30,6 +30,12 @@
 //     has next == "", even when it is full.
 //   - A Limit ≤ 0 means 100; above 1,000 means 1,000 (both listings).
 //   - Every method on a closed store returns an error wrapping ErrClosed.
+//   - Media queue: Commit and ResolveQuarantine add archive.MediaTasksOf of
+//     each message they store (none for a duplicate: its tasks keep their
+//     state); PendingMedia lists pending tasks due by a time, by (Next,
+//     MsgID, SDKFileID); SetMediaState round-trips every field (UTC) and
+//     says ErrNotFound for an unknown task; PurgeDay deletes the tasks of
+//     the messages it deletes.
 package archivetest
 
 import (
@@ -87,6 +93,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Gaps", testGaps},
 		{"Stats", testStats},
 		{"Close", testClose},
+		{"MediaTasksFromCommit", testMediaTasksFromCommit},
+		{"MediaState", testMediaState},
+		{"MediaResolveAndPurge", testMediaResolveAndPurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,6 +149,9 @@ func (w *writer) store(m archive.Message) (bool, error) {
 	if _, err := w.unquarantine(m.MsgID); err != nil {
 		return false, err
 	}
+	if err := addMediaTasks(w.tx, m, w.now); err != nil {
+		return false, err
+	}
 	w.counts.messages++
 	if m.Withheld != "" {
 		w.counts.withheld++

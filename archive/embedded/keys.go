@@ -119,6 +119,9 @@ func deleteMessage(tx *bolt.Tx, m archive.Message, num uint64) error {
 	if err := tx.Bucket(bucketMessages).Delete(u64(num)); err != nil {
 		return err
 	}
+	if err := deleteMediaTasks(tx, m.MsgID); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bucketMsgIDs).Delete([]byte(m.MsgID)); err != nil {
 		return err
 	}

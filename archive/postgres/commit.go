@@ -103,6 +103,9 @@ func (s *Store) Commit(ctx context.Context, b archive.Batch) (archive.CommitResu
 		if err != nil {
 			return err
 		}
+		if err := addMediaTasks(ctx, tx, msgs, s.now().UTC()); err != nil {
+			return err
+		}
 		res = archive.CommitResult{Stored: stored, Duplicates: len(msgs) - stored + inBatchDups}
 		if err := addQuarantine(ctx, tx, b.Quarantine, s.now().UTC()); err != nil {
 			return err
@@ -149,8 +152,10 @@ func (s *Store) ResolveQuarantine(ctx context.Context, m archive.Message) error 
 		if tag.RowsAffected() == 0 {
 			return archive.ErrNotFound
 		}
-		_, err = writeMessages(ctx, tx, rows)
-		return err
+		if _, err = writeMessages(ctx, tx, rows); err != nil {
+			return err
+		}
+		return addMediaTasks(ctx, tx, []archive.Message{m}, s.now().UTC())
 	})
 	if errors.Is(err, archive.ErrNotFound) {
 		return fmt.Errorf("archive/postgres: resolve quarantine %q: %w", m.MsgID, err)

@@ -10,7 +10,7 @@ import (
 
 // schemaVersion is the version of the schema this code writes. Open
 // migrates an older schema up to it and refuses a newer one.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // migrations[i] takes the schema from version i to i+1. Every statement is
 // idempotent (IF NOT EXISTS), so a migration interrupted before its
@@ -135,6 +135,8 @@ CREATE TABLE IF NOT EXISTS archive_data_keys (
 	PRIMARY KEY (day, id)
 );
 `,
+	// 1 → 2: the media download queue (media.go)
+	mediaMigration,
 }
 
 // migrate creates or upgrades the schema in the connection's first
