@@ -7,17 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wecomply/wecomply/archive"
 	archembedded "github.com/wecomply/wecomply/archive/embedded"
+	"github.com/wecomply/wecomply/blob"
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
@@ -27,13 +30,16 @@ import (
 // puller (one per replica, pulling only while it holds the lease) and the
 // reader that searches and exports for people.
 type archiveParts struct {
-	store  archive.Store
-	keys   *archive.Keys
-	index  archive.IndexKey
-	source wecom.ArchiveSource
-	puller *archive.Puller
-	reader *archive.Archive
-	log    *slog.Logger
+	store archive.Store
+	// media downloads media content; nil when archive.media is off.
+	media         *archive.MediaFetcher
+	mediaInterval time.Duration
+	keys          *archive.Keys
+	index         archive.IndexKey
+	source        wecom.ArchiveSource
+	puller        *archive.Puller
+	reader        *archive.Archive
+	log           *slog.Logger
 }
 
 // archiveLease is the lease name the puller holds among replicas.
@@ -170,6 +176,16 @@ func newArchive(ctx context.Context, cfg *config.Config, st store.Store, source 
 		HorizonFraction: cfg.Archive.HorizonAlert,
 	}
 	p.reader = &archive.Archive{Store: ast, Keys: keys, Index: idx, Audit: archive.StoreAuditor{Audit: st}, Clock: now}
+	if m := cfg.Archive.Media; m.Enabled {
+		blobs, err := openBlobs(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		p.reader.Blobs = blobs
+		p.media = &archive.MediaFetcher{Source: source, Store: ast, Keys: keys, Blobs: blobs,
+			Alerts: p.puller.Alerts, Log: log, Clock: now, MaxSize: int64(m.MaxSizeMB) << 20}
+		p.mediaInterval = m.Interval
+	}
 	if reg != nil {
 		reg.MustRegister(&archiveCollector{p: p})
 	}
@@ -197,6 +213,11 @@ func (p *archiveParts) Search(ctx context.Context, actor string, q archive.Searc
 func (p *archiveParts) close() {
 	if err := p.source.Close(); err != nil {
 		p.log.Warn("close archive source", "err", err)
+	}
+	if c, ok := p.reader.Blobs.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			p.log.Warn("close archive media store", "err", err)
+		}
 	}
 	if err := p.store.Close(); err != nil {
 		p.log.Warn("close archive store", "err", err)
@@ -252,13 +273,76 @@ type pullRun struct {
 func (p *archiveParts) startPulling(ctx context.Context) *pullRun {
 	pctx, cancel := context.WithCancel(ctx)
 	r := &pullRun{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := p.puller.Run(pctx); err != nil && !errors.Is(err, context.Canceled) {
 			p.log.Error("archive puller stopped", "err", err)
 		}
+	})
+	if p.media != nil {
+		wg.Go(func() { p.fetchMedia(pctx) })
+	}
+	go func() {
+		wg.Wait()
+		close(r.done)
 	}()
 	return r
+}
+
+// mediaPage is how many downloads one FetchPending call takes on.
+const mediaPage = 100
+
+// fetchMedia downloads pending media every mediaInterval, page after page
+// while there are more, under the same lease as the puller (two fetchers
+// would download the same files).
+func (p *archiveParts) fetchMedia(ctx context.Context) {
+	t := time.NewTicker(p.mediaInterval)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			done, failed, err := p.media.FetchPending(ctx, mediaPage)
+			if err != nil {
+				if ctx.Err() == nil {
+					p.log.Error("archive media", "err", err)
+				}
+				break
+			}
+			if done+failed < mediaPage {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Media implements handlers.ArchiveReader: one media file's content,
+// audited.
+func (p *archiveParts) Media(ctx context.Context, actor, msgID, sdkFileID string, w io.Writer) error {
+	return p.reader.Media(ctx, actor, msgID, sdkFileID, w)
+}
+
+// openBlobs opens the media blob store.
+func openBlobs(ctx context.Context, m config.ArchiveMedia) (blob.Store, error) {
+	if m.Store == "s3" {
+		s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: m.S3.Endpoint, Bucket: m.S3.Bucket, AccessKey: m.S3.AccessKey,
+			SecretKey: m.S3.SecretKey.Reveal(), Region: m.S3.Region, TLS: m.S3.TLS, CreateBucket: m.S3.CreateBucket})
+		if err != nil {
+			return nil, fmt.Errorf("archive.media.s3: %w", err)
+		}
+		return s, nil
+	}
+	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("archive.media.dir: %w", err)
+	}
+	d, err := blob.OpenDir(m.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("archive.media.dir: %w", err)
+	}
+	return d, nil
 }
 
 // stop cancels the run and waits for it; a nil run is not running.

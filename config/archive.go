@@ -47,6 +47,34 @@ type Archive struct {
 	// IndexKey (32 bytes, base64) keys the blind search index: the index
 	// holds HMACs of words, never words.
 	IndexKey Secret `toml:"index_key"`
+	// Media downloads the files messages refer to (their metadata is
+	// always kept) into an encrypted blob store.
+	Media ArchiveMedia `toml:"media"`
+}
+
+// ArchiveMedia is where downloaded media content goes: a local directory
+// (one node) or S3-compatible object storage. Content is sealed with the
+// day's data key before it reaches either.
+type ArchiveMedia struct {
+	Enabled bool   `toml:"enabled"`
+	Store   string `toml:"store"` // "dir" or "s3"
+	Dir     string `toml:"dir"`
+	// MaxSizeMB refuses larger files (marked failed, alerted).
+	MaxSizeMB int `toml:"max_size_mb"`
+	// Interval is how often pending downloads are tried.
+	Interval time.Duration `toml:"interval"`
+	S3       ArchiveS3     `toml:"s3"`
+}
+
+// ArchiveS3 is S3-compatible object storage.
+type ArchiveS3 struct {
+	Endpoint     string `toml:"endpoint"` // host[:port], no scheme
+	Bucket       string `toml:"bucket"`
+	AccessKey    string `toml:"access_key"`
+	SecretKey    Secret `toml:"secret_key"`
+	Region       string `toml:"region"`
+	TLS          bool   `toml:"tls"`
+	CreateBucket bool   `toml:"create_bucket"`
 }
 
 // ArchivePrivateKey is one RSA private key (PEM, PKCS#1 or PKCS#8), from
@@ -64,6 +92,7 @@ const (
 	EnvArchiveProxyPassword = "WECOMPLY_ARCHIVE_PROXY_PASSWORD"
 	EnvArchiveMasterKey     = "WECOMPLY_ARCHIVE_MASTER_KEY"
 	EnvArchiveIndexKey      = "WECOMPLY_ARCHIVE_INDEX_KEY"
+	EnvArchiveS3SecretKey   = "WECOMPLY_ARCHIVE_S3_SECRET_KEY"
 	// EnvArchivePrivateKey + "<version>" holds a private key's PEM.
 	EnvArchivePrivateKey = "WECOMPLY_ARCHIVE_PRIVATE_KEY_"
 )
@@ -77,6 +106,12 @@ func defaultArchive() Archive {
 		PollInterval: time.Minute,
 		HorizonAlert: 0.5,
 		MasterKeyID:  "k1",
+		Media: ArchiveMedia{
+			Store:     "dir",
+			Dir:       "data/archive-media",
+			MaxSizeMB: 1024,
+			Interval:  time.Minute,
+		},
 	}
 }
 
@@ -93,6 +128,8 @@ func (c *Config) applyArchiveEnv(name, value string) (problem *Problem, ok bool)
 		a.MasterKey = Secret(value)
 	case EnvArchiveIndexKey:
 		a.IndexKey = Secret(value)
+	case EnvArchiveS3SecretKey:
+		a.Media.S3.SecretKey = Secret(value)
 	default:
 		rest, found := strings.CutPrefix(name, EnvArchivePrivateKey)
 		if !found {
@@ -211,6 +248,7 @@ func (c *Config) validateArchive(ps *problems) {
 			ps.add("archive.index_key", err.Error())
 		}
 	}
+	c.validateArchiveMedia(ps)
 	if !a.Enabled {
 		return
 	}
@@ -228,5 +266,36 @@ func (c *Config) validateArchive(ps *problems) {
 	}
 	if a.IndexKey != "" && a.IndexKey == a.MasterKey {
 		ps.add("archive.index_key", "must differ from archive.master_key")
+	}
+}
+
+func (c *Config) validateArchiveMedia(ps *problems) {
+	m := c.Archive.Media
+	ps.between("archive.media.max_size_mb", int64(m.MaxSizeMB), 1, 1<<20)
+	ps.durationBetween("archive.media.interval", m.Interval, time.Second, 24*time.Hour)
+	switch m.Store {
+	case "dir":
+		if m.Enabled && strings.TrimSpace(m.Dir) == "" {
+			ps.add("archive.media.dir", `is required when archive.media.store = "dir"`)
+		}
+	case "s3":
+		if !m.Enabled {
+			break
+		}
+		s := m.S3
+		if s.Endpoint == "" || strings.Contains(s.Endpoint, "://") || strings.Contains(s.Endpoint, "/") {
+			ps.add("archive.media.s3.endpoint", "must be host[:port] without a scheme or path, e.g. s3.example.com:443 (set tls for https)")
+		}
+		if s.Bucket == "" {
+			ps.add("archive.media.s3.bucket", `is required when archive.media.store = "s3"`)
+		}
+		if s.AccessKey == "" {
+			ps.add("archive.media.s3.access_key", `is required when archive.media.store = "s3"`)
+		}
+		if s.SecretKey == "" {
+			ps.add("archive.media.s3.secret_key", `is required when archive.media.store = "s3" (or set `+EnvArchiveS3SecretKey+`)`)
+		}
+	default:
+		ps.add("archive.media.store", fmt.Sprintf(`must be "dir" or "s3", got %q`, m.Store))
 	}
 }

@@ -51,6 +51,11 @@ func TestArchiveProblems(t *testing.T) {
 		{name: "proxy scheme", extra: "[archive]\nproxy = \"ftp://h:1\"\n", key: "archive.proxy", want: "socks5://"},
 		{name: "old master key", extra: "[archive]\nold_master_keys = { k0 = \"x\" }\n", key: "archive.old_master_keys.k0", want: "32 bytes"},
 		{name: "old master key named like the current", extra: "[archive]\nold_master_keys = { k1 = \"" + key32(9) + "\" }\n", key: "archive.old_master_keys.k1", want: "not master_key_id"},
+		{name: "media store", extra: "[archive.media]\nstore = \"ftp\"\n", key: "archive.media.store", want: `got "ftp"`},
+		{name: "s3 endpoint with a scheme", extra: "[archive.media]\nenabled = true\nstore = \"s3\"\n[archive.media.s3]\nendpoint = \"https://s3.example.com\"\n",
+			key: "archive.media.s3.endpoint", want: "without a scheme"},
+		{name: "s3 without a secret key", extra: "[archive.media]\nenabled = true\nstore = \"s3\"\n", key: "archive.media.s3.secret_key", want: "WECOMPLY_ARCHIVE_S3_SECRET_KEY"},
+		{name: "media interval", extra: "[archive.media]\ninterval = \"10ms\"\n", key: "archive.media.interval", want: "between 1s"},
 		{name: "archive days", extra: "[retention]\narchive_days = -1\n", key: "retention.archive_days", want: "between 0"},
 	}
 	for _, tt := range tests {

@@ -61,7 +61,7 @@ func (c *Config) applyEnv(environ []string) []Problem {
 				problems = append(problems, Problem{Key: name, Reason: "unknown environment variable (known: " +
 					EnvWeComSecret + ", " + EnvWeComContactsSecret + ", " + EnvWeComCustomerSecret + ", " + EnvWeComArchiveSecret + ", " +
 					EnvStoreRedisURL + ", " + EnvAdminTokens + ", " +
-					EnvArchivePostgresURL + ", " + EnvArchiveMasterKey + ", " + EnvArchiveIndexKey + ", " + EnvArchiveProxyPassword + ", " + EnvArchivePrivateKey + "<version>, " +
+					EnvArchivePostgresURL + ", " + EnvArchiveMasterKey + ", " + EnvArchiveIndexKey + ", " + EnvArchiveProxyPassword + ", " + EnvArchiveS3SecretKey + ", " + EnvArchivePrivateKey + "<version>, " +
 					envCallback + "<index>_TOKEN, " + envCallback + "<index>_ENCODING_AES_KEY)"})
 			} else if p != nil {
 				problems = append(problems, *p)

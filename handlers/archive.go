@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -17,6 +19,10 @@ import (
 type ArchiveReader interface {
 	Status(ctx context.Context) (archive.Status, error)
 	Search(ctx context.Context, actor string, q archive.SearchQuery) ([]archive.Result, string, error)
+	// Media writes one media file's content to w (audited first);
+	// archive.ErrNotFound for an unknown message or file,
+	// archive.ErrMediaNotStored when its content was not downloaded.
+	Media(ctx context.Context, actor, msgID, sdkFileID string, w io.Writer) error
 }
 
 type archiveAPI struct {
@@ -134,4 +140,61 @@ func (a *archiveAPI) search(c *gin.Context, q archive.SearchQuery) {
 		res = []archive.Result{}
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": res, "next": next})
+}
+
+// maxMediaResponse bounds a media file the API buffers before answering
+// (so that a failure half-way is a clean error, not a truncated 200).
+const maxMediaResponse = 256 << 20
+
+// media serves GET /api/v1/archive/media?msgid=&sdkfileid=: the file's
+// content (application/octet-stream), audited with the actor; 404 for an
+// unknown message or file, 409 when its content was not downloaded. (Query
+// parameters, not path segments: msgids and sdkfileids are base64 and may
+// hold a "/".)
+func (a *archiveAPI) media(c *gin.Context) {
+	actor := c.GetHeader(ActorHeader)
+	if problem := checkActor(actor); problem != "" {
+		badRequest(c, ActorHeader, problem)
+		return
+	}
+	if actor == "" {
+		actor = "api"
+	}
+	msgID, fileID := c.Query("msgid"), c.Query("sdkfileid")
+	for _, p := range []struct{ name, v string }{{"msgid", msgID}, {"sdkfileid", fileID}} {
+		if p.v == "" {
+			badRequest(c, p.name, "is required")
+			return
+		}
+	}
+	var buf bytes.Buffer
+	w := &limitedWriter{w: &buf, n: maxMediaResponse}
+	err := a.ar.Media(c.Request.Context(), actor, msgID, fileID, w)
+	switch {
+	case errors.Is(err, archive.ErrNotFound):
+		c.JSON(http.StatusNotFound, gin.H{"error": "no such message or media file"})
+	case errors.Is(err, archive.ErrMediaNotStored):
+		c.JSON(http.StatusConflict, gin.H{"error": "the media content was not downloaded (archive.media off, pending, failed or expired)"})
+	case errors.Is(err, errTooLarge):
+		c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "the media file is larger than the API serves; use wecomply archive export"})
+	case err != nil:
+		writeError(c, a.opts.Logger, "archive media", err)
+	default:
+		c.Data(http.StatusOK, "application/octet-stream", buf.Bytes())
+	}
+}
+
+var errTooLarge = errors.New("too large")
+
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		return 0, errTooLarge
+	}
+	l.n -= int64(len(p))
+	return l.w.Write(p)
 }

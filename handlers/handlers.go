@@ -146,6 +146,7 @@ func New(o Options) (*gin.Engine, error) {
 		api.GET("/archive/status", arch.status)
 		api.GET("/archive/messages", arch.messages)
 		api.GET("/archive/conversations/:id", arch.conversation)
+		api.GET("/archive/media", arch.media)
 	}
 	api.GET("/dead-letters", dead.list)
 	api.GET("/dead-letters/:id", dead.get)
