@@ -3,6 +3,7 @@ package archive_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,10 +27,10 @@ type backend struct {
 	place func(t *testing.T) string
 	// open opens (or reopens) the store at place.
 	open func(ctx context.Context, place string, now func() time.Time) (archive.Store, error)
-	// find lists where marker lies in the clear at place (the store
-	// closed, so that everything is on disk): the file's bytes, or every
-	// column of every table.
-	find func(t *testing.T, place, marker string) []string
+	// find lists, per marker, where it lies in the clear at place (the
+	// store closed, so that everything is on disk): the file's bytes, or
+	// every column of every table and the database's files.
+	find func(t *testing.T, place string, markers ...string) map[string][]string
 	// plant writes marker in the clear at place, outside the store, to
 	// show that find can fail.
 	plant func(t *testing.T, place, marker string)
@@ -42,16 +43,19 @@ var backends = []backend{
 		open: func(_ context.Context, place string, now func() time.Time) (archive.Store, error) {
 			return embedded.Open(place, embedded.Options{Now: now})
 		},
-		find: func(t *testing.T, place, marker string) []string {
+		find: func(t *testing.T, place string, markers ...string) map[string][]string {
 			t.Helper()
 			raw, err := os.ReadFile(place)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(raw, []byte(marker)) {
-				return []string{place}
+			found := map[string][]string{}
+			for _, m := range markers {
+				if bytes.Contains(raw, []byte(m)) {
+					found[m] = []string{place}
+				}
 			}
-			return nil
+			return found
 		},
 		plant: func(t *testing.T, place, marker string) {
 			t.Helper()
@@ -71,11 +75,25 @@ var backends = []backend{
 		open: func(ctx context.Context, place string, now func() time.Time) (archive.Store, error) {
 			return postgres.Open(ctx, place, postgres.Options{Now: now, MaxConns: 4})
 		},
-		find: func(t *testing.T, place, marker string) []string {
+		find: func(t *testing.T, place string, markers ...string) map[string][]string {
 			t.Helper()
-			found, err := pgtest.Find(context.Background(), place, marker)
-			if err != nil {
+			ctx := context.Background()
+			found, err := pgtest.FindInFiles(ctx, place, markers...)
+			if errors.Is(err, pgtest.ErrNoFiles) {
+				t.Logf("only the tables are scanned: %v", err)
+				found = map[string][]string{}
+			} else if err != nil {
 				t.Fatal(err)
+			}
+			for _, m := range markers {
+				in, err := pgtest.Find(ctx, place, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found[m] = append(found[m], in...)
+				if len(found[m]) == 0 {
+					delete(found, m)
+				}
 			}
 			return found
 		},

@@ -1,6 +1,7 @@
 // Package pgtest gives tests a PostgreSQL database of their own on the
 // machine's server (or the one WECOMPLY_TEST_POSTGRES names), and scans a
-// database for a string in the clear.
+// database — its tables (Find) and its files (FindInFiles) — for a
+// string in the clear.
 //
 // DSN creates a fresh database per call and drops it (WITH (FORCE), so
 // connections a killed child process left behind do not hold it) when the
@@ -12,12 +13,17 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +173,58 @@ ORDER BY 1, 2`)
 			}
 			if n > 0 {
 				found = append(found, t.schema+"."+t.name+"."+col)
+			}
+		}
+	}
+	return found, nil
+}
+
+// ErrNoFiles: the database's files cannot be read from here (the server
+// runs elsewhere or as a user whose files this process may not read).
+var ErrNoFiles = errors.New("pgtest: the database's files are not readable here")
+
+// FindInFiles lists, per needle, the files of the database of dsn (under
+// the server's data_directory, base/<database oid>) that hold it in the
+// clear, after a CHECKPOINT has written every dirty page (a second or
+// so on a busy server: ask for every needle in one call). Unlike Find it also
+// sees dead row versions, which an UPDATE or DELETE leaves behind until
+// VACUUM: what was written once and removed later. The role must be a
+// superuser (CHECKPOINT, data_directory); when the files cannot be read
+// the error wraps ErrNoFiles.
+func FindInFiles(ctx context.Context, dsn string, needles ...string) (map[string][]string, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: find in files: connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	var dataDir string
+	var oid uint32
+	if err := conn.QueryRow(ctx, "SELECT current_setting('data_directory'), oid FROM pg_database WHERE datname = current_database()").Scan(&dataDir, &oid); err != nil {
+		return nil, fmt.Errorf("%w: data_directory: %v", ErrNoFiles, err)
+	}
+	dir := filepath.Join(dataDir, "base", strconv.FormatUint(uint64(oid), 10))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoFiles, err)
+	}
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		return nil, fmt.Errorf("pgtest: find in files: checkpoint: %w", err)
+	}
+	found := map[string][]string{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // dropped meanwhile (a temporary relation)
+			}
+			return nil, fmt.Errorf("pgtest: find in files: %w", err)
+		}
+		for _, needle := range needles {
+			if bytes.Contains(raw, []byte(needle)) {
+				found[needle] = append(found[needle], filepath.Join(dir, e.Name()))
 			}
 		}
 	}

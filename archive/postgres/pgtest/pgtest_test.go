@@ -2,6 +2,7 @@ package pgtest_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -52,6 +53,29 @@ func TestDSNAndFind(t *testing.T) {
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("Find(%s) = %v, want %v", needle, got, want)
+			}
+		}
+		// The files hold what the tables show and what was deleted.
+		if _, err := conn.Exec(ctx, "INSERT INTO plain (id, note) VALUES (3, 'NEEDLE-DEAD')"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "DELETE FROM plain WHERE id = 3"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := pgtest.Find(ctx, dsn, "NEEDLE-DEAD"); len(got) != 0 {
+			t.Errorf("Find(NEEDLE-DEAD) = %v after the delete", got)
+		}
+		found, err := pgtest.FindInFiles(ctx, dsn, "NEEDLE-TEXT", "NEEDLE-DEAD", "NEEDLE-BYTEA", "NEEDLE-ABSENT")
+		if errors.Is(err, pgtest.ErrNoFiles) {
+			t.Logf("the files are not checked: %v", err)
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for needle, want := range map[string]bool{"NEEDLE-TEXT": true, "NEEDLE-DEAD": true, "NEEDLE-BYTEA": true, "NEEDLE-ABSENT": false} {
+			if got := found[needle]; (len(got) > 0) != want {
+				t.Errorf("FindInFiles(%s) = %v, want found: %v", needle, got, want)
 			}
 		}
 	})
