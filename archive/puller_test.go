@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wecomply/wecomply/archive"
-	"github.com/wecomply/wecomply/archive/embedded"
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/policy"
 	storeembedded "github.com/wecomply/wecomply/store/embedded"
@@ -74,8 +72,9 @@ type env struct {
 	clock  *testclock.Clock
 	srv    *wecomtest.ArchiveServer
 	keys   []*rsa.PrivateKey
-	store  *embedded.Store
-	path   string
+	store  archive.Store
+	back   backend
+	place  string // the store's file or DSN
 	main   *storeembedded.Store
 	crypt  *archive.Keys
 	index  archive.IndexKey
@@ -98,14 +97,20 @@ func masterKey(t *testing.T, id string, b byte) archive.MasterKey {
 
 // newEnv makes a fake archive with key version 1 current, a source that
 // holds the private keys of the versions given, and a puller over fresh
-// stores.
+// stores, the archive's embedded.
 func newEnv(t *testing.T, versions ...uint32) *env {
+	t.Helper()
+	return newEnvOn(t, backends[0], versions...)
+}
+
+// newEnvOn is newEnv with the archive on backend b.
+func newEnvOn(t *testing.T, b backend, versions ...uint32) *env {
 	t.Helper()
 	ks, err := rsaKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: testclock.Frozen(start), keys: ks, alerts: &alertLog{}}
+	e := &env{t: t, clock: testclock.Frozen(start), keys: ks, alerts: &alertLog{}, back: b}
 	e.srv = wecomtest.NewArchiveServer(wecomtest.ArchiveConfig{Seed: 7, Now: e.clock.Now})
 	for _, k := range ks {
 		e.srv.UploadPublicKey(&k.PublicKey)
@@ -114,8 +119,8 @@ func newEnv(t *testing.T, versions ...uint32) *env {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	e.path = filepath.Join(dir, "archive.db")
-	e.store, err = embedded.Open(e.path, embedded.Options{Now: e.clock.Now})
+	e.place = b.place(t)
+	e.store, err = b.open(context.Background(), e.place, e.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,166 +271,170 @@ func lastSeq(srv *wecomtest.ArchiveServer) uint64 {
 // A batch of every documented shape is stored, each msgid once, the
 // kept ones opening to the fake's plaintext, over several pages.
 func TestPullEveryShape(t *testing.T) {
-	e := newEnv(t)
-	ids, err := e.srv.Generate(len(wecomtest.ArchiveKinds()) + 40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Everyone internal is permitted and every pair agreed, so that what
-	// is withheld is only what the ledger cannot answer (groups with
-	// customers and no agree record).
-	for _, id := range ids {
-		plain, _ := e.srv.Plaintext(id)
-		cm, err := wecom.DecodeChatMessage(plain)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		ids, err := e.srv.Generate(len(wecomtest.ArchiveKinds()) + 40)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var internal, external []string
-		for _, p := range append([]string{cm.From, cm.SwitchUser}, cm.ToList...) {
-			switch {
-			case p == "":
-			case wecom.IsExternalID(p):
-				external = append(external, p)
-			default:
-				internal = append(internal, p)
+		// Everyone internal is permitted and every pair agreed, so that what
+		// is withheld is only what the ledger cannot answer (groups with
+		// customers and no agree record).
+		for _, id := range ids {
+			plain, _ := e.srv.Plaintext(id)
+			cm, err := wecom.DecodeChatMessage(plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var internal, external []string
+			for _, p := range append([]string{cm.From, cm.SwitchUser}, cm.ToList...) {
+				switch {
+				case p == "":
+				case wecom.IsExternalID(p):
+					external = append(external, p)
+				default:
+					internal = append(internal, p)
+				}
+			}
+			e.permit(internal...)
+			for _, u := range internal {
+				for _, x := range external {
+					e.consent(u, x, policy.ConsentAgreed, "msg_audit_approved")
+				}
 			}
 		}
-		e.permit(internal...)
-		for _, u := range internal {
-			for _, x := range external {
-				e.consent(u, x, policy.ConsentAgreed, "msg_audit_approved")
-			}
+		e.puller.Limit = 7
+		sum := e.pullAll()
+		if sum.Quarantined != 0 {
+			t.Fatalf("quarantined %d, want 0", sum.Quarantined)
 		}
-	}
-	e.puller.Limit = 7
-	sum := e.pullAll()
-	if sum.Quarantined != 0 {
-		t.Fatalf("quarantined %d, want 0", sum.Quarantined)
-	}
-	if got, want := e.cursor(), lastSeq(e.srv); got != want {
-		t.Errorf("cursor %d, want %d", got, want)
-	}
-	distinct := map[string]bool{}
-	for _, id := range ids {
-		distinct[id] = true
-	}
-	st, err := e.store.Stats(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Messages != int64(len(distinct)) {
-		t.Errorf("stored %d messages, want %d (one per msgid)", st.Messages, len(distinct))
-	}
-	kept := 0
-	for id := range distinct {
-		m := e.get(id)
-		plain, _ := e.srv.Plaintext(id)
-		want, _ := wecom.DecodeChatMessage(plain)
-		if m.Type != want.Type || m.Action != want.Action {
-			t.Errorf("%s: type %q action %q, want %q %q", id, m.Type, m.Action, want.Type, want.Action)
+		if got, want := e.cursor(), lastSeq(e.srv); got != want {
+			t.Errorf("cursor %d, want %d", got, want)
 		}
-		if m.Withheld != "" {
-			if len(m.Content) != 0 || len(m.Tokens) != 0 {
-				t.Errorf("%s: withheld %s but content or tokens kept", id, m.Withheld)
-			}
-			continue
+		distinct := map[string]bool{}
+		for _, id := range ids {
+			distinct[id] = true
 		}
-		kept++
-		got, err := wecom.DecodeChatMessage([]byte(e.open(id)))
+		st, err := e.store.Stats(context.Background())
 		if err != nil {
-			t.Fatalf("%s: stored content does not decode: %v", id, err)
+			t.Fatal(err)
 		}
-		if got.Text != want.Text || got.MsgID != want.MsgID {
-			t.Errorf("%s: opened text %q, want %q", id, got.Text, want.Text)
+		if st.Messages != int64(len(distinct)) {
+			t.Errorf("stored %d messages, want %d (one per msgid)", st.Messages, len(distinct))
 		}
-		if want.Text != "" && len(m.Tokens) == 0 {
-			t.Errorf("%s: text but no tokens", id)
+		kept := 0
+		for id := range distinct {
+			m := e.get(id)
+			plain, _ := e.srv.Plaintext(id)
+			want, _ := wecom.DecodeChatMessage(plain)
+			if m.Type != want.Type || m.Action != want.Action {
+				t.Errorf("%s: type %q action %q, want %q %q", id, m.Type, m.Action, want.Type, want.Action)
+			}
+			if m.Withheld != "" {
+				if len(m.Content) != 0 || len(m.Tokens) != 0 {
+					t.Errorf("%s: withheld %s but content or tokens kept", id, m.Withheld)
+				}
+				continue
+			}
+			kept++
+			got, err := wecom.DecodeChatMessage([]byte(e.open(id)))
+			if err != nil {
+				t.Fatalf("%s: stored content does not decode: %v", id, err)
+			}
+			if got.Text != want.Text || got.MsgID != want.MsgID {
+				t.Errorf("%s: opened text %q, want %q", id, got.Text, want.Text)
+			}
+			if want.Text != "" && len(m.Tokens) == 0 {
+				t.Errorf("%s: text but no tokens", id)
+			}
+			if want.Action == wecom.ActionRecall && m.PreMsgID == "" {
+				t.Errorf("%s: recall without pre_msgid", id)
+			}
 		}
-		if want.Action == wecom.ActionRecall && m.PreMsgID == "" {
-			t.Errorf("%s: recall without pre_msgid", id)
+		if kept == 0 {
+			t.Fatal("nothing kept")
 		}
-	}
-	if kept == 0 {
-		t.Fatal("nothing kept")
-	}
-	t.Logf("%d records, %d messages, %d kept, %d withheld, %d pages", len(ids), len(distinct), kept, sum.Withheld, len(ids)/7+1)
+		t.Logf("%d records, %d messages, %d kept, %d withheld, %d pages", len(ids), len(distinct), kept, sum.Withheld, len(ids)/7+1)
+	})
 }
 
 // Key rotation mid-stream: versions 1 and 2 interleaved all decrypt; a
 // version with no key quarantines and alerts without holding the cursor
 // back, and RetryQuarantine resolves all once the key is there.
 func TestKeyRotationMidStream(t *testing.T) {
-	e := newEnv(t, 1, 2)
-	e.permit("zhangsan", "lisi")
-	var ids []string
-	for i, v := range []uint32{1, 2, 1, 2, 2, 1} {
-		if err := e.srv.UseKeyVersion(v); err != nil {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b, 1, 2)
+		e.permit("zhangsan", "lisi")
+		var ids []string
+		for i, v := range []uint32{1, 2, 1, 2, 2, 1} {
+			if err := e.srv.UseKeyVersion(v); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, e.text("zhangsan", []string{"lisi"}, "", fmt.Sprintf("rotation %d v%d", i, v)))
+		}
+		if err := e.srv.UseKeyVersion(3); err != nil { // no private key for 3 yet
 			t.Fatal(err)
 		}
-		ids = append(ids, e.text("zhangsan", []string{"lisi"}, "", fmt.Sprintf("rotation %d v%d", i, v)))
-	}
-	if err := e.srv.UseKeyVersion(3); err != nil { // no private key for 3 yet
-		t.Fatal(err)
-	}
-	var missing []string
-	for i := range 3 {
-		missing = append(missing, e.text("lisi", []string{"zhangsan"}, "", fmt.Sprintf("missing key %d", i)))
-	}
-	if err := e.srv.UseKeyVersion(2); err != nil {
-		t.Fatal(err)
-	}
-	ids = append(ids, e.text("zhangsan", []string{"lisi"}, "", "after the missing ones"))
-
-	sum := e.pullAll()
-	if sum.Quarantined != 3 {
-		t.Fatalf("quarantined %d, want 3", sum.Quarantined)
-	}
-	if got := e.alerts.count(archive.AlertQuarantine); got != 1 {
-		t.Errorf("%d quarantine alerts, want 1 for the page", got)
-	} else if a := e.alerts.alerts[0]; !strings.Contains(a, "3 records") || !strings.Contains(a, missing[0]) || !strings.Contains(a, "publickey_ver 3") {
-		t.Errorf("alert %q", a)
-	}
-	if got, want := e.cursor(), lastSeq(e.srv); got != want {
-		t.Errorf("cursor %d, want %d: quarantine must not hold it back", got, want)
-	}
-	for i, id := range ids[:6] {
-		if got, want := e.open(id), fmt.Sprintf("rotation %d", i); !strings.Contains(got, want) {
-			t.Errorf("%s (v%d): content %q, want %q", id, e.get(id).PublicKeyVer, got, want)
+		var missing []string
+		for i := range 3 {
+			missing = append(missing, e.text("lisi", []string{"zhangsan"}, "", fmt.Sprintf("missing key %d", i)))
 		}
-	}
-	q, _, err := e.store.ListQuarantine(context.Background(), "", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range q {
-		if !strings.HasPrefix(it.Reason, archive.ReasonNoKey) || it.Record.PublicKeyVer != 3 {
-			t.Errorf("quarantined %s: reason %q ver %d", it.Record.MsgID, it.Reason, it.Record.PublicKeyVer)
+		if err := e.srv.UseKeyVersion(2); err != nil {
+			t.Fatal(err)
 		}
-	}
+		ids = append(ids, e.text("zhangsan", []string{"lisi"}, "", "after the missing ones"))
 
-	// Without the key a retry resolves nothing and counts the attempt.
-	if res, rem, err := e.puller.RetryQuarantine(context.Background()); err != nil || res != 0 || rem != 3 {
-		t.Fatalf("RetryQuarantine without the key = %d, %d, %v; want 0, 3", res, rem, err)
-	}
-	q, _, _ = e.store.ListQuarantine(context.Background(), "", 10)
-	if len(q) != 3 || q[0].Attempts < 2 {
-		t.Fatalf("quarantine after a failed retry: %+v", q)
-	}
-
-	// The key of version 3 is added: all resolve.
-	e.puller.Source = e.source(1, 2, 3)
-	res, rem, err := e.puller.RetryQuarantine(context.Background())
-	if err != nil || res != 3 || rem != 0 {
-		t.Fatalf("RetryQuarantine = %d, %d, %v; want 3, 0", res, rem, err)
-	}
-	for i, id := range missing {
-		if got := e.open(id); !strings.Contains(got, fmt.Sprintf("missing key %d", i)) {
-			t.Errorf("%s: content %q", id, got)
+		sum := e.pullAll()
+		if sum.Quarantined != 3 {
+			t.Fatalf("quarantined %d, want 3", sum.Quarantined)
 		}
-	}
-	if q, _, _ = e.store.ListQuarantine(context.Background(), "", 10); len(q) != 0 {
-		t.Errorf("quarantine not empty: %d", len(q))
-	}
+		if got := e.alerts.count(archive.AlertQuarantine); got != 1 {
+			t.Errorf("%d quarantine alerts, want 1 for the page", got)
+		} else if a := e.alerts.alerts[0]; !strings.Contains(a, "3 records") || !strings.Contains(a, missing[0]) || !strings.Contains(a, "publickey_ver 3") {
+			t.Errorf("alert %q", a)
+		}
+		if got, want := e.cursor(), lastSeq(e.srv); got != want {
+			t.Errorf("cursor %d, want %d: quarantine must not hold it back", got, want)
+		}
+		for i, id := range ids[:6] {
+			if got, want := e.open(id), fmt.Sprintf("rotation %d", i); !strings.Contains(got, want) {
+				t.Errorf("%s (v%d): content %q, want %q", id, e.get(id).PublicKeyVer, got, want)
+			}
+		}
+		q, _, err := e.store.ListQuarantine(context.Background(), "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range q {
+			if !strings.HasPrefix(it.Reason, archive.ReasonNoKey) || it.Record.PublicKeyVer != 3 {
+				t.Errorf("quarantined %s: reason %q ver %d", it.Record.MsgID, it.Reason, it.Record.PublicKeyVer)
+			}
+		}
+
+		// Without the key a retry resolves nothing and counts the attempt.
+		if res, rem, err := e.puller.RetryQuarantine(context.Background()); err != nil || res != 0 || rem != 3 {
+			t.Fatalf("RetryQuarantine without the key = %d, %d, %v; want 0, 3", res, rem, err)
+		}
+		q, _, _ = e.store.ListQuarantine(context.Background(), "", 10)
+		if len(q) != 3 || q[0].Attempts < 2 {
+			t.Fatalf("quarantine after a failed retry: %+v", q)
+		}
+
+		// The key of version 3 is added: all resolve.
+		e.puller.Source = e.source(1, 2, 3)
+		res, rem, err := e.puller.RetryQuarantine(context.Background())
+		if err != nil || res != 3 || rem != 0 {
+			t.Fatalf("RetryQuarantine = %d, %d, %v; want 3, 0", res, rem, err)
+		}
+		for i, id := range missing {
+			if got := e.open(id); !strings.Contains(got, fmt.Sprintf("missing key %d", i)) {
+				t.Errorf("%s: content %q", id, got)
+			}
+		}
+		if q, _, _ = e.store.ListQuarantine(context.Background(), "", 10); len(q) != 0 {
+			t.Errorf("quarantine not empty: %d", len(q))
+		}
+	})
 }
 
 // Temporary SDK errors are retried with growing waits; when they outlast
@@ -503,153 +512,175 @@ func TestTerminalErrorsAlert(t *testing.T) {
 
 // A jump in seq is reported, alerted and kept for the status.
 func TestGapReported(t *testing.T) {
-	e := newEnv(t)
-	e.text("a", []string{"b"}, "", "1")
-	e.text("a", []string{"b"}, "", "2")
-	e.srv.SkipSeqs(5)
-	e.text("a", []string{"b"}, "", "3")
-	sum := e.pullAll()
-	if len(sum.Gaps) != 1 || sum.Gaps[0].After != 2 || sum.Gaps[0].Before != 8 {
-		t.Fatalf("gaps %+v, want one after 2 before 8", sum.Gaps)
-	}
-	if e.alerts.count(archive.AlertGap) != 1 {
-		t.Errorf("alerts %v", e.alerts.alerts)
-	}
-	st, err := e.puller.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Gaps != 1 || len(st.GapList) != 1 {
-		t.Errorf("status gaps %d %v", st.Gaps, st.GapList)
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		e.text("a", []string{"b"}, "", "1")
+		e.text("a", []string{"b"}, "", "2")
+		e.srv.SkipSeqs(5)
+		e.text("a", []string{"b"}, "", "3")
+		sum := e.pullAll()
+		if len(sum.Gaps) != 1 || sum.Gaps[0].After != 2 || sum.Gaps[0].Before != 8 {
+			t.Fatalf("gaps %+v, want one after 2 before 8", sum.Gaps)
+		}
+		if e.alerts.count(archive.AlertGap) != 1 {
+			t.Errorf("alerts %v", e.alerts.alerts)
+		}
+		st, err := e.puller.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Gaps != 1 || len(st.GapList) != 1 {
+			t.Errorf("status gaps %d %v", st.Gaps, st.GapList)
+		}
+	})
 }
 
 // A msgid served twice (in one page, across pages) is stored once.
 func TestDuplicatesStoredOnce(t *testing.T) {
-	e := newEnv(t)
-	e.permit("zhangsan")
-	a := e.text("zhangsan", []string{"lisi"}, "", "a")
-	e.text("zhangsan", []string{"lisi"}, "", "b")
-	if _, err := e.srv.Duplicate(a); err != nil {
-		t.Fatal(err)
-	}
-	r := e.pullAll()
-	if r.Stored != 2 || r.Duplicates != 1 {
-		t.Fatalf("stored %d duplicates %d, want 2 and 1", r.Stored, r.Duplicates)
-	}
-	if _, err := e.srv.Duplicate(a); err != nil { // in a later page
-		t.Fatal(err)
-	}
-	r = e.pullAll()
-	if r.Stored != 0 || r.Duplicates != 1 {
-		t.Fatalf("second pull stored %d duplicates %d, want 0 and 1", r.Stored, r.Duplicates)
-	}
-	distinct := map[string]bool{}
-	for _, rec := range e.srv.Records() {
-		distinct[rec.MsgID] = true
-	}
-	st, _ := e.store.Stats(context.Background())
-	if st.Messages != int64(len(distinct)) {
-		t.Errorf("stored %d messages, the fake has %d msgids", st.Messages, len(distinct))
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		e.permit("zhangsan")
+		a := e.text("zhangsan", []string{"lisi"}, "", "a")
+		e.text("zhangsan", []string{"lisi"}, "", "b")
+		if _, err := e.srv.Duplicate(a); err != nil {
+			t.Fatal(err)
+		}
+		r := e.pullAll()
+		if r.Stored != 2 || r.Duplicates != 1 {
+			t.Fatalf("stored %d duplicates %d, want 2 and 1", r.Stored, r.Duplicates)
+		}
+		if _, err := e.srv.Duplicate(a); err != nil { // in a later page
+			t.Fatal(err)
+		}
+		r = e.pullAll()
+		if r.Stored != 0 || r.Duplicates != 1 {
+			t.Fatalf("second pull stored %d duplicates %d, want 0 and 1", r.Stored, r.Duplicates)
+		}
+		distinct := map[string]bool{}
+		for _, rec := range e.srv.Records() {
+			distinct[rec.MsgID] = true
+		}
+		st, _ := e.store.Stats(context.Background())
+		if st.Messages != int64(len(distinct)) {
+			t.Errorf("stored %d messages, the fake has %d msgids", st.Messages, len(distinct))
+		}
+	})
 }
 
 // A record that is not a message is quarantined, not skipped, and does
 // not hold the cursor back.
 func TestUndecodableQuarantined(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.srv.AddRaw("broken_1", []byte("not json at all")); err != nil {
-		t.Fatal(err)
-	}
-	e.text("a", []string{"b"}, "", "fine")
-	r := e.pullAll()
-	if r.Quarantined != 1 || r.Stored != 1 {
-		t.Fatalf("quarantined %d stored %d", r.Quarantined, r.Stored)
-	}
-	q, _, _ := e.store.ListQuarantine(context.Background(), "", 10)
-	if len(q) != 1 || !strings.HasPrefix(q[0].Reason, archive.ReasonUndecodable) || strings.Contains(q[0].Reason, "not json") {
-		t.Fatalf("quarantine %+v", q)
-	}
-	if e.cursor() != lastSeq(e.srv) {
-		t.Error("cursor held back")
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		if _, err := e.srv.AddRaw("broken_1", []byte("not json at all")); err != nil {
+			t.Fatal(err)
+		}
+		e.text("a", []string{"b"}, "", "fine")
+		r := e.pullAll()
+		if r.Quarantined != 1 || r.Stored != 1 {
+			t.Fatalf("quarantined %d stored %d", r.Quarantined, r.Stored)
+		}
+		q, _, _ := e.store.ListQuarantine(context.Background(), "", 10)
+		if len(q) != 1 || !strings.HasPrefix(q[0].Reason, archive.ReasonUndecodable) || strings.Contains(q[0].Reason, "not json") {
+			t.Fatalf("quarantine %+v", q)
+		}
+		if e.cursor() != lastSeq(e.srv) {
+			t.Error("cursor held back")
+		}
+	})
 }
 
-// Consent: a disagreed conversation's content is never written — the
-// marker is not in the archive file — and an agreed one's is written
-// only encrypted: not in the file either, but it opens.
+// Consent, on both backends: a disagreed conversation's content is never
+// written — the marker is nowhere in the archive file, nor in any column
+// of any table of the PostgreSQL database — and an agreed one's is
+// written only encrypted: not in the clear either, but it opens.
 func TestConsentContentNeverWritten(t *testing.T) {
-	e := newEnv(t)
-	e.permit("zhangsan")
-	e.consent("zhangsan", "wmNO", policy.ConsentDisagreed, "check_single_agree")
-	e.consent("zhangsan", "wmYES", policy.ConsentAgreed, "msg_audit_approved")
-	const no, yes, stream = "MARKER-DISAGREED-7f3a", "MARKER-AGREED-19bc", "MARKER-STREAM-DISAGREE-55e1"
-	noID := e.text("wmNO", []string{"zhangsan"}, "", "my secret "+no)
-	yesID := e.text("zhangsan", []string{"wmYES"}, "", "hello "+yes)
-	// wmLATE agrees in the main store, then disagrees in the stream: the
-	// record wins for the messages after it.
-	e.consent("zhangsan", "wmLATE", policy.ConsentAgreed, "msg_audit_approved")
-	e.add(map[string]any{"msgid": "dis_1_external", "action": "send", "from": "wmLATE", "tolist": []string{"zhangsan"},
-		"msgtime": start.UnixMilli(), "msgtype": "disagree", "disagree": map[string]any{"userid": "wmLATE", "disagree_time": start.UnixMilli()}})
-	lateID := e.text("wmLATE", []string{"zhangsan"}, "", stream)
-	unknownID := e.text("wmWHO", []string{"zhangsan"}, "", "unknown customer MARKER-UNKNOWN-0a0a")
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		e.permit("zhangsan")
+		e.consent("zhangsan", "wmNO", policy.ConsentDisagreed, "check_single_agree")
+		e.consent("zhangsan", "wmYES", policy.ConsentAgreed, "msg_audit_approved")
+		const no, yes, stream = "MARKER-DISAGREED-7f3a", "MARKER-AGREED-19bc", "MARKER-STREAM-DISAGREE-55e1"
+		noID := e.text("wmNO", []string{"zhangsan"}, "", "my secret "+no)
+		yesID := e.text("zhangsan", []string{"wmYES"}, "", "hello "+yes)
+		// wmLATE agrees in the main store, then disagrees in the stream: the
+		// record wins for the messages after it.
+		e.consent("zhangsan", "wmLATE", policy.ConsentAgreed, "msg_audit_approved")
+		e.add(map[string]any{"msgid": "dis_1_external", "action": "send", "from": "wmLATE", "tolist": []string{"zhangsan"},
+			"msgtime": start.UnixMilli(), "msgtype": "disagree", "disagree": map[string]any{"userid": "wmLATE", "disagree_time": start.UnixMilli()}})
+		lateID := e.text("wmLATE", []string{"zhangsan"}, "", stream)
+		unknownID := e.text("wmWHO", []string{"zhangsan"}, "", "unknown customer MARKER-UNKNOWN-0a0a")
 
-	e.pullAll()
-	checks := []struct {
-		id, withheld, consent string
-	}{
-		{noID, archive.WithheldNoConsent, "disagreed:check_single_agree"},
-		{yesID, "", "agreed:msg_audit_approved"},
-		{"dis_1_external", "", "disagreed:stream"},
-		{lateID, archive.WithheldNoConsent, "disagreed:stream"},
-		{unknownID, archive.WithheldNoConsent, "unknown"},
-	}
-	for _, c := range checks {
-		m := e.get(c.id)
-		if m.Withheld != c.withheld || m.Consent != c.consent {
-			t.Errorf("%s: withheld %q consent %q, want %q %q", c.id, m.Withheld, m.Consent, c.withheld, c.consent)
+		e.pullAll()
+		checks := []struct {
+			id, withheld, consent string
+		}{
+			{noID, archive.WithheldNoConsent, "disagreed:check_single_agree"},
+			{yesID, "", "agreed:msg_audit_approved"},
+			{"dis_1_external", "", "disagreed:stream"},
+			{lateID, archive.WithheldNoConsent, "disagreed:stream"},
+			{unknownID, archive.WithheldNoConsent, "unknown"},
 		}
-		if m.Withheld != "" && (len(m.Content) > 0 || len(m.Tokens) > 0 || m.From == "" || m.Time.IsZero() || m.Type != "text") {
-			t.Errorf("%s: withheld message keeps %d content bytes, %d tokens, facts %q %v %q", c.id, len(m.Content), len(m.Tokens), m.From, m.Time, m.Type)
+		for _, c := range checks {
+			m := e.get(c.id)
+			if m.Withheld != c.withheld || m.Consent != c.consent {
+				t.Errorf("%s: withheld %q consent %q, want %q %q", c.id, m.Withheld, m.Consent, c.withheld, c.consent)
+			}
+			if m.Withheld != "" && (len(m.Content) > 0 || len(m.Tokens) > 0 || m.From == "" || m.Time.IsZero() || m.Type != "text") {
+				t.Errorf("%s: withheld message keeps %d content bytes, %d tokens, facts %q %v %q", c.id, len(m.Content), len(m.Tokens), m.From, m.Time, m.Type)
+			}
 		}
-	}
-	// A later batch still sees the stream's disagreement (StoreLedger
-	// reads the stored record).
-	late2 := e.text("zhangsan", []string{"wmLATE"}, "", "again "+stream)
-	e.pullAll()
-	if m := e.get(late2); m.Withheld != archive.WithheldNoConsent || m.Consent != "disagreed:stream" {
-		t.Errorf("later batch: withheld %q consent %q", m.Withheld, m.Consent)
-	}
+		// A later batch still sees the stream's disagreement (StoreLedger
+		// reads the stored record).
+		late2 := e.text("zhangsan", []string{"wmLATE"}, "", "again "+stream)
+		e.pullAll()
+		if m := e.get(late2); m.Withheld != archive.WithheldNoConsent || m.Consent != "disagreed:stream" {
+			t.Errorf("later batch: withheld %q consent %q", m.Withheld, m.Consent)
+		}
 
-	if err := e.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(e.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, marker := range []string{no, yes, stream, "MARKER-UNKNOWN", "MARKER"} {
-		if bytes.Contains(raw, []byte(marker)) {
-			t.Errorf("the archive file holds %q", marker)
+		if err := e.store.Close(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	s, err := embedded.Open(e.path, embedded.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	k, err := archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.GetMessage(context.Background(), yesID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := k.Open(context.Background(), m)
-	if err != nil || !bytes.Contains(plain, []byte(yes)) {
-		t.Fatalf("agreed content: %q, %v", plain, err)
-	}
+		// The agreed content opens from the reopened store.
+		s, err := e.back.open(context.Background(), e.place, e.clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		k, err := archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetMessage(context.Background(), yesID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := k.Open(context.Background(), m)
+		if err != nil || !bytes.Contains(plain, []byte(yes)) {
+			t.Fatalf("agreed content: %q, %v", plain, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		// No marker is anywhere in the clear. The scan can fail: it finds
+		// a fact kept in the clear (the customer's id) and a string
+		// planted in the clear beside the store (a bytea column of a table
+		// of its own in PostgreSQL; bytes appended to the file).
+		const planted = "PLANTED-CLEARTEXT-3c3c"
+		e.back.plant(t, e.place, planted)
+		found := e.back.find(t, e.place, no, yes, stream, "MARKER-UNKNOWN", "MARKER", "wmNO", planted)
+		for _, marker := range []string{no, yes, stream, "MARKER-UNKNOWN", "MARKER"} {
+			if where := found[marker]; len(where) > 0 {
+				t.Errorf("the %s archive holds %q in the clear at %v", b.name, marker, where)
+			}
+		}
+		for _, control := range []string{"wmNO", planted} {
+			if len(found[control]) == 0 {
+				t.Errorf("the scan of the %s archive does not find %q, which is there in the clear", b.name, control)
+			}
+		}
+	})
 }
 
 // The 5-day horizon: a lag past the configured fraction alerts once; a
@@ -721,53 +752,57 @@ func TestRunWakes(t *testing.T) {
 // 10008 is retried once, then the record is quarantined; 10002 halves
 // the page.
 func TestDecryptKeyErrorAndParseError(t *testing.T) {
-	e := newEnv(t)
-	e.permit("zhangsan")
-	for range 10 {
-		e.text("zhangsan", []string{"lisi"}, "", "x")
-	}
-	e.puller.Limit = 4
-	e.srv.FailNext(wecomtest.OpChatData, wecom.SDKErrParse)
-	e.srv.FailNext(wecomtest.OpDecrypt, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey)
-	r, err := e.puller.PullOnce(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The first record fails twice (quarantined), the second once (kept).
-	if r.Records != 2 || r.Quarantined != 1 || r.Stored != 1 || r.CaughtUp {
-		t.Fatalf("after 10002: %+v, want a page of 2 (half of 4), 1 quarantined, 1 stored", r)
-	}
-	q, _, _ := e.store.ListQuarantine(context.Background(), "", 10)
-	if len(q) != 1 || !strings.HasPrefix(q[0].Reason, archive.ReasonDecrypt) {
-		t.Fatalf("quarantine %+v", q)
-	}
-	// The page grows back after pages that succeed.
-	r, _ = e.puller.PullOnce(context.Background())
-	if r.Records != 4 {
-		t.Errorf("next page %d records, want 4", r.Records)
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		e.permit("zhangsan")
+		for range 10 {
+			e.text("zhangsan", []string{"lisi"}, "", "x")
+		}
+		e.puller.Limit = 4
+		e.srv.FailNext(wecomtest.OpChatData, wecom.SDKErrParse)
+		e.srv.FailNext(wecomtest.OpDecrypt, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey, wecom.SDKErrDecryptKey)
+		r, err := e.puller.PullOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first record fails twice (quarantined), the second once (kept).
+		if r.Records != 2 || r.Quarantined != 1 || r.Stored != 1 || r.CaughtUp {
+			t.Fatalf("after 10002: %+v, want a page of 2 (half of 4), 1 quarantined, 1 stored", r)
+		}
+		q, _, _ := e.store.ListQuarantine(context.Background(), "", 10)
+		if len(q) != 1 || !strings.HasPrefix(q[0].Reason, archive.ReasonDecrypt) {
+			t.Fatalf("quarantine %+v", q)
+		}
+		// The page grows back after pages that succeed.
+		r, _ = e.puller.PullOnce(context.Background())
+		if r.Records != 4 {
+			t.Errorf("next page %d records, want 4", r.Records)
+		}
+	})
 }
 
 // A recall is stored as its own message naming the original, which
 // stays; a switch record is kept as an event.
 func TestRecallAndSwitch(t *testing.T) {
-	e := newEnv(t)
-	e.permit("zhangsan")
-	orig := e.text("zhangsan", []string{"lisi"}, "", "oops")
-	e.add(map[string]any{"msgid": "recall_1", "action": "recall", "from": "zhangsan", "tolist": []string{"lisi"},
-		"roomid": "", "msgtime": start.UnixMilli(), "msgtype": "revoke", "revoke": map[string]any{"pre_msgid": orig}})
-	e.add(map[string]any{"msgid": "125289002219525886280", "action": "switch", "time": start.UnixMilli(), "user": "zhangsan"})
-	e.pullAll()
-	if m := e.get(orig); m.RecalledBy != "recall_1" || !strings.Contains(e.open(orig), "oops") {
-		t.Errorf("original: recalled by %q", m.RecalledBy)
-	}
-	if m := e.get("recall_1"); m.PreMsgID != orig || m.Action != wecom.ActionRecall || m.Withheld != "" {
-		t.Errorf("recall %+v", m)
-	}
-	sw := e.get("125289002219525886280")
-	if sw.Action != wecom.ActionSwitch || sw.From != "zhangsan" || sw.Conversation != "switch:zhangsan" || sw.Consent != archive.ConsentEvent || !sw.Time.Equal(start) {
-		t.Errorf("switch %+v", sw)
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvOn(t, b)
+		e.permit("zhangsan")
+		orig := e.text("zhangsan", []string{"lisi"}, "", "oops")
+		e.add(map[string]any{"msgid": "recall_1", "action": "recall", "from": "zhangsan", "tolist": []string{"lisi"},
+			"roomid": "", "msgtime": start.UnixMilli(), "msgtype": "revoke", "revoke": map[string]any{"pre_msgid": orig}})
+		e.add(map[string]any{"msgid": "125289002219525886280", "action": "switch", "time": start.UnixMilli(), "user": "zhangsan"})
+		e.pullAll()
+		if m := e.get(orig); m.RecalledBy != "recall_1" || !strings.Contains(e.open(orig), "oops") {
+			t.Errorf("original: recalled by %q", m.RecalledBy)
+		}
+		if m := e.get("recall_1"); m.PreMsgID != orig || m.Action != wecom.ActionRecall || m.Withheld != "" {
+			t.Errorf("recall %+v", m)
+		}
+		sw := e.get("125289002219525886280")
+		if sw.Action != wecom.ActionSwitch || sw.From != "zhangsan" || sw.Conversation != "switch:zhangsan" || sw.Consent != archive.ConsentEvent || !sw.Time.Equal(start) {
+			t.Errorf("switch %+v", sw)
+		}
+	})
 }
 
 // Neither logs nor alerts nor errors carry chat content.

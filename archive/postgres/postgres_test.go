@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wecomply/wecomply/archive/postgres/pgtest"
 )
 
 // The test run's database: TestMain creates it on the server of
@@ -27,13 +29,8 @@ var (
 	schemaSeq   atomic.Int64
 )
 
-const defaultAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 func TestMain(m *testing.M) {
-	admin := os.Getenv("WECOMPLY_TEST_POSTGRES")
-	if admin == "" {
-		admin = defaultAdminDSN
-	}
+	admin := pgtest.AdminDSN()
 	if os.Getenv(crashEnv) != "" {
 		// The crash child writes to its parent's database; it is killed,
 		// so it must not make one of its own (it would never drop it).
