@@ -52,6 +52,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -274,6 +275,7 @@ func (b *bench) pull(ctx context.Context, backend string, src wecom.ArchiveSourc
 		defer pprof.StopCPUProfile()
 	}
 	var tot archive.PullResult
+	cpu0 := cpuTime()
 	t0 := time.Now()
 	for {
 		r, err := p.PullOnce(ctx)
@@ -289,12 +291,16 @@ func (b *bench) pull(ctx context.Context, backend string, src wecom.ArchiveSourc
 		}
 	}
 	el := time.Since(t0)
+	cpu := cpuTime() - cpu0
 	if prof != "" {
 		pprof.StopCPUProfile()
 	}
-	fmt.Printf("pull backend=%s workers=%d batch=%d records=%d stored=%d quarantined=%d duplicates=%d time=%s records/s=%.0f stored/s=%.0f peak_rss=%.0fMB\n",
+	// cpu/record says what the machine's other load hides: the records
+	// one idle core would store per second is 1s / cpu/record.
+	fmt.Printf("pull backend=%s workers=%d batch=%d records=%d stored=%d quarantined=%d duplicates=%d time=%s records/s=%.0f stored/s=%.0f cpu=%s cpu/record=%s peak_rss=%.0fMB\n",
 		backend, workers, b.batch, tot.Records, tot.Stored, tot.Quarantined, tot.Duplicates, el.Round(time.Millisecond),
-		float64(tot.Records)/el.Seconds(), float64(tot.Stored)/el.Seconds(), peakRSSMB())
+		float64(tot.Records)/el.Seconds(), float64(tot.Stored)/el.Seconds(), cpu.Round(time.Millisecond),
+		(cpu / time.Duration(max(tot.Records, 1))).Round(time.Microsecond), peakRSSMB())
 	return nil
 }
 
@@ -345,6 +351,7 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 	var probes []probe
 	var buildTime, commitTime time.Duration
 	stored, withheld := 0, 0
+	cpu0 := cpuTime()
 	t0 := time.Now()
 	for from := 0; from < b.n; from += b.batch {
 		tb := time.Now()
@@ -379,10 +386,11 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 		}
 	}
 	el := time.Since(t0)
+	cpu := cpuTime() - cpu0
 	loadRSS := peakRSSMB()
-	fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) peak_rss=%.0fMB\n",
+	fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) cpu=%s (this process; PostgreSQL's own is not counted) peak_rss=%.0fMB\n",
 		backend, b.n, stored, withheld, b.batch, el.Round(time.Millisecond), float64(stored)/el.Seconds(),
-		float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), loadRSS)
+		float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), cpu.Round(time.Millisecond), loadRSS)
 
 	if du, ok := st.(archivetest.DiskUser); ok {
 		n, err := du.DiskBytes(ctx)
@@ -558,6 +566,15 @@ func pct(ds []time.Duration, p float64) string {
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	i = max(0, min(i, len(s)-1))
 	return s[i].Round(10 * time.Microsecond).String()
+}
+
+// cpuTime is the CPU time (user + system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // resetPeakRSS resets VmHWM (Linux: "5" to /proc/self/clear_refs).
