@@ -77,7 +77,7 @@ func main() {
 type bench struct {
 	n, pullN, batch, queries, top int
 	admin, dir                    string
-	noPull                        bool
+	searchAt                      []int // message counts to measure at before n
 	clock                         func() time.Time
 	index                         archive.IndexKey
 	master                        archive.MasterKey
@@ -97,7 +97,15 @@ func run(ctx context.Context) error {
 	flag.StringVar(&b.admin, "pg", defaultAdminDSN, "PostgreSQL admin DSN (databases are created there and dropped)")
 	flag.StringVar(&b.dir, "dir", "", "directory for the bbolt files and profiles (default: a temporary one, removed)")
 	flag.IntVar(&b.top, "top", 20, "pprof -top entries to print")
+	searchAt := flag.String("search-at", "", "comma-separated message counts (multiples of -batch) at which to measure disk and search too, before -n")
 	flag.Parse()
+	for _, f := range strings.FieldsFunc(*searchAt, func(r rune) bool { return r == ',' }) {
+		k, err := strconv.Atoi(f)
+		if err != nil || k <= 0 || k%b.batch != 0 {
+			return fmt.Errorf("-search-at %q: want positive multiples of -batch", f)
+		}
+		b.searchAt = append(b.searchAt, k)
+	}
 	if b.n < b.batch || b.batch <= 0 || b.queries < 2 {
 		return errors.New("need -n ≥ -batch > 0 and -queries ≥ 2")
 	}
@@ -347,8 +355,10 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 	rng := mrand.New(mrand.NewPCG(5, 6))
 	b.textRNG = mrand.New(mrand.NewPCG(3, 4))
 	b.textZipf = mrand.NewZipf(b.textRNG, 1.1, 10, 19999)
-	every := max(b.n/(b.queries/2), 1)
+	// The probes are a uniform sample (reservoir) of the text messages
+	// loaded so far, so a checkpoint's queries cover what is stored.
 	var probes []probe
+	eligible := 0
 	var buildTime, commitTime time.Duration
 	stored, withheld := 0, 0
 	cpu0 := cpuTime()
@@ -361,9 +371,12 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 			if err != nil {
 				return err
 			}
-			if int(seq)%every == 0 || len(probes) < b.queries/2 && int(seq) > b.n-b.batch {
-				if p, ok := b.probeOf(rng, m, words); ok && len(probes) < b.queries/2 {
+			if p, ok := b.probeOf(rng, m, words); ok {
+				eligible++
+				if len(probes) < b.queries/2 {
 					probes = append(probes, p)
+				} else if j := rng.IntN(eligible); j < len(probes) {
+					probes[j] = p
 				}
 			}
 			batch.Messages = append(batch.Messages, m)
@@ -381,17 +394,30 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 				withheld++
 			}
 		}
+		loaded := int(batch.To)
 		if (from/b.batch+1)%100 == 0 {
-			fmt.Fprintf(os.Stderr, "load %s: %d/%d, commit %.0f msgs/s\n", backend, from+b.batch, b.n, float64(from+b.batch)/commitTime.Seconds())
+			fmt.Fprintf(os.Stderr, "load %s: %d/%d, commit %.0f msgs/s\n", backend, loaded, b.n, float64(loaded)/commitTime.Seconds())
+		}
+		if loaded == b.n || slices.Contains(b.searchAt, loaded) {
+			el := time.Since(t0)
+			cpu := cpuTime() - cpu0
+			fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) cpu=%s (this process; PostgreSQL's own is not counted) peak_rss=%.0fMB\n",
+				backend, loaded, stored, withheld, b.batch, el.Round(time.Millisecond), float64(stored)/el.Seconds(),
+				float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), cpu.Round(time.Millisecond), peakRSSMB())
+			ts := time.Now()
+			if err := b.measure(ctx, backend, st, keys, rng, probes, stored); err != nil {
+				return err
+			}
+			t0 = t0.Add(time.Since(ts)) // the load's time leaves the measuring out
+			cpu0 += cpuTime() - cpu0 - cpu
 		}
 	}
-	el := time.Since(t0)
-	cpu := cpuTime() - cpu0
-	loadRSS := peakRSSMB()
-	fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) cpu=%s (this process; PostgreSQL's own is not counted) peak_rss=%.0fMB\n",
-		backend, b.n, stored, withheld, b.batch, el.Round(time.Millisecond), float64(stored)/el.Seconds(),
-		float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), cpu.Round(time.Millisecond), loadRSS)
+	return nil
+}
 
+// measure reports the store's size and runs the probes, and as many
+// with random terms.
+func (b *bench) measure(ctx context.Context, backend string, st archive.Store, keys *archive.Keys, rng *mrand.Rand, probes []probe, stored int) error {
 	if du, ok := st.(archivetest.DiskUser); ok {
 		n, err := du.DiskBytes(ctx)
 		if err != nil {
@@ -405,16 +431,14 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 		}
 		fmt.Println(line)
 	}
-
 	// The other half: the same people and windows, two random words.
-	n := len(probes)
-	for i := range n {
-		p := probes[i]
+	all := slices.Clone(probes)
+	for _, p := range probes {
 		p.occurs, p.msgID = false, ""
 		p.text = b.vocab.word(rng) + " " + b.vocab.word(rng)
-		probes = append(probes, p)
+		all = append(all, p)
 	}
-	return b.search(ctx, backend, st, keys, probes)
+	return b.search(ctx, backend, st, keys, all, stored)
 }
 
 // message makes the generator's next message into a stored one, as the
@@ -501,10 +525,10 @@ func (discardAudit) AuditArchive(context.Context, archive.AuditRecord) error { r
 
 // search runs every probe through Archive.Search (first page, the
 // default limit) and through the store's Search alone.
-func (b *bench) search(ctx context.Context, backend string, st archive.Store, keys *archive.Keys, probes []probe) error {
+func (b *bench) search(ctx context.Context, backend string, st archive.Store, keys *archive.Keys, probes []probe, stored int) error {
 	a := &archive.Archive{Store: st, Keys: keys, Index: b.index, Audit: discardAudit{}, Clock: b.clock}
 	resetPeakRSS()
-	prof := filepath.Join(b.dir, "search-"+backend+".pprof")
+	prof := filepath.Join(b.dir, fmt.Sprintf("search-%s-%d.pprof", backend, stored))
 	f, err := os.Create(prof)
 	if err != nil {
 		return err
@@ -545,8 +569,8 @@ func (b *bench) search(ctx context.Context, backend string, st archive.Store, ke
 			kind = "terms_random"
 		}
 		l := lat[occurs]
-		line := fmt.Sprintf("search backend=%s queries=%d %s p50=%s p95=%s p99=%s max=%s results/query=%.1f store_only_p50=%s store_only_p95=%s",
-			backend, len(l), kind, pct(l, 50), pct(l, 95), pct(l, 99), pct(l, 100), float64(results[occurs])/float64(len(l)),
+		line := fmt.Sprintf("search backend=%s messages=%d queries=%d %s p50=%s p95=%s p99=%s max=%s results/query=%.1f store_only_p50=%s store_only_p95=%s",
+			backend, stored, len(l), kind, pct(l, 50), pct(l, 95), pct(l, 99), pct(l, 100), float64(results[occurs])/float64(len(l)),
 			pct(storeLat[occurs], 50), pct(storeLat[occurs], 95))
 		if occurs {
 			line += fmt.Sprintf(" source_message_found=%d/%d", found, len(l))
