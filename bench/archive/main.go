@@ -46,6 +46,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -68,7 +69,10 @@ import (
 const defaultAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	// An interrupt cancels the run, which still drops its databases.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "archive bench:", err)
 		os.Exit(1)
 	}
