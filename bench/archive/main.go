@@ -368,6 +368,7 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 	var buildTime, commitTime time.Duration
 	stored, withheld := 0, 0
 	cpu0 := cpuTime()
+	written0 := writtenBytes()
 	t0 := time.Now()
 	for from := 0; from < b.n; from += b.batch {
 		tb := time.Now()
@@ -407,9 +408,10 @@ func (b *bench) loadAndSearch(ctx context.Context, backend string) error {
 		if loaded == b.n || slices.Contains(b.searchAt, loaded) {
 			el := time.Since(t0)
 			cpu := cpuTime() - cpu0
-			fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) cpu=%s (this process; PostgreSQL's own is not counted) peak_rss=%.0fMB\n",
+			fmt.Printf("load backend=%s n=%d stored=%d withheld=%d batch=%d time=%s msgs/s=%.0f commit_msgs/s=%.0f (commit %s, build %s: decode+seal+tokens) cpu=%s written/msg=%.0fB (this process; PostgreSQL's own is not counted) peak_rss=%.0fMB\n",
 				backend, loaded, stored, withheld, b.batch, el.Round(time.Millisecond), float64(stored)/el.Seconds(),
-				float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), cpu.Round(time.Millisecond), peakRSSMB())
+				float64(stored)/commitTime.Seconds(), commitTime.Round(time.Millisecond), buildTime.Round(time.Millisecond), cpu.Round(time.Millisecond),
+				float64(writtenBytes()-written0)/float64(stored), peakRSSMB())
 			ts := time.Now()
 			if err := b.measure(ctx, backend, st, keys, rng, probes, stored); err != nil {
 				return err
@@ -628,6 +630,22 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// writtenBytes is what this process wrote so far (write_bytes of
+// /proc/self/io: what reached the block layer), 0 if unknown.
+func writtenBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // resetPeakRSS resets VmHWM (Linux: "5" to /proc/self/clear_refs).
