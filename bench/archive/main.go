@@ -20,6 +20,10 @@
 //     messages in that window (they occur), half two vocabulary words at
 //     random (they mostly don't); p50/p95/p99 of each half, and of the
 //     store's Search alone for the same queries;
+//     On PostgreSQL they run twice: as loaded, then after VACUUM (ANALYZE)
+//     (right after a bulk load the partitions' statistics lag and the
+//     planner may scan the time range instead of the GIN index);
+//     -search-at also measures disk and search at checkpoints of the load;
 //   - disk: bytes per message (the bbolt file's size and its pages in
 //     use; pg_total_relation_size of the archive tables on PostgreSQL);
 //   - peak RSS of this process per phase (VmHWM, reset between phases).
@@ -27,7 +31,7 @@
 // PostgreSQL runs in databases of its own (wecomply_archive_bench_…),
 // created on the -pg server and dropped at the end.
 //
-//	go run ./bench/archive [-backend embedded|postgres|both] [-n 1000000] [-pull 50000] [-queries 200]
+//	go run ./bench/archive [-backend embedded|postgres|both] [-n 1000000] [-pull 50000] [-queries 200] [-search-at 100000,300000]
 package main
 
 import (
