@@ -125,7 +125,25 @@ func (s *Store) Commit(ctx context.Context, b archive.Batch) (archive.CommitResu
 		}
 		return archive.CommitResult{}, fmt.Errorf("archive/postgres: commit %d→%d: %w", b.From, b.To, err)
 	}
+	if res.Stored > 0 {
+		byMonth := map[int]int64{}
+		for _, m := range msgs {
+			byMonth[monthOf(m.Time)]++
+		}
+		s.noteGrowth(byMonth)
+	}
 	return res, nil
+}
+
+// monthOf is the partition month of t: year*12 + month − 1 (UTC).
+func monthOf(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*12 + int(t.Month()) - 1
+}
+
+// partitionName is the messages partition of month k.
+func partitionName(k int) string {
+	return fmt.Sprintf("archive_messages_p%04d%02d", k/12, k%12+1)
 }
 
 // ResolveQuarantine stores m and takes m.MsgID out of the quarantine in
@@ -339,8 +357,7 @@ func (s *Store) ensurePartitions(ctx context.Context, ms []archive.Message) erro
 	var months []int
 	s.mu.Lock()
 	for _, m := range ms {
-		t := m.Time.UTC()
-		k := t.Year()*12 + int(t.Month()) - 1
+		k := monthOf(m.Time)
 		if !s.partitions[k] && !slices.Contains(months, k) {
 			months = append(months, k)
 		}
@@ -362,7 +379,7 @@ func (s *Store) ensurePartitions(ctx context.Context, ms []archive.Message) erro
 func (s *Store) createPartition(ctx context.Context, k int) error {
 	from := time.Date(k/12, time.Month(k%12+1), 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(0, 1, 0)
-	name := fmt.Sprintf("archive_messages_p%04d%02d", from.Year(), int(from.Month()))
+	name := partitionName(k)
 	// Identifiers and bounds are made here from integers, never from input.
 	sql := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF archive_messages FOR VALUES FROM ('%s') TO ('%s')`,
 		name, from.Format("2006-01-02 15:04:05Z07:00"), to.Format("2006-01-02 15:04:05Z07:00"))

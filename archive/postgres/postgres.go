@@ -34,6 +34,11 @@ type Options struct {
 	// Now is the clock for LastCommit, a zero Message.StoredAt and
 	// Quarantined.Since; time.Now if nil.
 	Now func() time.Time
+	// AnalyzeAfter is how many messages a month's partition takes, beyond
+	// a tenth of its size at its last ANALYZE, before the store analyzes it
+	// in the background (DefaultAnalyzeAfter if 0; negative: never, leave it
+	// to autovacuum). See analyze.go.
+	AnalyzeAfter int
 }
 
 // Store is an archive.Store on PostgreSQL.
@@ -44,6 +49,12 @@ type Store struct {
 	mu         sync.Mutex
 	partitions map[int]bool // months (year*12+month-1) known to have a partition
 	closed     bool
+
+	analyzeAfter int
+	growth       map[int]*partitionGrowth // by month
+	analyzing    sync.WaitGroup
+	bg           context.Context // background ANALYZEs; cancelled by Close
+	stopBG       context.CancelFunc
 }
 
 // Open connects to dsn (a libpq URL or key=value string; PostgreSQL 15 or
@@ -76,7 +87,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("archive/postgres: open: %w", err)
 	}
-	return &Store{pool: pool, now: now, partitions: map[int]bool{}}, nil
+	after := opts.AnalyzeAfter
+	if after == 0 {
+		after = DefaultAnalyzeAfter
+	}
+	bg, stop := context.WithCancel(context.Background())
+	return &Store{pool: pool, now: now, partitions: map[int]bool{},
+		analyzeAfter: after, growth: map[int]*partitionGrowth{}, bg: bg, stopBG: stop}, nil
 }
 
 // Close closes the pool; later calls fail with archive.ErrClosed.
@@ -88,6 +105,8 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.stopBG()
+	s.analyzing.Wait()
 	s.pool.Close()
 	return nil
 }
