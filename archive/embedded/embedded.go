@@ -76,6 +76,9 @@ import (
 
 var _ archive.Store = (*Store)(nil)
 
+// ErrFormat is returned by Open for a file of another format version.
+var ErrFormat = errors.New("archive/embedded: unknown file format")
+
 // Options configure an embedded archive. Zero fields take their defaults.
 type Options struct {
 	// Now is the clock for StoredAt (when a message has none), a
@@ -110,6 +113,7 @@ var (
 	bucketRoomMembers = []byte("roommembers")
 	bucketToLists     = []byte("tolists")
 	bucketToListRefs  = []byte("tolistrefs")
+	bucketRoomCounts  = []byte("roomcounts")
 )
 
 var allBuckets = [][]byte{
@@ -117,6 +121,7 @@ var allBuckets = [][]byte{
 	bucketByToken, bucketByDay, bucketDays, bucketRecalls, bucketQuarantine,
 	bucketQuarIDs, bucketDataKeys, bucketGaps, bucketMeta,
 	bucketMemberRooms, bucketRoomHash, bucketToLists, bucketToListRefs, bucketRoomMembers,
+	bucketRoomCounts,
 }
 
 // Meta keys.
@@ -128,7 +133,14 @@ var (
 	metaGaps        = []byte("gaps")
 	metaLastCommit  = []byte("lastcommit")
 	metaNextNum     = []byte("num")
+	metaFormat      = []byte("format")
 )
+
+// formatVersion is the layout of the file, kept in meta under "format"
+// (8 bytes). Open refuses a file of another layout rather than misread
+// it. 1 (never written down: files without "format") had the per-id and
+// per-token indexes keyed id ‖ t ‖ num; 2 leads them with the period.
+const formatVersion = 2
 
 // Store is an archive.Store on a bbolt file. Create it with Open.
 type Store struct {
@@ -157,12 +169,18 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("archive/embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if v := getU64(meta.Get(metaFormat)); v != formatVersion {
+				return fmt.Errorf("file format %d, this wecomply reads format %d only (the archive's index layout changed before its release; move the file away and pull again): %w",
+					max(v, 1), formatVersion, ErrFormat)
+			}
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return tx.Bucket(bucketMeta).Put(metaFormat, u64(formatVersion))
 	})
 	if err != nil {
 		_ = db.Close()
