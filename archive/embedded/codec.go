@@ -302,22 +302,29 @@ func entryKey(prefix []byte, t []byte, num uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, num)
 }
 
-// period is the length of the time slices that lead the keys of the
-// per-id and per-token indexes (see periodKey).
-const period = time.Hour
+// tokenPeriod and idPeriod are the lengths of the time slices that lead
+// the keys of the per-token index and of the per-id indexes (byparty,
+// byroom, byconv): see periodEntryKey. A commit's entries of an index
+// land in the pages of the periods its messages fall in; a search walks
+// the periods of its range. Tokens are some 50 entries a message, so
+// their periods are short; ids are 2 or 3.
+const (
+	tokenPeriod = time.Hour
+	idPeriod    = 24 * time.Hour
+)
 
 // periodLen is the length of a period key.
 const periodLen = 4
 
-// periodOf is the period of time key t (see timeKey): its microseconds
-// divided by period, rounded down, as a signed 32-bit number with its
+// periodOf is the period of length d of time key t (see timeKey): its
+// microseconds divided by d's, rounded down, as a signed 32-bit number with its
 // sign bit flipped, so that period keys sort in time order. A time
 // outside the range of int32 periods (±245,000 years) is clamped to its
 // end, which keeps periodOf monotonic.
-func periodOf(t []byte) uint32 {
+func periodOf(t []byte, d time.Duration) uint32 {
 	us := int64(binary.BigEndian.Uint64(t) ^ (1 << 63))
-	p := us / period.Microseconds()
-	if us%period.Microseconds() < 0 {
+	p := us / d.Microseconds()
+	if us%d.Microseconds() < 0 {
 		p-- // floor, not truncation, before 1970
 	}
 	p = max(min(p, math.MaxInt32), math.MinInt32)
@@ -330,13 +337,13 @@ func periodKey(p uint32) []byte {
 
 func getPeriod(k []byte) uint32 { return binary.BigEndian.Uint32(k) }
 
-// periodEntryKey is period(t) ‖ prefix ‖ t ‖ num, the key of the per-id
+// periodEntryKey is periodOf(t, d) ‖ prefix ‖ t ‖ num, the key of the per-id
 // and per-token indexes (byparty, byroom, byconv, bytoken): an index's
 // entries of one period are contiguous, and a commit's entries, whose
 // times are close, land in the last few periods' pages instead of all
 // over the index (bbolt rewrites every page a commit touches).
-func periodEntryKey(prefix []byte, t []byte, num uint64) []byte {
-	k := periodKey(periodOf(t))
+func periodEntryKey(d time.Duration, prefix []byte, t []byte, num uint64) []byte {
+	k := periodKey(periodOf(t, d))
 	k = append(k, prefix...)
 	k = append(k, t...)
 	return binary.BigEndian.AppendUint64(k, num)

@@ -60,7 +60,7 @@ func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucke
 	}
 	party := tx.Bucket(bucketByParty)
 	if m.From != "" {
-		if err := fn(party, periodEntryKey(strPrefix(m.From), t, num)); err != nil {
+		if err := fn(party, periodEntryKey(idPeriod, strPrefix(m.From), t, num)); err != nil {
 			return err
 		}
 	}
@@ -74,24 +74,24 @@ func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucke
 			if id == "" || id == m.From || slices.Contains(m.ToList[:i], id) {
 				continue
 			}
-			if err := fn(party, periodEntryKey(strPrefix(id), t, num)); err != nil {
+			if err := fn(party, periodEntryKey(idPeriod, strPrefix(id), t, num)); err != nil {
 				return err
 			}
 		}
 	}
 	if m.RoomID != "" {
-		if err := fn(tx.Bucket(bucketByRoom), periodEntryKey(strPrefix(m.RoomID), t, num)); err != nil {
+		if err := fn(tx.Bucket(bucketByRoom), periodEntryKey(idPeriod, strPrefix(m.RoomID), t, num)); err != nil {
 			return err
 		}
 	}
 	if m.Conversation != "" {
-		if err := fn(tx.Bucket(bucketByConv), periodEntryKey(strPrefix(m.Conversation), t, num)); err != nil {
+		if err := fn(tx.Bucket(bucketByConv), periodEntryKey(idPeriod, strPrefix(m.Conversation), t, num)); err != nil {
 			return err
 		}
 	}
 	tokens := tx.Bucket(bucketByToken)
 	for _, tok := range m.Tokens {
-		if err := fn(tokens, periodEntryKey(tokenPrefix(tok), t, num)); err != nil {
+		if err := fn(tokens, periodEntryKey(tokenPeriod, tokenPrefix(tok), t, num)); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,7 @@ func TestPeriodOf(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pa, pb := periodOf(at(tc.a)), periodOf(at(tc.b))
+			pa, pb := periodOf(at(tc.a), time.Hour), periodOf(at(tc.b), time.Hour)
 			if got := cmpU32(pa, pb); got != tc.cmp {
 				t.Errorf("periodOf(%s)=%d vs periodOf(%s)=%d: cmp %d, want %d", tc.a, pa, tc.b, pb, got, tc.cmp)
 			}
@@ -77,6 +77,9 @@ func TestSearchAcrossPeriods(t *testing.T) {
 		at := starts[rng.IntN(len(starts))].Add(time.Duration(rng.IntN(5*60)) * time.Minute)
 		if i%5 == 0 {
 			at = at.Truncate(time.Hour) // on a period's first microsecond
+		}
+		if i%13 == 0 {
+			at = at.Truncate(24 * time.Hour) // on a UTC day's first microsecond
 		}
 		if i%11 == 0 {
 			at = at.Truncate(time.Hour).Add(-time.Microsecond) // on its last

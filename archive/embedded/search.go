@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -21,12 +22,12 @@ const raceCap = 1 << 14
 // personUnion is where id's messages are: byparty (what they sent, and
 // chats outside rooms they received) and the rooms they are a member of.
 func personUnion(tx *bolt.Tx, id string) union {
-	u := union{{tx.Bucket(bucketByParty), strPrefix(id), true}}
+	u := union{{tx.Bucket(bucketByParty), strPrefix(id), idPeriod}}
 	p := strPrefix(id)
 	rooms := tx.Bucket(bucketByRoom)
 	c := tx.Bucket(bucketMemberRooms).Cursor()
 	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-		u = append(u, index{rooms, strPrefix(string(k[len(p):])), true})
+		u = append(u, index{rooms, strPrefix(string(k[len(p):])), idPeriod})
 	}
 	return u
 }
@@ -78,21 +79,21 @@ func readNum(tx *bolt.Tx, num uint64) (archive.Message, error) {
 }
 
 // index is one time-ordered index a query uses: the entries of bucket b
-// under prefix. In a periodic index (byparty, byroom, byconv, bytoken)
-// the keys are period ‖ prefix ‖ t ‖ num (see periodEntryKey): the
-// index's entries are read period by period; else (bytime) prefix ‖ t ‖
-// num.
+// under prefix. In an index with a period (byparty, byroom, byconv,
+// bytoken) the keys are periodOf(t, period) ‖ prefix ‖ t ‖ num (see
+// periodEntryKey): the index's entries are read period by period; else
+// (bytime, period 0) prefix ‖ t ‖ num.
 type index struct {
-	b        *bolt.Bucket
-	prefix   []byte
-	periodic bool
+	b      *bolt.Bucket
+	prefix []byte
+	period time.Duration
 }
 
 // has reports whether the index has the entry suffix (time ‖ num).
 func (ix index) has(suffix []byte) bool {
 	k := make([]byte, 0, periodLen+len(ix.prefix)+len(suffix))
-	if ix.periodic {
-		k = binary.BigEndian.AppendUint32(k, periodOf(suffix[:8]))
+	if ix.period != 0 {
+		k = binary.BigEndian.AppendUint32(k, periodOf(suffix[:8], ix.period))
 	}
 	return ix.b.Get(append(append(k, ix.prefix...), suffix...)) != nil
 }
@@ -105,14 +106,14 @@ type iter struct {
 	ix     index
 	lo, hi []byte
 	asc    bool
-	per    uint32 // the current period (periodic indexes)
+	per    uint32 // the current period (with a period)
 	p      []byte // the current period's key prefix: [period ‖] prefix
 	cur    []byte
 }
 
 func (ix index) iter(lo, hi []byte, asc bool) *iter {
 	it := &iter{c: ix.b.Cursor(), ix: ix, lo: lo, hi: hi, asc: asc}
-	if !ix.periodic {
+	if ix.period == 0 {
 		it.p = ix.prefix
 		it.cur = nil
 		it.set(it.seek())
@@ -123,9 +124,9 @@ func (ix index) iter(lo, hi []byte, asc bool) *iter {
 	var k []byte
 	switch {
 	case asc && lo != nil:
-		it.from(periodOf(lo))
+		it.from(periodOf(lo, ix.period))
 	case !asc && hi != nil:
-		it.from(periodOf(hi))
+		it.from(periodOf(hi, ix.period))
 	case asc:
 		if k, _ = it.c.First(); len(k) >= periodLen {
 			it.from(getPeriod(k))
@@ -168,14 +169,14 @@ func (it *iter) seek() []byte {
 	return k
 }
 
-// from moves a periodic index's iterator to its first entry in period
+// from moves an index's iterator to its first entry in period
 // per or after it (before it, descending), skipping the periods in which
 // the bucket has no key at all in one seek each and those in which the
 // index has no entry in one or two.
 func (it *iter) from(per uint32) {
 	it.cur = nil
 	for {
-		if it.asc && it.hi != nil && per > periodOf(it.hi) || !it.asc && it.lo != nil && per < periodOf(it.lo) {
+		if it.asc && it.hi != nil && per > periodOf(it.hi, it.ix.period) || !it.asc && it.lo != nil && per < periodOf(it.lo, it.ix.period) {
 			return
 		}
 		it.per = per
@@ -222,7 +223,7 @@ func (it *iter) set(k []byte) {
 
 func (it *iter) next() {
 	k := step(it.c, it.asc)
-	if !it.ix.periodic || bytes.HasPrefix(k, it.p) {
+	if it.ix.period == 0 || bytes.HasPrefix(k, it.p) {
 		it.set(k)
 		return
 	}
@@ -377,19 +378,19 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 		var exact []index
 		var candidates []union
 		for _, tok := range q.Tokens {
-			ix := index{tx.Bucket(bucketByToken), tokenPrefix(tok), true}
+			ix := index{tx.Bucket(bucketByToken), tokenPrefix(tok), tokenPeriod}
 			if !slices.ContainsFunc(exact, func(f index) bool { return bytes.Equal(f.prefix, ix.prefix) }) {
 				exact = append(exact, ix)
 				candidates = append(candidates, union{ix})
 			}
 		}
 		if q.Conversation != "" {
-			ix := index{tx.Bucket(bucketByConv), strPrefix(q.Conversation), true}
+			ix := index{tx.Bucket(bucketByConv), strPrefix(q.Conversation), idPeriod}
 			exact = append(exact, ix)
 			candidates = append(candidates, union{ix})
 		}
 		if q.Room != "" {
-			ix := index{tx.Bucket(bucketByRoom), strPrefix(q.Room), true}
+			ix := index{tx.Bucket(bucketByRoom), strPrefix(q.Room), idPeriod}
 			exact = append(exact, ix)
 			candidates = append(candidates, union{ix})
 		}
