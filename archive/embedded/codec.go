@@ -306,10 +306,14 @@ func entryKey(prefix []byte, t []byte, num uint64) []byte {
 // the keys of the per-token index and of the per-id indexes (byparty,
 // byroom, byconv): see periodEntryKey. A commit's entries of an index
 // land in the pages of the periods its messages fall in; a search walks
-// the periods of its range. Tokens are some 50 entries a message, so
-// their periods are short; ids are 2 or 3.
+// the periods of its range, one seek or two each (more in a period of
+// the range, fewer pages written in a commit). Both are the UTC day:
+// bench/archive at 1,000,000 messages measured tokens by the hour at
+// search p95 131 ms (720 seeks a token for 30 days, each on a page of its
+// own) against 20 ms by the day, for 12.1 against 14.5 KB written a
+// message; ids by the hour cost seeks for little.
 const (
-	tokenPeriod = time.Hour
+	tokenPeriod = 24 * time.Hour
 	idPeriod    = 24 * time.Hour
 )
 

@@ -14,9 +14,9 @@
 //
 // Layout (one bucket each; num is a message's number, given in commit
 // order, 8 bytes big-endian; t is a time in microseconds with its sign bit
-// flipped, big-endian, so that keys sort in time order; h and d are t's
-// hour and UTC day, 4 bytes each (periodOf); s(x) is x's length as 2
-// bytes big-endian and x):
+// flipped, big-endian, so that keys sort in time order; d is t's UTC
+// day, 4 bytes (periodOf); s(x) is x's length as 2 bytes big-endian and
+// x):
 //
 //	messages   num → message (binary, see encodeMessage)
 //	msgids     msgid → num
@@ -26,7 +26,7 @@
 //	byparty    d ‖ s(id) ‖ t ‖ num → ∅               From, and the receiver of a chat not in a room
 //	byroom     d ‖ s(roomid) ‖ t ‖ num → ∅
 //	byconv     d ‖ s(conversation) ‖ t ‖ num → ∅
-//	bytoken    h ‖ token (8 bytes) ‖ t ‖ num → ∅     each of the message's tokens
+//	bytoken    d ‖ token (8 bytes) ‖ t ‖ num → ∅     each of the message's tokens
 //	roomcounts roomid → message count (8 bytes)     (PurgeDay forgets a room left empty)
 //	byday      day ‖ num → ∅                         archive.DayOf, for PurgeDay
 //	days       day → message count (8 bytes)
@@ -41,19 +41,17 @@
 //	meta       cursor, messages, withheld, quarantined, gaps, num (the last
 //	           given), format (formatVersion) → 8 bytes; lastcommit → µs
 //
-// The per-token and per-id indexes lead with a period of the message's
-// time (the hour, the day), not the token or id: bbolt copies every page
+// The per-token and per-id indexes lead with the day of the message's
+// time, not the token or id: bbolt copies every page
 // a transaction changes (copy on write), and a commit of 1,000 messages
 // puts some 50,000 token entries. Keyed token ‖ t, they would land all
 // over the index and rewrite most of its leaves each commit, ever more as
 // it grows (measured: 135 KB written a message at 900,000 messages, 670
-// msgs/s); keyed h ‖ token ‖ t they land in the pages of the last hours
-// only, whatever the index's size. An index is read period by period (see
-// iter): a 30-day search seeks some 720 times per token it walks and 30
-// times per id, and a period in which the bucket has no key costs one
-// seek. Tokens take the hour (some 50 entries a message), ids the day (2
-// or 3): bench/archive measured both at the hour and both at the day too
-// (see tokenPeriod).
+// msgs/s); keyed d ‖ token ‖ t they land in the pages of the last days
+// only, whatever the index's size. An index is read day by day (see
+// iter): a 30-day search seeks some 30 to 60 times per index it walks,
+// and a day in which the bucket has no key costs one seek. The hour was
+// measured too (see tokenPeriod).
 //
 // Index keys end in the message's number rather than its msgid (WeCom's
 // are some 40 bytes) to keep the indexes small; messages of the same
