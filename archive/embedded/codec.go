@@ -293,10 +293,61 @@ func tokenPrefix(t uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8+8+40), t)
 }
 
-// entryKey is prefix ‖ time ‖ num, the key of every time-ordered index
-// (num is the message's number, its key in the messages bucket).
+// entryKey is prefix ‖ time ‖ num, the key of bytime (num is the
+// message's number, its key in the messages bucket).
 func entryKey(prefix []byte, t []byte, num uint64) []byte {
 	k := make([]byte, 0, len(prefix)+16)
+	k = append(k, prefix...)
+	k = append(k, t...)
+	return binary.BigEndian.AppendUint64(k, num)
+}
+
+// tokenPeriod and idPeriod are the lengths of the time slices that lead
+// the keys of the per-token index and of the per-id indexes (byparty,
+// byroom, byconv): see periodEntryKey. A commit's entries of an index
+// land in the pages of the periods its messages fall in; a search walks
+// the periods of its range, one seek or two each (more in a period of
+// the range, fewer pages written in a commit). Both are the UTC day:
+// bench/archive at 1,000,000 messages measured tokens by the hour at
+// search p95 131 ms (720 seeks a token for 30 days, each on a page of its
+// own) against 20 ms by the day, for 12.1 against 14.5 KB written a
+// message; ids by the hour cost seeks for little.
+const (
+	tokenPeriod = 24 * time.Hour
+	idPeriod    = 24 * time.Hour
+)
+
+// periodLen is the length of a period key.
+const periodLen = 4
+
+// periodOf is the period of length d of time key t (see timeKey): its
+// microseconds divided by d's, rounded down, as a signed 32-bit number with its
+// sign bit flipped, so that period keys sort in time order. A time
+// outside the range of int32 periods (±245,000 years) is clamped to its
+// end, which keeps periodOf monotonic.
+func periodOf(t []byte, d time.Duration) uint32 {
+	us := int64(binary.BigEndian.Uint64(t) ^ (1 << 63))
+	p := us / d.Microseconds()
+	if us%d.Microseconds() < 0 {
+		p-- // floor, not truncation, before 1970
+	}
+	p = max(min(p, math.MaxInt32), math.MinInt32)
+	return uint32(int32(p)) ^ (1 << 31)
+}
+
+func periodKey(p uint32) []byte {
+	return binary.BigEndian.AppendUint32(make([]byte, 0, periodLen+2+40+16), p)
+}
+
+func getPeriod(k []byte) uint32 { return binary.BigEndian.Uint32(k) }
+
+// periodEntryKey is periodOf(t, d) ‖ prefix ‖ t ‖ num, the key of the per-id
+// and per-token indexes (byparty, byroom, byconv, bytoken): an index's
+// entries of one period are contiguous, and a commit's entries, whose
+// times are close, land in the last few periods' pages instead of all
+// over the index (bbolt rewrites every page a commit touches).
+func periodEntryKey(d time.Duration, prefix []byte, t []byte, num uint64) []byte {
+	k := periodKey(periodOf(t, d))
 	k = append(k, prefix...)
 	k = append(k, t...)
 	return binary.BigEndian.AppendUint64(k, num)

@@ -26,6 +26,7 @@ type writer struct {
 	msgs, meta, recalls, days, quar, quarIDs *bolt.Bucket
 	memberRooms, roomMembers, roomHashes     *bolt.Bucket
 	roomHash                                 map[string]uint64 // this transaction's roomhash
+	rooms                                    map[string]int64  // messages stored per room, for roomcounts
 	index                                    map[*bolt.Bucket][][]byte
 	now                                      time.Time
 	counts                                   struct{ messages, withheld, quarantined int64 }
@@ -47,6 +48,7 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 		roomMembers: tx.Bucket(bucketRoomMembers),
 		roomHashes:  tx.Bucket(bucketRoomHash),
 		roomHash:    map[string]uint64{},
+		rooms:       map[string]int64{},
 	}
 }
 
@@ -58,7 +60,7 @@ func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucke
 	}
 	party := tx.Bucket(bucketByParty)
 	if m.From != "" {
-		if err := fn(party, entryKey(strPrefix(m.From), t, num)); err != nil {
+		if err := fn(party, periodEntryKey(idPeriod, strPrefix(m.From), t, num)); err != nil {
 			return err
 		}
 	}
@@ -72,24 +74,24 @@ func indexKeys(tx *bolt.Tx, m archive.Message, num uint64, fn func(b *bolt.Bucke
 			if id == "" || id == m.From || slices.Contains(m.ToList[:i], id) {
 				continue
 			}
-			if err := fn(party, entryKey(strPrefix(id), t, num)); err != nil {
+			if err := fn(party, periodEntryKey(idPeriod, strPrefix(id), t, num)); err != nil {
 				return err
 			}
 		}
 	}
 	if m.RoomID != "" {
-		if err := fn(tx.Bucket(bucketByRoom), entryKey(strPrefix(m.RoomID), t, num)); err != nil {
+		if err := fn(tx.Bucket(bucketByRoom), periodEntryKey(idPeriod, strPrefix(m.RoomID), t, num)); err != nil {
 			return err
 		}
 	}
 	if m.Conversation != "" {
-		if err := fn(tx.Bucket(bucketByConv), entryKey(strPrefix(m.Conversation), t, num)); err != nil {
+		if err := fn(tx.Bucket(bucketByConv), periodEntryKey(idPeriod, strPrefix(m.Conversation), t, num)); err != nil {
 			return err
 		}
 	}
 	tokens := tx.Bucket(bucketByToken)
 	for _, tok := range m.Tokens {
-		if err := fn(tokens, entryKey(tokenPrefix(tok), t, num)); err != nil {
+		if err := fn(tokens, periodEntryKey(tokenPeriod, tokenPrefix(tok), t, num)); err != nil {
 			return err
 		}
 	}
@@ -140,6 +142,7 @@ func (w *writer) store(m archive.Message) (bool, error) {
 		if err := w.members(m); err != nil {
 			return false, err
 		}
+		w.rooms[m.RoomID]++
 	}
 	if m.PreMsgID != "" && w.recalls.Get([]byte(m.PreMsgID)) == nil {
 		if err := w.recalls.Put([]byte(m.PreMsgID), id); err != nil {
@@ -208,6 +211,19 @@ func membersHash(m archive.Message) uint64 {
 		}
 	}
 	return sum
+}
+
+// countRoom adds d to the number of room's messages (roomcounts),
+// deleting the count at 0: PurgeDay asks it whether a room is left
+// empty, which the period-first byroom cannot tell without a walk over
+// every period.
+func countRoom(tx *bolt.Tx, room string, d int64) error {
+	b := tx.Bucket(bucketRoomCounts)
+	n := int64(getU64(b.Get([]byte(room)))) + d
+	if n <= 0 {
+		return b.Delete([]byte(room))
+	}
+	return b.Put([]byte(room), u64(uint64(n)))
 }
 
 // shareList adds d to the count of messages that use the ToList ids
@@ -285,6 +301,12 @@ func (w *writer) flush() error {
 		}
 	}
 	w.index = nil
+	for room, d := range w.rooms {
+		if err := countRoom(w.tx, room, d); err != nil {
+			return err
+		}
+	}
+	w.rooms = nil
 	if w.next != 0 {
 		if err := w.meta.Put(metaNextNum, u64(w.next-1)); err != nil {
 			return err

@@ -125,6 +125,11 @@ func deleteMessage(tx *bolt.Tx, m archive.Message, num uint64) error {
 	if err := tx.Bucket(bucketMsgIDs).Delete([]byte(m.MsgID)); err != nil {
 		return err
 	}
+	if m.RoomID != "" {
+		if err := countRoom(tx, m.RoomID, -1); err != nil {
+			return err
+		}
+	}
 	if ref := listRef(m.ToList); ref != nil {
 		if err := shareList(tx, ref, m.ToList, -1); err != nil {
 			return err
@@ -241,10 +246,10 @@ func (s *Store) PurgeDay(ctx context.Context, day string, keep func(archive.Mess
 // of its messages is left: who was in which room goes with the messages
 // that said so.
 func forgetRoomIfEmpty(tx *bolt.Tx, room string) error {
-	p := strPrefix(room)
-	if k, _ := tx.Bucket(bucketByRoom).Cursor().Seek(p); bytes.HasPrefix(k, p) {
+	if tx.Bucket(bucketRoomCounts).Get([]byte(room)) != nil {
 		return nil
 	}
+	p := strPrefix(room)
 	members, byID := tx.Bucket(bucketRoomMembers), tx.Bucket(bucketMemberRooms)
 	c := members.Cursor()
 	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Seek(p) {

@@ -45,7 +45,7 @@ func TestPurgeLeavesNoIndexEntries(t *testing.T) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMessages, bucketMsgIDs, bucketByTime, bucketByParty, bucketByRoom, bucketByConv,
 			bucketByToken, bucketByDay, bucketDays, bucketToLists, bucketToListRefs,
-			bucketMemberRooms, bucketRoomMembers, bucketRoomHash} {
+			bucketMemberRooms, bucketRoomMembers, bucketRoomHash, bucketRoomCounts} {
 			if n := tx.Bucket(name).Stats().KeyN; n != 0 {
 				return fmt.Errorf("bucket %s keeps %d keys", name, n)
 			}

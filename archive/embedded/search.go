@@ -3,9 +3,12 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -19,12 +22,12 @@ const raceCap = 1 << 14
 // personUnion is where id's messages are: byparty (what they sent, and
 // chats outside rooms they received) and the rooms they are a member of.
 func personUnion(tx *bolt.Tx, id string) union {
-	u := union{{tx.Bucket(bucketByParty), strPrefix(id)}}
+	u := union{{tx.Bucket(bucketByParty), strPrefix(id), idPeriod}}
 	p := strPrefix(id)
 	rooms := tx.Bucket(bucketByRoom)
 	c := tx.Bucket(bucketMemberRooms).Cursor()
 	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-		u = append(u, index{rooms, strPrefix(string(k[len(p):]))})
+		u = append(u, index{rooms, strPrefix(string(k[len(p):])), idPeriod})
 	}
 	return u
 }
@@ -76,15 +79,22 @@ func readNum(tx *bolt.Tx, num uint64) (archive.Message, error) {
 }
 
 // index is one time-ordered index a query uses: the entries of bucket b
-// under prefix.
+// under prefix. In an index with a period (byparty, byroom, byconv,
+// bytoken) the keys are periodOf(t, period) ‖ prefix ‖ t ‖ num (see
+// periodEntryKey): the index's entries are read period by period; else
+// (bytime, period 0) prefix ‖ t ‖ num.
 type index struct {
 	b      *bolt.Bucket
 	prefix []byte
+	period time.Duration
 }
 
 // has reports whether the index has the entry suffix (time ‖ num).
 func (ix index) has(suffix []byte) bool {
-	k := make([]byte, 0, len(ix.prefix)+len(suffix))
+	k := make([]byte, 0, periodLen+len(ix.prefix)+len(suffix))
+	if ix.period != 0 {
+		k = binary.BigEndian.AppendUint32(k, periodOf(suffix[:8], ix.period))
+	}
 	return ix.b.Get(append(append(k, ix.prefix...), suffix...)) != nil
 }
 
@@ -93,35 +103,107 @@ func (ix index) has(suffix []byte) bool {
 // entry's suffix (time ‖ num), nil at the end.
 type iter struct {
 	c      *bolt.Cursor
-	p      []byte
+	ix     index
 	lo, hi []byte
 	asc    bool
+	per    uint32 // the current period (with a period)
+	p      []byte // the current period's key prefix: [period ‖] prefix
 	cur    []byte
 }
 
 func (ix index) iter(lo, hi []byte, asc bool) *iter {
-	p := ix.prefix
-	it := &iter{c: ix.b.Cursor(), p: p, lo: lo, hi: hi, asc: asc}
+	it := &iter{c: ix.b.Cursor(), ix: ix, lo: lo, hi: hi, asc: asc}
+	if ix.period == 0 {
+		it.p = ix.prefix
+		it.cur = nil
+		it.set(it.seek())
+		return it
+	}
+	// The first period to look at: the bound's, else the bucket's first
+	// (last) key's.
 	var k []byte
-	if asc {
-		k, _ = it.c.Seek(append(slices.Clip(p), lo...))
-	} else {
-		var end []byte // exclusive; nil: past every key of p
-		if hi != nil {
-			end = append(slices.Clip(p), hi...)
-		} else {
-			end = prefixEnd(p)
+	switch {
+	case asc && lo != nil:
+		it.from(periodOf(lo, ix.period))
+	case !asc && hi != nil:
+		it.from(periodOf(hi, ix.period))
+	case asc:
+		if k, _ = it.c.First(); len(k) >= periodLen {
+			it.from(getPeriod(k))
 		}
-		if end == nil {
-			k, _ = it.c.Last()
-		} else if k, _ = it.c.Seek(end); k == nil {
-			k, _ = it.c.Last()
-		} else {
-			k, _ = it.c.Prev()
+	default:
+		if k, _ = it.c.Last(); len(k) >= periodLen {
+			it.from(getPeriod(k))
 		}
 	}
-	it.set(k)
 	return it
+}
+
+// seek positions the cursor at the first (last, descending) key of the
+// current key prefix it.p within the bounds, and returns it (it may not
+// have the prefix).
+func (it *iter) seek() []byte {
+	if it.asc {
+		start := it.p
+		if it.lo != nil {
+			start = append(slices.Clip(it.p), it.lo...)
+		}
+		k, _ := it.c.Seek(start)
+		return k
+	}
+	var end []byte // exclusive; nil: past every key of p
+	if it.hi != nil {
+		end = append(slices.Clip(it.p), it.hi...)
+	} else {
+		end = prefixEnd(it.p)
+	}
+	if end == nil {
+		k, _ := it.c.Last()
+		return k
+	}
+	if k, _ := it.c.Seek(end); k != nil {
+		k, _ = it.c.Prev()
+		return k
+	}
+	k, _ := it.c.Last()
+	return k
+}
+
+// from moves an index's iterator to its first entry in period
+// per or after it (before it, descending), skipping the periods in which
+// the bucket has no key at all in one seek each and those in which the
+// index has no entry in one or two.
+func (it *iter) from(per uint32) {
+	it.cur = nil
+	for {
+		if it.asc && it.hi != nil && per > periodOf(it.hi, it.ix.period) || !it.asc && it.lo != nil && per < periodOf(it.lo, it.ix.period) {
+			return
+		}
+		it.per = per
+		it.p = append(periodKey(per), it.ix.prefix...)
+		k := it.seek()
+		if len(k) < periodLen {
+			return
+		}
+		if bytes.HasPrefix(k, it.p) {
+			it.set(k)
+			return
+		}
+		// k is the next (previous) key of the bucket outside this
+		// period's entries of the index: go on from its period, or the
+		// next (previous) one if it is in this one.
+		q := getPeriod(k)
+		switch {
+		case q != per:
+			per = q
+		case it.asc && per < math.MaxUint32:
+			per++
+		case !it.asc && per > 0:
+			per--
+		default:
+			return
+		}
+	}
 }
 
 func (it *iter) set(k []byte) {
@@ -139,7 +221,27 @@ func (it *iter) set(k []byte) {
 	it.cur = s
 }
 
-func (it *iter) next() { it.set(step(it.c, it.asc)) }
+func (it *iter) next() {
+	k := step(it.c, it.asc)
+	if it.ix.period == 0 || bytes.HasPrefix(k, it.p) {
+		it.set(k)
+		return
+	}
+	// The end of this period's entries: on to the next (previous) period
+	// the bucket has, from k's.
+	switch {
+	case len(k) < periodLen:
+		it.cur = nil
+	case getPeriod(k) != it.per:
+		it.from(getPeriod(k))
+	case it.asc && it.per < math.MaxUint32:
+		it.from(it.per + 1)
+	case !it.asc && it.per > 0:
+		it.from(it.per - 1)
+	default:
+		it.cur = nil
+	}
+}
 
 // union is a set of indexes read as one: a person's entries are those of
 // byparty and of every room they are a member of.
@@ -276,19 +378,19 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 		var exact []index
 		var candidates []union
 		for _, tok := range q.Tokens {
-			ix := index{tx.Bucket(bucketByToken), tokenPrefix(tok)}
+			ix := index{tx.Bucket(bucketByToken), tokenPrefix(tok), tokenPeriod}
 			if !slices.ContainsFunc(exact, func(f index) bool { return bytes.Equal(f.prefix, ix.prefix) }) {
 				exact = append(exact, ix)
 				candidates = append(candidates, union{ix})
 			}
 		}
 		if q.Conversation != "" {
-			ix := index{tx.Bucket(bucketByConv), strPrefix(q.Conversation)}
+			ix := index{tx.Bucket(bucketByConv), strPrefix(q.Conversation), idPeriod}
 			exact = append(exact, ix)
 			candidates = append(candidates, union{ix})
 		}
 		if q.Room != "" {
-			ix := index{tx.Bucket(bucketByRoom), strPrefix(q.Room)}
+			ix := index{tx.Bucket(bucketByRoom), strPrefix(q.Room), idPeriod}
 			exact = append(exact, ix)
 			candidates = append(candidates, union{ix})
 		}
