@@ -105,10 +105,12 @@ func (r *ArchiveKeyRing) Versions() []uint32 {
 // A bad padding is the same 10006 in both implementations: OpenSSL's
 // implicit rejection (3.2+, which returns a synthetic plaintext instead
 // of an error) is turned off so that a wrong key fails here as it does
-// in crypto/rsa, rather than later in DecryptData. The caller learns no
-// more than that (crypto/rsa's padding check is constant-time, as is
-// OpenSSL's), and the ciphertexts come from WeCom, not from whoever could
-// watch our errors.
+// in crypto/rsa, rather than later in DecryptData. That error is a
+// PKCS#1 v1.5 padding oracle in principle (Bleichenbacher; both
+// libraries check the padding in constant time, but the error itself
+// tells), exactly as the pure Go step was before and as the SDK's own
+// code 10006 is: the ciphertexts are WeCom's, fetched by the SDK, not
+// chosen by whoever could watch our errors.
 func (r *ArchiveKeyRing) Decrypt(ver uint32, encryptRandomKeyB64 string) ([]byte, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
