@@ -10,11 +10,20 @@
 #
 #   bench/archive.sh                          # N=1000000 PULL=50000 QUERIES=200, both backends
 #   N=100000 bench/archive.sh -backend embedded
+#   TAGS=msgaudit bench/archive.sh ...       # the production build: the RSA step in OpenSSL
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/archive" ./bench/archive
+go build -tags "${TAGS:-}" -o "$work/archive" ./bench/archive
+case ",${TAGS:-}," in
+*,msgaudit,*)
+	# The msgaudit build links the SDK's .so, which the silenceper module ships.
+	msgaudit_lib="$(go list -m -f '{{.Dir}}' github.com/silenceper/wechat/v2)/work/msgaudit/lib"
+	export LD_LIBRARY_PATH="$msgaudit_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	;;
+esac
 exec_args=(-n "${N:-1000000}" -pull "${PULL:-50000}" -queries "${QUERIES:-200}" -dir "$work")
 [ -n "${PG:-}" ] && exec_args+=(-pg "$PG")
+echo "# bench/archive.sh: build tags \"${TAGS:-}\""
 "$work/archive" "${exec_args[@]}" "$@"

@@ -2,14 +2,11 @@ package wecom
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // ParseArchivePrivateKey parses the PEM of a session archive private key
@@ -69,26 +66,15 @@ func keyErrReason(err error) string {
 }
 
 // DecryptRandomKey is the first step of decrypting an archive record
-// (ARCHIVE.md §2.3): base64-decode encrypt_random_key and decrypt it with
-// RSA PKCS#1 v1.5 under the private key of the record's publickey_ver.
-// The result is the key DecryptData takes. A key that does not fit gives
-// an *SDKError with code SDKErrDecrypt (10006), as the SDK would.
+// (ARCHIVE.md §2.3) with one key, in pure Go: base64-decode
+// encrypt_random_key and decrypt it with RSA PKCS#1 v1.5 under the
+// private key of the record's publickey_ver. The result is the key
+// DecryptData takes. A key that does not fit gives an *SDKError with code
+// SDKErrDecrypt (10006), as the SDK would. ArchiveKeyRing does the same
+// by version, with OpenSSL in the msgaudit build.
 func DecryptRandomKey(key *rsa.PrivateKey, encryptRandomKeyB64 string) ([]byte, error) {
 	if key == nil {
 		return nil, fmt.Errorf("wecom: decrypt random key: %w", ErrNoArchiveKey)
 	}
-	ct, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encryptRandomKeyB64))
-	if err != nil {
-		return nil, &SDKError{Op: "DecryptData", Code: SDKErrDecrypt, Msg: "encrypt_random_key is not base64"}
-	}
-	if len(ct) != key.Size() {
-		return nil, &SDKError{Op: "DecryptData", Code: SDKErrDecrypt,
-			Msg: fmt.Sprintf("encrypt_random_key is %d bytes, the key of this version takes %d", len(ct), key.Size())}
-	}
-	//nolint:staticcheck // PKCS#1 v1.5 is what WeCom uses (path/91774).
-	pt, err := rsa.DecryptPKCS1v15(rand.Reader, key, ct)
-	if err != nil {
-		return nil, &SDKError{Op: "DecryptData", Code: SDKErrDecrypt, Msg: "encrypt_random_key does not decrypt with the key of this version"}
-	}
-	return pt, nil
+	return decryptRandomKeyWith(goRSAKey{key}, encryptRandomKeyB64)
 }

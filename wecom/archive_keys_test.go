@@ -20,7 +20,7 @@ var (
 )
 
 // archiveTestKeys are two 2048-bit keys, generated once per test binary.
-func archiveTestKeys(t *testing.T) [2]*rsa.PrivateKey {
+func archiveTestKeys(t testing.TB) [2]*rsa.PrivateKey {
 	t.Helper()
 	testKeysOnce.Do(func() {
 		for i := range testKeys {

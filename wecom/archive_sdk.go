@@ -11,7 +11,8 @@ package wecom
 // needed) and, worse, it deletes every byte < 0x20 from the plaintext and
 // hides the bytes (ChatMessage.originData is unexported; GetOriginMessage
 // goes through float64, which breaks ids above 2^53). Instead the RSA
-// step is ours (DecryptRandomKey with the key of the record's version)
+// step is ours (an ArchiveKeyRing, OpenSSL in this build, with the key of
+// the record's version)
 // and the SDK's own DecryptData, which takes no SDK handle, is called
 // directly: its symbols are resolved with dlsym from the library that
 // silenceper's package already linked into the process, so this package
@@ -65,7 +66,6 @@ import "C"
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -110,7 +110,7 @@ func loadSDKFuncs() (sdkFuncs, error) {
 // calls serialised by decMu. Close takes closeMu for writing, so it never
 // destroys the SDK while a call holds it for reading.
 type sdkSource struct {
-	keys          map[uint32]*rsa.PrivateKey
+	keys          *ArchiveKeyRing
 	proxy, passwd string
 	timeout       int
 	funcs         sdkFuncs
@@ -138,13 +138,18 @@ func NewSDKSource(cfg SDKConfig) (ArchiveSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	ring, err := NewArchiveKeyRing(keys)
+	if err != nil {
+		return nil, fmt.Errorf("wecom: archive SDK config: %w", err)
+	}
 	// RasPrivateKey stays empty: silenceper's DecryptData is not used.
 	client, err := msgaudit.NewClient(&config.Config{CorpID: cfg.CorpID, CorpSecret: cfg.Secret})
 	if err != nil {
+		ring.Close()
 		return nil, fmt.Errorf("wecom: archive SDK init: %w", sdkErr("Init", err))
 	}
 	return &sdkSource{
-		keys:    keys,
+		keys:    ring,
 		proxy:   cfg.Proxy,
 		passwd:  cfg.ProxyPassword,
 		timeout: cfg.timeoutSeconds(),
@@ -206,11 +211,7 @@ func (s *sdkSource) Decrypt(ctx context.Context, r ChatRecord) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key, ok := s.keys[r.PublicKeyVer]
-	if !ok {
-		return nil, fmt.Errorf("wecom: archive decrypt seq %d: publickey_ver %d: %w", r.Seq, r.PublicKeyVer, ErrNoArchiveKey)
-	}
-	randomKey, err := DecryptRandomKey(key, r.EncryptRandomKey)
+	randomKey, err := s.keys.Decrypt(r.PublicKeyVer, r.EncryptRandomKey)
 	if err != nil {
 		return nil, fmt.Errorf("wecom: archive decrypt seq %d: %w", r.Seq, err)
 	}
@@ -277,10 +278,7 @@ func (s *sdkSource) Close() error {
 	s.sdkMu.Lock()
 	s.client.Free()
 	s.sdkMu.Unlock()
-	for v := range s.keys {
-		delete(s.keys, v)
-	}
-	return nil
+	return s.keys.Close()
 }
 
 // sdkErr turns silenceper's errors into *SDKError: its Error carries the

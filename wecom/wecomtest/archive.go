@@ -551,7 +551,10 @@ func (s *ArchiveServer) mediaData(indexBuf, sdkFileID string) (wecom.MediaChunk,
 type ArchiveSource struct {
 	srv    *ArchiveServer
 	secret string
-	keys   map[uint32]*rsa.PrivateKey
+	keys   *wecom.ArchiveKeyRing
+	// keysErr is why the key ring could not be built: every Decrypt
+	// returns it.
+	keysErr error
 
 	mu     sync.Mutex
 	closed bool
@@ -564,13 +567,16 @@ var _ wecom.ArchiveSource = (*ArchiveSource)(nil)
 const MediaChunkAttempts = 3
 
 // NewArchiveSource is a client of srv with the archive Secret secret and
-// the private key ring keys (publickey_ver → key; the map is copied).
+// the private key ring keys (publickey_ver → key; the map is not kept).
+// The RSA step is wecom.ArchiveKeyRing's, the production one: OpenSSL in
+// the msgaudit build, crypto/rsa otherwise. A key the ring cannot load (a
+// nil one) makes every Decrypt fail with that error.
 func NewArchiveSource(srv *ArchiveServer, secret string, keys map[uint32]*rsa.PrivateKey) *ArchiveSource {
-	ring := make(map[uint32]*rsa.PrivateKey, len(keys))
-	for v, k := range keys {
-		ring[v] = k
+	ring, err := wecom.NewArchiveKeyRing(keys)
+	if err != nil {
+		err = fmt.Errorf("wecomtest: archive source: %w", err)
 	}
-	return &ArchiveSource{srv: srv, secret: secret, keys: ring}
+	return &ArchiveSource{srv: srv, secret: secret, keys: ring, keysErr: err}
 }
 
 func (c *ArchiveSource) open() error {
@@ -620,11 +626,10 @@ func (c *ArchiveSource) Decrypt(ctx context.Context, r wecom.ChatRecord) ([]byte
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key, ok := c.keys[r.PublicKeyVer]
-	if !ok {
-		return nil, fmt.Errorf("wecomtest: decrypt seq %d: publickey_ver %d: %w", r.Seq, r.PublicKeyVer, wecom.ErrNoArchiveKey)
+	if c.keysErr != nil {
+		return nil, c.keysErr
 	}
-	randomKey, err := wecom.DecryptRandomKey(key, r.EncryptRandomKey)
+	randomKey, err := c.keys.Decrypt(r.PublicKeyVer, r.EncryptRandomKey)
 	if err != nil {
 		return nil, fmt.Errorf("wecomtest: decrypt seq %d: %w", r.Seq, err)
 	}
@@ -660,6 +665,9 @@ func (c *ArchiveSource) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+	if c.keys != nil {
+		return c.keys.Close()
+	}
 	return nil
 }
 
