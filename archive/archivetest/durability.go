@@ -1,10 +1,15 @@
 package archivetest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +129,59 @@ func CrashWriter(ctx context.Context, s archive.Store, committed func(cursor uin
 		committed((k + 1) * crashStride)
 	}
 	return ctx.Err()
+}
+
+// CrashChild is the body of the test that RunCrash starts and kills: it
+// runs CrashWriter on s and prints each new cursor once Commit has
+// returned.
+func CrashChild(t *testing.T, s archive.Store) {
+	err := CrashWriter(context.Background(), s, func(cur uint64) { fmt.Printf("committed %d\n", cur) })
+	t.Fatal(err)
+}
+
+// RunCrash kills (SIGKILL) a process in the middle of committing and
+// checks that the data holds every batch up to its cursor and nothing
+// after it, three rounds on the same data. The process is this test
+// binary running only childTest (a test that calls CrashChild when env
+// is set) with env=value; after each kill RunCrash opens the data with
+// open, calls CheckCrash and closes it.
+func RunCrash(t *testing.T, childTest, env, value string, open func(t *testing.T) archive.Store) {
+	t.Helper()
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+childTest+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), env+"="+value)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it after a few commits of this round, at whatever point of
+		// the next one it has reached.
+		sc := bufio.NewScanner(out)
+		var last uint64
+		for n := 0; n < 5+round*3 && sc.Scan(); {
+			if v, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
+				if last, err = strconv.ParseUint(v, 10, 64); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if last == 0 {
+			t.Fatalf("round %d: the child committed nothing", round)
+		}
+		s := open(t)
+		CheckCrash(t, s, last)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // CheckCrash checks a store CrashWriter was killed writing to: the

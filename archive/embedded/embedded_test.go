@@ -1,15 +1,10 @@
 package embedded
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,8 +48,7 @@ func TestReopen(t *testing.T) {
 // crashEnv names the file the crash child writes to.
 const crashEnv = "WECOMPLY_ARCHIVE_CRASH_FILE"
 
-// TestCrashChild is the process TestCrash kills: it commits batches and
-// prints each new cursor once Commit has returned.
+// TestCrashChild is the process TestCrash kills.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashEnv)
 	if path == "" {
@@ -64,8 +58,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = archivetest.CrashWriter(context.Background(), s, func(cur uint64) { fmt.Printf("committed %d\n", cur) })
-	t.Fatal(err)
+	archivetest.CrashChild(t, s)
 }
 
 // TestCrash kills (SIGKILL) a process in the middle of committing and
@@ -73,44 +66,13 @@ func TestCrashChild(t *testing.T) {
 // after it.
 func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "archive.db")
-	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnv+"="+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill it after a few commits of this round, at whatever point of
-		// the next one it has reached.
-		sc := bufio.NewScanner(out)
-		var last uint64
-		for n := 0; n < 5+round*3 && sc.Scan(); {
-			if v, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
-				if last, err = strconv.ParseUint(v, 10, 64); err != nil {
-					t.Fatal(err)
-				}
-				n++
-			}
-		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		if last == 0 {
-			t.Fatalf("round %d: the child committed nothing", round)
-		}
+	archivetest.RunCrash(t, "TestCrashChild", crashEnv, path, func(t *testing.T) archive.Store {
 		s, err := Open(path, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		archivetest.CheckCrash(t, s, last)
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s
+	})
 }
 
 func TestOpenCreatesPrivateDirAndFile(t *testing.T) {
