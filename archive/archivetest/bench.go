@@ -38,44 +38,12 @@ type Pather interface {
 //	SearchPerson   the same person and range, no tokens, first page of 100
 func Bench(b *testing.B, open func(b *testing.B) archive.Store) {
 	b.Run("Commit", func(b *testing.B) {
-		s := open(b)
 		g := NewGenerator(1)
-		ctx := context.Background()
-		batches := make([]archive.Batch, b.N)
-		for i := range batches {
-			batches[i] = g.Batch(uint64(i*1000), 1000)
-		}
-		b.ResetTimer()
-		for i := range b.N {
-			if _, err := s.Commit(ctx, batches[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
-		if n, ok := diskBytes(b, s); ok {
-			b.ReportMetric(float64(n)/float64(b.N*1000), "bytes/msg")
-		}
+		benchCommit(b, open(b), func(from uint64) archive.Batch { return g.Batch(from, 1000) })
 	})
 	b.Run("CommitBigRoom", func(b *testing.B) {
-		s := open(b)
 		g := NewGenerator(2)
-		ctx := context.Background()
-		batches := make([]archive.Batch, b.N)
-		for i := range batches {
-			batches[i] = g.BigRoomBatch(uint64(i*1000), 1000, 500)
-		}
-		b.ResetTimer()
-		for i := range b.N {
-			if _, err := s.Commit(ctx, batches[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
-		if n, ok := diskBytes(b, s); ok {
-			b.ReportMetric(float64(n)/float64(b.N*1000), "bytes/msg")
-		}
+		benchCommit(b, open(b), func(from uint64) archive.Batch { return g.BigRoomBatch(from, 1000, 500) })
 	})
 
 	// One large store for both searches, opened on the outer b so that it
@@ -107,6 +75,28 @@ func Bench(b *testing.B, open func(b *testing.B) archive.Store) {
 		q.Tokens = nil
 		benchSearch(b, s, q, false)
 	})
+}
+
+// benchCommit commits b.N batches of 1,000 messages that batch makes
+// (from the cursor it is given) and reports msgs/s and, if s can tell,
+// bytes/msg.
+func benchCommit(b *testing.B, s archive.Store, batch func(from uint64) archive.Batch) {
+	ctx := context.Background()
+	batches := make([]archive.Batch, b.N)
+	for i := range batches {
+		batches[i] = batch(uint64(i * 1000))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.Commit(ctx, batches[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+	if n, ok := diskBytes(b, s); ok {
+		b.ReportMetric(float64(n)/float64(b.N*1000), "bytes/msg")
+	}
 }
 
 // benchSearch runs q (all pages when all, else the first page) b.N times.
