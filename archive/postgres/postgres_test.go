@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -30,22 +28,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	admin := pgtest.AdminDSN()
 	if os.Getenv(crashEnv) != "" {
 		// The crash child writes to its parent's database; it is killed,
 		// so it must not make one of its own (it would never drop it).
 		os.Exit(m.Run())
 	}
-	name, drop, err := createDatabase(admin)
-	if err != nil {
-		testDBError = err
-	} else {
-		testDSN = withDatabase(admin, name, "")
-	}
+	dsn, drop, err := pgtest.Create(pgtest.AdminDSN(), "wecomply_archive_test_")
+	testDSN, testDBError = dsn, err
 	code := m.Run()
 	if drop != nil {
 		if err := drop(); err != nil {
-			fmt.Fprintf(os.Stderr, "archive/postgres tests: drop database %s: %v\n", name, err)
+			fmt.Fprintf(os.Stderr, "archive/postgres tests: %v\n", err)
 			if code == 0 {
 				code = 1
 			}
@@ -54,57 +47,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// createDatabase creates wecomply_archive_test_<random> and returns a
-// func that drops it.
-func createDatabase(admin string) (string, func() error, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to PostgreSQL (set WECOMPLY_TEST_POSTGRES to an admin DSN): %w", err)
-	}
-	defer conn.Close(context.Background())
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "wecomply_archive_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		return err
-	}
-	return name, drop, nil
-}
-
-// withDatabase returns dsn pointing at database db, and at schema in the
-// search_path when schema is not "".
-func withDatabase(dsn, db, schema string) string {
+// withSchema returns dsn with schema as its search_path.
+func withSchema(dsn, schema string) string {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			panic(err)
+			panic(err) // pgtest.Create made it
 		}
-		u.Path = "/" + db
-		if schema != "" {
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	dsn += " dbname=" + db
-	if schema != "" {
-		dsn += " search_path=" + schema
-	}
-	return dsn
+	return dsn + " search_path=" + schema
 }
 
 // requireDB returns the run's database DSN, or skips the test when
@@ -113,7 +68,7 @@ func withDatabase(dsn, db, schema string) string {
 func requireDB(tb testing.TB) string {
 	tb.Helper()
 	if testDSN == "" {
-		msg := fmt.Sprintf("PostgreSQL not available: %v (scripts/test starts or installs it)", testDBError)
+		msg := fmt.Sprintf("%v (scripts/test starts or installs it)", testDBError)
 		if os.Getenv("CI") == "true" {
 			tb.Fatal(msg)
 		}
@@ -137,16 +92,7 @@ func newSchemaDSN(tb testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		tb.Fatal(err)
 	}
-	return withDatabase(dsn, strings.TrimPrefix(mustDBName(tb, dsn), "/"), schema)
-}
-
-func mustDBName(tb testing.TB, dsn string) string {
-	tb.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cfg.Database
+	return withSchema(dsn, schema)
 }
 
 // openAt opens a store on dsn, closed at the end of the test.

@@ -47,41 +47,64 @@ func AdminDSN() string {
 	return DefaultAdminDSN
 }
 
+// ErrUnavailable: the admin DSN's server cannot be reached.
+var ErrUnavailable = errors.New("pgtest: PostgreSQL not available")
+
 // DSN creates an empty database (wecomply_test_<random>) for tb and
 // returns a DSN for it; the database is dropped in tb.Cleanup. When
 // PostgreSQL cannot be reached the test is skipped — and fails when the
 // environment variable CI is "true", where the PostgreSQL tests must run.
 func DSN(tb testing.TB) string {
 	tb.Helper()
-	admin := AdminDSN()
+	dsn, drop, err := Create(AdminDSN(), "wecomply_test_")
+	if errors.Is(err, ErrUnavailable) {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := drop(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return dsn
+}
+
+// Create creates an empty database, prefix followed by a random suffix,
+// on the server of admin, and returns a DSN for it and a func that drops
+// it (WITH (FORCE)). It is for a TestMain that shares one database among
+// a package's tests; a test calls DSN. The error wraps ErrUnavailable
+// when the server cannot be reached.
+func Create(admin, prefix string) (dsn string, drop func() error, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		msg := fmt.Sprintf("pgtest: PostgreSQL not available (start it, or set %s to an admin DSN): %v", EnvAdminDSN, err)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		return "", nil, fmt.Errorf("%w (start it, or set %s to an admin DSN): %v", ErrUnavailable, EnvAdminDSN, err)
 	}
 	defer conn.Close(context.Background())
-	name := "wecomply_test_" + randomHex(8)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		tb.Fatalf("pgtest: create database %s: %v", name, err)
-	}
-	tb.Cleanup(func() {
-		if err := drop(admin, name); err != nil {
-			tb.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
-	dsn, err := WithDatabase(admin, name)
+	name := prefix + randomHex(8)
+	dsn, err = WithDatabase(admin, name)
 	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
+		return "", nil, fmt.Errorf("pgtest: %w", err)
 	}
-	return dsn
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("pgtest: create database %s: %w", name, err)
+	}
+	drop = func() error {
+		if err := dropDatabase(admin, name); err != nil {
+			return fmt.Errorf("pgtest: drop database %s: %w", name, err)
+		}
+		return nil
+	}
+	return dsn, drop, nil
 }
 
-func drop(admin, name string) error {
+func dropDatabase(admin, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
