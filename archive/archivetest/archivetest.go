@@ -120,7 +120,7 @@ var storedAt = time.Date(2026, 3, 10, 1, 2, 3, 456789000, time.UTC)
 func msg(id string, seq uint64, at time.Time, from string, to []string, room, typ string, tokens ...uint64) archive.Message {
 	slices.Sort(tokens)
 	tokens = slices.Compact(tokens)
-	day := at.UTC().Format(time.DateOnly)
+	day := archive.KeyDay(at)
 	m := archive.Message{
 		MsgID:        id,
 		Seq:          seq,

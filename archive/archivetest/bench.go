@@ -240,7 +240,7 @@ func (g *Generator) Message(seq uint64) archive.Message {
 		Time:         g.at,
 		Conversation: archive.ConversationID(from, to, room),
 		Consent:      "internal",
-		KeyDay:       g.at.Format(time.DateOnly),
+		KeyDay:       archive.KeyDay(g.at),
 		KeyID:        "dk1",
 		StoredAt:     g.at.Add(time.Second),
 	}
