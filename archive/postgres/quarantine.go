@@ -15,10 +15,7 @@ func (s *Store) ListQuarantine(ctx context.Context, cursor string, limit int) ([
 	if err := s.check(); err != nil {
 		return nil, "", err
 	}
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
+	limit = pageLimit(limit)
 	sql := `SELECT msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg, reason, since, attempts
 		FROM archive_quarantine`
 	args := []any{}

@@ -18,11 +18,14 @@ import (
 	"github.com/wecomply/wecomply/wecom"
 )
 
-// Page sizes of Search (archive.Query.Limit).
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
+// pageLimit applies the contract's page size to a Search or
+// ListQuarantine limit: 100 when ≤ 0, at most 1,000.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return 100
+	}
+	return min(limit, 1000)
+}
 
 // selectMessage reads a message and the recall naming it (scanMessage).
 const selectMessage = `SELECT m.msgid, m.seq, m.publickey_ver, m.action, m.type, m.from_id, m.tolist, m.room,
@@ -90,11 +93,7 @@ func (s *Store) Search(ctx context.Context, q archive.Query) ([]archive.Message,
 	if err := s.check(); err != nil {
 		return nil, "", err
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
+	limit := pageLimit(q.Limit)
 
 	var (
 		where []string
