@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -382,11 +380,9 @@ const AuditArchiveAlert = "archive.alert"
 func (a *archiveAlerter) Alert(ctx context.Context, kind, detail string) {
 	a.counter.WithLabelValues(kind).Inc()
 	a.log.ErrorContext(ctx, "archive alert", "kind", kind, "detail", detail)
-	var id [16]byte
-	_, _ = rand.Read(id[:])
 	data, _ := json.Marshal(map[string]string{"kind": kind, "detail": detail})
 	if _, err := a.audit.AppendAudit(ctx, store.AuditEntry{
-		ID: "archive-alert-" + hex.EncodeToString(id[:]), Kind: AuditArchiveAlert, Subject: kind, At: a.now(), Data: data,
+		ID: "archive-alert-" + randomHex(16), Kind: AuditArchiveAlert, Subject: kind, At: a.now(), Data: data,
 	}); err != nil {
 		a.log.WarnContext(ctx, "audit an archive alert", "kind", kind, "err", err)
 	}
