@@ -428,25 +428,17 @@ func (c *archiveCollector) Collect(ch chan<- prometheus.Metric) {
 // holdKeep is the purge's keep function: a message survives while an
 // active legal hold names one of its parties or its room.
 func holdKeep(holds []store.Hold, now time.Time) func(archive.Message) bool {
-	subjects := map[string]bool{}
+	held := store.HoldSet{}
 	for _, h := range holds {
 		if h.Active(now) {
-			subjects[h.Subject] = true
+			held[h.Subject] = true
 		}
 	}
-	if len(subjects) == 0 {
+	if len(held) == 0 {
 		return nil
 	}
 	return func(m archive.Message) bool {
-		if subjects[m.From] || (m.RoomID != "" && subjects[m.RoomID]) || subjects[m.MsgID] {
-			return true
-		}
-		for _, id := range m.ToList {
-			if subjects[id] {
-				return true
-			}
-		}
-		return false
+		return held.Has(m.From, m.RoomID, m.MsgID) || held.Has(m.ToList...)
 	}
 }
 
