@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -382,11 +380,9 @@ const AuditArchiveAlert = "archive.alert"
 func (a *archiveAlerter) Alert(ctx context.Context, kind, detail string) {
 	a.counter.WithLabelValues(kind).Inc()
 	a.log.ErrorContext(ctx, "archive alert", "kind", kind, "detail", detail)
-	var id [16]byte
-	_, _ = rand.Read(id[:])
 	data, _ := json.Marshal(map[string]string{"kind": kind, "detail": detail})
 	if _, err := a.audit.AppendAudit(ctx, store.AuditEntry{
-		ID: "archive-alert-" + hex.EncodeToString(id[:]), Kind: AuditArchiveAlert, Subject: kind, At: a.now(), Data: data,
+		ID: "archive-alert-" + randomHex(16), Kind: AuditArchiveAlert, Subject: kind, At: a.now(), Data: data,
 	}); err != nil {
 		a.log.WarnContext(ctx, "audit an archive alert", "kind", kind, "err", err)
 	}
@@ -432,25 +428,17 @@ func (c *archiveCollector) Collect(ch chan<- prometheus.Metric) {
 // holdKeep is the purge's keep function: a message survives while an
 // active legal hold names one of its parties or its room.
 func holdKeep(holds []store.Hold, now time.Time) func(archive.Message) bool {
-	subjects := map[string]bool{}
+	held := store.HoldSet{}
 	for _, h := range holds {
 		if h.Active(now) {
-			subjects[h.Subject] = true
+			held[h.Subject] = true
 		}
 	}
-	if len(subjects) == 0 {
+	if len(held) == 0 {
 		return nil
 	}
 	return func(m archive.Message) bool {
-		if subjects[m.From] || (m.RoomID != "" && subjects[m.RoomID]) || subjects[m.MsgID] {
-			return true
-		}
-		for _, id := range m.ToList {
-			if subjects[id] {
-				return true
-			}
-		}
-		return false
+		return held.Has(m.From, m.RoomID, m.MsgID) || held.Has(m.ToList...)
 	}
 }
 

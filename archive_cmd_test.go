@@ -91,7 +91,7 @@ func TestArchiveCommands(t *testing.T) {
 	if _, err := run(nil, "rotate-key", "-config", cfgPath, "-new-key-id", "k2"); err == nil || !strings.Contains(err.Error(), EnvArchiveNewMasterKey) {
 		t.Fatalf("rotate-key without %s: %v", EnvArchiveNewMasterKey, err)
 	}
-	newKey := randomKey(t)
+	newKey := randomKey()
 	out, err = run([]string{EnvArchiveNewMasterKey + "=" + newKey}, "rotate-key", "-config", cfgPath, "-new-key-id", "k2")
 	if err != nil || !strings.Contains(out, `under master key "k2"`) {
 		t.Fatalf("rotate-key: %v\n%s", err, out)
@@ -136,13 +136,11 @@ func TestArchiveCommands(t *testing.T) {
 // quarantined records.
 func waitArchivedOrQuarantined(t *testing.T, base string, messages, quarantined int64) archive.Status {
 	t.Helper()
-	for range 1000 {
-		s := archiveStatus(t, base)
-		if s.Messages == messages && s.Quarantined == quarantined {
-			return s
-		}
-		sleepBriefly()
-	}
-	t.Fatalf("archive never held %d messages and %d quarantined: %+v", messages, quarantined, archiveStatus(t, base))
-	return archive.Status{}
+	var s archive.Status
+	defer logLastStatus(t, &s)
+	eventually(t, fmt.Sprintf("the archive holds %d messages and %d quarantined", messages, quarantined), func() bool {
+		s = archiveStatus(t, base)
+		return s.Messages == messages && s.Quarantined == quarantined
+	})
+	return s
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/archive/postgres/pgtest"
@@ -71,18 +69,12 @@ index_key = %q
 [[archive.private_key]]
 version = %d
 file = %q
-`, backend, filepath.Join(f.dir, "archive.db"), f.dsn, randomKey(t), randomKey(t), f.ver, pem)
+`, backend, filepath.Join(f.dir, "archive.db"), f.dsn, randomKey(), randomKey(), f.ver, pem)
 	return f
 }
 
-func randomKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
+// randomKey is a fresh 32-byte key in base64, as the config takes it.
+func randomKey() string { return base64.StdEncoding.EncodeToString(randomBytes(32)) }
 
 func (f *archiveFixture) source() *wecomtest.ArchiveSource {
 	return wecomtest.NewArchiveSource(f.srv, archiveSecret, map[uint32]*rsa.PrivateKey{f.ver: f.key})
@@ -110,19 +102,23 @@ func archiveStatus(t *testing.T, base string) archive.Status {
 
 func waitArchived(t *testing.T, base string, want int64) archive.Status {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := archiveStatus(t, base)
-		if s.Messages >= want {
-			if s.Messages > want {
-				t.Fatalf("archive holds %d messages, want %d", s.Messages, want)
-			}
-			return s
+	var s archive.Status
+	defer logLastStatus(t, &s)
+	eventually(t, fmt.Sprintf("the archive holds %d messages", want), func() bool {
+		s = archiveStatus(t, base)
+		if s.Messages > want {
+			t.Fatalf("archive holds %d messages, want %d", s.Messages, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("archive holds %d messages after 20s, want %d (status %+v)", s.Messages, want, s)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return s.Messages == want
+	})
+	return s
+}
+
+// logLastStatus logs *s, the last status a wait saw, when the test has
+// failed (deferred by the waits, whose timeout does not say it).
+func logLastStatus(t *testing.T, s *archive.Status) {
+	if t.Failed() {
+		t.Logf("last archive status: %+v", *s)
 	}
 }
 
@@ -298,5 +294,3 @@ func appendConfig(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
-
-func sleepBriefly() { time.Sleep(20 * time.Millisecond) }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/wecomply/wecomply/internal/testclock"
 )
@@ -62,19 +61,17 @@ func TestArchiveMediaEndToEnd(t *testing.T) {
 		return resp.StatusCode, b
 	}
 	q := "msgid=img1&sdkfileid=" + url.QueryEscape("sdkfile-img-1")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, body := get(q)
-		if code == 200 {
-			if !bytes.Equal(body, img) {
-				t.Fatalf("media served %d bytes, not the image's %d", len(body), len(img))
-			}
-			break
-		}
-		if code != 409 || time.Now().After(deadline) {
+	var body []byte
+	eventually(t, "the image is downloaded and served", func() bool {
+		var code int
+		code, body = get(q)
+		if code != 200 && code != 409 {
 			t.Fatalf("GET media: %d %s", code, body)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return code == 200
+	})
+	if !bytes.Equal(body, img) {
+		t.Fatalf("media served %d bytes, not the image's %d", len(body), len(img))
 	}
 	for _, c := range []struct {
 		q    string

@@ -192,15 +192,20 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	return sb, nil
 }
 
+// clock is the sandbox's clock: opts.Now, or the wall clock.
+func (sb *sandboxEnv) clock() func() time.Time {
+	if sb.opts.Now != nil {
+		return sb.opts.Now
+	}
+	return time.Now
+}
+
 // sandboxArchive turns the session archive on over a fake WeCom archive
 // with its own key pair, and fresh master and index keys. The fake's
 // records live in memory, so the archive file starts afresh with each run
 // (a cursor from an earlier run would point past the new fake's records).
 func (sb *sandboxEnv) sandboxArchive(cfg *config.Config, secret string) (wecom.ArchiveSource, error) {
-	now := sb.opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := sb.clock()
 	sb.archive = wecomtest.NewArchiveServer(wecomtest.ArchiveConfig{Seed: uint64(now().UnixNano()), Now: now, Secret: secret})
 	key, err := wecomtest.GenerateArchiveKey()
 	if err != nil {
@@ -227,10 +232,7 @@ func (sb *sandboxEnv) sandboxArchive(cfg *config.Config, secret string) (wecom.A
 // trickle adds a few demo messages to the fake archive every interval and
 // wakes the puller, as a msgaudit_notify would, so the archive is alive.
 func (sb *sandboxEnv) trickle(ctx context.Context, every time.Duration) {
-	now := sb.opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := sb.clock()
 	rnd := mrand.New(mrand.NewPCG(uint64(now().UnixNano()), 1))
 	t := time.NewTicker(every)
 	defer t.Stop()

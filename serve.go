@@ -250,6 +250,14 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	return a, nil
 }
 
+// processHolder names this process among replicas (hostname-pid, as the
+// jobs and the workers name theirs): the WeCom token lock's and the
+// archive lease's holder.
+func processHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
 // newClient builds the WeCom API client: one access token per configured
 // secret, cached in the store for every replica.
 func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*wecom.Client, error) {
@@ -262,7 +270,6 @@ func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() 
 			secrets[app] = s.Reveal()
 		}
 	}
-	host, _ := os.Hostname()
 	// Every worker may call WeCom at once: keep a connection per worker
 	// (and the jobs') open between calls rather than net/http's default of
 	// two, past which each call dials (and handshakes TLS) again.
@@ -275,7 +282,7 @@ func newClient(cfg *config.Config, st store.Store, log *slog.Logger, now func() 
 		BaseURL:    cfg.WeCom.APIBaseURL,
 		HTTPClient: &http.Client{Timeout: cfg.WeCom.APITimeout, Transport: transport},
 		Tokens:     st,
-		Holder:     fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Holder:     processHolder(),
 		Now:        now,
 		Logger:     log,
 	})
@@ -398,10 +405,9 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	a.jobs.Start(workCtx)
 	archiveDone := make(chan struct{})
 	if a.archive != nil {
-		host, _ := os.Hostname()
 		go func() {
 			defer close(archiveDone)
-			a.archive.run(workCtx, a.store, fmt.Sprintf("%s-%d", host, os.Getpid()), a.cfg.Jobs.Lease)
+			a.archive.run(workCtx, a.store, processHolder(), a.cfg.Jobs.Lease)
 		}()
 	} else {
 		close(archiveDone)

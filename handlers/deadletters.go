@@ -114,9 +114,8 @@ func (a *deadLettersAPI) drop(c *gin.Context) {
 // do carries out action on the dead letter of the path, audited as the
 // ActorHeader's; it answers the request itself unless ok.
 func (a *deadLettersAPI) do(c *gin.Context, action store.DeadLetterAction) (d store.DeadLetter, entryID string, ok bool) {
-	actor := c.GetHeader(ActorHeader)
-	if problem := checkActor(actor); problem != "" {
-		badRequest(c, ActorHeader, problem)
+	actor, ok := requestActor(c)
+	if !ok {
 		return store.DeadLetter{}, "", false
 	}
 	id := c.Param("id")

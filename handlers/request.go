@@ -87,6 +87,17 @@ func timeField(v any) string {
 	return names[0]
 }
 
+// requestActor reads ActorHeader (optional, "" when absent). When its
+// value is not acceptable (checkActor) it answers 400 and returns false.
+func requestActor(c *gin.Context) (string, bool) {
+	actor := c.GetHeader(ActorHeader)
+	if problem := checkActor(actor); problem != "" {
+		badRequest(c, ActorHeader, problem)
+		return "", false
+	}
+	return actor, true
+}
+
 func badRequest(c *gin.Context, field, problem string) {
 	c.JSON(http.StatusBadRequest, gin.H{"error": field + ": " + problem, "field": field})
 }
