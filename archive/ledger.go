@@ -161,10 +161,7 @@ const DefaultPermitTTL = 10 * time.Minute
 
 // Has reports whether userID is on the list.
 func (p *PermitList) Has(ctx context.Context, userID string) (bool, error) {
-	now := time.Now()
-	if p.Clock != nil {
-		now = p.Clock()
-	}
+	now := clockNow(p.Clock)
 	ttl := p.TTL
 	if ttl <= 0 {
 		ttl = DefaultPermitTTL
@@ -213,10 +210,7 @@ type roomAnswers struct {
 const maxRooms = 10_000
 
 func (r *RoomAgreements) answer(ctx context.Context, roomID, externalID string) (datedAnswer, error) {
-	now := time.Now()
-	if r.Clock != nil {
-		now = r.Clock()
-	}
+	now := clockNow(r.Clock)
 	ttl := r.TTL
 	if ttl <= 0 {
 		ttl = DefaultPermitTTL

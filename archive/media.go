@@ -355,12 +355,7 @@ type MediaFetcher struct {
 	TempDir string
 }
 
-func (f *MediaFetcher) now() time.Time {
-	if f.Clock != nil {
-		return f.Clock().UTC()
-	}
-	return time.Now().UTC()
-}
+func (f *MediaFetcher) now() time.Time { return clockNow(f.Clock).UTC() }
 
 func (f *MediaFetcher) log() *slog.Logger {
 	if f.Log != nil {

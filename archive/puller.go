@@ -138,9 +138,13 @@ func (p *Puller) init() {
 	})
 }
 
-func (p *Puller) now() time.Time {
-	if p.Clock != nil {
-		return p.Clock()
+func (p *Puller) now() time.Time { return clockNow(p.Clock) }
+
+// clockNow is clock's time, or the wall clock's when clock is nil (the
+// default of every Clock field in this package).
+func clockNow(clock func() time.Time) time.Time {
+	if clock != nil {
+		return clock()
 	}
 	return time.Now()
 }

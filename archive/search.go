@@ -112,12 +112,7 @@ type Result struct {
 // spaces, punctuation, symbols or emoji).
 var ErrQueryText = errors.New("archive: query text has no letter, digit or CJK character to search by")
 
-func (a *Archive) now() time.Time {
-	if a.Clock != nil {
-		return a.Clock().UTC()
-	}
-	return time.Now().UTC()
-}
+func (a *Archive) now() time.Time { return clockNow(a.Clock).UTC() }
 
 // QueryHash is the keyed hash of a query text that audit records keep
 // ("" for no text).
