@@ -438,8 +438,8 @@ func TestKeyRotationMidStream(t *testing.T) {
 				t.Errorf("%s: content %q", id, got)
 			}
 		}
-		if q, _, _ = e.store.ListQuarantine(context.Background(), "", 10); len(q) != 0 {
-			t.Errorf("quarantine not empty: %d", len(q))
+		if q, _, err = e.store.ListQuarantine(context.Background(), "", 10); err != nil || len(q) != 0 {
+			t.Errorf("quarantine not empty: %d, %v", len(q), err)
 		}
 	})
 }
