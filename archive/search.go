@@ -177,11 +177,13 @@ func (a *Archive) search(ctx context.Context, q SearchQuery) ([]Result, string, 
 	}
 	if q.MsgID != "" {
 		r, err := a.get(ctx, q.MsgID)
-		if errors.Is(err, ErrNotFound) || (err == nil && !(q.Text == "" || Matches(r.Text, q.Text))) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			return nil, "", nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, "", err
+		case q.Text != "" && !Matches(r.Text, q.Text):
+			return nil, "", nil
 		}
 		return []Result{r}, "", nil
 	}

@@ -77,6 +77,11 @@ func TestSearch(t *testing.T) {
 		{"withheld listed without text", archive.SearchQuery{SearchFilters: archive.SearchFilters{Customer: "wmNOBODY"}}, sorted("nocons")},
 		{"time range excludes", archive.SearchQuery{Text: "合同", SearchFilters: archive.SearchFilters{From: start.Add(time.Minute)}}, nil},
 		{"nothing", archive.SearchQuery{Text: "不存在"}, nil},
+		// A msgid is looked up directly; a text given with it must match.
+		{"by msgid", archive.SearchQuery{SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, sorted("zh")},
+		{"by msgid and its text", archive.SearchQuery{Text: "合同", SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, sorted("zh")},
+		{"by msgid and another text", archive.SearchQuery{Text: "invoice", SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, nil},
+		{"unknown msgid", archive.SearchQuery{SearchFilters: archive.SearchFilters{MsgID: "no-such-msgid"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
