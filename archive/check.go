@@ -16,7 +16,7 @@ func DayOf(m Message) string {
 	if m.KeyDay != "" {
 		return m.KeyDay
 	}
-	return m.Time.UTC().Format(time.DateOnly)
+	return KeyDay(m.Time)
 }
 
 // CheckBatch reports why a backend must refuse b (Commit then writes
@@ -58,7 +58,7 @@ func CheckMessage(m Message) error {
 		return fmt.Errorf("message %q: msgid is longer than %d bytes", m.MsgID[:32], MaxMsgIDLen)
 	}
 	if m.KeyDay != "" {
-		if _, err := time.Parse(time.DateOnly, m.KeyDay); err != nil {
+		if _, err := time.Parse(DayLayout, m.KeyDay); err != nil {
 			return fmt.Errorf("message %s: key_day %q is not a YYYY-MM-DD day", m.MsgID, m.KeyDay)
 		}
 	}

@@ -159,19 +159,22 @@ type PermitList struct {
 // DefaultPermitTTL is how long a fetched permit list is used.
 const DefaultPermitTTL = 10 * time.Minute
 
-// Has reports whether userID is on the list.
-func (p *PermitList) Has(ctx context.Context, userID string) (bool, error) {
-	now := time.Now()
-	if p.Clock != nil {
-		now = p.Clock()
-	}
-	ttl := p.TTL
+// stale reports whether an answer fetched at fetched is no longer used
+// at now: ttl (DefaultPermitTTL if ≤ 0) has passed, or the clock went
+// back before it.
+func stale(fetched, now time.Time, ttl time.Duration) bool {
 	if ttl <= 0 {
 		ttl = DefaultPermitTTL
 	}
+	return now.Sub(fetched) >= ttl || now.Before(fetched)
+}
+
+// Has reports whether userID is on the list.
+func (p *PermitList) Has(ctx context.Context, userID string) (bool, error) {
+	now := clockNow(p.Clock)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.members == nil || now.Sub(p.fetched) >= ttl || now.Before(p.fetched) {
+	if p.members == nil || stale(p.fetched, now, p.TTL) {
 		ids, err := p.Fetch(ctx)
 		if err != nil {
 			return false, fmt.Errorf("archive: permit list: %w", err)
@@ -213,18 +216,11 @@ type roomAnswers struct {
 const maxRooms = 10_000
 
 func (r *RoomAgreements) answer(ctx context.Context, roomID, externalID string) (datedAnswer, error) {
-	now := time.Now()
-	if r.Clock != nil {
-		now = r.Clock()
-	}
-	ttl := r.TTL
-	if ttl <= 0 {
-		ttl = DefaultPermitTTL
-	}
+	now := clockNow(r.Clock)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a, ok := r.rooms[roomID]
-	if !ok || now.Sub(a.fetched) >= ttl || now.Before(a.fetched) {
+	if !ok || stale(a.fetched, now, r.TTL) {
 		infos, err := r.Fetch(ctx, roomID)
 		var apiErr *wecom.APIError
 		switch {

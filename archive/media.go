@@ -355,19 +355,9 @@ type MediaFetcher struct {
 	TempDir string
 }
 
-func (f *MediaFetcher) now() time.Time {
-	if f.Clock != nil {
-		return f.Clock().UTC()
-	}
-	return time.Now().UTC()
-}
+func (f *MediaFetcher) now() time.Time { return clockNow(f.Clock).UTC() }
 
-func (f *MediaFetcher) log() *slog.Logger {
-	if f.Log != nil {
-		return f.Log
-	}
-	return slog.Default()
-}
+func (f *MediaFetcher) log() *slog.Logger { return logger(f.Log) }
 
 // errMediaTooLarge: the file is larger than MaxSize.
 var errMediaTooLarge = errors.New("larger than the maximum media size")
@@ -428,10 +418,7 @@ func firstIDs(ids []string) string {
 }
 
 func (f *MediaFetcher) alert(ctx context.Context, kind, detail string) {
-	f.log().Warn("archive alert", "kind", kind, "detail", detail)
-	if f.Alerts != nil {
-		f.Alerts.Alert(ctx, kind, detail)
-	}
+	raise(ctx, f.log(), f.Alerts, kind, detail)
 }
 
 // fetch makes one attempt at t and returns its new state (and the error

@@ -62,35 +62,6 @@ func (e *env) fetcher(blobs blob.Store) *archive.MediaFetcher {
 	}
 }
 
-// agreeAll permits every internal party of the records ids and agrees
-// every pair with an external one.
-func (e *env) agreeAll(ids []string) {
-	e.t.Helper()
-	for _, id := range ids {
-		plain, _ := e.srv.Plaintext(id)
-		cm, err := wecom.DecodeChatMessage(plain)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		var internal, external []string
-		for _, p := range append([]string{cm.From, cm.SwitchUser}, cm.ToList...) {
-			switch {
-			case p == "":
-			case wecom.IsExternalID(p):
-				external = append(external, p)
-			default:
-				internal = append(internal, p)
-			}
-		}
-		e.permit(internal...)
-		for _, u := range internal {
-			for _, x := range external {
-				e.consent(u, x, policy.ConsentAgreed, "msg_audit_approved")
-			}
-		}
-	}
-}
-
 func (e *env) fetch(f *archive.MediaFetcher) (done, failed int) {
 	e.t.Helper()
 	done, failed, err := f.FetchPending(context.Background(), 1000)

@@ -138,16 +138,23 @@ func (p *Puller) init() {
 	})
 }
 
-func (p *Puller) now() time.Time {
-	if p.Clock != nil {
-		return p.Clock()
+func (p *Puller) now() time.Time { return clockNow(p.Clock) }
+
+// clockNow is clock's time, or the wall clock's when clock is nil (the
+// default of every Clock field in this package).
+func clockNow(clock func() time.Time) time.Time {
+	if clock != nil {
+		return clock()
 	}
 	return time.Now()
 }
 
-func (p *Puller) log() *slog.Logger {
-	if p.Log != nil {
-		return p.Log
+func (p *Puller) log() *slog.Logger { return logger(p.Log) }
+
+// logger is l, or slog.Default() when l is nil.
+func logger(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
 	}
 	return slog.Default()
 }
@@ -160,9 +167,14 @@ func (p *Puller) maxLimit() int {
 }
 
 func (p *Puller) alert(ctx context.Context, kind, detail string) {
-	p.log().WarnContext(ctx, "archive alert", "kind", kind, "detail", detail)
-	if p.Alerts != nil {
-		p.Alerts.Alert(ctx, kind, detail)
+	raise(ctx, p.log(), p.Alerts, kind, detail)
+}
+
+// raise logs an alert and hands it to a (when a is not nil).
+func raise(ctx context.Context, log *slog.Logger, a Alerter, kind, detail string) {
+	log.WarnContext(ctx, "archive alert", "kind", kind, "detail", detail)
+	if a != nil {
+		a.Alert(ctx, kind, detail)
 	}
 }
 

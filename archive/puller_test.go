@@ -95,6 +95,35 @@ func masterKey(t *testing.T, id string, b byte) archive.MasterKey {
 	return m
 }
 
+// agreeAll permits every internal party of the records ids and agrees
+// every pair with an external one.
+func (e *env) agreeAll(ids []string) {
+	e.t.Helper()
+	for _, id := range ids {
+		plain, _ := e.srv.Plaintext(id)
+		cm, err := wecom.DecodeChatMessage(plain)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var internal, external []string
+		for _, p := range append([]string{cm.From, cm.SwitchUser}, cm.ToList...) {
+			switch {
+			case p == "":
+			case wecom.IsExternalID(p):
+				external = append(external, p)
+			default:
+				internal = append(internal, p)
+			}
+		}
+		e.permit(internal...)
+		for _, u := range internal {
+			for _, x := range external {
+				e.consent(u, x, policy.ConsentAgreed, "msg_audit_approved")
+			}
+		}
+	}
+}
+
 // newEnv makes a fake archive with key version 1 current, a source that
 // holds the private keys of the versions given, and a puller over fresh
 // stores, the archive's embedded.
@@ -280,29 +309,7 @@ func TestPullEveryShape(t *testing.T) {
 		// Everyone internal is permitted and every pair agreed, so that what
 		// is withheld is only what the ledger cannot answer (groups with
 		// customers and no agree record).
-		for _, id := range ids {
-			plain, _ := e.srv.Plaintext(id)
-			cm, err := wecom.DecodeChatMessage(plain)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var internal, external []string
-			for _, p := range append([]string{cm.From, cm.SwitchUser}, cm.ToList...) {
-				switch {
-				case p == "":
-				case wecom.IsExternalID(p):
-					external = append(external, p)
-				default:
-					internal = append(internal, p)
-				}
-			}
-			e.permit(internal...)
-			for _, u := range internal {
-				for _, x := range external {
-					e.consent(u, x, policy.ConsentAgreed, "msg_audit_approved")
-				}
-			}
-		}
+		e.agreeAll(ids)
 		e.puller.Limit = 7
 		sum := e.pullAll()
 		if sum.Quarantined != 0 {
@@ -431,8 +438,8 @@ func TestKeyRotationMidStream(t *testing.T) {
 				t.Errorf("%s: content %q", id, got)
 			}
 		}
-		if q, _, _ = e.store.ListQuarantine(context.Background(), "", 10); len(q) != 0 {
-			t.Errorf("quarantine not empty: %d", len(q))
+		if q, _, err = e.store.ListQuarantine(context.Background(), "", 10); err != nil || len(q) != 0 {
+			t.Errorf("quarantine not empty: %d, %v", len(q), err)
 		}
 	})
 }

@@ -112,12 +112,7 @@ type Result struct {
 // spaces, punctuation, symbols or emoji).
 var ErrQueryText = errors.New("archive: query text has no letter, digit or CJK character to search by")
 
-func (a *Archive) now() time.Time {
-	if a.Clock != nil {
-		return a.Clock().UTC()
-	}
-	return time.Now().UTC()
-}
+func (a *Archive) now() time.Time { return clockNow(a.Clock).UTC() }
 
 // QueryHash is the keyed hash of a query text that audit records keep
 // ("" for no text).
@@ -182,11 +177,13 @@ func (a *Archive) search(ctx context.Context, q SearchQuery) ([]Result, string, 
 	}
 	if q.MsgID != "" {
 		r, err := a.get(ctx, q.MsgID)
-		if errors.Is(err, ErrNotFound) || (err == nil && !(q.Text == "" || Matches(r.Text, q.Text))) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			return nil, "", nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, "", err
+		case q.Text != "" && !Matches(r.Text, q.Text):
+			return nil, "", nil
 		}
 		return []Result{r}, "", nil
 	}

@@ -77,6 +77,11 @@ func TestSearch(t *testing.T) {
 		{"withheld listed without text", archive.SearchQuery{SearchFilters: archive.SearchFilters{Customer: "wmNOBODY"}}, sorted("nocons")},
 		{"time range excludes", archive.SearchQuery{Text: "合同", SearchFilters: archive.SearchFilters{From: start.Add(time.Minute)}}, nil},
 		{"nothing", archive.SearchQuery{Text: "不存在"}, nil},
+		// A msgid is looked up directly; a text given with it must match.
+		{"by msgid", archive.SearchQuery{SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, sorted("zh")},
+		{"by msgid and its text", archive.SearchQuery{Text: "合同", SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, sorted("zh")},
+		{"by msgid and another text", archive.SearchQuery{Text: "invoice", SearchFilters: archive.SearchFilters{MsgID: ids["zh"]}}, nil},
+		{"unknown msgid", archive.SearchQuery{SearchFilters: archive.SearchFilters{MsgID: "no-such-msgid"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,7 +315,9 @@ func TestDataKeyMadeConcurrently(t *testing.T) {
 	const n = 8
 	keys := make([]*archive.Keys, n)
 	for i := range keys {
-		keys[i], _ = archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}})
+		if keys[i], err = archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sealed := make([][]byte, n)
 	errs := make([]error, n)
@@ -345,7 +352,10 @@ func TestKeyCacheBounded(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	k, _ := archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}, CacheSize: 2})
+	k, err := archive.NewKeys(s, archive.KeysConfig{Masters: []archive.MasterKey{masterKey(t, "m1", 1)}, CacheSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var msgs []archive.Message
 	for d := range 5 {
 		day := start.AddDate(0, 0, d).Format(archive.DayLayout)
@@ -354,10 +364,16 @@ func TestKeyCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs = append(msgs, archive.Message{MsgID: "m", KeyDay: day, KeyID: id, Content: c})
+		if n := k.CachedKeys(); n > 2 {
+			t.Fatalf("after sealing %s: %d data keys cached, want at most 2", day, n)
+		}
 	}
 	for _, m := range msgs { // evicted keys are read back from the store
 		if plain, err := k.Open(ctx, m); err != nil || string(plain) != m.KeyDay {
 			t.Errorf("%s: %q %v", m.KeyDay, plain, err)
+		}
+		if n := k.CachedKeys(); n > 2 {
+			t.Fatalf("after opening %s: %d data keys cached, want at most 2", m.KeyDay, n)
 		}
 	}
 }

@@ -121,7 +121,10 @@ func TestMatches(t *testing.T) {
 
 func TestKeysNeverPrint(t *testing.T) {
 	raw := bytes.Repeat([]byte{0xAB}, KeySize)
-	ik, _ := NewIndexKey(raw)
+	ik, err := NewIndexKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk, err := NewMasterKey("m1", raw)
 	if err != nil {
 		t.Fatal(err)
