@@ -34,6 +34,8 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	// Archive is the session archive (archive.go).
 	Archive Archive `toml:"archive"`
+	// Console is the officers' web console (console.go).
+	Console Console `toml:"console"`
 }
 
 // Server is the HTTP server.
@@ -301,6 +303,7 @@ func Default() Config {
 		},
 		Retention: defaultRetention(),
 		Archive:   defaultArchive(),
+		Console:   defaultConsole(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",

@@ -114,6 +114,7 @@ func TestProblems(t *testing.T) {
 		{name: "duplicate check beyond WeCom's max", extra: "[notify]\nduplicate_check_interval = \"5h\"\n", key: "notify.duplicate_check_interval", want: "between 1m0s and 4h0m0s"},
 		{name: "unknown language", extra: "[notify]\ndefault_language = \"fr\"\n", key: "notify.default_language", want: `got "fr"`},
 		{name: "bad time zone", extra: "[notify]\ntime_zone = \"Mars/Olympus\"\n", key: "notify.time_zone", want: "IANA time zone"},
+		{name: "bad console time zone", extra: "[console]\ntime_zone = \"Mars/Olympus\"\n", key: "console.time_zone", want: "IANA time zone"},
 		{name: "member limit above WeCom's", extra: "[notify]\nmember_per_minute = 31\n", key: "notify.member_per_minute", want: "between 1 and 30"},
 		{name: "secret with spaces", edit: func(s string) string {
 			return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1)

@@ -142,6 +142,7 @@ func (c *Config) Validate() []Problem {
 	c.validateJobs(&ps)
 	c.validateRetention(&ps)
 	c.validateArchive(&ps)
+	c.validateConsole(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
