@@ -201,13 +201,13 @@ func all[T any](list func(store.Page) ([]T, string, error)) ([]T, error) {
 
 // zipWriter writes a pack's files, keeping each one's size and SHA-256.
 type zipWriter struct {
-	zw     *zip.Writer
-	at     time.Time
-	files  []File
-	cur    io.Writer
-	h      hash.Hash
-	n      int64
-	name   string
+	zw    *zip.Writer
+	at    time.Time
+	files []File
+	cur   io.Writer
+	h     hash.Hash
+	n     int64
+	name  string
 }
 
 func (z *zipWriter) Write(p []byte) (int, error) {
