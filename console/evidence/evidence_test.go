@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -9,12 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/console/evidence/evidencetest"
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
@@ -113,70 +112,23 @@ func (f *fixture) personPack(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// unzip returns a pack's files by name, in zip order.
-func unzip(t *testing.T, pack []byte) (names []string, files map[string][]byte) {
+// open unzips a pack.
+func open(t *testing.T, pack []byte) *evidencetest.Pack {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(pack), int64(len(pack)))
+	p, err := evidencetest.Open(pack)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, f.Name)
-		files[f.Name] = b
-	}
-	return names, files
+	return p
 }
 
-func rezip(t *testing.T, names []string, files map[string][]byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, n := range names {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(files[n])
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+// segLines splits the pack's audit segment into lines.
+func segLines(p *evidencetest.Pack) [][]byte {
+	return bytes.Split(bytes.TrimSuffix(p.Files[SegmentName], []byte("\n")), []byte("\n"))
 }
 
-// rehash updates the manifest's hash of every file, as a forger would,
-// and signs the new manifest with key (nil: keeps the old signature).
-func rehash(t *testing.T, files map[string][]byte, key ed25519.PrivateKey) {
-	t.Helper()
-	var man Manifest
-	if err := json.Unmarshal(files[ManifestName], &man); err != nil {
-		t.Fatal(err)
-	}
-	for i, f := range man.Files {
-		sum := sha256.Sum256(files[f.Name])
-		man.Files[i].SHA256, man.Files[i].Size = hex.EncodeToString(sum[:]), int64(len(files[f.Name]))
-	}
-	if key != nil {
-		man.PublicKey = base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
-	}
-	mb, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files[ManifestName] = mb
-	if key != nil {
-		files[SignatureName] = []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(key, mb)))
-	}
+func setSegLines(p *evidencetest.Pack, lines [][]byte) {
+	p.Files[SegmentName] = append(bytes.Join(lines, []byte("\n")), '\n')
 }
 
 func TestPersonPack(t *testing.T) {
@@ -186,7 +138,7 @@ func TestPersonPack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a fresh pack does not verify: %v", err)
 	}
-	_, files := unzip(t, pack)
+	files := open(t, pack).Files
 	for _, name := range []string{"records/obligations.json", "records/obligations.csv", "records/attestations.json",
 		"records/attestations.csv", "records/consents.json", "records/consents.csv", "records/deliveries.json",
 		"records/deliveries.csv", "texts/" + f.ackHash + ".json", SegmentName, ManifestName, SignatureName, readmeName} {
@@ -242,7 +194,7 @@ func TestNoticePack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a fresh pack does not verify: %v", err)
 	}
-	_, files := unzip(t, b.Bytes())
+	files := open(t, b.Bytes()).Files
 	if _, ok := files["records/consents.json"]; ok {
 		t.Error("a notice pack holds consents")
 	}
@@ -262,28 +214,23 @@ func TestVerifyCatches(t *testing.T) {
 	f := newFixture(t)
 	pack := f.personPack(t)
 	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))
-	segLines := func(files map[string][]byte) [][]byte {
-		return bytes.Split(bytes.TrimSuffix(files[SegmentName], []byte("\n")), []byte("\n"))
-	}
-	setLines := func(files map[string][]byte, lines [][]byte) {
-		files[SegmentName] = append(bytes.Join(lines, []byte("\n")), '\n')
-	}
-	dropAttestation := func(files map[string][]byte) {
-		files["records/attestations.json"] = []byte("[]\n")
+	dropAttestation := func(p *evidencetest.Pack) { p.Files["records/attestations.json"] = []byte("[]\n") }
+	reorder := func(p *evidencetest.Pack) {
+		if err := p.SwapSegmentLines(1, 2); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		name   string
-		tamper func(files map[string][]byte)
-		resign ed25519.PrivateKey // nil: the manifest is left as it is (or re-hashed but not signed, when rehash)
-		rehash bool
-		pub    ed25519.PublicKey // nil: the Maker's
+		tamper func(p *evidencetest.Pack)
+		rehash bool               // the manifest's hashes are updated to the tampered files
+		resign ed25519.PrivateKey // … and it is signed again with this key (nil: not signed again)
 		want   string
 	}{
 		{name: "a changed byte in a record file",
-			tamper: func(files map[string][]byte) {
-				b := files["records/obligations.csv"]
-				i := bytes.Index(b, []byte("acknowledged"))
-				b[i] = 'P'
+			tamper: func(p *evidencetest.Pack) {
+				b := p.Files["records/obligations.csv"]
+				b[bytes.Index(b, []byte("acknowledged"))] = 'A'
 			},
 			want: "records/obligations.csv: changed"},
 		{name: "a removed record, manifest re-hashed but not re-signed",
@@ -292,71 +239,62 @@ func TestVerifyCatches(t *testing.T) {
 		{name: "a removed record, re-signed with another key",
 			tamper: dropAttestation, rehash: true, resign: other,
 			want: "manifest.sig: not signed by the expected key"},
-		{name: "a reordered chain segment, re-signed with the right key",
-			tamper: func(files map[string][]byte) {
-				l := segLines(files)
-				l[1], l[2] = l[2], l[1]
-				setLines(files, l)
-			},
-			rehash: true, resign: f.key,
-			want: "audit/segment.jsonl: entry seq"},
 		{name: "a reordered chain segment, as it is",
-			tamper: func(files map[string][]byte) {
-				l := segLines(files)
-				l[1], l[2] = l[2], l[1]
-				setLines(files, l)
-			},
-			want: "audit/segment.jsonl: changed"},
+			tamper: reorder,
+			want:   "audit/segment.jsonl: changed"},
+		{name: "a reordered chain segment, re-signed with the right key",
+			tamper: reorder, rehash: true, resign: f.key,
+			want: "audit/segment.jsonl: entry seq"},
 		{name: "an edited subject entry, re-signed with the right key",
-			tamper: func(files map[string][]byte) {
-				files[SegmentName] = bytes.Replace(files[SegmentName], []byte(`"attestation"`), []byte(`"decision"`), 1)
+			tamper: func(p *evidencetest.Pack) {
+				p.Files[SegmentName] = bytes.Replace(p.Files[SegmentName], []byte(`"attestation"`), []byte(`"decision"`), 1)
 			},
 			rehash: true, resign: f.key,
 			want: "it was edited"},
 		{name: "a subject entry cut down to its hashes, re-signed with the right key",
-			tamper: func(files map[string][]byte) {
-				l := segLines(files)
+			tamper: func(p *evidencetest.Pack) {
+				l := segLines(p)
 				var s segmentLine
-				json.Unmarshal(l[0], &s)
+				if err := json.Unmarshal(l[0], &s); err != nil {
+					t.Fatal(err)
+				}
 				l[0], _ = json.Marshal(segmentLine{Seq: s.Seq, PrevHash: s.PrevHash, Hash: s.Hash})
-				setLines(files, l)
+				setSegLines(p, l)
 			},
 			rehash: true, resign: f.key,
 			want: "the manifest says it is about the subject, but the segment holds only its hashes"},
+		{name: "the head cut off, re-signed with the right key",
+			tamper: func(p *evidencetest.Pack) {
+				l := segLines(p)
+				setSegLines(p, l[:len(l)-1])
+			},
+			rehash: true, resign: f.key,
+			want: "the manifest's head is entry"},
 		{name: "a changed text, re-signed with the right key",
-			tamper: func(files map[string][]byte) {
+			tamper: func(p *evidencetest.Pack) {
 				name := "texts/" + f.ackHash + ".json"
-				files[name] = bytes.Replace(files[name], []byte("员工手册"), []byte("员工守则"), 1)
+				p.Files[name] = bytes.Replace(p.Files[name], []byte("员工手册"), []byte("员工守则"), 1)
 			},
 			rehash: true, resign: f.key,
 			want: "texts/" + f.ackHash + ".json: the text's hash is"},
 		{name: "a file added that the manifest does not list",
-			tamper: func(files map[string][]byte) { files["records/extra.csv"] = []byte("x") },
+			tamper: func(p *evidencetest.Pack) { p.Set("records/extra.csv", []byte("x")) },
 			want:   "records/extra.csv: not in the manifest"},
-		{name: "the head cut off, re-signed with the right key",
-			tamper: func(files map[string][]byte) {
-				l := segLines(files)
-				setLines(files, l[:len(l)-1])
-			},
-			rehash: true, resign: f.key,
-			want: "the manifest's head is entry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			names, files := unzip(t, pack)
-			tt.tamper(files)
-			if _, ok := files["records/extra.csv"]; ok {
-				names = append(names, "records/extra.csv")
-			}
+			p := open(t, pack)
+			tt.tamper(p)
 			if tt.rehash {
-				rehash(t, files, tt.resign)
+				if err := p.Rehash(tt.resign); err != nil {
+					t.Fatal(err)
+				}
 			}
-			bad := rezip(t, names, files)
-			pub := tt.pub
-			if pub == nil {
-				pub = f.m.PublicKey()
+			bad, err := p.Zip()
+			if err != nil {
+				t.Fatal(err)
 			}
-			err := Verify(bytes.NewReader(bad), int64(len(bad)), pub)
+			err = Verify(bytes.NewReader(bad), int64(len(bad)), f.m.PublicKey())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Verify = %v, want an error containing %q", err, tt.want)
 			}
@@ -369,11 +307,15 @@ func TestVerifyCatches(t *testing.T) {
 // (integrity only), and fails against the company's key.
 func TestVerifyOwnKey(t *testing.T) {
 	f := newFixture(t)
-	names, files := unzip(t, f.personPack(t))
-	files["records/attestations.json"] = []byte("[]\n")
-	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))
-	rehash(t, files, other)
-	forged := rezip(t, names, files)
+	p := open(t, f.personPack(t))
+	p.Files["records/attestations.json"] = []byte("[]\n")
+	if err := p.Rehash(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))); err != nil {
+		t.Fatal(err)
+	}
+	forged, err := p.Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep, err := VerifyReport(bytes.NewReader(forged), int64(len(forged)), nil)
 	if err != nil || !rep.OwnKey {
 		t.Fatalf("without a key: own key %v, %v; want it to pass on the pack's own key", rep.OwnKey, err)
