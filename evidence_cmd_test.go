@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +218,38 @@ func TestKeygenPrintsEvidenceKeys(t *testing.T) {
 	}
 	if p, err := cfg.Transfer.Key(); err != nil || len(p) != 32 {
 		t.Errorf("pseudonym key: %d bytes, %v", len(p), err)
+	}
+}
+
+// TestServeEvidenceKey: serve publishes the configured signing key's
+// public key, as PEM, at /.well-known/wecomply-evidence.pub.
+func TestServeEvidenceKey(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{6}, 32))
+	path := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "[evidence]\nsigning_key = %q\n", base64.StdEncoding.EncodeToString(key.Seed()))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base := startApp(t, path, logs)
+	resp, err := http.Get(base + "/.well-known/wecomply-evidence.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET the key: %d %v", resp.StatusCode, err)
+	}
+	pub, err := evidence.ParsePublicKey(body)
+	if err != nil || !pub.Equal(key.Public()) || !bytes.HasPrefix(body, []byte("-----BEGIN PUBLIC KEY-----")) {
+		t.Errorf("served %q: %v", body, err)
+	}
+	if strings.Contains(logs.String(), base64.StdEncoding.EncodeToString(key.Seed())) {
+		t.Error("the logs show the signing key")
 	}
 }
