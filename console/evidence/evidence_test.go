@@ -36,7 +36,7 @@ type fixture struct {
 	seqs []uint64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := testclock.Frozen(time.Date(2026, 12, 5, 10, 0, 0, 0, shanghai))
@@ -103,7 +103,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) personPack(t *testing.T) []byte {
+func (f *fixture) personPack(t testing.TB) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := f.m.PersonPack(context.Background(), "officer:wangfang", "zhangsan", &b); err != nil {
@@ -113,7 +113,7 @@ func (f *fixture) personPack(t *testing.T) []byte {
 }
 
 // open unzips a pack.
-func open(t *testing.T, pack []byte) *evidencetest.Pack {
+func open(t testing.TB, pack []byte) *evidencetest.Pack {
 	t.Helper()
 	p, err := evidencetest.Open(pack)
 	if err != nil {
