@@ -34,9 +34,12 @@ const evidenceUsage = `usage:
       make a person's or a notice version's pack from the configured store
       (audited, as made by -actor, default "cli:$USER").
   wecomply evidence transfer -config FILE -destination D -purpose P -legal-basis B
-                             -approver A -out FILE [-notice ID [-version N]] [-actor NAME]
-      a pseudonymised export for cross-border transfer, recorded in the
-      transfer register before it is written.
+                             -approver A -out FILE [-notice ID [-version N]]
+                             [-messages-from T -messages-to T] [-actor NAME]
+      a pseudonymised export for cross-border transfer (obligations,
+      attestations, consents; with -messages-from/-to the session archive's
+      message metadata, never content), recorded in the transfer register
+      before it is written.
   wecomply evidence transfers -config FILE [-json]
       the transfer register, newest first.
 `
@@ -140,8 +143,10 @@ func evidenceVerifyCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openEvidence opens the configured store and builds the Maker on it.
-func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []string) (*evidence.Maker, store.Store, error) {
+// openEvidence opens the configured store (and, with messages, the
+// session archive's) and builds the Maker on it. Closing the returned
+// io.Closer closes both.
+func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []string, messages bool) (*evidence.Maker, io.Closer, error) {
 	cfg, err := config.Load(path, environ)
 	if err != nil {
 		return nil, nil, err
@@ -151,18 +156,46 @@ func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := newEvidenceMaker(cfg, st, log, time.Now)
+	closers := closeAll{st}
+	var msgs evidence.Messages
+	if messages {
+		if !cfg.Archive.Enabled {
+			st.Close()
+			return nil, nil, errors.New("-messages-from: the session archive is not enabled ([archive] enabled)")
+		}
+		ast, err := openArchiveStore(ctx, cfg, time.Now)
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		msgs, closers = ast, append(closers, ast)
+	}
+	m, err := newEvidenceMaker(cfg, st, msgs, log, time.Now)
 	if err != nil {
-		st.Close()
+		closers.Close()
 		return nil, nil, err
 	}
-	return m, st, nil
+	return m, closers, nil
+}
+
+// closeAll closes each in turn, returning the first error.
+type closeAll []io.Closer
+
+func (cs closeAll) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // newEvidenceMaker builds the evidence Maker from the config: the store,
 // the notices and what their cards were rendered with (as the processor
-// renders them), the signing and pseudonym keys.
-func newEvidenceMaker(cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*evidence.Maker, error) {
+// renders them), the signing and pseudonym keys; msgs (the archive's
+// store) may be nil.
+func newEvidenceMaker(cfg *config.Config, st store.Store, msgs evidence.Messages, log *slog.Logger, now func() time.Time) (*evidence.Maker, error) {
 	key, err := cfg.Evidence.Key()
 	if err != nil {
 		return nil, fmt.Errorf("evidence.signing_key: %w", err)
@@ -180,7 +213,7 @@ func newEvidenceMaker(cfg *config.Config, st store.Store, log *slog.Logger, now 
 	}
 	pc := processorConfig(cfg, log)
 	return evidence.New(evidence.Config{Store: st, Templates: tmpl, Notices: pc.Notices, Company: pc.Settings.Company,
-		Location: pc.Settings.Location, SigningKey: key, PseudonymKey: pseudo, Now: now})
+		Location: pc.Settings.Location, SigningKey: key, PseudonymKey: pseudo, Messages: msgs, Now: now})
 }
 
 // cliActor is who a command acts as: -actor, or "cli:$USER".
@@ -226,7 +259,7 @@ func evidencePackCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if *path == "" || *out == "" || fs.NArg() > 0 || (*person == "") == (*notice == "") || (*notice != "" && *version < 1) {
 		return fmt.Errorf("%w: evidence pack takes -config FILE, -person ID or -notice ID -version N, and -out FILE", errUsage)
 	}
-	m, st, err := openEvidence(ctx, *path, stderr, environ)
+	m, st, err := openEvidence(ctx, *path, stderr, environ, false)
 	if err != nil {
 		return err
 	}
@@ -255,6 +288,8 @@ func evidenceTransferCmd(ctx context.Context, args []string, stdout, stderr io.W
 	fs.StringVar(&req.Approver, "approver", "", "who approved the transfer")
 	fs.StringVar(&req.NoticeID, "notice", "", "only this notice's obligations and attestations")
 	fs.IntVar(&req.Version, "version", 0, "only this version of -notice")
+	msgFrom := fs.String("messages-from", "", "add the session archive's message metadata from this time (RFC 3339)")
+	msgTo := fs.String("messages-to", "", "… up to this time (RFC 3339, exclusive)")
 	actor := fs.String("actor", "", `who makes the export (default "cli:$USER")`)
 	out := fs.String("out", "", "the export to write (JSON)")
 	if err := parseFlags(fs, args); err != nil {
@@ -264,7 +299,19 @@ func evidenceTransferCmd(ctx context.Context, args []string, stdout, stderr io.W
 		return fmt.Errorf("%w: evidence transfer takes -config FILE, -out FILE and the register's fields", errUsage)
 	}
 	req.Actor = cliActor(*actor, environ)
-	m, st, err := openEvidence(ctx, *path, stderr, environ)
+	for _, f := range []struct {
+		flag, v string
+		t       *time.Time
+	}{{"-messages-from", *msgFrom, &req.MessagesFrom}, {"-messages-to", *msgTo, &req.MessagesTo}} {
+		if f.v == "" {
+			continue
+		}
+		var err error
+		if *f.t, err = time.Parse(time.RFC3339, f.v); err != nil {
+			return fmt.Errorf("%w: %s: want an RFC 3339 time such as 2026-12-01T00:00:00+08:00, got %q", errUsage, f.flag, f.v)
+		}
+	}
+	m, st, err := openEvidence(ctx, *path, stderr, environ, !req.MessagesFrom.IsZero() || !req.MessagesTo.IsZero())
 	if err != nil {
 		return err
 	}
@@ -291,7 +338,7 @@ func evidenceTransfersCmd(ctx context.Context, args []string, stdout, stderr io.
 	if *path == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: evidence transfers takes -config FILE", errUsage)
 	}
-	m, st, err := openEvidence(ctx, *path, stderr, environ)
+	m, st, err := openEvidence(ctx, *path, stderr, environ, false)
 	if err != nil {
 		return err
 	}

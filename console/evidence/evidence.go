@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/templates"
@@ -44,6 +45,14 @@ type Store interface {
 }
 
 var _ Store = store.Store(nil)
+
+// Messages lists archived messages' metadata (who, when, where, type;
+// content stays sealed); archive.Store implements it.
+type Messages interface {
+	Search(ctx context.Context, q archive.Query) (msgs []archive.Message, next string, err error)
+}
+
+var _ Messages = archive.Store(nil)
 
 // Audit entry kinds this package writes.
 const (
@@ -70,6 +79,9 @@ type Config struct {
 	// PseudonymKey keys the HMAC of pseudonymised exports (at least 16
 	// bytes); nil disables PseudonymisedExport.
 	PseudonymKey []byte
+	// Messages, if set, lets pseudonymised exports include the session
+	// archive's message metadata (TransferRequest.MessagesFrom).
+	Messages Messages
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
@@ -69,7 +70,15 @@ type TransferRequest struct {
 	// to one notice (Version 0: every version of it).
 	NoticeID string `json:"notice_id,omitempty"`
 	Version  int    `json:"version,omitempty"`
+	// MessagesFrom and MessagesTo, if set, add the metadata of the
+	// archived messages with MessagesFrom ≤ time < MessagesTo (type,
+	// time, pseudonymised parties and chat; never content or msgid).
+	// They need Config.Messages.
+	MessagesFrom time.Time `json:"messages_from,omitzero"`
+	MessagesTo   time.Time `json:"messages_to,omitzero"`
 }
+
+func (r TransferRequest) messages() bool { return !r.MessagesFrom.IsZero() || !r.MessagesTo.IsZero() }
 
 func (r TransferRequest) validate() error {
 	var errs []error
@@ -84,6 +93,9 @@ func (r TransferRequest) validate() error {
 	}
 	if r.Version < 0 || (r.Version > 0 && r.NoticeID == "") {
 		errs = append(errs, fmt.Errorf("version must be 0 or positive, and given only with notice_id (got %d)", r.Version))
+	}
+	if r.messages() && (r.MessagesFrom.IsZero() || r.MessagesTo.IsZero() || !r.MessagesFrom.Before(r.MessagesTo)) {
+		errs = append(errs, errors.New("messages_from and messages_to must both be set, messages_from before messages_to"))
 	}
 	return errors.Join(errs...)
 }
@@ -100,12 +112,17 @@ type Transfer struct {
 	Actor       string    `json:"actor"`
 	NoticeID    string    `json:"notice_id,omitempty"`
 	Version     int       `json:"version,omitempty"`
+	// MessagesFrom and MessagesTo are the request's window of archived
+	// messages, if any.
+	MessagesFrom time.Time `json:"messages_from,omitzero"`
+	MessagesTo   time.Time `json:"messages_to,omitzero"`
 	// Records counts the records exported: Obligations + Attestations +
-	// Consents.
+	// Consents + Messages.
 	Records      int `json:"records"`
 	Obligations  int `json:"obligations"`
 	Attestations int `json:"attestations"`
 	Consents     int `json:"consents"`
+	Messages     int `json:"messages"`
 	// SHA256 is the hex SHA-256 of the export's bytes, and Size their
 	// number: the recipient can check they got what is on record.
 	SHA256 string `json:"sha256"`
@@ -122,6 +139,7 @@ type transferExport struct {
 	Obligations  []xObligation  `json:"obligations"`
 	Attestations []xAttestation `json:"attestations"`
 	Consents     []xConsent     `json:"consents"`
+	Messages     []xMessage     `json:"messages,omitempty"`
 }
 
 type xObligation struct {
@@ -159,8 +177,49 @@ type xConsent struct {
 	DeletedAt time.Time            `json:"deleted_at,omitzero"`
 }
 
+type xMessage struct {
+	Action       string    `json:"action"`
+	Type         string    `json:"type,omitempty"`
+	Time         time.Time `json:"time"`
+	From         string    `json:"from"`
+	To           []string  `json:"to"`
+	Room         string    `json:"room,omitempty"`
+	Conversation string    `json:"conversation"`
+	External     bool      `json:"external"`
+	Withheld     string    `json:"withheld,omitempty"`
+	Recalled     bool      `json:"recalled,omitempty"`
+}
+
+// party is the pseudonym of a chat party: a customer's (or a robot's)
+// id by WeCom's external prefixes wo, wm, wb (wecom.IsExternalID's
+// rule), a member's otherwise.
+func (m *Maker) party(id string) string {
+	if len(id) >= 3 && (strings.HasPrefix(id, "wo") || strings.HasPrefix(id, "wm") || strings.HasPrefix(id, "wb")) {
+		return m.Pseudonym(PseudonymCustomer, id)
+	}
+	return m.Pseudonym(PseudonymUser, id)
+}
+
+// message is a message's metadata with every party pseudonymised.
+func (m *Maker) message(msg archive.Message) xMessage {
+	x := xMessage{Action: msg.Action, Type: msg.Type, Time: msg.Time.UTC(), From: m.party(msg.From), To: make([]string, len(msg.ToList)),
+		Room: m.Pseudonym(PseudonymRoom, msg.RoomID), External: msg.External, Withheld: msg.Withheld, Recalled: msg.RecalledBy != ""}
+	for i, id := range msg.ToList {
+		x.To[i] = m.party(id)
+	}
+	switch kind, rest, _ := strings.Cut(msg.Conversation, ":"); kind {
+	case "room":
+		x.Conversation = "room:" + m.Pseudonym(PseudonymRoom, rest)
+	case "single":
+		a, b, _ := strings.Cut(rest, "|")
+		x.Conversation = "single:" + m.party(a) + "|" + m.party(b)
+	}
+	return x
+}
+
 // PseudonymisedExport writes a pseudonymised export of the obligations,
-// attestations and consents (one notice's only, if req names one) to w,
+// attestations and consents (one notice's only, if req names one), and
+// of archived messages' metadata if req asks, to w,
 // as JSON (format wecomply-transfer-v1): member and customer ids replaced
 // by pseudonyms (Pseudonym), names and free text left out. The transfer
 // is recorded in the register (an audit entry of kind KindTransfer)
@@ -192,6 +251,24 @@ func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w 
 	if err != nil {
 		return fail(err)
 	}
+	var msgs []archive.Message
+	if req.messages() {
+		if m.cfg.Messages == nil {
+			return fail(errors.New("messages_from: the session archive is not configured"))
+		}
+		q := archive.Query{From: req.MessagesFrom, To: req.MessagesTo, Ascending: true, Limit: 1000}
+		for {
+			page, next, err := m.cfg.Messages.Search(ctx, q)
+			if err != nil {
+				return fail(fmt.Errorf("archive: %w", err))
+			}
+			msgs = append(msgs, page...)
+			if next == "" {
+				break
+			}
+			q.Cursor = next
+		}
+	}
 	now := m.cfg.Now().UTC()
 	x := transferExport{Format: TransferFormat, MadeAt: now,
 		Pseudonyms:  "kind_ + base32(HMAC-SHA256(key, kind:id)[:10]); kinds u (member), c (customer), r (group chat)",
@@ -209,6 +286,9 @@ func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w 
 		x.Consents = append(x.Consents, xConsent{User: m.Pseudonym(PseudonymUser, c.UserID), Customer: m.Pseudonym(PseudonymCustomer, c.ExternalUserID),
 			Status: c.Status, Source: c.Source, ChangedAt: c.ChangedAt.UTC(), AddedAt: c.AddedAt.UTC(), DeletedAt: c.DeletedAt.UTC()})
 	}
+	for _, msg := range msgs {
+		x.Messages = append(x.Messages, m.message(msg))
+	}
 	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		return fail(err)
@@ -217,9 +297,10 @@ func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w 
 	sum := sha256.Sum256(body)
 	t := Transfer{At: now, Destination: req.Destination, Purpose: req.Purpose, LegalBasis: req.LegalBasis,
 		Approver: req.Approver, Actor: req.Actor, NoticeID: req.NoticeID, Version: req.Version,
-		Obligations: len(x.Obligations), Attestations: len(x.Attestations), Consents: len(x.Consents),
+		MessagesFrom: req.MessagesFrom.UTC(), MessagesTo: req.MessagesTo.UTC(),
+		Obligations: len(x.Obligations), Attestations: len(x.Attestations), Consents: len(x.Consents), Messages: len(x.Messages),
 		SHA256: hex.EncodeToString(sum[:]), Size: len(body)}
-	t.Records = t.Obligations + t.Attestations + t.Consents
+	t.Records = t.Obligations + t.Attestations + t.Consents + t.Messages
 	t.ID = "transfer:" + now.Format("20060102T150405.000000000Z") + ":" + t.SHA256[:16]
 	data, err := json.Marshal(t)
 	if err != nil {
