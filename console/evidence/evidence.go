@@ -74,6 +74,10 @@ type Config struct {
 	Notices   []policy.Notice
 	Company   string
 	Location  *time.Location
+	// CardData, if set, adds the values every card is rendered with
+	// beyond those above (configured texts such as the disclosure's), so
+	// that the texts render exactly as they were sent.
+	CardData map[string]any
 	// SigningKey signs every pack's manifest.
 	SigningKey ed25519.PrivateKey
 	// PseudonymKey keys the HMAC of pseudonymised exports (at least 16

@@ -340,3 +340,41 @@ func TestPublicKeyRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestPackTextMissing: a text that cannot be rendered again (its notice
+// version is no longer configured) is listed as missing, and a pack that
+// hides that is caught.
+func TestPackTextMissing(t *testing.T) {
+	f := newFixture(t)
+	const lost = "0000000000000000000000000000000000000000000000000000000000000001"
+	if _, err := f.st.Attest(context.Background(), policy.Attestation{UserID: "zhangsan", NoticeID: "handbook", Version: 1,
+		ContentHash: lost, Channel: policy.ChannelCard, ReceivedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), DedupKey: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	pack := f.personPack(t)
+	rep, err := VerifyReport(bytes.NewReader(pack), int64(len(pack)), f.m.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Manifest.TextsMissing; len(got) != 1 || got[0] != lost {
+		t.Errorf("texts missing %v, want [%s]", got, lost)
+	}
+	p := open(t, pack)
+	var man map[string]any
+	if err := json.Unmarshal(p.Files[ManifestName], &man); err != nil {
+		t.Fatal(err)
+	}
+	man["texts_missing"] = []string{}
+	p.Files[ManifestName], _ = json.Marshal(man)
+	if err := p.Rehash(f.key); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := p.Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(bytes.NewReader(bad), int64(len(bad)), f.m.PublicKey()); err == nil ||
+		!strings.Contains(err.Error(), "records/attestations.json: record 1 names text "+lost) {
+		t.Errorf("Verify = %v, want the attestation naming a text the pack neither holds nor lists", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -373,7 +374,9 @@ func (m *Maker) segment(ctx context.Context, w io.Writer, match func(store.Audit
 
 // aboutPerson reports whether an audit entry is about userID: its subject
 // names them (one of a comma-separated list), or a string in its data is
-// their id.
+// their id. An entry about a group (a publish to many) is about each of
+// them, and is given complete, naming the group, as the log does: its
+// hash cannot be recomputed from less.
 func aboutPerson(e store.AuditEntry, userID string) bool {
 	if slices.Contains(strings.Split(e.Subject, ","), userID) {
 		return true
@@ -482,8 +485,12 @@ func (m *Maker) texts(rec records) (found map[string]templates.Rendered, missing
 			}
 			for _, tmpl := range []string{n.Template, policy.RemindTemplate} {
 				for day := range days {
-					data := map[string]any{"Company": m.cfg.Company, "Title": n.Title, "Version": n.Version,
-						"Summary": n.Summary, "URL": n.URL, "Due": day}
+					data := maps.Clone(m.cfg.CardData)
+					if data == nil {
+						data = map[string]any{}
+					}
+					data["Company"], data["Title"], data["Version"] = m.cfg.Company, n.Title, n.Version
+					data["Summary"], data["URL"], data["Due"] = n.Summary, n.URL, day
 					r, err := m.cfg.Templates.Render(tmpl, lang, data)
 					if err != nil {
 						continue // not a text this notice could have been sent in
