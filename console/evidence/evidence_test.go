@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -376,5 +377,31 @@ func TestPackTextMissing(t *testing.T) {
 	if err := Verify(bytes.NewReader(bad), int64(len(bad)), f.m.PublicKey()); err == nil ||
 		!strings.Contains(err.Error(), "records/attestations.json: record 1 names text "+lost) {
 		t.Errorf("Verify = %v, want the attestation naming a text the pack neither holds nor lists", err)
+	}
+}
+
+// failingAudit is the real store whose AppendAudit fails.
+type failingAudit struct{ Store }
+
+func (failingAudit) AppendAudit(context.Context, store.AuditEntry) (store.AuditEntry, error) {
+	return store.AuditEntry{}, errors.New("audit log unavailable")
+}
+
+// TestPackNotOnRecordIsNoPack: when the pack cannot be audited, Maker
+// fails and what it wrote is no pack (no manifest, no zip directory).
+func TestPackNotOnRecordIsNoPack(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.m.cfg
+	cfg.Store = failingAudit{f.st}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := m.PersonPack(context.Background(), "officer:wangfang", "zhangsan", &b); err == nil || !strings.Contains(err.Error(), "audit the pack") {
+		t.Fatalf("PersonPack = %v, want the audit failure", err)
+	}
+	if err := Verify(bytes.NewReader(b.Bytes()), int64(b.Len()), m.PublicKey()); err == nil {
+		t.Error("what was written verifies as a pack")
 	}
 }

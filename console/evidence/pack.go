@@ -286,16 +286,8 @@ func (m *Maker) pack(ctx context.Context, actor string, subj Subject, rec record
 	if err != nil {
 		return fail(err)
 	}
-	sig := ed25519.Sign(m.cfg.SigningKey, mb)
-	if err := z.file(ManifestName, mb); err != nil {
-		return fail(err)
-	}
-	if err := z.file(SignatureName, []byte(base64.StdEncoding.EncodeToString(sig)+"\n")); err != nil {
-		return fail(err)
-	}
-	if err := z.zw.Close(); err != nil {
-		return fail(err)
-	}
+	// On record before the pack is complete: until manifest.json and the
+	// zip's directory are written, what w holds is no pack.
 	sum := sha256.Sum256(mb)
 	data, err := json.Marshal(packAudit{Actor: actor, Subject: subj, ManifestSHA256: hex.EncodeToString(sum[:]),
 		Files: len(man.Files), HeadSeq: ar.HeadSeq})
@@ -309,6 +301,16 @@ func (m *Maker) pack(ctx context.Context, actor string, subj Subject, rec record
 	if _, err := m.cfg.Store.AppendAudit(ctx, store.AuditEntry{ID: "evidence:" + hex.EncodeToString(sum[:16]), At: now,
 		Kind: KindPack, Subject: subject, Data: data}); err != nil {
 		return fail(fmt.Errorf("audit the pack: %w", err))
+	}
+	if err := z.file(ManifestName, mb); err != nil {
+		return fail(err)
+	}
+	sig := ed25519.Sign(m.cfg.SigningKey, mb)
+	if err := z.file(SignatureName, []byte(base64.StdEncoding.EncodeToString(sig)+"\n")); err != nil {
+		return fail(err)
+	}
+	if err := z.zw.Close(); err != nil {
+		return fail(err)
 	}
 	return nil
 }
