@@ -49,7 +49,8 @@ func checkCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 	return nil
 }
 
-// keygenCmd prints a fresh Token and EncodingAESKey from crypto/rand.
+// keygenCmd prints a fresh Token and EncodingAESKey from crypto/rand,
+// and fresh evidence signing and pseudonym keys.
 func keygenCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keygen", stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -71,7 +72,7 @@ EncodingAESKey: %s
 token = %q
 encoding_aes_key = %q
 `, token, key, token, key)
-	return nil
+	return printEvidenceKeys(stdout, rand.Reader)
 }
 
 // simulateCmd signs, encrypts and POSTs a sample event to a running server

@@ -27,7 +27,8 @@ Usage:
                                           company built in, and a page to play with
   wecomply serve    -config FILE          run the server (callbacks, workers)
   wecomply check    -config FILE          validate a config: every problem, with its key
-  wecomply keygen                         print a fresh Token and EncodingAESKey
+  wecomply keygen                         print a fresh Token and EncodingAESKey (and
+                                          evidence signing and pseudonym keys)
   wecomply audit verify -config FILE      check the audit log's hash chain: every entry
                                           unedited, none removed or reordered
   wecomply dead-letters list  -config FILE [-ids]
@@ -47,6 +48,16 @@ Usage:
                                           decrypt quarantined records after a key was
                                           added; rewrap every data key under a new
                                           master key (from WECOMPLY_ARCHIVE_NEW_MASTER_KEY)
+  wecomply evidence verify PACK [-pubkey FILE]
+  wecomply evidence pack     -config FILE (-person ID | -notice ID -version N) -out FILE
+  wecomply evidence transfer -config FILE -destination D -purpose P -legal-basis B
+                             -approver A -out FILE [-notice ID [-version N]]
+  wecomply evidence transfers -config FILE [-json]
+                                          evidence packs an examiner checks offline
+                                          (without -pubkey a pack's own key proves it
+                                          whole, not who made it); pseudonymised
+                                          exports, each on the transfer register
+                                          (wecomply evidence help)
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -88,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = auditCmd(ctx, rest, stdout, stderr, environ)
 	case "dead-letters":
 		err = deadLettersCmd(ctx, rest, stdout, stderr, environ)
+	case "evidence":
+		err = evidenceCmd(ctx, rest, stdout, stderr, environ)
 	case "archive":
 		err = archiveCmd(ctx, rest, stdout, stderr, environ, nil)
 	case "sandbox":

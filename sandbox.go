@@ -153,6 +153,11 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	cfg.Store.Path = filepath.Join(sb.dir, "wecomply.db")
 	cfg.Notify.DefaultLanguage = o.Lang
 	cfg.Admin.Tokens = []config.Secret{config.Secret(sb.adminToken)}
+	// Fresh evidence and pseudonym keys per run: packs made in the
+	// sandbox verify against the key it serves at
+	// /.well-known/wecomply-evidence.pub.
+	cfg.Evidence.SigningKey = config.Secret(base64.StdEncoding.EncodeToString(randomBytes(32)))
+	cfg.Transfer.PseudonymKey = config.Secret(base64.StdEncoding.EncodeToString(randomBytes(32)))
 	if o.NoticeVersion == 0 {
 		o.NoticeVersion = 1
 	}

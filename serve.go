@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/handlers"
 	"github.com/wecomply/wecomply/jobs"
 	"github.com/wecomply/wecomply/notify"
@@ -215,6 +217,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 
+	var evidenceKey []byte
+	if k, _ := cfg.Evidence.Key(); k != nil { // config.Load rejected a bad key
+		evidenceKey = evidence.PublicKeyPEM(k.Public().(ed25519.PublicKey))
+	}
 	engine, err := handlers.New(handlers.Options{
 		Receivers:       receivers,
 		Store:           st,
@@ -226,6 +232,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
 		BaselineRoute:   cfg.Server.BaselineRoute,
+		EvidenceKey:     evidenceKey,
 		Now:             now,
 		Logger:          log,
 		Registerer:      reg,

@@ -36,6 +36,10 @@ type Config struct {
 	Archive Archive `toml:"archive"`
 	// Console is the officers' web console (console.go).
 	Console Console `toml:"console"`
+	// Evidence signs evidence packs; Transfer pseudonymises exports
+	// (evidence.go).
+	Evidence Evidence `toml:"evidence"`
+	Transfer Transfer `toml:"transfer"`
 }
 
 // Server is the HTTP server.

@@ -51,6 +51,9 @@ func (c *Config) applyEnv(environ []string) []Problem {
 				}
 			}
 		default:
+			if c.applyEvidenceEnv(name, value) {
+				continue
+			}
 			if p, ok := c.applyArchiveEnv(name, value); ok {
 				if p != nil {
 					problems = append(problems, *p)
@@ -62,6 +65,7 @@ func (c *Config) applyEnv(environ []string) []Problem {
 					EnvWeComSecret + ", " + EnvWeComContactsSecret + ", " + EnvWeComCustomerSecret + ", " + EnvWeComArchiveSecret + ", " +
 					EnvStoreRedisURL + ", " + EnvAdminTokens + ", " +
 					EnvArchivePostgresURL + ", " + EnvArchiveMasterKey + ", " + EnvArchiveIndexKey + ", " + EnvArchiveProxyPassword + ", " + EnvArchiveS3SecretKey + ", " + EnvArchivePrivateKey + "<version>, " +
+					EnvEvidenceSigningKey + ", " + EnvTransferPseudonymKey + ", " +
 					envCallback + "<index>_TOKEN, " + envCallback + "<index>_ENCODING_AES_KEY)"})
 			} else if p != nil {
 				problems = append(problems, *p)

@@ -62,6 +62,10 @@ type Options struct {
 	// EnqueueTimeout bounds the wait for the store on the callback path;
 	// WeCom gives up after 5 s.
 	EnqueueTimeout time.Duration
+	// EvidenceKey, when set, is served at
+	// /.well-known/wecomply-evidence.pub (the PEM of the key evidence packs
+	// are signed with, for examiners); nil answers that route 404.
+	EvidenceKey []byte
 	// BaselineRoute adds Path+"/baseline" per receiver: verify, decrypt
 	// and decode, persist nothing. For load tests only.
 	BaselineRoute bool
@@ -70,6 +74,9 @@ type Options struct {
 	Registerer    prometheus.Registerer
 	Gatherer      prometheus.Gatherer
 }
+
+// EvidenceKeyPath is where the evidence packs' public key is served.
+const EvidenceKeyPath = "/.well-known/wecomply-evidence.pub"
 
 // New builds the Gin engine with every route.
 func New(o Options) (*gin.Engine, error) {
@@ -121,6 +128,11 @@ func New(o Options) (*gin.Engine, error) {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "store": "ok"})
 	})
+	if o.EvidenceKey != nil {
+		r.GET(EvidenceKeyPath, func(c *gin.Context) {
+			c.Data(http.StatusOK, "application/x-pem-file", o.EvidenceKey)
+		})
+	}
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
