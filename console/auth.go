@@ -1,6 +1,8 @@
 package console
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -10,6 +12,12 @@ import (
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 )
+
+// userGetter is the part of the wecom Client that reads a member
+// (user/get), for the name shown in the console.
+type userGetter interface {
+	GetUser(ctx context.Context, userID string) (*wecom.User, error)
+}
 
 var errTooManySignIns = errors.New("console: too many sign-ins under way")
 
@@ -89,11 +97,20 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request, _ *session
 	name := who.UserID
 	var tags []int64
 	if p, err := s.o.Store.GetPerson(ctx, who.UserID); err == nil {
-		name, tags = p.Name, p.Tags
+		name, tags = cmp.Or(p.Name, name), p.Tags
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.o.Logger.Error("console: sign-in: read person", "err", err)
 		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
 		return
+	}
+	if name == who.UserID {
+		// The store may know a member without their name (user/list_id
+		// has none): ask WeCom, if the sign-in client can.
+		if u, ok := s.o.SignIn.(userGetter); ok {
+			if m, err := u.GetUser(ctx, who.UserID); err == nil && m.Name != "" {
+				name = m.Name
+			}
+		}
 	}
 	role := s.o.Roles.of(who.UserID, tags)
 	if role == NoRole {
