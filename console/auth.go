@@ -104,13 +104,7 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request, _ *session
 		return
 	}
 	if name == who.UserID {
-		// The store may know a member without their name (user/list_id
-		// has none): ask WeCom, if the sign-in client can.
-		if u, ok := s.o.SignIn.(userGetter); ok {
-			if m, err := u.GetUser(ctx, who.UserID); err == nil && m.Name != "" {
-				name = m.Name
-			}
-		}
+		name = cmp.Or(s.memberName(r, who.UserID), name)
 	}
 	role := s.o.Roles.of(who.UserID, tags)
 	if role == NoRole {

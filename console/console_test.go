@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -398,6 +399,41 @@ func TestMessagesCoverTemplates(t *testing.T) {
 		"role_viewer", "role_officer", "role_admin", "signin_err_state", "signin_err_code", "signin_err_no_role", "signin_err_not_member", "signin_err_refused"} {
 		if _, ok := messages[prefix]; !ok {
 			t.Errorf("no text %q", prefix)
+		}
+	}
+}
+
+// deptNames names departments for the dashboard.
+type deptNames map[int64]string
+
+func (d deptNames) DepartmentNames(context.Context) (map[int64]string, error) { return d, nil }
+
+// TestDashboardFigures: coverage counts acknowledged over owed, the
+// overdue chart counts by department with names, and the trend ends at
+// today's acknowledgements.
+func TestDashboardFigures(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Departments = deptNames{1: "总部", 7: "合规与法务部"} })
+	ctx := context.Background()
+	now := e.clk.Now()
+	for _, u := range []string{"zhangsan", "lisi", "wangfang", "chenjing"} {
+		o := obligation(u, now.AddDate(0, 0, -10))
+		if u != "chenjing" {
+			o.Status = policy.Overdue
+		}
+		if _, err := e.st.CreateObligation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.st.Attest(ctx, policy.Attestation{UserID: "chenjing", NoticeID: "archive", Version: 2, ContentHash: "h", Channel: policy.ChannelCard,
+		ReceivedAt: now.Add(-time.Hour), DedupKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := e.signIn("wangfang", "oauth")
+	_, body := e.get(b, "/console/")
+	body = html.UnescapeString(body)
+	for _, want := range []string{"25.0%</b> (1/4)", "逾期 3", ">总部</text>", ">合规与法务部</text>", "12-05: 1/4"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
 		}
 	}
 }

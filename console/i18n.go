@@ -49,6 +49,8 @@ var messages = map[string][2]string{
 	"failures":              {"失败", "failed"},
 	"no_notices":            {"没有配置告知。", "No notices are configured."},
 	"overdue_by_dept":       {"各部门逾期数", "Overdue by department"},
+	"in_force":              {"生效中", "In force"},
+	"no_overdue":            {"没有逾期", "Nobody is overdue"},
 	"consent_coverage":      {"客户存档同意情况", "Customers' archiving consent"},
 	"job_runs":              {"定时任务运行", "Job runs"},
 	"job":                   {"任务", "Job"},

@@ -98,9 +98,20 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	s.render(w, r, sess, "dashboard", map[string]any{
 		"Notices": stats, "Depts": barChart(bars), "Consent": consent,
-		"ConsentChart": barChart([]bar{{Label: "agreed", Value: consent[policy.ConsentAgreed]}, {Label: "disagreed", Value: consent[policy.ConsentDisagreed]}, {Label: "unknown", Value: consent[policy.ConsentUnknown]}}),
-		"Jobs":         jobs,
+		"ConsentChart": s.consentChart(r, consent), "NoOverdue": len(depts) == 0,
+		"Jobs": jobs,
 	})
+}
+
+// consentChart draws the consents by status, labelled in the page's
+// language.
+func (s *Server) consentChart(r *http.Request, counts map[policy.ConsentStatus]int) chart {
+	lang := s.lang(r)
+	var bars []bar
+	for _, st := range []policy.ConsentStatus{policy.ConsentAgreed, policy.ConsentDisagreed, policy.ConsentUnknown} {
+		bars = append(bars, bar{Label: text(lang, "consent_"+string(st)), Value: counts[st]})
+	}
+	return barChart(bars)
 }
 
 // ackTrend counts, for each of the last days days (in the console's
@@ -288,6 +299,9 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request, sess *session) {
 	if !known {
 		p = policy.Person{UserID: id}
 	}
+	if p.Name == "" {
+		p.Name = s.memberName(r, id)
+	}
 	obligations, _, err := s.o.Store.ListObligations(ctx, store.ObligationFilter{UserID: id}, store.Page{Limit: 1000})
 	if err != nil {
 		s.internal(w, r, sess, "obligations", err)
@@ -369,3 +383,17 @@ func cmpTime(ts ...time.Time) time.Time {
 }
 
 func urlPath(s string) string { return strings.ReplaceAll(urlQuery(s), "+", "%20") }
+
+// memberName asks WeCom for a member's name when the store has none
+// (members reconciled from user/list_id have none); "" if it cannot.
+func (s *Server) memberName(r *http.Request, userID string) string {
+	u, ok := s.o.SignIn.(userGetter)
+	if !ok {
+		return ""
+	}
+	m, err := u.GetUser(r.Context(), userID)
+	if err != nil {
+		return ""
+	}
+	return m.Name
+}
