@@ -253,6 +253,7 @@ func (s *Server) register() {
 	s.handle(post, Prefix+"deadletters/{id}/retry", Officer, false, s.retryDeadLetter)
 	s.handle(get, Prefix+"audit", Viewer, false, s.audit)
 	s.handle(get, Prefix+"audit/verify", Viewer, false, s.verifyAudit)
+	s.handle(get, Prefix+"audit/export", Officer, false, s.auditExport)
 	s.handle(get, Prefix+"archive", Viewer, false, s.archiveSearch)
 	s.handle(get, Prefix+"archive/conversation", Viewer, false, s.conversation)
 	s.handle(get, Prefix+"evidence/person/{id}", Officer, false, s.personPack)

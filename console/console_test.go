@@ -227,7 +227,7 @@ func TestPostsNeedCSRFAndRole(t *testing.T) {
 				t.Errorf("viewer POST %s: %d, want 403", path, resp.StatusCode)
 			}
 		}
-		for _, path := range []string{"/console/evidence/person/zhangsan", "/console/evidence/notice/archive/1"} {
+		for _, path := range []string{"/console/evidence/person/zhangsan", "/console/evidence/notice/archive/1", "/console/audit/export"} {
 			if resp, _ := e.get(b, path); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("viewer GET %s: %d, want 403", path, resp.StatusCode)
 			}

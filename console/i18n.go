@@ -49,6 +49,7 @@ var messages = map[string][2]string{
 	"failures":              {"失败", "failed"},
 	"no_notices":            {"没有配置告知。", "No notices are configured."},
 	"overdue_by_dept":       {"各部门逾期数", "Overdue by department"},
+	"export_csv":            {"导出 CSV（Excel 可直接打开）", "Export as CSV (opens in Excel)"},
 	"in_force":              {"生效中", "In force"},
 	"no_overdue":            {"没有逾期", "Nobody is overdue"},
 	"consent_coverage":      {"客户存档同意情况", "Customers' archiving consent"},

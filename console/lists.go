@@ -2,7 +2,9 @@ package console
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,9 +40,8 @@ func (s *Server) obligations(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.internal(w, r, sess, "audit view", err)
 		return
 	}
-	s.render(w, r, sess, "obligations", map[string]any{"Items": items, "Next": next, "Filter": f, "Version": q.Get("version"),
-		"Statuses": []policy.ObligationStatus{policy.Pending, policy.Overdue, policy.Acknowledged, policy.Superseded, policy.Cancelled},
-		"More":     "&notice=" + urlQuery(f.NoticeID) + "&version=" + urlQuery(q.Get("version")) + "&status=" + urlQuery(string(f.Status)) + "&user=" + urlQuery(f.UserID)})
+	s.render(w, r, sess, "obligations", map[string]any{"Items": items, "NextURL": nextURL(r, "cursor", next), "Filter": f, "Version": q.Get("version"),
+		"Statuses": []policy.ObligationStatus{policy.Pending, policy.Overdue, policy.Acknowledged, policy.Superseded, policy.Cancelled}})
 }
 
 // consents lists customers' archiving consents, filtered, a page at a
@@ -61,9 +62,8 @@ func (s *Server) consents(w http.ResponseWriter, r *http.Request, sess *session)
 		s.internal(w, r, sess, "audit view", err)
 		return
 	}
-	s.render(w, r, sess, "consents", map[string]any{"Items": items, "Next": next, "Filter": f,
-		"Statuses": []policy.ConsentStatus{policy.ConsentAgreed, policy.ConsentDisagreed, policy.ConsentUnknown},
-		"More":     "&status=" + urlQuery(string(f.Status)) + "&user=" + urlQuery(f.UserID)})
+	s.render(w, r, sess, "consents", map[string]any{"Items": items, "NextURL": nextURL(r, "cursor", next), "Filter": f,
+		"Statuses": []policy.ConsentStatus{policy.ConsentAgreed, policy.ConsentDisagreed, policy.ConsentUnknown}})
 }
 
 // deadLetters lists the events that exhausted their retries.
@@ -82,7 +82,7 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.internal(w, r, sess, "audit view", err)
 		return
 	}
-	s.render(w, r, sess, "deadletters", map[string]any{"Items": items, "Next": next, "CSRF": sess.CSRF, "Done": q.Get("retried")})
+	s.render(w, r, sess, "deadletters", map[string]any{"Items": items, "NextURL": nextURL(r, "cursor", next), "CSRF": sess.CSRF, "Done": q.Get("retried")})
 }
 
 // retryDeadLetter queues a dead letter again (officer), audited first.
@@ -162,7 +162,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, sess *session) {
 	if hi > 1 {
 		next = strconv.FormatUint(hi, 10)
 	}
-	s.render(w, r, sess, "audit", map[string]any{"Entries": out, "Kind": kind, "Subject": subject, "Next": next})
+	s.render(w, r, sess, "audit", map[string]any{"Entries": out, "Kind": kind, "Subject": subject, "NextURL": nextURL(r, "before", next)})
 }
 
 // lastAuditSeq finds the newest entry's Seq with O(log n) reads of one
@@ -242,9 +242,7 @@ func (s *Server) archiveSearch(w http.ResponseWriter, r *http.Request, sess *ses
 		s.internal(w, r, sess, "archive search", err)
 		return
 	}
-	data["Results"], data["Next"] = res, next
-	data["More"] = "&go=1&q=" + urlQuery(sq.Text) + "&user=" + urlQuery(sq.User) + "&customer=" + urlQuery(sq.Customer) +
-		"&from=" + urlQuery(q.Get("from")) + "&to=" + urlQuery(q.Get("to"))
+	data["Results"], data["NextURL"] = res, nextURL(r, "cursor", next)
 	s.render(w, r, sess, "archive", data)
 }
 
@@ -275,7 +273,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, sess *sess
 		s.internal(w, r, sess, "archive conversation", err)
 		return
 	}
-	s.render(w, r, sess, "conversation", map[string]any{"Conversation": c, "Results": res, "Next": next})
+	s.render(w, r, sess, "conversation", map[string]any{"Conversation": c, "Results": res, "NextURL": nextURL(r, "cursor", next)})
 }
 
 // personPack and noticePack download an evidence pack (officer). The
@@ -331,4 +329,54 @@ func filterOf(q map[string][]string, keys ...string) map[string]string {
 		}
 	}
 	return out
+}
+
+// maxExport bounds the entries one audit export writes.
+const maxExport = 1_000_000
+
+// AuditExport is the audit entry kind of a console export.
+const AuditExport = "console.export"
+
+// auditExport downloads the audit log, oldest first, filtered like the
+// page, as CSV for Excel (UTF-8 with a BOM; times in the console's zone
+// with their offset, and UTC beside them, so no one guesses the zone).
+// Officers only; the export itself is audited first.
+func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	kind, subject := strings.TrimSpace(q.Get("kind")), strings.TrimSpace(q.Get("subject"))
+	if err := s.auditView(r, sess, "audit_export", subject, filterOf(q, "kind", "subject")); err != nil {
+		s.internal(w, r, sess, "audit export", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="wecomply-audit-`+s.o.Now().In(s.o.Location).Format("20060102-150405")+`.csv"`)
+	cw := csv.NewWriter(w)
+	io.WriteString(w, "\ufeff") //nolint:errcheck // a failed write shows in cw.Error
+	zoneCol := "time (" + s.zone + ")"
+	cw.Write([]string{"seq", zoneCol, "time (UTC)", "kind", "subject", "data", "hash", "prev_hash"}) //nolint:errcheck // see cw.Error
+	after, written := uint64(0), 0
+	for written < maxExport {
+		batch, err := s.o.Store.ListAudit(ctx, after, 1000)
+		if err != nil {
+			s.o.Logger.Error("console: audit export", "err", err, "user", sess.UserID)
+			return // the download is cut short; the browser shows it failed
+		}
+		for _, e := range batch {
+			after = e.Seq
+			if (kind != "" && !strings.HasPrefix(e.Kind, kind)) || (subject != "" && e.Subject != subject) {
+				continue
+			}
+			cw.Write([]string{strconv.FormatUint(e.Seq, 10), e.At.In(s.o.Location).Format("2006-01-02 15:04:05 -07:00"), //nolint:errcheck // see cw.Error
+				e.At.UTC().Format(time.RFC3339Nano), e.Kind, e.Subject, string(e.Data), e.Hash, e.PrevHash})
+			written++
+		}
+		if len(batch) < 1000 {
+			break
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		s.o.Logger.Warn("console: audit export write", "err", err)
+	}
 }

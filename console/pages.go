@@ -273,7 +273,7 @@ func (s *Server) people(w http.ResponseWriter, r *http.Request, sess *session) {
 		}
 		rows[i] = row{Person: p, Depts: strings.Join(ds, ", ")}
 	}
-	s.render(w, r, sess, "people", map[string]any{"People": rows, "Next": next})
+	s.render(w, r, sess, "people", map[string]any{"People": rows, "NextURL": nextURL(r, "cursor", next)})
 }
 
 // timelineItem is one thing that happened to a person.

@@ -56,7 +56,6 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"q": url.QueryEscape,
 }
 
 // view is what every page's template gets.
@@ -201,3 +200,14 @@ func randomID() string {
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// nextURL is the link to the next page of a listing: the request's
+// query with key set to cursor; "" when there is no next page.
+func nextURL(r *http.Request, key, cursor string) template.URL {
+	if cursor == "" {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set(key, cursor)
+	return template.URL(r.URL.Path + "?" + q.Encode())
+}

@@ -1,0 +1,202 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"html"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
+)
+
+// nextLink is the page's "next page" link, "" on the last page.
+func nextLink(body string) string {
+	m := regexp.MustCompile(`id="next" href="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// TestListsPage: following "next" walks every matching row once, the
+// filter kept on every page; the audit log pages newest first.
+func TestListsPage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := e.clk.Now()
+	const n = 120
+	for i := range n {
+		o := obligation(fmt.Sprintf("u%03d", i), now)
+		if i%2 == 1 {
+			o.Status = policy.Overdue
+		}
+		if _, err := e.st.CreateObligation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if _, err := e.st.AppendAudit(ctx, store.AuditEntry{ID: fmt.Sprintf("t%d", i), At: now, Kind: "test.entry", Subject: strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _, _ := e.signIn("lisi", "oauth")
+
+	t.Run("obligations, overdue only", func(t *testing.T) {
+		seen := map[string]bool{}
+		re := regexp.MustCompile(`<td><a href="/console/people/(u\d+)">`)
+		path, pages := "/console/obligations?status=overdue", 0
+		for path != "" {
+			_, body := e.get(b, path)
+			pages++
+			for _, m := range re.FindAllStringSubmatch(body, -1) {
+				if seen[m[1]] {
+					t.Errorf("%s shown twice", m[1])
+				}
+				seen[m[1]] = true
+				if i, _ := strconv.Atoi(m[1][1:]); i%2 == 0 {
+					t.Errorf("%s is pending, shown under overdue", m[1])
+				}
+			}
+			path = nextLink(body)
+		}
+		if len(seen) != n/2 || pages != 2 {
+			t.Errorf("%d rows over %d pages, want %d over 2", len(seen), pages, n/2)
+		}
+	})
+	t.Run("audit log, newest first", func(t *testing.T) {
+		re := regexp.MustCompile(`<td>test.entry</td><td>(\d+)</td>`)
+		var got []int
+		path := "/console/audit?kind=test."
+		for path != "" {
+			_, body := e.get(b, path)
+			for _, m := range re.FindAllStringSubmatch(body, -1) {
+				i, _ := strconv.Atoi(m[1])
+				got = append(got, i)
+			}
+			path = nextLink(body)
+		}
+		if len(got) != n {
+			t.Fatalf("%d entries, want %d", len(got), n)
+		}
+		for i, v := range got {
+			if v != n-1-i {
+				t.Fatalf("entry %d is subject %d, want %d (newest first)", i, v, n-1-i)
+			}
+		}
+	})
+}
+
+// TestLastAuditSeq finds the head of logs of many lengths.
+func TestLastAuditSeq(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	for i := 1; i <= 70; i++ {
+		if _, err := e.st.AppendAudit(ctx, store.AuditEntry{ID: strconv.Itoa(i), At: e.clk.Now(), Kind: "k"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := lastAuditSeq(r, e.st); err != nil || got != uint64(i) {
+			t.Fatalf("after %d appends: %d, %v", i, got, err)
+		}
+	}
+}
+
+// TestAuditExport: officers get the filtered log as CSV for Excel: a
+// BOM, times in the console's zone saying so, and UTC beside them.
+func TestAuditExport(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 5, 3, 29, 54, 0, time.UTC)
+	for i, kind := range []string{"hold.create", "decision", "hold.release"} {
+		if _, err := e.st.AppendAudit(ctx, store.AuditEntry{ID: strconv.Itoa(i), At: at, Kind: kind, Subject: "zhangsan"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _, _ := e.signIn("wangfang", "oauth")
+	resp, body := e.get(b, "/console/audit/export?kind=hold.")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeff") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || rows[0][1] != "time (Asia/Shanghai)" || rows[1][1] != "2026-12-05 11:29:54 +08:00" || rows[1][2] != "2026-12-05T03:29:54Z" ||
+		rows[1][3] != "hold.create" || rows[2][3] != "hold.release" {
+		t.Errorf("rows = %q", rows)
+	}
+	if !strings.Contains(auditKinds(t, e), AuditView) {
+		t.Error("the export is not audited")
+	}
+}
+
+// TestEvidenceDownload: officers download a pack through the evidence
+// maker, named for its subject; with no maker there is no button and no
+// pack.
+func TestEvidenceDownload(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Evidence = stubEvidence{} })
+	if _, err := e.st.CreateObligation(context.Background(), obligation("zhangsan", e.clk.Now())); err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := e.signIn("wangfang", "oauth")
+	for _, tt := range []struct{ path, body, file string }{
+		{"/console/evidence/person/zhangsan", "PK person zhangsan by wangfang", "evidence-person-zhangsan.zip"},
+		{"/console/evidence/notice/archive/2", "PK notice archive:v2 by wangfang", "evidence-notice-archive-v2.zip"},
+	} {
+		resp, body := e.get(b, tt.path)
+		if resp.StatusCode != http.StatusOK || body != tt.body || !strings.Contains(resp.Header.Get("Content-Disposition"), tt.file) {
+			t.Errorf("GET %s: %d %q %q", tt.path, resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+		}
+	}
+	if _, body := e.get(b, "/console/people/zhangsan"); !strings.Contains(body, `id="evidence-person"`) {
+		t.Error("an officer sees no evidence download on a person's page")
+	}
+
+	off := newEnv(t)
+	b, _, _ = off.signIn("wangfang", "oauth")
+	if resp, _ := off.get(b, "/console/evidence/person/zhangsan"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("evidence without a maker: %d, want 404", resp.StatusCode)
+	}
+	if _, body := off.get(b, "/console/notices/archive/2"); strings.Contains(body, "evidence-notice") {
+		t.Error("a download button without an evidence maker")
+	}
+}
+
+// TestNoticeTextsByHash: the notice page shows the exact text each
+// person was sent, found by the content hash of their delivery.
+func TestNoticeTextsByHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := e.clk.Now()
+	o := obligation("zhangsan", now)
+	if _, err := e.st.CreateObligation(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := e.con.o.Render(e.notes[1], "zh-CN", o.DueAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.PutSendResults(ctx, []store.RecipientResult{
+		{NoticeKey: "archive:v2", UserID: "zhangsan", ContentHash: sent.Hash(), Status: store.StatusSent, At: now},
+		{NoticeKey: "archive:v2", UserID: "lisi", ContentHash: "not-a-rendering", Status: store.StatusSent, At: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := e.signIn("wangfang", "oauth")
+	_, body := e.get(b, "/console/notices/archive/2")
+	body = html.UnescapeString(body)
+	want := "zh-CN · 截止 2026-12-12 · <span class=\"hash\">" + sent.Hash() + "</span> · 使用此哈希的送达 1"
+	if !strings.Contains(body, want) || !strings.Contains(body, "请于 2026-12-12 前阅读并确认") {
+		t.Errorf("notice page lacks the sent text %q:\n%s", want, body)
+	}
+	if !strings.Contains(body, "配置已更改？）: 1") {
+		t.Error("the delivery whose hash matches no rendering is not counted")
+	}
+}
