@@ -20,17 +20,7 @@ func TestConsoleProblemsNameTheKey(t *testing.T) {
 		{"bad oauth origin", "", "oauth_base_url = \"open.weixin.qq.com\"", "console.oauth_base_url", "http(s) origin"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte(minimal+"[console]\n"+tt.extra+"\n"), nil)
-			var cerr *Error
-			if !errors.As(err, &cerr) {
-				t.Fatalf("Parse: got %v, want *config.Error", err)
-			}
-			for _, p := range cerr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
-					return
-				}
-			}
-			t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, tt.key, tt.want)
+			wantProblem(t, minimal+"[console]\n"+tt.extra+"\n", tt.key, tt.want)
 		})
 	}
 	t.Run("loopback http and a tag are fine", func(t *testing.T) {
@@ -44,4 +34,21 @@ func TestConsoleProblemsNameTheKey(t *testing.T) {
 			t.Errorf("console = %+v", cfg.Console)
 		}
 	})
+}
+
+// wantProblem parses src and requires a problem of key whose reason
+// contains want.
+func wantProblem(t *testing.T, src, key, want string) {
+	t.Helper()
+	_, err := Parse("t.toml", []byte(src), nil)
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("Parse: got %v, want *config.Error", err)
+	}
+	for _, p := range cerr.Problems {
+		if p.Key == key && strings.Contains(p.Reason, want) {
+			return
+		}
+	}
+	t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, key, want)
 }

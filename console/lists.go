@@ -28,12 +28,7 @@ func (s *Server) obligations(w http.ResponseWriter, r *http.Request, sess *sessi
 		f.Version = n
 	}
 	items, next, err := s.o.Store.ListObligations(r.Context(), f, store.Page{Cursor: q.Get("cursor"), Limit: pageSize})
-	if errors.Is(err, store.ErrInvalidCursor) {
-		s.fail(w, r, sess, http.StatusBadRequest, "err_cursor")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, sess, "list obligations", err)
+	if s.listFailed(w, r, sess, "list obligations", err) {
 		return
 	}
 	if err := s.auditView(r, sess, "obligations", f.UserID, filterOf(q, "notice", "version", "status", "user", "cursor")); err != nil {
@@ -50,12 +45,7 @@ func (s *Server) consents(w http.ResponseWriter, r *http.Request, sess *session)
 	q := r.URL.Query()
 	f := store.ConsentFilter{Status: policy.ConsentStatus(q.Get("status")), UserID: strings.TrimSpace(q.Get("user"))}
 	items, next, err := s.o.Store.ListConsents(r.Context(), f, store.Page{Cursor: q.Get("cursor"), Limit: pageSize})
-	if errors.Is(err, store.ErrInvalidCursor) {
-		s.fail(w, r, sess, http.StatusBadRequest, "err_cursor")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, sess, "list consents", err)
+	if s.listFailed(w, r, sess, "list consents", err) {
 		return
 	}
 	if err := s.auditView(r, sess, "consents", f.UserID, filterOf(q, "status", "user", "cursor")); err != nil {
@@ -70,12 +60,7 @@ func (s *Server) consents(w http.ResponseWriter, r *http.Request, sess *session)
 func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
 	items, next, err := s.o.Store.ListDeadLetters(r.Context(), store.Page{Cursor: q.Get("cursor"), Limit: pageSize})
-	if errors.Is(err, store.ErrInvalidCursor) {
-		s.fail(w, r, sess, http.StatusBadRequest, "err_cursor")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, sess, "list dead letters", err)
+	if s.listFailed(w, r, sess, "list dead letters", err) {
 		return
 	}
 	if err := s.auditView(r, sess, "deadletters", "", filterOf(q, "cursor")); err != nil {

@@ -248,12 +248,7 @@ func (s *Server) people(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	items, next, err := s.o.Store.ListPeople(r.Context(), store.Page{Cursor: q.Get("cursor"), Limit: pageSize})
-	if errors.Is(err, store.ErrInvalidCursor) {
-		s.fail(w, r, sess, http.StatusBadRequest, "err_cursor")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, sess, "list people", err)
+	if s.listFailed(w, r, sess, "list people", err) {
 		return
 	}
 	if err := s.auditView(r, sess, "people", "", map[string]string{"cursor": q.Get("cursor")}); err != nil {

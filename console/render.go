@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -146,6 +147,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, sta
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, sess *session, op string, err error) {
 	s.o.Logger.Error("console: "+op, "err", err, "user", sess.UserID)
 	s.fail(w, r, sess, http.StatusInternalServerError, "err_internal")
+}
+
+// listFailed answers a listing's error, if any: 400 for a cursor that
+// is not one of the listing's, 500 for anything else.
+func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, sess *session, op string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrInvalidCursor):
+		s.fail(w, r, sess, http.StatusBadRequest, "err_cursor")
+	default:
+		s.internal(w, r, sess, op, err)
+	}
+	return true
 }
 
 // viewAudit is the data of a console.view audit entry: who looked at
