@@ -258,4 +258,8 @@ func (s *Server) register() {
 	s.handle(get, Prefix+"archive/conversation", Viewer, false, s.conversation)
 	s.handle(get, Prefix+"evidence/person/{id}", Officer, false, s.personPack)
 	s.handle(get, Prefix+"evidence/notice/{id}/{version}", Officer, false, s.noticePack)
+	// Anything else under the console: sign in first, then a 404.
+	s.handle(get, Prefix+"{rest...}", Viewer, false, func(w http.ResponseWriter, r *http.Request, sess *session) {
+		s.fail(w, r, sess, http.StatusNotFound, "err_no_page")
+	})
 }

@@ -24,7 +24,7 @@ import (
 func TestEveryRouteNeedsASession(t *testing.T) {
 	e := newEnv(t)
 	c := noFollow(e.browser())
-	fill := strings.NewReplacer("{$}", "", "{id}", "wangfang", "{version}", "1")
+	fill := strings.NewReplacer("{$}", "", "{id}", "wangfang", "{version}", "1", "{rest...}", "no/such/page")
 	n := 0
 	for _, rt := range e.con.Routes() {
 		if rt.Public {
@@ -370,6 +370,16 @@ func TestPagesRender(t *testing.T) {
 				t.Errorf("%s %s: %d, want 200 with %q\n%s", lang, tt.path, resp.StatusCode, tt.want, body)
 			}
 		}
+	}
+}
+
+// TestUnknownPage: a signed-in member gets a 404 page for a path the
+// console does not have.
+func TestUnknownPage(t *testing.T) {
+	e := newEnv(t)
+	b, _, _ := e.signIn("lisi", "oauth")
+	if resp, body := e.get(b, "/console/no/such/page"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "没有这个页面") {
+		t.Errorf("unknown page: %d\n%s", resp.StatusCode, body)
 	}
 }
 

@@ -42,6 +42,7 @@ var messages = map[string][2]string{
 	"err_no_hold":           {"没有这个保留。", "No such hold."},
 	"err_no_dead_letter":    {"没有这条死信。", "No such dead letter."},
 	"err_no_conversation":   {"会话存档未开启或未指定会话。", "The archive is off or no conversation was given."},
+	"err_no_page":           {"没有这个页面。", "No such page."},
 	"err_no_evidence":       {"证据包功能未开启。", "Evidence packs are not enabled."},
 	"coverage":              {"确认覆盖率", "Coverage"},
 	"trend_14":              {"近 14 天确认比例", "Share acknowledged, last 14 days"},
