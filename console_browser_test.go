@@ -142,6 +142,34 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("holds after releasing = %+v, %v", hs, err)
 	}
 
+	// The notice's exact text, by the content hash of what was sent.
+	do("open the notice", chromedp.Navigate(base+"notices/archive/1"), chromedp.WaitVisible(chromedp.CSS(".text")))
+	shot("07-notice-texts")
+
+	// The archive: the newest chats, then one conversation.
+	// (The sandbox adds demo chats as it starts; the puller stores them
+	// shortly after: reload until the search shows one.)
+	const chatLink = `a[href^="/console/archive/conversation"]`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		do("search the archive", chromedp.Navigate(base+"archive?go=1"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+chatLink+`') !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			shot("failed-archive")
+			t.Fatal("no archived chat in the console's archive search within 30s")
+		}
+		do("wait", chromedp.Sleep(500*time.Millisecond))
+	}
+	shot("08-archive-search")
+	do("open a conversation", chromedp.Click(chromedp.CSS(chatLink)), chromedp.WaitVisible(chromedp.CSS("table td")))
+	shot("09-archive-conversation")
+
 	// English, remembered on the next page.
 	do("switch to English", chromedp.Click(chromedp.CSS("#lang-en")), chromedp.WaitVisible(chromedp.CSS("#lang-zh")),
 		chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS(".notice-coverage svg")))
@@ -151,7 +179,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if zone := text("#zone"); !strings.Contains(zone, "All times are in Asia/Shanghai") {
 		t.Errorf("zone line in English: %q", zone)
 	}
-	shot("07-dashboard-en")
+	shot("10-dashboard-en")
 
 	es, err := sb.app.store.ListAudit(context.Background(), 0, 10000)
 	if err != nil {

@@ -51,6 +51,8 @@ var messages = map[string][2]string{
 	"no_notices":            {"没有配置告知。", "No notices are configured."},
 	"overdue_by_dept":       {"各部门逾期数", "Overdue by department"},
 	"export_csv":            {"导出 CSV（Excel 可直接打开）", "Export as CSV (opens in Excel)"},
+	"withheld":              {"内容未保存", "content not kept"},
+	"recalled":              {"已撤回", "recalled"},
 	"in_force":              {"生效中", "In force"},
 	"no_overdue":            {"没有逾期", "Nobody is overdue"},
 	"consent_coverage":      {"客户存档同意情况", "Customers' archiving consent"},
