@@ -130,6 +130,7 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, why string
 // signOut ends the session.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.sessions.drop(sess.id)
+	s.auditAction(r, sess, "console.signout", sess.UserID, map[string]any{})
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/embedded"
 	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
@@ -53,7 +54,7 @@ func newEnv(t testing.TB, mutate ...func(*Options)) *env {
 		{UserID: "lisi", Name: "李四", Departments: []int64{1}, DepartmentPath: []int64{1}, Active: true},
 		{UserID: "zhangsan", Name: "张三", Departments: []int64{1}, DepartmentPath: []int64{1}, Active: true},
 	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "w.db"), embedded.Options{Now: clk.Now})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "w.db"), embedded.Options{Now: clk.Now, Queue: store.QueueOptions{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,3 +200,46 @@ func TestNoticeTextsByHash(t *testing.T) {
 		t.Error("the delivery whose hash matches no rendering is not counted")
 	}
 }
+
+// TestDeadLetterRetry: an officer queues a dead letter again from its
+// page; the retry is audited with who asked.
+func TestDeadLetterRetry(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.st.Enqueue(ctx, store.Event{DedupKey: "d1", Kind: "text", Receiver: "/wecom/callback", ReceivedAt: e.clk.Now(), Payload: []byte("<xml/>")}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.st.Claim(ctx, "test", 1, time.Second)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v, %v", ds, err)
+	}
+	if dead, err := e.st.Fail(ctx, ds[0].Receipt, "boom", 0); err != nil || !dead {
+		t.Fatalf("fail: dead %v, %v", dead, err)
+	}
+	b, _, _ := e.signIn("wangfang", "oauth")
+	_, body := e.get(b, "/console/deadletters")
+	if !strings.Contains(body, ds[0].ID) || !strings.Contains(body, "boom") {
+		t.Fatalf("dead letters page lacks %s:\n%s", ds[0].ID, body)
+	}
+	resp, err := noFollow(b).PostForm(e.srv.URL+"/console/deadletters/"+ds[0].ID+"/retry", map[string][]string{"csrf": {e.csrf(b)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retry: %d", resp.StatusCode)
+	}
+	if dl, _, _ := e.st.ListDeadLetters(ctx, store.Page{}); len(dl) != 0 {
+		t.Errorf("dead letters after retry: %v", dl)
+	}
+	es, _ := e.st.ListAudit(ctx, 0, 1000)
+	found := false
+	for _, x := range es {
+		if x.Kind == "dead_letter.retry" && strings.Contains(string(x.Data), `"actor":"wangfang"`) && strings.Contains(string(x.Data), `"via":"console"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no dead_letter.retry entry by wangfang via console in %s", auditKinds(t, e))
+	}
+}
