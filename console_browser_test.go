@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +145,12 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The notice's exact text, by the content hash of what was sent.
 	do("open the notice", chromedp.Navigate(base+"notices/archive/1"), chromedp.WaitVisible(chromedp.CSS(".text")))
+	// Every delivery's content hash is that of a text rendered again from
+	// the processor's card data: the texts shown are the texts sent.
+	want := fmt.Sprintf("使用此哈希的送达 %d", len(sb.org.Audience(sb.policy)))
+	if texts := text("main"); !strings.Contains(texts, want) {
+		t.Errorf("the notice page does not find the sent text by its hash (%q):\n%s", want, texts)
+	}
 	shot("07-notice-texts")
 
 	// The archive: the newest chats, then one conversation.

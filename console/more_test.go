@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -241,5 +242,31 @@ func TestDeadLetterRetry(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no dead_letter.retry entry by wangfang via console in %s", auditKinds(t, e))
+	}
+}
+
+// TestSignOut ends the session on the server: the old cookie no longer
+// opens anything, and the sign-out is audited.
+func TestSignOut(t *testing.T) {
+	e := newEnv(t)
+	b, _, _ := e.signIn("wangfang", "oauth")
+	c := noFollow(b)
+	u, _ := url.Parse(e.srv.URL + "/console/")
+	old := b.Jar.Cookies(u)
+	resp, err := c.PostForm(e.srv.URL+"/console/signout", url.Values{"csrf": {e.csrf(b)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin" {
+		t.Fatalf("sign out: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	replay := noFollow(e.browser())
+	replay.Jar.SetCookies(u, old)
+	if resp, _ := e.get(replay, "/console/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the signed-out session's cookie still opens the console: %d", resp.StatusCode)
+	}
+	if !strings.Contains(auditKinds(t, e), "console.signout") {
+		t.Error("the sign-out is not audited")
 	}
 }
