@@ -126,6 +126,22 @@ func TestSignInPages(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a typed UserID", func(t *testing.T) {
+		f := newFake(t)
+		resp, err := noRedirect.PostForm(web(f, "s"), url.Values{"userid_typed": {" zhaoliu "}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || resp.StatusCode != http.StatusFound {
+			t.Fatalf("status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		m := f.get("app", "auth/getuserinfo", url.Values{"code": {loc.Query().Get("code")}})
+		if m["userid"] != "zhaoliu" {
+			t.Errorf("userid = %v, want zhaoliu", m["userid"])
+		}
+	})
 	t.Run("the picker lists active members", func(t *testing.T) {
 		f := newFake(t)
 		resp, err := noRedirect.Get(strings.TrimSuffix(oauth(f, "s"), "#wechat_redirect"))
