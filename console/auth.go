@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,8 +149,15 @@ func (s *Server) switchLang(w http.ResponseWriter, r *http.Request, _ *session) 
 
 // safeNext keeps a redirect target inside the console.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, Prefix) || strings.ContainsAny(next, "\\\r\n") {
 		return Prefix
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return Prefix
+	}
+	if p := path.Clean(u.Path); p != strings.TrimSuffix(Prefix, "/") && !strings.HasPrefix(p, Prefix) {
+		return Prefix // "/console/../x" resolves outside
 	}
 	return next
 }
