@@ -270,3 +270,46 @@ func TestSignOut(t *testing.T) {
 		t.Error("the sign-out is not audited")
 	}
 }
+
+// TestPlaceHoldFields: a bad field sends the officer back to the form
+// naming it; days sets when the hold ends.
+func TestPlaceHoldFields(t *testing.T) {
+	tests := []struct {
+		name      string
+		form      url.Values
+		wantField string // "" for a hold placed
+		wantEnds  time.Duration
+	}{
+		{"until released", url.Values{"subject": {"zhangsan"}, "reason": {"案件 1"}}, "", 0},
+		{"thirty days", url.Values{"subject": {"zhangsan"}, "reason": {"案件 1"}, "days": {"30"}}, "", 30 * 24 * time.Hour},
+		{"days not a number", url.Values{"subject": {"zhangsan"}, "reason": {"案件 1"}, "days": {"abc"}}, "days", 0},
+		{"no reason", url.Values{"subject": {"zhangsan"}}, "reason", 0},
+		{"no subject", url.Values{"reason": {"案件 1"}}, "subject", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			b, _, _ := e.signIn("wangfang", "oauth")
+			tt.form.Set("csrf", e.csrf(b))
+			resp, err := noFollow(b).PostForm(e.srv.URL+"/console/holds", tt.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			hs, _ := e.st.ListHolds(context.Background())
+			if tt.wantField != "" {
+				if loc == nil || loc.Query().Get("field") != tt.wantField || len(hs) != 0 {
+					t.Errorf("→ %q, holds %v; want back to the form naming %s", resp.Header.Get("Location"), hs, tt.wantField)
+				}
+				return
+			}
+			if len(hs) != 1 {
+				t.Fatalf("holds = %v (→ %q)", hs, resp.Header.Get("Location"))
+			}
+			if got := hs[0].ExpiresAt; (tt.wantEnds == 0) != got.IsZero() || (tt.wantEnds != 0 && got.Sub(e.clk.Now()) != tt.wantEnds) {
+				t.Errorf("expires at %v, want %v after now", got, tt.wantEnds)
+			}
+		})
+	}
+}
