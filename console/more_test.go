@@ -313,3 +313,31 @@ func TestPlaceHoldFields(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInReturnsToThePageAsked: a page opened without a session is
+// where the member lands after signing in through the sign-in page's
+// link.
+func TestSignInReturnsToThePageAsked(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.st.CreateObligation(context.Background(), obligation("zhangsan", e.clk.Now())); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	resp, body := e.get(b, "/console/people/zhangsan")
+	if resp.Request.URL.Path != "/console/signin" {
+		t.Fatalf("without a session: at %s", resp.Request.URL)
+	}
+	m := regexp.MustCompile(`id="signin-web" href="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no Web login link:\n%s", body)
+	}
+	resp, _ = e.get(b, html.UnescapeString(m[1]))
+	resp, err := b.PostForm(resp.Request.URL.String(), url.Values{"userid": {"wangfang"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/console/people/zhangsan" || resp.StatusCode != http.StatusOK {
+		t.Errorf("after signing in: %d at %s, want the person's page", resp.StatusCode, resp.Request.URL)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -377,7 +378,7 @@ func cmpTime(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-func urlPath(s string) string { return strings.ReplaceAll(urlQuery(s), "+", "%20") }
+func urlPath(s string) string { return url.PathEscape(s) }
 
 // memberName asks WeCom for a member's name when the store has none
 // (members reconciled from user/list_id have none); "" if it cannot.

@@ -44,7 +44,6 @@ func parsePages() (map[string]*template.Template, error) {
 }
 
 var funcs = template.FuncMap{
-	"add": func(a, b int) int { return a + b },
 	"pct": func(n, of int) string {
 		if of == 0 {
 			return "–"
