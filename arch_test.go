@@ -27,6 +27,7 @@ func TestImportRules(t *testing.T) {
 		"jobs":             {"store"},
 		"retention":        {"store"},
 		"handlers":         {"archive", "notify", "policy", "store", "wecom"},
+		"console":          {"archive", "policy", "store", "templates", "wecom"},
 		"archive":          {"blob", "policy", "store", "wecom"},
 		"archive/embedded": {"archive", "wecom"},
 		"archive/postgres": {"archive", "wecom"},

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/console"
 	"github.com/wecomply/wecomply/sandbox"
 	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
@@ -172,13 +173,19 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	if err != nil {
 		return nil, err
 	}
-	if sb.app, err = newApp(ctx, &cfg, sb.log, appOptions{Now: o.Now, ArchiveSource: source}); err != nil {
-		return nil, err
-	}
+	// Listen first: the console's base URL (where the fake WeCom sends
+	// the browser back after sign-in) is the address listened on.
 	if sb.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	sb.base = "http://" + dialable(sb.ln.Addr().String())
+	sandboxConsole(&cfg, sb.base, sb.fake.URL, sb.policy)
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, &config.Error{File: "sandbox", Problems: ps}
+	}
+	if sb.app, err = newApp(ctx, &cfg, sb.log, appOptions{Now: o.Now, ArchiveSource: source}); err != nil {
+		return nil, err
+	}
 
 	cipher, err := wecom.NewCipher(token, key, sandboxCorpID)
 	if err != nil {
@@ -195,6 +202,18 @@ func startSandbox(ctx context.Context, o sandboxOptions, stderr io.Writer) (_ *s
 	}
 	sb.app.handler = withSandboxPage(page, sb.app.handler)
 	return sb, nil
+}
+
+// sandboxConsole turns the officers' console on, signing in through the
+// fake WeCom: the demo compliance officers (王芳, 陈静) are officers,
+// the legal team (姜明) may view.
+func sandboxConsole(cfg *config.Config, base, fakeURL string, p sandbox.Policy) {
+	cfg.Console.Enabled = true
+	cfg.Console.BaseURL = base
+	cfg.Console.OAuthBaseURL = fakeURL
+	cfg.Console.LoginBaseURL = fakeURL
+	cfg.Console.Officers = slices.Clone(p.Officers)
+	cfg.Console.Viewers = []string{"jiangming"}
 }
 
 // clock is the sandbox's clock: opts.Now, or the wall clock.
@@ -294,6 +313,7 @@ func (sb *sandboxEnv) printIntro(w io.Writer) {
 the notice 《%s》 version %d (%s:v%d) is published to %s (%d people).
 
   Sandbox page:    %s%s
+  Console:         %s%s   (sign in "as 王芳", a compliance officer, on the fake WeCom's page)
   Callback URL:    %s%s   (Token and EncodingAESKey generated for this run)
   Admin token:     %s
   Event log:       curl -H 'Authorization: Bearer %s' '%s/api/v1/events?limit=10'
@@ -311,7 +331,7 @@ Ctrl-C stops the sandbox.
 
 `, sb.org.CorpName, len(sb.org.Departments), len(sb.org.People), len(sb.org.Customers),
 		p.Title, p.Version, p.NoticeID, p.Version, sb.org.DescribeAudience(p), len(sb.org.Audience(p)),
-		sb.base, sandbox.Prefix, sb.base, sandboxCallback, sb.adminToken, sb.adminToken, sb.base,
+		sb.base, sandbox.Prefix, sb.base, console.Prefix, sb.base, sandboxCallback, sb.adminToken, sb.adminToken, sb.base,
 		sb.adminToken, sb.base, sb.fake.URL, sandboxCorpID, sandboxAgentID, sb.dir, kept)
 }
 

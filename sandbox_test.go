@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
@@ -464,6 +465,9 @@ func TestSandboxCommand(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Errorf("data dir: %v", err)
 	}
+	if who := consoleSignIn(t, find("Console:"), "wangfang"); !strings.Contains(who, "王芳 (wangfang, 合规专员)") {
+		t.Errorf("signing in to the printed console URL as wangfang shows %q, want 王芳 as an officer", who)
+	}
 
 	cancel()
 	select {
@@ -502,4 +506,29 @@ func TestSandboxFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// consoleSignIn signs userID in to the console at consoleURL through the
+// fake WeCom's sign-in page, as a browser would, and returns the
+// "signed in as" line of the page it lands on.
+func consoleSignIn(t *testing.T, consoleURL, userID string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := b.Get(consoleURL + "auth/start?via=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = b.PostForm(resp.Request.URL.String(), url.Values{"userid": {userID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`id="who">([^<]*)<`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no signed-in member on %s:\n%s", resp.Request.URL, body)
+	}
+	return string(m[1])
 }

@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/console"
 	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/handlers"
 	"github.com/wecomply/wecomply/jobs"
@@ -126,6 +127,9 @@ type appOptions struct {
 	// archive.enabled is on (nil: the SDK; the sandbox and tests give
 	// the fake).
 	ArchiveSource wecom.ArchiveSource
+	// Evidence makes the console's evidence packs (nil: no download
+	// buttons).
+	Evidence console.EvidenceMaker
 }
 
 // newApp builds the app. opts.Now is the one "now" of every part that
@@ -184,11 +188,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
 	deps := jobDeps{cfg: cfg, store: st, archive: a.archive, log: log, now: now}
+	var client *wecom.Client
 	if cfg.WeCom.Secret == "" {
 		log.Warn("wecom.secret is not set: notices and the compliance policy are disabled (callbacks are still received and logged)")
 	} else {
-		client, err := newClient(cfg, st, log, now)
-		if err != nil {
+		if client, err = newClient(cfg, st, log, now); err != nil {
 			return nil, err
 		}
 		notifier, err := newNotifier(cfg, st, client, log, reg, now)
@@ -242,6 +246,26 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 	a.handler = engine
+	if cfg.Console.Enabled {
+		ev := opts.Evidence
+		if ev == nil && evidenceKey != nil {
+			var msgs evidence.Messages
+			if a.archive != nil {
+				msgs = a.archive.store
+			}
+			m, err := newEvidenceMaker(cfg, st, msgs, log, now)
+			if err != nil {
+				return nil, fmt.Errorf("console: evidence packs: %w", err)
+			}
+			ev = m
+		}
+		con, err := newConsole(consoleDeps{cfg: cfg, store: st, client: client, proc: deps.proc, archive: a.archive,
+			jobs: a.jobs, log: log, now: now, evidence: ev})
+		if err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+		a.handler = withConsole(con, engine)
+	}
 
 	a.pool, err = worker.New(st, mux, worker.Config{
 		Count:        cfg.Workers.Count,

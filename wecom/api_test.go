@@ -54,6 +54,20 @@ var userAnswer = `{"errcode":0,"errmsg":"ok","userid":"zhangsan","name":"张三"
 func apiCases() []apiCase {
 	return []apiCase{
 		{
+			name:   "auth/getuserinfo: a member signs in",
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.UserInfo(ctx, "CODE") },
+			method: "GET", path: "/cgi-bin/auth/getuserinfo", query: url.Values{"code": {"CODE"}},
+			answer: `{"errcode":0,"errmsg":"ok","userid":"USERID","user_ticket":"USER_TICKET"}`,
+			want:   SignIn{UserID: "USERID"},
+		},
+		{
+			name:   "auth/getuserinfo: someone outside the corp",
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.UserInfo(ctx, "CODE") },
+			method: "GET", path: "/cgi-bin/auth/getuserinfo", query: url.Values{"code": {"CODE"}},
+			answer: `{"errcode":0,"errmsg":"ok","openid":"OPENID","external_userid":"EXTERNAL_USERID"}`,
+			want:   SignIn{OpenID: "OPENID", ExternalUserID: "EXTERNAL_USERID"},
+		},
+		{
 			name: "update_template_card: grey out the button",
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.UpdateTemplateCard(ctx, CardUpdate{UserIDs: []string{"userid1", "userid2"}, PartyIDs: []int{2, 3}, TagIDs: []int{44, 55},
@@ -557,4 +571,22 @@ func FuzzIDList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSignInLinks: the two sign-in links carry what path/91022 and
+// path/98152 require, and state follows 91022's charset rule.
+func TestSignInLinks(t *testing.T) {
+	a := AuthorizeURL("https://open.weixin.qq.com/", "ww1", 1000002, "https://c.example.com/cb?x=1", "s1")
+	if want := "https://open.weixin.qq.com/connect/oauth2/authorize?agentid=1000002&appid=ww1&redirect_uri=https%3A%2F%2Fc.example.com%2Fcb%3Fx%3D1&response_type=code&scope=snsapi_base&state=s1#wechat_redirect"; a != want {
+		t.Errorf("AuthorizeURL = %s\nwant %s", a, want)
+	}
+	w := WebLoginURL("https://login.work.weixin.qq.com", "ww1", 1000002, "https://c.example.com/cb", "s1", "en")
+	if want := "https://login.work.weixin.qq.com/wwlogin/sso/login?agentid=1000002&appid=ww1&lang=en&login_type=CorpApp&redirect_uri=https%3A%2F%2Fc.example.com%2Fcb&state=s1"; w != want {
+		t.Errorf("WebLoginURL = %s\nwant %s", w, want)
+	}
+	for state, want := range map[string]bool{"abcXYZ019": true, "": false, "a-b": false, "中": false, strings.Repeat("a", 128): true, strings.Repeat("a", 129): false} {
+		if got := ValidState(state); got != want {
+			t.Errorf("ValidState(%q) = %v, want %v", state, got, want)
+		}
+	}
 }

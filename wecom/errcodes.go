@@ -39,6 +39,22 @@ const (
 	// https://developer.work.weixin.qq.com/document/path/90313
 	CodeInvalidCorpID = 40013
 
+	// CodeInvalidOAuthCode (40029): 不合法的oauth_code, a sign-in code
+	// used twice, older than five minutes, or of another app
+	// (auth/getuserinfo). The member must sign in again.
+	// https://developer.work.weixin.qq.com/document/path/90313#错误码：40029
+	CodeInvalidOAuthCode = 40029
+
+	// CodeMissingOAuthCode (41008): 缺少auth code参数.
+	// https://developer.work.weixin.qq.com/document/path/90313
+	CodeMissingOAuthCode = 41008
+
+	// CodeRedirectNotTrusted (50001): redirect_url未登记可信域名, the
+	// sign-in redirect's host is not a trusted domain of the app whose
+	// token exchanged the code (auth/getuserinfo).
+	// https://developer.work.weixin.qq.com/document/path/91023
+	CodeRedirectNotTrusted = 50001
+
 	// CodeInvalidAccessToken (40014): 不合法的access_token, the token is
 	// invalid (WeCom may invalidate one early), malformed, or of another
 	// app or kind. Fetch a new token and retry once.
@@ -315,6 +331,9 @@ var codeActions = map[int]Action{
 	CodeConcurrencyLimit: ActionWaitWindow,
 
 	CodeInvalidSecret:           ActionPermanent,
+	CodeInvalidOAuthCode:        ActionPermanent,
+	CodeMissingOAuthCode:        ActionPermanent,
+	CodeRedirectNotTrusted:      ActionPermanent,
 	CodeInvalidUserID:           ActionPermanent,
 	CodeInvalidCorpID:           ActionPermanent,
 	CodeInvalidUserIDList:       ActionPermanent,

@@ -225,6 +225,10 @@ func (s *Server) Close() {
 // also be mounted in-process (the sandbox) or driven by
 // httptest.NewRecorder.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if page, ok := signInPages[r.URL.Path]; ok {
+		s.serveSignIn(w, r, page)
+		return
+	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/cgi-bin/")
 	rt, known := routes[path]
 	if !ok || !known {
@@ -460,6 +464,7 @@ type state struct {
 	dir      directory
 	messages map[string]*message // by msgid
 	codes    map[string]*responseCode
+	signIns  map[string]*signInCode // auth/getuserinfo codes
 	dupes    map[dupKey]*dupEntry
 	welcome  map[string]*welcomeCode
 	extInbox map[string][]*delivery // external user id → welcome messages
@@ -549,6 +554,7 @@ func (st *state) init(cfg ServerConfig, rng *mrand.ChaCha8) {
 	st.dir.init()
 	st.messages = map[string]*message{}
 	st.codes = map[string]*responseCode{}
+	st.signIns = map[string]*signInCode{}
 	st.dupes = map[dupKey]*dupEntry{}
 	st.welcome = map[string]*welcomeCode{}
 	st.extInbox = map[string][]*delivery{}
@@ -641,6 +647,7 @@ var errmsgs = map[int]string{
 	40008:  "invalid message type",
 	40013:  "invalid corpid",
 	40014:  "invalid access_token",
+	40029:  "invalid code",
 	40032:  "invalid userid size",
 	40039:  "invalid url size",
 	40056:  "invalid agentid",
@@ -651,6 +658,7 @@ var errmsgs = map[int]string{
 	41002:  "corpid missing",
 	41004:  "corpsecret missing",
 	41006:  "media_id missing",
+	41008:  "missing code",
 	41009:  "missing userid",
 	41010:  "url missing",
 	41011:  "agentid missing",

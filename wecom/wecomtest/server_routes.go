@@ -33,6 +33,7 @@ var routes = map[string]route{
 	"message/send":                     {http.MethodPost, []string{roleApp}, handleSend},
 	"message/update_template_card":     {http.MethodPost, []string{roleApp}, handleUpdateCard},
 	"message/recall":                   {http.MethodPost, []string{roleApp}, handleRecall},
+	"auth/getuserinfo":                 {http.MethodGet, []string{roleApp}, handleGetUserInfo},
 	"user/get":                         {http.MethodGet, []string{roleContacts, roleApp}, handleUserGet},
 	"user/list_id":                     {http.MethodPost, []string{roleContacts}, handleUserListID},
 	"user/list":                        {http.MethodGet, []string{roleContacts, roleApp}, handleUserList},

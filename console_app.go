@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/console"
+	"github.com/wecomply/wecomply/jobs"
+	"github.com/wecomply/wecomply/policy"
+	"github.com/wecomply/wecomply/processor"
+	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/templates"
+	"github.com/wecomply/wecomply/wecom"
+)
+
+// consoleDeps is what the console is built from.
+type consoleDeps struct {
+	cfg     *config.Config
+	store   store.Store
+	client  *wecom.Client
+	proc    *processor.Processor // nil without wecom.secret: notice texts are not shown
+	archive *archiveParts        // nil when the archive is off
+	jobs    *jobs.Scheduler
+	log     *slog.Logger
+	now     func() time.Time
+	// evidence makes evidence packs; nil until the evidence maker is
+	// wired (the download buttons are hidden then).
+	evidence console.EvidenceMaker
+}
+
+// newConsole builds the officers' console (console.enabled).
+func newConsole(d consoleDeps) (*console.Server, error) {
+	cfg := d.cfg
+	o := console.Options{
+		Store:        d.store,
+		SignIn:       d.client,
+		Evidence:     d.evidence,
+		Departments:  &departmentNames{client: d.client, now: d.now},
+		Notices:      processorConfig(cfg, d.log).Notices,
+		CorpID:       cfg.WeCom.CorpID,
+		AgentID:      cfg.WeCom.AgentID,
+		BaseURL:      cfg.Console.BaseURL,
+		OAuthBaseURL: cfg.Console.OAuthBaseURL,
+		LoginBaseURL: cfg.Console.LoginBaseURL,
+		Roles:        console.Roles{Viewers: cfg.Console.Viewers, Officers: cfg.Console.Officers, Admins: cfg.Console.Admins},
+		SessionIdle:  cfg.Console.SessionIdle,
+		Location:     cfg.Console.Location(),
+		Now:          d.now,
+		Logger:       d.log.With("component", "console"),
+	}
+	if d.archive != nil {
+		o.Archive = d.archive.reader
+	}
+	if d.jobs != nil {
+		for _, j := range d.jobs.Jobs() {
+			if !j.Off {
+				o.Jobs = append(o.Jobs, j.Name)
+			}
+		}
+	}
+	if d.proc != nil {
+		tmpl, err := templates.Load()
+		if err != nil {
+			return nil, err
+		}
+		proc := d.proc
+		o.Render = func(n policy.Notice, lang string, due time.Time) (templates.Rendered, error) {
+			return tmpl.Render(n.Template, lang, proc.CardData(n, lang, due))
+		}
+	}
+	return console.New(o)
+}
+
+// withConsole serves the console under console.Prefix and the rest as
+// before.
+func withConsole(con http.Handler, rest http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, con)
+	mux.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	mux.Handle("/", rest)
+	return mux
+}
+
+// departmentNames reads department names from WeCom (department/list),
+// kept for ten minutes; on an error the last names stay in use.
+type departmentNames struct {
+	client *wecom.Client
+	now    func() time.Time
+
+	mu    sync.Mutex
+	names map[int64]string
+	at    time.Time
+}
+
+const departmentNamesTTL = 10 * time.Minute
+
+func (d *departmentNames) DepartmentNames(ctx context.Context) (map[int64]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.names != nil && d.now().Sub(d.at) < departmentNamesTTL {
+		return d.names, nil
+	}
+	ds, err := d.client.ListDepartments(ctx, 0)
+	if err != nil {
+		if d.names != nil {
+			return d.names, nil
+		}
+		return nil, err
+	}
+	names := make(map[int64]string, len(ds))
+	for _, x := range ds {
+		names[int64(x.ID)] = x.Name
+	}
+	d.names, d.at = names, d.now()
+	return names, nil
+}
