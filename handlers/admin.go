@@ -13,7 +13,9 @@ import (
 )
 
 // bearer admits requests carrying one of tokens as
-// "Authorization: Bearer <token>". Tokens are compared in constant time
+// "Authorization: Bearer <token>", the scheme in any case and followed by
+// one or more spaces (RFC 7235 §2.1: "bearer" and "BEARER" are the same
+// scheme). Tokens are compared in constant time
 // (over their SHA-256, so the length leaks nothing either) and every
 // token is compared, so the time taken does not tell which one is close.
 func bearer(tokens []string) gin.HandlerFunc {
@@ -22,9 +24,8 @@ func bearer(tokens []string) gin.HandlerFunc {
 		sums[i] = sha256.Sum256([]byte(t))
 	}
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		given, ok := strings.CutPrefix(h, "Bearer ")
-		if ok && given != "" {
+		given, ok := bearerToken(c.GetHeader("Authorization"))
+		if ok {
 			sum := sha256.Sum256([]byte(given))
 			match := 0
 			for i := range sums {
@@ -38,6 +39,18 @@ func bearer(tokens []string) gin.HandlerFunc {
 		c.Header("WWW-Authenticate", `Bearer realm="wecomply"`)
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid bearer token"})
 	}
+}
+
+// bearerToken returns the token of an Authorization header value of the
+// Bearer scheme (matched case-insensitively), and false for any other
+// scheme or an empty token.
+func bearerToken(h string) (string, bool) {
+	scheme, rest, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token := strings.TrimLeft(rest, " ")
+	return token, token != ""
 }
 
 type eventsAPI struct {
