@@ -60,25 +60,22 @@ func version(c *gin.Context) (int, bool) {
 // coverage — how many owe it (its audience so far), how many have
 // acknowledged, are pending or overdue.
 func (a *policyAPI) listNotices(c *gin.Context) {
-	out := make([]gin.H, 0, len(a.notices))
+	out := make([]noticeView, 0, len(a.notices))
 	for _, n := range a.notices {
 		counts, err := a.st.CountObligations(c.Request.Context(), n.ID, n.Version)
 		if err != nil {
 			writeError(c, a.logger, "count obligations", err)
 			return
 		}
-		owing := counts[policy.Pending] + counts[policy.Overdue] + counts[policy.Acknowledged]
-		coverage := 0.0
-		if owing > 0 {
-			coverage = float64(counts[policy.Acknowledged]) / float64(owing)
+		cov := coverageView{Acknowledged: counts[policy.Acknowledged], Pending: counts[policy.Pending],
+			Overdue: counts[policy.Overdue], Superseded: counts[policy.Superseded], Cancelled: counts[policy.Cancelled]}
+		cov.Audience = cov.Pending + cov.Overdue + cov.Acknowledged
+		if cov.Audience > 0 {
+			cov.Ratio = float64(cov.Acknowledged) / float64(cov.Audience)
 		}
-		out = append(out, gin.H{
-			"id": n.ID, "version": n.Version, "key": n.Key(), "title": n.Title, "template": n.Template,
-			"languages": n.Languages, "audience": n.Audience, "due_days": n.DueDays, "reattest_days": n.ReattestDays,
-			"coverage": gin.H{"audience": owing, "acknowledged": counts[policy.Acknowledged], "pending": counts[policy.Pending],
-				"overdue": counts[policy.Overdue], "superseded": counts[policy.Superseded], "cancelled": counts[policy.Cancelled],
-				"ratio": coverage},
-		})
+		out = append(out, noticeView{ID: n.ID, Version: n.Version, Key: n.Key(), Title: n.Title, Template: n.Template,
+			Languages: nonNil(n.Languages), Audience: viewAudience(n.Audience), DueDays: n.DueDays,
+			ReattestDays: n.ReattestDays, Coverage: cov})
 	}
 	c.JSON(http.StatusOK, gin.H{"notices": out})
 }
@@ -182,10 +179,11 @@ func (a *policyAPI) getPerson(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("userid")
 	person, err := a.st.GetPerson(ctx, id)
-	var known *policy.Person
+	var known *personView
 	switch {
 	case err == nil:
-		known = &person
+		v := viewPerson(person)
+		known = &v
 	case !errors.Is(err, store.ErrNotFound):
 		writeError(c, a.logger, "get person", err)
 		return

@@ -41,11 +41,11 @@ type apiNotice struct {
 	Languages []string `json:"languages"`
 	DueDays   int      `json:"due_days"`
 	Audience  struct {
-		Everyone    bool     `json:"Everyone"`
-		Departments []int64  `json:"Departments"`
-		Tags        []int64  `json:"Tags"`
-		Users       []string `json:"Users"`
-		PermitList  bool     `json:"PermitList"`
+		Everyone    bool     `json:"everyone"`
+		Departments []int64  `json:"departments"`
+		Tags        []int64  `json:"tags"`
+		Users       []string `json:"users"`
+		PermitList  bool     `json:"permit_list"`
 	} `json:"audience"`
 	Coverage struct {
 		Audience     int     `json:"audience"`

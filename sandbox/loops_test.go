@@ -135,7 +135,7 @@ func scriptPolicy(f *fixture) {
 	f.app.script("/api/v1/notices", map[string]any{"notices": []map[string]any{{
 		"id": "archive", "version": 2, "key": "archive:v2", "title": "会话存档告知<script>", "template": "ack_card",
 		"languages": []string{"zh-CN", "en"}, "due_days": 7,
-		"audience": map[string]any{"PermitList": true, "Departments": []int64{3}},
+		"audience": map[string]any{"permit_list": true, "departments": []int64{3}},
 		"coverage": map[string]any{"audience": 4, "acknowledged": 2, "pending": 1, "overdue": 1, "superseded": 3, "ratio": 0.5},
 	}}})
 	f.app.script("/api/v1/obligations", map[string]any{"obligations": []map[string]any{
