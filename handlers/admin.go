@@ -58,24 +58,17 @@ type eventsAPI struct {
 	logger *slog.Logger
 }
 
-const (
-	defaultEventLimit = 100
-	maxEventLimit     = 1000
-)
-
-// list serves GET /api/v1/events?kind=&limit=: the event log, newest first.
+// list serves GET /api/v1/events?kind=&limit=&cursor=: the event log,
+// newest first, a page at a time.
 func (a *eventsAPI) list(c *gin.Context) {
-	limit, ok := queryLimit(c, defaultEventLimit, maxEventLimit)
+	p, ok := page(c)
 	if !ok {
 		return
 	}
-	entries, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), limit)
+	entries, next, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), p)
 	if err != nil {
 		writeError(c, a.logger, "list event log", err)
 		return
 	}
-	if entries == nil {
-		entries = []store.LogEntry{}
-	}
-	c.JSON(http.StatusOK, gin.H{"events": entries})
+	writePage(c, "events", entries, next)
 }

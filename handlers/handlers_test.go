@@ -71,11 +71,23 @@ type envOption func(*Options)
 
 func newEnv(t testing.TB, now time.Time, opts ...envOption) *env {
 	t.Helper()
+	return newEnvOn(t, openEmbedded(t), now, opts...)
+}
+
+// openEmbedded opens an embedded store in a temporary directory.
+func openEmbedded(t testing.TB) store.Store {
+	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newEnvOn is newEnv on the store st.
+func newEnvOn(t testing.TB, st store.Store, now time.Time, opts ...envOption) *env {
+	t.Helper()
 	c, err := wecom.NewCipher(k1Token, k1Key, k1CorpID)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -31,17 +32,6 @@ type policyAPI struct {
 	logger  *slog.Logger
 }
 
-const (
-	defaultPage = 100
-	maxPage     = 1000
-)
-
-// page reads ?limit= and ?cursor=.
-func page(c *gin.Context) (store.Page, bool) {
-	limit, ok := queryLimit(c, defaultPage, maxPage)
-	return store.Page{Limit: limit, Cursor: c.Query("cursor")}, ok
-}
-
 // version reads ?version= (0 when absent).
 func version(c *gin.Context) (int, bool) {
 	s, ok := c.GetQuery("version")
@@ -56,12 +46,28 @@ func version(c *gin.Context) (int, bool) {
 	return n, true
 }
 
-// notices serves GET /api/v1/notices: each configured notice with its
-// coverage — how many owe it (its audience so far), how many have
-// acknowledged, are pending or overdue.
+// notices serves GET /api/v1/notices?limit=&cursor=: each configured
+// notice, in the configuration's order, with its coverage — how many owe
+// it (its audience so far), how many have acknowledged, are pending or
+// overdue.
 func (a *policyAPI) listNotices(c *gin.Context) {
-	out := make([]noticeView, 0, len(a.notices))
-	for _, n := range a.notices {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	// The key of a notice is its place in the configuration.
+	places := make([]int, len(a.notices))
+	for i := range places {
+		places[i] = i
+	}
+	onPage, next, err := pageOf("notices", places, func(i int) string { return fmt.Sprintf("%08d", i) }, p)
+	if err != nil {
+		writeError(c, a.logger, "list notices", err)
+		return
+	}
+	out := make([]noticeView, 0, len(onPage))
+	for _, i := range onPage {
+		n := a.notices[i]
 		counts, err := a.st.CountObligations(c.Request.Context(), n.ID, n.Version)
 		if err != nil {
 			writeError(c, a.logger, "count obligations", err)
@@ -77,7 +83,7 @@ func (a *policyAPI) listNotices(c *gin.Context) {
 			Languages: nonNil(n.Languages), Audience: viewAudience(n.Audience), DueDays: n.DueDays,
 			ReattestDays: n.ReattestDays, Coverage: cov})
 	}
-	c.JSON(http.StatusOK, gin.H{"notices": out})
+	writePage(c, "notices", out, next)
 }
 
 var obligationStatuses = []policy.ObligationStatus{policy.Pending, policy.Acknowledged, policy.Overdue, policy.Superseded, policy.Cancelled}
@@ -102,10 +108,7 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 		writeError(c, a.logger, "list obligations", err)
 		return
 	}
-	if items == nil {
-		items = []policy.Obligation{}
-	}
-	c.JSON(http.StatusOK, gin.H{"obligations": items, "next_cursor": next})
+	writePage(c, "obligations", items, next)
 }
 
 // attestations serves GET /api/v1/attestations?notice=&version=&user=,
@@ -129,10 +132,7 @@ func (a *policyAPI) listAttestations(c *gin.Context) {
 			writeError(c, a.logger, "list attestations", err)
 			return
 		}
-		if items == nil {
-			items = []policy.Attestation{}
-		}
-		c.JSON(http.StatusOK, gin.H{"attestations": items, "next_cursor": next})
+		writePage(c, "attestations", items, next)
 	case "csv":
 		c.Header("Content-Type", "text/csv; charset=utf-8")
 		c.Header("Content-Disposition", `attachment; filename="attestations.csv"`)
@@ -228,7 +228,7 @@ func (a *policyAPI) listConsents(c *gin.Context) {
 		writeError(c, a.logger, "list consents", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"consents": nonNil(items), "next_cursor": next})
+	writePage(c, "consents", items, next)
 }
 
 // verifyAudit serves GET /api/v1/audit/verify: 200 when the chain holds,
@@ -246,23 +246,48 @@ func (a *policyAPI) verifyAudit(c *gin.Context) {
 	c.JSON(status, r)
 }
 
-// listAudit serves GET /api/v1/audit?after=&limit=: entries in order.
+// listAudit serves GET /api/v1/audit?limit=&cursor=: entries in order,
+// oldest first. (?after=SEQ starts after entry SEQ instead of at a
+// cursor.)
 func (a *policyAPI) listAudit(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
 		return
 	}
-	after, err := strconv.ParseUint(c.DefaultQuery("after", "0"), 10, 64)
-	if err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "after: must be a sequence number"})
-		return
+	var after uint64
+	if s, set := c.GetQuery("after"); set {
+		if p.Cursor != "" {
+			badRequest(c, "after", "give after or cursor, not both")
+			return
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			badRequest(c, "after", "must be a sequence number")
+			return
+		}
+		after = n
 	}
-	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit)
+	if p.Cursor != "" {
+		key, err := parseHandlerCursor("audit", p.Cursor)
+		if err == nil {
+			after, err = strconv.ParseUint(key, 10, 64)
+		}
+		if err != nil {
+			writeError(c, a.logger, "list audit log", store.ErrInvalidCursor)
+			return
+		}
+	}
+	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit+1)
 	if err != nil {
 		writeError(c, a.logger, "list audit log", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": nonNil(items)})
+	var next string
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		next = handlerCursor("audit", strconv.FormatUint(items[p.Limit-1].Seq, 10))
+	}
+	writePage(c, "entries", items, next)
 }
 
 func nonNil[T any](xs []T) []T {
