@@ -53,6 +53,12 @@ type Options struct {
 	// Archive serves /api/v1/archive/…; nil (the archive is off) answers
 	// those routes 404.
 	Archive ArchiveReader
+	// Location is the time zone of the officer CSV exports
+	// (cfg.Console.Location()); nil is Asia/Shanghai.
+	Location *time.Location
+	// Departments names departments in the officer CSV exports; nil
+	// shows their ids.
+	Departments DepartmentNamer
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -126,7 +132,7 @@ func New(o Options) (*gin.Engine, error) {
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
 	ev := &eventsAPI{log: o.Store, logger: o.Logger}
 	api.GET("/events", ev.list)
-	pol := &policyAPI{st: o.Store, notices: o.Notices, logger: o.Logger}
+	pol := &policyAPI{st: o.Store, notices: o.Notices, loc: o.Location, depts: o.Departments, logger: o.Logger}
 	api.GET("/notices", pol.listNotices)
 	api.GET("/obligations", pol.listObligations)
 	api.GET("/attestations", pol.listAttestations)

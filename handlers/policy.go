@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +28,8 @@ type PolicyStore interface {
 type policyAPI struct {
 	st      PolicyStore
 	notices []policy.Notice
+	loc     *time.Location  // of the officer exports; nil: defaultLocation
+	depts   DepartmentNamer // nil: department ids
 	logger  *slog.Logger
 }
 
@@ -88,7 +89,9 @@ func (a *policyAPI) listNotices(c *gin.Context) {
 
 var obligationStatuses = []policy.ObligationStatus{policy.Pending, policy.Acknowledged, policy.Overdue, policy.Superseded, policy.Cancelled}
 
-// obligations serves GET /api/v1/obligations?notice=&version=&status=&user=.
+// obligations serves GET /api/v1/obligations?notice=&version=&status=&user=,
+// as JSON or, with format=csv, as a CSV export of every matching
+// obligation (all pages; see export.go for its views).
 func (a *policyAPI) listObligations(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
@@ -103,6 +106,15 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of pending, acknowledged, overdue, superseded, cancelled"})
 		return
 	}
+	switch c.DefaultQuery("format", "json") {
+	case "json":
+	case "csv":
+		a.obligationsCSV(c, f)
+		return
+	default:
+		badRequest(c, "format", "must be json or csv")
+		return
+	}
 	items, next, err := a.st.ListObligations(c.Request.Context(), f, p)
 	if err != nil {
 		writeError(c, a.logger, "list obligations", err)
@@ -113,7 +125,7 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 
 // attestations serves GET /api/v1/attestations?notice=&version=&user=,
 // as JSON or, with format=csv, as a CSV export of every matching
-// attestation (all pages).
+// attestation (all pages; see export.go for its views).
 func (a *policyAPI) listAttestations(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
@@ -134,32 +146,9 @@ func (a *policyAPI) listAttestations(c *gin.Context) {
 		}
 		writePage(c, "attestations", items, next)
 	case "csv":
-		c.Header("Content-Type", "text/csv; charset=utf-8")
-		c.Header("Content-Disposition", `attachment; filename="attestations.csv"`)
-		w := csv.NewWriter(c.Writer)
-		_ = w.Write([]string{"user_id", "notice_id", "version", "content_hash", "channel", "create_time", "received_at", "task_id", "dedup_key"})
-		p := store.Page{Limit: maxPage}
-		for {
-			items, next, err := a.st.ListAttestations(ctx, f, p)
-			if err != nil {
-				// Headers are gone; end the file with a line that says so
-				// rather than a silently short export.
-				_ = w.Write([]string{"# export failed: store unavailable"})
-				w.Flush()
-				return
-			}
-			for _, t := range items {
-				_ = w.Write(csvSafe(t.UserID, t.NoticeID, strconv.Itoa(t.Version), t.ContentHash, string(t.Channel),
-					strconv.FormatInt(t.CreateTime, 10), t.ReceivedAt.UTC().Format(time.RFC3339Nano), t.TaskID, t.DedupKey))
-			}
-			if next == "" {
-				break
-			}
-			p.Cursor = next
-		}
-		w.Flush()
+		a.attestationsCSV(c, f)
 	default:
-		c.JSON(http.StatusBadRequest, gin.H{"error": "format: must be json or csv"})
+		badRequest(c, "format", "must be json or csv")
 	}
 }
 

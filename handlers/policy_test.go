@@ -63,9 +63,9 @@ func TestPolicyAPI(t *testing.T) {
 		})
 	}
 
-	// The CSV export: every attestation, and a cell that would run as a
-	// spreadsheet formula is defused.
-	rec := e.admin("/api/v1/attestations?format=csv")
+	// The engineer's CSV export: every attestation as stored, no BOM, and
+	// a cell that would run as a spreadsheet formula is defused.
+	rec := e.admin("/api/v1/attestations?format=csv&view=engineer")
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", rec.Code, rec.Header())
 	}
@@ -73,7 +73,7 @@ func TestPolicyAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || rows[0][0] != "user_id" {
+	if len(rows) != 3 || rows[0][0] != "user_id" || rows[1][6] != "2026-11-23T02:00:00Z" || rows[1][5] != "1795399200" {
 		t.Fatalf("csv rows %v", rows)
 	}
 	for _, r := range rows[1:] {
