@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -182,6 +181,7 @@ func (p *populated) calls() []apiCall {
 		{"DELETE", "/api/v1/dead-letters/:id", "/api/v1/dead-letters/" + dl[2], ""},
 		{"POST", "/api/v1/sends", "/api/v1/sends", `{"key":"k:v2","template":"reminder","lang":"zh-CN","to":["wangfang"]}`},
 		{"GET", "/api/v1/sends/:key", "/api/v1/sends/k:v1", ""},
+		{"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", ""},
 	}
 }
 
@@ -208,5 +208,3 @@ func (e *env) apiRoutes() []string {
 func isJSON(rec *httptest.ResponseRecorder) bool {
 	return strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json")
 }
-
-var _ = http.MethodGet
