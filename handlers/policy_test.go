@@ -53,6 +53,10 @@ func TestPolicyAPI(t *testing.T) {
 		{"/api/v1/consents?status=maybe", 400, "status: must be one of"},
 		{"/api/v1/audit/verify", 200, `"ok":true`},
 		{"/api/v1/audit?after=x", 400, "after: must be a sequence number"},
+		{"/api/v1/audit?after=1&cursor=YXVkaXQ6Mg", 400, "after: give after or cursor, not both"},
+		{"/api/v1/audit?cursor=YXVkaXQ6eA", 400, `"field":"cursor"`}, // audit:x
+		{"/api/v1/audit?cursor=aG9sZHM6MQ", 400, `"field":"cursor"`}, // holds:1, another listing's
+		{"/api/v1/notices?limit=1001", 400, "limit: must be an integer from 1 to 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
