@@ -257,10 +257,15 @@ func TestAttestationsCSVIsPassedThrough(t *testing.T) {
 		!strings.Contains(w.Header().Get("Content-Disposition"), "attestations.csv") {
 		t.Errorf("csv: %d %v\n%s", w.Code, w.Header(), w.Body)
 	}
-	if q := f.app.query("/api/v1/attestations"); q.Get("format") != "csv" || q.Get("notice") != "archive" || q.Get("version") != "1" {
+	if q := f.app.query("/api/v1/attestations"); q.Get("format") != "csv" || q.Get("notice") != "archive" || q.Get("version") != "1" ||
+		q.Has("view") || q.Has("lang") {
 		t.Errorf("the export was asked with %v", q)
 	}
-	for _, bad := range []string{"?notice=../x", "?version=0", "?version=x"} {
+	f.do(http.MethodGet, Prefix+"attestations.csv?view=engineer&lang=zh-CN", nil)
+	if q := f.app.query("/api/v1/attestations"); q.Get("view") != "engineer" || q.Get("lang") != "zh-CN" {
+		t.Errorf("the view and language are not passed on: %v", q)
+	}
+	for _, bad := range []string{"?notice=../x", "?version=0", "?version=x", "?view=auditor", "?lang=fr"} {
 		if w := f.do(http.MethodGet, Prefix+"attestations.csv"+bad, nil); w.Code != http.StatusBadRequest {
 			t.Errorf("attestations.csv%s: %d, want 400", bad, w.Code)
 		}
