@@ -1124,10 +1124,7 @@ func testEventLogPaging(t *testing.T, open OpenFunc, _ Options) {
 	// Entries appended while a reader pages (newer, and one in the very
 	// microsecond of the newest) are not listed by the later pages.
 	got := pageLog(t, s, "", 5, func(page int) {
-		at := baseTime.Add(time.Duration(7+page) * time.Microsecond)
-		if page == 0 {
-			at = baseTime.Add(7 * time.Microsecond)
-		}
+		at := baseTime.Add(time.Duration(7+page) * time.Microsecond) // the newest's microsecond first
 		if err := s.AppendEventLog(ctx, logEntry(fmt.Sprint("new", page), "text", at, nil)); err != nil {
 			t.Fatal(err)
 		}
