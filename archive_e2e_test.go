@@ -124,7 +124,7 @@ func logLastStatus(t *testing.T, s *archive.Status) {
 
 type archiveMessages struct {
 	Messages []archive.Result `json:"messages"`
-	Next     string           `json:"next"`
+	Next     string           `json:"next_cursor"`
 	Error    string           `json:"error"`
 	Field    string           `json:"field"`
 }

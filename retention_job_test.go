@@ -54,7 +54,7 @@ func TestRetentionJobRunsWithoutWeComSecret(t *testing.T) {
 	if run.Outcome != store.RunOK || run.Counts["event_log.purged"] != 1 {
 		t.Fatalf("run = %+v, want ok with one event purged", run)
 	}
-	if es, _ := st.ListEventLog(t.Context(), "", 10); len(es) != 1 || es[0].DedupKey != "b" {
+	if es, _, _ := st.ListEventLog(t.Context(), "", store.Page{Limit: 10}); len(es) != 1 || es[0].DedupKey != "b" {
 		t.Errorf("event log = %+v, want the 29-day-old entry only", es)
 	}
 	if rep, err := st.VerifyAudit(t.Context()); err != nil || !rep.OK || rep.Entries == 0 {

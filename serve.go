@@ -185,6 +185,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	// Without the app's secret nothing can be sent: callbacks are still
 	// received and logged, and policy waits for a secret.
 	var submitter handlers.Submitter
+	var departments handlers.DepartmentNamer
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
 	deps := jobDeps{cfg: cfg, store: st, archive: a.archive, log: log, now: now}
@@ -209,6 +210,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			return nil, err
 		}
 		submitter, events = notifier, proc
+		departments = departmentNamer{client}
 		deps.proc = proc
 		register = append(register, func(mux *worker.Mux) { mux.HandleJobs(notifier.Jobs()) }, proc.Register)
 	}
@@ -232,6 +234,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		Notices:         processorConfig(cfg, log).Notices,
 		Jobs:            jobLister{a.jobs},
 		Archive:         archiveAPI,
+		Location:        cfg.Console.Location(),
+		Departments:     departments,
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -574,6 +578,22 @@ func digestSinceLast(s *jobs.Scheduler, proc *processor.Processor) jobs.Func {
 		}
 		return proc.DigestSince(ctx, last, now)
 	}
+}
+
+// departmentNamer names departments in the admin API's officer exports,
+// from WeCom's department/list (one call per export: exports are few).
+type departmentNamer struct{ c *wecom.Client }
+
+func (d departmentNamer) DepartmentNames(ctx context.Context) (map[int64]string, error) {
+	depts, err := d.c.ListDepartments(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(depts))
+	for _, dep := range depts {
+		names[int64(dep.ID)] = dep.Name
+	}
+	return names, nil
 }
 
 // jobLister shows the scheduler's jobs to the admin API.

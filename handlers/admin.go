@@ -13,7 +13,9 @@ import (
 )
 
 // bearer admits requests carrying one of tokens as
-// "Authorization: Bearer <token>". Tokens are compared in constant time
+// "Authorization: Bearer <token>", the scheme in any case and followed by
+// one or more spaces (RFC 7235 §2.1: "bearer" and "BEARER" are the same
+// scheme). Tokens are compared in constant time
 // (over their SHA-256, so the length leaks nothing either) and every
 // token is compared, so the time taken does not tell which one is close.
 func bearer(tokens []string) gin.HandlerFunc {
@@ -22,9 +24,8 @@ func bearer(tokens []string) gin.HandlerFunc {
 		sums[i] = sha256.Sum256([]byte(t))
 	}
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		given, ok := strings.CutPrefix(h, "Bearer ")
-		if ok && given != "" {
+		given, ok := bearerToken(c.GetHeader("Authorization"))
+		if ok {
 			sum := sha256.Sum256([]byte(given))
 			match := 0
 			for i := range sums {
@@ -40,29 +41,34 @@ func bearer(tokens []string) gin.HandlerFunc {
 	}
 }
 
+// bearerToken returns the token of an Authorization header value of the
+// Bearer scheme (matched case-insensitively), and false for any other
+// scheme or an empty token.
+func bearerToken(h string) (string, bool) {
+	scheme, rest, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token := strings.TrimLeft(rest, " ")
+	return token, token != ""
+}
+
 type eventsAPI struct {
 	log    store.EventLog
 	logger *slog.Logger
 }
 
-const (
-	defaultEventLimit = 100
-	maxEventLimit     = 1000
-)
-
-// list serves GET /api/v1/events?kind=&limit=: the event log, newest first.
+// list serves GET /api/v1/events?kind=&limit=&cursor=: the event log,
+// newest first, a page at a time.
 func (a *eventsAPI) list(c *gin.Context) {
-	limit, ok := queryLimit(c, defaultEventLimit, maxEventLimit)
+	p, ok := page(c)
 	if !ok {
 		return
 	}
-	entries, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), limit)
+	entries, next, err := a.log.ListEventLog(c.Request.Context(), c.Query("kind"), p)
 	if err != nil {
 		writeError(c, a.logger, "list event log", err)
 		return
 	}
-	if entries == nil {
-		entries = []store.LogEntry{}
-	}
-	c.JSON(http.StatusOK, gin.H{"events": entries})
+	writePage(c, "events", entries, next)
 }

@@ -46,8 +46,8 @@ func (a *archiveAPI) status(c *gin.Context) {
 
 // messages serves GET /api/v1/archive/messages?user=&customer=&room=&type=
 // &from=&to=&q=&cursor=&limit=&order=asc: a page of messages, content
-// opened, newest first; next is the cursor of the next page ("" after the
-// last). The search and who asked (X-Wecomply-Actor) are audited.
+// opened, newest first; next_cursor is the cursor of the next page (""
+// after the last). The search and who asked (X-Wecomply-Actor) are audited.
 func (a *archiveAPI) messages(c *gin.Context) {
 	actor, ok := archiveActor(c)
 	if !ok {
@@ -145,10 +145,7 @@ func (a *archiveAPI) search(c *gin.Context, actor string, q archive.SearchQuery)
 		writeError(c, a.opts.Logger, "archive search", err)
 		return
 	}
-	if res == nil {
-		res = []archive.Result{}
-	}
-	c.JSON(http.StatusOK, gin.H{"messages": res, "next": next})
+	writePage(c, "messages", res, next)
 }
 
 // maxMediaResponse bounds a media file the API buffers before answering

@@ -65,7 +65,7 @@ func (a *deadLettersAPI) list(c *gin.Context) {
 	for i, d := range items {
 		out[i] = viewDeadLetter(d)
 	}
-	c.JSON(http.StatusOK, gin.H{"dead_letters": out, "next_cursor": next})
+	writePage(c, "dead_letters", out, next)
 }
 
 // get serves GET /api/v1/dead-letters/:id: 200 with the dead letter, 404

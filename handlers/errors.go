@@ -19,7 +19,7 @@ func writeError(c *gin.Context, logger *slog.Logger, op string, err error, args 
 	var invalid *notify.InvalidError
 	switch {
 	case errors.Is(err, store.ErrInvalidCursor):
-		c.JSON(http.StatusBadRequest, gin.H{"error": "cursor: not one this listing returned"})
+		badRequest(c, "cursor", "not one this listing returned")
 	case errors.As(err, &invalid):
 		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 	default:

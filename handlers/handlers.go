@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,13 @@ import (
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 )
+
+// openAPI is the OpenAPI 3 description of /api/v1, served at
+// /api/v1/openapi.json. TestOpenAPIMatchesRoutes holds it to the routes,
+// and every answer of the routes to its schemas.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // Receiver is one configured WeCom callback receiver.
 type Receiver struct {
@@ -53,6 +61,12 @@ type Options struct {
 	// Archive serves /api/v1/archive/…; nil (the archive is off) answers
 	// those routes 404.
 	Archive ArchiveReader
+	// Location is the time zone of the officer CSV exports
+	// (cfg.Console.Location()); nil is Asia/Shanghai.
+	Location *time.Location
+	// Departments names departments in the officer CSV exports; nil
+	// shows their ids.
+	Departments DepartmentNamer
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -135,10 +149,13 @@ func New(o Options) (*gin.Engine, error) {
 	}
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 
+	// The API's description is public: it holds no data, and a client
+	// reads it before it has a token.
+	r.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	api := r.Group("/api/v1", bearer(o.AdminTokens))
 	ev := &eventsAPI{log: o.Store, logger: o.Logger}
 	api.GET("/events", ev.list)
-	pol := &policyAPI{st: o.Store, notices: o.Notices, logger: o.Logger}
+	pol := &policyAPI{st: o.Store, notices: o.Notices, loc: o.Location, depts: o.Departments, logger: o.Logger}
 	api.GET("/notices", pol.listNotices)
 	api.GET("/obligations", pol.listObligations)
 	api.GET("/attestations", pol.listAttestations)

@@ -71,11 +71,23 @@ type envOption func(*Options)
 
 func newEnv(t testing.TB, now time.Time, opts ...envOption) *env {
 	t.Helper()
+	return newEnvOn(t, openEmbedded(t), now, opts...)
+}
+
+// openEmbedded opens an embedded store in a temporary directory.
+func openEmbedded(t testing.TB) store.Store {
+	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newEnvOn is newEnv on the store st.
+func newEnvOn(t testing.TB, st store.Store, now time.Time, opts ...envOption) *env {
+	t.Helper()
 	c, err := wecom.NewCipher(k1Token, k1Key, k1CorpID)
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +364,19 @@ func TestAdminAuth(t *testing.T) {
 		{"prefix of the right one", "Bearer " + adminTok[:10], 401},
 		{"basic scheme", "Basic " + adminTok, 401},
 		{"empty bearer", "Bearer ", 401},
+		{"bearer with spaces only", "Bearer    ", 401},
+		{"scheme alone", "Bearer", 401},
+		{"scheme glued to the token", "Bearer" + adminTok, 401},
+		{"another scheme starting like bearer", "Bearers " + adminTok, 401},
 		{"right", "Bearer " + adminTok, 200},
+		// RFC 7235 §2.1: the scheme is case-insensitive, and 1*SP
+		// separates it from the credentials.
+		{"lower-case scheme", "bearer " + adminTok, 200},
+		{"upper-case scheme", "BEARER " + adminTok, 200},
+		{"mixed-case scheme", "bEaReR " + adminTok, 200},
+		{"two spaces", "Bearer  " + adminTok, 200},
+		{"lower-case scheme, wrong token", "bearer wrong-token-0123456789", 401},
+		{"token with a trailing character", "bearer " + adminTok + "x", 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

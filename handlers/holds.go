@@ -131,9 +131,19 @@ func (a *holdsAPI) create(c *gin.Context) {
 	c.JSON(status, gin.H{"hold": holdView{Hold: h, Active: h.Active(now)}})
 }
 
-// list serves GET /api/v1/holds: every hold, in id order.
+// list serves GET /api/v1/holds?limit=&cursor=: the holds in id order,
+// a page at a time.
 func (a *holdsAPI) list(c *gin.Context) {
-	hs, err := a.st.ListHolds(c.Request.Context())
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	all, err := a.st.ListHolds(c.Request.Context())
+	if err != nil {
+		writeError(c, a.logger, "list holds", err)
+		return
+	}
+	hs, next, err := pageOf("holds", all, func(h store.Hold) string { return h.ID }, p)
 	if err != nil {
 		writeError(c, a.logger, "list holds", err)
 		return
@@ -143,7 +153,7 @@ func (a *holdsAPI) list(c *gin.Context) {
 	for i, h := range hs {
 		out[i] = holdView{Hold: h, Active: h.Active(now)}
 	}
-	c.JSON(http.StatusOK, gin.H{"holds": out})
+	writePage(c, "holds", out, next)
 }
 
 // release serves DELETE /api/v1/holds/:id: 200 with the released hold,

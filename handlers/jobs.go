@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -44,6 +46,9 @@ type jobsAPI struct {
 const (
 	defaultJobRuns = 10
 	maxJobRuns     = 1000
+	// keptJobRuns is how many runs of a job the store keeps
+	// (store.JobRuns): a page of one job's runs is cut from them.
+	keptJobRuns = 1000
 )
 
 // jobView is one job in GET /api/v1/jobs.
@@ -52,9 +57,11 @@ type jobView struct {
 	Runs []store.JobRun `json:"runs"`
 }
 
-// list serves GET /api/v1/jobs?job=&limit=: every configured job (or the
-// one named by job) with its latest runs, up to limit each (default 10),
-// latest first.
+// list serves GET /api/v1/jobs?job=&limit=&cursor=: every configured job
+// with its latest runs, up to limit each (default 10), latest first; or,
+// with job=, that job with a page of its runs, limit at a time, and
+// next_cursor for the older ones. The configured jobs are few and always
+// on one page (next_cursor "" without job=, and a cursor needs job=).
 func (a *jobsAPI) list(c *gin.Context) {
 	limit, ok := queryLimit(c, defaultJobRuns, maxJobRuns)
 	if !ok {
@@ -65,21 +72,41 @@ func (a *jobsAPI) list(c *gin.Context) {
 		infos = a.jobs.Jobs()
 	}
 	name, filtered := c.GetQuery("job")
+	cursor := c.Query("cursor")
+	if cursor != "" && !filtered {
+		badRequest(c, "cursor", "pages the runs of one job: give job too")
+		return
+	}
 	out := make([]jobView, 0, len(infos))
+	var next string
 	for _, info := range infos {
 		if filtered && info.Name != name {
 			continue
 		}
-		runs, err := a.runs.ListJobRuns(c.Request.Context(), info.Name, limit)
+		want := limit
+		if filtered {
+			want = keptJobRuns
+		}
+		runs, err := a.runs.ListJobRuns(c.Request.Context(), info.Name, want)
 		if err != nil {
 			writeError(c, a.logger, "list job runs", err, "job", info.Name)
 			return
 		}
-		out = append(out, jobView{JobInfo: info, Runs: runs})
+		if filtered {
+			// Latest first: the key counts down as ScheduledAt goes back.
+			runs, next, err = pageOf("runs:"+info.Name, runs, func(r store.JobRun) string {
+				return fmt.Sprintf("%020d", math.MaxInt64-r.ScheduledAt.UnixMicro())
+			}, store.Page{Limit: limit, Cursor: cursor})
+			if err != nil {
+				writeError(c, a.logger, "list job runs", err, "job", info.Name)
+				return
+			}
+		}
+		out = append(out, jobView{JobInfo: info, Runs: nonNil(runs)})
 	}
 	if filtered && len(out) == 0 {
 		c.JSON(http.StatusNotFound, gin.H{"error": "job: no configured job " + strconv.Quote(name)})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"jobs": out})
+	writePage(c, "jobs", out, next)
 }

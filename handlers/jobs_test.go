@@ -34,6 +34,10 @@ func TestJobsAPI(t *testing.T) {
 		{"no such job", "/api/v1/jobs?job=nope", http.StatusNotFound, `no configured job \"nope\"`},
 		{"limit 0", "/api/v1/jobs?limit=0", http.StatusBadRequest, "limit: must be an integer from 1 to 1000"},
 		{"limit not a number", "/api/v1/jobs?limit=ten", http.StatusBadRequest, "limit: must be an integer from 1 to 1000"},
+		// The configured jobs are one page; a cursor pages one job's runs.
+		{"every job is one page", "/api/v1/jobs", http.StatusOK, `"next_cursor":""`},
+		{"a cursor without a job", "/api/v1/jobs?cursor=x", http.StatusBadRequest, `"field":"cursor"`},
+		{"a bad cursor of a job", "/api/v1/jobs?job=digest&cursor=x", http.StatusBadRequest, `"field":"cursor"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := e.admin(tt.target)

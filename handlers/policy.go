@@ -1,8 +1,8 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -28,18 +28,9 @@ type PolicyStore interface {
 type policyAPI struct {
 	st      PolicyStore
 	notices []policy.Notice
+	loc     *time.Location  // of the officer exports; nil: defaultLocation
+	depts   DepartmentNamer // nil: department ids
 	logger  *slog.Logger
-}
-
-const (
-	defaultPage = 100
-	maxPage     = 1000
-)
-
-// page reads ?limit= and ?cursor=.
-func page(c *gin.Context) (store.Page, bool) {
-	limit, ok := queryLimit(c, defaultPage, maxPage)
-	return store.Page{Limit: limit, Cursor: c.Query("cursor")}, ok
 }
 
 // version reads ?version= (0 when absent).
@@ -56,36 +47,51 @@ func version(c *gin.Context) (int, bool) {
 	return n, true
 }
 
-// notices serves GET /api/v1/notices: each configured notice with its
-// coverage — how many owe it (its audience so far), how many have
-// acknowledged, are pending or overdue.
+// notices serves GET /api/v1/notices?limit=&cursor=: each configured
+// notice, in the configuration's order, with its coverage — how many owe
+// it (its audience so far), how many have acknowledged, are pending or
+// overdue.
 func (a *policyAPI) listNotices(c *gin.Context) {
-	out := make([]gin.H, 0, len(a.notices))
-	for _, n := range a.notices {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
+	// The key of a notice is its place in the configuration.
+	places := make([]int, len(a.notices))
+	for i := range places {
+		places[i] = i
+	}
+	onPage, next, err := pageOf("notices", places, func(i int) string { return fmt.Sprintf("%08d", i) }, p)
+	if err != nil {
+		writeError(c, a.logger, "list notices", err)
+		return
+	}
+	out := make([]noticeView, 0, len(onPage))
+	for _, i := range onPage {
+		n := a.notices[i]
 		counts, err := a.st.CountObligations(c.Request.Context(), n.ID, n.Version)
 		if err != nil {
 			writeError(c, a.logger, "count obligations", err)
 			return
 		}
-		owing := counts[policy.Pending] + counts[policy.Overdue] + counts[policy.Acknowledged]
-		coverage := 0.0
-		if owing > 0 {
-			coverage = float64(counts[policy.Acknowledged]) / float64(owing)
+		cov := coverageView{Acknowledged: counts[policy.Acknowledged], Pending: counts[policy.Pending],
+			Overdue: counts[policy.Overdue], Superseded: counts[policy.Superseded], Cancelled: counts[policy.Cancelled]}
+		cov.Audience = cov.Pending + cov.Overdue + cov.Acknowledged
+		if cov.Audience > 0 {
+			cov.Ratio = float64(cov.Acknowledged) / float64(cov.Audience)
 		}
-		out = append(out, gin.H{
-			"id": n.ID, "version": n.Version, "key": n.Key(), "title": n.Title, "template": n.Template,
-			"languages": n.Languages, "audience": n.Audience, "due_days": n.DueDays, "reattest_days": n.ReattestDays,
-			"coverage": gin.H{"audience": owing, "acknowledged": counts[policy.Acknowledged], "pending": counts[policy.Pending],
-				"overdue": counts[policy.Overdue], "superseded": counts[policy.Superseded], "cancelled": counts[policy.Cancelled],
-				"ratio": coverage},
-		})
+		out = append(out, noticeView{ID: n.ID, Version: n.Version, Key: n.Key(), Title: n.Title, Template: n.Template,
+			Languages: nonNil(n.Languages), Audience: viewAudience(n.Audience), DueDays: n.DueDays,
+			ReattestDays: n.ReattestDays, Coverage: cov})
 	}
-	c.JSON(http.StatusOK, gin.H{"notices": out})
+	writePage(c, "notices", out, next)
 }
 
 var obligationStatuses = []policy.ObligationStatus{policy.Pending, policy.Acknowledged, policy.Overdue, policy.Superseded, policy.Cancelled}
 
-// obligations serves GET /api/v1/obligations?notice=&version=&status=&user=.
+// obligations serves GET /api/v1/obligations?notice=&version=&status=&user=,
+// as JSON or, with format=csv, as a CSV export of every matching
+// obligation (all pages; see export.go for its views).
 func (a *policyAPI) listObligations(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
@@ -100,20 +106,26 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of pending, acknowledged, overdue, superseded, cancelled"})
 		return
 	}
+	switch c.DefaultQuery("format", "json") {
+	case "json":
+	case "csv":
+		a.obligationsCSV(c, f)
+		return
+	default:
+		badRequest(c, "format", "must be json or csv")
+		return
+	}
 	items, next, err := a.st.ListObligations(c.Request.Context(), f, p)
 	if err != nil {
 		writeError(c, a.logger, "list obligations", err)
 		return
 	}
-	if items == nil {
-		items = []policy.Obligation{}
-	}
-	c.JSON(http.StatusOK, gin.H{"obligations": items, "next_cursor": next})
+	writePage(c, "obligations", items, next)
 }
 
 // attestations serves GET /api/v1/attestations?notice=&version=&user=,
 // as JSON or, with format=csv, as a CSV export of every matching
-// attestation (all pages).
+// attestation (all pages; see export.go for its views).
 func (a *policyAPI) listAttestations(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
@@ -132,37 +144,11 @@ func (a *policyAPI) listAttestations(c *gin.Context) {
 			writeError(c, a.logger, "list attestations", err)
 			return
 		}
-		if items == nil {
-			items = []policy.Attestation{}
-		}
-		c.JSON(http.StatusOK, gin.H{"attestations": items, "next_cursor": next})
+		writePage(c, "attestations", items, next)
 	case "csv":
-		c.Header("Content-Type", "text/csv; charset=utf-8")
-		c.Header("Content-Disposition", `attachment; filename="attestations.csv"`)
-		w := csv.NewWriter(c.Writer)
-		_ = w.Write([]string{"user_id", "notice_id", "version", "content_hash", "channel", "create_time", "received_at", "task_id", "dedup_key"})
-		p := store.Page{Limit: maxPage}
-		for {
-			items, next, err := a.st.ListAttestations(ctx, f, p)
-			if err != nil {
-				// Headers are gone; end the file with a line that says so
-				// rather than a silently short export.
-				_ = w.Write([]string{"# export failed: store unavailable"})
-				w.Flush()
-				return
-			}
-			for _, t := range items {
-				_ = w.Write(csvSafe(t.UserID, t.NoticeID, strconv.Itoa(t.Version), t.ContentHash, string(t.Channel),
-					strconv.FormatInt(t.CreateTime, 10), t.ReceivedAt.UTC().Format(time.RFC3339Nano), t.TaskID, t.DedupKey))
-			}
-			if next == "" {
-				break
-			}
-			p.Cursor = next
-		}
-		w.Flush()
+		a.attestationsCSV(c, f)
 	default:
-		c.JSON(http.StatusBadRequest, gin.H{"error": "format: must be json or csv"})
+		badRequest(c, "format", "must be json or csv")
 	}
 }
 
@@ -182,10 +168,11 @@ func (a *policyAPI) getPerson(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("userid")
 	person, err := a.st.GetPerson(ctx, id)
-	var known *policy.Person
+	var known *personView
 	switch {
 	case err == nil:
-		known = &person
+		v := viewPerson(person)
+		known = &v
 	case !errors.Is(err, store.ErrNotFound):
 		writeError(c, a.logger, "get person", err)
 		return
@@ -230,7 +217,7 @@ func (a *policyAPI) listConsents(c *gin.Context) {
 		writeError(c, a.logger, "list consents", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"consents": nonNil(items), "next_cursor": next})
+	writePage(c, "consents", items, next)
 }
 
 // verifyAudit serves GET /api/v1/audit/verify: 200 when the chain holds,
@@ -248,23 +235,48 @@ func (a *policyAPI) verifyAudit(c *gin.Context) {
 	c.JSON(status, r)
 }
 
-// listAudit serves GET /api/v1/audit?after=&limit=: entries in order.
+// listAudit serves GET /api/v1/audit?limit=&cursor=: entries in order,
+// oldest first. (?after=SEQ starts after entry SEQ instead of at a
+// cursor.)
 func (a *policyAPI) listAudit(c *gin.Context) {
 	p, ok := page(c)
 	if !ok {
 		return
 	}
-	after, err := strconv.ParseUint(c.DefaultQuery("after", "0"), 10, 64)
-	if err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "after: must be a sequence number"})
-		return
+	var after uint64
+	if s, set := c.GetQuery("after"); set {
+		if p.Cursor != "" {
+			badRequest(c, "after", "give after or cursor, not both")
+			return
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			badRequest(c, "after", "must be a sequence number")
+			return
+		}
+		after = n
 	}
-	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit)
+	if p.Cursor != "" {
+		key, err := parseHandlerCursor("audit", p.Cursor)
+		if err == nil {
+			after, err = strconv.ParseUint(key, 10, 64)
+		}
+		if err != nil {
+			writeError(c, a.logger, "list audit log", store.ErrInvalidCursor)
+			return
+		}
+	}
+	items, err := a.st.ListAudit(c.Request.Context(), after, p.Limit+1)
 	if err != nil {
 		writeError(c, a.logger, "list audit log", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": nonNil(items)})
+	var next string
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		next = handlerCursor("audit", strconv.FormatUint(items[p.Limit-1].Seq, 10))
+	}
+	writePage(c, "entries", items, next)
 }
 
 func nonNil[T any](xs []T) []T {

@@ -53,6 +53,10 @@ func TestPolicyAPI(t *testing.T) {
 		{"/api/v1/consents?status=maybe", 400, "status: must be one of"},
 		{"/api/v1/audit/verify", 200, `"ok":true`},
 		{"/api/v1/audit?after=x", 400, "after: must be a sequence number"},
+		{"/api/v1/audit?after=1&cursor=YXVkaXQ6Mg", 400, "after: give after or cursor, not both"},
+		{"/api/v1/audit?cursor=YXVkaXQ6eA", 400, `"field":"cursor"`}, // audit:x
+		{"/api/v1/audit?cursor=aG9sZHM6MQ", 400, `"field":"cursor"`}, // holds:1, another listing's
+		{"/api/v1/notices?limit=1001", 400, "limit: must be an integer from 1 to 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -63,9 +67,9 @@ func TestPolicyAPI(t *testing.T) {
 		})
 	}
 
-	// The CSV export: every attestation, and a cell that would run as a
-	// spreadsheet formula is defused.
-	rec := e.admin("/api/v1/attestations?format=csv")
+	// The engineer's CSV export: every attestation as stored, no BOM, and
+	// a cell that would run as a spreadsheet formula is defused.
+	rec := e.admin("/api/v1/attestations?format=csv&view=engineer")
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", rec.Code, rec.Header())
 	}
@@ -73,7 +77,7 @@ func TestPolicyAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || rows[0][0] != "user_id" {
+	if len(rows) != 3 || rows[0][0] != "user_id" || rows[1][6] != "2026-11-23T02:00:00Z" || rows[1][5] != "1795399200" {
 		t.Fatalf("csv rows %v", rows)
 	}
 	for _, r := range rows[1:] {

@@ -63,9 +63,14 @@ func (a *sendsAPI) submit(c *gin.Context) {
 		"skipped": out.Skipped, "duplicate": out.Duplicate})
 }
 
-// results serves GET /api/v1/sends/:key: every recipient's result so far,
-// with counts by status.
+// results serves GET /api/v1/sends/:key?limit=&cursor=: the recipients'
+// results so far in user id order, a page at a time, with the counts by
+// status of all of them.
 func (a *sendsAPI) list(c *gin.Context) {
+	p, ok := page(c)
+	if !ok {
+		return
+	}
 	key := c.Param("key")
 	rs, err := a.results.ListSendResults(c.Request.Context(), key)
 	if err != nil {
@@ -76,8 +81,10 @@ func (a *sendsAPI) list(c *gin.Context) {
 	for _, r := range rs {
 		counts[r.Status]++
 	}
-	if rs == nil {
-		rs = []store.RecipientResult{}
+	onPage, next, err := pageOf("sends", rs, func(r store.RecipientResult) string { return r.UserID }, p)
+	if err != nil {
+		writeError(c, a.logger, "list send results", err, "key", key)
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"key": key, "counts": counts, "results": rs})
+	c.JSON(http.StatusOK, gin.H{"key": key, "counts": counts, "results": nonNil(onPage), "next_cursor": next})
 }

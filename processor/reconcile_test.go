@@ -387,7 +387,7 @@ func reconcileMembers(t *testing.T, e *env) {
 	}
 
 	// The event log shows where the contact events came from.
-	log, err := e.st.ListEventLog(ctx, "", 100)
+	log, _, err := e.st.ListEventLog(ctx, "", store.Page{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -491,7 +491,7 @@ func takeSnapshot(t *testing.T, e *env, f *faults, dedupKey string) snapshot {
 		id := a.ID[:max(strings.LastIndex(a.ID, ":"), 0)]
 		add("audit", []string{id, a.Kind, a.Subject, string(a.Data)})
 	}
-	log, err := e.st.ListEventLog(ctx, "", 1000)
+	log, _, err := e.st.ListEventLog(ctx, "", store.Page{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func attestation(user, notice string, at time.Time) policy.Attestation {
 
 func logKeys(t *testing.T, s store.Store) []string {
 	t.Helper()
-	es, err := s.ListEventLog(t.Context(), "", 1000)
+	es, _, err := s.ListEventLog(t.Context(), "", store.Page{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,11 +41,11 @@ type apiNotice struct {
 	Languages []string `json:"languages"`
 	DueDays   int      `json:"due_days"`
 	Audience  struct {
-		Everyone    bool     `json:"Everyone"`
-		Departments []int64  `json:"Departments"`
-		Tags        []int64  `json:"Tags"`
-		Users       []string `json:"Users"`
-		PermitList  bool     `json:"PermitList"`
+		Everyone    bool     `json:"everyone"`
+		Departments []int64  `json:"departments"`
+		Tags        []int64  `json:"tags"`
+		Users       []string `json:"users"`
+		PermitList  bool     `json:"permit_list"`
 	} `json:"audience"`
 	Coverage struct {
 		Audience     int     `json:"audience"`
@@ -383,7 +383,7 @@ func (p *Page) person(ctx context.Context, userID string) (apiPerson, error) {
 // attestationsCSV passes the server's CSV export of attestations
 // (GET /api/v1/attestations?format=csv) through to the browser, adding
 // the admin token the browser does not have. ?notice= and ?version=
-// narrow it.
+// narrow it; ?view= and ?lang= choose the export's view and language.
 func (p *Page) attestationsCSV(w http.ResponseWriter, r *http.Request) {
 	q := url.Values{"format": {"csv"}}
 	in := r.URL.Query()
@@ -400,6 +400,20 @@ func (p *Page) attestationsCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.Set("version", v)
+	}
+	// The officer's view (the server's default) or the engineer's, in
+	// English or Chinese.
+	for _, p := range []struct {
+		name string
+		ok   []string
+	}{{"view", []string{"officer", "engineer"}}, {"lang", []string{"en", "zh-CN"}}} {
+		if v := in.Get(p.name); v != "" {
+			if !slices.Contains(p.ok, v) {
+				http.Error(w, "sandbox: "+p.name+" must be one of "+strings.Join(p.ok, ", "), http.StatusBadRequest)
+				return
+			}
+			q.Set(p.name, v)
+		}
 	}
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.o.AppURL+"/api/v1/attestations?"+q.Encode(), nil)
 	if err != nil {

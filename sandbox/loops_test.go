@@ -135,7 +135,7 @@ func scriptPolicy(f *fixture) {
 	f.app.script("/api/v1/notices", map[string]any{"notices": []map[string]any{{
 		"id": "archive", "version": 2, "key": "archive:v2", "title": "会话存档告知<script>", "template": "ack_card",
 		"languages": []string{"zh-CN", "en"}, "due_days": 7,
-		"audience": map[string]any{"PermitList": true, "Departments": []int64{3}},
+		"audience": map[string]any{"permit_list": true, "departments": []int64{3}},
 		"coverage": map[string]any{"audience": 4, "acknowledged": 2, "pending": 1, "overdue": 1, "superseded": 3, "ratio": 0.5},
 	}}})
 	f.app.script("/api/v1/obligations", map[string]any{"obligations": []map[string]any{
@@ -257,10 +257,15 @@ func TestAttestationsCSVIsPassedThrough(t *testing.T) {
 		!strings.Contains(w.Header().Get("Content-Disposition"), "attestations.csv") {
 		t.Errorf("csv: %d %v\n%s", w.Code, w.Header(), w.Body)
 	}
-	if q := f.app.query("/api/v1/attestations"); q.Get("format") != "csv" || q.Get("notice") != "archive" || q.Get("version") != "1" {
+	if q := f.app.query("/api/v1/attestations"); q.Get("format") != "csv" || q.Get("notice") != "archive" || q.Get("version") != "1" ||
+		q.Has("view") || q.Has("lang") {
 		t.Errorf("the export was asked with %v", q)
 	}
-	for _, bad := range []string{"?notice=../x", "?version=0", "?version=x"} {
+	f.do(http.MethodGet, Prefix+"attestations.csv?view=engineer&lang=zh-CN", nil)
+	if q := f.app.query("/api/v1/attestations"); q.Get("view") != "engineer" || q.Get("lang") != "zh-CN" {
+		t.Errorf("the view and language are not passed on: %v", q)
+	}
+	for _, bad := range []string{"?notice=../x", "?version=0", "?version=x", "?view=auditor", "?lang=fr"} {
 		if w := f.do(http.MethodGet, Prefix+"attestations.csv"+bad, nil); w.Code != http.StatusBadRequest {
 			t.Errorf("attestations.csv%s: %d, want 400", bad, w.Code)
 		}

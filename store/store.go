@@ -231,10 +231,14 @@ type EventLog interface {
 	// crash does not log an event twice.
 	AppendEventLog(ctx context.Context, e LogEntry) error
 
-	// ListEventLog returns up to limit entries, newest ReceivedAt first
-	// (ties in append order, newest first), only those of kind if kind is
-	// not empty.
-	ListEventLog(ctx context.Context, kind string, limit int) ([]LogEntry, error)
+	// ListEventLog returns entries newest ReceivedAt first (ties in append
+	// order, newest first), only those of kind if kind is not empty, a
+	// page at a time (p.Size() at most); next is "" after the last page.
+	// Paging is stable: an entry appended after a page was read is newer
+	// than every entry of the pages after it, so they neither repeat nor
+	// skip an entry. The items are never nil. ErrInvalidCursor if
+	// p.Cursor is not one an event-log listing returned.
+	ListEventLog(ctx context.Context, kind string, p Page) (items []LogEntry, next string, err error)
 }
 
 // Store is everything wecomply keeps. Later issues add to it.

@@ -105,7 +105,7 @@ func TestEventLoggerRecordsEveryEventOnce(t *testing.T) {
 	var entries []store.LogEntry
 	eventually(t, "25 log entries", func() bool {
 		var err error
-		entries, err = s.ListEventLog(context.Background(), "", 100)
+		entries, _, err = s.ListEventLog(context.Background(), "", store.Page{Limit: 100})
 		return err == nil && len(entries) == 25
 	})
 	seen := map[string]bool{}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/store/internal/purge"
 )
 
 // AppendEventLog adds e unless its DedupKey is already logged; see
@@ -59,17 +61,22 @@ func (s *Store) AppendEventLog(ctx context.Context, e store.LogEntry) error {
 	return nil
 }
 
-// ListEventLog returns up to limit entries, newest first; see
-// store.EventLog.
-func (s *Store) ListEventLog(ctx context.Context, kind string, limit int) ([]store.LogEntry, error) {
+// ListEventLog returns a page of entries, newest first; see
+// store.EventLog. Entries are keyed received_at ‖ sequence, so the
+// cursor is the key of the page's last entry and the next page starts
+// below it.
+func (s *Store) ListEventLog(ctx context.Context, kind string, p store.Page) ([]store.LogEntry, string, error) {
 	if err := s.check(ctx, "list event log"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	before, err := purge.ParseCursor(store.RecordEventLog, p.Cursor)
+	if err != nil || (before != nil && len(before) != logKeyLen) {
+		return nil, "", fmt.Errorf("embedded: list event log: %w", store.ErrInvalidCursor)
+	}
+	size := p.Size()
 	out := []store.LogEntry{}
-	if limit <= 0 {
-		return out, nil
-	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	var next string
+	err = s.db.View(func(tx *bolt.Tx) error {
 		log := tx.Bucket(bucketLog)
 		index := log
 		if kind != "" {
@@ -79,7 +86,24 @@ func (s *Store) ListEventLog(ctx context.Context, kind string, limit int) ([]sto
 			}
 		}
 		c := index.Cursor()
-		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+		var k []byte
+		switch {
+		case before == nil:
+			k, _ = c.Last()
+		default:
+			// The greatest key below the cursor's.
+			if k, _ = c.Seek(before); k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
+			}
+		}
+		var last []byte
+		for ; k != nil; k, _ = c.Prev() {
+			if len(out) == size {
+				next = purge.Cursor(store.RecordEventLog, last)
+				return nil
+			}
 			v := log.Get(k)
 			if v == nil {
 				continue
@@ -89,11 +113,15 @@ func (s *Store) ListEventLog(ctx context.Context, kind string, limit int) ([]sto
 				return fmt.Errorf("decode log entry: %w", err)
 			}
 			out = append(out, e)
+			last = slices.Clone(k)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, s.wrap("list event log", err)
+		return nil, "", s.wrap("list event log", err)
 	}
-	return out, nil
+	return out, next, nil
 }
+
+// logKeyLen is the length of an event log key: received_at ‖ sequence.
+const logKeyLen = 16

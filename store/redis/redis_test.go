@@ -170,7 +170,7 @@ func TestSurvivesServerRestart(t *testing.T) {
 	if err := s.Ack(ctx, ds[0].Receipt); err != nil {
 		t.Errorf("after restart Ack(%s): %v", ds[0].ID, err)
 	}
-	if es, err := s.ListEventLog(ctx, "", 10); err != nil || len(es) != 1 {
+	if es, _, err := s.ListEventLog(ctx, "", store.Page{Limit: 10}); err != nil || len(es) != 1 {
 		t.Errorf("after restart ListEventLog = %v, %v", es, err)
 	}
 }

@@ -112,6 +112,7 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"QueueStatsCountsByState", testQueueStats},
 		{"EventLogOrderFilterLimit", testEventLog},
 		{"EventLogAppendIsIdempotent", testEventLogIdempotent},
+		{"EventLogPages", testEventLogPaging},
 		{"LeaseIsExclusive", testLeaseExclusive},
 		{"LeaseExpiresAfterTTL", testLeaseExpires},
 		{"LeaseReacquireExtends", testLeaseExtends},
@@ -1024,13 +1025,46 @@ func checkLog(t *testing.T, what string, got []store.LogEntry, want []store.LogE
 	}
 }
 
+// listLog returns the first page of the event log (of kind, if set).
 func listLog(t *testing.T, s store.Store, kind string, limit int) []store.LogEntry {
 	t.Helper()
-	es, err := s.ListEventLog(t.Context(), kind, limit)
+	es, _, err := s.ListEventLog(t.Context(), kind, store.Page{Limit: limit})
 	if err != nil {
 		t.Fatalf("ListEventLog(%q, %d): %v", kind, limit, err)
 	}
+	if es == nil {
+		t.Fatalf("ListEventLog(%q, %d) = nil, want a non-nil slice", kind, limit)
+	}
 	return es
+}
+
+// pageLog reads the whole event log (of kind, if set) limit entries at a
+// time, calling between (if set) after each page, and fails if a page is
+// larger than limit, or if a page that is not the last is not full.
+func pageLog(t *testing.T, s store.Store, kind string, limit int, between func(page int)) []store.LogEntry {
+	t.Helper()
+	var all []store.LogEntry
+	p := store.Page{Limit: limit}
+	for page := 0; ; page++ {
+		if page > 1000 {
+			t.Fatalf("ListEventLog(%q) pages on and on", kind)
+		}
+		es, next, err := s.ListEventLog(t.Context(), kind, p)
+		if err != nil {
+			t.Fatalf("ListEventLog(%q, page %d): %v", kind, page, err)
+		}
+		if len(es) > limit || (next != "" && len(es) != limit) {
+			t.Fatalf("ListEventLog(%q, page %d) = %d entries, next %q; limit %d", kind, page, len(es), next, limit)
+		}
+		all = append(all, es...)
+		if next == "" {
+			return all
+		}
+		if between != nil {
+			between(page)
+		}
+		p.Cursor = next
+	}
 }
 
 func testEventLog(t *testing.T, open OpenFunc, _ Options) {
@@ -1051,7 +1085,65 @@ func testEventLog(t *testing.T, open OpenFunc, _ Options) {
 	checkLog(t, "text limit 1", listLog(t, s, "text", 1), []store.LogEntry{e3})
 	checkLog(t, "create_user", listLog(t, s, "change_contact.create_user", 100), []store.LogEntry{e2})
 	checkLog(t, "unknown kind", listLog(t, s, "no_such_kind", 100), nil)
-	checkLog(t, "limit 0", listLog(t, s, "", 0), nil)
+	// A page without a limit is store.DefaultPageLimit long.
+	checkLog(t, "limit 0", listLog(t, s, "", 0), []store.LogEntry{e3, e4, e2, e1, e5})
+}
+
+// testEventLogPaging: the event log is read a page at a time, newest
+// first, every entry exactly once — also across entries received in the
+// same microsecond that a page boundary splits, with a kind filter, and
+// while new entries are appended between pages (they are newer than the
+// cursor and are not listed by the pages after it). A cursor that no
+// event-log listing returned is ErrInvalidCursor.
+func testEventLogPaging(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	ctx := t.Context()
+	var want, wantText []store.LogEntry // newest first
+	for i := range 23 {
+		// Three entries per microsecond, so that pages split ties.
+		at := baseTime.Add(time.Duration(i/3) * time.Microsecond)
+		kind := "text"
+		if i%4 == 0 {
+			kind = "enter_agent"
+		}
+		e := logEntry(fmt.Sprintf("p%02d", i), kind, at, map[string]string{"user_id": fmt.Sprint("u", i)})
+		if err := s.AppendEventLog(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]store.LogEntry{e}, want...)
+		if kind == "text" {
+			wantText = append([]store.LogEntry{e}, wantText...)
+		}
+	}
+	for _, limit := range []int{1, 2, 3, 4, 7, 22, 23, 24, 100} {
+		checkLog(t, fmt.Sprintf("all, pages of %d", limit), pageLog(t, s, "", limit, nil), want)
+		checkLog(t, fmt.Sprintf("text, pages of %d", limit), pageLog(t, s, "text", limit, nil), wantText)
+	}
+	checkLog(t, "unknown kind, paged", pageLog(t, s, "no_such_kind", 2, nil), nil)
+
+	// Entries appended while a reader pages (newer, and one in the very
+	// microsecond of the newest) are not listed by the later pages.
+	got := pageLog(t, s, "", 5, func(page int) {
+		at := baseTime.Add(time.Duration(7+page) * time.Microsecond) // the newest's microsecond first
+		if err := s.AppendEventLog(ctx, logEntry(fmt.Sprint("new", page), "text", at, nil)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkLog(t, "appended while paging", got, want)
+
+	valid, _, err := s.ListEventLog(ctx, "", store.Page{Limit: 1})
+	if err != nil || len(valid) != 1 {
+		t.Fatalf("ListEventLog = %v, %v", valid, err)
+	}
+	_, dlNext, err := s.ListDeadLetters(ctx, store.Page{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"garbage", "!!", "ZXZlbnRfbG9nOg", "ZXZlbnRfbG9nOnh4eA", "b2JsaWdhdGlvbnM6eA", dlNext + "x"} {
+		if _, _, err := s.ListEventLog(ctx, "", store.Page{Limit: 2, Cursor: bad}); !errors.Is(err, store.ErrInvalidCursor) {
+			t.Errorf("ListEventLog(cursor %q) = %v, want ErrInvalidCursor", bad, err)
+		}
+	}
 }
 
 func testEventLogIdempotent(t *testing.T, open OpenFunc, _ Options) {
@@ -1181,7 +1273,7 @@ func testPingAndClose(t *testing.T, open OpenFunc, _ Options) {
 	closed("QueueStats", err)
 	closed("Postpone", s.Postpone(ctx, r, time.Second))
 	closed("AppendEventLog", s.AppendEventLog(ctx, logEntry("m", "text", baseTime, nil)))
-	_, err = s.ListEventLog(ctx, "", 10)
+	_, _, err = s.ListEventLog(ctx, "", store.Page{Limit: 10})
 	closed("ListEventLog", err)
 	_, err = s.AcquireLease(ctx, "leader", "replica-a", time.Minute)
 	closed("AcquireLease", err)
