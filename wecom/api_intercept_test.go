@@ -2,10 +2,12 @@ package wecom
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // interceptCases are the five sensitive-word-rule calls with the requests
@@ -171,4 +173,24 @@ func TestInterceptRuleIDForms(t *testing.T) {
 			t.Errorf("decode %s = %q, %v; want %q, ok=%v", tt.in, id, err, tt.want, tt.ok)
 		}
 	}
+}
+
+// FuzzInterceptRuleID: any rule_id WeCom sends decodes or fails cleanly,
+// and a string decodes to itself.
+func FuzzInterceptRuleID(f *testing.F) {
+	for _, s := range []string{`"abc"`, `1`, `null`, `1.5`, `{}`, `"`, `-0`, `99999999999999999999`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var id interceptRuleID
+		_ = id.UnmarshalJSON([]byte(in))
+		b, err := json.Marshal(in)
+		if err != nil {
+			return
+		}
+		var again interceptRuleID
+		if err := again.UnmarshalJSON(b); err != nil || (utf8.ValidString(in) && string(again) != in) {
+			t.Errorf("string %q decoded as %q, %v", in, again, err)
+		}
+	})
 }
