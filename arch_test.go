@@ -26,6 +26,7 @@ func TestImportRules(t *testing.T) {
 		"processor":        {"notify", "policy", "store", "wecom", "worker"},
 		"jobs":             {"store"},
 		"retention":        {"store"},
+		"intercept":        {"store", "wecom"},
 		"handlers":         {"archive", "notify", "policy", "store", "wecom"},
 		"console":          {"archive", "policy", "store", "templates", "wecom"},
 		"archive":          {"blob", "policy", "store", "wecom"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -22,6 +23,7 @@ import (
 	"github.com/wecomply/wecomply/console"
 	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/handlers"
+	"github.com/wecomply/wecomply/intercept"
 	"github.com/wecomply/wecomply/jobs"
 	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
@@ -130,6 +132,11 @@ type appOptions struct {
 	// Evidence makes the console's evidence packs (nil: no download
 	// buttons).
 	Evidence console.EvidenceMaker
+	// InterceptRules gives the sensitive-word rules to keep in step with
+	// WeCom (the lexicon rules with block = true). nil: no intercept sync.
+	// With it (and wecom.secret), the reconcile job syncs them after the
+	// members and consents (intercept.Syncer).
+	InterceptRules intercept.Source
 }
 
 // newApp builds the app. opts.Now is the one "now" of every part that
@@ -212,6 +219,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		submitter, events = notifier, proc
 		departments = departmentNamer{client}
 		deps.proc = proc
+		if opts.InterceptRules != nil {
+			syncer, err := intercept.New(client, st, intercept.Config{Now: now})
+			if err != nil {
+				return nil, err
+			}
+			deps.intercept = syncer.Run(opts.InterceptRules, log)
+		}
 		register = append(register, func(mux *worker.Mux) { mux.HandleJobs(notifier.Jobs()) }, proc.Register)
 	}
 	mux := worker.NewMux(events)
@@ -507,8 +521,11 @@ type jobDeps struct {
 	store   store.Store
 	archive *archiveParts // nil when archive.enabled is off
 	proc    *processor.Processor
-	log     *slog.Logger
-	now     func() time.Time
+	// intercept is the intercept sync's run, nil when no desired rules
+	// are configured (appOptions.InterceptRules).
+	intercept jobs.Func
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // newScheduler builds the cron with every job of registerJobs.
@@ -555,7 +572,7 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 		for _, j := range []jobs.Job{
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
 			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: digestSinceLast(s, d.proc)}, // to the compliance officers and owners
-			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
+			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: reconcileJob(d)},
 		} {
 			if err := s.Add(j); err != nil {
 				return err
@@ -563,6 +580,25 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 		}
 	}
 	return nil
+}
+
+// reconcileJob is the reconcile job: the processor's reconciliation,
+// then, when desired intercept rules are configured, the intercept sync
+// (its counts are intercept_*). The sync runs even if reconciliation
+// failed; both errors are returned.
+func reconcileJob(d jobDeps) jobs.Func {
+	if d.intercept == nil {
+		return d.proc.Reconcile
+	}
+	return func(ctx context.Context, now time.Time) (map[string]int, error) {
+		counts, err := d.proc.Reconcile(ctx, now)
+		if counts == nil {
+			counts = map[string]int{}
+		}
+		ic, ierr := d.intercept(ctx, now)
+		maps.Copy(counts, ic)
+		return counts, errors.Join(err, ierr)
+	}
 }
 
 // digestSinceLast is the digest job: it reports on the window since the

@@ -258,6 +258,7 @@ type Store interface {
 	JobRuns
 	Holds
 	Retention
+	InterceptMappings
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

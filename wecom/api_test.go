@@ -52,7 +52,7 @@ var userAnswer = `{"errcode":0,"errmsg":"ok","userid":"zhangsan","name":"张三"
 	`"external_profile":{"external_corp_name":"企业简称","wechat_channels":{"nickname":"视频号名称","status":1},"external_attr":[{"type":0,"name":"文本名称","text":{"value":"文本"}}]}}`
 
 func apiCases() []apiCase {
-	return []apiCase{
+	return append([]apiCase{
 		{
 			name:   "auth/getuserinfo: a member signs in",
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.UserInfo(ctx, "CODE") },
@@ -263,7 +263,7 @@ func apiCases() []apiCase {
 			answer: `{"errcode":0,"errmsg":"ok","agreeinfo":[{"status_change_time":1562766651,"exteranalopenid":"wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA","agree_status":"Agree"}]}`,
 			want:   []AgreeInfo{{ExternalOpenID: "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA", Status: AgreeStatusAgree, ChangedAt: time.Unix(1562766651, 0).UTC()}},
 		},
-	}
+	}, interceptCases()...)
 }
 
 // TestAPIRequestsAndAnswers checks each call's request (method, path,

@@ -42,6 +42,7 @@
 //	auditids         entry id → seq
 //	auditmeta        "head" → seq ‖ hash of the last entry appended
 //	jobruns          (job, scheduled µs) → JobRun JSON            the last 1,000 of each job
+//	intercept        our rule id → InterceptMapping JSON          the intercept sync's rules (intercept.go)
 //	obldue           (notice, version) ‖ due entry → ∅           obligations by when they are due (due.go)
 //	oblduefor        (notice, version) → cadence                  what each notice version's due index is built for
 //	meta             name → value                             conversions under way (claims.go),
@@ -190,6 +191,7 @@ var allBuckets = [][]byte{
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
 	bucketJobRuns, bucketDeadIDs, bucketClaimsAt, bucketMeta,
 	bucketOblDue, bucketOblDueFor,
+	bucketIntercept,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.

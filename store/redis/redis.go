@@ -188,6 +188,7 @@ type keys struct {
 	audit, auditHead, auditIDs                          string
 	jobRun, jobRunIdx                                   string
 	replSync                                            string
+	intercept                                           string // intercept.go
 }
 
 func newKeys(namespace string) keys {
@@ -228,6 +229,7 @@ func newKeys(namespace string) keys {
 		jobRun:          p + "jobrun",
 		jobRunIdx:       p + "jobrun:idx",
 		replSync:        p + "replsync",
+		intercept:       p + "intercept",
 	}
 }
 

@@ -163,6 +163,7 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"AuditTamperingIsDetected", testAuditTampering},
 		{"AuditAtScale", testAuditAtScale},
 		{"Holds", testHolds},
+		{"InterceptMappings", testInterceptMappings},
 		{"PurgeEventLog", testPurgeEventLog},
 		{"PurgeEventLogInBatches", testPurgeEventLogBatches},
 		{"PurgeAttestations", testPurgeAttestations},

@@ -474,6 +474,8 @@ type state struct {
 	rooms    map[string][]AgreeInfo
 	sendSeq  uint64
 	hintSeq  uint64
+
+	intercept interceptState // sensitive-word rules (server_intercept.go)
 }
 
 type appState struct {

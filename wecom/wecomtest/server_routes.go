@@ -43,6 +43,14 @@ var routes = map[string]route{
 	"msgaudit/get_permit_user_list":    {http.MethodPost, []string{roleArchive}, handlePermitUsers},
 	"msgaudit/check_single_agree":      {http.MethodPost, []string{roleArchive}, handleCheckSingleAgree},
 	"msgaudit/check_room_agree":        {http.MethodPost, []string{roleArchive}, handleCheckRoomAgree},
+
+	// Sensitive-word rules (95097, server_intercept.go): the customer
+	// secret or an app in 客户联系 可调用应用.
+	"externalcontact/add_intercept_rule":      {http.MethodPost, []string{roleCustomer, roleApp}, handleAddInterceptRule},
+	"externalcontact/get_intercept_rule_list": {http.MethodGet, []string{roleCustomer, roleApp}, handleListInterceptRules},
+	"externalcontact/get_intercept_rule":      {http.MethodPost, []string{roleCustomer, roleApp}, handleGetInterceptRule},
+	"externalcontact/update_intercept_rule":   {http.MethodPost, []string{roleCustomer, roleApp}, handleUpdateInterceptRule},
+	"externalcontact/del_intercept_rule":      {http.MethodPost, []string{roleCustomer, roleApp}, handleDelInterceptRule},
 }
 
 // call is one authenticated API call.
