@@ -38,8 +38,8 @@ var sampleData = map[string]map[string]any{
 	"digest": {"Day": "2026-11-23", "Since": "2026-11-22 09:00", "Until": "2026-11-23 09:00", "Part": 1, "Parts": 2, "AllClear": false,
 		"Sections": []map[string]any{
 			{"Kind": "coverage", "Total": 2, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
-				{"Title": "会话存档告知", "Version": 3, "Acknowledged": 120, "Total": 150, "Percent": 80, "Open": 30, "Overdue": 12, "Failed": 2},
-				{"Title": "信息安全守则", "Version": 1, "Acknowledged": 0, "Total": 0, "Percent": 0, "Open": 0, "Overdue": 0, "Failed": 0}}},
+				{"Title": "会话存档告知", "Version": 3, "Published": true, "Acknowledged": 120, "Total": 150, "Percent": 80, "Open": 30, "Overdue": 12, "Failed": 2},
+				{"Title": "信息安全守则", "Version": 1, "Published": false, "Acknowledged": 0, "Total": 0, "Percent": 0, "Open": 0, "Overdue": 0, "Failed": 0}}},
 			{"Kind": "departments", "Total": 12, "More": 1, "MoreCount": 2, "Continued": false, "Items": []map[string]any{
 				{"Name": "销售部", "ID": int64(3), "Count": 7}, {"Name": "", "ID": int64(9), "Count": 3}, {"Name": "", "ID": int64(0), "Count": 0}}},
 			{"Kind": "refusals", "Total": 1, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
