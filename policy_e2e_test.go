@@ -303,11 +303,20 @@ func employeeLoop(t *testing.T, redisURL string) {
 		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
 	})
 
-	// zhangsan replies the word instead of clicking: attested by reply.
+	// zhangsan replies the word instead of clicking: attested by reply,
+	// with the content hash of the card he was shown, and his card turns
+	// "acknowledged" as after a click.
 	postEvent(t, base, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: " 确认。"})
 	eventually(t, "zhangsan's reply attestation", func() bool {
 		apiGet(t, base, "/api/v1/attestations?user=zhangsan", &ats)
 		return len(ats.Attestations) == 1 && ats.Attestations[0].Channel == "reply"
+	})
+	if h := ats.Attestations[0].ContentHash; len(h) != 64 {
+		t.Errorf("the reply's content hash %q, want the card's (processor tests check it is the very card's)", h)
+	}
+	eventually(t, "zhangsan's card updated", func() bool {
+		c := cards(fake, "zhangsan")
+		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
 	})
 	eventually(t, "the reply's confirmation", func() bool {
 		for _, m := range fake.Inbox("zhangsan") {
