@@ -368,6 +368,57 @@ count = 0
 	}
 }
 
+// TestCheckExampleConfig: config.example.toml as shipped fails check on
+// WeCom's published sample Token and EncodingAESKey, naming each key and
+// saying to run keygen; a copy with a fresh pair from keygen (the
+// README's steps) passes, warning that the admin token is the sample.
+func TestCheckExampleConfig(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", "config.example.toml"}, &out, io.Discard, nil); code != 1 {
+		t.Errorf("check config.example.toml: exit %d, want 1\n%s", code, out.String())
+	}
+	for _, want := range []string{
+		"wecom.callback[0].token: is WeCom's published sample Token",
+		"wecom.callback[0].encoding_aes_key: is WeCom's published sample EncodingAESKey",
+		`run "wecomply keygen"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	var keys bytes.Buffer
+	if code := run(context.Background(), []string{"keygen"}, &keys, io.Discard, nil); code != 0 {
+		t.Fatalf("keygen: exit %d", code)
+	}
+	var pair []string
+	for _, line := range strings.Split(keys.String(), "\n") {
+		if strings.HasPrefix(line, "token = ") || strings.HasPrefix(line, "encoding_aes_key = ") {
+			pair = append(pair, line)
+		}
+	}
+	example, err := os.ReadFile("config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pair) != 2 {
+		t.Fatalf("keygen printed %q", keys.String())
+	}
+	own := strings.NewReplacer(`token = "QDG6eK"`, pair[0],
+		`encoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"`, pair[1]).Replace(string(example))
+	path := filepath.Join(t.TempDir(), "wecomply.toml")
+	if err := os.WriteFile(path, []byte(own), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", path}, &out, io.Discard, nil); code != 0 {
+		t.Fatalf("check of the copy with keygen's pair: exit %d\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), ": ok (") || !strings.Contains(out.String(), "warning: admin.tokens[0]: is the sample token") {
+		t.Errorf("check output:\n%s", out.String())
+	}
+}
+
 func TestKeygenCommand(t *testing.T) {
 	keys := map[string]bool{}
 	for range 2 {

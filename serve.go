@@ -45,6 +45,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: "+w.Reason, "key", w.Key)
+	}
 	// go-redis reports dial and pool trouble through its own package-level
 	// logger, in plain text on stderr. Route it into the JSON log, once,
 	// here (tests build apps without touching that global).
