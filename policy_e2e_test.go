@@ -116,6 +116,12 @@ url = "https://compliance.example.com/notices/archive"
 due_days = 7
 [notices.audience]
 departments = [2]
+[disclosure]
+controller = "示例科技有限公司"
+contact = "合规部 privacy@example.com"
+purpose = "业务留痕与纠纷处理"
+retention = "3 年"
+rights_url = "https://compliance.example.com/privacy/rights"
 [admin]
 tokens = [%q]
 `, testCorpID, testAppSecret, contactsSecret, customerSecret, archiveSecret, apiURL, testToken, testKey,
@@ -258,6 +264,9 @@ func employeeLoop(t *testing.T, redisURL string) {
 	// Published at start-up: zhangsan (East Sales, under Sales) owes it;
 	// wangwu (not in Sales) does not.
 	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
+	if c := string(cards(fake, "zhangsan")[0].Message); !strings.Contains(c, `"keyname":"处理者","value":"示例科技有限公司"`) {
+		t.Errorf("the card lacks the [disclosure] lines: %s", c)
+	}
 	if n := len(cards(fake, "wangwu")); n != 0 {
 		t.Errorf("wangwu, outside the audience, got %d cards", n)
 	}
@@ -451,6 +460,11 @@ func TestCustomerLoop(t *testing.T) {
 	}
 	if w := fake.Inbox("wmCustomer1")[0]; w.MsgType != "welcome" || !strings.Contains(string(w.Message), "存档") || !strings.Contains(string(w.Message), "张三") {
 		t.Errorf("welcome %+v", w)
+	}
+	// It says what PIPL Art. 17 asks, from [disclosure].
+	if w := string(fake.Inbox("wmCustomer1")[0].Message); !strings.Contains(w, "个人信息处理者：示例科技有限公司（联系方式：合规部 privacy@example.com）") ||
+		!strings.Contains(w, "https://compliance.example.com/privacy/rights") {
+		t.Errorf("the welcome lacks the disclosure: %s", w)
 	}
 
 	// The consent check finds "Disagree": the employee gets a card, the

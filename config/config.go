@@ -36,6 +36,9 @@ type Config struct {
 	Archive Archive `toml:"archive"`
 	// Console is the officers' web console (console.go).
 	Console Console `toml:"console"`
+	// Disclosure is what notices about personal data say of its handling
+	// (disclosure.go).
+	Disclosure Disclosure `toml:"disclosure"`
 }
 
 // Server is the HTTP server.

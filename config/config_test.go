@@ -60,23 +60,34 @@ func TestExampleFile(t *testing.T) {
 	}
 }
 
+// disclosureSection is a complete [disclosure].
+const disclosureSection = `[disclosure]
+controller = "示例科技有限公司"
+contact = "合规部 privacy@example.com"
+purpose = "业务留痕与纠纷处理"
+retention = "3 年"
+rights_url = "https://www.example.com/privacy/rights"
+`
+
 // TestWarnings: the sample admin token is allowed (the API works) but
 // warned of, wherever it is in the list, without quoting any token; other
-// tokens are not warned of.
+// tokens are not warned of. A config without [disclosure] is warned of.
 func TestWarnings(t *testing.T) {
 	tests := []struct {
-		name   string
-		tokens string
-		want   []string // keys warned of
+		name       string
+		tokens     string
+		disclosure string
+		want       []string // keys warned of
 	}{
-		{"own tokens", `["0123456789abcdef-one", "0123456789abcdef-two"]`, nil},
-		{"the sample first", `["sample-admin-token-change-me", "0123456789abcdef-two"]`, []string{"admin.tokens[0]"}},
-		{"the sample second", `["0123456789abcdef-one", "sample-admin-token-change-me"]`, []string{"admin.tokens[1]"}},
-		{"no tokens", `[]`, nil},
+		{"own tokens", `["0123456789abcdef-one", "0123456789abcdef-two"]`, disclosureSection, nil},
+		{"the sample first", `["sample-admin-token-change-me", "0123456789abcdef-two"]`, disclosureSection, []string{"admin.tokens[0]"}},
+		{"the sample second", `["0123456789abcdef-one", "sample-admin-token-change-me"]`, disclosureSection, []string{"admin.tokens[1]"}},
+		{"no tokens", `[]`, disclosureSection, nil},
+		{"no disclosure", `[]`, "", []string{"disclosure"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse("t.toml", []byte(minimal+"[admin]\ntokens = "+tt.tokens+"\n"), nil)
+			cfg, err := Parse("t.toml", []byte(minimal+tt.disclosure+"[admin]\ntokens = "+tt.tokens+"\n"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,6 +100,51 @@ func TestWarnings(t *testing.T) {
 			}
 			if !slices.Equal(keys, tt.want) {
 				t.Errorf("warned of %v, want %v", keys, tt.want)
+			}
+		})
+	}
+}
+
+// TestDisclosureProblems: [disclosure] is optional, but once set every
+// key is required, each within its length, on one line, and rights_url an
+// https URL.
+func TestDisclosureProblems(t *testing.T) {
+	edit := func(key, value string) string {
+		lines := strings.Split(disclosureSection, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, key+" = ") {
+				lines[i] = key + " = " + value
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	tests := []struct {
+		name, section, key, want string
+	}{
+		{"complete", disclosureSection, "", ""},
+		{"absent", "", "", ""},
+		{"controller missing", edit("controller", `""`), "disclosure.controller", "is required once [disclosure] is set"},
+		{"contact blank", edit("contact", `"  "`), "disclosure.contact", "is required"},
+		{"only rights_url", "[disclosure]\nrights_url = \"https://www.example.com/r\"\n", "disclosure.purpose", "PIPL Art. 17"},
+		{"purpose too long", edit("purpose", `"`+strings.Repeat("处", 201)+`"`), "disclosure.purpose", "at most 200 characters, got 201"},
+		{"retention on two lines", edit("retention", `"3 年\n另行通知"`), "disclosure.retention", "one line"},
+		{"rights_url http", edit("rights_url", `"http://www.example.com/rights"`), "disclosure.rights_url", "absolute https URL"},
+		{"rights_url relative", edit("rights_url", `"/privacy/rights"`), "disclosure.rights_url", "absolute https URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.toml", []byte(minimal+tt.section), nil)
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("got %v, want valid", err)
+				}
+				if tt.section != "" && cfg.Disclosure.Controller != "示例科技有限公司" {
+					t.Errorf("disclosure %+v", cfg.Disclosure)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.key+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s: …%s…", err, tt.key, tt.want)
 			}
 		})
 	}

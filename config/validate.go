@@ -163,6 +163,7 @@ func (c *Config) Validate() []Problem {
 	c.validateRetention(&ps)
 	c.validateArchive(&ps)
 	c.validateConsole(&ps)
+	c.validateDisclosure(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
@@ -234,6 +235,7 @@ func (c *Config) Warnings() []Problem {
 				`set your own, e.g. the Token "wecomply keygen" prints, or openssl rand -hex 24`)
 		}
 	}
+	c.disclosureWarning(&ps)
 	return ps
 }
 
