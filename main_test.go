@@ -564,3 +564,23 @@ func TestRedisOutage(t *testing.T) {
 		t.Errorf("/readyz with Redis down: %d, want 503", resp.StatusCode)
 	}
 }
+
+// TestServeLogsConfigWarnings: serve starts with the sample admin token
+// (a warning, not a problem) and says so in its log, naming the key,
+// never the token.
+func TestServeLogsConfigWarnings(t *testing.T) {
+	cfg := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	editConfig(t, cfg, fmt.Sprintf("tokens = [%q]", testAdmin), `tokens = ["sample-admin-token-change-me"]`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // serve starts, then shuts down at once
+	var logs bytes.Buffer
+	if code := run(ctx, []string{"serve", "-config", cfg}, io.Discard, &logs, nil); code != 0 {
+		t.Fatalf("serve: exit %d\n%s", code, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"key":"admin.tokens[0]"`) || !strings.Contains(logs.String(), "is the sample token of config.example.toml") {
+		t.Errorf("serve's log lacks the warning:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "sample-admin-token-change-me") {
+		t.Error("serve's log quotes the admin token")
+	}
+}
