@@ -46,6 +46,9 @@ func checkCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d callback receiver(s), %s store, %d worker(s), listening on %s)\n",
 		*path, len(cfg.WeCom.Callbacks), cfg.Store.Backend, cfg.Workers.Count, cfg.Server.Listen)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "  warning: %s\n", w)
+	}
 	return nil
 }
 

@@ -39,6 +39,16 @@ func serveRunsTheDigest(t *testing.T, clk *testclock.Clock) {
 		t.Errorf("the digest job: %+v", j)
 	}
 	eventually(t, "the officer's digest", func() bool { return markdowns(fake, "wangfang", "### 合规日报") == 1 })
+	// The run caught up is the latest activation's (09:00), before the
+	// notice published at start-up: nobody owed it then, and the digest
+	// says so rather than "all clear … 0/0".
+	if markdowns(fake, "wangfang", "《会话存档告知》第 1 版：<font color=\"warning\">尚未向任何人发布</font>") != 1 ||
+		markdowns(fake, "wangfang", "一切正常") != 0 {
+		for _, m := range fake.Inbox("wangfang") {
+			t.Logf("wangfang: %s %q", m.MsgType, m.Content)
+		}
+		t.Error("the start-up digest does not say the notice is not yet published")
+	}
 
 	bare := startAppAt(t, clk, writeConfig(t, "127.0.0.1:0", "embedded", ""), io.Discard)
 	var none jobsResponse

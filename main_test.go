@@ -368,6 +368,57 @@ count = 0
 	}
 }
 
+// TestCheckExampleConfig: config.example.toml as shipped fails check on
+// WeCom's published sample Token and EncodingAESKey, naming each key and
+// saying to run keygen; a copy with a fresh pair from keygen (the
+// README's steps) passes, warning that the admin token is the sample.
+func TestCheckExampleConfig(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", "config.example.toml"}, &out, io.Discard, nil); code != 1 {
+		t.Errorf("check config.example.toml: exit %d, want 1\n%s", code, out.String())
+	}
+	for _, want := range []string{
+		"wecom.callback[0].token: is WeCom's published sample Token",
+		"wecom.callback[0].encoding_aes_key: is WeCom's published sample EncodingAESKey",
+		`run "wecomply keygen"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	var keys bytes.Buffer
+	if code := run(context.Background(), []string{"keygen"}, &keys, io.Discard, nil); code != 0 {
+		t.Fatalf("keygen: exit %d", code)
+	}
+	var pair []string
+	for _, line := range strings.Split(keys.String(), "\n") {
+		if strings.HasPrefix(line, "token = ") || strings.HasPrefix(line, "encoding_aes_key = ") {
+			pair = append(pair, line)
+		}
+	}
+	example, err := os.ReadFile("config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pair) != 2 {
+		t.Fatalf("keygen printed %q", keys.String())
+	}
+	own := strings.NewReplacer(`token = "QDG6eK"`, pair[0],
+		`encoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"`, pair[1]).Replace(string(example))
+	path := filepath.Join(t.TempDir(), "wecomply.toml")
+	if err := os.WriteFile(path, []byte(own), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", path}, &out, io.Discard, nil); code != 0 {
+		t.Fatalf("check of the copy with keygen's pair: exit %d\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), ": ok (") || !strings.Contains(out.String(), "warning: admin.tokens[0]: is the sample token") {
+		t.Errorf("check output:\n%s", out.String())
+	}
+}
+
 func TestKeygenCommand(t *testing.T) {
 	keys := map[string]bool{}
 	for range 2 {
@@ -511,5 +562,25 @@ func TestRedisOutage(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with Redis down: %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestServeLogsConfigWarnings: serve starts with the sample admin token
+// (a warning, not a problem) and says so in its log, naming the key,
+// never the token.
+func TestServeLogsConfigWarnings(t *testing.T) {
+	cfg := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	editConfig(t, cfg, fmt.Sprintf("tokens = [%q]", testAdmin), `tokens = ["sample-admin-token-change-me"]`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // serve starts, then shuts down at once
+	var logs bytes.Buffer
+	if code := run(ctx, []string{"serve", "-config", cfg}, io.Discard, &logs, nil); code != 0 {
+		t.Fatalf("serve: exit %d\n%s", code, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"key":"admin.tokens[0]"`) || !strings.Contains(logs.String(), "is the sample token of config.example.toml") {
+		t.Errorf("serve's log lacks the warning:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "sample-admin-token-change-me") {
+		t.Error("serve's log quotes the admin token")
 	}
 }

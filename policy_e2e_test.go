@@ -116,6 +116,12 @@ url = "https://compliance.example.com/notices/archive"
 due_days = 7
 [notices.audience]
 departments = [2]
+[disclosure]
+controller = "示例科技有限公司"
+contact = "合规部 privacy@example.com"
+purpose = "业务留痕与纠纷处理"
+retention = "3 年"
+rights_url = "https://compliance.example.com/privacy/rights"
 [admin]
 tokens = [%q]
 `, testCorpID, testAppSecret, contactsSecret, customerSecret, archiveSecret, apiURL, testToken, testKey,
@@ -258,6 +264,9 @@ func employeeLoop(t *testing.T, redisURL string) {
 	// Published at start-up: zhangsan (East Sales, under Sales) owes it;
 	// wangwu (not in Sales) does not.
 	eventually(t, "zhangsan's card", func() bool { return len(cards(fake, "zhangsan")) == 1 })
+	if c := string(cards(fake, "zhangsan")[0].Message); !strings.Contains(c, `"keyname":"处理者","value":"示例科技有限公司"`) {
+		t.Errorf("the card lacks the [disclosure] lines: %s", c)
+	}
 	if n := len(cards(fake, "wangwu")); n != 0 {
 		t.Errorf("wangwu, outside the audience, got %d cards", n)
 	}
@@ -303,11 +312,20 @@ func employeeLoop(t *testing.T, redisURL string) {
 		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
 	})
 
-	// zhangsan replies the word instead of clicking: attested by reply.
+	// zhangsan replies the word instead of clicking: attested by reply,
+	// with the content hash of the card he was shown, and his card turns
+	// "acknowledged" as after a click.
 	postEvent(t, base, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: " 确认。"})
 	eventually(t, "zhangsan's reply attestation", func() bool {
 		apiGet(t, base, "/api/v1/attestations?user=zhangsan", &ats)
 		return len(ats.Attestations) == 1 && ats.Attestations[0].Channel == "reply"
+	})
+	if h := ats.Attestations[0].ContentHash; len(h) != 64 {
+		t.Errorf("the reply's content hash %q, want the card's (processor tests check it is the very card's)", h)
+	}
+	eventually(t, "zhangsan's card updated", func() bool {
+		c := cards(fake, "zhangsan")
+		return len(c) == 1 && strings.Contains(c[0].ReplaceName, "已确认")
 	})
 	eventually(t, "the reply's confirmation", func() bool {
 		for _, m := range fake.Inbox("zhangsan") {
@@ -442,6 +460,11 @@ func TestCustomerLoop(t *testing.T) {
 	}
 	if w := fake.Inbox("wmCustomer1")[0]; w.MsgType != "welcome" || !strings.Contains(string(w.Message), "存档") || !strings.Contains(string(w.Message), "张三") {
 		t.Errorf("welcome %+v", w)
+	}
+	// It says what PIPL Art. 17 asks, from [disclosure].
+	if w := string(fake.Inbox("wmCustomer1")[0].Message); !strings.Contains(w, "个人信息处理者：示例科技有限公司（联系方式：合规部 privacy@example.com）") ||
+		!strings.Contains(w, "https://compliance.example.com/privacy/rights") {
+		t.Errorf("the welcome lacks the disclosure: %s", w)
 	}
 
 	// The consent check finds "Disagree": the employee gets a card, the

@@ -18,7 +18,7 @@ import (
 // retention.archive_days, destroying each day's data keys unless a hold
 // keeps a message of it (crypto-shredding).
 func retentionJob(d jobDeps) jobs.Job {
-	p := retention.New(d.store, retentionPolicy(d.cfg.Retention))
+	p := retention.New(d.store, retentionPolicy(d.cfg.Retention), d.now)
 	if d.archive == nil {
 		return jobs.Job{Name: "retention", Spec: d.cfg.Jobs.Retention, Run: p.Run}
 	}

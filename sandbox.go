@@ -283,6 +283,9 @@ func applyPolicy(cfg *config.Config, p sandbox.Policy) {
 	cfg.Policy.Officers = slices.Clone(p.Officers)
 	cfg.Policy.ConsentPolicy = p.ConsentPolicy
 	cfg.Policy.ConsentPolicyURL = p.ConsentPolicyURL
+	d := p.Disclosure
+	cfg.Disclosure = config.Disclosure{Controller: d.Controller, Contact: d.Contact, Purpose: d.Purpose,
+		Retention: d.Retention, RightsURL: d.RightsURL}
 	cfg.Notices = []config.Notice{{
 		ID: p.NoticeID, Version: p.Version, Title: p.Title, Template: "ack_card",
 		Languages: []string{"zh-CN", "en"}, Summary: p.Summary, URL: p.URL, DueDays: p.DueDays,

@@ -50,6 +50,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: "+w.Reason, "key", w.Key)
+	}
 	// go-redis reports dial and pool trouble through its own package-level
 	// logger, in plain text on stderr. Route it into the JSON log, once,
 	// here (tests build apps without touching that global).
@@ -400,8 +403,19 @@ func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
 		Location:               loc,
 		DuplicateCheckInterval: cfg.Notify.DuplicateCheckInterval,
 		SendDeadline:           cfg.Notify.SendDeadline,
+		Disclosure:             disclosure(cfg.Disclosure),
 		Logger:                 log,
 	}
+}
+
+// disclosure is [disclosure] as the templates show it; nil when the
+// section is not set (the texts then say nothing of it, and check warns).
+func disclosure(d config.Disclosure) *templates.Disclosure {
+	if !d.Set() {
+		return nil
+	}
+	return &templates.Disclosure{Controller: d.Controller, Contact: d.Contact, Purpose: d.Purpose,
+		Retention: d.Retention, RightsURL: d.RightsURL}
 }
 
 // openStore opens the configured store on the clock now (Redis keeps

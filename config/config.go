@@ -40,6 +40,9 @@ type Config struct {
 	// (evidence.go).
 	Evidence Evidence `toml:"evidence"`
 	Transfer Transfer `toml:"transfer"`
+	// Disclosure is what notices about personal data say of its handling
+	// (disclosure.go).
+	Disclosure Disclosure `toml:"disclosure"`
 }
 
 // Server is the HTTP server.

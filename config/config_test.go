@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +19,134 @@ const minimal = `
 corp_id = "ww5823bf96d3bd56c7"
 [[wecom.callback]]
 path = "/wecom/callback"
-token = "QDG6eK"
-encoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+token = "Tok3nForConfig"
+encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 `
 
-func TestExampleFileIsValid(t *testing.T) {
-	cfg, err := Load(filepath.Join("..", "config.example.toml"), nil)
+// TestExampleFile: config.example.toml ships WeCom's published sample
+// Token and EncodingAESKey, which no server may run with: as it is, it
+// fails on exactly those two, saying to run keygen. With a fresh pair in
+// their place (here from the environment, as a deployment may give them)
+// it is valid, and warns that its admin token is the sample one.
+func TestExampleFile(t *testing.T) {
+	path := filepath.Join("..", "config.example.toml")
+	_, err := Load(path, nil)
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("config.example.toml: got %v, want the sample keys refused", err)
+	}
+	var keys []string
+	for _, p := range cerr.Problems {
+		keys = append(keys, p.Key)
+		if !strings.Contains(p.Reason, "published sample") || !strings.Contains(p.Reason, `run "wecomply keygen"`) {
+			t.Errorf("%s: %s; want it named a published sample, with keygen to run", p.Key, p.Reason)
+		}
+	}
+	if want := []string{"wecom.callback[0].token", "wecom.callback[0].encoding_aes_key"}; !slices.Equal(keys, want) {
+		t.Errorf("problems of config.example.toml: %v, want %v", keys, want)
+	}
+
+	cfg, err := Load(path, []string{"WECOMPLY_WECOM_CALLBACK_0_TOKEN=Tok3nForConfig",
+		"WECOMPLY_WECOM_CALLBACK_0_ENCODING_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"})
 	if err != nil {
-		t.Fatalf("config.example.toml: %v", err)
+		t.Fatalf("config.example.toml with a fresh pair: %v", err)
 	}
 	if cfg.WeCom.Callbacks[0].ReceiveID != cfg.WeCom.CorpID {
 		t.Errorf("receive_id default = %q, want corp_id %q", cfg.WeCom.Callbacks[0].ReceiveID, cfg.WeCom.CorpID)
+	}
+	ws := cfg.Warnings()
+	if len(ws) != 1 || ws[0].Key != "admin.tokens[0]" || !strings.Contains(ws[0].Reason, "sample token") {
+		t.Errorf("warnings %v, want the sample admin token", ws)
+	}
+}
+
+// disclosureSection is a complete [disclosure].
+const disclosureSection = `[disclosure]
+controller = "示例科技有限公司"
+contact = "合规部 privacy@example.com"
+purpose = "业务留痕与纠纷处理"
+retention = "3 年"
+rights_url = "https://www.example.com/privacy/rights"
+`
+
+// TestWarnings: the sample admin token is allowed (the API works) but
+// warned of, wherever it is in the list, without quoting any token; other
+// tokens are not warned of. A config without [disclosure] is warned of.
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name       string
+		tokens     string
+		disclosure string
+		want       []string // keys warned of
+	}{
+		{"own tokens", `["0123456789abcdef-one", "0123456789abcdef-two"]`, disclosureSection, nil},
+		{"the sample first", `["sample-admin-token-change-me", "0123456789abcdef-two"]`, disclosureSection, []string{"admin.tokens[0]"}},
+		{"the sample second", `["0123456789abcdef-one", "sample-admin-token-change-me"]`, disclosureSection, []string{"admin.tokens[1]"}},
+		{"no tokens", `[]`, disclosureSection, nil},
+		{"no disclosure", `[]`, "", []string{"disclosure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.toml", []byte(minimal+tt.disclosure+"[admin]\ntokens = "+tt.tokens+"\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, w := range cfg.Warnings() {
+				keys = append(keys, w.Key)
+				if strings.Contains(w.Reason, "0123456789abcdef") || strings.Contains(w.Reason, SampleAdminToken) {
+					t.Errorf("warning %s quotes a token: %s", w.Key, w.Reason)
+				}
+			}
+			if !slices.Equal(keys, tt.want) {
+				t.Errorf("warned of %v, want %v", keys, tt.want)
+			}
+		})
+	}
+}
+
+// TestDisclosureProblems: [disclosure] is optional, but once set every
+// key is required, each within its length, on one line, and rights_url an
+// https URL.
+func TestDisclosureProblems(t *testing.T) {
+	edit := func(key, value string) string {
+		lines := strings.Split(disclosureSection, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, key+" = ") {
+				lines[i] = key + " = " + value
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	tests := []struct {
+		name, section, key, want string
+	}{
+		{"complete", disclosureSection, "", ""},
+		{"absent", "", "", ""},
+		{"controller missing", edit("controller", `""`), "disclosure.controller", "is required once [disclosure] is set"},
+		{"contact blank", edit("contact", `"  "`), "disclosure.contact", "is required"},
+		{"only rights_url", "[disclosure]\nrights_url = \"https://www.example.com/r\"\n", "disclosure.purpose", "PIPL Art. 17"},
+		{"purpose too long", edit("purpose", `"`+strings.Repeat("处", 201)+`"`), "disclosure.purpose", "at most 200 characters, got 201"},
+		{"retention on two lines", edit("retention", `"3 年\n另行通知"`), "disclosure.retention", "one line"},
+		{"rights_url http", edit("rights_url", `"http://www.example.com/rights"`), "disclosure.rights_url", "absolute https URL"},
+		{"rights_url relative", edit("rights_url", `"/privacy/rights"`), "disclosure.rights_url", "absolute https URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.toml", []byte(minimal+tt.section), nil)
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("got %v, want valid", err)
+				}
+				if tt.section != "" && cfg.Disclosure.Controller != "示例科技有限公司" {
+					t.Errorf("disclosure %+v", cfg.Disclosure)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.key+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s: …%s…", err, tt.key, tt.want)
+			}
+		})
 	}
 }
 
@@ -70,14 +188,27 @@ func TestProblems(t *testing.T) {
 		key   string
 		want  string // substring of the reason
 	}{
-		{name: "aes key too short", edit: func(s string) string { return strings.Replace(s, "2B2C\"", "2B2\"", 1) },
+		{name: "aes key too short", edit: func(s string) string { return strings.Replace(s, "DEFG\"", "DEF\"", 1) },
 			key: "wecom.callback[0].encoding_aes_key", want: "must be 43 characters, got 42"},
-		{name: "aes key bad chars", edit: func(s string) string { return strings.Replace(s, "jWmY", "jW+Y", 1) },
+		{name: "aes key bad chars", edit: func(s string) string { return strings.Replace(s, "abcdefg", "ab+defg", 1) },
 			key: "wecom.callback[0].encoding_aes_key", want: "letters and digits"},
-		{name: "token too long", edit: func(s string) string { return strings.Replace(s, `"QDG6eK"`, `"`+strings.Repeat("a", 33)+`"`, 1) },
+		{name: "token too long", edit: func(s string) string {
+			return strings.Replace(s, `"Tok3nForConfig"`, `"`+strings.Repeat("a", 33)+`"`, 1)
+		},
 			key: "wecom.callback[0].token", want: "at most 32 characters, got 33"},
-		{name: "token missing", edit: func(s string) string { return strings.Replace(s, `token = "QDG6eK"`, ``, 1) },
+		{name: "token missing", edit: func(s string) string { return strings.Replace(s, `token = "Tok3nForConfig"`, ``, 1) },
 			key: "wecom.callback[0].token", want: "WECOMPLY_WECOM_CALLBACK_0_TOKEN"},
+		// WeCom's published crypto samples (WECOM.md §2): public, so
+		// anyone could sign, forge and read callbacks.
+		{name: "published sample token", edit: func(s string) string { return strings.Replace(s, `"Tok3nForConfig"`, `"QDG6eK"`, 1) },
+			key: "wecom.callback[0].token", want: `WeCom's published sample Token (its callback crypto samples): anyone can sign callbacks with it; run "wecomply keygen"`},
+		{name: "published sample key", edit: func(s string) string {
+			return strings.Replace(s, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", 1)
+		}, key: "wecom.callback[0].encoding_aes_key", want: `WeCom's published sample EncodingAESKey (its callback crypto samples): anyone can decrypt and forge callbacks with it; run "wecomply keygen"`},
+		{name: "published sample corp id", edit: func(s string) string { return strings.Replace(s, "ww5823bf96d3bd56c7", "wx5823bf96d3bd56c7", 1) },
+			key: "wecom.corp_id", want: "published crypto samples"},
+		{name: "published sample receive id", extra: "receive_id = \"wx5823bf96d3bd56c7\"\n",
+			key: "wecom.callback[0].receive_id", want: "published crypto samples"},
 		{name: "corp id missing", edit: func(s string) string { return strings.Replace(s, `corp_id = "ww5823bf96d3bd56c7"`, ``, 1) },
 			key: "wecom.corp_id", want: "is required"},
 		{name: "path reserved", edit: func(s string) string { return strings.Replace(s, `"/wecom/callback"`, `"/metrics"`, 1) },
@@ -88,7 +219,7 @@ func TestProblems(t *testing.T) {
 			key: "wecom.callback[0].path", want: "absolute URL path"},
 		{name: "no callbacks", edit: func(s string) string { return s[:strings.Index(s, "[[wecom.callback]]")] },
 			key: "wecom.callback", want: "at least one"},
-		{name: "duplicate path", extra: "[[wecom.callback]]\npath = \"/wecom/callback\"\ntoken = \"abc\"\nencoding_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n",
+		{name: "duplicate path", extra: "[[wecom.callback]]\npath = \"/wecom/callback\"\ntoken = \"abc\"\nencoding_aes_key = \"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\"\n",
 			key: "wecom.callback[1].path", want: "also the path of wecom.callback[0]"},
 		{name: "unknown key", extra: "[server]\nlisen = \"x\"\n", key: "server.lisen", want: "unknown key"},
 		{name: "unknown section", extra: "[serverr]\nlisten = \"x\"\n", key: "serverr", want: "unknown key"},
@@ -156,7 +287,7 @@ func TestProblems(t *testing.T) {
 }
 
 func TestEveryProblemIsReported(t *testing.T) {
-	src := strings.Replace(minimal, "2B2C\"", "2B2\"", 1) + "[server]\nlisen = 1\n[workers]\ncount = 0\n[store]\nbackend = \"x\"\n"
+	src := strings.Replace(minimal, "DEFG\"", "DEF\"", 1) + "[server]\nlisen = 1\n[workers]\ncount = 0\n[store]\nbackend = \"x\"\n"
 	_, err := Parse("t.toml", []byte(src), nil)
 	var cerr *Error
 	if !errors.As(err, &cerr) {
@@ -227,7 +358,7 @@ func TestEnvProblems(t *testing.T) {
 // printed, secret values do not appear.
 func TestSecretsNeverPrinted(t *testing.T) {
 	const token, key, redisPW, admin = "SecretTok9", "SecretKeyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx12", "hunter2pw", "AdminTokenValue123"
-	src := strings.NewReplacer("QDG6eK", token, "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", key).Replace(minimal) +
+	src := strings.NewReplacer("Tok3nForConfig", token, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", key).Replace(minimal) +
 		"[store]\nbackend = \"redis\"\nredis_url = \"http://u:" + redisPW + "@h\"\n[admin]\ntokens=[\"" + admin + "\", \"" + admin + "\"]\n"
 	_, err := Parse("t.toml", []byte(src), nil)
 	if err == nil {

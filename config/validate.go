@@ -18,6 +18,24 @@ var (
 	callbackPath = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
 )
 
+// The values WeCom publishes in its callback crypto samples (doc
+// path/90968 and the official libraries' samples; WECOM.md §2, key set
+// K1). They are public: a server using them accepts callbacks anyone can
+// sign and reads callbacks anyone can decrypt. The crypto known-answer
+// tests use them; a config never may.
+const (
+	sampleToken          = "QDG6eK"
+	sampleEncodingAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+	sampleCorpID         = "wx5823bf96d3bd56c7"
+)
+
+// SampleAdminToken is the admin token config.example.toml ships with:
+// Warnings names it, since whoever has read the example can use it.
+const SampleAdminToken = "sample-admin-token-change-me"
+
+// keygenAdvice ends the reason of a published sample callback value.
+const keygenAdvice = `; run "wecomply keygen" for a fresh Token and EncodingAESKey, and set the same pair in the WeCom admin console`
+
 // reservedPaths are served by wecomply itself; a callback may not use them.
 var reservedPaths = []string{"/healthz", "/readyz", "/metrics", "/api", "/status"}
 
@@ -52,6 +70,8 @@ func (c *Config) Validate() []Problem {
 	switch {
 	case w.CorpID == "":
 		ps.add("wecom.corp_id", "is required (My Company → Company Information → Company ID, e.g. ww0123456789abcdef)")
+	case w.CorpID == sampleCorpID:
+		ps.add("wecom.corp_id", "is the corp id of WeCom's published crypto samples, not a company's (My Company → Company Information → Company ID)")
 	case len(w.CorpID) > 64 || !alnum.MatchString(w.CorpID):
 		ps.add("wecom.corp_id", "must be letters and digits, at most 64")
 	}
@@ -144,6 +164,7 @@ func (c *Config) Validate() []Problem {
 	c.validateArchive(&ps)
 	c.validateConsole(&ps)
 	c.validateEvidence(&ps)
+	c.validateDisclosure(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
@@ -187,14 +208,36 @@ func (c *Config) validateCallbacks(ps *problems) {
 			ps.add(key("token"), fmt.Sprintf("must be at most 32 characters, got %d", len(tok)))
 		case !alnum.MatchString(tok):
 			ps.add(key("token"), "must be letters and digits only")
+		case tok == sampleToken:
+			ps.add(key("token"), "is WeCom's published sample Token (its callback crypto samples): anyone can sign callbacks with it"+keygenAdvice)
 		}
-		if reason := checkAESKey(cb.EncodingAESKey.Reveal()); reason != "" {
-			ps.add(key("encoding_aes_key"), reason)
+		switch aesKey := cb.EncodingAESKey.Reveal(); {
+		case checkAESKey(aesKey) != "":
+			ps.add(key("encoding_aes_key"), checkAESKey(aesKey))
+		case aesKey == sampleEncodingAESKey:
+			ps.add(key("encoding_aes_key"), "is WeCom's published sample EncodingAESKey (its callback crypto samples): anyone can decrypt and forge callbacks with it"+keygenAdvice)
 		}
-		if cb.ReceiveID != "" && !alnum.MatchString(cb.ReceiveID) {
+		switch {
+		case cb.ReceiveID != "" && !alnum.MatchString(cb.ReceiveID):
 			ps.add(key("receive_id"), "must be letters and digits only")
+		case cb.ReceiveID == sampleCorpID && c.WeCom.CorpID != sampleCorpID:
+			ps.add(key("receive_id"), "is the receive id of WeCom's published crypto samples, not a company's corp id")
 		}
 	}
+}
+
+// Warnings are what is allowed but unwise: check prints them after "ok",
+// serve logs them at start. None quotes a secret.
+func (c *Config) Warnings() []Problem {
+	var ps problems
+	for i, t := range c.Admin.Tokens {
+		if t.Reveal() == SampleAdminToken {
+			ps.add(fmt.Sprintf("admin.tokens[%d]", i), "is the sample token of config.example.toml: anyone who has read the example can call the admin API with it; "+
+				`set your own, e.g. the Token "wecomply keygen" prints, or openssl rand -hex 24`)
+		}
+	}
+	c.disclosureWarning(&ps)
+	return ps
 }
 
 func (c *Config) validateJobs(ps *problems) {

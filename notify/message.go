@@ -33,6 +33,17 @@ func message(r templates.Rendered, buttonKey string) (wecom.Message, error) {
 		if url := p["url"]; url != "" {
 			card.CardAction = &wecom.CardAction{Type: 1, URL: url}
 		}
+		fields, err := templates.Fields(p["fields"])
+		if err != nil {
+			return wecom.Message{}, fmt.Errorf("template %s: %w", r.Name, err)
+		}
+		for _, f := range fields {
+			h := wecom.CardHorizontalContent{KeyName: f.Key, Value: f.Value}
+			if f.URL != "" {
+				h.Type, h.URL = 1, f.URL
+			}
+			card.HorizontalContentList = append(card.HorizontalContentList, h)
+		}
 		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: card}, nil
 	case templates.KindNoticeCard:
 		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: &wecom.TemplateCard{

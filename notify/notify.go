@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -87,6 +88,10 @@ type Config struct {
 	// WindowWait is how long a send waits after 45009/45033 (the
 	// frequency limit's window).
 	WindowWait time.Duration
+	// Disclosure is what notices about personal data say of its handling
+	// (config's [disclosure]): every template gets it as .Disclosure
+	// unless the notice's data sets that key; nil when not configured.
+	Disclosure *templates.Disclosure
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
@@ -246,7 +251,7 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	if !validKey(n.Key) {
 		return invalid(errors.New("notice key must be 1 to 200 characters of A-Z a-z 0-9 . _ : @ -"))
 	}
-	r, err := nf.tmpl.Render(n.Template, n.Lang, n.Data)
+	r, err := nf.tmpl.Render(n.Template, n.Lang, nf.templateData(n.Data))
 	if err != nil {
 		return invalid(err)
 	}
@@ -624,4 +629,24 @@ func lowerSet(users []string) map[string]bool {
 		m[lower(u)] = true
 	}
 	return m
+}
+
+// templateData is data with .Disclosure added (Config.Disclosure) when
+// data is a map that does not set it; other data is used as it is.
+func (nf *Notifier) templateData(data any) any {
+	var m map[string]any
+	switch d := data.(type) {
+	case nil:
+	case map[string]any:
+		if _, ok := d["Disclosure"]; ok {
+			return data
+		}
+		m = d
+	default:
+		return data
+	}
+	out := make(map[string]any, len(m)+1)
+	maps.Copy(out, m)
+	out["Disclosure"] = nf.cfg.Disclosure
+	return out
 }

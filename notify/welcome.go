@@ -42,7 +42,7 @@ func (nf *Notifier) SendWelcome(ctx context.Context, w Welcome) (store.Recipient
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.RecipientResult{}, fmt.Errorf("notify: welcome %s→%s: %w", w.UserID, w.ExternalUserID, err)
 	}
-	r, err := nf.tmpl.Render(w.Template, w.Lang, w.Data)
+	r, err := nf.tmpl.Render(w.Template, w.Lang, nf.templateData(w.Data))
 	if err != nil {
 		return store.RecipientResult{}, &InvalidError{Key: key, Err: err}
 	}

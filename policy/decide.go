@@ -24,7 +24,9 @@ import (
 //   - template_card_event, text, enter_agent: People holds the member
 //     (FromUserName) with their obligations (and, for a click or a text,
 //     their attestations); for a click, ContentHash is the hash of the
-//     card they were sent.
+//     card they were sent; for a reply, Cards holds the cards of their
+//     open obligations (IsAckWord says whether a text is a reply to
+//     load them for).
 //   - change_external_contact, ConsentChecked: Consent is the pair's
 //     record (nil if none); People may hold the employee (for their name,
 //     language and permit-list membership).

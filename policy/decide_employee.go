@@ -384,9 +384,10 @@ func staleText(lang string) string {
 	return "已有新版本"
 }
 
-// isAckWord reports whether content is one of words, ignoring case and
-// surrounding spaces (full-width too) and punctuation ("ACK。").
-func isAckWord(content string, words []string) bool {
+// IsAckWord reports whether content is one of words (Settings.AckWords),
+// ignoring case and surrounding spaces (full-width too) and punctuation
+// ("ACK。").
+func IsAckWord(content string, words []string) bool {
 	c := trimWord(content)
 	if c == "" {
 		return false
@@ -443,10 +444,14 @@ func openItems(st State, open []Obligation) []map[string]any {
 }
 
 // decideReply handles a text message: an acknowledgement word
-// acknowledges the one open obligation, or says which are open.
+// acknowledges the one open obligation, or says which are open. An
+// acknowledgement by reply is evidence like a click's: it carries the
+// content hash of the card the member was shown (st.Cards), and greys out
+// that card's button (UpdateCard with the send's response code), so the
+// card no longer asks for what is done.
 func decideReply(e *wecom.TextMessage, st State, now time.Time) []Action {
 	user := e.FromUserName
-	if user == "" || !isAckWord(e.Content, st.Settings.AckWords) {
+	if user == "" || !IsAckWord(e.Content, st.Settings.AckWords) {
 		return nil
 	}
 	pc := st.People[user]
@@ -459,10 +464,14 @@ func decideReply(e *wecom.TextMessage, st State, now time.Time) []Action {
 	ack := func(a Attestation) []Action {
 		text.Template, text.Reason = "ack_confirm", ReasonReplyAck
 		text.Data = map[string]any{"Title": noticeTitle(st, a.NoticeID), "Version": a.Version, "At": formatMinute(now, st.Settings)}
-		return []Action{Acknowledge{Attestation: a, Reason: ReasonReplyAck}, text}
+		acts := []Action{Acknowledge{Attestation: a, Reason: ReasonReplyAck}}
+		if card := replyCard(st, pc.current(), a, now); card != nil {
+			acts = append(acts, *card)
+		}
+		return append(acts, text)
 	}
 	att := Attestation{
-		UserID: user, ContentHash: st.ContentHash, Channel: ChannelReply,
+		UserID: user, Channel: ChannelReply,
 		CreateTime: e.CreateTime, ReceivedAt: st.ReceivedAt, DedupKey: dedupKey(st, e),
 	}
 	if a, ok := ownAttestation(pc.Attestations, att); ok {
@@ -477,12 +486,29 @@ func decideReply(e *wecom.TextMessage, st State, now time.Time) []Action {
 	case 1:
 		o := open[0]
 		att.NoticeID, att.Version, att.Round = o.NoticeID, o.Version, o.Round
+		att.ContentHash = st.Cards[Notice{ID: o.NoticeID, Version: o.Version}.Key()].ContentHash
 		return ack(att)
 	default:
 		text.Template, text.Reason = "ack_choose", ReasonAmbiguousReply
 		text.Data = map[string]any{"Items": openItems(st, open)}
 		return []Action{text}
 	}
+}
+
+// replyCard is the update of the card of the version a acknowledges by
+// reply: its button greyed out, saying when, as after a click; nil when
+// the card's send gave no response code (or none is known).
+func replyCard(st State, p *Person, a Attestation, now time.Time) *UpdateCard {
+	card := st.Cards[Notice{ID: a.NoticeID, Version: a.Version}.Key()]
+	if card.ResponseCode == "" {
+		return nil
+	}
+	n, ok := latestNotice(st.Notices, a.NoticeID)
+	if !ok {
+		n = Notice{ID: a.NoticeID, Version: a.Version}
+	}
+	return &UpdateCard{UserID: a.UserID, ResponseCode: card.ResponseCode, Notice: n,
+		Text: acknowledgedText(cardLang(n, p, st.Settings), now, st.Settings.location()), Reason: ReasonReplyAck}
 }
 
 // decideEnter lists a member's open obligations when they enter the app,

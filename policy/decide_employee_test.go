@@ -788,6 +788,25 @@ func replyAck(user, id string, v int, title, lang string) []Action {
 	}
 }
 
+// withCards is st with the member's cards as sent.
+func withCards(st State, cards map[string]SentCard) State {
+	st.Cards = cards
+	return st
+}
+
+// replyAckCard is replyAck with the card the member was shown: the
+// attestation carries its content hash, and card (when not nil) greys out
+// its button.
+func replyAckCard(user, id string, v int, title, lang, hash string, card *UpdateCard) []Action {
+	acts := replyAck(user, id, v, title, lang)
+	ack := acts[0].(Acknowledge)
+	ack.Attestation.ContentHash = hash
+	if card == nil {
+		return []Action{ack, acts[1]}
+	}
+	return []Action{ack, *card, acts[1]}
+}
+
 // repliedBefore is the state of a reply that acknowledged p's archive v2
 // in an earlier run.
 func repliedBefore(p *Person) State {
@@ -811,7 +830,46 @@ func replyCases() []decideCase {
 	}
 	noWords := one(zhangsan())
 	noWords.Settings.AckWords = nil
+	sent := map[string]SentCard{"archive:v2": {ContentHash: "sha256:c0ffee", ResponseCode: "rc-send"},
+		"archive:v1": {ContentHash: "sha256:01d", ResponseCode: "rc-old"}}
+	greyed := &UpdateCard{UserID: "zhangsan", ResponseCode: "rc-send", Notice: archive, Text: "已确认 2026-11-23 10:15", Reason: ReasonReplyAck}
 	return []decideCase{
+		{
+			// The card of the open obligation was sent: the reply
+			// acknowledges with the content hash of what the member was
+			// shown, and greys out that card's button as a click would.
+			name: "one open, its card sent",
+			ev:   reply("zhangsan", "确认"),
+			st:   withCards(one(zhangsan()), sent),
+			want: replyAckCard("zhangsan", "archive", 2, "会话存档告知", "zh-CN", "sha256:c0ffee", greyed),
+		},
+		{
+			// The card in English for an English reader.
+			name: "one open, its card sent in english",
+			ev:   reply("lisi", "ack"),
+			st:   withCards(replyState(permitted(lisi()), ob("lisi", "archive", 2, Pending)), sent),
+			want: replyAckCard("lisi", "archive", 2, "会话存档告知", "en", "sha256:c0ffee",
+				&UpdateCard{UserID: "lisi", ResponseCode: "rc-send", Notice: archive, Text: "Acknowledged 2026-11-23 10:15", Reason: ReasonReplyAck}),
+		},
+		{
+			// A send that gave no response code: the hash, no update.
+			name: "one open, its card sent without a response code",
+			ev:   reply("zhangsan", "确认"),
+			st:   withCards(one(zhangsan()), map[string]SentCard{"archive:v2": {ContentHash: "sha256:c0ffee"}}),
+			want: replyAckCard("zhangsan", "archive", 2, "会话存档告知", "zh-CN", "sha256:c0ffee", nil),
+		},
+		{
+			// Decided again: the attestation as recorded then, the same
+			// card update (notify drops the second under the same key).
+			name: "decided again with its card",
+			ev:   reply("zhangsan", "确认"),
+			st: func() State {
+				st := withCards(repliedBefore(zhangsan()), sent)
+				st.People["zhangsan"].Attestations[0].ContentHash = "sha256:c0ffee"
+				return st
+			}(),
+			want: replyAckCard("zhangsan", "archive", 2, "会话存档告知", "zh-CN", "sha256:c0ffee", greyed),
+		},
 		{
 			// One open obligation: the reply acknowledges it.
 			name: "one open",

@@ -73,17 +73,32 @@ type DigestCoverage struct {
 	Acknowledged int
 	Open         int // pending or overdue (Overdue is part of Open)
 	Overdue      int
+	// Created counts every obligation created by now, whatever its status
+	// (superseded and cancelled ones too): none means the version was not
+	// yet published to anyone at now (see Published).
+	Created int
+}
+
+// Published reports whether anyone owed the version at the digest's now.
+// A version published after now (a digest caught up at start-up for the
+// morning's activation, before the notice published at start-up) or
+// whose publish job has not run yet is not: the digest says so instead
+// of reporting "0/0" as if its audience had nothing left to acknowledge.
+func (c DigestCoverage) Published() bool {
+	return c.Created > 0 || c.Acknowledged+c.Open > 0
 }
 
 // Add counts o as it stood at now and reports whether it was overdue
 // then. The count is the same whenever it is made for the same now: an
 // obligation created after now is not counted, one acknowledged after
 // now counts as open, and overdue means open with its due date come (or
-// marked overdue). Superseded and cancelled obligations are not counted.
+// marked overdue). Superseded and cancelled obligations count only in
+// Created.
 func (c *DigestCoverage) Add(o Obligation, now time.Time) (overdue bool) {
 	if o.CreatedAt.After(now) {
 		return false
 	}
+	c.Created++
 	switch {
 	case o.Status == Acknowledged && !o.AcknowledgedAt.After(now):
 		c.Acknowledged++
@@ -204,9 +219,11 @@ func DigestDeliveryKeys(n Notice, since, now time.Time, s Settings) []string {
 // deliveries in the window), the overdue obligations by department
 // (largest first), the consent refusals recorded in the window and the
 // failed deliveries in it (each list short, the rest counted), and, when
-// there are any, how many dead letters wait and since when. When there is
-// nothing to act on (nothing overdue, no refusal, no failure, no dead
-// letter) the digest says "all clear": officers expect a daily heartbeat, and its
+// there are any, how many dead letters wait and since when. A notice
+// nobody owed at now (not yet published, DigestCoverage.Published) is
+// said to be so, not counted "0/0". When there is nothing to act on
+// (every notice published, nothing overdue, no refusal, no failure, no
+// dead letter) the digest says "all clear": officers expect a daily heartbeat, and its
 // absence then means the digest itself is broken.
 //
 // A message is at most MessageLimit bytes; a longer digest is split into
@@ -321,12 +338,15 @@ func newDigest(in DigestInput, s Settings, now time.Time) digest {
 	failures = slices.CompactFunc(failures, func(a, b FailedDelivery) bool { return a == b })
 
 	var d digest
-	overdue := 0
+	overdue, unpublished := 0, 0
 
 	cov := digestSection{kind: "coverage", total: len(notices)}
 	for _, n := range notices {
 		c := in.Coverage[n.Key()]
 		overdue += c.Overdue
+		if !c.Published() {
+			unpublished++
+		}
 		total := c.Acknowledged + c.Open
 		percent := 0
 		if total > 0 {
@@ -334,7 +354,7 @@ func newDigest(in DigestInput, s Settings, now time.Time) digest {
 		}
 		title := clip(n.Title, digestFieldTitle)
 		cov.lines = append(cov.lines, digestLine{
-			data: map[string]any{"Title": title, "Version": n.Version, "Acknowledged": c.Acknowledged, "Total": total,
+			data: map[string]any{"Title": title, "Version": n.Version, "Published": c.Published(), "Acknowledged": c.Acknowledged, "Total": total,
 				"Percent": percent, "Open": c.Open, "Overdue": c.Overdue, "Failed": failedBy[noticeVersion{n.ID, n.Version}]},
 			cost: len(title) + digestCoverageOverhead,
 		})
@@ -402,7 +422,7 @@ func newDigest(in DigestInput, s Settings, now time.Time) digest {
 		}}})
 	}
 
-	d.allClear = overdue == 0 && len(refusals) == 0 && len(failures) == 0 && in.DeadLetters == 0
+	d.allClear = unpublished == 0 && overdue == 0 && len(refusals) == 0 && len(failures) == 0 && in.DeadLetters == 0
 	return d
 }
 

@@ -83,16 +83,17 @@ func TestDigestCoverageAdd(t *testing.T) {
 		wantOverdue   bool
 		dueNotReached bool
 	}{
-		{"acknowledged before now", pending("a", acked(day(1, 10, 0), 0)), DigestCoverage{Acknowledged: 1}, false, false},
+		{"acknowledged before now", pending("a", acked(day(1, 10, 0), 0)), DigestCoverage{Acknowledged: 1, Created: 1}, false, false},
 		// A run made again later for the same now counts as the first did.
-		{"acknowledged after now is open then", pending("a", acked(day(10, 9, 30), 0)), DigestCoverage{Open: 1, Overdue: 1}, true, false},
-		{"pending past its due date is overdue", pending("a"), DigestCoverage{Open: 1, Overdue: 1}, true, false},
-		{"marked overdue", pending("a", status(Overdue), noDueDate), DigestCoverage{Open: 1, Overdue: 1}, true, false},
-		{"pending before its due date", pending("a"), DigestCoverage{Open: 1}, false, true},
-		{"no due date", pending("a", noDueDate), DigestCoverage{Open: 1}, false, false},
+		{"acknowledged after now is open then", pending("a", acked(day(10, 9, 30), 0)), DigestCoverage{Open: 1, Overdue: 1, Created: 1}, true, false},
+		{"pending past its due date is overdue", pending("a"), DigestCoverage{Open: 1, Overdue: 1, Created: 1}, true, false},
+		{"marked overdue", pending("a", status(Overdue), noDueDate), DigestCoverage{Open: 1, Overdue: 1, Created: 1}, true, false},
+		{"pending before its due date", pending("a"), DigestCoverage{Open: 1, Created: 1}, false, true},
+		{"no due date", pending("a", noDueDate), DigestCoverage{Open: 1, Created: 1}, false, false},
 		{"created after now", pending("a", func(o *Obligation) { o.CreatedAt = day(10, 9, 1) }), DigestCoverage{}, false, false},
-		{"superseded", pending("a", status(Superseded)), DigestCoverage{}, false, false},
-		{"cancelled", pending("a", status(Cancelled)), DigestCoverage{}, false, false},
+		// Not counted, but the version was published.
+		{"superseded", pending("a", status(Superseded)), DigestCoverage{Created: 1}, false, false},
+		{"cancelled", pending("a", status(Cancelled)), DigestCoverage{Created: 1}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +104,9 @@ func TestDigestCoverageAdd(t *testing.T) {
 			var c DigestCoverage
 			if got := c.Add(tt.o, at); got != tt.wantOverdue || c != tt.want {
 				t.Errorf("got %+v overdue %v, want %+v overdue %v", c, got, tt.want, tt.wantOverdue)
+			}
+			if c.Published() != (tt.want.Created > 0) {
+				t.Errorf("Published() = %v with %+v", c.Published(), c)
 			}
 		})
 	}
@@ -165,6 +169,35 @@ func TestDigest(t *testing.T) {
 				cov := digestSections(t, st)["coverage"]["Items"].([]map[string]any)[0]
 				if cov["Total"] != 3 || cov["Percent"] != 33 || cov["Open"] != 2 || cov["Overdue"] != 1 {
 					t.Errorf("coverage %v", cov)
+				}
+			},
+		},
+		{
+			// Nobody owed the notice at now (published after it, or its
+			// publish job not run yet): said so, and not all clear.
+			name: "a notice not yet published",
+			edit: func(in *DigestInput) { in.Coverage[remindNotice.Key()] = DigestCoverage{} },
+			check: func(t *testing.T, acts []Action) {
+				st := acts[0].(SendText)
+				if st.Data["AllClear"] != false {
+					t.Error("all clear with a notice nobody owes yet")
+				}
+				cov := digestSections(t, st)["coverage"]["Items"].([]map[string]any)[0]
+				if cov["Published"] != false || cov["Total"] != 0 {
+					t.Errorf("coverage %v", cov)
+				}
+			},
+		},
+		{
+			// Published, everyone's obligation since superseded or
+			// cancelled: 0/0, all clear.
+			name: "a published notice nobody owes any more",
+			edit: func(in *DigestInput) { in.Coverage[remindNotice.Key()] = DigestCoverage{Created: 2} },
+			check: func(t *testing.T, acts []Action) {
+				st := acts[0].(SendText)
+				cov := digestSections(t, st)["coverage"]["Items"].([]map[string]any)[0]
+				if st.Data["AllClear"] != true || cov["Published"] != true || cov["Total"] != 0 {
+					t.Errorf("all clear %v, coverage %v", st.Data["AllClear"], cov)
 				}
 			},
 		},

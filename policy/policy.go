@@ -306,4 +306,18 @@ type State struct {
 	// ContentHash is the content hash of the card a click answers (what
 	// the person was sent), when known.
 	ContentHash string
+	// Cards are, for a reply, the cards the member was sent for their open
+	// obligations, by the notice version's Key(), when known: a reply
+	// acknowledges with its card's content hash and greys out its button
+	// as a click would.
+	Cards map[string]SentCard
+}
+
+// SentCard is a notice card as it was sent to one member: the content
+// hash of what they were shown, and the send's response_code (valid 72 h,
+// usable once) that update_template_card needs; "" when the send gave
+// none.
+type SentCard struct {
+	ContentHash  string
+	ResponseCode string
 }

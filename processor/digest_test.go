@@ -43,12 +43,16 @@ var digestNotice = policy.Notice{
 
 // newDigestEnv is the processor and notifier on the embedded store and
 // the WeCom client talking to the fake WeCom, all on the test clock from
-// base, with the digest's notice, settings and members, logging to logs.
-func newDigestEnv(t *testing.T, base time.Time, logs *lockedBuffer) *env {
+// base, with the digest's notice (or notices, when given), settings and
+// members, logging to logs.
+func newDigestEnv(t *testing.T, base time.Time, logs *lockedBuffer, notices ...policy.Notice) *env {
 	t.Helper()
+	if len(notices) == 0 {
+		notices = []policy.Notice{digestNotice}
+	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnvConfig(t, "embedded", envConfig{
-		Notices:  []policy.Notice{digestNotice},
+		Notices:  notices,
 		Settings: &policy.Settings{Officers: []string{"officer1"}, DefaultLanguage: "zh-CN", Company: "示例科技", Location: cst},
 		Start:    base,
 		Notify: notify.Config{
@@ -292,4 +296,67 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestDigestBeforePublish: the day's digest caught up at start-up is made
+// for the day's activation (09:00), before the notice published at
+// start-up (11:29) — whether its publish job has run yet or not. As the
+// digest stood at 09:00 nobody owed the notice: the digest says the
+// notice is not yet published, never "all clear … 0/0" as if nobody
+// were left to acknowledge it; the next day's digest counts the
+// audience.
+func TestDigestBeforePublish(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		published bool // the publish job ran before the digest
+	}{
+		{"the publish job still queued", false},
+		{"the publish job done, after the activation", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			start := time.Date(2026, 11, 24, 11, 29, 0, 0, cst)
+			everyone := digestNotice
+			everyone.Audience = policy.Audience{Everyone: true}
+			r := newDigestEnv(t, start, &lockedBuffer{}, everyone)
+			if err := r.proc.Publish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tc.published {
+				r.drain(t)
+				if o, err := r.st.GetObligation(ctx, "zhangsan", "archive", 3); err != nil || !o.Status.Open() {
+					t.Fatalf("zhangsan's obligation after the publish: %+v, %v", o, err)
+				}
+			}
+			activation := time.Date(2026, 11, 24, 9, 0, 0, 0, cst)
+			if _, err := r.proc.Digest(ctx, activation); err != nil {
+				t.Fatal(err)
+			}
+			r.drain(t)
+			got := r.markdown("officer1")
+			if len(got) != 1 {
+				t.Fatalf("officer1 has %d digests, want 1", len(got))
+			}
+			for _, s := range []string{"《会话存档告知》第 3 版：<font color=\"warning\">尚未向任何人发布</font>（截至 2026-11-24 09:00 无人需确认）"} {
+				if !strings.Contains(got[0], s) {
+					t.Errorf("the digest lacks %q:\n%s", s, got[0])
+				}
+			}
+			for _, s := range []string{"已确认 0/0", "一切正常"} {
+				if strings.Contains(got[0], s) {
+					t.Errorf("the digest has %q:\n%s", s, got[0])
+				}
+			}
+
+			r.clock.Advance(24 * time.Hour)
+			if _, err := r.proc.Digest(ctx, activation.AddDate(0, 0, 1)); err != nil {
+				t.Fatal(err)
+			}
+			r.drain(t)
+			got = r.markdown("officer1")
+			if len(got) != 2 || !strings.Contains(got[1], "《会话存档告知》第 3 版：已确认 0/8（0%），未确认 8") {
+				t.Errorf("the next day's digests:\n%s", strings.Join(got, "\n----\n"))
+			}
+		})
+	}
 }

@@ -255,6 +255,13 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 		if err := all(ctx, loads...); err != nil {
 			return st, nil, err
 		}
+		if t, ok := ev.(*wecom.TextMessage); ok && policy.IsAckWord(t.Content, p.cfg.Settings.AckWords) {
+			cards, err := p.sentCards(ctx, user, pc.Obligations)
+			if err != nil {
+				return st, nil, err
+			}
+			st.Cards = cards
+		}
 		if person == nil {
 			person = &policy.Person{UserID: user, Active: true}
 		}
@@ -293,6 +300,32 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 		}
 	}
 	return st, changed, nil
+}
+
+// sentCards are the cards user was sent for their open obligations (what
+// a reply acknowledges): the content hash and response code of each
+// card's send result, as a click reads its card's.
+func (p *Processor) sentCards(ctx context.Context, user string, obligations []policy.Obligation) (map[string]policy.SentCard, error) {
+	cards := map[string]policy.SentCard{}
+	for _, o := range obligations {
+		key := policy.Notice{ID: o.NoticeID, Version: o.Version}.Key()
+		if _, done := cards[key]; done || !o.Status.Open() {
+			continue
+		}
+		r, err := p.st.SendResult(ctx, key, user)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("card of %s sent to %s: %w", key, user, err)
+		}
+		code := r.ResponseCode
+		if r.Status != store.StatusSent {
+			code = ""
+		}
+		cards[key] = policy.SentCard{ContentHash: r.ContentHash, ResponseCode: code}
+	}
+	return cards, nil
 }
 
 // addPerson puts a person's change and obligations into st.

@@ -34,35 +34,59 @@ type Policy struct {
 
 // Purger runs retention. Create it with New.
 type Purger struct {
-	st Store
-	p  Policy
+	st  Store
+	p   Policy
+	now func() time.Time
 }
 
-// New returns a Purger of st following p.
-func New(st Store, p Policy) *Purger {
-	return &Purger{st: st, p: p}
+// New returns a Purger of st following p. now stamps the audit entries
+// it writes (nil: time.Now): an entry is stamped when it is written, not
+// with the run's activation, so the audit log reads in order.
+func New(st Store, p Policy, now func() time.Time) *Purger {
+	if now == nil {
+		now = time.Now
+	}
+	return &Purger{st: st, p: p, now: now}
 }
 
-// Audit entry kinds written by a purge.
+// Audit entry kinds written by a run.
 const (
-	// AuditPurgeStart is written before a kind is purged: the cutoff and
-	// the holds in force, so that a run cut off midway (records deleted,
-	// no summary yet) is still on record.
+	// AuditPurgeStart is written once a run, before anything is deleted:
+	// every kind's cutoff and the holds in force (RunData), so that a run
+	// cut off midway (records deleted, no summary yet) is still on
+	// record.
 	AuditPurgeStart = "purge.start"
-	// AuditPurge is written when a kind's purge is complete, with counts.
+	// AuditPurge is written when a kind's purge that deleted records is
+	// complete, with counts (PurgeData): one entry each.
 	AuditPurge = "purge"
+	// AuditNoop is written once a run, at its end, for every kind whose
+	// purge deleted nothing (RunData, each kind with its held count): a
+	// quiet day is two entries, not two a kind.
+	AuditNoop = "retention.noop"
 )
 
-// PurgeData is the Data of a purge's audit entries. It names kinds,
-// times, counts and hold ids: no personal content, no subjects (a hold's
-// subject is in the audit entry of its creation).
+// PurgeData is the Data of a kind's AuditPurge entry, and one kind of a
+// RunData. It names kinds, times, counts and hold ids: no personal
+// content, no subjects (a hold's subject is in the audit entry of its
+// creation).
 type PurgeData struct {
 	Kind          store.RecordKind `json:"kind"`
+	ScheduledAt   time.Time        `json:"scheduled_at,omitzero"` // the run's activation (AuditPurge only)
 	Cutoff        time.Time        `json:"cutoff"`
 	RetentionDays int              `json:"retention_days"`
-	Holds         []string         `json:"holds"`            // ids of the holds in force (during the run, for AuditPurge)
-	Purged        *int             `json:"purged,omitempty"` // records deleted (AuditPurge only)
+	Holds         []string         `json:"holds,omitempty"`  // ids of the holds in force (during the run, for AuditPurge)
+	Purged        *int             `json:"purged,omitempty"` // records deleted (not in AuditPurgeStart)
 	Held          *int             `json:"held,omitempty"`   // records past the cutoff kept for a hold
+}
+
+// RunData is the Data of a run's AuditPurgeStart and AuditNoop entries:
+// the run's activation, the holds in force, and the kinds (all those with
+// a retention at the start; those that deleted nothing in the no-op
+// summary).
+type RunData struct {
+	ScheduledAt time.Time   `json:"scheduled_at"`
+	Holds       []string    `json:"holds"`
+	Kinds       []PurgeData `json:"kinds"`
 }
 
 // AuditID is the id of a purge's audit entry for one run (its activation
@@ -73,6 +97,12 @@ func AuditID(kind store.RecordKind, now time.Time, phase string) string {
 	return "retention:" + string(kind) + ":" + now.UTC().Format(time.RFC3339Nano) + ":" + phase
 }
 
+// RunAuditID is the id of a run's AuditPurgeStart ("start") or AuditNoop
+// ("noop") entry: like AuditID, the same for a run taken over.
+func RunAuditID(now time.Time, phase string) string {
+	return "retention:" + now.UTC().Format(time.RFC3339Nano) + ":" + phase
+}
+
 // Run purges every kind with a retention, for the activation at now: a
 // record is purged when its retention time is before now minus its
 // kind's retention, unless a hold in force at now names one of its
@@ -80,29 +110,72 @@ func AuditID(kind store.RecordKind, now time.Time, phase string) string {
 // what is left (nothing, if the first run completed) and appends no
 // audit entry twice. Counts are "<kind>.purged" and "<kind>.held".
 //
-// A taken-over run's AuditPurge entry is written by whichever run
-// completes first: if an earlier run was cut off after deleting, its
-// deletions are covered by the AuditPurgeStart entry (same cutoff, same
-// holds) and the counts are what the completing run deleted.
+// The audit log gets, for one run: the AuditPurgeStart entry, an
+// AuditPurge entry for each kind that deleted records, and one AuditNoop
+// entry naming the kinds that deleted nothing (when any did not).
+//
+// A taken-over run's entries are written by whichever run gets there
+// first: if an earlier run was cut off after deleting, its deletions are
+// covered by the AuditPurgeStart entry (same cutoffs) and the counts are
+// what the completing run deleted (a kind it found nothing left of is
+// in the no-op summary).
 func (p *Purger) Run(ctx context.Context, now time.Time) (map[string]int, error) {
 	counts := map[string]int{}
-	var errs []error
+	var kinds []store.RecordKind
+	start := RunData{ScheduledAt: now.UTC()}
 	for _, kind := range store.RecordKinds {
-		keep := p.p.Keep[kind]
-		if keep <= 0 {
-			continue
+		if keep := p.p.Keep[kind]; keep > 0 {
+			kinds = append(kinds, kind)
+			start.Kinds = append(start.Kinds, cutoff(kind, now, keep))
 		}
-		purged, kept, err := p.purgeKind(ctx, kind, now, keep)
-		counts[string(kind)+".purged"] = purged
-		counts[string(kind)+".held"] = kept
+	}
+	if len(kinds) == 0 {
+		return counts, nil
+	}
+	ids := map[string]bool{}
+	if _, err := p.holds(ctx, now, ids); err != nil {
+		return counts, err
+	}
+	start.Holds = slices.Sorted(maps.Keys(ids))
+	if err := p.audit(ctx, RunAuditID(now, "start"), AuditPurgeStart, "", start); err != nil {
+		return counts, err
+	}
+	noop := RunData{ScheduledAt: now.UTC(), Holds: start.Holds}
+	var errs []error
+	for i, kind := range kinds {
+		data, err := p.purgeKind(ctx, start.Kinds[i], now)
+		counts[string(kind)+".purged"] = *data.Purged
+		counts[string(kind)+".held"] = *data.Held
 		if err != nil {
 			if ctx.Err() != nil {
 				return counts, err
 			}
 			errs = append(errs, err) // the other kinds are still purged
+			continue
+		}
+		if *data.Purged == 0 {
+			noop.Holds = mergeSorted(noop.Holds, data.Holds)
+			data.Holds = nil
+			noop.Kinds = append(noop.Kinds, data)
+		}
+	}
+	if len(noop.Kinds) > 0 {
+		if err := p.audit(ctx, RunAuditID(now, "noop"), AuditNoop, "", noop); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return counts, errors.Join(errs...)
+}
+
+// cutoff is kind's PurgeData before its purge: its cutoff for the
+// activation at now and its retention.
+func cutoff(kind store.RecordKind, now time.Time, keep time.Duration) PurgeData {
+	return PurgeData{Kind: kind, Cutoff: now.Add(-keep).UTC(), RetentionDays: int(keep / (24 * time.Hour))}
+}
+
+// mergeSorted is the sorted union of a and b.
+func mergeSorted(a, b []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(a), b...))))
 }
 
 // holds reads the holds in force at now: the set of held subjects, and
@@ -122,29 +195,24 @@ func (p *Purger) holds(ctx context.Context, now time.Time, ids map[string]bool) 
 	return held, nil
 }
 
-// purgeKind purges one kind in batches. The holds are read again before
-// every batch, so a hold placed while a long purge runs protects its
-// subject from the next batch on, not only from the next run.
-func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.Time, keep time.Duration) (purged, kept int, err error) {
+// purgeKind purges one kind in batches and, when it deleted records,
+// writes its AuditPurge entry. The holds are read again before every
+// batch, so a hold placed while a long purge runs protects its subject
+// from the next batch on, not only from the next run. The returned data
+// has Purged and Held set, whatever the error.
+func (p *Purger) purgeKind(ctx context.Context, data PurgeData, now time.Time) (PurgeData, error) {
+	purged, kept := 0, 0
+	data.Purged, data.Held = &purged, &kept
 	ids := map[string]bool{}
 	held, err := p.holds(ctx, now, ids)
 	if err != nil {
-		return 0, 0, err
+		return data, err
 	}
-	data := PurgeData{
-		Kind:          kind,
-		Cutoff:        now.Add(-keep).UTC(),
-		RetentionDays: int(keep / (24 * time.Hour)),
-		Holds:         slices.Sorted(maps.Keys(ids)),
-	}
-	if err := p.audit(ctx, AuditID(kind, now, "start"), AuditPurgeStart, now, data); err != nil {
-		return 0, 0, err
-	}
-	b := store.PurgeBatch{Kind: kind, Before: data.Cutoff, Limit: p.p.BatchSize, Held: held}
+	b := store.PurgeBatch{Kind: data.Kind, Before: data.Cutoff, Limit: p.p.BatchSize, Held: held}
 	for {
 		res, err := p.st.Purge(ctx, b)
 		if err != nil {
-			return purged, kept, fmt.Errorf("retention: purge %s: %w", kind, err)
+			return data, fmt.Errorf("retention: purge %s: %w", data.Kind, err)
 		}
 		purged += res.Purged
 		kept += res.Held
@@ -153,23 +221,28 @@ func (p *Purger) purgeKind(ctx context.Context, kind store.RecordKind, now time.
 		}
 		b.Cursor = res.Next
 		if b.Held, err = p.holds(ctx, now, ids); err != nil {
-			return purged, kept, err
+			return data, err
 		}
 	}
 	data.Holds = slices.Sorted(maps.Keys(ids))
-	data.Purged, data.Held = &purged, &kept
-	if err := p.audit(ctx, AuditID(kind, now, "done"), AuditPurge, now, data); err != nil {
-		return purged, kept, err
+	if purged == 0 {
+		return data, nil
 	}
-	return purged, kept, nil
+	data.ScheduledAt = now.UTC()
+	if err := p.audit(ctx, AuditID(data.Kind, now, "done"), AuditPurge, string(data.Kind), data); err != nil {
+		return data, err
+	}
+	data.ScheduledAt = time.Time{}
+	return data, nil
 }
 
-func (p *Purger) audit(ctx context.Context, id, kind string, now time.Time, data PurgeData) error {
+// audit appends one entry, stamped with the clock's now.
+func (p *Purger) audit(ctx context.Context, id, kind, subject string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("retention: audit %s: %w", id, err)
 	}
-	_, err = p.st.AppendAudit(ctx, store.AuditEntry{ID: id, At: now, Kind: kind, Subject: string(data.Kind), Data: raw})
+	_, err = p.st.AppendAudit(ctx, store.AuditEntry{ID: id, At: p.now(), Kind: kind, Subject: subject, Data: raw})
 	if err != nil {
 		return fmt.Errorf("retention: audit %s: %w", id, err)
 	}

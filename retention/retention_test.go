@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,20 @@ var day = 24 * time.Hour
 
 // now is a retention activation: 03:00 Beijing time.
 var now = time.Date(2026, 11, 23, 3, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// written is the purger's clock in the tests: the run is made an hour
+// and a half after its activation (a catch-up), and each reading is a
+// second after the last, so entries stamped when written are in order.
+func written() func() time.Time {
+	var mu sync.Mutex
+	t := now.Add(90 * time.Minute)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Second)
+		return t
+	}
+}
 
 func openStore(t *testing.T) store.Store {
 	t.Helper()
@@ -87,6 +102,23 @@ func auditOf(t *testing.T, s store.Store) []store.AuditEntry {
 		t.Fatal(err)
 	}
 	return es
+}
+
+// wantInOrder fails unless the purger's entries among entries are
+// stamped when they were written: after the activation they are for, and
+// in the order of the chain.
+func wantInOrder(t *testing.T, entries []store.AuditEntry) {
+	t.Helper()
+	var last time.Time
+	for _, e := range entries {
+		if !strings.HasPrefix(e.ID, "retention:") {
+			continue
+		}
+		if !e.At.After(now.Add(90*time.Minute)) || !e.At.After(last) {
+			t.Errorf("entry %d (%s) stamped %v, after %v: want stamped when written, in order", e.Seq, e.ID, e.At, last)
+		}
+		last = e.At
+	}
 }
 
 func wantChainOK(t *testing.T, s store.Store) {
@@ -155,7 +187,7 @@ func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
 		store.RecordEventLog:     180 * day,
 		store.RecordAttestations: 1095 * day,
 		store.RecordConsents:     0, // kept forever
-	}, BatchSize: 1})
+	}, BatchSize: 1}, written())
 
 	counts := run(t, p, now)
 	want := map[string]int{"event_log.purged": 1, "event_log.held": 1, "attestations.purged": 1, "attestations.held": 1}
@@ -178,9 +210,10 @@ func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
 	}
 	wantChainOK(t, s)
 	entries := auditOf(t, s)
-	if len(entries) != 2+4 {
-		t.Fatalf("audit has %d entries, want 2 + a start and a done per purged kind", len(entries))
+	if len(entries) != 2+3 {
+		t.Fatalf("audit has %d entries, want 2 + the run's start and a done per purged kind", len(entries))
 	}
+	wantInOrder(t, entries)
 	done := entries[len(entries)-1]
 	if done.Kind != retention.AuditPurge || done.Subject != "attestations" || done.ID != retention.AuditID(store.RecordAttestations, now, "done") {
 		t.Errorf("last entry = %+v", done)
@@ -199,13 +232,16 @@ func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
 		}
 	}
 
-	// The same activation again (a run taken over): nothing more.
-	counts = run(t, p, now)
-	if counts["event_log.purged"] != 0 || counts["attestations.purged"] != 0 {
-		t.Errorf("re-run purged %v", counts)
-	}
-	if n := len(auditOf(t, s)); n != 6 {
-		t.Errorf("re-run at the same now: audit has %d entries, want still 6", n)
+	// The same activation again (a run taken over): nothing more is
+	// purged; the re-run's no-op summary is its one new entry, once.
+	for range 2 {
+		counts = run(t, p, now)
+		if counts["event_log.purged"] != 0 || counts["attestations.purged"] != 0 {
+			t.Errorf("re-run purged %v", counts)
+		}
+		if entries := auditOf(t, s); len(entries) != 6 || entries[5].Kind != retention.AuditNoop {
+			t.Errorf("re-run at the same now: audit has %d entries, want 6, the last the no-op summary", len(entries))
+		}
 	}
 
 	// Release the hold: the next day's run purges zhangsan's records.
@@ -220,9 +256,10 @@ func testPurgeHoldReleaseAndAudit(t *testing.T, s store.Store) {
 	if got := logKeys(t, s); !slices.Equal(got, []string{"young-li"}) {
 		t.Errorf("event log after the release = %v, want young-li", got)
 	}
-	if n := len(auditOf(t, s)); n != 10 {
-		t.Errorf("audit has %d entries after the second day, want 10", n)
+	if n := len(auditOf(t, s)); n != 9 {
+		t.Errorf("audit has %d entries after the second day, want 9", n)
 	}
+	wantInOrder(t, auditOf(t, s))
 	wantChainOK(t, s)
 }
 
@@ -244,7 +281,7 @@ func TestConsentsOfEndedRelationships(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordConsents: 1095 * day}})
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordConsents: 1095 * day}}, written())
 	if counts := run(t, p, now); counts["consents.purged"] != 1 {
 		t.Errorf("counts = %v, want one consent purged", counts)
 	}
@@ -264,7 +301,7 @@ func TestNothingConfiguredPurgesNothing(t *testing.T) {
 	if err := s.AppendEventLog(t.Context(), logEntry("ancient", now.Add(-5000*day), "u")); err != nil {
 		t.Fatal(err)
 	}
-	counts := run(t, retention.New(s, retention.Policy{}), now)
+	counts := run(t, retention.New(s, retention.Policy{}, written()), now)
 	if len(counts) != 0 || len(auditOf(t, s)) != 0 || len(logKeys(t, s)) != 1 {
 		t.Errorf("with no retention: counts %v, audit %d, log %v", counts, len(auditOf(t, s)), logKeys(t, s))
 	}
@@ -302,7 +339,7 @@ func TestHoldPlacedDuringARunProtectsTheNextBatch(t *testing.T) {
 		}
 	}
 	st := &holdAfterFirstBatch{Store: s, t: t, subject: "zhangsan"}
-	p := retention.New(st, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordEventLog: 180 * day}, BatchSize: 1})
+	p := retention.New(st, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordEventLog: 180 * day}, BatchSize: 1}, written())
 	counts := run(t, p, now)
 	if counts["event_log.purged"] != 1 || counts["event_log.held"] != 1 {
 		t.Errorf("counts = %v, want lisi's entry purged and zhangsan's held", counts)
@@ -367,7 +404,7 @@ func testObligationsAndSendResults(t *testing.T, s store.Store) {
 	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{
 		store.RecordObligations: 1095 * day,
 		store.RecordSendResults: 365 * day,
-	}, BatchSize: 1})
+	}, BatchSize: 1}, written())
 
 	counts := run(t, p, now)
 	want := map[string]int{"obligations.purged": 2, "obligations.held": 1, "send_results.purged": 1, "send_results.held": 2}
@@ -401,11 +438,11 @@ func testObligationsAndSendResults(t *testing.T, s store.Store) {
 	for _, e := range entries {
 		kinds = append(kinds, e.Kind+" "+e.Subject)
 	}
-	if want := []string{"purge.start obligations", "purge obligations", "purge.start send_results", "purge send_results"}; !slices.Equal(kinds, want) {
+	if want := []string{"purge.start ", "purge obligations", "purge send_results"}; !slices.Equal(kinds, want) {
 		t.Errorf("audit = %v, want %v", kinds, want)
 	}
-	if entries[3].ID != retention.AuditID(store.RecordSendResults, now, "done") {
-		t.Errorf("last audit id = %s", entries[3].ID)
+	if entries[2].ID != retention.AuditID(store.RecordSendResults, now, "done") {
+		t.Errorf("last audit id = %s", entries[2].ID)
 	}
 	for _, e := range entries {
 		if containsAny(string(e.Data), "zhangsan", "lisi", "wmCUSTOMER") {
@@ -415,7 +452,7 @@ func testObligationsAndSendResults(t *testing.T, s store.Store) {
 	wantChainOK(t, s)
 
 	if counts := run(t, p, now); counts["obligations.purged"] != 0 || counts["send_results.purged"] != 0 || len(auditOf(t, s)) != 4 {
-		t.Errorf("re-run at the same now: counts %v, %d audit entries; want nothing more", counts, len(auditOf(t, s)))
+		t.Errorf("re-run at the same now: counts %v, %d audit entries; want nothing purged, one no-op summary", counts, len(auditOf(t, s)))
 	}
 }
 
@@ -445,7 +482,7 @@ func testRecipientClaims(t *testing.T, s store.Store) {
 	if _, err := s.PutHold(ctx, store.Hold{ID: "case-17", Subject: "zhangsan", Reason: "labour arbitration 2026-17", CreatedAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordRecipientClaims: 3 * day}, BatchSize: 1})
+	p := retention.New(s, retention.Policy{Keep: map[store.RecordKind]time.Duration{store.RecordRecipientClaims: 3 * day}, BatchSize: 1}, written())
 	counts := run(t, p, now)
 	if want := map[string]int{"recipient_claims.purged": 2, "recipient_claims.held": 1}; !maps.Equal(counts, want) {
 		t.Errorf("counts = %v, want %v", counts, want)
@@ -464,7 +501,7 @@ func testRecipientClaims(t *testing.T, s store.Store) {
 			t.Errorf("purge audit entry %s names a person: %s", e.ID, e.Data)
 		}
 	}
-	if want := []string{"purge.start recipient_claims", "purge recipient_claims"}; !slices.Equal(kinds, want) {
+	if want := []string{"purge.start ", "purge recipient_claims"}; !slices.Equal(kinds, want) {
 		t.Errorf("audit = %v, want %v", kinds, want)
 	}
 	var data retention.PurgeData
@@ -473,4 +510,74 @@ func testRecipientClaims(t *testing.T, s store.Store) {
 		t.Errorf("purge entry data = %s, %v", entries[1].Data, err)
 	}
 	wantChainOK(t, s)
+}
+
+// TestQuietRunIsOneNoopEntry: a run that deletes nothing of most kinds
+// writes one no-op summary naming them (with what holds kept), not two
+// entries a kind; a kind that deleted records keeps its own entry. Every
+// entry is stamped when written — after an entry another part of the
+// server wrote between the activation and the (late) run — so the log
+// reads in order.
+func TestQuietRunIsOneNoopEntry(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := t.Context()
+			if _, err := s.AppendAudit(ctx, store.AuditEntry{ID: "decision-1", At: now.Add(30 * time.Minute), Kind: "decision"}); err != nil {
+				t.Fatal(err)
+			}
+			keep := map[store.RecordKind]time.Duration{}
+			for _, k := range store.RecordKinds {
+				keep[k] = 30 * day
+			}
+			for _, e := range []store.LogEntry{logEntry("old", now.Add(-40*day), "lisi"), logEntry("held", now.Add(-40*day), "zhangsan")} {
+				if err := s.AppendEventLog(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Attest(ctx, attestation("zhangsan", "code", now.Add(-40*day))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.PutHold(ctx, store.Hold{ID: "case-17", Subject: "zhangsan", Reason: "labour arbitration 2026-17", CreatedAt: now.Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			run(t, retention.New(s, retention.Policy{Keep: keep}, written()), now)
+
+			entries := auditOf(t, s)
+			var kinds []string
+			for _, e := range entries {
+				kinds = append(kinds, e.Kind+" "+e.Subject)
+			}
+			if want := []string{"decision ", "purge.start ", "purge event_log", "retention.noop "}; !slices.Equal(kinds, want) {
+				t.Fatalf("audit = %v, want %v", kinds, want)
+			}
+			wantInOrder(t, entries)
+			if !entries[1].At.After(entries[0].At) {
+				t.Errorf("the run's start stamped %v, before the decision written before it (%v)", entries[1].At, entries[0].At)
+			}
+			var noop retention.RunData
+			if err := json.Unmarshal(entries[3].Data, &noop); err != nil {
+				t.Fatal(err)
+			}
+			if entries[3].ID != retention.RunAuditID(now, "noop") || !noop.ScheduledAt.Equal(now) || !slices.Equal(noop.Holds, []string{"case-17"}) {
+				t.Errorf("no-op entry %s: %s", entries[3].ID, entries[3].Data)
+			}
+			var quiet []string
+			for _, k := range noop.Kinds {
+				quiet = append(quiet, string(k.Kind))
+				if *k.Purged != 0 || (k.Kind == store.RecordAttestations) != (*k.Held == 1) || k.RetentionDays != 30 {
+					t.Errorf("no-op kind %s: purged %d, held %d, %d days", k.Kind, *k.Purged, *k.Held, k.RetentionDays)
+				}
+			}
+			want := slices.DeleteFunc(slices.Clone(store.RecordKinds), func(k store.RecordKind) bool { return k == store.RecordEventLog })
+			if len(quiet) != len(want) {
+				t.Errorf("no-op kinds %v, want every kind but event_log (%v)", quiet, want)
+			}
+			var done retention.PurgeData
+			if err := json.Unmarshal(entries[2].Data, &done); err != nil || *done.Purged != 1 || *done.Held != 1 || !done.ScheduledAt.Equal(now) {
+				t.Errorf("event_log's purge entry: %s", entries[2].Data)
+			}
+			wantChainOK(t, s)
+		})
+	}
 }

@@ -164,12 +164,17 @@ func TestDemoDataFitsTheTemplates(t *testing.T) {
 	}
 	for _, tmpl := range Sendable() {
 		for _, lang := range templates.Languages {
-			data := map[string]any{}
-			for _, f := range DemoData(tmpl.Name, lang) {
-				data[f.Name] = f.Value
-			}
-			if _, err := set.Render(tmpl.Name, lang, data); err != nil {
-				t.Errorf("%s.%s with the demo values: %v", tmpl.Name, lang, err)
+			// The server adds .Disclosure to what the form sends (notify
+			// does, from [disclosure]); with and without one configured.
+			demoDisclosure := Demo().DemoPolicy(lang, 1).Disclosure
+			for _, d := range []*templates.Disclosure{nil, &demoDisclosure} {
+				data := map[string]any{"Disclosure": d}
+				for _, f := range DemoData(tmpl.Name, lang) {
+					data[f.Name] = f.Value
+				}
+				if _, err := set.Render(tmpl.Name, lang, data); err != nil {
+					t.Errorf("%s.%s with the demo values (disclosure %v): %v", tmpl.Name, lang, d != nil, err)
+				}
 			}
 		}
 		if tmpl.Kind == templates.KindWelcome {

@@ -106,19 +106,29 @@ type Policy struct {
 	DueDays     int
 	PermitList  bool
 	Departments []int64
+	// Disclosure is the demo company's [disclosure]: who handles the
+	// data, how to reach them, why, for how long, and where to exercise
+	// one's rights.
+	Disclosure templates.Disclosure
 }
 
 // demoPolicyTexts are the policy's texts per language.
-var demoPolicyTexts = map[string]struct{ title, summary, consent string }{
+var demoPolicyTexts = map[string]struct{ title, summary, consent, contact, purpose, retention string }{
 	"zh-CN": {
-		title:   "会话存档告知",
-		summary: "公司将存档您与客户的企业微信会话，用于合规管理与服务质量。请阅读全文后确认。",
-		consent: "客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。",
+		title:     "会话存档告知",
+		summary:   "公司将存档您与客户的企业微信会话，用于合规管理与服务质量。请阅读全文后确认。",
+		consent:   "客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。",
+		contact:   "合规部 王芳 compliance@example.com",
+		purpose:   "合规管理、服务质量与纠纷处理",
+		retention: "自会话结束起 3 年，法律法规另有规定的从其规定",
 	},
 	"en": {
-		title:   "Chat archiving notice",
-		summary: "The company archives your WeCom chats with customers, for compliance and service quality. Please read the full text, then acknowledge.",
-		consent: "When a customer declines archiving, do not discuss deal details in WeCom; use a channel that is archived.",
+		title:     "Chat archiving notice",
+		summary:   "The company archives your WeCom chats with customers, for compliance and service quality. Please read the full text, then acknowledge.",
+		consent:   "When a customer declines archiving, do not discuss deal details in WeCom; use a channel that is archived.",
+		contact:   "Compliance, Wang Fang, compliance@example.com",
+		purpose:   "compliance, service quality and dispute resolution",
+		retention: "3 years from the end of the chat, unless the law requires longer",
 	},
 }
 
@@ -137,6 +147,8 @@ func (o Org) DemoPolicy(lang string, version int) Policy {
 		NoticeID: DemoNoticeID, Version: version, Title: t.title, Summary: t.summary,
 		URL:     fmt.Sprintf("https://compliance.example.com/notices/%s/%d", DemoNoticeID, version),
 		DueDays: 7, PermitList: true,
+		Disclosure: templates.Disclosure{Controller: o.CorpName, Contact: t.contact, Purpose: t.purpose, Retention: t.retention,
+			RightsURL: "https://compliance.example.com/privacy/rights"},
 	}
 	if _, ok := o.Department(salesDept); ok {
 		p.Departments = []int64{salesDept}

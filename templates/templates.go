@@ -34,7 +34,9 @@ const (
 	// KindButtonCard is a template card of type button_interaction:
 	// parts "source", "title", "desc", "body", "button" (the button's
 	// text), "done" (what the card shows once acknowledged) and
-	// optionally "url" (a link to the full text).
+	// optionally "url" (a link to the full text) and "fields" (the card's
+	// key-value lines: one a line, the key, a tab, the value, and for a
+	// link another tab and its URL; at most 6, see Fields).
 	KindButtonCard Kind = "button_card"
 	// KindNoticeCard is a template card of type text_notice, tapped to
 	// open a link: parts "source", "title", "desc", "body" and "url".
@@ -43,6 +45,52 @@ const (
 	// (send_welcome_msg): part "content" (≤ 4,000 bytes).
 	KindWelcome Kind = "welcome"
 )
+
+// Disclosure is what PIPL Art. 17 asks a notice about personal data to
+// tell the people it concerns (config's [disclosure]). Templates get it
+// as .Disclosure, nil when it is not configured: {{with .Disclosure}}
+// shows it only then.
+type Disclosure struct {
+	Controller string // the personal information handler
+	Contact    string // how to reach whoever answers for the data
+	Purpose    string // why the data is processed
+	Retention  string // how long it is kept
+	RightsURL  string // how to exercise one's rights
+}
+
+// Field is one key-value line of a card (part "fields").
+type Field struct {
+	Key, Value, URL string
+}
+
+// maxFields is how many key-value lines WeCom shows on a card
+// (horizontal_content_list).
+const maxFields = 6
+
+// Fields parses a card's "fields" part: one field a line, its key, a
+// tab, its value and, for a link, another tab and the URL.
+func Fields(part string) ([]Field, error) {
+	var out []Field
+	for line := range strings.Lines(part) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 2 || len(f) > 3 || strings.TrimSpace(f[0]) == "" || strings.TrimSpace(f[1]) == "" {
+			return nil, fmt.Errorf("templates: field %q: want a key, a tab, a value and optionally a tab and a URL", line)
+		}
+		fd := Field{Key: strings.TrimSpace(f[0]), Value: strings.TrimSpace(f[1])}
+		if len(f) == 3 {
+			fd.URL = strings.TrimSpace(f[2])
+		}
+		out = append(out, fd)
+	}
+	if len(out) > maxFields {
+		return nil, fmt.Errorf("templates: %d fields, WeCom shows at most %d", len(out), maxFields)
+	}
+	return out, nil
+}
 
 // Languages are the languages every template ships in.
 var Languages = []string{"zh-CN", "en"}
@@ -86,7 +134,7 @@ var Catalog = []Template{
 func parts(k Kind) (required, optional []string) {
 	switch k {
 	case KindButtonCard:
-		return []string{"source", "title", "desc", "body", "button", "done"}, []string{"url"}
+		return []string{"source", "title", "desc", "body", "button", "done"}, []string{"url", "fields"}
 	case KindNoticeCard:
 		return []string{"source", "title", "desc", "body", "url"}, nil
 	default:
@@ -99,7 +147,7 @@ var limits = map[Kind]map[string]int{
 	KindText:       {"content": 2048},
 	KindMarkdown:   {"content": 2048},
 	KindWelcome:    {"content": 4000},
-	KindButtonCard: {"title": 128, "desc": 512, "body": 512, "button": 30, "done": 30, "source": 30, "url": 2048},
+	KindButtonCard: {"title": 128, "desc": 512, "body": 512, "button": 30, "done": 30, "source": 30, "url": 2048, "fields": 2048},
 	KindNoticeCard: {"title": 128, "desc": 512, "body": 512, "source": 30, "url": 2048},
 }
 
@@ -202,6 +250,11 @@ func (s *Set) Render(name, lang string, data any) (Rendered, error) {
 		}
 		if text == "" && slices.Contains(required, p) {
 			return Rendered{}, fmt.Errorf("templates: render %s.%s: part %s is empty", name, lang, p)
+		}
+		if p == "fields" {
+			if _, err := Fields(text); err != nil {
+				return Rendered{}, fmt.Errorf("templates: render %s.%s: %w", name, lang, err)
+			}
 		}
 		if text != "" {
 			r.Parts[p] = text

@@ -13,14 +13,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// sampleDisclosure is the [disclosure] of the golden tests.
+var sampleDisclosure = &Disclosure{Controller: "示例科技有限公司", Contact: "合规部 privacy@example.com / 400-000-0000",
+	Purpose: "履行金融监管要求的业务留痕、服务质量管理与纠纷处理", Retention: "自会话结束起 3 年，法律法规另有规定的从其规定",
+	RightsURL: "https://www.example.com/privacy/rights"}
+
 // sampleData is what each template is rendered with in the golden tests.
 var sampleData = map[string]map[string]any{
 	"ack_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
-		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3"},
-	"disclosure":  {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）"},
+		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3", "Disclosure": sampleDisclosure},
+	"disclosure": {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）",
+		"Disclosure": sampleDisclosure},
 	"reminder":    {"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
 	"alert":       {"Message": "客户 张先生 不同意会话存档。", "UserName": "李雷", "UserID": "lilei", "At": "2026-11-23 10:15"},
-	"welcome":     {"EmployeeName": "李雷", "Company": "示例科技"},
+	"welcome":     {"EmployeeName": "李雷", "Company": "示例科技", "Disclosure": sampleDisclosure},
 	"ack_confirm": {"Title": "会话存档告知", "Version": 3, "At": "2026-11-23 10:15"},
 	"ack_choose": {"Items": []map[string]any{{"Title": "会话存档告知", "Version": 3, "Due": "2026-12-01"},
 		{"Title": "信息安全守则", "Version": 1, "Due": ""}}},
@@ -30,7 +36,7 @@ var sampleData = map[string]map[string]any{
 		"Policy": "公司要求：客户不同意存档时，请勿在企业微信中讨论交易细节，改用可存档的渠道。", "URL": "https://compliance.example.com/policy/archive"},
 	"consent_alert": {"Customer": "张先生（wmAbc123）", "UserID": "lilei", "UserName": "李雷", "Status": "disagreed", "At": "2026-11-23 10:15"},
 	"remind_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
-		"URL": "https://compliance.example.com/notices/archive/3"},
+		"URL": "https://compliance.example.com/notices/archive/3", "Disclosure": sampleDisclosure},
 	"escalation_leader": {"Title": "会话存档告知", "Version": 3, "Part": 1, "Parts": 1, "Total": 2, "Items": []map[string]any{
 		{"Name": "张三", "UserID": "zhangsan", "Due": "2026-11-30"}, {"Name": "李四", "UserID": "lisi", "Due": ""}}},
 	"escalation_owner": {"Title": "会话存档告知", "Version": 3, "Part": 2, "Parts": 3, "Total": 250, "Items": []map[string]any{
@@ -38,8 +44,8 @@ var sampleData = map[string]map[string]any{
 	"digest": {"Day": "2026-11-23", "Since": "2026-11-22 09:00", "Until": "2026-11-23 09:00", "Part": 1, "Parts": 2, "AllClear": false,
 		"Sections": []map[string]any{
 			{"Kind": "coverage", "Total": 2, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
-				{"Title": "会话存档告知", "Version": 3, "Acknowledged": 120, "Total": 150, "Percent": 80, "Open": 30, "Overdue": 12, "Failed": 2},
-				{"Title": "信息安全守则", "Version": 1, "Acknowledged": 0, "Total": 0, "Percent": 0, "Open": 0, "Overdue": 0, "Failed": 0}}},
+				{"Title": "会话存档告知", "Version": 3, "Published": true, "Acknowledged": 120, "Total": 150, "Percent": 80, "Open": 30, "Overdue": 12, "Failed": 2},
+				{"Title": "信息安全守则", "Version": 1, "Published": false, "Acknowledged": 0, "Total": 0, "Percent": 0, "Open": 0, "Overdue": 0, "Failed": 0}}},
 			{"Kind": "departments", "Total": 12, "More": 1, "MoreCount": 2, "Continued": false, "Items": []map[string]any{
 				{"Name": "销售部", "ID": int64(3), "Count": 7}, {"Name": "", "ID": int64(9), "Count": 3}, {"Name": "", "ID": int64(0), "Count": 0}}},
 			{"Kind": "refusals", "Total": 1, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
@@ -85,6 +91,82 @@ func TestGolden(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDisclosureShownWhenSet: the texts that concern personal data show
+// the [disclosure] keys when they are configured, and nothing of them
+// (no empty lines or labels) when .Disclosure is nil; a card shows them
+// as its key-value fields, the rights as a link.
+func TestDisclosureShownWhenSet(t *testing.T) {
+	set, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ack_card", "remind_card", "disclosure", "welcome"} {
+		for _, lang := range Languages {
+			t.Run(name+"."+lang, func(t *testing.T) {
+				r, err := set.Render(name, lang, sampleData[name])
+				if err != nil {
+					t.Fatal(err)
+				}
+				all := strings.Join(slices.Collect(maps.Values(r.Parts)), "\n")
+				for _, v := range []string{sampleDisclosure.Controller, sampleDisclosure.Contact, sampleDisclosure.Purpose,
+					sampleDisclosure.Retention, sampleDisclosure.RightsURL} {
+					if !strings.Contains(all, v) {
+						t.Errorf("%q is not shown:\n%s", v, all)
+					}
+				}
+				if set.Kind(name) == KindButtonCard {
+					fs, err := Fields(r.Parts["fields"])
+					if err != nil || len(fs) != 5 || fs[4].URL != sampleDisclosure.RightsURL || fs[0].Value != sampleDisclosure.Controller {
+						t.Errorf("fields %+v, %v", fs, err)
+					}
+				}
+
+				without := maps.Clone(sampleData[name])
+				without["Disclosure"] = (*Disclosure)(nil)
+				r, err = set.Render(name, lang, without)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = strings.Join(slices.Collect(maps.Values(r.Parts)), "\n")
+				if _, ok := r.Parts["fields"]; ok || strings.Contains(all, "privacy") || strings.Contains(all, "处理者") || strings.Contains(all, "handled by") {
+					t.Errorf("without [disclosure]:\n%s", all)
+				}
+			})
+		}
+	}
+}
+
+// TestFields: a card's key-value lines, and what is not one.
+func TestFields(t *testing.T) {
+	tests := []struct {
+		name, part string
+		want       []Field
+		err        string
+	}{
+		{"two", "处理者\t示例科技\n您的权利\t查阅\thttps://e.example/r\n", []Field{{"处理者", "示例科技", ""}, {"您的权利", "查阅", "https://e.example/r"}}, ""},
+		{"blank lines skipped", "\nA\tb\n\n", []Field{{"A", "b", ""}}, ""},
+		{"none", "", nil, ""},
+		{"no tab", "A b", nil, "want a key, a tab, a value"},
+		{"empty value", "A\t ", nil, "want a key, a tab, a value"},
+		{"four parts", "A\tb\tc\td", nil, "want a key, a tab, a value"},
+		{"seven", strings.Repeat("A\tb\n", 7), nil, "at most 6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Fields(tt.part)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("got %v, %v; want …%s…", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
 	}
 }
 
