@@ -67,9 +67,13 @@ func newConsole(d consoleDeps) (*console.Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		proc := d.proc
+		proc, disc := d.proc, disclosure(d.cfg.Disclosure)
 		o.Render = func(n policy.Notice, lang string, due time.Time) (templates.Rendered, error) {
-			return tmpl.Render(n.Template, lang, proc.CardData(n, lang, due))
+			// As the notifier renders it: the card's data plus the
+			// configured disclosure, or the hash would not match.
+			data := proc.CardData(n, lang, due)
+			data["Disclosure"] = disc
+			return tmpl.Render(n.Template, lang, data)
 		}
 	}
 	return console.New(o)

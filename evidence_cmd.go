@@ -213,7 +213,11 @@ func newEvidenceMaker(cfg *config.Config, st store.Store, msgs evidence.Messages
 	}
 	pc := processorConfig(cfg, log)
 	return evidence.New(evidence.Config{Store: st, Templates: tmpl, Notices: pc.Notices, Company: pc.Settings.Company,
-		Location: pc.Settings.Location, SigningKey: key, PseudonymKey: pseudo, Messages: msgs, Now: now})
+		Location: pc.Settings.Location, SigningKey: key, PseudonymKey: pseudo, Messages: msgs, Now: now,
+		// Cards carry the configured disclosure (the notifier adds it to
+		// every template's data); without it no card text would hash to
+		// what was sent.
+		CardData: map[string]any{"Disclosure": disclosure(cfg.Disclosure)}})
 }
 
 // cliActor is who a command acts as: -actor, or "cli:$USER".
