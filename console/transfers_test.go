@@ -303,3 +303,31 @@ func TestTransfersOff(t *testing.T) {
 		t.Errorf("POST with the register off: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestDashboardTransfersThisMonth: the dashboard counts the transfers
+// made since the first of the month in the console's zone (Asia/Shanghai
+// here; the clock is 2026-12-05 11:29 +08:00).
+func TestDashboardTransfersThisMonth(t *testing.T) {
+	e := newEnv(t, withTransfers(t))
+	ctx := context.Background()
+	for i, at := range []time.Time{
+		time.Date(2026, 11, 30, 15, 59, 0, 0, time.UTC), // 2026-11-30 23:59 +08:00: last month
+		time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC),  // 2026-12-01 00:00 +08:00: this month
+		time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC),    // today
+	} {
+		data := fmt.Sprintf(`{"id":"transfer:%d","at":%q,"destination":"d","purpose":"p","legal_basis":"l","approver":"a","actor":"x"}`, i, at.Format(time.RFC3339))
+		if _, err := e.st.AppendAudit(ctx, store.AuditEntry{ID: fmt.Sprintf("transfer:%d", i), At: at, Kind: evidence.KindTransfer,
+			Subject: "transfer", Data: json.RawMessage(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _, _ := e.signIn("lisi", "oauth")
+	if _, body := e.get(b, "/console/"); !strings.Contains(body, `<b id="transfers-month">2</b>`) || !strings.Contains(body, "本月跨境传输") {
+		t.Errorf("dashboard lacks 2 transfers this month:\n%s", body)
+	}
+	off := newEnv(t)
+	b, _, _ = off.signIn("lisi", "oauth")
+	if _, body := off.get(b, "/console/"); strings.Contains(body, "transfers-month") {
+		t.Error("a transfer count without a register")
+	}
+}
