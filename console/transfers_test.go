@@ -331,3 +331,25 @@ func TestDashboardTransfersThisMonth(t *testing.T) {
 		t.Error("a transfer count without a register")
 	}
 }
+
+// exportsOff is a register whose exports are off, as the wiring's is
+// without a pseudonym key.
+type exportsOff struct{ makerTransfers }
+
+func (exportsOff) PseudonymisedExport(context.Context, TransferRequest, io.Writer) (Transfer, error) {
+	return Transfer{}, fmt.Errorf("transfer: %w", ErrExportOff)
+}
+
+// TestTransferExportsOff: with no pseudonym key the form's POST says
+// why in the page's language (503), and the register still reads.
+func TestTransferExportsOff(t *testing.T) {
+	e := newEnv(t, withTransfers(t), func(o *Options) { o.Transfers = exportsOff{o.Transfers.(makerTransfers)} })
+	b, _, _ := e.signIn("wangfang", "oauth")
+	resp, body := postForm(t, b, e.srv.URL+"/console/transfers", transferValues(e.csrf(b)))
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "pseudonym_key") {
+		t.Errorf("POST with exports off: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := e.get(b, "/console/transfers"); resp.StatusCode != http.StatusOK {
+		t.Errorf("register with exports off: %d", resp.StatusCode)
+	}
+}
