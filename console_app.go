@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/console"
+	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/jobs"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
@@ -30,6 +33,9 @@ type consoleDeps struct {
 	// evidence makes evidence packs; nil until the evidence maker is
 	// wired (the download buttons are hidden then).
 	evidence console.EvidenceMaker
+	// transfers is the transfer register and its exports; nil with no
+	// evidence maker (the console says the register is off).
+	transfers console.Transfers
 }
 
 // newConsole builds the officers' console (console.enabled).
@@ -39,6 +45,7 @@ func newConsole(d consoleDeps) (*console.Server, error) {
 		Store:        d.store,
 		SignIn:       d.client,
 		Evidence:     d.evidence,
+		Transfers:    d.transfers,
 		Departments:  &departmentNames{client: d.client, now: d.now},
 		Notices:      processorConfig(cfg, d.log).Notices,
 		CorpID:       cfg.WeCom.CorpID,
@@ -77,6 +84,33 @@ func newConsole(d consoleDeps) (*console.Server, error) {
 		}
 	}
 	return console.New(o)
+}
+
+// transferRegister gives the console the evidence Maker's pseudonymised
+// exports and transfer register; the console's types are the evidence
+// package's, field for field (console may not import evidence).
+type transferRegister struct {
+	maker *evidence.Maker
+	// exports is false without a pseudonym key: the register is read,
+	// no export is made.
+	exports bool
+}
+
+func (t transferRegister) PseudonymisedExport(ctx context.Context, req console.TransferRequest, w io.Writer) (console.Transfer, error) {
+	if !t.exports {
+		return console.Transfer{}, fmt.Errorf("transfer: %w", console.ErrExportOff)
+	}
+	x, err := t.maker.PseudonymisedExport(ctx, evidence.TransferRequest(req), w)
+	return console.Transfer(x), err
+}
+
+func (t transferRegister) ListTransfers(ctx context.Context) ([]console.Transfer, error) {
+	xs, err := t.maker.ListTransfers(ctx)
+	out := make([]console.Transfer, len(xs))
+	for i, x := range xs {
+		out[i] = console.Transfer(x)
+	}
+	return out, err
 }
 
 // withConsole serves the console under console.Prefix and the rest as

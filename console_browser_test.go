@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/wecomply/wecomply/console/evidence"
+	"github.com/wecomply/wecomply/handlers"
 )
 
 // chromium returns Debian's chromium, or skips the test without it;
@@ -69,7 +78,10 @@ func newBrowser(t *testing.T) context.Context {
 // TestConsoleInBrowser drives the sandbox's console in headless
 // Chromium as an officer would: sign in through the fake WeCom "as 王芳",
 // see the dashboard, open a person, place and release a legal hold on
-// them, switch to English. Each step leaves a screenshot.
+// them, switch to English, download a person's evidence pack and verify
+// it against the published key, make a pseudonymised export through the
+// transfer register's form and see it listed. Each step leaves a
+// screenshot.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	dir := artifactDir(t, "console")
@@ -188,6 +200,74 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("10-dashboard-en")
 
+	// A person's evidence pack, downloaded and verified offline against
+	// the key the server publishes.
+	downloads := t.TempDir()
+	do("allow downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: ptr(true)})
+		return err
+	}))
+	// download runs actions that start a download and returns the file,
+	// once the browser says it is complete.
+	download := func(step string, actions ...chromedp.Action[chromedp.Void]) []byte {
+		t.Helper()
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		progress := chromedp.Events(dctx, browser.DownloadProgress)
+		do(step, actions...)
+		for ev, err := range progress {
+			if err != nil {
+				shot("failed-" + strings.ReplaceAll(step, " ", "-"))
+				t.Fatalf("%s: no completed download: %v", step, err)
+			}
+			if ev.State == browser.DownloadProgressStateCanceled {
+				t.Fatalf("%s: the download was cancelled", step)
+			}
+			if ev.State != browser.DownloadProgressStateCompleted {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			return b
+		}
+		t.Fatalf("%s: the download events ended", step)
+		return nil
+	}
+	do("open the person again", chromedp.Navigate(base+"people/sunlei"), chromedp.WaitVisible(chromedp.CSS("#evidence-person")))
+	pack := download("download the evidence pack", chromedp.Click(chromedp.CSS("#evidence-person")))
+	shot("11-evidence-pack")
+	pub := publishedEvidenceKey(t, sb.base)
+	if err := evidence.Verify(bytes.NewReader(pack), int64(len(pack)), pub); err != nil {
+		t.Errorf("the downloaded pack (%d bytes) does not verify against %s: %v", len(pack), handlers.EvidenceKeyPath, err)
+	}
+
+	// A pseudonymised export through the register's form, then listed.
+	do("open the transfers", chromedp.Click(chromedp.CSS("#nav-transfers")), chromedp.WaitVisible(chromedp.CSS("#transfer-form")),
+		chromedp.SendKeys(chromedp.CSS("#tr-destination"), "Head office compliance, Frankfurt, DE"),
+		chromedp.SendKeys(chromedp.CSS("#tr-purpose"), "quarterly group compliance report"),
+		chromedp.SendKeys(chromedp.CSS("#tr-legal-basis"), "PIPL Art. 38(1)(3) standard contract"),
+		chromedp.SendKeys(chromedp.CSS("#tr-approver"), "陈静"))
+	shot("12-transfer-form")
+	export := download("export", chromedp.Click(chromedp.CSS("#transfer-submit")))
+	for _, id := range sb.org.Audience(sb.policy) {
+		if bytes.Contains(export, []byte(`"`+id+`"`)) {
+			t.Errorf("the pseudonymised export names %q", id)
+		}
+	}
+	if !bytes.Contains(export, []byte(`"user": "u_`)) {
+		t.Errorf("the export has no pseudonymised user:\n%.400s", export)
+	}
+	sum := sha256.Sum256(export)
+	row := fmt.Sprintf(`tr.transfer[data-sha256="%x"]`, sum)
+	do("see it listed", chromedp.Navigate(base+"transfers"), chromedp.WaitVisible(chromedp.CSS(row)))
+	if got := text(row); !strings.Contains(got, "Frankfurt") || !strings.Contains(got, "wangfang") || !strings.Contains(got, "陈静") {
+		t.Errorf("the register's row: %q", got)
+	}
+	shot("13-transfer-register")
+
 	es, err := sb.app.store.ListAudit(context.Background(), 0, 10000)
 	if err != nil {
 		t.Fatal(err)
@@ -197,9 +277,32 @@ func TestConsoleInBrowser(t *testing.T) {
 		kinds = append(kinds, e.Kind)
 	}
 	all := strings.Join(kinds, " ")
-	for _, want := range []string{"console.signin", "console.view", "hold.create", "hold.release"} {
+	for _, want := range []string{"console.signin", "console.view", "hold.create", "hold.release", evidence.KindPack, evidence.KindTransfer} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the audit log has no %s entry", want)
 		}
 	}
 }
+
+// publishedEvidenceKey fetches the key evidence packs verify with, as an
+// examiner would: over HTTP from the server's well-known path.
+func publishedEvidenceKey(t *testing.T, base string) ed25519.PublicKey {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(base + handlers.EvidenceKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", handlers.EvidenceKeyPath, resp.StatusCode, err)
+	}
+	pub, err := evidence.ParsePublicKey(body)
+	if err != nil {
+		t.Fatalf("the published key: %v\n%s", err, body)
+	}
+	return pub
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -269,6 +269,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	a.handler = engine
 	if cfg.Console.Enabled {
 		ev := opts.Evidence
+		var transfers console.Transfers
 		if ev == nil && evidenceKey != nil {
 			var msgs evidence.Messages
 			if a.archive != nil {
@@ -278,10 +279,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			if err != nil {
 				return nil, fmt.Errorf("console: evidence packs: %w", err)
 			}
-			ev = m
+			pseudo, _ := cfg.Transfer.Key() // newEvidenceMaker checked it
+			ev, transfers = m, transferRegister{maker: m, exports: pseudo != nil}
 		}
 		con, err := newConsole(consoleDeps{cfg: cfg, store: st, client: client, proc: deps.proc, archive: a.archive,
-			jobs: a.jobs, log: log, now: now, evidence: ev})
+			jobs: a.jobs, log: log, now: now, evidence: ev, transfers: transfers})
 		if err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}

@@ -84,6 +84,7 @@ type Options struct {
 	SignIn      SignIn
 	Archive     Archive       // nil: the archive pages say it is off
 	Evidence    EvidenceMaker // nil: no evidence packs
+	Transfers   Transfers     // nil: no transfer register
 	Departments Departments   // nil: department ids
 	Render      RenderNotice  // nil: notice texts are not shown
 	Notices     []policy.Notice
@@ -256,6 +257,8 @@ func (s *Server) register() {
 	s.handle(get, Prefix+"audit/export", Officer, false, s.auditExport)
 	s.handle(get, Prefix+"archive", Viewer, false, s.archiveSearch)
 	s.handle(get, Prefix+"archive/conversation", Viewer, false, s.conversation)
+	s.handle(get, Prefix+"transfers", Viewer, false, s.transfers)
+	s.handle(post, Prefix+"transfers", Officer, false, s.exportTransfer)
 	s.handle(get, Prefix+"evidence/person/{id}", Officer, false, s.personPack)
 	s.handle(get, Prefix+"evidence/notice/{id}/{version}", Officer, false, s.noticePack)
 	// Anything else under the console: sign in first, then a 404.

@@ -364,6 +364,7 @@ func TestPagesRender(t *testing.T) {
 			{"/console/audit", "console.signin"},
 			{"/console/audit/verify", "verify-result"},
 			{"/console/archive", "<h1"},
+			{"/console/transfers", "transfers-off"},
 		} {
 			resp, body := e.get(b, tt.path)
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, tt.want) {
@@ -406,7 +407,8 @@ func TestMessagesCoverTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, prefix := range []string{"st_pending", "st_overdue", "st_acknowledged", "st_superseded", "st_cancelled", "consent_agreed", "consent_disagreed", "consent_unknown",
-		"role_viewer", "role_officer", "role_admin", "signin_err_state", "signin_err_code", "signin_err_no_role", "signin_err_not_member", "signin_err_refused"} {
+		"role_viewer", "role_officer", "role_admin", "signin_err_state", "signin_err_code", "signin_err_no_role", "signin_err_not_member", "signin_err_refused",
+		"tr_err_required", "tr_err_long", "tr_err_notice", "tr_err_date", "tr_err_window", "tr_err_no_archive", "err_export_off", "err_no_transfers"} {
 		if _, ok := messages[prefix]; !ok {
 			t.Errorf("no text %q", prefix)
 		}

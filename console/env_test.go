@@ -91,7 +91,8 @@ func newEnv(t testing.TB, mutate ...func(*Options)) *env {
 			if !due.IsZero() {
 				day = due.In(mustZone(t, "Asia/Shanghai")).Format("2006-01-02")
 			}
-			return tmpl.Render(n.Template, lang, map[string]any{"Company": "示例科技", "Title": n.Title, "Version": n.Version, "Summary": n.Summary, "URL": n.URL, "Due": day})
+			return tmpl.Render(n.Template, lang, map[string]any{"Company": "示例科技", "Title": n.Title, "Version": n.Version, "Summary": n.Summary, "URL": n.URL, "Due": day,
+				"Disclosure": (*templates.Disclosure)(nil)}) // as the notifier renders without [disclosure]
 		},
 		CorpID: testCorp, AgentID: testAgent, BaseURL: e.srv.URL, OAuthBaseURL: fake.URL, LoginBaseURL: fake.URL,
 		Roles:    Roles{Officers: []string{"wangfang", "tag:5"}, Viewers: []string{"lisi"}},

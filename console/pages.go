@@ -93,6 +93,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		}
 		jobs = append(jobs, jobStat{Job: j, Runs: runs})
 	}
+	month, err := s.transfersThisMonth(r, now)
+	if err != nil {
+		s.internal(w, r, sess, "transfers this month", err)
+		return
+	}
 	bars := make([]bar, len(depts))
 	for i, d := range depts {
 		bars[i] = bar{Label: d.Name, Value: d.Count}
@@ -100,8 +105,29 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	s.render(w, r, sess, "dashboard", map[string]any{
 		"Notices": stats, "Depts": barChart(bars), "Consent": consent,
 		"ConsentChart": s.consentChart(r, consent), "NoOverdue": len(depts) == 0,
-		"Jobs": jobs,
+		"Jobs": jobs, "TransfersOn": s.o.Transfers != nil, "TransfersMonth": month,
 	})
+}
+
+// transfersThisMonth counts the register's transfers made since the
+// start of now's month in the console's zone (0 without a register).
+func (s *Server) transfersThisMonth(r *http.Request, now time.Time) (int, error) {
+	if s.o.Transfers == nil {
+		return 0, nil
+	}
+	ts, err := s.o.Transfers.ListTransfers(r.Context())
+	if err != nil {
+		return 0, err
+	}
+	y, m, _ := now.In(s.o.Location).Date()
+	start := time.Date(y, m, 1, 0, 0, 0, 0, s.o.Location)
+	n := 0
+	for _, t := range ts {
+		if !t.At.Before(start) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // consentChart draws the consents by status, labelled in the page's

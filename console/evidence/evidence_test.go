@@ -53,9 +53,12 @@ func newFixture(t testing.TB) *fixture {
 	n := policy.Notice{ID: "handbook", Version: 2, Title: "员工手册", Template: "ack_card", Languages: []string{"zh-CN", "en"},
 		Summary: "请阅读 2026 年版员工手册", URL: "https://example.com/handbook/v2"}
 	due := time.Date(2026, 12, 12, 0, 0, 0, 0, shanghai)
+	// The configured disclosure, which the notifier adds to every card.
+	disc := &templates.Disclosure{Controller: "示例公司", Contact: "privacy@example.com", Purpose: "合规存档",
+		Retention: "三年", RightsURL: "https://example.com/rights"}
 	// The card as the processor renders it for zhangsan (zh-CN, due day in Shanghai).
 	card, err := tmpl.Render("ack_card", "zh-CN", map[string]any{"Company": "示例公司", "Title": n.Title, "Version": n.Version,
-		"Summary": n.Summary, "URL": n.URL, "Due": "2026-12-12"})
+		"Summary": n.Summary, "URL": n.URL, "Due": "2026-12-12", "Disclosure": disc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +100,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f.key = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	f.m, err = New(Config{Store: st, Templates: tmpl, Notices: []policy.Notice{n}, Company: "示例公司", Location: shanghai,
-		SigningKey: f.key, PseudonymKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now})
+		SigningKey: f.key, PseudonymKey: bytes.Repeat([]byte{9}, 32), Now: clock.Now, CardData: map[string]any{"Disclosure": disc}})
 	if err != nil {
 		t.Fatal(err)
 	}
