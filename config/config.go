@@ -36,6 +36,8 @@ type Config struct {
 	Archive Archive `toml:"archive"`
 	// Console is the officers' web console (console.go).
 	Console Console `toml:"console"`
+	// Rules is the supervision rule file (rules.go).
+	Rules Rules `toml:"rules"`
 }
 
 // Server is the HTTP server.
@@ -304,6 +306,7 @@ func Default() Config {
 		Retention: defaultRetention(),
 		Archive:   defaultArchive(),
 		Console:   defaultConsole(),
+		Rules:     defaultRules(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",

@@ -143,6 +143,7 @@ func (c *Config) Validate() []Problem {
 	c.validateRetention(&ps)
 	c.validateArchive(&ps)
 	c.validateConsole(&ps)
+	c.validateRules(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {
