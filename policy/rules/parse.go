@@ -406,22 +406,31 @@ func requiredLiterals(pattern string) []string {
 	if err != nil {
 		return nil
 	}
-	lits := literals(re.Simplify())
+	lits, _ := literals(re.Simplify())
 	if len(lits) == 0 || slices.Contains(lits, "") {
 		return nil
 	}
 	return lits
 }
 
-func literals(re *syntax.Regexp) []string {
+// literals returns strings one of which every match of re contains, or
+// nil; exact says every match of re is one of them.
+func literals(re *syntax.Regexp) (lits []string, exact bool) {
 	switch re.Op {
 	case syntax.OpLiteral:
-		return []string{string(re.Rune)}
-	case syntax.OpCapture, syntax.OpPlus:
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpCapture:
 		return literals(re.Sub[0])
+	case syntax.OpPlus:
+		l, _ := literals(re.Sub[0])
+		return l, false
 	case syntax.OpRepeat:
 		if re.Min >= 1 {
-			return literals(re.Sub[0])
+			l, _ := literals(re.Sub[0])
+			return l, false
 		}
 	case syntax.OpCharClass:
 		// A small class: each of its characters.
@@ -429,43 +438,62 @@ func literals(re *syntax.Regexp) []string {
 		for k := 0; k+1 < len(re.Rune); k += 2 {
 			for r := re.Rune[k]; r <= re.Rune[k+1]; r++ {
 				if len(out) == 8 {
-					return nil
+					return nil, false
 				}
 				out = append(out, string(r))
 			}
 		}
-		return out
+		return out, true
 	case syntax.OpAlternate:
 		var out []string
+		exact = true
 		for _, sub := range re.Sub {
-			l := literals(sub)
-			if l == nil {
-				return nil
+			l, ex := literals(sub)
+			if l == nil || len(out)+len(l) > maxLiterals {
+				return nil, false
 			}
-			out = append(out, l...)
-			if len(out) > maxLiterals {
-				return nil
-			}
+			out, exact = append(out, l...), exact && ex
 		}
-		return out
+		return out, exact
 	case syntax.OpConcat:
-		// Any one child's set is required; take the one whose shortest
-		// literal is longest (fewest false openings of the gate).
-		var best []string
-		bestLen := 0
-		for _, sub := range re.Sub {
-			l := literals(sub)
-			if l == nil {
-				continue
-			}
+		// Adjacent exact children multiply into longer literals; any
+		// one child's (or run's) set is required. Take the set whose
+		// shortest literal is longest (fewest false openings).
+		var best, run []string
+		bestLen, whole := -1, true
+		consider := func(l []string) {
 			shortest := len(slices.MinFunc(l, func(a, b string) int { return len(a) - len(b) }))
 			if shortest > bestLen {
 				best, bestLen = l, shortest
 			}
 		}
-		return best
+		for k, sub := range re.Sub {
+			l, ex := literals(sub)
+			switch {
+			case l == nil:
+				run, whole = nil, false
+			case !ex:
+				run, whole = nil, false
+				consider(l)
+			case run == nil || len(run)*len(l) > maxLiterals:
+				run, whole = l, whole && k == 0
+				consider(run)
+			default:
+				var prod []string
+				for _, a := range run {
+					for _, b := range l {
+						prod = append(prod, a+b)
+					}
+				}
+				run = prod
+				consider(run)
+			}
+		}
+		// Whole: every child exact and multiplied into one run, whose
+		// product then is best (it extends every shorter run).
+		return best, whole && best != nil
 	}
-	return nil
+	return nil, false
 }
 
 // lineIndex finds where rules and keys are in a rule file, for messages.
