@@ -134,7 +134,7 @@ func (n number) is(d Detector, b []byte) (start, end int, ok bool) {
 		default:
 			return 0, 0, false
 		}
-		if digits[0] == '1' && digits[1] >= '3' && digits[1] <= '9' && !n.x {
+		if isMobile(digits) && !n.x {
 			return start, n.end, true
 		}
 	case BankCard:
@@ -144,11 +144,17 @@ func (n number) is(d Detector, b []byte) (start, end int, ok bool) {
 		if !n.sizes(len(digits)) && !n.groupedByFour() && !n.sizes(4, 6, 5) {
 			return 0, 0, false
 		}
-		if luhn(digits) && !(len(digits) == 18 && validResidentID(digits)) {
+		// Not a resident ID, nor a mobile number written with 86.
+		if luhn(digits) && !(len(digits) == 18 && validResidentID(digits)) && !(len(digits) == 13 && isMobile(digits[2:]) && digits[:2] == "86") {
 			return n.start, n.end, true
 		}
 	}
 	return 0, 0, false
+}
+
+// isMobile: 11 digits that read 1[3-9]….
+func isMobile(digits string) bool {
+	return len(digits) == 11 && digits[0] == '1' && digits[1] >= '3' && digits[1] <= '9'
 }
 
 // groupedByFour: groups of four, the last of one to four.

@@ -81,8 +81,9 @@ const (
 	ResidentID Detector = "resident_id"
 	// BankCard is a card number of 13 to 19 digits that passes the Luhn
 	// check, not part of a longer digit run (groups of four separated by
-	// one space or hyphen are read as one number). An 18-character run
-	// that is a valid resident ID is not a bank card.
+	// one space or hyphen are read as one number). An 18-digit run that
+	// is a valid resident ID, or a 13-digit one that is 86 and a mobile
+	// number, is not a bank card.
 	BankCard Detector = "bank_card"
 	// Mobile is a mainland mobile number: 11 digits 1[3-9]…, optionally
 	// written 3-4-4 and optionally prefixed +86 or 86.
