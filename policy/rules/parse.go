@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -63,7 +64,10 @@ const (
 	maxRules        = 10000
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var (
+	idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	tomlLine  = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
+)
 
 // file is the TOML layout of a rule file.
 type file struct {
@@ -111,14 +115,27 @@ func Parse(data []byte) (*Set, error) {
 func ParseFS(data []byte, fsys fs.FS) (*Set, error) {
 	var f file
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f)
+	lines := newLineIndex(data)
 	if err != nil {
 		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &Error{Problems: []Problem{{Line: pe.Position.Line, Reason: pe.Message}}}
+		var ppe *toml.ParseError
+		switch m := tomlLine.FindStringSubmatch(err.Error()); {
+		case errors.As(err, &ppe):
+			pe = *ppe
+		case errors.As(err, &pe):
+		case m != nil: // a decoding error is a plain error naming the line
+			pe.Position.Line, _ = strconv.Atoi(m[1])
+			pe.LastKey, pe.Message = m[2], m[3]
+		default:
+			return nil, &Error{Problems: []Problem{{Reason: err.Error()}}}
 		}
-		return nil, &Error{Problems: []Problem{{Reason: err.Error()}}}
+		p := Problem{Line: pe.Position.Line, Reason: pe.Message}
+		if pe.LastKey != "" {
+			p.Field = strings.TrimPrefix(pe.LastKey, "rule.")
+			p.RuleID = ruleIDAt(data, lines.ruleAt(p.Line))
+		}
+		return nil, &Error{Problems: []Problem{p}}
 	}
-	lines := newLineIndex(data)
 	p := &parser{lines: lines, fsys: fsys}
 	for _, k := range md.Undecoded() {
 		name := k[len(k)-1]
@@ -519,6 +536,32 @@ func stripComment(l string) string {
 	return l
 }
 
+// ruleAt is the index of the rule that 1-based line is in, or -1.
+func (li lineIndex) ruleAt(line int) int {
+	r := -1
+	for j, h := range li.headers {
+		if h < line {
+			r = j
+		}
+	}
+	return r
+}
+
+// ruleIDAt reads rule i's id from a file that did not decode, for a
+// message: the first id = "…" line in its block.
+func ruleIDAt(data []byte, i int) string {
+	li := newLineIndex(data)
+	if i < 0 {
+		return ""
+	}
+	line := li.key(i, "id")
+	if line <= 0 || line > len(li.lines) || !isKeyLine(li.lines[line-1], "id") {
+		return ""
+	}
+	_, v, _ := strings.Cut(li.lines[line-1], "=")
+	return strings.Trim(strings.TrimSpace(stripComment(v)), `"'`)
+}
+
 // header is the 1-based line of rule i's [[rule]], or 0.
 func (li lineIndex) header(i int) int {
 	if i < len(li.headers) {
@@ -549,13 +592,7 @@ func (li lineIndex) key(i int, key string) int {
 func (li lineIndex) find(key string) (line, rule int) {
 	for n, l := range li.lines {
 		if isKeyLine(l, key) || strings.Contains(l, "."+key+"]") {
-			r := -1
-			for j, h := range li.headers {
-				if h <= n {
-					r = j
-				}
-			}
-			return n + 1, r
+			return n + 1, li.ruleAt(n + 1)
 		}
 	}
 	return 0, -1

@@ -29,6 +29,7 @@ func TestParseProblems(t *testing.T) {
 		want      string // a Problem's String()
 	}{
 		{"bad TOML names the line", "[[rule]]\nid = \"a\"\nkind = lexicon\n", "line 3: "},
+		{"wrong type names the line, rule and key", rule("a", "block = 1"), `line 6: rule "a": block: incompatible types`},
 		{"missing id", "[[rule]]\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"a\"]\n", `line 1: id: is required (rule number 1)`},
 		{"bad id", strings.Replace(rule("A B", ""), `"A B"`, `"A B"`, 1), `line 2: rule "A B": id: must be 1 to 64`},
 		{"duplicate id", rule("a", "") + rule("a", ""), `line 7: rule "a": id: already used by the rule on line 1`},
