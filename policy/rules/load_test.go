@@ -52,7 +52,9 @@ func TestHolder(t *testing.T) {
 		{"rule file touched, same content", func() { write(t, path, rule("a", "terms_file = \"terms.txt\""), t0.Add(time.Second)) }, want{checked: true}, "内幕消息"},
 		{"bad file keeps the old rules", func() { write(t, path, rule("a", "block = 1"), t0.Add(2*time.Second)) }, want{checked: true, err: `line 6: rule "a": block`}, "内幕消息"},
 		{"the bad file is reported once", func() {}, want{}, "内幕消息"},
-		{"fixed file with a new term", func() { write(t, path, strings.Replace(rule("a", "terms_file = \"terms.txt\""), `"x1"`, `"保本"`, 1), t0.Add(3*time.Second)) }, want{checked: true, changed: true}, "保本"},
+		{"fixed file with a new term", func() {
+			write(t, path, strings.Replace(rule("a", "terms_file = \"terms.txt\""), `"x1"`, `"保本"`, 1), t0.Add(3*time.Second))
+		}, want{checked: true, changed: true}, "保本"},
 		{"terms file changed", func() { write(t, terms, "内幕消息\n小道消息\n", t0.Add(4*time.Second)) }, want{checked: true, changed: true}, "小道消息"},
 		{"terms file removed", func() { os.Remove(terms) }, want{checked: true, err: "terms_file"}, "小道消息"},
 	}
