@@ -67,7 +67,13 @@ func (s *Set) Scan(msg Message) []Hit {
 
 	sc.open = slices.Grow(sc.open[:0], len(s.regexes))[:len(s.regexes)]
 	clear(sc.open)
-	if s.ac != nil && s.ac.IsMatch(folded) {
+	if s.ac != nil {
+		// FindAllOverlapping is the automaton's plain DFA loop: it
+		// allocates only when something matches. (IsMatch's start-byte
+		// prefilter calls IndexByte once per distinct first byte of
+		// the patterns at every return to the start state: with
+		// thousands of Chinese and English terms that is many times
+		// slower.)
 		for _, m := range s.ac.FindAllOverlapping(folded) {
 			for _, o := range s.acOwners[m.PatternID] {
 				if o.regex >= 0 {
@@ -116,17 +122,23 @@ func (s *Set) hits(text string, raw []rawHit) []Hit {
 			cmp.Compare(a.rule, b.rule), cmp.Compare(a.detector, b.detector))
 	})
 	out := make([]Hit, 0, len(raw))
-	type key struct {
+	// reach is, per rule and detector hit so far, the furthest end.
+	type group struct {
 		rule int
 		d    Detector
+		end  int
 	}
-	reach := map[key]int{}
+	var reach []group
 	for _, h := range raw {
-		k := key{h.rule, h.detector}
-		if end, ok := reach[k]; ok && h.end <= end {
+		g := slices.IndexFunc(reach, func(g group) bool { return g.rule == h.rule && g.d == h.detector })
+		switch {
+		case g < 0:
+			reach = append(reach, group{h.rule, h.detector, h.end})
+		case h.end <= reach[g].end:
 			continue
+		default:
+			reach[g].end = h.end
 		}
-		reach[k] = h.end
 		r := &s.rules[h.rule]
 		out = append(out, Hit{
 			RuleID: r.ID, RuleVersion: r.Version, Kind: r.Kind, Severity: r.Severity, Action: r.Action,
