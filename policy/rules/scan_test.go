@@ -160,3 +160,35 @@ func TestScanHitFields(t *testing.T) {
 		t.Errorf("hits = %+v\nwant %+v", hits, want)
 	}
 }
+
+// TestScanConcurrent: one Set scans from many goroutines at once (run
+// with -race), each getting its own message's hits.
+func TestScanConcurrent(t *testing.T) {
+	s, err := Load("../../rules.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"这款产品保本保收益", "加我微信聊", "电话13812345678", "投资有风险"}
+	want := make([]string, len(texts))
+	for i, text := range texts {
+		want[i] = hitsString(s.Scan(Message{Text: text}))
+	}
+	done := make(chan string)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				k := (g + i) % len(texts)
+				if got := hitsString(s.Scan(Message{Text: texts[k]})); got != want[k] {
+					done <- fmt.Sprintf("Scan(%q) = %s, want %s", texts[k], got, want[k])
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 8 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
