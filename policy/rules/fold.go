@@ -38,18 +38,13 @@ func (f folder) foldRune(r rune) rune {
 		return r
 	case r == 0x3000: // ideographic space
 		return ' '
-	case r >= 0x3400 && r < 0xA000: // CJK ideographs: no case
+	case r >= cjkFirst && r < cjkLast: // CJK ideographs: no case
 		if f.traditional {
-			if s, ok := t2s[r]; ok {
+			if s := t2s[r-cjkFirst]; s != 0 {
 				return s
 			}
 		}
 		return r
-	}
-	if f.traditional {
-		if s, ok := t2s[r]; ok {
-			r = s
-		}
 	}
 	if unicode.SimpleFold(r) == r {
 		return r

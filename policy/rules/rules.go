@@ -92,7 +92,10 @@ const (
 	Email Detector = "email"
 )
 
-var detectors = []Detector{ResidentID, BankCard, Mobile, Email}
+// detectorsList are the detectors; a rule lists each at most once.
+var detectorsList = [...]Detector{ResidentID, BankCard, Mobile, Email}
+
+var detectors = detectorsList[:]
 
 // Chat is the kind of conversation a message is in.
 type Chat string

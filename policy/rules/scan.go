@@ -104,9 +104,7 @@ func (s *Set) Scan(msg Message) []Hit {
 		if !selects(ri) {
 			continue
 		}
-		for _, d := range s.rules[ri].Detectors {
-			sc.hits = detect(sc.hits, ri, d, folded, offs)
-		}
+		sc.hits = detect(sc.hits, ri, s.rules[ri].Detectors, folded, offs)
 	}
 	if len(sc.hits) == 0 {
 		return nil

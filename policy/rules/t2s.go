@@ -7,18 +7,30 @@ package rules
 // converters change lengths and lose the offsets that hits must keep.
 // Terms and text are folded alike, so a character missing here only
 // means its traditional form is matched as written.
-var t2s = func() map[rune]rune {
+//
+// t2s is indexed by rune - cjkFirst over the CJK ideographs (every
+// character of the table is one); 0 means the rune maps to itself.
+var t2s = func() *[cjkLast - cjkFirst]rune {
 	trad := []rune(t2sTraditional)
 	simp := []rune(t2sSimplified)
 	if len(trad) != len(simp) {
 		panic("rules: t2s tables differ in length")
 	}
-	m := make(map[rune]rune, len(trad))
+	var m [cjkLast - cjkFirst]rune
 	for i, t := range trad {
-		m[t] = simp[i]
+		if t < cjkFirst || t >= cjkLast {
+			panic("rules: t2s has a character outside the CJK ideographs")
+		}
+		m[t-cjkFirst] = simp[i]
 	}
-	return m
+	return &m
 }()
+
+// The CJK ideographs (extension A and the unified block): no case.
+const (
+	cjkFirst = 0x3400
+	cjkLast  = 0xA000
+)
 
 // The two strings pair up rune by rune (t2s_test.go checks them).
 const (
