@@ -121,6 +121,8 @@ type app struct {
 	reg     *prometheus.Registry
 	// archive is the session archive; nil when archive.enabled is off.
 	archive *archiveParts
+	// rules is the supervision rule set; nil when rules.file is not set.
+	rules *rulesParts
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -178,6 +180,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			a.close()
 		}
 	}()
+
+	if a.rules, err = newRules(cfg, reg); err != nil {
+		return nil, err
+	}
 
 	var procArchive processor.Archive
 	var archiveAPI handlers.ArchiveReader
@@ -474,6 +480,9 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		}()
 	} else {
 		close(archiveDone)
+	}
+	if a.rules != nil {
+		go a.rules.run(workCtx, a.log)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
