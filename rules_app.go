@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/intercept"
 	"github.com/wecomply/wecomply/policy/rules"
 )
 
@@ -86,3 +87,26 @@ func (r *rulesParts) report(log *slog.Logger, ev rules.Reloaded) {
 		log.Info("rules: reloaded, no rule changed", "file", file, "forced", ev.Forced, "version", ev.Set.Version())
 	}
 }
+
+// InterceptRules are the rules in force that WeCom should block before
+// they are sent: the lexicon rules with block = true, each as one
+// sensitive-word rule over the departments of its scope (the whole
+// company, root department 1, when the scope names none). It makes the
+// rule set the intercept sync's source (intercept.Source).
+func (r *rulesParts) InterceptRules(context.Context) ([]intercept.Desired, error) {
+	set := r.holder.Set()
+	var out []intercept.Desired
+	for _, b := range set.Blocked() {
+		rule, _ := set.Rule(b.RuleID)
+		deps := rule.Scope.Departments
+		if len(deps) == 0 {
+			deps = []int64{rootDepartment}
+		}
+		out = append(out, intercept.Desired{RuleID: b.RuleID, Words: b.Terms, Departments: deps})
+	}
+	return out, nil
+}
+
+// rootDepartment is the id of a WeCom company's root department, which
+// holds every member.
+const rootDepartment = 1

@@ -228,6 +228,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		submitter, events = notifier, proc
 		departments = departmentNamer{client}
 		deps.proc = proc
+		if opts.InterceptRules == nil && a.rules != nil {
+			opts.InterceptRules = a.rules
+		}
 		if opts.InterceptRules != nil {
 			syncer, err := intercept.New(client, st, intercept.Config{Now: now})
 			if err != nil {
