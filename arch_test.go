@@ -20,6 +20,7 @@ func TestImportRules(t *testing.T) {
 		"wecom":            {},
 		"wecom/wecomtest":  {"wecom"},
 		"policy":           {"wecom"},
+		"policy/rules":     {},
 		"store":            {"policy"},
 		"worker":           {"store", "wecom"},
 		"notify":           {"store", "templates", "wecom"},

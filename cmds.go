@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/policy/rules"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
@@ -43,6 +44,20 @@ func checkCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.Rules.File != "" {
+		set, err := rules.Load(cfg.Rules.File)
+		if problems := rules.ParseProblems(err); problems != nil {
+			fmt.Fprintf(stdout, "%s: rules.file %s: %d problem(s)\n", *path, cfg.Rules.File, len(problems))
+			for _, p := range problems {
+				fmt.Fprintf(stdout, "  %s\n", p)
+			}
+			return fmt.Errorf("%s is not valid", *path)
+		}
+		if err != nil {
+			return fmt.Errorf("rules.file: %w", err)
+		}
+		fmt.Fprintf(stdout, "%s: rules.file %s: %d rule(s), version %s\n", *path, cfg.Rules.File, len(set.Rules()), set.Version())
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d callback receiver(s), %s store, %d worker(s), listening on %s)\n",
 		*path, len(cfg.WeCom.Callbacks), cfg.Store.Backend, cfg.Workers.Count, cfg.Server.Listen)

@@ -58,6 +58,9 @@ Usage:
                                           whole, not who made it); pseudonymised
                                           exports, each on the transfer register
                                           (wecomply evidence help)
+  wecomply rules test FILE                check a supervision rule file and run every
+                                          rule's samples: exit 1 names each failing
+                                          sample, exit 2 a file that does not parse
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -67,6 +70,16 @@ Usage:
 
 // errUsage marks a command-line mistake (exit status 2).
 var errUsage = errors.New("usage")
+
+// exitError is a failure with its own exit status (not 1), printed
+// without the usage text.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	// Gin's debug mode prints every route to stdout; wecomply logs with slog.
@@ -105,17 +118,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = archiveCmd(ctx, rest, stdout, stderr, environ, nil)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
+	case "rules":
+		err = rulesCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
+	var exit *exitError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &exit):
+		fmt.Fprintf(stderr, "wecomply: %v\n", exit.err)
+		return exit.code
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "wecomply: %v\n\n%s", err, usage)
 		return 2

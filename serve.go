@@ -121,6 +121,8 @@ type app struct {
 	reg     *prometheus.Registry
 	// archive is the session archive; nil when archive.enabled is off.
 	archive *archiveParts
+	// rules is the supervision rule set; nil when rules.file is not set.
+	rules *rulesParts
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -179,6 +181,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 	}()
 
+	if a.rules, err = newRules(cfg, reg); err != nil {
+		return nil, err
+	}
+
 	var procArchive processor.Archive
 	var archiveAPI handlers.ArchiveReader
 	if cfg.Archive.Enabled {
@@ -222,6 +228,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		submitter, events = notifier, proc
 		departments = departmentNamer{client}
 		deps.proc = proc
+		if opts.InterceptRules == nil && a.rules != nil {
+			opts.InterceptRules = a.rules
+		}
 		if opts.InterceptRules != nil {
 			syncer, err := intercept.New(client, st, intercept.Config{Now: now})
 			if err != nil {
@@ -476,6 +485,9 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		}()
 	} else {
 		close(archiveDone)
+	}
+	if a.rules != nil {
+		go a.rules.run(workCtx, a.log)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

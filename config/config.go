@@ -43,6 +43,8 @@ type Config struct {
 	// Disclosure is what notices about personal data say of its handling
 	// (disclosure.go).
 	Disclosure Disclosure `toml:"disclosure"`
+	// Rules is the supervision rule file (rules.go).
+	Rules Rules `toml:"rules"`
 }
 
 // Server is the HTTP server.
@@ -311,6 +313,7 @@ func Default() Config {
 		Retention: defaultRetention(),
 		Archive:   defaultArchive(),
 		Console:   defaultConsole(),
+		Rules:     defaultRules(),
 		Calendar: Calendar{
 			WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
 			WorkingHours: "09:00-18:00",

@@ -165,6 +165,7 @@ func (c *Config) Validate() []Problem {
 	c.validateConsole(&ps)
 	c.validateEvidence(&ps)
 	c.validateDisclosure(&ps)
+	c.validateRules(&ps)
 
 	seen := map[Secret]bool{}
 	for i, t := range c.Admin.Tokens {

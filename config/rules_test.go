@@ -1,0 +1,56 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRulesDefaultsAndFile(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rules.File != "" || cfg.Rules.PollInterval != 10*time.Second {
+		t.Errorf("default rules = %+v, want no file and a 10s poll (the example says so)", cfg.Rules)
+	}
+	file := filepath.Join(t.TempDir(), "rules.toml")
+	if err := os.WriteFile(file, []byte("# no rules yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Parse("t.toml", []byte(minimal+"[rules]\nfile = '"+file+"'\npoll_interval = '1m'\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rules.File != file || cfg.Rules.PollInterval != time.Minute {
+		t.Errorf("rules = %+v", cfg.Rules)
+	}
+}
+
+func TestRulesProblemsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ extra, key, want string }{
+		{"file = '" + filepath.Join(dir, "missing.toml") + "'", "rules.file", "cannot be read"},
+		{"file = '" + dir + "'", "rules.file", "not a regular file"},
+		{"poll_interval = '10ms'", "rules.poll_interval", "between"},
+		{"poll_interval = '2h'", "rules.poll_interval", "between"},
+		{"watch = true", "rules.watch", "unknown key"},
+	} {
+		t.Run(tt.extra, func(t *testing.T) {
+			_, err := Parse("t.toml", []byte(minimal+"[rules]\n"+tt.extra+"\n"), nil)
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Parse: got %v, want *config.Error", err)
+			}
+			for _, p := range cerr.Problems {
+				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
+					return
+				}
+			}
+			t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, tt.key, tt.want)
+		})
+	}
+}
