@@ -254,6 +254,7 @@ type Store interface {
 	JobRuns
 	Holds
 	Retention
+	Alerts
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return
