@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/handlers"
 	"github.com/wecomply/wecomply/jobs"
@@ -113,6 +114,8 @@ type app struct {
 	reg     *prometheus.Registry
 	// archive is the session archive; nil when archive.enabled is off.
 	archive *archiveParts
+	// rules are the supervision rules; nil when [rules] file is unset.
+	rules *ruleParts
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -163,6 +166,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 	}()
 
+	if a.rules, err = newRules(cfg, log, reg); err != nil {
+		return nil, fmt.Errorf("rules.file: %w", err)
+	}
+
 	var procArchive processor.Archive
 	var archiveAPI handlers.ArchiveReader
 	if cfg.Archive.Enabled {
@@ -195,6 +202,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 		pcfg := processorConfig(cfg, log)
 		pcfg.Now = now
+		pcfg.Alerts = processor.AlertConfig{Rules: a.rules.set(), EscalateAfter: cfg.Rules.EscalateAfter}
 		proc, err := processor.New(st, notifier, client, procArchive, pcfg, reg)
 		if err != nil {
 			return nil, err
@@ -205,6 +213,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		submitter, events = notifier, proc
 		deps.proc = proc
 		register = append(register, func(mux *worker.Mux) { mux.HandleJobs(notifier.Jobs()) }, proc.Register)
+	}
+	if a.archive != nil && a.rules != nil {
+		var sink archive.AlertSink = storeAlertSink{st}
+		if deps.proc != nil {
+			sink = deps.proc // raises, then sends the officers' cards
+		}
+		a.archive.puller.Scanner = a.rules.scanner(sink, st, now)
 	}
 	mux := worker.NewMux(events)
 	for _, r := range register {
@@ -222,6 +237,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		Notices:         processorConfig(cfg, log).Notices,
 		Jobs:            jobLister{a.jobs},
 		Archive:         archiveAPI,
+		AlertContext:    handlers.AlertContext{Before: cfg.Rules.ContextBefore, After: cfg.Rules.ContextAfter},
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -403,6 +419,9 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		a.pool.Run(workCtx)
 	}()
 	a.jobs.Start(workCtx)
+	if a.rules != nil {
+		go a.rules.watch(workCtx)
+	}
 	archiveDone := make(chan struct{})
 	if a.archive != nil {
 		go func() {
@@ -521,6 +540,8 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
 			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: digestSinceLast(s, d.proc)}, // to the compliance officers and owners
 			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: d.proc.Reconcile},
+			// Supervision alerts left open: on the reminders' schedule.
+			{Name: "alert_escalation", Spec: d.cfg.Jobs.Reminders, Run: d.proc.EscalateAlerts},
 		} {
 			if err := s.Add(j); err != nil {
 				return err

@@ -15,6 +15,11 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // sampleData is what each template is rendered with in the golden tests.
 var sampleData = map[string]map[string]any{
+	"alert_review": {"Company": "示例科技", "Rule": "guaranteed-returns", "Description": "承诺保本保收益", "Severity": "high",
+		"Sender": "李雷（lilei）", "Conversation": "single:lilei|wmAbc123", "At": "2026-11-23 10:15", "ID": "0123456789abcdef0123456789abcdef", "URL": ""},
+	"alert_sender": {"Rule": "guaranteed-returns", "Description": "承诺保本保收益", "At": "2026-11-23 10:15"},
+	"alert_escalation": {"Total": 3, "After": "48h", "Items": []map[string]any{
+		{"Rule": "guaranteed-returns", "Severity": "high", "Sender": "李雷（lilei）", "Raised": "2026-11-20 10:15", "ID": "0123456789abcdef0123456789abcdef"}}},
 	"ack_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
 		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3"},
 	"disclosure":  {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）"},

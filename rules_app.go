@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wecomply/wecomply/archive"
+	"github.com/wecomply/wecomply/config"
+	"github.com/wecomply/wecomply/policy/rules"
+	"github.com/wecomply/wecomply/store"
+)
+
+// ruleParts are the supervision rules in force: the [rules] file loaded
+// into a Holder, reloaded on SIGHUP and when it changes (watch).
+type ruleParts struct {
+	holder  *rules.Holder
+	poll    time.Duration
+	log     *slog.Logger
+	reloads *prometheus.CounterVec
+}
+
+// newRules loads [rules] file; nil when none is configured. A file that
+// does not parse stops the start (with the line at fault); later, a bad
+// edit keeps the rules in force.
+func newRules(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*ruleParts, error) {
+	if cfg.Rules.File == "" {
+		return nil, nil
+	}
+	h, err := rules.NewHolder(cfg.Rules.File)
+	if err != nil {
+		return nil, err
+	}
+	r := &ruleParts{holder: h, poll: cfg.Rules.PollInterval, log: log.With("component", "rules"),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomply_rules_reloads_total",
+			Help: "Reloads of the supervision rule file, by result (ok, unchanged, error: the old rules stay in force).",
+		}, []string{"result"})}
+	if reg != nil {
+		if err := reg.Register(r.reloads); err != nil {
+			return nil, err
+		}
+	}
+	r.log.Info("supervision rules loaded", "file", cfg.Rules.File, "rules", len(h.Set().Rules()), "version", h.Set().Version())
+	return r, nil
+}
+
+// set is the rule set in force (nil-safe, for a nil *ruleParts).
+func (r *ruleParts) set() func() *rules.Set {
+	if r == nil {
+		return nil
+	}
+	return r.holder.Set
+}
+
+// watch reloads the rules on SIGHUP and on every change seen at each
+// poll, until ctx ends.
+func (r *ruleParts) watch(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(r.poll)
+	defer tick.Stop()
+	r.holder.Watch(ctx, tick.C, hup, r.report)
+}
+
+// report logs and counts one reload attempt.
+func (r *ruleParts) report(x rules.Reloaded) {
+	switch {
+	case x.Err != nil:
+		r.reloads.WithLabelValues("error").Inc()
+		r.log.Error("supervision rules not reloaded; the rules in force stay", "err", x.Err, "forced", x.Forced)
+	case x.Changed:
+		r.reloads.WithLabelValues("ok").Inc()
+		r.log.Info("supervision rules reloaded", "rules", len(x.Set.Rules()), "version", x.Set.Version(), "forced", x.Forced)
+	default:
+		r.reloads.WithLabelValues("unchanged").Inc()
+	}
+}
+
+// storeAlertSink raises alerts in the store (audited) when there is no
+// processor to act on them (wecom.secret unset): they wait in the queue
+// of /api/v1/alerts.
+type storeAlertSink struct{ st store.Store }
+
+func (s storeAlertSink) RaiseAlerts(ctx context.Context, alerts []store.Alert) error {
+	_, err := store.RaiseAudited(ctx, s.st, alerts)
+	return err
+}
+
+// scanner is the archive's scanner over the rules in force, raising
+// through sink.
+func (r *ruleParts) scanner(sink archive.AlertSink, st store.Store, now func() time.Time) *archive.Scanner {
+	return &archive.Scanner{Rules: r.holder.Set, Sink: sink, People: st, Clock: now}
+}
