@@ -200,14 +200,21 @@ func (p *Processor) alertClick(ctx context.Context, d store.Delivery, c *wecom.T
 	if err != nil {
 		return err
 	}
-	name := a.DecidedBy
-	if decider, err := storedPerson(ctx, p.st, a.DecidedBy); err != nil {
-		return err
-	} else if decider != nil && decider.Name != "" {
-		name = decider.Name
-	}
 	return p.notify.UpdateCard(ctx, notify.CardUpdate{Key: d.DedupKey + ":" + user, UserID: user,
-		ResponseCode: c.ResponseCode, ReplaceName: alertDecidedText(personLang(clicker, p.cfg.Settings), a.State, name)})
+		ResponseCode: c.ResponseCode, ReplaceName: alertDecidedText(personLang(clicker, p.cfg.Settings), a.State, p.displayName(ctx, a.DecidedBy))})
+}
+
+// displayName is a member's name for a card: as stored, else as WeCom
+// has it, else their UserID (a name only makes the text friendlier; no
+// failure to find it matters).
+func (p *Processor) displayName(ctx context.Context, userID string) string {
+	if person, err := storedPerson(ctx, p.st, userID); err == nil && person != nil && person.Name != "" {
+		return person.Name
+	}
+	if person, err := p.dir.person(ctx, userID, nil); err == nil && person.Name != "" {
+		return person.Name
+	}
+	return userID
 }
 
 // alertDecidedText is a decided review card's greyed-out button:
