@@ -47,6 +47,10 @@ Usage:
                                           decrypt quarantined records after a key was
                                           added; rewrap every data key under a new
                                           master key (from WECOMPLY_ARCHIVE_NEW_MASTER_KEY)
+  wecomply rules rescan -config FILE -from T -to T [-actor NAME]
+                                          scan the archived messages of a time range
+                                          again with the rules in force (idempotent per
+                                          message and rule version); prints counts
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -90,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = deadLettersCmd(ctx, rest, stdout, stderr, environ)
 	case "archive":
 		err = archiveCmd(ctx, rest, stdout, stderr, environ, nil)
+	case "rules":
+		err = rulesCmd(ctx, rest, stdout, stderr, environ)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

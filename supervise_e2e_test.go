@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/internal/testclock"
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/store/redis/redistest"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
 )
@@ -190,6 +193,50 @@ func TestSupervisionLoop(t *testing.T) {
 			}
 			if code := apiGet(t, base, "/api/v1/audit/verify", &report); code != 200 || !report.OK {
 				t.Errorf("audit verify: %d %+v", code, report)
+			}
+			cancel()
+			<-done
+
+			// A new rule, then `rules rescan` over the range: the new rule's
+			// hit is raised, the old rule's is not raised again; a second
+			// rescan raises nothing.
+			more := superviseRules + `
+[[rule]]
+id = "reports"
+kind = "lexicon"
+severity = "low"
+action = "digest_only"
+terms = ["季度报告"]
+`
+			if err := os.WriteFile(rulesPath, []byte(more), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"rules", "rescan", "-config", cfgPath, "-actor", "王芳",
+				"-from", sent.Add(-time.Minute).Format(time.RFC3339), "-to", sent.Add(time.Hour).Format(time.RFC3339)}
+			for range 2 {
+				var out, errOut strings.Builder
+				if code := run(context.Background(), args, &out, &errOut, nil); code != 0 {
+					t.Fatalf("rules rescan: exit %d: %s", code, errOut.String())
+				}
+				if !strings.Contains(out.String(), "3 message(s) read, 3 scanned, 0 unreadable, 2 hit(s)") {
+					t.Errorf("rules rescan printed %q", out.String())
+				}
+			}
+			cfg, err := config.Load(cfgPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := openStore(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			open, _, err := st.ListAlerts(context.Background(), "open", store.Page{})
+			if err != nil || len(open) != 1 || open[0].MsgID != "m2" || open[0].RuleID != "reports" {
+				t.Errorf("open alerts after the rescans = %+v, %v; want m2's reports alert only", open, err)
+			}
+			if rep, err := st.VerifyAudit(context.Background()); err != nil || !rep.OK {
+				t.Errorf("VerifyAudit after the rescans = %+v, %v", rep, err)
 			}
 		})
 	}
