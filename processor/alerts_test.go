@@ -138,4 +138,17 @@ func TestEscalateAlerts(t *testing.T) {
 	if got := e.markdown("owner"); len(got) != 1 || !strings.Contains(got[0], old.ID) || strings.Contains(got[0], fresh.ID) {
 		t.Errorf("owner's escalations = %q, want one naming the old alert", got)
 	}
+
+	// The daily digest counts them: one open, one escalated, by severity
+	// and age.
+	counts, err := e.proc.Digest(ctx, now)
+	if err != nil || counts["alerts"] != 2 {
+		t.Fatalf("digest: %v, %v; want 2 alerts counted", counts, err)
+	}
+	e.drain(t)
+	got := e.markdown("officer")
+	if len(got) != 1 || !strings.Contains(got[0], "会话监管告警待复核**（共 2 条）") || !strings.Contains(got[0], "高 2") ||
+		!strings.Contains(got[0], "1–3 天 2") {
+		t.Errorf("officer's digest = %q, want the alerts counted", got)
+	}
 }

@@ -55,6 +55,8 @@ var sampleData = map[string]map[string]any{
 				{"Title": "会话存档告知", "Version": 3, "Name": "tom", "UserID": "tom", "Status": "unlicensed", "At": "2026-11-22 10:02"}}},
 			{"Kind": "dead_letters", "Total": 4, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
 				{"Count": 4, "Oldest": "2026-11-20"}}},
+			{"Kind": "alerts", "Total": 7, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
+				{"Open": 5, "Escalated": 2, "Critical": 1, "High": 3, "Medium": 2, "Low": 1, "Day": 3, "ThreeDays": 2, "Week": 1, "Older": 1}}},
 		}},
 }
 
