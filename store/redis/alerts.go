@@ -34,7 +34,8 @@ end
 return out
 `)
 
-// RaiseAlerts stores the alerts not stored yet, in one script; see
+// RaiseAlerts stores the alerts not stored yet, in one script (durable:
+// in replicas mode it waits for the replicas, as Enqueue does); see
 // store.Alerts.
 func (s *Store) RaiseAlerts(ctx context.Context, alerts []store.Alert) ([]store.Alert, error) {
 	op := fmt.Sprintf("raise %d alerts", len(alerts))
@@ -56,12 +57,24 @@ func (s *Store) RaiseAlerts(ctx context.Context, alerts []store.Alert) ([]store.
 		}
 		args = append(args, alerts[i].ID, v, store.AlertIndexKey(alerts[i]))
 	}
-	idx, err := raiseAlertsScript.Run(ctx, s.client, []string{s.k.alerts(), s.k.alertIdx(store.AlertOpen)}, args...).Int64Slice()
+	// Durable like an enqueue: the archive commits its page once this
+	// returns, so in replicas mode the alerts must be on the replicas
+	// first, or a failover could lose a hit the archive no longer holds
+	// back.
+	res, err := s.pipe.runDurable(ctx, raiseAlertsScript, []string{s.k.alerts(), s.k.alertIdx(store.AlertOpen)}, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
+	idx, ok := res.([]any)
+	if !ok {
+		return nil, fmt.Errorf("redis: %s: unexpected reply %T", op, res)
+	}
 	var raised []store.Alert
-	for _, i := range idx {
+	for _, v := range idx {
+		i, ok := v.(int64)
+		if !ok || i < 1 || int(i) > len(alerts) {
+			return nil, fmt.Errorf("redis: %s: unexpected reply %v", op, v)
+		}
 		raised = append(raised, alerts[i-1])
 	}
 	return raised, nil
