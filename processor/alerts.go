@@ -234,10 +234,11 @@ func alertDecidedText(lang string, state store.AlertState, name string) string {
 }
 
 // EscalateAlerts escalates every alert open longer than
-// Alerts.EscalateAfter at now (store.DecideAudited, state escalated) and
-// tells the officers' direct leaders and the notices' compliance owners
-// (as overdue acknowledgements are escalated), one markdown message
-// listing them. It returns how many it escalated.
+// Alerts.EscalateAfter at now (store.DecideAudited, state escalated,
+// at most 1,000 a run) and tells the officers' direct leaders and the
+// notices' compliance owners (as overdue acknowledgements are escalated),
+// one markdown message listing them (the first 20, and the count). It
+// returns how many it escalated.
 func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[string]int, error) {
 	after := p.cfg.Alerts.EscalateAfter
 	if after <= 0 {
@@ -247,32 +248,25 @@ func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("escalate alerts: %w", err)
 	}
-	var items []map[string]any
-	var ids []string
-	for _, a := range overdue {
-		a, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: now})
-		switch {
-		case errors.Is(err, store.ErrAlertDecided) || errors.Is(err, store.ErrNotFound):
-			continue // decided meanwhile
-		case err != nil:
-			return nil, fmt.Errorf("escalate alert %s: %w", a.ID, err)
-		case !changed:
-			continue
-		}
-		ids = append(ids, a.ID)
-		items = append(items, map[string]any{"Rule": a.RuleID, "Severity": a.Severity, "Sender": a.Sender,
-			"Raised": a.RaisedAt.In(p.cfg.Settings.Location).Format("2006-01-02 15:04"), "ID": a.ID})
-	}
-	if len(items) == 0 {
+	if len(overdue) == 0 {
 		return map[string]int{"escalated": 0}, nil
+	}
+	// The leaders and owners are told first, the alerts escalated second:
+	// a run cut off in between finds the same alerts open next time and
+	// sends the same message under the same key (a no-op) before it
+	// escalates them, so nobody escalated goes untold.
+	items := make([]map[string]any, len(overdue))
+	ids := make([]string, len(overdue))
+	for i, a := range overdue {
+		ids[i] = a.ID
+		items[i] = map[string]any{"Rule": a.RuleID, "Severity": a.Severity, "Sender": a.Sender,
+			"Raised": a.RaisedAt.In(p.cfg.Settings.Location).Format("2006-01-02 15:04"), "ID": a.ID}
 	}
 	to, err := p.alertEscalationRecipients(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(to) > 0 {
-		// One message per run, keyed by the alerts it lists, so that
-		// overlapping runs send it once.
 		_, err = p.notify.Submit(ctx, notify.Notice{Key: "alert-escalation:" + shortDigest(ids),
 			Template: "alert_escalation", Lang: personLang(nil, p.cfg.Settings), To: to,
 			Data: map[string]any{"Total": len(items), "After": after.String(), "Items": items[:min(len(items), 20)]}})
@@ -280,7 +274,19 @@ func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[stri
 			return nil, fmt.Errorf("escalate alerts: notify: %w", err)
 		}
 	}
-	return map[string]int{"escalated": len(items), "recipients": len(to)}, nil
+	escalated := 0
+	for _, a := range overdue {
+		_, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: now})
+		switch {
+		case errors.Is(err, store.ErrAlertDecided) || errors.Is(err, store.ErrNotFound):
+			continue // decided meanwhile
+		case err != nil:
+			return nil, fmt.Errorf("escalate alert %s: %w", a.ID, err)
+		case changed:
+			escalated++
+		}
+	}
+	return map[string]int{"escalated": escalated, "recipients": len(to)}, nil
 }
 
 // shortDigest is a short hex digest of ids.
