@@ -14,6 +14,8 @@ import (
 // sandbox links the fake WeCom, which must not pull it in).
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/wecomply/wecomply"
+	// policy/rules is the policy room's supervision rules (ARCHITECTURE.md:
+	// policy, "next: supervision rules"), imported where policy may be.
 	allowed := map[string][]string{
 		"config":           {},
 		"templates":        {},
@@ -24,13 +26,13 @@ func TestImportRules(t *testing.T) {
 		"store":            {"policy"},
 		"worker":           {"store", "wecom"},
 		"notify":           {"store", "templates", "wecom"},
-		"processor":        {"notify", "policy", "store", "wecom", "worker"},
+		"processor":        {"notify", "policy", "policy/rules", "store", "wecom", "worker"},
 		"jobs":             {"store"},
 		"retention":        {"store"},
 		"intercept":        {"store", "wecom"},
 		"handlers":         {"archive", "notify", "policy", "store", "wecom"},
 		"console":          {"archive", "policy", "store", "templates", "wecom"},
-		"archive":          {"blob", "policy", "store", "wecom"},
+		"archive":          {"blob", "policy", "policy/rules", "store", "wecom"},
 		"archive/embedded": {"archive", "wecom"},
 		"archive/postgres": {"archive", "wecom"},
 		"blob":             {},

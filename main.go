@@ -61,6 +61,10 @@ Usage:
   wecomply rules test FILE                check a supervision rule file and run every
                                           rule's samples: exit 1 names each failing
                                           sample, exit 2 a file that does not parse
+  wecomply rules rescan -config FILE -from T -to T [-actor NAME]
+                                          scan the archived messages of a time range
+                                          again with the rules in force (idempotent per
+                                          message and rule version); prints counts
   wecomply simulate -config FILE EVENT [flags]
                                           sign, encrypt and POST a sample event to a
                                           running server, as WeCom would
@@ -116,10 +120,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = evidenceCmd(ctx, rest, stdout, stderr, environ)
 	case "archive":
 		err = archiveCmd(ctx, rest, stdout, stderr, environ, nil)
+	case "rules":
+		err = rulesCmd(ctx, rest, stdout, stderr, environ)
 	case "sandbox":
 		err = sandboxCmd(ctx, rest, stdout, stderr)
-	case "rules":
-		err = rulesCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

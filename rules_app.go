@@ -10,17 +10,21 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/intercept"
 	"github.com/wecomply/wecomply/policy/rules"
+	"github.com/wecomply/wecomply/store"
 )
 
-// rulesParts hold the supervision rule set in force ([rules] file) and
-// keep it in step with the file. Scanning the archive with it is wired
-// separately; until then the server loads, reloads and reports.
-type rulesParts struct {
+// ruleParts are the supervision rules in force: the [rules] file loaded
+// into a Holder, reloaded on SIGHUP and when it changes (watch). The
+// archive scans with them, the processor reviews their alerts, and their
+// blocking lexicons are the intercept sync's source.
+type ruleParts struct {
 	holder *rules.Holder
-	every  time.Duration
+	poll   time.Duration
+	log    *slog.Logger
 	// reloads counts reload attempts by result: changed, unchanged,
 	// error (the old rules stay).
 	reloads *prometheus.CounterVec
@@ -28,9 +32,11 @@ type rulesParts struct {
 	count prometheus.Gauge
 }
 
-// newRules loads cfg's rule file; nil when none is configured. A file
-// that does not parse stops the start: there are no old rules to keep.
-func newRules(cfg *config.Config, reg prometheus.Registerer) (*rulesParts, error) {
+// newRules loads [rules] file; nil when none is configured. A file that
+// does not parse stops the start (with the line at fault): there are no
+// old rules to keep. Later, a bad edit keeps the rules in force. reg may
+// be nil (a command that does not serve metrics).
+func newRules(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*ruleParts, error) {
 	if cfg.Rules.File == "" {
 		return nil, nil
 	}
@@ -38,9 +44,7 @@ func newRules(cfg *config.Config, reg prometheus.Registerer) (*rulesParts, error
 	if err != nil {
 		return nil, err
 	}
-	r := &rulesParts{
-		holder: h,
-		every:  cfg.Rules.PollInterval,
+	r := &ruleParts{holder: h, poll: cfg.Rules.PollInterval, log: log.With("component", "rules"),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wecomply_rules_reloads_total",
 			Help: "Reloads of the supervision rule file, by result (changed, unchanged, error: the old rules stay in force).",
@@ -50,42 +54,68 @@ func newRules(cfg *config.Config, reg prometheus.Registerer) (*rulesParts, error
 			Help: "Supervision rules in force.",
 		}),
 	}
-	if err := reg.Register(r.reloads); err != nil {
-		return nil, err
-	}
-	if err := reg.Register(r.count); err != nil {
-		return nil, err
+	if reg != nil {
+		for _, c := range []prometheus.Collector{r.reloads, r.count} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r.count.Set(float64(len(h.Set().Rules())))
+	r.log.Info("supervision rules loaded", "file", cfg.Rules.File, "rules", len(h.Set().Rules()), "version", h.Set().Version())
 	return r, nil
 }
 
-// run reloads on SIGHUP and polls the files until ctx ends.
-func (r *rulesParts) run(ctx context.Context, log *slog.Logger) {
+// set is the rule set in force (nil-safe, for a nil *ruleParts).
+func (r *ruleParts) set() func() *rules.Set {
+	if r == nil {
+		return nil
+	}
+	return r.holder.Set
+}
+
+// watch reloads the rules on SIGHUP and on every change seen at each
+// poll, until ctx ends.
+func (r *ruleParts) watch(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	t := time.NewTicker(r.every)
-	defer t.Stop()
-	r.holder.Watch(ctx, t.C, hup, func(ev rules.Reloaded) { r.report(log, ev) })
+	tick := time.NewTicker(r.poll)
+	defer tick.Stop()
+	r.holder.Watch(ctx, tick.C, hup, r.report)
 }
 
 // report logs and counts one reload attempt.
-func (r *rulesParts) report(log *slog.Logger, ev rules.Reloaded) {
+func (r *ruleParts) report(x rules.Reloaded) {
 	file := r.holder.Path()
 	switch {
-	case ev.Err != nil:
+	case x.Err != nil:
 		r.reloads.WithLabelValues("error").Inc()
-		log.Error("rules: the rule file does not load; the rules in force stay", "file", file, "forced", ev.Forced,
-			"err", ev.Err, "version", ev.Set.Version())
-	case ev.Changed:
+		r.log.Error("supervision rules not reloaded; the rules in force stay", "file", file, "forced", x.Forced,
+			"err", x.Err, "version", x.Set.Version())
+	case x.Changed:
 		r.reloads.WithLabelValues("changed").Inc()
-		r.count.Set(float64(len(ev.Set.Rules())))
-		log.Info("rules: reloaded", "file", file, "forced", ev.Forced, "rules", len(ev.Set.Rules()), "version", ev.Set.Version())
+		r.count.Set(float64(len(x.Set.Rules())))
+		r.log.Info("supervision rules reloaded", "file", file, "forced", x.Forced, "rules", len(x.Set.Rules()), "version", x.Set.Version())
 	default:
 		r.reloads.WithLabelValues("unchanged").Inc()
-		log.Info("rules: reloaded, no rule changed", "file", file, "forced", ev.Forced, "version", ev.Set.Version())
 	}
+}
+
+// storeAlertSink raises alerts in the store (audited) when there is no
+// processor to act on them (wecom.secret unset): they wait in the queue
+// of /api/v1/alerts.
+type storeAlertSink struct{ st store.Store }
+
+func (s storeAlertSink) RaiseAlerts(ctx context.Context, alerts []store.Alert) error {
+	_, err := store.RaiseAudited(ctx, s.st, alerts)
+	return err
+}
+
+// scanner is the archive's scanner over the rules in force, raising
+// through sink.
+func (r *ruleParts) scanner(sink archive.AlertSink, st store.Store, now func() time.Time) *archive.Scanner {
+	return &archive.Scanner{Rules: r.holder.Set, Sink: sink, People: st, Clock: now}
 }
 
 // InterceptRules are the rules in force that WeCom should block before
@@ -93,7 +123,7 @@ func (r *rulesParts) report(log *slog.Logger, ev rules.Reloaded) {
 // sensitive-word rule over the departments of its scope (the whole
 // company, root department 1, when the scope names none). It makes the
 // rule set the intercept sync's source (intercept.Source).
-func (r *rulesParts) InterceptRules(context.Context) ([]intercept.Desired, error) {
+func (r *ruleParts) InterceptRules(context.Context) ([]intercept.Desired, error) {
 	set := r.holder.Set()
 	var out []intercept.Desired
 	for _, b := range set.Blocked() {

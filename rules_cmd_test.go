@@ -148,19 +148,19 @@ func tomlLiteral(s string) string { return "'" + s + "'" }
 func TestRulesReloadReport(t *testing.T) {
 	file := writeRules(t, goodRule)
 	reg := prometheus.NewRegistry()
-	parts, err := newRules(&config.Config{Rules: config.Rules{File: file, PollInterval: 1}}, reg)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	parts, err := newRules(&config.Config{Rules: config.Rules{File: file, PollInterval: 1}}, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := parts.holder.Set().Version()
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
 
 	if err := os.WriteFile(file, []byte(goodRule+"\n[[rule]]\nid = \"bad\"\nkind = \"regex\"\nseverity = \"low\"\nblock = true\npatterns = ['x']\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	changed, err := parts.holder.Reload()
-	parts.report(log, rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
+	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
 	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("error")); got != 1 {
 		t.Errorf("error reloads = %v, want 1", got)
 	}
@@ -172,7 +172,7 @@ func TestRulesReloadReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed, err = parts.holder.Reload()
-	parts.report(log, rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
+	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
 	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("changed")); got != 1 || parts.holder.Set().Version() == before {
 		t.Errorf("changed reloads = %v, version %s: want 1 and a new version", got, parts.holder.Set().Version())
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/console"
 	"github.com/wecomply/wecomply/console/evidence"
@@ -121,8 +122,8 @@ type app struct {
 	reg     *prometheus.Registry
 	// archive is the session archive; nil when archive.enabled is off.
 	archive *archiveParts
-	// rules is the supervision rule set; nil when rules.file is not set.
-	rules *rulesParts
+	// rules are the supervision rules; nil when [rules] file is unset.
+	rules *ruleParts
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -181,8 +182,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 	}()
 
-	if a.rules, err = newRules(cfg, reg); err != nil {
-		return nil, err
+	if a.rules, err = newRules(cfg, log, reg); err != nil {
+		return nil, fmt.Errorf("rules.file: %w", err)
 	}
 
 	var procArchive processor.Archive
@@ -218,6 +219,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		}
 		pcfg := processorConfig(cfg, log)
 		pcfg.Now = now
+		pcfg.Alerts = processor.AlertConfig{Rules: a.rules.set(), EscalateAfter: cfg.Rules.EscalateAfter}
 		proc, err := processor.New(st, notifier, client, procArchive, pcfg, reg)
 		if err != nil {
 			return nil, err
@@ -239,6 +241,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			deps.intercept = syncer.Run(opts.InterceptRules, log)
 		}
 		register = append(register, func(mux *worker.Mux) { mux.HandleJobs(notifier.Jobs()) }, proc.Register)
+	}
+	if a.archive != nil && a.rules != nil {
+		var sink archive.AlertSink = storeAlertSink{st}
+		if deps.proc != nil {
+			sink = deps.proc // raises, then sends the officers' cards
+		}
+		a.archive.puller.Scanner = a.rules.scanner(sink, st, now)
 	}
 	mux := worker.NewMux(events)
 	for _, r := range register {
@@ -262,6 +271,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		Archive:         archiveAPI,
 		Location:        cfg.Console.Location(),
 		Departments:     departments,
+		AlertContext:    handlers.AlertContext{Before: cfg.Rules.ContextBefore, After: cfg.Rules.ContextAfter},
 		AdminTokens:     tokens,
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
@@ -477,6 +487,9 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		a.pool.Run(workCtx)
 	}()
 	a.jobs.Start(workCtx)
+	if a.rules != nil {
+		go a.rules.watch(workCtx)
+	}
 	archiveDone := make(chan struct{})
 	if a.archive != nil {
 		go func() {
@@ -485,9 +498,6 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		}()
 	} else {
 		close(archiveDone)
-	}
-	if a.rules != nil {
-		go a.rules.run(workCtx, a.log)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -601,6 +611,8 @@ func registerJobs(s *jobs.Scheduler, d jobDeps) error {
 			{Name: "reminders", Spec: d.cfg.Jobs.Reminders, Run: d.proc.Remind},
 			{Name: "digest", Spec: d.cfg.Jobs.Digest, Run: digestSinceLast(s, d.proc)}, // to the compliance officers and owners
 			{Name: "reconcile", Spec: d.cfg.Jobs.Reconcile, Run: reconcileJob(d)},
+			// Supervision alerts left open: on the reminders' schedule.
+			{Name: "alert_escalation", Spec: d.cfg.Jobs.Reminders, Run: d.proc.EscalateAlerts},
 		} {
 			if err := s.Add(j); err != nil {
 				return err

@@ -58,6 +58,10 @@ type Puller struct {
 	Ledger Ledger
 	// Alerts may be nil (then alerts are only logged).
 	Alerts Alerter
+	// Scanner, when set, scans every stored message with text once,
+	// after decryption and before its page is committed (and every
+	// message a quarantine retry resolves, before it is stored).
+	Scanner *Scanner
 	// Log may be nil (slog.Default).
 	Log *slog.Logger
 	// Clock may be nil (time.Now).
@@ -128,6 +132,9 @@ type PullResult struct {
 	Lag time.Duration
 	// CaughtUp: the page was the last one (shorter than the limit).
 	CaughtUp bool
+	// Scanned: messages scanned with the rules; Hits: alerts raised for
+	// them (or found raised already).
+	Scanned, Hits int
 }
 
 func (p *Puller) init() {
@@ -334,6 +341,7 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 	d := newDecider(p.Ledger)
 	b := Batch{From: cursor, To: cursor}
 	seen := make(map[string]bool, len(recs))
+	var scan []ScanItem
 	prev := cursor
 	var newest time.Time
 	// Decrypting is the slow part (an RSA operation per record): it runs
@@ -365,8 +373,18 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 		if m.Withheld != "" {
 			res.Withheld++
 		}
+		if scannable(m, opened[i].cm) {
+			scan = append(scan, ScanItem{Message: m, Text: opened[i].cm.Text})
+		}
 		b.Messages = append(b.Messages, m)
 	}
+	// Hits are raised before the page is committed: a crash in between
+	// pulls the page again, and raising again is a no-op.
+	sr, err := p.Scanner.Scan(ctx, scan)
+	if err != nil {
+		return res, err
+	}
+	res.Scanned, res.Hits = sr.Scanned, sr.Hits
 	cr, err := p.Store.Commit(ctx, b)
 	if err != nil {
 		return res, fmt.Errorf("archive: commit seq %d–%d: %w", b.From, b.To, err)
@@ -389,7 +407,7 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 	p.checkHorizon(ctx, res.Lag)
 	p.log().InfoContext(ctx, "archive pulled", "from", res.From, "to", res.To, "records", res.Records,
 		"stored", res.Stored, "duplicates", res.Duplicates, "withheld", res.Withheld,
-		"quarantined", res.Quarantined, "gaps", len(res.Gaps), "lag", res.Lag)
+		"quarantined", res.Quarantined, "gaps", len(res.Gaps), "lag", res.Lag, "scanned", res.Scanned, "hits", res.Hits)
 	return res, nil
 }
 
@@ -500,12 +518,6 @@ func (p *Puller) decrypt(ctx context.Context, r wecom.ChatRecord) (plain []byte,
 		return nil, fmt.Sprintf("%s: code %d", ReasonDecryptOther, se.Code), nil
 	}
 	return nil, "", fmt.Errorf("archive: decrypt seq %d msgid %s: %w", r.Seq, r.MsgID, err)
-}
-
-// process turns one record into a message to store or a quarantined
-// record.
-func (p *Puller) process(ctx context.Context, d *decider, r wecom.ChatRecord, now time.Time) (Message, *Quarantined, error) {
-	return p.finish(ctx, d, r, p.openRecord(ctx, r), now)
 }
 
 // openedRecord is a record decrypted and decoded, or why not.
@@ -641,9 +653,15 @@ func (p *Puller) RetryQuarantine(ctx context.Context) (resolved, remaining int, 
 	now := p.now().UTC()
 	d := newDecider(p.Ledger)
 	for i, q := range items {
-		m, still, err := p.process(ctx, d, q.Record, now)
+		o := p.openRecord(ctx, q.Record)
+		m, still, err := p.finish(ctx, d, q.Record, o, now)
 		if err != nil {
 			return resolved, len(items) - i, err
+		}
+		if still == nil && scannable(m, o.cm) {
+			if _, err := p.Scanner.Scan(ctx, []ScanItem{{Message: m, Text: o.cm.Text}}); err != nil {
+				return resolved, len(items) - i, err
+			}
 		}
 		if still != nil {
 			if err := p.Store.TouchQuarantine(ctx, q.Record.MsgID, still.Reason); err != nil && !errors.Is(err, ErrNotFound) {

@@ -18,15 +18,29 @@ type Rules struct {
 	// PollInterval is how often the file (and the terms files it names)
 	// is checked for changes.
 	PollInterval time.Duration `toml:"poll_interval"`
+	// ContextBefore and ContextAfter are how many messages of the
+	// conversation before and after a hit are shown with its alert (read
+	// from the archive when the alert is shown).
+	ContextBefore int `toml:"context_before"`
+	ContextAfter  int `toml:"context_after"`
+	// EscalateAfter is how long an alert may stay open before it is
+	// escalated to the officers' leaders and the notices' owners (checked
+	// on the [jobs] reminders schedule); 0 never escalates.
+	EscalateAfter time.Duration `toml:"escalate_after"`
 }
 
 func defaultRules() Rules {
-	return Rules{PollInterval: 10 * time.Second}
+	return Rules{PollInterval: 10 * time.Second, ContextBefore: 5, ContextAfter: 5, EscalateAfter: 48 * time.Hour}
 }
 
 func (c *Config) validateRules(ps *problems) {
 	r := c.Rules
 	ps.durationBetween("rules.poll_interval", r.PollInterval, time.Second, time.Hour)
+	ps.between("rules.context_before", int64(r.ContextBefore), 0, 50)
+	ps.between("rules.context_after", int64(r.ContextAfter), 0, 50)
+	if r.EscalateAfter != 0 {
+		ps.durationBetween("rules.escalate_after", r.EscalateAfter, time.Hour, 90*24*time.Hour)
+	}
 	if r.File == "" {
 		return
 	}

@@ -14,6 +14,9 @@ func TestRulesDefaultsAndFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r := cfg.Rules; r.ContextBefore != 5 || r.ContextAfter != 5 || r.EscalateAfter != 48*time.Hour {
+		t.Errorf("default rules = %+v, want 5 before, 5 after, escalate after 48h (the example says so)", r)
+	}
 	if cfg.Rules.File != "" || cfg.Rules.PollInterval != 10*time.Second {
 		t.Errorf("default rules = %+v, want no file and a 10s poll (the example says so)", cfg.Rules)
 	}
@@ -38,6 +41,9 @@ func TestRulesProblemsNameTheKey(t *testing.T) {
 		{"poll_interval = '10ms'", "rules.poll_interval", "between"},
 		{"poll_interval = '2h'", "rules.poll_interval", "between"},
 		{"watch = true", "rules.watch", "unknown key"},
+		{"context_before = -1", "rules.context_before", "between"},
+		{"context_after = 51", "rules.context_after", "between"},
+		{"escalate_after = '10m'", "rules.escalate_after", "between"},
 	} {
 		t.Run(tt.extra, func(t *testing.T) {
 			_, err := Parse("t.toml", []byte(minimal+"[rules]\n"+tt.extra+"\n"), nil)

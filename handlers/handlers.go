@@ -43,6 +43,7 @@ type Store interface {
 	PolicyStore
 	JobRunLister
 	store.Holds
+	store.Alerts
 	Ping(ctx context.Context) error
 }
 
@@ -67,6 +68,9 @@ type Options struct {
 	// Departments names departments in the officer CSV exports; nil
 	// shows their ids.
 	Departments DepartmentNamer
+	// AlertContext is how many messages around a hit GET
+	// /api/v1/alerts/:id reads from Archive.
+	AlertContext AlertContext
 	// AdminTokens are the bearer tokens accepted by /api/v1; none locks it.
 	AdminTokens []string
 	// TimestampWindow is how far a callback timestamp may be from Now.
@@ -169,6 +173,10 @@ func New(o Options) (*gin.Engine, error) {
 	api.GET("/holds", holds.list)
 	api.POST("/holds", holds.create)
 	api.DELETE("/holds/:id", holds.release)
+	alerts := &alertsAPI{st: o.Store, archive: o.Archive, context: o.AlertContext, now: o.Now, logger: o.Logger}
+	api.GET("/alerts", alerts.list)
+	api.GET("/alerts/:id", alerts.get)
+	api.POST("/alerts/:id/decision", alerts.decide)
 	dead := &deadLettersAPI{st: o.Store, now: o.Now, logger: o.Logger}
 	if o.Archive != nil {
 		arch := &archiveAPI{ar: o.Archive, opts: &o}

@@ -12,6 +12,16 @@ import (
 // sets another (policy names the notice version in it).
 const AckKey = "ack"
 
+// The decisions of a review card's buttons (templates.KindReviewCard).
+const (
+	ReviewConfirm = "confirmed"
+	ReviewDismiss = "false_positive"
+)
+
+// ReviewKey is the EventKey of a review card's button: the notice's
+// button key, ":", the decision.
+func ReviewKey(buttonKey, decision string) string { return buttonKey + ":" + decision }
+
 // message turns a rendered template into the WeCom app message, without
 // recipients (and, for a card, without the task_id, which each send gets
 // its own of). buttonKey is the key of a button card's button.
@@ -43,6 +53,23 @@ func message(r templates.Rendered, buttonKey string) (wecom.Message, error) {
 				h.Type, h.URL = 1, f.URL
 			}
 			card.HorizontalContentList = append(card.HorizontalContentList, h)
+		}
+		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: card}, nil
+	case templates.KindReviewCard:
+		// Two buttons: the click's EventKey is buttonKey and the decision
+		// (ReviewKey).
+		card := &wecom.TemplateCard{
+			CardType:     wecom.CardButtonInteraction,
+			Source:       &wecom.CardSource{Desc: p["source"], DescColor: 2},
+			MainTitle:    &wecom.CardMainTitle{Title: p["title"], Desc: p["desc"]},
+			SubTitleText: p["body"],
+			ButtonList: []wecom.CardButton{
+				{Text: p["confirm"], Style: 4, Key: ReviewKey(buttonKey, ReviewConfirm)},
+				{Text: p["dismiss"], Style: 1, Key: ReviewKey(buttonKey, ReviewDismiss)},
+			},
+		}
+		if url := p["url"]; url != "" {
+			card.CardAction = &wecom.CardAction{Type: 1, URL: url}
 		}
 		return wecom.Message{MsgType: wecom.MsgTemplateCard, TemplateCard: card}, nil
 	case templates.KindNoticeCard:

@@ -65,6 +65,7 @@ const (
 	digestRefusalOverhead    = 70
 	digestFailureOverhead    = 90
 	digestDeadLetterOverhead = 140
+	digestAlertsOverhead     = 260
 )
 
 // DigestCoverage counts one notice version's obligations as they stood
@@ -161,6 +162,18 @@ type DigestInput struct {
 	// count the digest cannot give as it stood at now.
 	DeadLetters      int
 	OldestDeadLetter time.Time
+	// Alerts counts the supervision alerts waiting for review at now.
+	Alerts DigestAlerts
+}
+
+// DigestAlerts counts the supervision alerts not yet decided: open ones
+// and escalated ones, by severity (low, medium, high, critical) and by
+// age since raised (Ages: under a day, under three days, under a week,
+// older).
+type DigestAlerts struct {
+	Open, Escalated int
+	BySeverity      map[string]int
+	Ages            [4]int
 }
 
 // RefusedAt is when a refusal was recorded: when the employee and the
@@ -219,11 +232,12 @@ func DigestDeliveryKeys(n Notice, since, now time.Time, s Settings) []string {
 // deliveries in the window), the overdue obligations by department
 // (largest first), the consent refusals recorded in the window and the
 // failed deliveries in it (each list short, the rest counted), and, when
-// there are any, how many dead letters wait and since when. A notice
+// there are any, how many dead letters wait and since when, and how many
+// supervision alerts wait for review, by severity and age. A notice
 // nobody owed at now (not yet published, DigestCoverage.Published) is
 // said to be so, not counted "0/0". When there is nothing to act on
 // (every notice published, nothing overdue, no refusal, no failure, no
-// dead letter) the digest says "all clear": officers expect a daily heartbeat, and its
+// dead letter, no alert to review) the digest says "all clear": officers expect a daily heartbeat, and its
 // absence then means the digest itself is broken.
 //
 // A message is at most MessageLimit bytes; a longer digest is split into
@@ -422,7 +436,17 @@ func newDigest(in DigestInput, s Settings, now time.Time) digest {
 		}}})
 	}
 
-	d.allClear = unpublished == 0 && overdue == 0 && len(refusals) == 0 && len(failures) == 0 && in.DeadLetters == 0
+	if a := in.Alerts; a.Open+a.Escalated > 0 {
+		d.sections = append(d.sections, digestSection{kind: "alerts", total: a.Open + a.Escalated, lines: []digestLine{{
+			data: map[string]any{"Open": a.Open, "Escalated": a.Escalated,
+				"Critical": a.BySeverity["critical"], "High": a.BySeverity["high"], "Medium": a.BySeverity["medium"], "Low": a.BySeverity["low"],
+				"Day": a.Ages[0], "ThreeDays": a.Ages[1], "Week": a.Ages[2], "Older": a.Ages[3]},
+			cost: digestAlertsOverhead,
+		}}})
+	}
+
+	d.allClear = unpublished == 0 && overdue == 0 && len(refusals) == 0 && len(failures) == 0 && in.DeadLetters == 0 &&
+		in.Alerts.Open+in.Alerts.Escalated == 0
 	return d
 }
 

@@ -153,6 +153,29 @@ func TestDigest(t *testing.T) {
 				if sec, ok := digestSections(t, zh)["dead_letters"]; ok {
 					t.Errorf("a dead letters section without dead letters: %v", sec)
 				}
+				if sec, ok := digestSections(t, zh)["alerts"]; ok {
+					t.Errorf("an alerts section without alerts: %v", sec)
+				}
+			},
+		},
+		{
+			// Supervision alerts waiting for review are counted by
+			// severity and age, and are not all clear.
+			name: "alerts to review",
+			edit: func(in *DigestInput) {
+				in.Alerts = DigestAlerts{Open: 3, Escalated: 1, BySeverity: map[string]int{"high": 3, "critical": 1}, Ages: [4]int{1, 2, 0, 1}}
+			},
+			check: func(t *testing.T, acts []Action) {
+				st := acts[0].(SendText)
+				if st.Data["AllClear"] != false {
+					t.Error("all clear with alerts to review")
+				}
+				sec := digestSections(t, st)["alerts"]
+				item := sec["Items"].([]map[string]any)[0]
+				if sec["Total"] != 4 || item["Open"] != 3 || item["Escalated"] != 1 || item["High"] != 3 || item["Critical"] != 1 ||
+					item["Low"] != 0 || item["Day"] != 1 || item["ThreeDays"] != 2 || item["Older"] != 1 {
+					t.Errorf("alerts section %v", sec)
+				}
 			},
 		},
 		{

@@ -43,6 +43,7 @@ type Store interface {
 	store.People
 	store.Audit
 	store.SendResults
+	store.Alerts
 }
 
 // Notifier is what the processor needs of notify.
@@ -76,6 +77,8 @@ type Config struct {
 	// pacing of WeCom calls in jobs. Default a timer.
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Logger *slog.Logger
+	// Alerts are the supervision alerts' settings (alerts.go).
+	Alerts AlertConfig
 }
 
 // Processor is the worker pool's event processor.
@@ -153,6 +156,9 @@ func (p *Processor) Process(ctx context.Context, d store.Delivery, ev wecom.Even
 			err = lerr
 		}
 	}()
+	if c, ok := ev.(*wecom.TemplateCardEvent); ok && strings.HasPrefix(c.EventKey, AlertKeyPrefix) {
+		return p.alertClick(ctx, d, c) // a supervision alert's review card, not a notice's
+	}
 	st, people, err := p.state(ctx, d, ev)
 	if err != nil {
 		return fmt.Errorf("load state for %s: %w", ev.Kind(), err)

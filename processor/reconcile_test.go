@@ -126,6 +126,8 @@ type envConfig struct {
 	// Logger is the client's, the notifier's and the processor's logger
 	// (nil: their default).
 	Logger *slog.Logger
+	// Alerts are the supervision alerts' settings.
+	Alerts processor.AlertConfig
 }
 
 // testSettings are the settings of the tests' company (envConfig's
@@ -207,7 +209,7 @@ func newEnvConfig(t testing.TB, backend string, cfg envConfig) *env {
 	proc, err := processor.New(pst, n, client, nil, processor.Config{
 		Notices:  cfg.Notices,
 		Settings: settings,
-		Now:      clk.Now, Sleep: clk.Sleep, Logger: cfg.Logger,
+		Now:      clk.Now, Sleep: clk.Sleep, Logger: cfg.Logger, Alerts: cfg.Alerts,
 	}, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

@@ -259,6 +259,7 @@ type Store interface {
 	Holds
 	Retention
 	InterceptMappings
+	Alerts
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. Calls after Close return

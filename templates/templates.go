@@ -38,6 +38,13 @@ const (
 	// key-value lines: one a line, the key, a tab, the value, and for a
 	// link another tab and its URL; at most 6, see Fields).
 	KindButtonCard Kind = "button_card"
+	// KindReviewCard is a template card of type button_interaction with
+	// two buttons, for an officer to decide a supervision alert: parts
+	// "source", "title", "desc", "body", "confirm" and "dismiss" (the
+	// buttons' texts: 确认违规 / 误报) and optionally "url". Once decided,
+	// the processor replaces the buttons with 「已确认违规 · 王芳」 or
+	// 「误报 · 王芳」.
+	KindReviewCard Kind = "review_card"
 	// KindNoticeCard is a template card of type text_notice, tapped to
 	// open a link: parts "source", "title", "desc", "body" and "url".
 	KindNoticeCard Kind = "notice_card"
@@ -128,6 +135,12 @@ var Catalog = []Template{
 	{Name: "escalation_owner", Reply: true, Kind: KindMarkdown},
 	// The daily digest to the compliance officers and owners.
 	{Name: "digest", Reply: true, Kind: KindMarkdown},
+	// Supervision: the alert card to the compliance officers, the notice
+	// to a sender whose message hit a notify_sender rule, and the
+	// escalation of alerts left open too long.
+	{Name: "alert_review", Reply: true, Kind: KindReviewCard},
+	{Name: "alert_sender", Reply: true, Kind: KindText},
+	{Name: "alert_escalation", Reply: true, Kind: KindMarkdown},
 }
 
 // parts lists the parts a kind requires, and those it may have.
@@ -135,6 +148,8 @@ func parts(k Kind) (required, optional []string) {
 	switch k {
 	case KindButtonCard:
 		return []string{"source", "title", "desc", "body", "button", "done"}, []string{"url", "fields"}
+	case KindReviewCard:
+		return []string{"source", "title", "desc", "body", "confirm", "dismiss"}, []string{"url"}
 	case KindNoticeCard:
 		return []string{"source", "title", "desc", "body", "url"}, nil
 	default:
@@ -148,6 +163,7 @@ var limits = map[Kind]map[string]int{
 	KindMarkdown:   {"content": 2048},
 	KindWelcome:    {"content": 4000},
 	KindButtonCard: {"title": 128, "desc": 512, "body": 512, "button": 30, "done": 30, "source": 30, "url": 2048, "fields": 2048},
+	KindReviewCard: {"title": 128, "desc": 512, "body": 512, "confirm": 30, "dismiss": 30, "source": 30, "url": 2048},
 	KindNoticeCard: {"title": 128, "desc": 512, "body": 512, "source": 30, "url": 2048},
 }
 

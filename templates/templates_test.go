@@ -20,6 +20,11 @@ var sampleDisclosure = &Disclosure{Controller: "示例科技有限公司", Conta
 
 // sampleData is what each template is rendered with in the golden tests.
 var sampleData = map[string]map[string]any{
+	"alert_review": {"Company": "示例科技", "Rule": "guaranteed-returns", "Description": "承诺保本保收益", "Severity": "high",
+		"Sender": "李雷（lilei）", "Conversation": "single:lilei|wmAbc123", "At": "2026-11-23 10:15", "ID": "0123456789abcdef0123456789abcdef", "URL": ""},
+	"alert_sender": {"Rule": "guaranteed-returns", "Description": "承诺保本保收益", "At": "2026-11-23 10:15"},
+	"alert_escalation": {"Total": 3, "After": "48h", "Items": []map[string]any{
+		{"Rule": "guaranteed-returns", "Severity": "high", "Sender": "李雷（lilei）", "Raised": "2026-11-20 10:15", "ID": "0123456789abcdef0123456789abcdef"}}},
 	"ack_card": {"Company": "示例科技", "Title": "会话存档告知", "Version": 3, "Summary": "公司将存档您与客户的企业微信会话。请阅读全文后确认。",
 		"Due": "2026-12-01", "URL": "https://compliance.example.com/notices/archive/3", "Disclosure": sampleDisclosure},
 	"disclosure": {"Company": "示例科技", "Scope": "与外部联系人的单聊和群聊", "Retention": "3 年", "Officer": "合规部（王芳）",
@@ -56,6 +61,8 @@ var sampleData = map[string]map[string]any{
 				{"Title": "会话存档告知", "Version": 3, "Name": "tom", "UserID": "tom", "Status": "unlicensed", "At": "2026-11-22 10:02"}}},
 			{"Kind": "dead_letters", "Total": 4, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
 				{"Count": 4, "Oldest": "2026-11-20"}}},
+			{"Kind": "alerts", "Total": 7, "More": 0, "MoreCount": 0, "Continued": false, "Items": []map[string]any{
+				{"Open": 5, "Escalated": 2, "Critical": 1, "High": 3, "Medium": 2, "Low": 1, "Day": 3, "ThreeDays": 2, "Week": 1, "Older": 1}}},
 		}},
 }
 

@@ -311,3 +311,25 @@ func BenchmarkEnqueueDurability(b *testing.B) {
 		})
 	}
 }
+
+// TestReplicasModeRaisesAlertsDurably: in replicas mode RaiseAlerts
+// returns only once a replica has the alerts (the archive commits its
+// page after it), and fails when none acknowledges.
+func TestReplicasModeRaisesAlertsDurably(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	a := store.Alert{ID: store.AlertID("m1", "r", "v1"), RuleID: "r", RuleVersion: "v1", Severity: "high", Action: "alert",
+		MsgID: "m1", MsgTime: at, State: store.AlertOpen, RaisedAt: at}
+	_, replica, s := replicated(t, redistest.Config{})
+	if raised, err := s.RaiseAlerts(ctx, []store.Alert{a}); err != nil || len(raised) != 1 {
+		t.Fatalf("RaiseAlerts with a replica = %d raised, %v", len(raised), err)
+	}
+	if err := replica.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := a
+	b.MsgID, b.ID = "m2", store.AlertID("m2", "r", "v1")
+	if _, err := s.RaiseAlerts(ctx, []store.Alert{b}); err == nil || !strings.Contains(err.Error(), "replicas") {
+		t.Fatalf("RaiseAlerts without a replica = %v, want an error saying no replica acknowledged", err)
+	}
+}

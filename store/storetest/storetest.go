@@ -79,6 +79,11 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		fn   func(t *testing.T, open OpenFunc, o Options)
 	}{
 		{"EnqueueIsIdempotentOnDedupKey", testEnqueueIdempotent},
+		{"AlertsRaiseIsIdempotent", testAlertsRaiseIsIdempotent},
+		{"AlertsConcurrentRaiseOnce", testAlertsConcurrentRaiseOnce},
+		{"AlertsListPages", testAlertsListPages},
+		{"AlertsDecide", testAlertsDecide},
+		{"AlertsAuditedCountsOverdue", testAlertsAuditedCountsOverdue},
 		{"ConcurrentEnqueuesOfOneKeyAddOne", testConcurrentSameKey},
 		{"EnqueueRejectsEmptyDedupKey", testEmptyDedupKey},
 		{"DedupKeyExpiresAfterTTL", testDedupTTL},

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wecomply/wecomply/store"
+)
+
+func (e *env) actorDo(method, target, actor, body string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminTok)
+	req.Header.Set("Content-Type", "application/json")
+	if actor != "" {
+		req.Header.Set(ActorHeader, actor)
+	}
+	return e.do(req)
+}
+
+func raiseTestAlerts(t *testing.T, e *env, now time.Time, n int) []store.Alert {
+	t.Helper()
+	var as []store.Alert
+	for i := range n {
+		msg := "m" + itoa(int64(i))
+		as = append(as, store.Alert{ID: store.AlertID(msg, "guaranteed-returns", "v1"), RuleID: "guaranteed-returns", RuleVersion: "v1",
+			Kind: "lexicon", Severity: "high", Action: "alert", MsgID: msg, ConversationID: "single:a|b", Sender: "zhangsan",
+			MsgTime: now.Add(-time.Hour), Start: 0, End: 15, State: store.AlertOpen, RaisedAt: now.Add(time.Duration(i) * time.Second)})
+	}
+	if _, err := store.RaiseAudited(t.Context(), e.store, as); err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
+
+// The alerts API lists by state with paging, shows one alert, and takes
+// an officer's decision once, audited; bad requests name the field.
+func TestAlertsAPI(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	as := raiseTestAlerts(t, e, now, 3)
+
+	var page struct {
+		Alerts []store.Alert `json:"alerts"`
+		Next   string        `json:"next"`
+	}
+	rec := e.admin("/api/v1/alerts?limit=2")
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); rec.Code != 200 || err != nil || len(page.Alerts) != 2 || page.Next == "" {
+		t.Fatalf("first page: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = e.admin("/api/v1/alerts?state=open&limit=2&cursor=" + page.Next)
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); rec.Code != 200 || err != nil || len(page.Alerts) != 1 || page.Next != "" || page.Alerts[0].ID != as[2].ID {
+		t.Fatalf("second page: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, tc := range []struct{ name, target, want string }{
+		{"bad state", "/api/v1/alerts?state=closed", `"field":"state"`},
+		{"bad limit", "/api/v1/alerts?limit=0", "limit"},
+		{"bad cursor", "/api/v1/alerts?cursor=zzz", "cursor"},
+	} {
+		if rec := e.admin(tc.target); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s, want 400 …%s…", tc.name, rec.Code, rec.Body.String(), tc.want)
+		}
+	}
+	if rec := e.admin("/api/v1/alerts/nope"); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown alert: %d", rec.Code)
+	}
+	rec = e.admin("/api/v1/alerts/" + as[0].ID)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"rule_id":"guaranteed-returns"`) || strings.Contains(rec.Body.String(), "context_error") {
+		t.Errorf("get alert: %d %s", rec.Code, rec.Body.String())
+	}
+
+	path := "/api/v1/alerts/" + as[0].ID + "/decision"
+	steps := []struct {
+		name, actor, body string
+		code              int
+		want              string
+	}{
+		{"no actor", "", `{"decision":"confirmed"}`, 400, `"field":"X-Wecomply-Actor"`},
+		{"bad decision", "王芳", `{"decision":"escalated"}`, 400, `"field":"decision"`},
+		{"unknown field", "王芳", `{"decision":"confirmed","by":"x"}`, 400, `"field":"by"`},
+		{"note too long", "王芳", `{"decision":"confirmed","note":"` + strings.Repeat("x", 3000) + `"}`, 400, `"field":"note"`},
+		{"unknown alert", "王芳", `{"decision":"confirmed"}`, 0, ""},
+		{"decided", "王芳", `{"decision":"false_positive","note":"客户原话"}`, 200, `"changed":true`},
+		{"same again", "李四", `{"decision":"false_positive"}`, 200, `"changed":false`},
+		{"otherwise", "李四", `{"decision":"confirmed"}`, 409, `"field":"decision"`},
+	}
+	for _, st := range steps {
+		target := path
+		if st.name == "unknown alert" {
+			target, st.code = "/api/v1/alerts/nope/decision", 404
+		}
+		rec := e.actorDo(http.MethodPost, target, st.actor, st.body)
+		if rec.Code != st.code || !strings.Contains(rec.Body.String(), st.want) {
+			t.Errorf("%s: %d %s, want %d …%s…", st.name, rec.Code, rec.Body.String(), st.code, st.want)
+		}
+	}
+	got, err := e.store.GetAlert(t.Context(), as[0].ID)
+	if err != nil || got.State != store.AlertFalsePositive || got.DecidedBy != "王芳" || !got.DecidedAt.Equal(now) || got.Note != "客户原话" {
+		t.Errorf("alert = %+v, %v; want false_positive by 王芳 at %v", got, err, now)
+	}
+	rec = e.admin("/api/v1/alerts?state=false_positive")
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || len(page.Alerts) != 1 {
+		t.Errorf("false positives: %s", rec.Body.String())
+	}
+	rep, err := e.store.VerifyAudit(t.Context())
+	if err != nil || !rep.OK || rep.Entries != 4 { // 3 raised, 1 decided
+		t.Errorf("audit = %+v, %v; want 4 entries, verified", rep, err)
+	}
+}
