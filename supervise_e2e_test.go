@@ -93,7 +93,7 @@ func TestSupervisionLoop(t *testing.T) {
 			// One alert, open, naming the span and not the text.
 			var list struct {
 				Alerts []alertJSON `json:"alerts"`
-				Next   string      `json:"next"`
+				Next   string      `json:"next_cursor"`
 			}
 			eventually(t, "one open alert", func() bool {
 				apiGet(t, base, "/api/v1/alerts?state=open", &list)

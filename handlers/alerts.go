@@ -33,27 +33,25 @@ type alertsAPI struct {
 	logger  *slog.Logger
 }
 
-// maxAlertPage bounds ?limit= of GET /api/v1/alerts.
-const maxAlertPage = 1000
-
 // list serves GET /api/v1/alerts?state=&limit=&cursor=: the alerts in a
-// state (default open), oldest raised first, a page at a time.
+// state (default open), oldest raised first, paged like every list route
+// (paging.go).
 func (a *alertsAPI) list(c *gin.Context) {
-	state := store.AlertState(c.DefaultQuery("state", string(store.AlertOpen)))
-	if !state.Valid() {
-		badRequest(c, "state", "must be open, confirmed, false_positive or escalated")
-		return
-	}
-	limit, ok := queryLimit(c, store.DefaultPageLimit, maxAlertPage)
+	p, ok := page(c)
 	if !ok {
 		return
 	}
-	items, next, err := a.st.ListAlerts(c.Request.Context(), state, store.Page{Cursor: c.Query("cursor"), Limit: limit})
+	state := store.AlertState(c.DefaultQuery("state", string(store.AlertOpen)))
+	if !state.Valid() {
+		badRequest(c, "state", "must be open, escalated, confirmed or false_positive")
+		return
+	}
+	items, next, err := a.st.ListAlerts(c.Request.Context(), state, p)
 	if err != nil {
 		writeError(c, a.logger, "list alerts", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"alerts": items, "next": next})
+	writePage(c, "alerts", items, next)
 }
 
 // alertView is one alert with what the archive holds of it: the message

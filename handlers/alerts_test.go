@@ -22,8 +22,9 @@ func (e *env) actorDo(method, target, actor, body string) *httptest.ResponseReco
 	return e.do(req)
 }
 
-func raiseTestAlerts(t *testing.T, e *env, now time.Time, n int) []store.Alert {
-	t.Helper()
+// testAlerts are n open alerts on messages m0, m1, …, raised a second
+// apart from now on.
+func testAlerts(now time.Time, n int) []store.Alert {
 	var as []store.Alert
 	for i := range n {
 		msg := "m" + itoa(int64(i))
@@ -31,6 +32,14 @@ func raiseTestAlerts(t *testing.T, e *env, now time.Time, n int) []store.Alert {
 			Kind: "lexicon", Severity: "high", Action: "alert", MsgID: msg, ConversationID: "single:a|b", Sender: "zhangsan",
 			MsgTime: now.Add(-time.Hour), Start: 0, End: 15, State: store.AlertOpen, RaisedAt: now.Add(time.Duration(i) * time.Second)})
 	}
+	return as
+}
+
+// raiseTestAlerts raises testAlerts in e's store, audited as the
+// processor raises them.
+func raiseTestAlerts(t *testing.T, e *env, now time.Time, n int) []store.Alert {
+	t.Helper()
+	as := testAlerts(now, n)
 	if _, err := store.RaiseAudited(t.Context(), e.store, as); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +55,7 @@ func TestAlertsAPI(t *testing.T) {
 
 	var page struct {
 		Alerts []store.Alert `json:"alerts"`
-		Next   string        `json:"next"`
+		Next   string        `json:"next_cursor"`
 	}
 	rec := e.admin("/api/v1/alerts?limit=2")
 	if err := json.Unmarshal(rec.Body.Bytes(), &page); rec.Code != 200 || err != nil || len(page.Alerts) != 2 || page.Next == "" {
@@ -58,8 +67,8 @@ func TestAlertsAPI(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, target, want string }{
 		{"bad state", "/api/v1/alerts?state=closed", `"field":"state"`},
-		{"bad limit", "/api/v1/alerts?limit=0", "limit"},
-		{"bad cursor", "/api/v1/alerts?cursor=zzz", "cursor"},
+		{"bad limit", "/api/v1/alerts?limit=0", `"field":"limit"`},
+		{"bad cursor", "/api/v1/alerts?cursor=zzz", `"field":"cursor"`},
 	} {
 		if rec := e.admin(tc.target); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.want) {
 			t.Errorf("%s: %d %s, want 400 …%s…", tc.name, rec.Code, rec.Body.String(), tc.want)
@@ -109,5 +118,40 @@ func TestAlertsAPI(t *testing.T) {
 	rep, err := e.store.VerifyAudit(t.Context())
 	if err != nil || !rep.OK || rep.Entries != 4 { // 3 raised, 1 decided
 		t.Errorf("audit = %+v, %v; want 4 entries, verified", rep, err)
+	}
+}
+
+// GET /api/v1/alerts/:id with an archive shows the matched text, the
+// message and [rules] context_before/after messages of its conversation
+// (the populated env's archive answers every search with m1).
+func TestAlertContext(t *testing.T) {
+	p := newPopulated(t)
+	rec := p.do(apiCall{"GET", "/api/v1/alerts/:id", "/api/v1/alerts/" + p.alert, ""})
+	var v struct {
+		Alert   store.Alert `json:"alert"`
+		Match   string      `json:"match"`
+		Message *struct {
+			MsgID string `json:"msgid"`
+		} `json:"message"`
+		Before       []json.RawMessage `json:"context_before"`
+		After        []json.RawMessage `json:"context_after"`
+		ContextError string            `json:"context_error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("%d %s: %v", rec.Code, rec.Body.String(), err)
+	}
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"alert", v.Alert.ID == p.alert && v.Alert.State == store.AlertOpen},
+		{"match", v.Match == "你好"},
+		{"message", v.Message != nil && v.Message.MsgID == "m1"},
+		{"context", len(v.Before) == 1 && len(v.After) == 1},
+		{"no context error", v.ContextError == ""},
+	} {
+		if !c.ok {
+			t.Errorf("%s wrong in %s", c.name, rec.Body.String())
+		}
 	}
 }

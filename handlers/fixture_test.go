@@ -48,6 +48,7 @@ var fixtureNotice = policy.Notice{ID: "archive", Version: 2, Title: "会话存�
 type populated struct {
 	*env
 	deadLetters []string // ids of dead letters
+	alert       string   // id of an open alert, on the archive's message m1
 }
 
 func newPopulated(t *testing.T) *populated {
@@ -59,6 +60,7 @@ func newPopulated(t *testing.T) *populated {
 		o.Jobs = jobsFunc(func() []JobInfo {
 			return []JobInfo{{Name: "digest", Spec: "0 9 * * 1", Next: now.Add(time.Hour)}, {Name: "idle", Off: true}}
 		})
+		o.AlertContext = AlertContext{Before: 1, After: 1}
 		o.Notify = submitFunc(func(_ context.Context, n notify.Notice) (notify.Submitted, error) {
 			return notify.Submitted{ContentHash: "c0ffee", Recipients: len(n.To)}, nil
 		})
@@ -140,7 +142,15 @@ func newPopulated(t *testing.T) *populated {
 		Status: store.StatusFailed, MsgID: "m", ResponseCode: "r", Error: "x", At: now}}); err != nil {
 		t.Fatal(err)
 	}
-	p := &populated{env: e}
+	// An open alert on m1, the message the archive holds: its span is
+	// 你好, its context the archive's answers.
+	al := store.Alert{ID: store.AlertID("m1", "greeting", "v1"), RuleID: "greeting", RuleVersion: "v1", Kind: "regex",
+		Detector: "x", Severity: "high", Action: "alert", MsgID: "m1", ConversationID: "room:r1", Sender: "zhangsan",
+		MsgTime: msgTime, Start: 0, End: len("你好"), State: store.AlertOpen, RaisedAt: now}
+	if _, err := store.RaiseAudited(ctx, st, []store.Alert{al}); err != nil {
+		t.Fatal(err)
+	}
+	p := &populated{env: e, alert: al.ID}
 	for _, k := range []string{"dead-1", "dead-2", "dead-3"} {
 		p.deadLetters = append(p.deadLetters, e.kill(k))
 	}
@@ -181,15 +191,23 @@ func (p *populated) calls() []apiCall {
 		{"DELETE", "/api/v1/dead-letters/:id", "/api/v1/dead-letters/" + dl[2], ""},
 		{"POST", "/api/v1/sends", "/api/v1/sends", `{"key":"k:v2","template":"reminder","lang":"zh-CN","to":["wangfang"]}`},
 		{"GET", "/api/v1/sends/:key", "/api/v1/sends/k:v1", ""},
+		{"GET", "/api/v1/alerts", "/api/v1/alerts", ""},
+		{"GET", "/api/v1/alerts/:id", "/api/v1/alerts/" + p.alert, ""},
+		{"POST", "/api/v1/alerts/:id/decision", "/api/v1/alerts/" + p.alert + "/decision", `{"decision":"false_positive","note":"问候语"}`},
 		{"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", ""},
 	}
 }
 
-// do makes call as an admin.
+// fixtureActor is who every call of the populated env says asks
+// (ActorHeader): a decision needs one, the other routes take it.
+const fixtureActor = "王芳"
+
+// do makes call as an admin, in fixtureActor's name.
 func (p *populated) do(call apiCall) *httptest.ResponseRecorder {
 	p.t.Helper()
 	req := httptest.NewRequest(call.method, call.target, strings.NewReader(call.body))
 	req.Header.Set("Authorization", "Bearer "+adminTok)
+	req.Header.Set(ActorHeader, fixtureActor)
 	return p.env.do(req)
 }
 

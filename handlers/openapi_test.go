@@ -86,12 +86,21 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 		apiCall{"GET", "/api/v1/attestations", "/api/v1/attestations?format=csv", ""},
 		apiCall{"GET", "/api/v1/obligations", "/api/v1/obligations?format=csv&view=engineer", ""},
 		apiCall{"POST", "/api/v1/holds", "/api/v1/holds", `{"subject":"x"}`},
+		apiCall{"GET", "/api/v1/alerts", "/api/v1/alerts?state=closed", ""},
+		apiCall{"GET", "/api/v1/alerts", "/api/v1/alerts?limit=0", ""},
+		apiCall{"GET", "/api/v1/alerts", "/api/v1/alerts?cursor=garbage", ""},
+		apiCall{"GET", "/api/v1/alerts/:id", "/api/v1/alerts/nope", ""},
+		apiCall{"POST", "/api/v1/alerts/:id/decision", "/api/v1/alerts/nope/decision", `{"decision":"confirmed"}`},
+		apiCall{"POST", "/api/v1/alerts/:id/decision", "/api/v1/alerts/" + p.alert + "/decision", `{"decision":"maybe"}`},
+		// Decided false_positive by the calls above.
+		apiCall{"POST", "/api/v1/alerts/:id/decision", "/api/v1/alerts/" + p.alert + "/decision", `{"decision":"confirmed"}`},
 	) {
 		t.Run(call.method+" "+call.target, func(t *testing.T) {
 			req := httptest.NewRequest(call.method, "http://wecomply.test"+call.target, strings.NewReader(call.body))
 			if call.body != "" {
 				req.Header.Set("Content-Type", "application/json")
 			}
+			req.Header.Set(ActorHeader, fixtureActor) // as p.do sends it
 			route, params, err := router.FindRoute(req)
 			if err != nil {
 				t.Fatalf("not in the description: %v", err)

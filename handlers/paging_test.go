@@ -104,11 +104,16 @@ func seedPaging(t *testing.T, e *env) {
 		}
 		e.kill("dead-" + u)
 	}
+	// Not audited: the audit log has its pagedItems entries.
+	if _, err := st.RaiseAlerts(ctx, testAlerts(e.now, pagedItems)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestListRoutesPage pages through every list route of the admin API,
 // pageLimit items at a time, on both stores, and gets each item exactly
-// once; a cursor the listing did not hand out is 400 naming cursor.
+// once; a cursor the listing did not hand out is 400 naming cursor, a
+// limit out of 1 to 1000 is 400 naming limit.
 func TestListRoutesPage(t *testing.T) {
 	for _, backend := range []struct {
 		name string
@@ -145,6 +150,8 @@ func TestListRoutesPage(t *testing.T) {
 				{"/api/v1/jobs?job=digest", runs},
 				{"/api/v1/dead-letters", itemsOf("dead_letters", "id")},
 				{"/api/v1/sends/k:v1", itemsOf("results", "user_id")},
+				{"/api/v1/alerts", itemsOf("alerts", "id")},
+				{"/api/v1/alerts?state=open", itemsOf("alerts", "id")},
 			} {
 				t.Run(l.target, func(t *testing.T) {
 					var seen []string
@@ -188,6 +195,12 @@ func TestListRoutesPage(t *testing.T) {
 						rec := e.admin(l.target + sep(l.target) + "cursor=" + bad)
 						if rec.Code != http.StatusBadRequest || decodeField(t, rec.Body.Bytes()) != "cursor" {
 							t.Errorf("cursor=%s: %d %s, want 400 naming cursor", bad, rec.Code, rec.Body.String())
+						}
+					}
+					for _, bad := range []string{"0", "1001", "ten"} {
+						rec := e.admin(l.target + sep(l.target) + "limit=" + bad)
+						if rec.Code != http.StatusBadRequest || decodeField(t, rec.Body.Bytes()) != "limit" {
+							t.Errorf("limit=%s: %d %s, want 400 naming limit", bad, rec.Code, rec.Body.String())
 						}
 					}
 				})
