@@ -27,8 +27,9 @@ import (
 //
 // Afterwards every event answered 200 is in the event log once, and each
 // had its outward effect once at the fake WeCom: one ack_confirm text per
-// reply (and no other text), one card update per click, one card per new
-// member, at most one welcome message per customer — nothing doubled,
+// reply (and no other text), one card update per reply and per click
+// (each card went out in its own send, [notify] card_batch = 1, so a
+// reply has its card's own response_code), one card per new member, at most one welcome message per customer — nothing doubled,
 // however often an event was processed again after a kill or a lease
 // taken over. On the code before the exactly-once issue, a reply waiting
 // in a worker's batch lost its lease, was processed twice, and its member
@@ -205,7 +206,8 @@ func chaos(t *testing.T, bin, backend string) {
 			return false
 		}
 		for i := range chaosPerKind {
-			if len(texts(fake, repliers[i])) == 0 || updatedCards(fake, clickers[i]) == 0 || len(cards(fake, hires[i])) == 0 {
+			if len(texts(fake, repliers[i])) == 0 || updatedCards(fake, repliers[i]) == 0 || updatedCards(fake, clickers[i]) == 0 ||
+				len(cards(fake, hires[i])) == 0 {
 				return false
 			}
 		}
@@ -217,6 +219,9 @@ func chaos(t *testing.T, bin, backend string) {
 	for i := range chaosPerKind {
 		if got := texts(fake, repliers[i]); len(got) != 1 || !strings.Contains(got[0], "会话存档告知") {
 			t.Errorf("%s (replied 确认) got texts %q, want exactly one ack_confirm", repliers[i], got)
+		}
+		if n := updatedCards(fake, repliers[i]); n != 1 {
+			t.Errorf("%s (replied 确认) has %d updated cards, want 1", repliers[i], n)
 		}
 		if n := updatedCards(fake, clickers[i]); n != 1 {
 			t.Errorf("%s (clicked) has %d updated cards, want 1", clickers[i], n)
@@ -244,12 +249,11 @@ func chaos(t *testing.T, bin, backend string) {
 			updates++
 		}
 	}
-	// One per click, and at most one for the replies: an acknowledgement
-	// by reply greys out the card with its send's response_code, and
-	// WeCom gives one single-use code per message/send, which the
-	// published notice's one batch shares.
-	if updates < chaosPerKind || updates > chaosPerKind+1 {
-		t.Errorf("%d successful update_template_card calls, want %d (one per click) and at most one more (a reply)", updates, chaosPerKind)
+	// One per click and one per reply: a reply greys out the card with
+	// its own send's response_code (one card a send), a click with the
+	// fresh code its callback brings.
+	if updates != 2*chaosPerKind {
+		t.Errorf("%d successful update_template_card calls, want %d (one per reply and one per click)", updates, 2*chaosPerKind)
 	}
 	t.Logf("at the fake: %d message/send calls, %d card updates, %d of %d welcome messages (a welcome code lives 20 s)",
 		fake.CountRequests("message/send"), updates, welcomes, chaosPerKind)

@@ -173,12 +173,16 @@ func TestNotifyCrashRecovery(t *testing.T) {
 		fault wecomtest.Fault
 		// killWhen is true once the server may be killed.
 		killWhen func(fake *wecomtest.Server, users []string) bool
+		// cardBatch is [notify] card_batch: the card goes to the 50 one
+		// a send (1) or in one send (1000).
+		cardBatch int
 	}{
 		{
 			name: "recorded, not sent",
 			// Every send is cut off before WeCom processes it.
-			fault:    wecomtest.Fault{Path: "message/send", Reset: true},
-			killWhen: func(fake *wecomtest.Server, _ []string) bool { return fake.CountRequests("message/send") >= 1 },
+			fault:     wecomtest.Fault{Path: "message/send", Reset: true},
+			killWhen:  func(fake *wecomtest.Server, _ []string) bool { return fake.CountRequests("message/send") >= 1 },
+			cardBatch: 1,
 		},
 		{
 			name: "sent, not recorded",
@@ -192,6 +196,12 @@ func TestNotifyCrashRecovery(t *testing.T) {
 				}
 				return true
 			},
+			// One send of all 50, delivered and never recorded. One a
+			// send, each would be tried again and again past the 1 s API
+			// timeout until all were delivered, and those tried more
+			// than thrice wait notify's minute (WindowWait) after the
+			// restart.
+			cardBatch: 1000,
 		},
 	}
 	for _, tt := range tests {
@@ -200,6 +210,7 @@ func TestNotifyCrashRecovery(t *testing.T) {
 			removeFault := fake.InjectFault(tt.fault)
 			addr := freeAddr(t)
 			cfg := writeConfigAPI(t, addr, "embedded", "", fake.URL)
+			editConfig(t, cfg, "[admin]\n", fmt.Sprintf("[notify]\ncard_batch = %d\n[admin]\n", tt.cardBatch))
 			base := "http://" + addr
 			first := startServer(t, bin, cfg, base)
 			if status, body := adminPost(t, base+"/api/v1/sends", ackCardSend("crash:v1", users)); status != 202 {

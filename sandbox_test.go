@@ -240,6 +240,25 @@ func TestSandboxEndToEnd(t *testing.T) {
 			t.Errorf("%s, outside the audience, got %d messages", u, n)
 		}
 	}
+	// One message/send a card ([notify] card_batch = 1): every card has
+	// its own response_code, so a reply 确认 greys out the replier's own.
+	key := fmt.Sprintf(`ack:%s:v1`, sandbox.DemoNoticeID)
+	sends := 0
+	for _, req := range sb.fake.Requests() {
+		if req.Path == "message/send" && strings.Contains(string(req.Body), key) {
+			var b struct {
+				ToUser string `json:"touser"`
+			}
+			if err := json.Unmarshal(req.Body, &b); err != nil || strings.Contains(b.ToUser, "|") {
+				t.Errorf("a send of the notice's card to %q (%v), want one person", b.ToUser, err)
+			}
+			sends++
+		}
+	}
+	if sends != len(audience) {
+		t.Errorf("the publish made %d message/send calls, want one a person (%d)", sends, len(audience))
+	}
+	t.Logf("the publish to %d people: %d message/send calls", len(audience), sends)
 
 	// The employee loop, by the card: click it through the page.
 	person := team[1]

@@ -424,6 +424,7 @@ func notifyConfig(cfg *config.Config, log *slog.Logger) notify.Config {
 		Location:               loc,
 		DuplicateCheckInterval: cfg.Notify.DuplicateCheckInterval,
 		SendDeadline:           cfg.Notify.SendDeadline,
+		CardBatch:              cfg.Notify.CardBatch,
 		Disclosure:             disclosure(cfg.Disclosure),
 		Logger:                 log,
 	}

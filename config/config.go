@@ -172,6 +172,12 @@ type Notify struct {
 	DuplicateCheckInterval time.Duration `toml:"duplicate_check_interval"`
 	// SendDeadline is how long wecomply keeps trying to deliver a notice.
 	SendDeadline time.Duration `toml:"send_deadline"`
+	// CardBatch is the most recipients of one message/send of a card whose
+	// buttons are answered (1..1000; text and markdown notices go 1,000 a
+	// send). WeCom gives one single-use response_code per send and a
+	// reply 确认 brings none: with 1 a reply greys out the replier's own
+	// card, with more only the first reply of a batch can.
+	CardBatch int `toml:"card_batch"`
 }
 
 // Policy are the company-wide choices of the compliance policy.
@@ -325,6 +331,7 @@ func Default() Config {
 			MemberPerHour:          1000,
 			DuplicateCheckInterval: 4 * time.Hour,
 			SendDeadline:           4 * time.Hour,
+			CardBatch:              1,
 		},
 	}
 }

@@ -174,6 +174,9 @@ func TestDefaults(t *testing.T) {
 	if cfg.Server != want.Server || cfg.Store != want.Store || cfg.Workers != want.Workers || cfg.Log != want.Log {
 		t.Errorf("defaults not applied:\n got %+v\nwant %+v", cfg, want)
 	}
+	if cfg.Notify.CardBatch != 1 {
+		t.Errorf("notify.card_batch %d, want 1 (a card a send: a reply can grey out every card)", cfg.Notify.CardBatch)
+	}
 	cb := cfg.WeCom.Callbacks[0]
 	if cb.Name != "/wecom/callback" || cb.ReceiveID != "ww5823bf96d3bd56c7" {
 		t.Errorf("derived defaults: name %q receive_id %q", cb.Name, cb.ReceiveID)
@@ -247,6 +250,8 @@ func TestProblems(t *testing.T) {
 		{name: "bad time zone", extra: "[notify]\ntime_zone = \"Mars/Olympus\"\n", key: "notify.time_zone", want: "IANA time zone"},
 		{name: "bad console time zone", extra: "[console]\ntime_zone = \"Mars/Olympus\"\n", key: "console.time_zone", want: "IANA time zone"},
 		{name: "member limit above WeCom's", extra: "[notify]\nmember_per_minute = 31\n", key: "notify.member_per_minute", want: "between 1 and 30"},
+		{name: "card batch of none", extra: "[notify]\ncard_batch = 0\n", key: "notify.card_batch", want: "between 1 and 1000"},
+		{name: "card batch above message/send's", extra: "[notify]\ncard_batch = 1001\n", key: "notify.card_batch", want: "between 1 and 1000"},
 		{name: "secret with spaces", edit: func(s string) string {
 			return strings.Replace(s, "[wecom]\n", "[wecom]\narchive_secret = \"a b\"\n", 1)
 		},

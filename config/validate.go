@@ -152,6 +152,9 @@ func (c *Config) Validate() []Problem {
 	ps.between("notify.member_per_hour", int64(n.MemberPerHour), 1, 1000)
 	ps.durationBetween("notify.duplicate_check_interval", n.DuplicateCheckInterval, time.Minute, 4*time.Hour)
 	ps.durationBetween("notify.send_deadline", n.SendDeadline, time.Minute, 7*24*time.Hour)
+	if n.CardBatch < 1 || n.CardBatch > 1000 {
+		ps.add("notify.card_batch", fmt.Sprintf("must be between 1 and 1000 (recipients of one message/send, WeCom's most), got %d", n.CardBatch))
+	}
 	if n.SendDeadline > n.DuplicateCheckInterval {
 		// A send retried after a crash is protected from doubling only
 		// within the duplicate-check window.

@@ -7,8 +7,9 @@
 //	Submit   render the template (a bad notice fails here, to the caller),
 //	         hash the exact content, drop recipients who already got this
 //	         content, and record the notice (a "plan" job)
-//	plan     split the recipients into sends of at most 1,000 and record
-//	         each send, with the exact request body it will use ("send" jobs)
+//	plan     split the recipients into sends of at most 1,000 (a card whose
+//	         buttons are answered: of Config.CardBatch) and record each
+//	         send, with the exact request body it will use ("send" jobs)
 //	send     book the send against the per-member and per-app limits
 //	         (postponed, never dropped, when a limit is reached), send the
 //	         recorded body with enable_duplicate_check, retry what WeCom
@@ -88,6 +89,15 @@ type Config struct {
 	// WindowWait is how long a send waits after 45009/45033 (the
 	// frequency limit's window).
 	WindowWait time.Duration
+	// CardBatch is the most recipients of one message/send of a card
+	// whose send returns a response_code (answerableCard), 1 to
+	// MaxRecipients; 0: 1. WeCom gives one single-use response_code per
+	// send, and a reply acknowledging a card has no code of its own: with
+	// 1, every person's card has its own code and a reply greys exactly
+	// that card out; with more, only the first reply of a batch can (a
+	// click always brings a fresh code). Other notices go out in
+	// batches of MaxRecipients.
+	CardBatch int
 	// Disclosure is what notices about personal data say of its handling
 	// (config's [disclosure]): every template gets it as .Disclosure
 	// unless the notice's data sets that key; nil when not configured.
@@ -122,6 +132,12 @@ func New(st Store, api API, tmpl *templates.Set, cfg Config, reg prometheus.Regi
 	}
 	if cfg.SendDeadline <= 0 || cfg.SendDeadline > cfg.DuplicateCheckInterval {
 		cfg.SendDeadline = cfg.DuplicateCheckInterval
+	}
+	switch {
+	case cfg.CardBatch == 0:
+		cfg.CardBatch = 1
+	case cfg.CardBatch < 0 || cfg.CardBatch > MaxRecipients:
+		return nil, fmt.Errorf("notify: CardBatch must be between 1 and %d, got %d", MaxRecipients, cfg.CardBatch)
 	}
 	if cfg.BusyRetries <= 0 {
 		cfg.BusyRetries = 3
@@ -224,6 +240,10 @@ type planJob struct {
 	Message     json.RawMessage `json:"message"` // wecom.Message without recipients
 	To          []string        `json:"to"`
 	Deadline    time.Time       `json:"deadline"`
+	// Batch is the most recipients a send takes, fixed at Submit (a
+	// config changed before the plan runs again changes no send); 0, in
+	// a plan recorded before it existed: MaxRecipients.
+	Batch int `json:"batch,omitempty"`
 }
 
 // sendJob is the payload of a send job: one message/send call.
@@ -312,11 +332,12 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 		// One recipient: one send, enqueued at once rather than by a
 		// plan job (a round of the queue saved per reply); it claims its
 		// recipient itself (sendJob.Claim).
-		e, err = nf.sendEvent(planJob{Key: n.Key, ContentHash: hash, To: fresh, Deadline: deadline}, msg, 0, fresh, owner)
+		e, err = nf.sendEvent(planJob{Key: n.Key, ContentHash: hash, To: fresh, Deadline: deadline}, msg, "0", fresh, owner)
 	} else {
 		var base []byte
 		if base, err = json.Marshal(msg); err == nil {
-			e, err = planEvent(planJob{Key: n.Key, ContentHash: hash, Message: base, To: fresh, Deadline: deadline}, owner, nf.cfg.Now())
+			e, err = planEvent(planJob{Key: n.Key, ContentHash: hash, Message: base, To: fresh, Deadline: deadline,
+				Batch: nf.batch(msg)}, owner, nf.cfg.Now())
 		}
 	}
 	if err != nil {
@@ -331,10 +352,10 @@ func (nf *Notifier) Submit(ctx context.Context, n Notice) (Submitted, error) {
 	return out, nil
 }
 
-// plan turns a plan job into send jobs of at most MaxRecipients each.
-// Unit ids and bodies depend only on the plan, so a plan that runs again
-// after a crash records the very same sends (and the queue drops them as
-// duplicates).
+// plan turns a plan job into send jobs of at most its Batch each. Unit
+// ids and bodies depend only on the plan (its Batch included, not the
+// config of the moment), so a plan that runs again after a crash records
+// the very same sends (and the queue drops them as duplicates).
 func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 	var p planJob
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
@@ -354,8 +375,21 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 		return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 	}
 	slices.Sort(to)
-	for i, to := range chunks(to, MaxRecipients) {
-		e, err := nf.sendEvent(p, base, i, to, "")
+	batch := p.Batch
+	if batch <= 0 || batch > MaxRecipients {
+		batch = MaxRecipients
+	}
+	for i, to := range chunks(to, batch) {
+		// A plan recorded with its batch names its sends "b<batch>-<i>":
+		// never the unit of a one-person send from Submit ("0"), which
+		// would make the queue drop one of the two as a duplicate of the
+		// other (and a plan's send to one person is common with sends of
+		// one). A plan recorded before Batch existed names them as then.
+		part := strconv.Itoa(i)
+		if p.Batch > 0 {
+			part = "b" + strconv.Itoa(batch) + "-" + part
+		}
+		e, err := nf.sendEvent(p, base, part, to, "")
 		if err != nil {
 			return fmt.Errorf("notify: plan %s: %w", p.Key, err)
 		}
@@ -364,6 +398,31 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 		}
 	}
 	return nil
+}
+
+// batch is the most recipients of one send of m: Config.CardBatch for a
+// card answered by its recipients, MaxRecipients for any other message.
+func (nf *Notifier) batch(m wecom.Message) int {
+	if answerableCard(m) {
+		return nf.cfg.CardBatch
+	}
+	return MaxRecipients
+}
+
+// answerableCard reports whether m is a card whose send returns a
+// response_code, the one an update of the card needs: a button, vote or
+// multiple-choice card, or a text or news card with an action_menu
+// (WECOM.md §4.2).
+func answerableCard(m wecom.Message) bool {
+	c := m.TemplateCard
+	if c == nil {
+		return false
+	}
+	switch c.CardType {
+	case "button_interaction", "vote_interaction", "multiple_interaction":
+		return true
+	}
+	return c.ActionMenu != nil
 }
 
 // planEvent is the queue entry of a plan job.
@@ -375,12 +434,12 @@ func planEvent(p planJob, dedupKey string, now time.Time) (store.Event, error) {
 	return store.Event{DedupKey: dedupKey, Kind: KindPlan, Receiver: "notify", ReceivedAt: now.UTC(), Payload: payload}, nil
 }
 
-// sendEvent is the queue entry of p's i-th send, to to, of the message
+// sendEvent is the queue entry of p's send part, to to, of the message
 // base; claim is sendJob.Claim. Its unit id and body depend only on
 // these, so the same send planned again is the same entry (the queue
 // drops it as a duplicate).
-func (nf *Notifier) sendEvent(p planJob, base wecom.Message, i int, to []string, claim string) (store.Event, error) {
-	unitID := p.Key + ":" + p.ContentHash[:16] + ":" + strconv.Itoa(i) + ":" + digest(to)[:8]
+func (nf *Notifier) sendEvent(p planJob, base wecom.Message, part string, to []string, claim string) (store.Event, error) {
+	unitID := p.Key + ":" + p.ContentHash[:16] + ":" + part + ":" + digest(to)[:8]
 	m := base
 	m.ToUser = to
 	m.EnableDuplicateCheck = true

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,8 +206,10 @@ func TestDeliversACardOnceToEachRecipient(t *testing.T) {
 		t.Errorf("v4 = %+v, %v", got, err)
 	}
 	r.waitResults("archive-notice:v4", 3, 10*time.Second)
-	if n := r.fake.CountRequests("message/send"); n != 2 {
-		t.Errorf("%d message/send calls, want 2", n)
+	// One send a person and version: a button card goes out in sends of
+	// CardBatch (default 1) so that each card has its own response_code.
+	if n := r.fake.CountRequests("message/send"); n != 6 {
+		t.Errorf("%d message/send calls, want 6 (3 people × 2 versions)", n)
 	}
 }
 
@@ -399,9 +402,25 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 
 // TestRespectsMemberLimitsBySchedulingNeverByLosing: a member who already
 // had 30 messages this minute gets the notice after the window, not never
-// (WeCom would drop it silently).
+// (WeCom would drop it silently). A send waits whole: in sends of one
+// card each, the other member's goes at once; in one send of both, both
+// wait.
 func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
-	r := newRig(t, 2, func(c *Config, _ *wecomtest.ServerConfig) { c.WindowWait = time.Second })
+	for _, tc := range []struct {
+		cardBatch int
+		early     []string // sent within the full minute
+	}{
+		{cardBatch: 1, early: []string{"user0001"}},
+		{cardBatch: MaxRecipients, early: nil},
+	} {
+		t.Run(fmt.Sprintf("card_batch=%d", tc.cardBatch), func(t *testing.T) {
+			respectsMemberLimits(t, tc.cardBatch, tc.early)
+		})
+	}
+}
+
+func respectsMemberLimits(t *testing.T, cardBatch int, early []string) {
+	r := newRig(t, 2, func(c *Config, _ *wecomtest.ServerConfig) { c.WindowWait, c.CardBatch = time.Second, cardBatch })
 	ctx := context.Background()
 	// 30 messages to user0000 through notify, in this minute.
 	r.run()
@@ -428,11 +447,19 @@ func TestRespectsMemberLimitsBySchedulingNeverByLosing(t *testing.T) {
 		st, err := r.st.QueueStats(ctx)
 		return err == nil && st.Leased == 0 && st.Ready == 1
 	})
-	if rs, _ := r.st.ListSendResults(ctx, "limited:v1"); len(rs) != 0 {
-		t.Fatalf("sent within the full minute: %+v", rs)
+	rs, err := r.st.ListSendResults(ctx, "limited:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for _, res := range rs {
+		sent = append(sent, res.UserID)
+	}
+	if slices.Sort(sent); !slices.Equal(sent, early) {
+		t.Fatalf("sent within the full minute to %v, want %v: %+v", sent, early, rs)
 	}
 	r.clock.Advance(61 * time.Second)
-	rs := r.waitResults("limited:v1", 2, 20*time.Second)
+	rs = r.waitResults("limited:v1", 2, 20*time.Second)
 	for _, res := range rs {
 		if res.Status != store.StatusSent {
 			t.Errorf("%+v", res)
@@ -602,5 +629,121 @@ func TestSubmitReadsOnlyItsRecipientsResults(t *testing.T) {
 	}
 	if reads.n != 1 {
 		t.Errorf("a card to two read %d results, want user0042's", reads.n)
+	}
+}
+
+// TestCardBatch: a card answered by its buttons goes out in sends of
+// Config.CardBatch (default 1), so that each person's card has its own
+// response_code and an update with it greys exactly that card out; 1,000
+// keeps one send, and one shared code, for many. Other messages go out
+// 1,000 a send whatever CardBatch says.
+func TestCardBatch(t *testing.T) {
+	disclosure := func(key string, to []string) Notice {
+		return Notice{Key: key, Template: "disclosure", Lang: "en", To: to,
+			Data: map[string]any{"Company": "Example", "Scope": "chats with customers", "Retention": "3 years", "Officer": "Compliance"}}
+	}
+	for _, tc := range []struct {
+		name      string
+		cardBatch int // 0: the default
+		notice    func(key string, to []string) Notice
+		sizes     string // of the sends, sorted
+		codes     int    // distinct response_codes among the results
+	}{
+		{name: "cards, default", notice: ackCard, sizes: "[1 1 1 1 1]", codes: 5},
+		{name: "cards, 2 a send", cardBatch: 2, notice: ackCard, sizes: "[1 2 2]", codes: 3},
+		{name: "cards, 1000 a send", cardBatch: MaxRecipients, notice: ackCard, sizes: "[5]", codes: 1},
+		{name: "markdown, card batch 1", cardBatch: 1, notice: disclosure, sizes: "[5]", codes: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, 5, func(c *Config, _ *wecomtest.ServerConfig) { c.CardBatch = tc.cardBatch })
+			ctx := context.Background()
+			if _, err := r.n.Submit(ctx, tc.notice("batch:v1", r.users)); err != nil {
+				t.Fatal(err)
+			}
+			// The plan, run twice and with the config changed in between
+			// (a crash, a restart with another card_batch), records the
+			// same sends: its batch was fixed at Submit.
+			ds, err := r.st.Claim(ctx, "inspect", 10, 0)
+			if err != nil || len(ds) != 1 || ds[0].Kind != KindPlan {
+				t.Fatalf("queued %+v, %v; want one plan", ds, err)
+			}
+			for _, batch := range []int{r.n.cfg.CardBatch, MaxRecipients + 1 - r.n.cfg.CardBatch} {
+				r.n.cfg.CardBatch = batch
+				if err := r.n.plan(ctx, ds[0]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.st.Ack(ctx, ds[0].Receipt); err != nil {
+				t.Fatal(err)
+			}
+			r.run()
+			rs := r.waitResults("batch:v1", 5, 10*time.Second)
+			r.eventually("the queue drained", func() bool {
+				st, err := r.st.QueueStats(ctx)
+				return err == nil && st.Ready == 0 && st.Leased == 0
+			})
+			var sizes []int
+			for _, req := range r.fake.Requests() {
+				if req.Path == "message/send" {
+					sizes = append(sizes, countTo(t, req.Body))
+				}
+			}
+			if slices.Sort(sizes); fmt.Sprint(sizes) != tc.sizes {
+				t.Errorf("send sizes %v, want %s", sizes, tc.sizes)
+			}
+			codes := map[string]bool{}
+			for _, res := range rs {
+				if res.Status != store.StatusSent {
+					t.Errorf("result %+v", res)
+				}
+				if res.ResponseCode != "" {
+					codes[res.ResponseCode] = true
+				}
+			}
+			if len(codes) != tc.codes {
+				t.Errorf("%d distinct response codes, want %d", len(codes), tc.codes)
+			}
+			if tc.codes != len(rs) {
+				return
+			}
+			// Each person's own code greys out their card, and theirs only.
+			for _, res := range rs {
+				if _, err := r.client.UpdateTemplateCard(ctx, wecom.CardUpdate{UserIDs: []string{res.UserID},
+					ResponseCode: res.ResponseCode, ReplaceName: "已确认"}); err != nil {
+					t.Errorf("update %s's card with their code: %v", res.UserID, err)
+				}
+			}
+			for _, u := range r.users {
+				for _, m := range r.fake.Inbox(u) {
+					if isCard(m) && m.ReplaceName != "已确认" {
+						t.Errorf("%s's card says %q, want 已确认", u, m.ReplaceName)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCardBatchOutOfRange: New refuses a CardBatch WeCom cannot send.
+func TestCardBatchOutOfRange(t *testing.T) {
+	tmpl, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "wecomply.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	client, err := wecom.NewClient(wecom.ClientConfig{CorpID: corpID, AgentID: agentID,
+		Secrets: map[string]string{wecom.AppMessages: appSecret}, BaseURL: "http://127.0.0.1:1", HTTPClient: &http.Client{Timeout: time.Second}, Tokens: st, Holder: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int{-1, MaxRecipients + 1} {
+		_, err := New(st, client, tmpl, Config{CardBatch: batch}, prometheus.NewRegistry())
+		if err == nil || !strings.Contains(err.Error(), "CardBatch") {
+			t.Errorf("CardBatch %d: %v, want an error naming CardBatch", batch, err)
+		}
 	}
 }

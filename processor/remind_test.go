@@ -65,16 +65,19 @@ func inParallel(t *testing.T, n int, fn func(i int) error) {
 // TestRemindResumesWithoutDoubles: a reminder run over 2,500 people cut
 // off right after its first batch of reminders went to notify, and made
 // again for the same activation, reminds everyone exactly once — in
-// ceil(2,500/1,000) message/send calls — and counts one reminder each.
+// ceil(2,500/1,000) message/send calls, with [notify] card_batch = 1000
+// so that the sends show the run's batches (the default 1 sends the same
+// reminders one card a call) — and counts one reminder each.
 func TestRemindResumesWithoutDoubles(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			notice := conductNotice
 			var crash *crashAfterReminder
-			e := newEnvWith(t, backend, []policy.Notice{notice}, func(n processor.Notifier) processor.Notifier {
-				crash = &crashAfterReminder{Notifier: n}
-				return crash
-			})
+			e := newEnvConfig(t, backend, envConfig{Notices: []policy.Notice{notice}, Notify: notify.Config{CardBatch: notify.MaxRecipients},
+				Wrap: func(n processor.Notifier) processor.Notifier {
+					crash = &crashAfterReminder{Notifier: n}
+					return crash
+				}})
 			ctx := context.Background()
 			now := e.clock.Now()
 			users := make([]string, 2500)
@@ -236,8 +239,10 @@ func TestRemindReadsOnlyWhatIsDue(t *testing.T) {
 					t.Fatalf("u%05d: %d reminders counted at %v, want 1 at %v", i, o.Reminders, o.LastRemindedAt, now)
 				}
 			}
-			if calls := e.fake.CountRequests("message/send"); calls != 1 {
-				t.Errorf("%d message/send calls, want the 600 reminders' 1", calls)
+			// A reminder is a button card: one a send ([notify] card_batch
+			// = 1, notify's default), each with its own response_code.
+			if calls := e.fake.CountRequests("message/send"); calls != due {
+				t.Errorf("%d message/send calls, want one for each of the %d reminder cards", calls, due)
 			}
 			reads.n.Store(0)
 			reads.people.Store(0)

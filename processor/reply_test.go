@@ -2,10 +2,12 @@ package processor_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/notify"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/wecom/wecomtest"
@@ -90,6 +92,97 @@ func TestReplyAcknowledgesTheCardShown(t *testing.T) {
 				}
 				if !confirmed {
 					t.Error("no confirmation text for the reply")
+				}
+			})
+		}
+	}
+}
+
+// TestRepliesGreyEveryCardOfAPublish: two people of one publish both
+// reply 确认 and both cards turn 「已确认 …」, each through its own send's
+// response_code: cards go out one a send ([notify] card_batch = 1, the
+// default), because WeCom gives one single-use code per send and a reply
+// brings none. card_batch = 1000 keeps one send for both, whose one code
+// greys out the first replier's card only (the trade-off the option
+// documents). On both stores.
+func TestRepliesGreyEveryCardOfAPublish(t *testing.T) {
+	people := []string{"lisi", "zhangsan"}
+	for _, backend := range backends {
+		for _, tc := range []struct {
+			cardBatch int // 0: notify's default
+			sends     int // message/send calls of the publish (to the officer too)
+			codes     int // distinct response codes of the two cards
+			greyed    []bool
+		}{
+			{cardBatch: 0, sends: 3, codes: 2, greyed: []bool{true, true}},
+			{cardBatch: 1000, sends: 1, codes: 1, greyed: []bool{true, false}},
+		} {
+			t.Run(fmt.Sprintf("%s/card_batch=%d", backend, tc.cardBatch), func(t *testing.T) {
+				ctx := context.Background()
+				start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+				settings := testSettings()
+				settings.AckWords = []string{"确认", "ack"}
+				e := newEnvConfig(t, backend, envConfig{Notices: testNotices[:1], Settings: &settings, Start: start,
+					Notify: notify.Config{CardBatch: tc.cardBatch}})
+				e.fake.AddUser(wecomtest.User{UserID: "zhangsan", Name: "张三", Department: []int64{1}})
+				e.fake.AddUser(wecomtest.User{UserID: "lisi", Name: "李四", Department: []int64{1}})
+				if err := e.proc.Publish(ctx); err != nil {
+					t.Fatal(err)
+				}
+				e.drain(t)
+				if n := e.fake.CountRequests("message/send"); n != tc.sends {
+					t.Errorf("the publish made %d message/send calls, want %d", n, tc.sends)
+				}
+				codes := map[string]bool{}
+				for _, u := range people {
+					r, err := e.st.SendResult(ctx, "conduct:v1", u)
+					if err != nil || r.ResponseCode == "" {
+						t.Fatalf("%s's card: %+v, %v", u, r, err)
+					}
+					codes[r.ResponseCode] = true
+				}
+				if len(codes) != tc.codes {
+					t.Errorf("%d distinct response codes for the two cards, want %d", len(codes), tc.codes)
+				}
+
+				for i, u := range people {
+					e.clock.Advance(time.Hour)
+					if _, err := e.st.Enqueue(ctx, wecomEvent(t, wecomtest.EventSpec{Kind: "text", UserID: u, Content: "确认",
+						MsgID: fmt.Sprintf("700000000000000010%d", i)}, e.clock.Now())); err != nil {
+						t.Fatal(err)
+					}
+					e.drain(t)
+				}
+
+				updated := 0
+				for _, r := range e.fake.Requests() {
+					if r.Path == "message/update_template_card" && r.Errcode == 0 && r.Status == 200 {
+						updated++
+					}
+				}
+				want := 0
+				for i, u := range people {
+					if o := e.obligation(t, u, "conduct"); o.Status != policy.Acknowledged {
+						t.Errorf("%s's obligation %s, want acknowledged", u, o.Status)
+					}
+					var card *wecomtest.InboxMessage
+					for _, m := range e.fake.Inbox(u) {
+						if m.MsgType == "template_card" {
+							card = &m
+						}
+					}
+					if card == nil {
+						t.Fatalf("%s's card is gone", u)
+					}
+					if got := strings.HasPrefix(card.ReplaceName, "已确认 "); got != tc.greyed[i] {
+						t.Errorf("%s's card after the reply says %q; greyed out %v, want %v", u, card.ReplaceName, got, tc.greyed[i])
+					}
+					if tc.greyed[i] {
+						want++
+					}
+				}
+				if updated != want {
+					t.Errorf("%d successful update_template_card calls, want %d", updated, want)
 				}
 			})
 		}
