@@ -192,7 +192,7 @@ func TestArchiveEndToEnd(t *testing.T) {
 				{"q=" + url.QueryEscape("🙂!!"), "q"},
 				{"from=yesterday", "from"},
 				{"order=sideways", "order"},
-				{"limit=1001", ""},
+				{"limit=1001", "limit"},
 			} {
 				if code, res := archiveSearch(t, base, bad.query); code != 400 || res.Field != bad.field {
 					t.Errorf("search %s: %d %+v, want 400 naming %q", bad.query, code, res, bad.field)
