@@ -169,7 +169,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 		prev, known := byLower[lower]
 		if !known {
 			counts["create_user"]++
-			if err := p.enqueueContactChange(ctx, now, day, "create_user", id, depts, counts); err != nil {
+			if err := p.enqueueContactChange(ctx, day, "create_user", id, depts, counts); err != nil {
 				return err
 			}
 			continue
@@ -231,7 +231,7 @@ func (p *Processor) reconcileMembers(ctx context.Context, now time.Time, day str
 			}
 		}
 		counts["delete_user"]++
-		if err := p.enqueueContactChange(ctx, now, day, "delete_user", s.UserID, nil, counts); err != nil {
+		if err := p.enqueueContactChange(ctx, day, "delete_user", s.UserID, nil, counts); err != nil {
 			return err
 		}
 	}
@@ -369,7 +369,14 @@ func reconcileKey(day, kind, userID string) string {
 // delete_user) as WeCom would have sent it, the way the contact-sync
 // callback does since 2022-08-15: UserID and, for create_user,
 // Department only (path/90970); the worker reads the rest with user/get.
-func (p *Processor) enqueueContactChange(ctx context.Context, now time.Time, day, change, userID string, depts []int64, counts map[string]int) error {
+//
+// The event is stamped with the clock's time, when the difference was
+// found, not with the run's scheduled time: a run that catches up a
+// missed activation at start-up would otherwise date what it decides
+// (an obligation's created_at, its due date) hours in the past. day,
+// from the scheduled time, keeps one event per difference and run day.
+func (p *Processor) enqueueContactChange(ctx context.Context, day, change, userID string, depts []int64, counts map[string]int) error {
+	now := p.cfg.Now()
 	payload, err := contactChangeXML(change, userID, depts, now)
 	if err != nil {
 		return err

@@ -814,3 +814,31 @@ func TestReconcileConsentFrequencyLimit(t *testing.T) {
 		t.Errorf("consent %+v recorded as checked", c)
 	}
 }
+
+// TestReconcileCatchUpDatesByTheClock: a run that catches up a missed
+// activation (its scheduled time hours ago) dates what it finds by the
+// clock, when it was found: a missed member's obligation is created now,
+// due from now, not from the activation.
+func TestReconcileCatchUpDatesByTheClock(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnvOn(t, backend)
+			ctx := context.Background()
+			e.fake.AddUser(wecomtest.User{UserID: "alice", Name: "Alice", Department: []int64{1}})
+			e.fake.SetPermitUsers([]string{"alice"})
+			if err := e.st.PutPerson(ctx, policy.Person{UserID: "officer", Name: "王芳", Departments: []int64{1},
+				DepartmentPath: []int64{1}, Active: true}); err != nil {
+				t.Fatal(err)
+			}
+			found := e.clock.Now()
+			if _, err := e.proc.Reconcile(ctx, found.Add(-7*time.Hour-30*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+			o := e.obligation(t, "alice", "conduct")
+			if o.CreatedAt.Before(found) {
+				t.Errorf("alice's obligation created at %v, before the run found her (%v): dated by the schedule", o.CreatedAt, found)
+			}
+		})
+	}
+}
