@@ -135,15 +135,9 @@ func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
 	return nil
 }
 
-// formatDay formats a due date for a card; no due date reads as such.
+// formatDay formats a due date for a card (policy.DueDay).
 func (p *Processor) formatDay(t time.Time, lang string) string {
-	if t.IsZero() {
-		if lang == "en" {
-			return "any time"
-		}
-		return "随时"
-	}
-	return t.In(p.cfg.Settings.Location).Format("2006-01-02")
+	return policy.DueDay(p.cfg.Settings, t, lang)
 }
 
 // consentJob is the payload of a consent check.

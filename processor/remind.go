@@ -221,9 +221,7 @@ func (p *Processor) sendReminder(ctx context.Context, a policy.SendReminder) err
 }
 
 // noticeData is the template data a notice's card or reminder shows of
-// it: the company, the notice's title, version, summary and link (a card
-// adds its due day).
+// it (policy.NoticeData).
 func (p *Processor) noticeData(n policy.Notice) map[string]any {
-	return map[string]any{"Company": p.cfg.Settings.Company, "Title": n.Title, "Version": n.Version,
-		"Summary": n.Summary, "URL": n.URL}
+	return policy.NoticeData(p.cfg.Settings, n)
 }

@@ -476,23 +476,21 @@ func (m *Maker) texts(rec records) (found map[string]templates.Rendered, missing
 		dues[k] = append(dues[k], o.DueAt)
 	}
 	found = map[string]templates.Rendered{}
+	settings := policy.Settings{Company: m.cfg.Company, Location: m.cfg.Location}
 	for _, n := range m.cfg.Notices {
 		if !versions[n.Key()] {
 			continue
 		}
 		for _, lang := range templates.Languages {
-			days := map[string]bool{m.formatDay(time.Time{}, lang): true}
+			days := map[string]bool{policy.DueDay(settings, time.Time{}, lang): true}
 			for _, t := range dues[n.Key()] {
-				days[m.formatDay(t, lang)] = true
+				days[policy.DueDay(settings, t, lang)] = true
 			}
 			for _, tmpl := range []string{n.Template, policy.RemindTemplate} {
 				for day := range days {
-					data := maps.Clone(m.cfg.CardData)
-					if data == nil {
-						data = map[string]any{}
-					}
-					data["Company"], data["Title"], data["Version"] = m.cfg.Company, n.Title, n.Version
-					data["Summary"], data["URL"], data["Due"] = n.Summary, n.URL, day
+					data := policy.NoticeData(settings, n)
+					maps.Copy(data, m.cfg.CardData)
+					data["Due"] = day
 					r, err := m.cfg.Templates.Render(tmpl, lang, data)
 					if err != nil {
 						continue // not a text this notice could have been sent in
@@ -511,17 +509,6 @@ func (m *Maker) texts(rec records) (found map[string]templates.Rendered, missing
 		}
 	}
 	return found, missing
-}
-
-// formatDay is a due day as a card shows it (the processor's rule).
-func (m *Maker) formatDay(t time.Time, lang string) string {
-	if t.IsZero() {
-		if lang == "en" {
-			return "any time"
-		}
-		return "随时"
-	}
-	return t.In(m.cfg.Location).Format("2006-01-02")
 }
 
 func sortedKeys[V any](m map[string]V) []string {
