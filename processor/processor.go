@@ -309,14 +309,26 @@ func (p *Processor) state(ctx context.Context, d store.Delivery, ev wecom.Event)
 }
 
 // sentCards are the cards user was sent for their open obligations (what
-// a reply acknowledges): the content hash and response code of each
-// card's send result, as a click reads its card's.
+// a reply acknowledges, and the card it greys out): the last reminder
+// card when there is one that can still be updated (its own
+// response_code: the first card's has expired after 72 h by the time
+// reminders go out), else the notice's own card.
 func (p *Processor) sentCards(ctx context.Context, user string, obligations []policy.Obligation) (map[string]policy.SentCard, error) {
 	cards := map[string]policy.SentCard{}
 	for _, o := range obligations {
 		key := policy.Notice{ID: o.NoticeID, Version: o.Version}.Key()
 		if _, done := cards[key]; done || !o.Status.Open() {
 			continue
+		}
+		if rk, ok := policy.LastReminderKey(o, p.cfg.Settings); ok {
+			r, err := p.st.SendResult(ctx, rk, user)
+			switch {
+			case err == nil && r.Status == store.StatusSent && r.ResponseCode != "":
+				cards[key] = policy.SentCard{ContentHash: r.ContentHash, ResponseCode: r.ResponseCode}
+				continue
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return nil, fmt.Errorf("reminder card of %s sent to %s: %w", key, user, err)
+			}
 		}
 		r, err := p.st.SendResult(ctx, key, user)
 		switch {

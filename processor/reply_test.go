@@ -188,3 +188,60 @@ func TestRepliesGreyEveryCardOfAPublish(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyAfterAReminderGreysTheReminder: a person reminded two days
+// after the first card (whose single-use code expires after 72 h) replies
+// 确认: the reply is attested with the reminder card's text and greys out
+// the reminder card, the one they were shown last, through its own code.
+// On both stores.
+func TestReplyAfterAReminderGreysTheReminder(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC) // a Tuesday; the settings' zone is UTC
+			settings := testSettings()
+			settings.AckWords = []string{"确认", "ack"}
+			e := newEnvConfig(t, backend, envConfig{Notices: []policy.Notice{conductNotice}, Settings: &settings, Start: start})
+			e.fake.AddUser(wecomtest.User{UserID: "zhangsan", Name: "张三", Department: []int64{1}})
+			if err := e.proc.Publish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+			first, err := e.st.SendResult(ctx, "conduct:v1", "zhangsan")
+			if err != nil || first.ResponseCode == "" {
+				t.Fatalf("zhangsan's card: %+v, %v", first, err)
+			}
+
+			e.clock.Advance(48 * time.Hour) // Thursday 10:00: remind_every_days = 2
+			counts, err := e.proc.Remind(ctx, e.clock.Now())
+			if err != nil || counts["reminded"] == 0 {
+				t.Fatalf("reminder run: %v, %v; want zhangsan reminded", counts, err)
+			}
+			e.drain(t)
+			reminder, err := e.st.SendResult(ctx, policy.RemindKey(conductNotice, "2026-11-26"), "zhangsan")
+			if err != nil || reminder.ResponseCode == "" || reminder.ResponseCode == first.ResponseCode {
+				t.Fatalf("zhangsan's reminder card: %+v, %v; want one with its own code", reminder, err)
+			}
+
+			e.clock.Advance(time.Hour)
+			if _, err := e.st.Enqueue(ctx, wecomEvent(t, wecomtest.EventSpec{Kind: "text", UserID: "zhangsan", Content: "确认"}, e.clock.Now())); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+
+			a, err := e.st.GetAttestation(ctx, "zhangsan", "conduct", 1)
+			if err != nil || a.ContentHash != reminder.ContentHash {
+				t.Fatalf("attestation %+v (%v); want the reminder card's hash %s", a, err, reminder.ContentHash)
+			}
+			var cards []wecomtest.InboxMessage
+			for _, m := range e.fake.Inbox("zhangsan") {
+				if m.MsgType == "template_card" {
+					cards = append(cards, m)
+				}
+			}
+			if len(cards) != 2 || !strings.HasPrefix(cards[1].ReplaceName, "已确认") {
+				t.Errorf("zhangsan's cards %+v: want two, the reminder greyed out", cards)
+			}
+		})
+	}
+}
