@@ -261,7 +261,7 @@ func TestServeEndToEnd(t *testing.T) {
 			if backend == "redis" {
 				redisURL = redistest.Start(t)
 			}
-			var logs bytes.Buffer
+			var logs syncBuffer // the app writes it while the test reads it
 			base := startApp(t, writeConfig(t, "127.0.0.1:0", backend, redisURL), &logs)
 			app := sender(t, base, "/wecom/callback", testToken, testKey)
 			contacts := sender(t, base, "/wecom/contacts", "OtherToken", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut")
