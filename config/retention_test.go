@@ -46,17 +46,7 @@ func TestRetentionProblemsNameTheKey(t *testing.T) {
 		{"purge_everything = true", "retention.purge_everything", "unknown key"},
 	} {
 		t.Run(tt.key, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte(minimal+"[retention]\n"+tt.extra+"\n"), nil)
-			var cerr *Error
-			if !errors.As(err, &cerr) {
-				t.Fatalf("Parse: got %v, want *config.Error", err)
-			}
-			for _, p := range cerr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
-					return
-				}
-			}
-			t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, tt.key, tt.want)
+			wantProblem(t, minimal+"[retention]\n"+tt.extra+"\n", tt.key, tt.want)
 		})
 	}
 }

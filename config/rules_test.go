@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -46,17 +44,7 @@ func TestRulesProblemsNameTheKey(t *testing.T) {
 		{"escalate_after = '10m'", "rules.escalate_after", "between"},
 	} {
 		t.Run(tt.extra, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte(minimal+"[rules]\n"+tt.extra+"\n"), nil)
-			var cerr *Error
-			if !errors.As(err, &cerr) {
-				t.Fatalf("Parse: got %v, want *config.Error", err)
-			}
-			for _, p := range cerr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Reason, tt.want) {
-					return
-				}
-			}
-			t.Errorf("problems = %v, want %s: …%s…", cerr.Problems, tt.key, tt.want)
+			wantProblem(t, minimal+"[rules]\n"+tt.extra+"\n", tt.key, tt.want)
 		})
 	}
 }
