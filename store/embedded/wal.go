@@ -1,12 +1,14 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,17 +16,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// The ingress log. Enqueue does not write the B-tree: it appends the
-// entry to a log segment next to the bbolt file (<path>.wal/<n>.seg) and
-// returns once an fdatasync that started after its write has returned:
-// an Enqueue whose write an fdatasync under way covers waits for it, and
-// otherwise starts one (up to walSyncers at once), so concurrent Enqueues
-// share fdatasyncs without a timer (see syncTo). A mover goroutine then
+// The ingress log. Enqueue does not write the B-tree: it adds the entry's
+// record to the log's buffer and returns once a flush that took it has
+// written it to a log segment next to the bbolt file (<path>.wal/<n>.seg)
+// and fdatasynced it. One flush runs at a time, and it takes everything
+// buffered while the one before ran, so concurrent Enqueues share one
+// write and one fdatasync without a timer (see syncTo). Nothing writes to
+// a segment while its fdatasync runs, and segments are zero-filled (and
+// synced) in the background before they are used, so the flush overwrites
+// blocks the file already has: its fdatasync flushes data only, with no
+// journal commit for a size that grew (see prepareLoop). A mover goroutine then
 // moves logged entries into the entries, ready (or delayed), dedup and
 // dedupexp buckets, exactly as Enqueue used to write them, many entries
 // to a transaction, and records in the same transaction how far the log
@@ -37,8 +44,9 @@ import (
 // tail of the segment being written; replay stops reading that segment at
 // the first frame that is short or fails its CRC. (Nobody was told such a
 // record was stored: Enqueue hears back only after an fdatasync covering
-// its write.) Open always starts a new segment, so nothing is appended
-// after a torn tail.
+// its write.) A zero-filled segment's unwritten rest reads as a frame of
+// length 0, which ends it as well. Open always starts a new segment, so
+// nothing is written after a torn tail.
 //
 // Deduplication stays exact: a key is taken if it is reserved in memory
 // (logged or being logged, not yet moved; reserved before its record is
@@ -156,13 +164,14 @@ func decodeWALBody(body []byte) (walRecord, error) {
 
 // readSegment reads the records of a segment from offset from, stopping
 // at the first frame that is short, too long or fails its CRC. valid is
-// where the readable records end, size the segment's size.
-func readSegment(path string, seg uint64, from int64) (recs []walRecord, valid, size int64, err error) {
+// where the readable records end, torn how many bytes after it are not
+// zero (the zero-filled rest of a segment is not a torn tail).
+func readSegment(path string, seg uint64, from int64) (recs []walRecord, valid, torn int64, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	size = int64(len(data))
+	size := int64(len(data))
 	off := from
 	for off+walHeader <= size {
 		n := int64(binary.BigEndian.Uint32(data[off:]))
@@ -181,7 +190,11 @@ func readSegment(path string, seg uint64, from int64) (recs []walRecord, valid, 
 		r.end = walPos{seg: seg, off: off}
 		recs = append(recs, r)
 	}
-	return recs, min(off, size), size, nil
+	valid = min(off, size)
+	if i := bytes.LastIndexFunc(data[valid:], func(r rune) bool { return r != 0 }); i >= 0 {
+		torn = int64(i) + 1
+	}
+	return recs, valid, torn, nil
 }
 
 func segmentName(seg uint64) string { return fmt.Sprintf("%016d.seg", seg) }
@@ -223,21 +236,21 @@ type ingress struct {
 	dir         string
 	segmentSize int64
 
-	// The segment being written, under wmu (taken before smu).
-	wmu  sync.Mutex
-	f    *os.File
-	seg  uint64
-	size int64
+	// The segment being written and how far: only the flush under way
+	// (see flushing) uses them.
+	f     *os.File
+	fseg  uint64
+	fsize int64
 
-	// The fdatasyncs, under smu (taken before mu).
+	// The buffer and the flushes, under smu (taken before mu).
 	smu      sync.Mutex
-	syncDone *sync.Cond  // broadcast when an fdatasync ends
-	syncing  int         // fdatasyncs under way
-	covered  walPos      // the furthest write an fdatasync under way (or done) covers
-	written  walPos      // where the last write ended
+	syncDone *sync.Cond  // broadcast when a flush ends
+	flushing bool        // a flush is under way
+	pending  []walChunk  // frames no flush has taken yet, in log order
+	free     [][]byte    // buffers of flushed chunks, for reuse
+	next     walPos      // where the next frame goes
 	durable  walPos      // how far the log is known durable
-	waiting  []walRecord // written, not yet known durable, in log order
-	rotating bool        // the writer is closing a full segment: no fdatasync may start
+	waiting  []walRecord // buffered or being flushed, in log order
 	broken   error       // a failed write or fdatasync: the log takes no more
 
 	mu           sync.Mutex
@@ -254,6 +267,20 @@ type ingress struct {
 	urgent       chan struct{} // buffered, one: someone waits for the mover
 	stopMover    chan struct{}
 	moverStopped chan struct{}
+
+	// The spare segment (see prepareLoop).
+	spareMu     sync.Mutex    // held to check and rename walSpare
+	spareOK     atomic.Bool   // walSpare is zero-filled and synced
+	growSeg     atomic.Uint64 // 1 + the segment being written, if it was not a spare (it grows)
+	wantSpare   chan struct{} // buffered, one: make a spare
+	stopPrepare chan struct{}
+	prepStopped chan struct{}
+}
+
+// walChunk is a run of frames of one segment.
+type walChunk struct {
+	seg  uint64
+	data []byte
 }
 
 type reservation struct {
@@ -292,13 +319,13 @@ func (s *Store) openIngress(dbPath string) (*ingress, error) {
 		if seg == moved.seg {
 			from = moved.off
 		}
-		rs, valid, size, err := readSegment(filepath.Join(dir, segmentName(seg)), seg, from)
+		rs, valid, torn, err := readSegment(filepath.Join(dir, segmentName(seg)), seg, from)
 		if err != nil {
 			return nil, err
 		}
-		if valid < size {
+		if torn > 0 {
 			s.log.Warn("embedded store: ingress log: dropped a torn or corrupt tail (records nobody was told were stored)",
-				"segment", segmentName(seg), "offset", valid, "bytes", size-valid)
+				"segment", segmentName(seg), "offset", valid, "bytes", torn)
 		}
 		recs = append(recs, rs...)
 	}
@@ -328,18 +355,47 @@ func (s *Store) openIngress(dbPath string) (*ingress, error) {
 		moverStopped: make(chan struct{}),
 	}
 	in.syncDone = sync.NewCond(&in.smu)
+	in.wantSpare = make(chan struct{}, 1)
+	in.stopPrepare = make(chan struct{})
+	in.prepStopped = make(chan struct{})
+	// A spare left by the last run may be half made: make it again.
+	for _, name := range []string{walSpare, walSpare + ".tmp"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	if err := in.openSegment(next.seg); err != nil {
 		return nil, err
 	}
-	in.written, in.durable, in.covered = walPos{seg: in.seg}, walPos{seg: in.seg}, walPos{seg: in.seg}
+	in.next, in.durable = walPos{seg: next.seg}, walPos{seg: next.seg}
 
+	go in.prepareLoop(s.log)
 	go s.moveLoop(in)
 	return in, nil
 }
 
-// openSegment creates segment seg and makes its name durable.
+// walSpare names the zero-filled file the next segment is made from.
+const walSpare = "spare"
+
+// openSegment starts segment seg, from the spare if one is ready, and
+// makes its name durable. It asks for the next spare.
 func (in *ingress) openSegment(seg uint64) error {
-	f, err := os.OpenFile(filepath.Join(in.dir, segmentName(seg)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	name := filepath.Join(in.dir, segmentName(seg))
+	in.spareMu.Lock()
+	spare := in.spareOK.Swap(false)
+	var err error
+	if spare {
+		err = os.Rename(filepath.Join(in.dir, walSpare), name)
+	}
+	in.spareMu.Unlock()
+	if err != nil {
+		return err
+	}
+	flag := os.O_WRONLY
+	if !spare {
+		flag |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(name, flag, 0o600)
 	if err != nil {
 		return err
 	}
@@ -347,9 +403,90 @@ func (in *ingress) openSegment(seg uint64) error {
 		_ = f.Close()
 		return err
 	}
-	in.f, in.seg, in.size = f, seg, 0
+	in.f, in.fseg, in.fsize = f, seg, 0
+	if spare {
+		in.growSeg.Store(0)
+	} else {
+		in.growSeg.Store(seg + 1)
+	}
 	return nil
 }
+
+// prepareLoop makes the spare segment whenever asked: a file of
+// segmentSize zero bytes, fsynced, so that the blocks a flush overwrites
+// are allocated and written already. An fdatasync of a file that grew
+// must also commit the file system's journal (the new size and blocks);
+// of one overwritten in place it flushes the data alone, which on this
+// kind of disk roughly halves the time every Enqueue waits. Without a
+// spare (not made yet, or failing) a segment starts empty and grows:
+// slower, equally safe.
+func (in *ingress) prepareLoop(log *slog.Logger) {
+	defer close(in.prepStopped)
+	failures := 0
+	for {
+		select {
+		case <-in.wantSpare:
+		case <-in.stopPrepare:
+			return
+		}
+		if in.spareOK.Load() {
+			continue
+		}
+		err := in.makeSpare()
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if errors.Is(err, errStopping) {
+			return
+		}
+		if failures++; failures == 1 {
+			log.Warn("embedded store: ingress log: cannot make a spare segment; segments will grow as written", "err", err)
+		}
+	}
+}
+
+func (in *ingress) makeSpare() error {
+	tmp := filepath.Join(in.dir, walSpare+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	// A megabyte at a time, each made durable before the next is
+	// written: one flush of a whole segment's worth would hold up the
+	// log's own fdatasyncs (on a shared disk queue) for its duration.
+	zeros := make([]byte, 1<<20)
+	for left := in.segmentSize; left > 0 && err == nil; left -= int64(len(zeros)) {
+		select {
+		case <-in.stopPrepare:
+			err = errStopping
+		default:
+			if _, err = f.Write(zeros[:min(left, int64(len(zeros)))]); err == nil {
+				err = datasync(f)
+			}
+		}
+	}
+	if err == nil {
+		err = f.Sync() // the size and the blocks, once
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		in.spareMu.Lock()
+		if err = os.Rename(tmp, filepath.Join(in.dir, walSpare)); err == nil {
+			in.spareOK.Store(true)
+		}
+		in.spareMu.Unlock()
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// errStopping stops a spare being made when the log closes.
+var errStopping = errors.New("ingress log closing")
 
 // moveRecords puts recs in the queue's buckets, as Enqueue did before the
 // log, and records end as the position moved up to.
@@ -453,46 +590,51 @@ func (in *ingress) releaseLocked(r walRecord) {
 	}
 }
 
-// walSyncers bounds the fdatasyncs of the log under way at once: each
-// covers every write made before it started, and a disk that takes
-// several flushes at once (as virtio disks and ext4 do) finishes them
-// far sooner together than one after another.
-const walSyncers = 4
-
-// write appends r's frame to the segment being written, first starting
-// a new segment if this one is full, and returns where the frame ends.
+// write adds r's frame to the buffer, in the next segment if this one
+// is full, and returns where the frame ends.
 func (in *ingress) write(r walRecord) (walPos, error) {
-	frame := r.appendFrame(make([]byte, 0, walHeader+25+binary.MaxVarintLen64+len(r.key)+len(r.value)))
-	in.wmu.Lock()
-	defer in.wmu.Unlock()
 	in.smu.Lock()
-	err := in.broken
-	in.smu.Unlock()
-	if err != nil {
-		return walPos{}, err
+	defer in.smu.Unlock()
+	if in.broken != nil {
+		return walPos{}, in.broken
 	}
-	if in.size >= in.segmentSize {
-		if err := in.rotate(); err != nil {
-			return walPos{}, in.fail(err)
+	if in.next.off >= in.segmentSize ||
+		in.next.off > 0 && in.growSeg.Load() == in.next.seg+1 && in.spareOK.Load() {
+		// Full, or growing while a spare is ready (the first segment
+		// of a run, or one started while the spare was being made).
+		in.next = walPos{seg: in.next.seg + 1}
+	}
+	n := len(in.pending)
+	if n == 0 || in.pending[n-1].seg != in.next.seg {
+		var buf []byte
+		if k := len(in.free); k > 0 {
+			buf, in.free = in.free[k-1], in.free[:k-1]
 		}
+		in.pending = append(in.pending, walChunk{seg: in.next.seg, data: buf})
+		n++
 	}
-	if _, err := in.f.Write(frame); err != nil {
-		return walPos{}, in.fail(err)
+	c := &in.pending[n-1]
+	before := len(c.data)
+	c.data = r.appendFrame(c.data)
+	in.next.off += int64(len(c.data) - before)
+	if in.next.off-int64(len(c.data)-before) < in.segmentSize/8 && in.next.off >= in.segmentSize/8 {
+		// An eighth of a segment in: time to make the next one's spare
+		// (a store that logs little never makes one).
+		poke(in.wantSpare)
 	}
-	in.size += int64(len(frame))
-	r.end = walPos{seg: in.seg, off: in.size}
-	in.smu.Lock()
-	in.written = r.end
+	r.end = in.next
 	in.waiting = append(in.waiting, r)
-	in.smu.Unlock()
 	return r.end, nil
 }
 
-// syncTo returns once the log is durable up to pos. It waits for an
-// fdatasync under way that covers pos, or starts one itself (up to
-// walSyncers at once); every caller whose write one covers returns when
-// it ends, so a group of Enqueues shares an fdatasync without any
-// goroutine waiting on a timer.
+// syncTo returns once the log is durable up to pos. Unless a flush is
+// under way, the caller flushes everything buffered itself; otherwise it
+// waits for that flush to end and looks again. So one flush runs at a
+// time, and each takes every frame buffered while the last one ran: the
+// more Enqueues arrive, the more share a write and an fdatasync. (One at
+// a time is also the faster way: with several fdatasyncs of one file
+// under way, each took longer and covered fewer records, and callbacks
+// a second fell by a third; see issue 10's note.)
 func (in *ingress) syncTo(pos walPos) error {
 	in.smu.Lock()
 	defer in.smu.Unlock()
@@ -503,24 +645,61 @@ func (in *ingress) syncTo(pos walPos) error {
 		if in.broken != nil {
 			return in.broken
 		}
-		if in.covered.less(pos) && in.syncing < walSyncers && !in.rotating {
-			in.syncing++
-			f, target := in.f, in.written
-			in.covered = target
-			in.smu.Unlock()
-			err := datasync(f)
-			in.smu.Lock()
-			in.syncing--
-			if err != nil {
-				in.failLocked(err)
-			} else {
-				in.durableLocked(target)
-			}
-			in.syncDone.Broadcast()
+		if in.flushing {
+			in.syncDone.Wait()
 			continue
 		}
-		in.syncDone.Wait()
+		chunks, target := in.pending, in.next
+		in.pending = nil
+		in.flushing = true
+		in.smu.Unlock()
+		err := in.flush(chunks)
+		in.smu.Lock()
+		in.flushing = false
+		for _, c := range chunks {
+			if cap(c.data) <= walMaxBuffer && len(in.free) < 4 {
+				in.free = append(in.free, c.data[:0])
+			}
+		}
+		if err != nil {
+			in.failLocked(err)
+		} else {
+			in.durableLocked(target)
+		}
+		in.syncDone.Broadcast()
 	}
+}
+
+// walMaxBuffer bounds the buffers kept for reuse.
+const walMaxBuffer = 1 << 20
+
+// flush writes chunks to their segments, starting the next segment
+// where they say so, and fdatasyncs the last one.
+func (in *ingress) flush(chunks []walChunk) error {
+	for _, c := range chunks {
+		if c.seg != in.fseg {
+			if err := in.rotate(c.seg); err != nil {
+				return err
+			}
+		}
+		if _, err := in.f.WriteAt(c.data, in.fsize); err != nil {
+			return err
+		}
+		in.fsize += int64(len(c.data))
+	}
+	return datasync(in.f)
+}
+
+// rotate makes the segment being written durable, closes it and starts
+// segment seg. Only a flush calls it.
+func (in *ingress) rotate(seg uint64) error {
+	if err := datasync(in.f); err != nil {
+		return err
+	}
+	if err := in.f.Close(); err != nil {
+		return err
+	}
+	return in.openSegment(seg)
 }
 
 // durableLocked records that the log is durable up to pos and hands the
@@ -549,14 +728,6 @@ func (in *ingress) durableLocked(pos walPos) {
 	poke(in.kick)
 }
 
-// fail breaks the log with err and returns the error it is broken with.
-func (in *ingress) fail(err error) error {
-	in.smu.Lock()
-	defer in.smu.Unlock()
-	in.failLocked(err)
-	return in.broken
-}
-
 // failLocked breaks the log: Enqueues not yet told that their record is
 // durable get an error, and so does every later one (a failed write or
 // fdatasync leaves unknown what is on disk, and nothing may be appended
@@ -574,34 +745,6 @@ func poke(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
-}
-
-// rotate makes the full segment durable, once the fdatasyncs under way
-// on it have ended, closes it and starts the next one. The caller holds
-// wmu.
-func (in *ingress) rotate() error {
-	in.smu.Lock()
-	in.rotating = true
-	for in.syncing > 0 {
-		in.syncDone.Wait()
-	}
-	in.smu.Unlock()
-	err := datasync(in.f)
-	if err == nil {
-		err = in.f.Close()
-	}
-	if err == nil {
-		err = in.openSegment(in.seg + 1)
-	}
-	in.smu.Lock()
-	defer in.smu.Unlock()
-	in.rotating = false
-	if err == nil {
-		in.durableLocked(in.written)
-		in.written, in.covered = walPos{seg: in.seg}, walPos{seg: in.seg}
-	}
-	in.syncDone.Broadcast()
-	return err
 }
 
 // moveLoop moves logged records into the buckets: walMoveBatch of them
@@ -752,10 +895,13 @@ func (in *ingress) countUnmoved(pos walPos) int {
 	return len(in.unmoved) - i
 }
 
-// stop stops the mover (which moves what is left first) and closes the
-// segment. The caller makes sure no add is under way.
+// stop stops the mover (which moves what is left first) and the spare's
+// maker, and closes the segment. The caller makes sure no add is under
+// way.
 func (in *ingress) stop() error {
 	close(in.stopMover)
 	<-in.moverStopped
+	close(in.stopPrepare)
+	<-in.prepStopped
 	return in.f.Close()
 }

@@ -163,22 +163,27 @@ func walCrashChild(path string) {
 	wg.Wait()
 }
 
-// tearLastSegment appends half a record to the newest segment, as a
-// crash in the middle of an append leaves it.
+// tearLastSegment writes half a record after the last whole one of the
+// newest segment, as a crash in the middle of a write leaves it.
 func tearLastSegment(t *testing.T, dir string) {
 	t.Helper()
 	segs, err := listSegments(dir)
 	if err != nil || len(segs) == 0 {
 		t.Fatalf("segments in %s: %v, %v", dir, segs, err)
 	}
+	path := filepath.Join(dir, segmentName(segs[len(segs)-1]))
+	_, valid, _, err := readSegment(path, segs[len(segs)-1], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := walRecord{key: "torn", value: []byte(`{"dedup_key":"torn"}`)}
 	frame := r.appendFrame(nil)
-	f, err := os.OpenFile(filepath.Join(dir, segmentName(segs[len(segs)-1])), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.Write(frame[:len(frame)/2]); err != nil {
+	if _, err := f.WriteAt(frame[:len(frame)/2], valid); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -349,5 +354,110 @@ func TestLoggedEntriesBeforeTheMove(t *testing.T) {
 	}
 	if ok, err := s.Enqueue(ctx, store.Event{DedupKey: "k3"}); err != nil || ok {
 		t.Errorf("Enqueue of a moved key = %v, %v; want a duplicate", ok, err)
+	}
+}
+
+// TestZeroFilledTailIsNotTorn: a segment made from a spare is zero past
+// its last record; replay reads its records and reports no torn tail,
+// while a half-written record after them is still reported.
+func TestZeroFilledTailIsNotTorn(t *testing.T) {
+	dir := t.TempDir()
+	var data []byte
+	for _, k := range []string{"a", "b"} {
+		r := walRecord{key: k, at: 1, expiry: 2, value: []byte(`{"dedup_key":"` + k + `"}`)}
+		data = r.appendFrame(data)
+	}
+	whole := len(data)
+	zeroed := append(append([]byte(nil), data...), make([]byte, 4096)...)
+	torn := append([]byte(nil), zeroed...)
+	half := (&walRecord{key: "c", at: 1, expiry: 2, value: []byte(`{}`)}).appendFrame(nil)
+	copy(torn[whole:], half[:len(half)/2])
+	for _, tc := range []struct {
+		name     string
+		data     []byte
+		wantTorn bool
+	}{
+		{"zero-filled", zeroed, false},
+		{"grown", data, false},
+		{"torn in a zero-filled segment", torn, true},
+	} {
+		path := filepath.Join(dir, tc.name)
+		writeFile(t, path, tc.data)
+		recs, valid, tornBytes, err := readSegment(path, 7, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 2 || recs[1].key != "b" || valid != int64(whole) || recs[1].end != (walPos{seg: 7, off: int64(whole)}) {
+			t.Errorf("%s: %d records, valid %d; want 2 ending at %d", tc.name, len(recs), valid, whole)
+		}
+		if (tornBytes > 0) != tc.wantTorn {
+			t.Errorf("%s: torn bytes %d, want torn %v", tc.name, tornBytes, tc.wantTorn)
+		}
+	}
+}
+
+// TestSegmentsComeFromSpares: once a store has logged an eighth of a
+// segment, a zero-filled spare is made, and the log moves to it at once
+// (the first segment grew) and at every rotation after: the segment
+// being written is then full size on disk before its records fill it.
+// Every entry is still there once, after a reopen.
+func TestSegmentsComeFromSpares(t *testing.T) {
+	const segSize = 64 << 10
+	path := filepath.Join(t.TempDir(), "wecomply.db")
+	s := open(t, path, Options{segmentSize: segSize, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	first := s.in.fseg
+	n, fromSpare := 0, 0
+	deadline := time.Now().Add(20 * time.Second)
+	for fromSpare < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d entries, %d segments were made from spares; want 3", n, fromSpare)
+		}
+		key := fmt.Sprintf("k%06d", n)
+		if added, err := s.Enqueue(ctx, store.Event{DedupKey: key, Kind: "text", Payload: []byte(strings.Repeat("x", 200))}); err != nil || !added {
+			t.Fatalf("Enqueue %s = %v, %v", key, added, err)
+		}
+		n++
+		// Enqueue returned after its flush: no flush runs now.
+		seg, size := s.in.fseg, s.in.fsize
+		if s.in.growSeg.Load() != 0 || seg == first {
+			continue
+		}
+		st, err := os.Stat(filepath.Join(path+".wal", segmentName(seg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size < segSize && st.Size() == segSize {
+			fromSpare = max(fromSpare, int(seg-first))
+		} else if size < segSize {
+			t.Fatalf("segment %d: %d bytes on disk, %d written; a spare is %d", seg, st.Size(), size, segSize)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, Options{segmentSize: segSize, Logger: slog.New(slog.DiscardHandler)})
+	defer s.Close()
+	seen := map[string]bool{}
+	for {
+		ds, err := s.Claim(ctx, "c", 500, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			if seen[d.DedupKey] {
+				t.Fatalf("%s claimed twice", d.DedupKey)
+			}
+			seen[d.DedupKey] = true
+			if err := s.Ack(ctx, d.Receipt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("claimed %d entries, enqueued %d", len(seen), n)
 	}
 }
