@@ -61,6 +61,7 @@ func main() {
 type bench struct {
 	bin, backend, redisURL, dir, token, key, corpID string
 	workers, batch                                  int
+	storeExtra                                      string
 	debug                                           string
 	log                                             io.Writer
 	fake                                            *wecomtest.Server
@@ -76,6 +77,7 @@ func run() error {
 	flag.StringVar(&b.redisURL, "redis", "", "Redis URL (with -store redis)")
 	flag.IntVar(&b.workers, "workers", 0, "[workers] count (0: the config's default)")
 	flag.IntVar(&b.batch, "batch", 0, "[workers] claim_batch (0: the config's default)")
+	flag.StringVar(&b.storeExtra, "store-extra", "", `more [store] keys, e.g. 'batch_delay = "100us"'`)
 	profile := flag.Duration("profile", 5*time.Second, "CPU profile length, from the first claim (0: none)")
 	top := flag.Int("top", 25, "pprof -top entries to print")
 	profOut := flag.String("profile-out", "", "keep the CPU profile in this file")
@@ -224,7 +226,7 @@ func (b *bench) start(debug string) (*exec.Cmd, string, error) {
 	return server.Start(b.bin, b.dir, server.Config{CorpID: b.corpID, AgentID: agentID,
 		Secrets: map[string]string{"secret": appSecret, "contacts_secret": contactsSecret, "customer_secret": customerSecret},
 		APIURL:  b.fake.URL, Token: b.token, AESKey: b.key, Backend: b.backend, RedisURL: b.redisURL, Admin: admin,
-		DebugListen: debug, Extra: `[calendar]
+		DebugListen: debug, StoreExtra: b.storeExtra, Extra: `[calendar]
 working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 working_hours = "00:00-24:00"
 [policy]

@@ -34,6 +34,8 @@ type Config struct {
 	DebugListen string
 	// Extra is more TOML, appended as it is.
 	Extra string
+	// StoreExtra is more [store] keys, one per line.
+	StoreExtra string
 }
 
 // TOML renders c, with the embedded store's file in dir.
@@ -46,6 +48,9 @@ func (c Config) TOML(dir string) string {
 	}
 	fmt.Fprintf(&b, "[[wecom.callback]]\npath = \"/wecom/callback\"\ntoken = %q\nencoding_aes_key = %q\n", c.Token, c.AESKey)
 	fmt.Fprintf(&b, "[store]\nbackend = %q\npath = %q\nredis_url = %q\n", c.Backend, filepath.Join(dir, "wecomply.db"), c.RedisURL)
+	if c.StoreExtra != "" {
+		b.WriteString(strings.TrimSpace(c.StoreExtra) + "\n")
+	}
 	b.WriteString("[jobs]\n")
 	for _, job := range []string{"reminders", "digest", "reconcile", "retention"} {
 		fmt.Fprintf(&b, "%s = %q\n", job, c.Jobs[job])
