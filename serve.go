@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,6 +125,31 @@ type app struct {
 	archive *archiveParts
 	// rules are the supervision rules; nil when [rules] file is unset.
 	rules *ruleParts
+	// arrivals tells the workers whether callbacks are arriving.
+	arrivals *arrivals
+}
+
+// arrivals records when the last callback arrived (monotonic), so that
+// the worker pool can give callbacks the store first.
+type arrivals struct {
+	start time.Time
+	last  atomic.Int64 // ns after start; far in the past until a callback
+}
+
+// arrivalWindow: callbacks are arriving while the last one is this
+// recent, i.e. at 100 a second or more.
+const arrivalWindow = 10 * time.Millisecond
+
+func newArrivals() *arrivals {
+	a := &arrivals{start: time.Now()}
+	a.last.Store(-1 << 62)
+	return a
+}
+
+func (a *arrivals) mark() { a.last.Store(time.Since(a.start).Nanoseconds()) }
+
+func (a *arrivals) recent() bool {
+	return time.Since(a.start).Nanoseconds()-a.last.Load() < arrivalWindow.Nanoseconds()
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -175,7 +201,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st, reg: reg}
+	a := &app{cfg: cfg, log: log, store: st, reg: reg, arrivals: newArrivals()}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -276,6 +302,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		TimestampWindow: cfg.WeCom.TimestampWindow,
 		MaxBodyBytes:    cfg.Server.MaxBodyBytes,
 		BaselineRoute:   cfg.Server.BaselineRoute,
+		Arrived:         a.arrivals.mark,
 		EvidenceKey:     evidenceKey,
 		Now:             now,
 		Logger:          log,
@@ -316,6 +343,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		EventTimeout: cfg.Store.Lease * 2 / 3,
 		Backoff:      cfg.Workers.RetryBackoff,
 		MaxBackoff:   cfg.Workers.RetryMaxBackoff,
+		Yield:        a.arrivals.recent,
+		YieldCount:   cfg.Workers.CountWhileReceiving,
 	}, log, reg)
 	if err != nil {
 		return nil, err

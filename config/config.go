@@ -145,6 +145,10 @@ type Store struct {
 type Workers struct {
 	Count      int `toml:"count"`
 	ClaimBatch int `toml:"claim_batch"`
+	// CountWhileReceiving bounds the events processed at once while
+	// callbacks arrive (100 a second or more), so that callbacks have
+	// the store first; 0: no bound (count).
+	CountWhileReceiving int `toml:"count_while_receiving"`
 	// RetryBackoff is the wait before the first retry of a failed event;
 	// it doubles per attempt up to RetryMaxBackoff.
 	RetryBackoff    time.Duration `toml:"retry_backoff"`
@@ -297,10 +301,11 @@ func Default() Config {
 			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:           16,
-			ClaimBatch:      16,
-			RetryBackoff:    5 * time.Second,
-			RetryMaxBackoff: 5 * time.Minute,
+			Count:               64,
+			ClaimBatch:          16,
+			CountWhileReceiving: 4,
+			RetryBackoff:        5 * time.Second,
+			RetryMaxBackoff:     5 * time.Minute,
 		},
 		Policy: Policy{
 			AckWords:        []string{"确认", "ack"},

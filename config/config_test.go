@@ -242,6 +242,7 @@ func TestProblems(t *testing.T) {
 		{name: "debug listen no port", extra: "[server]\ndebug_listen = \"127.0.0.1\"\n", key: "server.debug_listen", want: "host:port"},
 		{name: "bad log level", extra: "[log]\nlevel = \"loud\"\n", key: "log.level", want: `got "loud"`},
 		{name: "workers zero", extra: "[workers]\ncount = 0\n", key: "workers.count", want: "between 1 and 256, got 0"},
+		{name: "workers while receiving", extra: "[workers]\ncount_while_receiving = 300\n", key: "workers.count_while_receiving", want: "between 0 and 256, got 300"},
 		{name: "short admin token", extra: "[admin]\ntokens = [\"short\"]\n", key: "admin.tokens[0]", want: "at least 16 characters, got 5"},
 		{name: "duplicate admin token", extra: "[admin]\ntokens = [\"0123456789abcdefX\", \"0123456789abcdefX\"]\n", key: "admin.tokens[1]", want: "repeats"},
 		{name: "deadline beyond duplicate check", extra: "[notify]\nsend_deadline = \"5h\"\n", key: "notify.send_deadline", want: "delivered twice"},

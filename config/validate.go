@@ -139,6 +139,7 @@ func (c *Config) Validate() []Problem {
 	wk := c.Workers
 	ps.between("workers.count", int64(wk.Count), 1, 256)
 	ps.between("workers.claim_batch", int64(wk.ClaimBatch), 1, 1000)
+	ps.between("workers.count_while_receiving", int64(wk.CountWhileReceiving), 0, 256)
 	ps.durationBetween("workers.retry_backoff", wk.RetryBackoff, 10*time.Millisecond, time.Hour)
 	ps.durationBetween("workers.retry_max_backoff", wk.RetryMaxBackoff, wk.RetryBackoff, 24*time.Hour)
 

@@ -128,6 +128,9 @@ func (cb *callback) accept(c *gin.Context) outcome {
 	if cb.baseline {
 		return out
 	}
+	if cb.o.Arrived != nil {
+		cb.o.Arrived()
+	}
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), cb.o.EnqueueTimeout)
 	defer cancel()

@@ -87,10 +87,16 @@ type Options struct {
 	// BaselineRoute adds Path+"/baseline" per receiver: verify, decrypt
 	// and decode, persist nothing. For load tests only.
 	BaselineRoute bool
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
-	Gatherer      prometheus.Gatherer
+	// Arrived, if set, is called for every callback that passed its
+	// signature and decrypts, before it is enqueued: the worker pool
+	// yields the store to callbacks while they arrive (worker.Config.Yield).
+	// Only WeCom's own callbacks count: a forged one cannot slow the
+	// workers down.
+	Arrived    func()
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 }
 
 // EvidenceKeyPath is where the evidence packs' public key is served.

@@ -280,10 +280,15 @@ func TestPostStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, now)
+			arrived := 0
+			e := newEnv(t, now, func(o *Options) { o.Arrived = func() { arrived++ } })
 			rec := e.do(tt.req(t, e))
 			if rec.Code != tt.status {
 				t.Fatalf("got %d %q, want %d", rec.Code, rec.Body.String(), tt.status)
+			}
+			// Only an authentic callback makes the workers yield.
+			if want := tt.queued; arrived != want {
+				t.Errorf("Arrived called %d times, want %d", arrived, want)
 			}
 			if tt.status == 200 && rec.Body.Len() != 0 {
 				t.Errorf("200 with body %q, want empty", rec.Body.String())

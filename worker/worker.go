@@ -129,6 +129,13 @@ type Config struct {
 	// Consumer names this process to the queue. Defaults to
 	// hostname-pid.
 	Consumer string
+	// Yield, if set, reports whether callbacks are arriving now; while
+	// it does, the pool processes at most YieldCount events at once,
+	// so that the callbacks have the store (and its fsyncs) first: a
+	// callback has a deadline (WeCom gives up after 5 s and retries), a
+	// queued event does not. Zero YieldCount: no limit.
+	Yield      func() bool
+	YieldCount int
 }
 
 // Pool processes queued events until its context ends.
@@ -273,18 +280,22 @@ func (p *Pool) claim(ctx context.Context, work chan<- store.Delivery, idle chan 
 			return
 		case <-idle:
 		}
-		n := 1
+		free := 1
 	count:
-		for n < p.cfg.Batch {
+		for free < p.cfg.Batch {
 			select {
 			case <-idle:
-				n++
+				free++
 			default:
 				break count
 			}
 		}
+		n := p.yield(ctx, free, h)
+		if n == 0 { // ctx ended
+			return
+		}
 		ds, err := p.queue.Claim(ctx, p.cfg.Consumer, n, p.cfg.ClaimWait)
-		for range n - len(ds) {
+		for range free - len(ds) {
 			idle <- struct{}{} // those workers still wait
 		}
 		if err != nil {
@@ -312,6 +323,28 @@ func (p *Pool) claim(ctx context.Context, work chan<- store.Delivery, idle chan 
 	}
 }
 
+// yieldPoll is how often a pool that yields to callbacks looks again.
+const yieldPoll = 2 * time.Millisecond
+
+// yield returns how many of the free workers may take an event now: all
+// of them, or while callbacks arrive (Config.Yield) no more than leaves
+// YieldCount events in hand, waiting until one may. 0: ctx ended.
+func (p *Pool) yield(ctx context.Context, free int, h *held) int {
+	if p.cfg.Yield == nil || p.cfg.YieldCount <= 0 || p.cfg.YieldCount >= p.cfg.Count {
+		return free
+	}
+	for p.cfg.Yield() {
+		if room := p.cfg.YieldCount - h.len(); room > 0 {
+			return min(free, room)
+		}
+		sleep(ctx, yieldPoll)
+		if ctx.Err() != nil {
+			return 0
+		}
+	}
+	return free
+}
+
 // held is the receipts of the entries the pool holds whose handler has
 // not returned yet: the heartbeat extends their leases.
 type held struct {
@@ -336,6 +369,12 @@ func (h *held) drop(r store.Receipt) bool {
 	ok := h.rs[r]
 	delete(h.rs, r)
 	return ok
+}
+
+func (h *held) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rs)
 }
 
 func (h *held) list() []store.Receipt {

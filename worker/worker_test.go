@@ -516,3 +516,60 @@ func TestAnAckedEntryIsNotCountedLost(t *testing.T) {
 		t.Errorf("%v claims counted lost, want 0: the acked entry was still extended", got)
 	}
 }
+
+// TestYieldsToCallbacks: while callbacks arrive, the pool has at most
+// YieldCount events in hand; once they stop, every worker works again.
+func TestYieldsToCallbacks(t *testing.T) {
+	s := openStore(t, store.QueueOptions{Lease: time.Minute})
+	var arriving atomic.Bool
+	arriving.Store(true)
+	var inFlight, most atomic.Int32
+	h := HandlerFunc(func(ctx context.Context, d store.Delivery) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if arriving.Load() {
+			time.Sleep(10 * time.Millisecond) // long enough for others to start, were they let
+			return nil
+		}
+		// Quiet: every worker takes an event at once.
+		for most.Load() < 8 { // 8 were in hand at once
+			if ctx.Err() != nil {
+				return errors.New("fewer than 8 events in hand with no callback arriving")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	})
+	pool := newPool(t, s, h, Config{Count: 8, Batch: 8, EventTimeout: 5 * time.Second,
+		Yield: arriving.Load, YieldCount: 2})
+	stop := runPool(pool)
+	defer stop()
+
+	enqueue(t, s, 20)
+	eventually(t, "the events handled while callbacks arrive", func() bool { return empty(s) })
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d events in hand at once while callbacks arrived, want at most 2", m)
+	}
+
+	arriving.Store(false)
+	most.Store(0)
+	for i := range 8 { // one for each worker: all in hand at once, or none finishes
+		if _, err := s.Enqueue(context.Background(), store.Event{DedupKey: fmt.Sprintf("quiet-%d", i), Kind: "change_contact.create_user",
+			Receiver: "/cb", ReceivedAt: time.Unix(1700000000, 0), Payload: []byte("<xml><MsgType><![CDATA[event]]></MsgType></xml>")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the events handled once callbacks stopped", func() bool { return empty(s) })
+	if m := most.Load(); m < 8 {
+		t.Errorf("%d events in hand at most with no callback arriving, want all 8 workers", m)
+	}
+	if got := testutil.ToFloat64(pool.metrics.processed.WithLabelValues("change_contact.create_user", "retry")); got != 0 {
+		t.Errorf("%v retries", got)
+	}
+}
