@@ -125,31 +125,71 @@ type app struct {
 	archive *archiveParts
 	// rules are the supervision rules; nil when [rules] file is unset.
 	rules *ruleParts
-	// arrivals tells the workers whether callbacks are arriving.
+	// arrivals tells the workers whether callbacks are arriving fast.
 	arrivals *arrivals
 }
 
-// arrivals records when the last callback arrived (monotonic), so that
-// the worker pool can give callbacks the store first.
+// arrivals counts callbacks in windows of arrivalWindow, so that the
+// worker pool can give callbacks the store first while they arrive fast
+// enough to need it. At a few hundred a second the workers yielding
+// would only grow a backlog: the callback path has room to spare.
 type arrivals struct {
-	start time.Time
-	last  atomic.Int64 // ns after start; far in the past until a callback
+	now func() int64 // ns, monotonic
+	// window packs the current window's number (high 40 bits) and the
+	// callbacks counted in it (low 24); prev is the count of the window
+	// before it, when that one was the last to see a callback.
+	window atomic.Int64
+	prev   atomic.Int64
 }
 
-// arrivalWindow: callbacks are arriving while the last one is this
-// recent, i.e. at 100 a second or more.
-const arrivalWindow = 10 * time.Millisecond
+const (
+	// arrivalWindow is how long a window is.
+	arrivalWindow = 100 * time.Millisecond
+	// arrivalBurst: callbacks are arriving fast (1,000 a second) when the
+	// window under way or the one before it counted this many.
+	arrivalBurst = 100
+)
 
 func newArrivals() *arrivals {
-	a := &arrivals{start: time.Now()}
-	a.last.Store(-1 << 62)
-	return a
+	start := time.Now()
+	return &arrivals{now: func() int64 { return time.Since(start).Nanoseconds() }}
 }
 
-func (a *arrivals) mark() { a.last.Store(time.Since(a.start).Nanoseconds()) }
+// mark counts one callback.
+func (a *arrivals) mark() {
+	w := a.now() / arrivalWindow.Nanoseconds()
+	for {
+		old := a.window.Load()
+		ow, n := old>>24, old&(1<<24-1)
+		next := w<<24 | 1
+		if ow == w {
+			next = old + min(1, 1<<24-1-n) // saturates
+		}
+		if a.window.CompareAndSwap(old, next) {
+			if ow != w {
+				if ow == w-1 {
+					a.prev.Store(n)
+				} else {
+					a.prev.Store(0)
+				}
+			}
+			return
+		}
+	}
+}
 
-func (a *arrivals) recent() bool {
-	return time.Since(a.start).Nanoseconds()-a.last.Load() < arrivalWindow.Nanoseconds()
+// fast reports whether callbacks are arriving at arrivalBurst a window.
+func (a *arrivals) fast() bool {
+	w := a.now() / arrivalWindow.Nanoseconds()
+	cur := a.window.Load()
+	cw, n := cur>>24, cur&(1<<24-1)
+	switch cw {
+	case w:
+		return n >= arrivalBurst || a.prev.Load() >= arrivalBurst
+	case w - 1:
+		return n >= arrivalBurst
+	}
+	return false
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -343,7 +383,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		EventTimeout: cfg.Store.Lease * 2 / 3,
 		Backoff:      cfg.Workers.RetryBackoff,
 		MaxBackoff:   cfg.Workers.RetryMaxBackoff,
-		Yield:        a.arrivals.recent,
+		Yield:        a.arrivals.fast,
 		YieldCount:   cfg.Workers.CountWhileReceiving,
 	}, log, reg)
 	if err != nil {

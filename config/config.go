@@ -146,7 +146,7 @@ type Workers struct {
 	Count      int `toml:"count"`
 	ClaimBatch int `toml:"claim_batch"`
 	// CountWhileReceiving bounds the events processed at once while
-	// callbacks arrive (100 a second or more), so that callbacks have
+	// callbacks arrive fast (1,000 a second or more), so that they have
 	// the store first; 0: no bound (count).
 	CountWhileReceiving int `toml:"count_while_receiving"`
 	// RetryBackoff is the wait before the first retry of a failed event;

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestArrivalsFast: the workers yield only while callbacks arrive at
+// 1,000 a second or more (100 in the window under way or the one
+// before), and stop yielding a window after they slow down.
+func TestArrivalsFast(t *testing.T) {
+	var now int64
+	win := arrivalWindow.Nanoseconds()
+	at := func(window int64, offset time.Duration) { now = window*win + offset.Nanoseconds() }
+	marks := func(a *arrivals, n int) {
+		for range n {
+			a.mark()
+		}
+	}
+	tests := []struct {
+		name string
+		run  func(a *arrivals)
+		want bool
+	}{
+		{"none", func(a *arrivals) { at(3, 0) }, false},
+		{"99 in the window", func(a *arrivals) { at(3, 0); marks(a, 99) }, false},
+		{"100 in the window", func(a *arrivals) { at(3, 0); marks(a, 100) }, true},
+		{"100 in the last window, none since", func(a *arrivals) { at(3, 0); marks(a, 100); at(4, 50*time.Millisecond) }, true},
+		{"100 in the last window, one since", func(a *arrivals) { at(3, 0); marks(a, 100); at(4, 0); marks(a, 1) }, true},
+		{"100 two windows ago, none since", func(a *arrivals) { at(3, 0); marks(a, 100); at(5, 0) }, false},
+		{"100 two windows ago, a few since", func(a *arrivals) {
+			at(3, 0)
+			marks(a, 100)
+			at(4, 0)
+			marks(a, 5)
+			at(5, 0)
+			marks(a, 5)
+		}, false},
+		{"5 a window (a steady 50 a second)", func(a *arrivals) {
+			for w := int64(1); w <= 20; w++ {
+				at(w, 0)
+				marks(a, 5)
+			}
+		}, false},
+		{"300 spread over the window", func(a *arrivals) {
+			for i := range 300 {
+				at(7, time.Duration(i)*arrivalWindow/300)
+				a.mark()
+			}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = 0
+			a := &arrivals{now: func() int64 { return now }}
+			tt.run(a)
+			if got := a.fast(); got != tt.want {
+				t.Errorf("fast() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
