@@ -101,7 +101,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		return fmt.Errorf("archive.master_key and archive.index_key must be set (or %s, %s) to open the archive", config.EnvArchiveMasterKey, config.EnvArchiveIndexKey)
 	}
 	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, time.Now)
+	st, err := openStore(ctx, cfg, log, time.Now, nil)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func TestArchiveRetention(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg, log, clk.Now)
+	st, err := openStore(ctx, cfg, log, clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -274,7 +274,7 @@ func openConfiguredStore(ctx context.Context, path string, stderr io.Writer, env
 	if err != nil {
 		return nil, err
 	}
-	return openStore(ctx, cfg, newLogger(cfg.Log, stderr), time.Now)
+	return openStore(ctx, cfg, newLogger(cfg.Log, stderr), time.Now, nil)
 }
 
 // deadLettersCmd is `wecomply dead-letters list|retry|drop -config FILE

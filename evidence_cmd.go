@@ -152,7 +152,7 @@ func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []
 		return nil, nil, err
 	}
 	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, time.Now)
+	st, err := openStore(ctx, cfg, log, time.Now, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -74,7 +74,7 @@ func remindersThreeReplicas(t *testing.T, kill bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	st, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func rulesRescanCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("rules.file: %w", err)
 	}
-	st, err := openStore(ctx, cfg, log, time.Now)
+	st, err := openStore(ctx, cfg, log, time.Now, nil)
 	if err != nil {
 		return err
 	}

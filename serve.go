@@ -13,7 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,16 +130,17 @@ type app struct {
 }
 
 // arrivals counts callbacks in windows of arrivalWindow, so that the
-// worker pool can give callbacks the store first while they arrive fast
-// enough to need it. At a few hundred a second the workers yielding
-// would only grow a backlog: the callback path has room to spare.
+// worker pool and the embedded store's committer can give callbacks the
+// store first while they arrive fast enough to need it. At a few hundred
+// a second the workers yielding would only grow a backlog: the callback
+// path has room to spare.
 type arrivals struct {
 	now func() int64 // ns, monotonic
-	// window packs the current window's number (high 40 bits) and the
-	// callbacks counted in it (low 24); prev is the count of the window
-	// before it, when that one was the last to see a callback.
-	window atomic.Int64
-	prev   atomic.Int64
+
+	mu     sync.Mutex
+	window int64 // the number of the last window a callback came in
+	count  int64 // callbacks in it
+	prev   int64 // callbacks in the window before it
 }
 
 const (
@@ -158,36 +159,28 @@ func newArrivals() *arrivals {
 // mark counts one callback.
 func (a *arrivals) mark() {
 	w := a.now() / arrivalWindow.Nanoseconds()
-	for {
-		old := a.window.Load()
-		ow, n := old>>24, old&(1<<24-1)
-		next := w<<24 | 1
-		if ow == w {
-			next = old + min(1, 1<<24-1-n) // saturates
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if w != a.window {
+		a.prev = 0
+		if w == a.window+1 {
+			a.prev = a.count
 		}
-		if a.window.CompareAndSwap(old, next) {
-			if ow != w {
-				if ow == w-1 {
-					a.prev.Store(n)
-				} else {
-					a.prev.Store(0)
-				}
-			}
-			return
-		}
+		a.window, a.count = w, 0
 	}
+	a.count++
 }
 
 // fast reports whether callbacks are arriving at arrivalBurst a window.
 func (a *arrivals) fast() bool {
 	w := a.now() / arrivalWindow.Nanoseconds()
-	cur := a.window.Load()
-	cw, n := cur>>24, cur&(1<<24-1)
-	switch cw {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch a.window {
 	case w:
-		return n >= arrivalBurst || a.prev.Load() >= arrivalBurst
+		return a.count >= arrivalBurst || a.prev >= arrivalBurst
 	case w - 1:
-		return n >= arrivalBurst
+		return a.count >= arrivalBurst
 	}
 	return false
 }
@@ -237,11 +230,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		receivers = append(receivers, handlers.Receiver{Name: cb.Name, Path: cb.Path, Cipher: c})
 	}
 
-	st, err := openStore(ctx, cfg, log, now)
+	arr := newArrivals()
+	st, err := openStore(ctx, cfg, log, now, arr.fast)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st, reg: reg, arrivals: newArrivals()}
+	a := &app{cfg: cfg, log: log, store: st, reg: reg, arrivals: arr}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -511,7 +505,9 @@ func disclosure(d config.Disclosure) *templates.Disclosure {
 
 // openStore opens the configured store on the clock now (Redis keeps
 // its leases and deliveries on its own clock).
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (store.Store, error) {
+// busy, if not nil, tells the embedded store that callbacks are
+// arriving fast (embedded.Options.Busy).
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, busy func() bool) (store.Store, error) {
 	q := store.QueueOptions{Lease: cfg.Store.Lease, MaxAttempts: cfg.Store.MaxAttempts, DedupTTL: cfg.Store.DedupTTL}
 	switch cfg.Store.Backend {
 	case "redis":
@@ -532,6 +528,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 		return embedded.Open(cfg.Store.Path, embedded.Options{
 			Queue:      q,
 			BatchDelay: cfg.Store.BatchDelay,
+			Busy:       busy,
 			Now:        now,
 			Logger:     log,
 		})

@@ -39,7 +39,7 @@ func TestOpenStoreAppliesRedisDurability(t *testing.T) {
 			cfg.Store.RedisMinReplicas = 2
 			cfg.Store.RedisReplicaTimeout = 50 * time.Millisecond
 			ctx := context.Background()
-			st, err := openStore(ctx, &cfg, slog.New(slog.DiscardHandler), time.Now)
+			st, err := openStore(ctx, &cfg, slog.New(slog.DiscardHandler), time.Now, nil)
 			if tc.openErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.openErr) {
 					t.Fatalf("openStore = %v; want an error with %q", err, tc.openErr)

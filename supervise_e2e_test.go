@@ -226,7 +226,7 @@ terms = ["季度报告"]
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := openStore(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now)
+			st, err := openStore(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,10 +42,7 @@ type Event struct {
 	// Kind is the event's kind as wecom names it, e.g.
 	// "change_contact.create_user" or "text".
 	Kind string
-	// Receiver is the callback path the event arrived on (it starts
-	// with "/"), or for an event wecomply makes itself its origin
-	// ("policy", "notify", "reconcile"; no "/"). The embedded store
-	// gives callbacks' events the disk first (see its committer).
+	// Receiver is the callback path the event arrived on.
 	Receiver string
 	// ReceivedAt is when wecomply accepted the callback.
 	ReceivedAt time.Time

@@ -16,12 +16,12 @@ import (
 // Writes are urgent or background. An urgent write (the ingress log's
 // mover, which a Claim may wait for) never waits for a timer: an idle
 // store commits it at once, unlike bbolt's Batch. While callbacks are
-// arriving (an Enqueue within the last two delays), background writes
+// arriving fast (Options.Busy), background writes
 // (the workers' claims, acks and log entries, the sweeper) wait up to the
 // configured delay for company, and ride along with the next urgent
 // write if one comes first: the workers' bookkeeping then costs few
 // extra fsyncs and little CPU, which on a small machine is what keeps the
-// callback path fast. With no callback arriving, nothing competes for
+// callback path fast. Otherwise nothing much competes for
 // the disk, and a background write waits for no timer either: the group
 // is what arrived while the last commit ran. A worker's event takes
 // several writes one after another, so this is what lets a backlog drain

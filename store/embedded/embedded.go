@@ -86,22 +86,20 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
-// enqueuing reports whether a callback's Enqueue began within the last
-// two batch delays: callbacks are arriving, and background writes should wait for
-// company rather than take the disk from them (see committer).
-func (s *Store) enqueuing() bool {
-	return time.Since(s.started).Nanoseconds()-s.lastEnqueue.Load() < 2*s.opts.BatchDelay.Nanoseconds()
-}
-
 // Options configure an embedded store. Zero fields take their defaults.
 type Options struct {
 	// Queue are the queue settings (lease, max attempts, dedup TTL).
 	Queue store.QueueOptions
 	// BatchDelay is how long background writes (the workers' claims,
 	// acks and log entries) wait for more writes to share their
-	// transaction and fsync while callbacks are arriving; Enqueue never
-	// waits (see committer). Default 2ms.
+	// transaction and fsync while callbacks are arriving (Busy);
+	// Enqueue never waits (see committer). Default 2ms.
 	BatchDelay time.Duration
+	// Busy reports whether callbacks are arriving fast, so that the
+	// workers' writes should wait BatchDelay for company rather than
+	// take the disk from them. Nil: always (a store with no callbacks
+	// to measure, e.g. a command's).
+	Busy func() bool
 	// BatchSize is the most writes one group commit takes. Default 256.
 	BatchSize int
 	// SweepInterval is how often expired dedup keys, leases, tokens,
@@ -215,11 +213,6 @@ type Store struct {
 	// claimsWaiting counts the Claims waiting for an entry: while there
 	// are some, the ingress log's mover does not wait for company.
 	claimsWaiting atomic.Int32
-	// started and lastEnqueue (ns after started, monotonic, of the last
-	// callback's Enqueue) tell the committer whether callbacks are
-	// arriving.
-	started     time.Time
-	lastEnqueue atomic.Int64
 
 	// enqueueMu is held for reading by every Enqueue, for writing by
 	// Close: Close stops the ingress log only after the Enqueues under
@@ -274,16 +267,14 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	s := &Store{
-		db:      db,
-		opts:    opts,
-		started: time.Now(),
-		now:     opts.Now,
-		log:     opts.Logger,
-		wake:    make(chan struct{}),
-		done:    make(chan struct{}),
+		db:   db,
+		w:    newCommitter(db, opts.BatchSize, opts.BatchDelay, opts.Busy),
+		opts: opts,
+		now:  opts.Now,
+		log:  opts.Logger,
+		wake: make(chan struct{}),
+		done: make(chan struct{}),
 	}
-	s.lastEnqueue.Store(-1 << 62) // none yet
-	s.w = newCommitter(db, opts.BatchSize, opts.BatchDelay, s.enqueuing)
 	if n, err := s.convertClaims(); err != nil {
 		s.w.stop()
 		_ = db.Close()

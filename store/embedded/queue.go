@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -119,9 +118,6 @@ func (s *Store) Enqueue(ctx context.Context, e store.Event) (bool, error) {
 	}
 	if e.DedupKey == "" {
 		return false, errors.New("embedded: enqueue: empty dedup key")
-	}
-	if strings.HasPrefix(e.Receiver, "/") { // a callback's (see store.Event)
-		s.lastEnqueue.Store(time.Since(s.started).Nanoseconds())
 	}
 	r := newRecord(e)
 	value, err := json.Marshal(r)
