@@ -57,7 +57,7 @@ func (a *alertsAPI) list(c *gin.Context) {
 // alertView is one alert with what the archive holds of it: the message
 // (its text decrypted, and the match within it) and the conversation
 // around it. Reading them is audited in the archive's name with the
-// request's actor.
+// request's actor (archiveActor: "api" when the request names none).
 type alertView struct {
 	Alert store.Alert `json:"alert"`
 	// Match is the matched text, read from the archive ("" without it).
@@ -76,7 +76,7 @@ type alertView struct {
 // and later msgtimes), read from the archive now — the later ones arrive
 // after the alert is raised.
 func (a *alertsAPI) get(c *gin.Context) {
-	actor, ok := requestActor(c)
+	actor, ok := archiveActor(c)
 	if !ok {
 		return
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -153,5 +155,52 @@ func TestAlertContext(t *testing.T) {
 		if !c.ok {
 			t.Errorf("%s wrong in %s", c.name, rec.Body.String())
 		}
+	}
+}
+
+// actorArchive is an archiveFunc that records the actor of every search:
+// the name archive.Archive.Search audits the search under.
+type actorArchive struct {
+	archiveFunc
+	actors []string
+}
+
+func (a *actorArchive) Search(ctx context.Context, actor string, q archive.SearchQuery) ([]archive.Result, string, error) {
+	a.actors = append(a.actors, actor)
+	return a.archiveFunc.Search(ctx, actor, q)
+}
+
+// GET /api/v1/alerts/:id reads the archive in the request's actor's
+// name, and in "api"'s when no ActorHeader names anyone, as the archive
+// routes do: the archive's audit entries never have a blank actor.
+func TestAlertContextActor(t *testing.T) {
+	for _, c := range []struct {
+		name, header, want string
+	}{
+		{"named", "王芳", "王芳"},
+		{"no actor header", "", "api"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+			ar := &actorArchive{}
+			e := newEnv(t, now, func(o *Options) {
+				o.Archive = ar
+				o.AlertContext = AlertContext{Before: 1, After: 1}
+			})
+			as := raiseTestAlerts(t, e, now, 1)
+			rec := e.actorDo(http.MethodGet, "/api/v1/alerts/"+as[0].ID, c.header, "")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%d %s", rec.Code, rec.Body.String())
+			}
+			// The message, the context before and after.
+			if len(ar.actors) != 3 {
+				t.Fatalf("searches as %q; want 3", ar.actors)
+			}
+			for _, got := range ar.actors {
+				if got != c.want {
+					t.Errorf("searched as %q; want %q", got, c.want)
+				}
+			}
+		})
 	}
 }
