@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 
+	"github.com/wecomply/wecomply/store"
 	"github.com/wecomply/wecomply/templates"
 	"github.com/wecomply/wecomply/wecom"
 )
@@ -12,15 +13,12 @@ import (
 // sets another (policy names the notice version in it).
 const AckKey = "ack"
 
-// The decisions of a review card's buttons (templates.KindReviewCard).
-const (
-	ReviewConfirm = "confirmed"
-	ReviewDismiss = "false_positive"
-)
-
 // ReviewKey is the EventKey of a review card's button: the notice's
-// button key, ":", the decision.
-func ReviewKey(buttonKey, decision string) string { return buttonKey + ":" + decision }
+// button key, ":", the decision (store.AlertConfirmed or
+// store.AlertFalsePositive, what the processor parses back).
+func ReviewKey(buttonKey string, decision store.AlertState) string {
+	return buttonKey + ":" + string(decision)
+}
 
 // message turns a rendered template into the WeCom app message, without
 // recipients (and, for a card, without the task_id, which each send gets
@@ -64,8 +62,8 @@ func message(r templates.Rendered, buttonKey string) (wecom.Message, error) {
 			MainTitle:    &wecom.CardMainTitle{Title: p["title"], Desc: p["desc"]},
 			SubTitleText: p["body"],
 			ButtonList: []wecom.CardButton{
-				{Text: p["confirm"], Style: 4, Key: ReviewKey(buttonKey, ReviewConfirm)},
-				{Text: p["dismiss"], Style: 1, Key: ReviewKey(buttonKey, ReviewDismiss)},
+				{Text: p["confirm"], Style: 4, Key: ReviewKey(buttonKey, store.AlertConfirmed)},
+				{Text: p["dismiss"], Style: 1, Key: ReviewKey(buttonKey, store.AlertFalsePositive)},
 			},
 		}
 		if url := p["url"]; url != "" {
