@@ -12,13 +12,6 @@ import (
 	"github.com/wecomply/wecomply/store"
 )
 
-// AlertStore is what the alerts API needs: the alerts and the audit log
-// every decision is written to.
-type AlertStore interface {
-	store.Alerts
-	store.Audit
-}
-
 // AlertContext is how many messages of the conversation before and after
 // a hit GET /api/v1/alerts/:id shows ([rules] context_before/after).
 type AlertContext struct {
@@ -26,8 +19,8 @@ type AlertContext struct {
 }
 
 type alertsAPI struct {
-	st      AlertStore
-	archive ArchiveReader // nil: no context
+	st      store.AlertStore // the alerts and the audit log every decision is written to
+	archive ArchiveReader    // nil: no context
 	context AlertContext
 	now     func() time.Time
 	logger  *slog.Logger
