@@ -41,7 +41,7 @@ func version(c *gin.Context) (int, bool) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "version: must be a positive integer"})
+		badRequest(c, "version", "must be a positive integer")
 		return 0, false
 	}
 	return n, true
@@ -103,7 +103,7 @@ func (a *policyAPI) listObligations(c *gin.Context) {
 	}
 	f := store.ObligationFilter{NoticeID: c.Query("notice"), Version: v, UserID: c.Query("user"), Status: policy.ObligationStatus(c.Query("status"))}
 	if f.Status != "" && !slices.Contains(obligationStatuses, f.Status) {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of pending, acknowledged, overdue, superseded, cancelled"})
+		badRequest(c, "status", "must be one of pending, acknowledged, overdue, superseded, cancelled")
 		return
 	}
 	switch c.DefaultQuery("format", "json") {
@@ -209,7 +209,7 @@ func (a *policyAPI) listConsents(c *gin.Context) {
 	}
 	f := store.ConsentFilter{Status: policy.ConsentStatus(c.Query("status")), UserID: c.Query("user")}
 	if f.Status != "" && !slices.Contains(consentStatuses, f.Status) {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "status: must be one of unknown, agreed, disagreed"})
+		badRequest(c, "status", "must be one of unknown, agreed, disagreed")
 		return
 	}
 	items, next, err := a.st.ListConsents(c.Request.Context(), f, p)
