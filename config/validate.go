@@ -153,9 +153,8 @@ func (c *Config) Validate() []Problem {
 	ps.between("notify.member_per_hour", int64(n.MemberPerHour), 1, 1000)
 	ps.durationBetween("notify.duplicate_check_interval", n.DuplicateCheckInterval, time.Minute, 4*time.Hour)
 	ps.durationBetween("notify.send_deadline", n.SendDeadline, time.Minute, 7*24*time.Hour)
-	if n.CardBatch < 1 || n.CardBatch > 1000 {
-		ps.add("notify.card_batch", fmt.Sprintf("must be between 1 and 1000 (recipients of one message/send, WeCom's most), got %d", n.CardBatch))
-	}
+	// Recipients of one message/send: WeCom takes at most 1,000.
+	ps.between("notify.card_batch", int64(n.CardBatch), 1, 1000)
 	if n.SendDeadline > n.DuplicateCheckInterval {
 		// A send retried after a crash is protected from doubling only
 		// within the duplicate-check window.
@@ -216,9 +215,10 @@ func (c *Config) validateCallbacks(ps *problems) {
 		case tok == sampleToken:
 			ps.add(key("token"), "is WeCom's published sample Token (its callback crypto samples): anyone can sign callbacks with it"+keygenAdvice)
 		}
-		switch aesKey := cb.EncodingAESKey.Reveal(); {
-		case checkAESKey(aesKey) != "":
-			ps.add(key("encoding_aes_key"), checkAESKey(aesKey))
+		aesKey := cb.EncodingAESKey.Reveal()
+		switch problem := checkAESKey(aesKey); {
+		case problem != "":
+			ps.add(key("encoding_aes_key"), problem)
 		case aesKey == sampleEncodingAESKey:
 			ps.add(key("encoding_aes_key"), "is WeCom's published sample EncodingAESKey (its callback crypto samples): anyone can decrypt and forge callbacks with it"+keygenAdvice)
 		}
