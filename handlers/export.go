@@ -139,7 +139,7 @@ func (o *officer) person(userID string) (name, depts string) {
 }
 
 func (o *officer) title(noticeID string, version int) string {
-	if t, ok := o.titles[noticeID+":v"+strconv.Itoa(version)]; ok {
+	if t, ok := o.titles[policy.Notice{ID: noticeID, Version: version}.Key()]; ok {
 		return t
 	}
 	return o.titles[noticeID]
