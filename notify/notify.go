@@ -90,13 +90,14 @@ type Config struct {
 	// frequency limit's window).
 	WindowWait time.Duration
 	// CardBatch is the most recipients of one message/send of a card
-	// whose send returns a response_code (answerableCard), 1 to
-	// MaxRecipients; 0: 1. WeCom gives one single-use response_code per
-	// send, and a reply acknowledging a card has no code of its own: with
-	// 1, every person's card has its own code and a reply greys exactly
-	// that card out; with more, only the first reply of a batch can (a
-	// click always brings a fresh code). Other notices go out in
-	// batches of MaxRecipients.
+	// whose send returns a response_code
+	// (wecom.TemplateCard.NeedsResponseCode), 1 to MaxRecipients; 0: 1.
+	// WeCom gives one single-use response_code per send, and a reply
+	// acknowledging a card has no code of its own: with 1, every
+	// person's card has its own code and a reply greys exactly that card
+	// out; with more, only the first reply of a batch can (a click always
+	// brings a fresh code). Other notices go out in batches of
+	// MaxRecipients.
 	CardBatch int
 	// Disclosure is what notices about personal data say of its handling
 	// (config's [disclosure]): every template gets it as .Disclosure
@@ -401,28 +402,13 @@ func (nf *Notifier) plan(ctx context.Context, d store.Delivery) error {
 }
 
 // batch is the most recipients of one send of m: Config.CardBatch for a
-// card answered by its recipients, MaxRecipients for any other message.
+// card answered by its recipients (wecom.TemplateCard.NeedsResponseCode),
+// MaxRecipients for any other message.
 func (nf *Notifier) batch(m wecom.Message) int {
-	if answerableCard(m) {
+	if c := m.TemplateCard; c != nil && c.NeedsResponseCode() {
 		return nf.cfg.CardBatch
 	}
 	return MaxRecipients
-}
-
-// answerableCard reports whether m is a card whose send returns a
-// response_code, the one an update of the card needs: a button, vote or
-// multiple-choice card, or a text or news card with an action_menu
-// (WECOM.md §4.2).
-func answerableCard(m wecom.Message) bool {
-	c := m.TemplateCard
-	if c == nil {
-		return false
-	}
-	switch c.CardType {
-	case "button_interaction", "vote_interaction", "multiple_interaction":
-		return true
-	}
-	return c.ActionMenu != nil
 }
 
 // planEvent is the queue entry of a plan job.

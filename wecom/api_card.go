@@ -37,6 +37,16 @@ type TemplateCard struct {
 	ReplaceText string `json:"replace_text,omitempty"`
 }
 
+// NeedsResponseCode reports whether a send of c returns a response_code,
+// the single-use code an update of the card (UpdateTemplateCard) needs,
+// and so whether its send needs a task_id: of the card types wecomply
+// sends, a button_interaction card, or any card with an action_menu
+// (path/90236; WeCom also answers vote and multiple-choice cards, which
+// validateCard refuses).
+func (c *TemplateCard) NeedsResponseCode() bool {
+	return c.CardType == CardButtonInteraction || c.ActionMenu != nil
+}
+
 // CardSource is source: the card's origin line.
 type CardSource struct {
 	IconURL   string `json:"icon_url,omitempty"`
@@ -170,7 +180,7 @@ func validateCard(op, f string, c *TemplateCard, update bool) error {
 	if c.ReplaceText != "" && !update {
 		return invalid(op, f+".replace_text", "only for replacing a sent card (update_template_card)")
 	}
-	needTaskID := !update && (c.CardType == CardButtonInteraction || c.ActionMenu != nil)
+	needTaskID := !update && c.NeedsResponseCode()
 	switch {
 	case c.TaskID == "" && needTaskID:
 		return invalid(op, f+".task_id", "missing (required for %s cards and cards with action_menu)", c.CardType)

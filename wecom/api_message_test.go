@@ -335,3 +335,22 @@ func BenchmarkMessageBody(b *testing.B) {
 		}
 	}
 }
+
+// A send returns a response_code for a button card and for any card with
+// an action_menu (WECOM.md §4.2), and only for those.
+func TestNeedsResponseCode(t *testing.T) {
+	menu := &CardActionMenu{ActionList: []CardMenuAction{{Text: "x", Key: "k"}}}
+	for _, tt := range []struct {
+		name string
+		card TemplateCard
+		want bool
+	}{
+		{"button card", TemplateCard{CardType: CardButtonInteraction}, true},
+		{"text notice", TemplateCard{CardType: CardTextNotice}, false},
+		{"text notice with an action menu", TemplateCard{CardType: CardTextNotice, ActionMenu: menu}, true},
+	} {
+		if got := tt.card.NeedsResponseCode(); got != tt.want {
+			t.Errorf("%s: NeedsResponseCode() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
