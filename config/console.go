@@ -72,7 +72,7 @@ func (c *Config) validateConsole(ps *problems) {
 		ps.add("console.session_idle", fmt.Sprintf("must be 1m to 24h, got %s", cc.SessionIdle))
 	}
 	for key, v := range map[string]string{"console.oauth_base_url": cc.OAuthBaseURL, "console.login_base_url": cc.LoginBaseURL} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if !httpURL(v) {
 			ps.add(key, fmt.Sprintf("must be an http(s) origin such as https://open.weixin.qq.com, got %q", v))
 		}
 	}
@@ -86,9 +86,8 @@ func (c *Config) validateConsole(ps *problems) {
 	if !cc.Enabled {
 		return
 	}
-	u, err := url.Parse(cc.BaseURL)
-	switch {
-	case cc.BaseURL == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+	switch u, err := url.Parse(cc.BaseURL); {
+	case err != nil || !httpURL(cc.BaseURL):
 		ps.add("console.base_url", fmt.Sprintf("must be the console's public origin such as https://compliance.example.com, got %q", cc.BaseURL))
 	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
 		ps.add("console.base_url", "must be https (the session cookie is Secure); http only for a loopback host")
@@ -118,6 +117,13 @@ func roleEntryProblem(e string) string {
 	return ""
 }
 
+// loopbackHost reports whether h is localhost, 127.0.0.1 or ::1: a host
+// a browser treats as a secure origin over http, so that it keeps the
+// console's Secure session cookie. It is deliberately stricter than
+// server.debug_listen's check (localhost or any IP that net.IP calls
+// loopback, for a listener), which also takes an IPv4-mapped
+// ::ffff:127.0.0.1: loopback to net.IP, but not an origin the Secure
+// Contexts spec names (localhost, 127.0.0.0/8, ::1).
 func loopbackHost(h string) bool {
 	return h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
