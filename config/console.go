@@ -103,7 +103,8 @@ func (c *Config) validateConsole(ps *problems) {
 }
 
 // roleEntryProblem says what is wrong with a role entry: a UserID (1 to
-// 64 bytes, no spaces) or tag:<positive tag id>.
+// 64 bytes of letters, digits and _-.@, as policy.officers) or
+// tag:<positive tag id>.
 func roleEntryProblem(e string) string {
 	if id, ok := strings.CutPrefix(e, "tag:"); ok {
 		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
@@ -111,8 +112,8 @@ func roleEntryProblem(e string) string {
 		}
 		return ""
 	}
-	if e == "" || len(e) > 64 || strings.ContainsAny(e, " \t\r\n") {
-		return fmt.Sprintf("must be a UserID (1 to 64 bytes, no spaces) or tag:<tag id>, got %q", e)
+	if !userID.MatchString(e) {
+		return fmt.Sprintf("must be a UserID (1 to 64 bytes of letters, digits and _-.@) or tag:<tag id>, got %q", e)
 	}
 	return ""
 }

@@ -16,6 +16,8 @@ func TestConsoleProblemsNameTheKey(t *testing.T) {
 		{"no secret", "", on, "console.enabled", "wecom.secret"},
 		{"bad tag", "", "officers = [\"tag:x\"]", "console.officers[0]", "tag:<tag id>"},
 		{"userid with a space", "", "viewers = [\"a b\"]", "console.viewers[0]", "UserID"},
+		// As policy.officers: a WeCom UserID is ASCII (path/90196).
+		{"non-ASCII userid", "", "admins = [\"tag:3\", \"王芳\"]", "console.admins[1]", "UserID"},
 		{"http on an IPv4-mapped loopback", "", "enabled = true\nbase_url = \"http://[::ffff:127.0.0.1]:8080\"\nofficers = [\"a\"]", "console.base_url", "must be https"},
 		{"idle too short", "", "session_idle = \"10s\"", "console.session_idle", "1m to 24h"},
 		{"bad oauth origin", "", "oauth_base_url = \"open.weixin.qq.com\"", "console.oauth_base_url", "http(s) origin"},
