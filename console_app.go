@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/wecomply/wecomply/config"
@@ -28,8 +27,11 @@ type consoleDeps struct {
 	proc    *processor.Processor // nil without wecom.secret: notice texts are not shown
 	archive *archiveParts        // nil when the archive is off
 	jobs    *jobs.Scheduler
-	log     *slog.Logger
-	now     func() time.Time
+	// departments names departments, the same cache as the admin API's
+	// officer exports; nil: department ids.
+	departments console.Departments
+	log         *slog.Logger
+	now         func() time.Time
 	// evidence makes evidence packs; nil until the evidence maker is
 	// wired (the download buttons are hidden then).
 	evidence console.EvidenceMaker
@@ -46,7 +48,7 @@ func newConsole(d consoleDeps) (*console.Server, error) {
 		SignIn:       d.client,
 		Evidence:     d.evidence,
 		Transfers:    d.transfers,
-		Departments:  &departmentNames{client: d.client, now: d.now},
+		Departments:  d.departments,
 		Notices:      processorConfig(cfg, d.log).Notices,
 		CorpID:       cfg.WeCom.CorpID,
 		AgentID:      cfg.WeCom.AgentID,
@@ -121,38 +123,4 @@ func withConsole(con http.Handler, rest http.Handler) http.Handler {
 	mux.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	mux.Handle("/", rest)
 	return mux
-}
-
-// departmentNames reads department names from WeCom (department/list),
-// kept for ten minutes; on an error the last names stay in use.
-type departmentNames struct {
-	client *wecom.Client
-	now    func() time.Time
-
-	mu    sync.Mutex
-	names map[int64]string
-	at    time.Time
-}
-
-const departmentNamesTTL = 10 * time.Minute
-
-func (d *departmentNames) DepartmentNames(ctx context.Context) (map[int64]string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.names != nil && d.now().Sub(d.at) < departmentNamesTTL {
-		return d.names, nil
-	}
-	ds, err := d.client.ListDepartments(ctx, 0)
-	if err != nil {
-		if d.names != nil {
-			return d.names, nil
-		}
-		return nil, err
-	}
-	names := make(map[int64]string, len(ds))
-	for _, x := range ds {
-		names[int64(x.ID)] = x.Name
-	}
-	d.names, d.at = names, d.now()
-	return names, nil
 }

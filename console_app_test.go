@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/internal/testclock"
 	"github.com/wecomply/wecomply/policy"
-	"github.com/wecomply/wecomply/store/embedded"
 	"github.com/wecomply/wecomply/templates"
 )
 
@@ -23,11 +21,7 @@ import (
 func TestTransferRegister(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.Frozen(time.Date(2026, 12, 5, 3, 29, 54, 0, time.UTC))
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "w.db"), embedded.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStoreAt(t, clk.Now)
 	if _, err := st.CreateObligation(ctx, policy.Obligation{UserID: "zhangsan", NoticeID: "archive", Version: 1, Status: policy.Pending,
 		Reason: policy.ReasonPublished, CreatedAt: clk.Now()}); err != nil {
 		t.Fatal(err)

@@ -262,7 +262,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 	// Without the app's secret nothing can be sent: callbacks are still
 	// received and logged, and policy waits for a secret.
 	var submitter handlers.Submitter
-	var departments handlers.DepartmentNamer
+	var departments handlers.DepartmentNamer // nil without a client: department ids
 	var events worker.Processor = worker.EventLogger{Log: st}
 	var register []func(*worker.Mux)
 	deps := jobDeps{cfg: cfg, store: st, archive: a.archive, log: log, now: now}
@@ -288,7 +288,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			return nil, err
 		}
 		submitter, events = notifier, proc
-		departments = departmentNamer{client}
+		departments = &departmentNames{client: client, now: now}
 		deps.proc = proc
 		if opts.InterceptRules == nil && a.rules != nil {
 			opts.InterceptRules = a.rules
@@ -363,7 +363,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			ev, transfers = m, transferRegister{maker: m, exports: pseudo != nil}
 		}
 		con, err := newConsole(consoleDeps{cfg: cfg, store: st, client: client, proc: deps.proc, archive: a.archive,
-			jobs: a.jobs, log: log, now: now, evidence: ev, transfers: transfers})
+			jobs: a.jobs, departments: departments, log: log, now: now, evidence: ev, transfers: transfers})
 		if err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}
@@ -723,19 +723,38 @@ func digestSinceLast(s *jobs.Scheduler, proc *processor.Processor) jobs.Func {
 	}
 }
 
-// departmentNamer names departments in the admin API's officer exports,
-// from WeCom's department/list (one call per export: exports are few).
-type departmentNamer struct{ c *wecom.Client }
+// departmentNames names departments for the admin API's officer exports
+// and the console, one cache for both: WeCom's department/list, kept for
+// ten minutes; on an error the last names stay in use.
+type departmentNames struct {
+	client *wecom.Client
+	now    func() time.Time
 
-func (d departmentNamer) DepartmentNames(ctx context.Context) (map[int64]string, error) {
-	depts, err := d.c.ListDepartments(ctx, 0)
+	mu    sync.Mutex
+	names map[int64]string
+	at    time.Time
+}
+
+const departmentNamesTTL = 10 * time.Minute
+
+func (d *departmentNames) DepartmentNames(ctx context.Context) (map[int64]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.names != nil && d.now().Sub(d.at) < departmentNamesTTL {
+		return d.names, nil
+	}
+	ds, err := d.client.ListDepartments(ctx, 0)
 	if err != nil {
+		if d.names != nil {
+			return d.names, nil
+		}
 		return nil, err
 	}
-	names := make(map[int64]string, len(depts))
-	for _, dep := range depts {
-		names[int64(dep.ID)] = dep.Name
+	names := make(map[int64]string, len(ds))
+	for _, x := range ds {
+		names[int64(x.ID)] = x.Name
 	}
+	d.names, d.at = names, d.now()
 	return names, nil
 }
 
