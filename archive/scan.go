@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/wecomply/wecomply/policy"
@@ -92,9 +91,7 @@ func (s *Scanner) Scan(ctx context.Context, items []ScanItem) (ScanResult, error
 			if len(msg.Departments) == 0 {
 				msg.Departments = p.Departments
 			}
-			for _, t := range p.Tags {
-				msg.Tags = append(msg.Tags, strconv.FormatInt(t, 10))
-			}
+			msg.Tags = p.Tags
 		}
 		res.Scanned++
 		seen := map[string]bool{}

@@ -69,6 +69,13 @@ var (
 	tomlLine  = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
 )
 
+// idLists are the scope keys that take WeCom ids, with what to say when
+// a rule gives something else (a tag's or department's name, say).
+var idLists = map[string]string{
+	"scope.departments": "departments are department ids (numbers), not names",
+	"scope.tags":        "tags are tag ids (numbers), not names",
+}
+
 // file is the TOML layout of a rule file.
 type file struct {
 	// FoldTraditional folds traditional characters to simplified ones
@@ -91,7 +98,7 @@ type fileRule struct {
 	Detectors   []string `toml:"detectors"`
 	Scope       struct {
 		Departments []int64  `toml:"departments"`
-		Tags        []string `toml:"tags"`
+		Tags        []int64  `toml:"tags"`
 		Chats       []string `toml:"chats"`
 		Direction   []string `toml:"direction"`
 		MsgTypes    []string `toml:"msgtypes"`
@@ -133,6 +140,9 @@ func ParseFS(data []byte, fsys fs.FS) (*Set, error) {
 		if pe.LastKey != "" {
 			p.Field = strings.TrimPrefix(pe.LastKey, "rule.")
 			p.RuleID = ruleIDAt(data, lines.ruleAt(p.Line))
+			if hint, ok := idLists[p.Field]; ok && strings.HasPrefix(p.Reason, "incompatible types") {
+				p.Reason = hint + ": " + p.Reason
+			}
 		}
 		return nil, &Error{Problems: []Problem{p}}
 	}
@@ -278,8 +288,8 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 		}
 	}
 	for _, t := range sc.Tags {
-		if strings.TrimSpace(t) == "" {
-			p.add(at("tags"), fr.ID, "scope.tags", "a tag must not be empty")
+		if t <= 0 {
+			p.add(at("tags"), fr.ID, "scope.tags", fmt.Sprintf("tag ids are positive, got %d", t))
 		}
 	}
 	for _, c := range sc.Chats {

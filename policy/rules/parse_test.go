@@ -49,6 +49,9 @@ func TestParseProblems(t *testing.T) {
 		{"bad chat", rule("a", "[rule.scope]\nchats = [\"group\"]"), `line 7: rule "a": scope.chats: must be internal or external, got "group"`},
 		{"bad direction", rule("a", "[rule.scope]\ndirection = [\"sent\"]"), `line 7: rule "a": scope.direction: must be outbound (sent by an employee) or inbound (sent by a customer), got "sent"`},
 		{"bad department", rule("a", "[rule.scope]\ndepartments = [0]"), `line 7: rule "a": scope.departments: department ids are positive, got 0`},
+		{"department name", rule("a", "[rule.scope]\ndepartments = [\"销售部\"]"), `line 7: rule "a": scope.departments: departments are department ids (numbers), not names: incompatible types`},
+		{"bad tag", rule("a", "[rule.scope]\ntags = [-2]"), `line 7: rule "a": scope.tags: tag ids are positive, got -2`},
+		{"tag name", rule("a", "[rule.scope]\ntags = [\"理财顾问\"]"), `line 7: rule "a": scope.tags: tags are tag ids (numbers), not names: incompatible types`},
 		{"unknown key", rule("a", "[rule.scope]\nchatz = [\"external\"]"), `line 7: rule "a": scope.chatz: unknown key`},
 		{"terms_file without a file system", rule("a", "terms_file = \"more.txt\""), `line 6: rule "a": terms_file: cannot be read here`},
 	} {

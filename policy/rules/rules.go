@@ -135,9 +135,8 @@ type Message struct {
 	// to a parent department to cover its children, their ancestors.
 	// Empty for a customer.
 	Departments []int64
-	// Tags are the sender's member tags (ids or names, whichever the
-	// rules use). Empty for a customer.
-	Tags []string
+	// Tags are the sender's member tag ids. Empty for a customer.
+	Tags []int64
 }
 
 // Hit is one match of one rule.
@@ -160,7 +159,7 @@ type Hit struct {
 // all.
 type Scope struct {
 	Departments []int64     `json:"departments,omitempty"`
-	Tags        []string    `json:"tags,omitempty"`
+	Tags        []int64     `json:"tags,omitempty"`
 	Chats       []Chat      `json:"chats,omitempty"`
 	Directions  []Direction `json:"direction,omitempty"`
 	MsgTypes    []string    `json:"msgtypes,omitempty"`
@@ -179,7 +178,7 @@ func (s Scope) selects(m *Message) bool {
 	if len(s.Departments) > 0 && !slices.ContainsFunc(m.Departments, func(d int64) bool { return slices.Contains(s.Departments, d) }) {
 		return false
 	}
-	if len(s.Tags) > 0 && !slices.ContainsFunc(m.Tags, func(t string) bool { return slices.Contains(s.Tags, t) }) {
+	if len(s.Tags) > 0 && !slices.ContainsFunc(m.Tags, func(t int64) bool { return slices.Contains(s.Tags, t) }) {
 		return false
 	}
 	return true
