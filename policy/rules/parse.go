@@ -238,6 +238,9 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 	if r.Block && r.Kind != Lexicon {
 		bad("block", "only lexicon rules can block (WeCom's intercept rules take words)")
 	}
+	if r.Block && len(fr.Scope.Tags) > 0 {
+		bad("block", "a blocking rule cannot be scoped by tags: WeCom's intercept rules apply to departments, so scope it by departments")
+	}
 	if r.Kind != Lexicon && (len(fr.Terms) > 0 || fr.TermsFile != "") {
 		bad("terms", "only lexicon rules have terms")
 	}

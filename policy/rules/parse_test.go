@@ -39,6 +39,7 @@ func TestParseProblems(t *testing.T) {
 		{"bad action", rule("a", "action = \"page\""), `line 6: rule "a": action: must be alert, notify_sender or digest_only, got "page"`},
 		{"block on regex", "[[rule]]\nid = \"r\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['a']\nblock = true\n", `line 6: rule "r": block: only lexicon rules can block`},
 		{"block on pii", "[[rule]]\nid = \"p\"\nkind = \"pii\"\nseverity = \"low\"\ndetectors = ['email']\n\nblock = true\n", `line 7: rule "p": block: only lexicon rules can block`},
+		{"block scoped by tags", rule("a", "block = true\n[rule.scope]\ntags = [41]"), `line 6: rule "a": block: a blocking rule cannot be scoped by tags`},
 		{"no terms", "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\n", `line 1: rule "a": terms: a lexicon rule needs at least one term`},
 		{"empty term", "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"ok\", \"  \"]\n", `line 5: rule "a": terms: a term must not be empty`},
 		{"terms on regex", "[[rule]]\nid = \"r\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['a']\nterms = ['b']\n", `line 6: rule "r": terms: only lexicon rules have terms`},
