@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -66,5 +67,39 @@ func TestRulesReloadOnChange(t *testing.T) {
 	}
 	if rp.set()().Version() == first.Version() {
 		t.Error("the fixed file's rules have the first file's version")
+	}
+}
+
+// TestRulesRefuseBlockingWeComWouldNotTake: a blocking rule that breaks
+// WeCom's intercept limits stops the start, and at a reload keeps the
+// rules in force, rather than failing each intercept sync.
+func TestRulesRefuseBlockingWeComWouldNotTake(t *testing.T) {
+	terms := make([]string, 301)
+	for i := range terms {
+		terms[i] = fmt.Sprintf("%q", fmt.Sprint("词", i))
+	}
+	tooMany := "\n[[rule]]\nid = \"many\"\nkind = \"lexicon\"\nseverity = \"low\"\nblock = true\nterms = [" + strings.Join(terms, ", ") + "]\n"
+	log := slog.New(slog.DiscardHandler)
+	cfg := func(file string) *config.Config {
+		return &config.Config{Rules: config.Rules{File: file, PollInterval: time.Second}}
+	}
+	if _, err := newRules(cfg(writeRules(t, goodRule+tooMany)), log, nil); err == nil || !strings.Contains(err.Error(), `rule "many"`) {
+		t.Fatalf("newRules = %v, want an error naming rule many", err)
+	}
+
+	file := writeRules(t, goodRule)
+	rp, err := newRules(cfg(file), log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rp.set()().Version()
+	if err := os.WriteFile(file, []byte(goodRule+tooMany), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.holder.Reload(); err == nil || !strings.Contains(err.Error(), "301 distinct words") {
+		t.Errorf("Reload = %v, want the 301 words refused", err)
+	}
+	if rp.set()().Version() != before {
+		t.Error("rules WeCom would not take were put in force")
 	}
 }

@@ -49,6 +49,9 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if err := checkBlocking(set); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", file, err)}
+	}
 	failures, err := set.CheckSamples()
 	if err != nil {
 		return err

@@ -63,6 +63,8 @@ match = ["我有内部消息"]
 			[]string{`rule "x": samples.match "(samples.match is empty)": no hit`}},
 		{"block on a regex rule", goodRule + "\n[[rule]]\nid = \"re\"\nkind = \"regex\"\nseverity = \"low\"\nblock = true\npatterns = ['a+']\n", 2,
 			[]string{`line 15: rule "re": block: only lexicon rules can block`, "does not parse: 1 problem(s)"}},
+		{"a blocking term WeCom would not take", goodRule + "\n[[rule]]\nid = \"long\"\nkind = \"lexicon\"\nseverity = \"low\"\nblock = true\nterms = [\"" + strings.Repeat("长", 33) + "\"]\n", 2,
+			[]string{"blocking rules WeCom would not take", `rule "long"`, "33 characters, WeCom takes 1 to 32"}},
 		{"bad TOML", "[[rule]]\nid = \"x\n", 2, []string{"line 2:"}},
 		{"bad regex", "[[rule]]\nid = \"re\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['(unclosed']\n", 2,
 			[]string{`line 5: rule "re": patterns: pattern 1: error parsing regexp`}},

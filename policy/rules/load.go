@@ -32,8 +32,9 @@ func Load(path string) (*Set, error) {
 // parse leaves the rules in force as they were. Safe for concurrent use;
 // scanners call Set for each message.
 type Holder struct {
-	path string
-	cur  atomic.Pointer[Set]
+	path   string
+	accept func(*Set) error
+	cur    atomic.Pointer[Set]
 
 	mu    sync.Mutex // serialises reloads
 	stamp []fileStamp
@@ -48,11 +49,14 @@ type fileStamp struct {
 }
 
 // NewHolder loads the rule file at path; it fails if the file does not
-// parse (there are no old rules to keep yet).
-func NewHolder(path string) (*Holder, error) {
-	h := &Holder{path: path}
+// parse (there are no old rules to keep yet). accept, if not nil, checks
+// each set parsed beyond what the parser does (say, that WeCom would take
+// its blocking rules): a set it refuses is treated as a file that does
+// not parse.
+func NewHolder(path string, accept func(*Set) error) (*Holder, error) {
+	h := &Holder{path: path, accept: accept}
 	stamp := h.stat(nil)
-	s, err := Load(path)
+	s, err := h.load()
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +87,7 @@ func (h *Holder) Reload() (changed bool, err error) {
 func (h *Holder) reload() (bool, error) {
 	old := h.cur.Load()
 	stamp := h.stat(old)
-	s, err := Load(h.path)
+	s, err := h.load()
 	if err != nil {
 		h.stamp = stamp // report a bad file once, not at every poll
 		return false, err
@@ -94,6 +98,20 @@ func (h *Holder) reload() (bool, error) {
 	}
 	h.cur.Store(s)
 	return s.Version() != old.Version(), nil
+}
+
+// load loads the file and lets accept check it.
+func (h *Holder) load() (*Set, error) {
+	s, err := Load(h.path)
+	if err != nil {
+		return nil, err
+	}
+	if h.accept != nil {
+		if err := h.accept(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", h.path, err)
+		}
+	}
+	return s, nil
 }
 
 // Check reloads if the rule file or a terms file it names changed size

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func TestHolder(t *testing.T) {
 	write(t, terms, "内幕消息\n", t0)
 	write(t, path, rule("a", "terms_file = \"terms.txt\""), t0)
 
-	h, err := NewHolder(path)
+	h, err := NewHolder(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +78,38 @@ func TestHolder(t *testing.T) {
 	}
 
 	write(t, path, "[[rule]]\nid = 1\n", t0)
-	if _, err := NewHolder(path); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, err := NewHolder(path, nil); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("NewHolder on a bad file = %v, want an error naming line 2", err)
+	}
+}
+
+// TestHolderAccept: a set accept refuses is not taken, at the first load
+// (an error) or at a reload (the old rules stay, the error says why).
+func TestHolderAccept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.toml")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	accept := func(s *Set) error {
+		if _, ok := s.Rule("b"); ok {
+			return errors.New("no rule b")
+		}
+		return nil
+	}
+	write(t, path, rule("b", ""), t0)
+	if _, err := NewHolder(path, accept); err == nil || !strings.Contains(err.Error(), "no rule b") {
+		t.Fatalf("NewHolder on a refused set = %v, want the refusal", err)
+	}
+	write(t, path, rule("a", ""), t0.Add(time.Second))
+	h, err := NewHolder(path, accept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := h.Set().Version()
+	write(t, path, rule("a", "")+rule("b", ""), t0.Add(2*time.Second))
+	if _, err := h.Reload(); err == nil || !strings.Contains(err.Error(), "no rule b") {
+		t.Errorf("Reload of a refused set = %v, want the refusal", err)
+	}
+	if h.Set().Version() != v {
+		t.Error("a refused set was put in force")
 	}
 }
 
@@ -89,7 +120,7 @@ func TestHolderWatch(t *testing.T) {
 	path := filepath.Join(dir, "rules.toml")
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	write(t, path, rule("a", ""), t0)
-	h, err := NewHolder(path)
+	h, err := NewHolder(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
