@@ -45,10 +45,11 @@ type ScanItem struct {
 	Text    string
 }
 
-// scannable reports whether a decoded message is one to scan: a sent
-// message with text whose content is kept.
-func scannable(m Message, cm wecom.ChatMessage) bool {
-	return m.Withheld == "" && cm.Action == wecom.ActionSend && cm.Text != ""
+// scannable reports whether a stored message is one to scan, if it has
+// text: a sent message whose content is kept. The rescan asks before it
+// opens the content, the pull after.
+func scannable(m Message) bool {
+	return m.Withheld == "" && m.Action == wecom.ActionSend
 }
 
 // ScanResult counts what one Scan did.
