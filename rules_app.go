@@ -143,8 +143,7 @@ func checkBlocking(set *rules.Set) error {
 func interceptRules(set *rules.Set) []intercept.Desired {
 	var out []intercept.Desired
 	for _, b := range set.Blocked() {
-		rule, _ := set.Rule(b.RuleID)
-		deps := rule.Scope.Departments
+		deps := b.Departments
 		if len(deps) == 0 {
 			deps = []int64{rootDepartment}
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -129,17 +130,17 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestBlocked: only lexicon rules with block = true, terms as written.
+// TestBlocked: only lexicon rules with block = true, terms as written,
+// with the departments of their scope.
 func TestBlocked(t *testing.T) {
 	s := mustParse(t, rule("a", "block = true")+rule("b", "")+
-		"[[rule]]\nid = \"c\"\nkind = \"lexicon\"\nseverity = \"high\"\nblock = true\nterms = [\"加我微信\", \"加我微信\", \"Add Me\"]\n")
+		"[[rule]]\nid = \"c\"\nkind = \"lexicon\"\nseverity = \"high\"\nblock = true\nterms = [\"加我微信\", \"加我微信\", \"Add Me\"]\n[rule.scope]\ndepartments = [3, 7]\n")
 	got := s.Blocked()
 	if len(got) != 2 || got[0].RuleID != "a" || got[1].RuleID != "c" || strings.Join(got[1].Terms, "|") != "加我微信|Add Me" {
 		t.Fatalf("Blocked = %+v", got)
 	}
-	r, _ := s.Rule("c")
-	if got[1].Version != r.Version {
-		t.Errorf("version %s, want the rule's %s", got[1].Version, r.Version)
+	if len(got[0].Departments) != 0 || !slices.Equal(got[1].Departments, []int64{3, 7}) {
+		t.Errorf("departments %v and %v, want none and [3 7]", got[0].Departments, got[1].Departments)
 	}
 }
 

@@ -268,11 +268,12 @@ func (s *Set) Rule(id string) (Rule, bool) {
 func (s *Set) Version() string { return s.version }
 
 // BlockRule is a lexicon rule to keep in WeCom's intercept rules
-// (externalcontact/add_intercept_rule): its terms as written.
+// (externalcontact/add_intercept_rule): its terms as written, and the
+// departments of its scope (none: the whole company).
 type BlockRule struct {
-	RuleID  string
-	Version string
-	Terms   []string
+	RuleID      string
+	Terms       []string
+	Departments []int64
 }
 
 // Blocked returns the lexicon rules with block = true, in file order.
@@ -280,7 +281,7 @@ func (s *Set) Blocked() []BlockRule {
 	var out []BlockRule
 	for _, r := range s.rules {
 		if r.Block {
-			out = append(out, BlockRule{RuleID: r.ID, Version: r.Version, Terms: slices.Clone(r.Terms)})
+			out = append(out, BlockRule{RuleID: r.ID, Terms: slices.Clone(r.Terms), Departments: slices.Clone(r.Scope.Departments)})
 		}
 	}
 	return out
