@@ -23,7 +23,7 @@ import (
 // archive scans with them, the processor reviews their alerts, and their
 // blocking lexicons are the intercept sync's source.
 type ruleParts struct {
-	holder *rules.Holder
+	holder *ruleHolder
 	poll   time.Duration
 	log    *slog.Logger
 	// reloads counts reload attempts by result: changed, unchanged,
@@ -41,7 +41,7 @@ func newRules(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (
 	if cfg.Rules.File == "" {
 		return nil, nil
 	}
-	h, err := rules.NewHolder(cfg.Rules.File, checkBlocking)
+	h, err := newRuleHolder(cfg.Rules.File, checkBlocking)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (r *ruleParts) watch(ctx context.Context) {
 }
 
 // report logs and counts one reload attempt.
-func (r *ruleParts) report(x rules.Reloaded) {
+func (r *ruleParts) report(x rulesReloaded) {
 	file := r.holder.Path()
 	switch {
 	case x.Err != nil:

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/wecomply/wecomply/config"
-	"github.com/wecomply/wecomply/policy/rules"
 )
 
 // TestRulesReloadOnChange: the served rules follow the file on their
@@ -65,7 +64,7 @@ func TestRulesReloadReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed, err := parts.holder.Reload()
-	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
+	parts.report(rulesReloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
 	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("error")); got != 1 {
 		t.Errorf("error reloads = %v, want 1", got)
 	}
@@ -77,7 +76,7 @@ func TestRulesReloadReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed, err = parts.holder.Reload()
-	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
+	parts.report(rulesReloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
 	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("changed")); got != 1 || parts.holder.Set().Version() == before {
 		t.Errorf("changed reloads = %v, version %s: want 1 and a new version", got, parts.holder.Set().Version())
 	}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/wecomply/wecomply/policy/rules"
 )
 
 // goodRule is a rule whose samples pass.
@@ -92,7 +90,7 @@ func TestRulesExampleFile(t *testing.T) {
 	if code := run(context.Background(), []string{"rules", "test", "rules.example.toml"}, &out, &errOut, nil); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	set, err := rules.Load("rules.example.toml")
+	set, err := loadRules("rules.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

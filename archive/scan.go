@@ -29,8 +29,8 @@ type People interface {
 // Scanner scans decrypted messages with the supervision rules and raises
 // an alert per hit.
 type Scanner struct {
-	// Rules returns the rule set in force (rules.Holder.Set); nil, or a
-	// nil set, scans nothing.
+	// Rules returns the rule set in force (serve's, reloaded as the
+	// file changes); nil, or a nil set, scans nothing.
 	Rules func() *rules.Set
 	Sink  AlertSink
 	// People may be nil: then every sender has no departments or tags.

@@ -57,6 +57,16 @@ func (e *Error) Error() string {
 	return "rules: " + strings.Join(s, "; ")
 }
 
+// ParseProblems returns the problems of a rule file that did not parse,
+// or nil if err is not one.
+func ParseProblems(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
+}
+
 // Limits that keep one rule file within what a scan can afford.
 const (
 	maxTermRunes    = 200
@@ -110,7 +120,7 @@ type fileRule struct {
 }
 
 // Parse parses and compiles a rule file. A rule with terms_file is an
-// error here: use ParseFS or Load, which can read it.
+// error here: use ParseFS, which can read it.
 func Parse(data []byte) (*Set, error) {
 	return ParseFS(data, nil)
 }
@@ -340,7 +350,7 @@ func (p *parser) terms(i int, fr *fileRule) []string {
 		line := p.lines.key(i, "terms_file")
 		switch {
 		case p.fsys == nil:
-			p.add(line, fr.ID, "terms_file", "cannot be read here: load the rule file from disk (rules.Load)")
+			p.add(line, fr.ID, "terms_file", "cannot be read here: parse it with ParseFS, which reads the files it names")
 		case !fs.ValidPath(fr.TermsFile):
 			p.add(line, fr.ID, "terms_file", fmt.Sprintf("%q must be a relative path below the rule file's directory, without . or .. elements", fr.TermsFile))
 		default:

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,16 @@ import (
 // rule is a minimal valid lexicon rule with id and extra lines.
 func rule(id, extra string) string {
 	return "[[rule]]\nid = \"" + id + "\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"x1\"]\n" + extra + "\n"
+}
+
+// loadFile parses the rule file at path, its terms files read from its
+// directory.
+func loadFile(path string) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFS(data, os.DirFS(filepath.Dir(path)))
 }
 
 func mustParse(t *testing.T, src string) *Set {

@@ -6,8 +6,9 @@
 // A rule file (TOML, see rules.example.toml at the repository root) is
 // parsed once into a Set, which is immutable and safe for concurrent use.
 // Scan is pure: it takes a Message and returns the Hits, with byte
-// offsets into the message's original text. The only I/O is Load, which
-// reads a rule file and the term files it names.
+// offsets into the message's original text. The package does no I/O:
+// ParseFS reads the term files a rule file names from the fs.FS it is
+// given, and the caller reads the rule file.
 //
 // Every rule has a Version, a hash of everything in its definition that
 // can change what it hits (samples and descriptions are left out), so a

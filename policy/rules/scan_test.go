@@ -164,7 +164,7 @@ func TestScanHitFields(t *testing.T) {
 // TestScanConcurrent: one Set scans from many goroutines at once (run
 // with -race), each getting its own message's hits.
 func TestScanConcurrent(t *testing.T) {
-	s, err := Load("../../rules.example.toml")
+	s, err := loadFile("../../rules.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
