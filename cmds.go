@@ -46,7 +46,7 @@ func checkCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 		return err
 	}
 	if cfg.Rules.File != "" {
-		set, err := rules.Load(cfg.Rules.File)
+		set, err := loadRules(cfg.Rules.File)
 		if problems := rules.ParseProblems(err); problems != nil {
 			fmt.Fprintf(stdout, "%s: rules.file %s: %d problem(s)\n", *path, cfg.Rules.File, len(problems))
 			for _, p := range problems {

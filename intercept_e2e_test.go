@@ -13,7 +13,6 @@ import (
 
 	"github.com/wecomply/wecomply/intercept"
 	"github.com/wecomply/wecomply/internal/testclock"
-	"github.com/wecomply/wecomply/policy/rules"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -76,7 +75,7 @@ func TestBlockRulesOfTheRuleFileReachWeCom(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	set, err := rules.Load(abs)
+	set, err := loadRules(abs)
 	if err != nil {
 		t.Fatal(err)
 	}

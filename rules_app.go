@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,7 +23,7 @@ import (
 // archive scans with them, the processor reviews their alerts, and their
 // blocking lexicons are the intercept sync's source.
 type ruleParts struct {
-	holder *rules.Holder
+	holder *ruleHolder
 	poll   time.Duration
 	log    *slog.Logger
 	// reloads counts reload attempts by result: changed, unchanged,
@@ -40,7 +41,7 @@ func newRules(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (
 	if cfg.Rules.File == "" {
 		return nil, nil
 	}
-	h, err := rules.NewHolder(cfg.Rules.File)
+	h, err := newRuleHolder(cfg.Rules.File, checkBlocking)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (r *ruleParts) watch(ctx context.Context) {
 }
 
 // report logs and counts one reload attempt.
-func (r *ruleParts) report(x rules.Reloaded) {
+func (r *ruleParts) report(x rulesReloaded) {
 	file := r.holder.Path()
 	switch {
 	case x.Err != nil:
@@ -124,17 +125,31 @@ func (r *ruleParts) scanner(sink archive.AlertSink, st store.Store, now func() t
 // company, root department 1, when the scope names none). It makes the
 // rule set the intercept sync's source (intercept.Source).
 func (r *ruleParts) InterceptRules(context.Context) ([]intercept.Desired, error) {
-	set := r.holder.Set()
+	return interceptRules(r.holder.Set()), nil
+}
+
+// checkBlocking refuses a rule set whose blocking rules WeCom would not
+// take as intercept rules (more than 300 terms, a term of more than 32
+// characters, …): at start and at reload, so that the rules in force
+// stay the ones the sync can push, and in `rules test`.
+func checkBlocking(set *rules.Set) error {
+	if err := intercept.Validate(interceptRules(set)); err != nil {
+		return fmt.Errorf("blocking rules WeCom would not take: %w", err)
+	}
+	return nil
+}
+
+// interceptRules are set's blocking rules as WeCom's intercept rules.
+func interceptRules(set *rules.Set) []intercept.Desired {
 	var out []intercept.Desired
 	for _, b := range set.Blocked() {
-		rule, _ := set.Rule(b.RuleID)
-		deps := rule.Scope.Departments
+		deps := b.Departments
 		if len(deps) == 0 {
 			deps = []int64{rootDepartment}
 		}
 		out = append(out, intercept.Desired{RuleID: b.RuleID, Words: b.Terms, Departments: deps})
 	}
-	return out, nil
+	return out
 }
 
 // rootDepartment is the id of a WeCom company's root department, which

@@ -39,7 +39,7 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: rules test takes one FILE", errUsage)
 	}
 	file := fs.Arg(0)
-	set, err := rules.Load(file)
+	set, err := loadRules(file)
 	if problems := rules.ParseProblems(err); problems != nil {
 		for _, p := range problems {
 			fmt.Fprintf(stdout, "%s: %s\n", file, p)
@@ -48,6 +48,9 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if err := checkBlocking(set); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", file, err)}
 	}
 	failures, err := set.CheckSamples()
 	if err != nil {

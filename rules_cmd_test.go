@@ -3,17 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/wecomply/wecomply/config"
-	"github.com/wecomply/wecomply/policy/rules"
 )
 
 // goodRule is a rule whose samples pass.
@@ -63,6 +56,8 @@ match = ["我有内部消息"]
 			[]string{`rule "x": samples.match "(samples.match is empty)": no hit`}},
 		{"block on a regex rule", goodRule + "\n[[rule]]\nid = \"re\"\nkind = \"regex\"\nseverity = \"low\"\nblock = true\npatterns = ['a+']\n", 2,
 			[]string{`line 15: rule "re": block: only lexicon rules can block`, "does not parse: 1 problem(s)"}},
+		{"a blocking term WeCom would not take", goodRule + "\n[[rule]]\nid = \"long\"\nkind = \"lexicon\"\nseverity = \"low\"\nblock = true\nterms = [\"" + strings.Repeat("长", 33) + "\"]\n", 2,
+			[]string{"blocking rules WeCom would not take", `rule "long"`, "33 characters, WeCom takes 1 to 32"}},
 		{"bad TOML", "[[rule]]\nid = \"x\n", 2, []string{"line 2:"}},
 		{"bad regex", "[[rule]]\nid = \"re\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['(unclosed']\n", 2,
 			[]string{`line 5: rule "re": patterns: pattern 1: error parsing regexp`}},
@@ -95,7 +90,7 @@ func TestRulesExampleFile(t *testing.T) {
 	if code := run(context.Background(), []string{"rules", "test", "rules.example.toml"}, &out, &errOut, nil); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	set, err := rules.Load("rules.example.toml")
+	set, err := loadRules("rules.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,42 +136,3 @@ func TestCheckCommandParsesRules(t *testing.T) {
 
 // tomlLiteral quotes a path as a TOML literal string.
 func tomlLiteral(s string) string { return "'" + s + "'" }
-
-// TestRulesReloadReport: the server's reload reports count each result
-// and log why a bad file was refused, with its line, while the old rules
-// stay in force.
-func TestRulesReloadReport(t *testing.T) {
-	file := writeRules(t, goodRule)
-	reg := prometheus.NewRegistry()
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
-	parts, err := newRules(&config.Config{Rules: config.Rules{File: file, PollInterval: 1}}, log, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := parts.holder.Set().Version()
-
-	if err := os.WriteFile(file, []byte(goodRule+"\n[[rule]]\nid = \"bad\"\nkind = \"regex\"\nseverity = \"low\"\nblock = true\npatterns = ['x']\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	changed, err := parts.holder.Reload()
-	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
-	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("error")); got != 1 {
-		t.Errorf("error reloads = %v, want 1", got)
-	}
-	if !strings.Contains(logs.String(), `line 15: rule \"bad\": block`) || parts.holder.Set().Version() != before {
-		t.Errorf("bad file: version %s (want %s kept), log:\n%s", parts.holder.Set().Version(), before, logs.String())
-	}
-
-	if err := os.WriteFile(file, []byte(strings.Replace(goodRule, `"high"`, `"critical"`, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	changed, err = parts.holder.Reload()
-	parts.report(rules.Reloaded{Forced: true, Changed: changed, Err: err, Set: parts.holder.Set()})
-	if got := testutil.ToFloat64(parts.reloads.WithLabelValues("changed")); got != 1 || parts.holder.Set().Version() == before {
-		t.Errorf("changed reloads = %v, version %s: want 1 and a new version", got, parts.holder.Set().Version())
-	}
-	if got := testutil.ToFloat64(parts.count); got != 1 {
-		t.Errorf("rules loaded = %v, want 1", got)
-	}
-}

@@ -373,7 +373,7 @@ func (p *Puller) pullOnce(ctx context.Context) (PullResult, error) {
 		if m.Withheld != "" {
 			res.Withheld++
 		}
-		if scannable(m, opened[i].cm) {
+		if scannable(m) && opened[i].cm.Text != "" {
 			scan = append(scan, ScanItem{Message: m, Text: opened[i].cm.Text})
 		}
 		b.Messages = append(b.Messages, m)
@@ -658,7 +658,7 @@ func (p *Puller) RetryQuarantine(ctx context.Context) (resolved, remaining int, 
 		if err != nil {
 			return resolved, len(items) - i, err
 		}
-		if still == nil && scannable(m, o.cm) {
+		if still == nil && scannable(m) && o.cm.Text != "" {
 			if _, err := p.Scanner.Scan(ctx, []ScanItem{{Message: m, Text: o.cm.Text}}); err != nil {
 				return resolved, len(items) - i, err
 			}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/wecomply/wecomply/wecom"
 )
 
 // AuditRescan is the audit action of a rescan: who re-read which range.
@@ -46,7 +44,7 @@ func (a *Archive) Rescan(ctx context.Context, actor string, s *Scanner, from, to
 		var items []ScanItem
 		for _, m := range msgs {
 			res.Read++
-			if m.Withheld != "" || m.Action != wecom.ActionSend {
+			if !scannable(m) {
 				continue
 			}
 			r := a.open(ctx, m)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/wecomply/wecomply/policy"
@@ -30,8 +29,8 @@ type People interface {
 // Scanner scans decrypted messages with the supervision rules and raises
 // an alert per hit.
 type Scanner struct {
-	// Rules returns the rule set in force (rules.Holder.Set); nil, or a
-	// nil set, scans nothing.
+	// Rules returns the rule set in force (serve's, reloaded as the
+	// file changes); nil, or a nil set, scans nothing.
 	Rules func() *rules.Set
 	Sink  AlertSink
 	// People may be nil: then every sender has no departments or tags.
@@ -46,10 +45,11 @@ type ScanItem struct {
 	Text    string
 }
 
-// scannable reports whether a decoded message is one to scan: a sent
-// message with text whose content is kept.
-func scannable(m Message, cm wecom.ChatMessage) bool {
-	return m.Withheld == "" && cm.Action == wecom.ActionSend && cm.Text != ""
+// scannable reports whether a stored message is one to scan, if it has
+// text: a sent message whose content is kept. The rescan asks before it
+// opens the content, the pull after.
+func scannable(m Message) bool {
+	return m.Withheld == "" && m.Action == wecom.ActionSend
 }
 
 // ScanResult counts what one Scan did.
@@ -92,9 +92,7 @@ func (s *Scanner) Scan(ctx context.Context, items []ScanItem) (ScanResult, error
 			if len(msg.Departments) == 0 {
 				msg.Departments = p.Departments
 			}
-			for _, t := range p.Tags {
-				msg.Tags = append(msg.Tags, strconv.FormatInt(t, 10))
-			}
+			msg.Tags = p.Tags
 		}
 		res.Scanned++
 		seen := map[string]bool{}

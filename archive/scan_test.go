@@ -161,3 +161,43 @@ func TestScanWithoutRules(t *testing.T) {
 		})
 	}
 }
+
+// A rule scoped to a tag id fires for a sender who has that tag (the
+// directory's tag ids) and not for one who has not.
+func TestScanTagScope(t *testing.T) {
+	e := newEnv(t)
+	set, err := rules.Parse([]byte(`
+[[rule]]
+id = "advisor-contact"
+kind = "lexicon"
+severity = "medium"
+terms = ["加我微信"]
+[rule.scope]
+tags = [41]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.puller.Scanner = &archive.Scanner{
+		Rules: func() *rules.Set { return set }, People: e.main, Clock: e.clock.Now,
+		Sink: sinkFunc(func(ctx context.Context, alerts []store.Alert) error {
+			_, err := store.RaiseAudited(ctx, e.main, alerts)
+			return err
+		}),
+	}
+	for _, p := range []policy.Person{
+		{UserID: "zhangsan", InPermitList: true, Active: true, Tags: []int64{41}},
+		{UserID: "lisi", InPermitList: true, Active: true, Tags: []int64{42}},
+	} {
+		if err := e.main.PutPerson(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tagged := e.text("zhangsan", []string{"wangwu"}, "", "加我微信")
+	untagged := e.text("lisi", []string{"wangwu"}, "", "加我微信")
+	e.pullAll()
+	got := slices.Sorted(maps.Keys(openAlerts(t, e.main)))
+	if want := []string{tagged + " advisor-contact"}; !slices.Equal(got, want) {
+		t.Errorf("alerts = %v, want %v (not %s)", got, want, untagged)
+	}
+}

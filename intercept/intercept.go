@@ -175,7 +175,7 @@ type target struct {
 // the error every failure.
 func (s *Syncer) Sync(ctx context.Context, desired []Desired) (Report, error) {
 	var rep Report
-	targets, err := s.targets(desired)
+	targets, err := targetsOf(desired, s.prefix)
 	if err != nil {
 		return rep, err
 	}
@@ -230,8 +230,18 @@ func (s *Syncer) Sync(ctx context.Context, desired []Desired) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// targets checks desired and normalises it.
-func (s *Syncer) targets(desired []Desired) (map[string]target, error) {
+// Validate checks desired against WeCom's limits as Sync does before it
+// changes anything (at most 100 rules; 1 to 300 words a rule, each 1 to
+// 32 characters; an applicable range; …), without a client: so that rules
+// WeCom would refuse are refused when they are loaded, not at the next
+// sync. The error names each rule at fault.
+func Validate(desired []Desired) error {
+	_, err := targetsOf(desired, DefaultPrefix)
+	return err
+}
+
+// targetsOf checks desired and normalises it, names starting with prefix.
+func targetsOf(desired []Desired, prefix string) (map[string]target, error) {
 	if len(desired) > wecom.MaxInterceptRules {
 		return nil, fmt.Errorf("intercept: %d rules to push, WeCom keeps at most %d a corp", len(desired), wecom.MaxInterceptRules)
 	}
@@ -246,7 +256,7 @@ func (s *Syncer) targets(desired []Desired) (map[string]target, error) {
 			errs = append(errs, fmt.Errorf("intercept: rule %q: given twice", d.RuleID))
 			continue
 		}
-		t, err := s.target(d)
+		t, err := newTarget(d, prefix)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("intercept: rule %q: %w", d.RuleID, err))
 			continue
@@ -259,7 +269,7 @@ func (s *Syncer) targets(desired []Desired) (map[string]target, error) {
 	return out, nil
 }
 
-func (s *Syncer) target(d Desired) (target, error) {
+func newTarget(d Desired, prefix string) (target, error) {
 	t := target{d: d, typ: d.InterceptType}
 	if t.typ == 0 {
 		t.typ = wecom.InterceptWarnAndBlock
@@ -271,7 +281,7 @@ func (s *Syncer) target(d Desired) (target, error) {
 	if name == "" {
 		name = d.RuleID
 	}
-	t.name = cut(s.prefix+strings.TrimSpace(name), wecom.MaxInterceptRuleNameRunes)
+	t.name = cut(prefix+strings.TrimSpace(name), wecom.MaxInterceptRuleNameRunes)
 	t.words = distinct(d.Words)
 	switch {
 	case len(t.words) == 0:

@@ -271,7 +271,8 @@ func TestSyncLifecycle(t *testing.T) {
 
 // TestSyncRefusesRulesWeComWouldNot: a desired rule that breaks
 // path/95097's limits fails the sync with an error naming the rule and
-// the limit, before anything is written.
+// the limit, before anything is written; Validate says the same without
+// a sync.
 func TestSyncRefusesRulesWeComWouldNot(t *testing.T) {
 	words := func(n int) []string {
 		w := make([]string, n)
@@ -305,8 +306,12 @@ func TestSyncRefusesRulesWeComWouldNot(t *testing.T) {
 		{"101 rules", many, []string{"101 rules", "at most 100"}},
 		{"two bad rules, both named", []intercept.Desired{{RuleID: "a"}, {RuleID: "b", Words: []string{"w"}}}, []string{`rule "a"`, `rule "b"`}},
 	}
+	if err := intercept.Validate([]intercept.Desired{ok}); err != nil {
+		t.Errorf("Validate(a fine rule) = %v, want nil", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			verr := intercept.Validate(tt.desired)
 			e := newEnv(t, "embedded", 0)
 			rep, err := e.sync.Sync(t.Context(), tt.desired)
 			if err == nil {
@@ -315,6 +320,9 @@ func TestSyncRefusesRulesWeComWouldNot(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)
+				}
+				if verr == nil || !strings.Contains(verr.Error(), w) {
+					t.Errorf("Validate = %v, want an error saying %q", verr, w)
 				}
 			}
 			if n := e.fake.CountRequests(""); n != 0 {

@@ -57,6 +57,16 @@ func (e *Error) Error() string {
 	return "rules: " + strings.Join(s, "; ")
 }
 
+// ParseProblems returns the problems of a rule file that did not parse,
+// or nil if err is not one.
+func ParseProblems(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
+}
+
 // Limits that keep one rule file within what a scan can afford.
 const (
 	maxTermRunes    = 200
@@ -68,6 +78,13 @@ var (
 	idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	tomlLine  = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
 )
+
+// idLists are the scope keys that take WeCom ids, with what to say when
+// a rule gives something else (a tag's or department's name, say).
+var idLists = map[string]string{
+	"scope.departments": "departments are department ids (numbers), not names",
+	"scope.tags":        "tags are tag ids (numbers), not names",
+}
 
 // file is the TOML layout of a rule file.
 type file struct {
@@ -91,7 +108,7 @@ type fileRule struct {
 	Detectors   []string `toml:"detectors"`
 	Scope       struct {
 		Departments []int64  `toml:"departments"`
-		Tags        []string `toml:"tags"`
+		Tags        []int64  `toml:"tags"`
 		Chats       []string `toml:"chats"`
 		Direction   []string `toml:"direction"`
 		MsgTypes    []string `toml:"msgtypes"`
@@ -103,7 +120,7 @@ type fileRule struct {
 }
 
 // Parse parses and compiles a rule file. A rule with terms_file is an
-// error here: use ParseFS or Load, which can read it.
+// error here: use ParseFS, which can read it.
 func Parse(data []byte) (*Set, error) {
 	return ParseFS(data, nil)
 }
@@ -133,6 +150,9 @@ func ParseFS(data []byte, fsys fs.FS) (*Set, error) {
 		if pe.LastKey != "" {
 			p.Field = strings.TrimPrefix(pe.LastKey, "rule.")
 			p.RuleID = ruleIDAt(data, lines.ruleAt(p.Line))
+			if hint, ok := idLists[p.Field]; ok && strings.HasPrefix(p.Reason, "incompatible types") {
+				p.Reason = hint + ": " + p.Reason
+			}
 		}
 		return nil, &Error{Problems: []Problem{p}}
 	}
@@ -228,6 +248,9 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 	if r.Block && r.Kind != Lexicon {
 		bad("block", "only lexicon rules can block (WeCom's intercept rules take words)")
 	}
+	if r.Block && len(fr.Scope.Tags) > 0 {
+		bad("block", "a blocking rule cannot be scoped by tags: WeCom's intercept rules apply to departments, so scope it by departments")
+	}
 	if r.Kind != Lexicon && (len(fr.Terms) > 0 || fr.TermsFile != "") {
 		bad("terms", "only lexicon rules have terms")
 	}
@@ -278,8 +301,8 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 		}
 	}
 	for _, t := range sc.Tags {
-		if strings.TrimSpace(t) == "" {
-			p.add(at("tags"), fr.ID, "scope.tags", "a tag must not be empty")
+		if t <= 0 {
+			p.add(at("tags"), fr.ID, "scope.tags", fmt.Sprintf("tag ids are positive, got %d", t))
 		}
 	}
 	for _, c := range sc.Chats {
@@ -327,7 +350,7 @@ func (p *parser) terms(i int, fr *fileRule) []string {
 		line := p.lines.key(i, "terms_file")
 		switch {
 		case p.fsys == nil:
-			p.add(line, fr.ID, "terms_file", "cannot be read here: load the rule file from disk (rules.Load)")
+			p.add(line, fr.ID, "terms_file", "cannot be read here: parse it with ParseFS, which reads the files it names")
 		case !fs.ValidPath(fr.TermsFile):
 			p.add(line, fr.ID, "terms_file", fmt.Sprintf("%q must be a relative path below the rule file's directory, without . or .. elements", fr.TermsFile))
 		default:

@@ -2,6 +2,9 @@ package rules
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,6 +13,16 @@ import (
 // rule is a minimal valid lexicon rule with id and extra lines.
 func rule(id, extra string) string {
 	return "[[rule]]\nid = \"" + id + "\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"x1\"]\n" + extra + "\n"
+}
+
+// loadFile parses the rule file at path, its terms files read from its
+// directory.
+func loadFile(path string) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFS(data, os.DirFS(filepath.Dir(path)))
 }
 
 func mustParse(t *testing.T, src string) *Set {
@@ -31,7 +44,7 @@ func TestParseProblems(t *testing.T) {
 		{"bad TOML names the line", "[[rule]]\nid = \"a\"\nkind = lexicon\n", "line 3: "},
 		{"wrong type names the line, rule and key", rule("a", "block = 1"), `line 6: rule "a": block: incompatible types`},
 		{"missing id", "[[rule]]\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"a\"]\n", `line 1: id: is required (rule number 1)`},
-		{"bad id", strings.Replace(rule("A B", ""), `"A B"`, `"A B"`, 1), `line 2: rule "A B": id: must be 1 to 64`},
+		{"bad id", rule("A B", ""), `line 2: rule "A B": id: must be 1 to 64`},
 		{"duplicate id", rule("a", "") + rule("a", ""), `line 7: rule "a": id: already used by the rule on line 1`},
 		{"unknown kind", "[[rule]]\nid = \"a\"\nkind = \"word\"\nseverity = \"low\"\n", `line 3: rule "a": kind: must be lexicon, regex or pii, got "word"`},
 		{"missing kind", "[[rule]]\nid = \"a\"\nseverity = \"low\"\n", `line 1: rule "a": kind: is required`},
@@ -39,6 +52,7 @@ func TestParseProblems(t *testing.T) {
 		{"bad action", rule("a", "action = \"page\""), `line 6: rule "a": action: must be alert, notify_sender or digest_only, got "page"`},
 		{"block on regex", "[[rule]]\nid = \"r\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['a']\nblock = true\n", `line 6: rule "r": block: only lexicon rules can block`},
 		{"block on pii", "[[rule]]\nid = \"p\"\nkind = \"pii\"\nseverity = \"low\"\ndetectors = ['email']\n\nblock = true\n", `line 7: rule "p": block: only lexicon rules can block`},
+		{"block scoped by tags", rule("a", "block = true\n[rule.scope]\ntags = [41]"), `line 6: rule "a": block: a blocking rule cannot be scoped by tags`},
 		{"no terms", "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\n", `line 1: rule "a": terms: a lexicon rule needs at least one term`},
 		{"empty term", "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"ok\", \"  \"]\n", `line 5: rule "a": terms: a term must not be empty`},
 		{"terms on regex", "[[rule]]\nid = \"r\"\nkind = \"regex\"\nseverity = \"low\"\npatterns = ['a']\nterms = ['b']\n", `line 6: rule "r": terms: only lexicon rules have terms`},
@@ -49,6 +63,9 @@ func TestParseProblems(t *testing.T) {
 		{"bad chat", rule("a", "[rule.scope]\nchats = [\"group\"]"), `line 7: rule "a": scope.chats: must be internal or external, got "group"`},
 		{"bad direction", rule("a", "[rule.scope]\ndirection = [\"sent\"]"), `line 7: rule "a": scope.direction: must be outbound (sent by an employee) or inbound (sent by a customer), got "sent"`},
 		{"bad department", rule("a", "[rule.scope]\ndepartments = [0]"), `line 7: rule "a": scope.departments: department ids are positive, got 0`},
+		{"department name", rule("a", "[rule.scope]\ndepartments = [\"销售部\"]"), `line 7: rule "a": scope.departments: departments are department ids (numbers), not names: incompatible types`},
+		{"bad tag", rule("a", "[rule.scope]\ntags = [-2]"), `line 7: rule "a": scope.tags: tag ids are positive, got -2`},
+		{"tag name", rule("a", "[rule.scope]\ntags = [\"理财顾问\"]"), `line 7: rule "a": scope.tags: tags are tag ids (numbers), not names: incompatible types`},
 		{"unknown key", rule("a", "[rule.scope]\nchatz = [\"external\"]"), `line 7: rule "a": scope.chatz: unknown key`},
 		{"terms_file without a file system", rule("a", "terms_file = \"more.txt\""), `line 6: rule "a": terms_file: cannot be read here`},
 	} {
@@ -94,7 +111,7 @@ func TestParseFSTermsFile(t *testing.T) {
 // TestVersion: a rule's version changes with what it matches and how a
 // hit is handled, not with samples, descriptions or term order.
 func TestVersion(t *testing.T) {
-	base := "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"保本\", \"稳赚\"]\n"
+	base := "[[rule]]\nid = \"a\"\nkind = \"lexicon\"\nseverity = \"low\"\nterms = [\"保本\", \"稳赚\", \"abc\"]\n"
 	v := func(src string) string {
 		t.Helper()
 		r, _ := mustParse(t, src).Rule("a")
@@ -105,8 +122,9 @@ func TestVersion(t *testing.T) {
 		name, src string
 		same      bool
 	}{
-		{"terms reordered", strings.Replace(base, `["保本", "稳赚"]`, `["稳赚", "保本"]`, 1), true},
-		{"a term in another case or width", strings.Replace(base, `"保本"`, `"保本", "保本"`, 1), true},
+		{"terms reordered", strings.Replace(base, `["保本", "稳赚", "abc"]`, `["abc", "稳赚", "保本"]`, 1), true},
+		{"a term repeated", strings.Replace(base, `"保本"`, `"保本", "保本"`, 1), true},
+		{"a term in another case or width", strings.Replace(base, `"abc"`, `"ＡＢＣ", "Abc"`, 1), true},
 		{"samples and description", base + "description = \"d\"\n[rule.samples]\nmatch = [\"保本\"]\n", true},
 		{"block", base + "block = true\n", true},
 		{"a term added", strings.Replace(base, `"保本"`, `"保本", "保息"`, 1), false},
@@ -124,17 +142,17 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestBlocked: only lexicon rules with block = true, terms as written.
+// TestBlocked: only lexicon rules with block = true, terms as written,
+// with the departments of their scope.
 func TestBlocked(t *testing.T) {
 	s := mustParse(t, rule("a", "block = true")+rule("b", "")+
-		"[[rule]]\nid = \"c\"\nkind = \"lexicon\"\nseverity = \"high\"\nblock = true\nterms = [\"加我微信\", \"加我微信\", \"Add Me\"]\n")
+		"[[rule]]\nid = \"c\"\nkind = \"lexicon\"\nseverity = \"high\"\nblock = true\nterms = [\"加我微信\", \"加我微信\", \"Add Me\"]\n[rule.scope]\ndepartments = [3, 7]\n")
 	got := s.Blocked()
 	if len(got) != 2 || got[0].RuleID != "a" || got[1].RuleID != "c" || strings.Join(got[1].Terms, "|") != "加我微信|Add Me" {
 		t.Fatalf("Blocked = %+v", got)
 	}
-	r, _ := s.Rule("c")
-	if got[1].Version != r.Version {
-		t.Errorf("version %s, want the rule's %s", got[1].Version, r.Version)
+	if len(got[0].Departments) != 0 || !slices.Equal(got[1].Departments, []int64{3, 7}) {
+		t.Errorf("departments %v and %v, want none and [3 7]", got[0].Departments, got[1].Departments)
 	}
 }
 

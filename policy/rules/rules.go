@@ -6,8 +6,9 @@
 // A rule file (TOML, see rules.example.toml at the repository root) is
 // parsed once into a Set, which is immutable and safe for concurrent use.
 // Scan is pure: it takes a Message and returns the Hits, with byte
-// offsets into the message's original text. The only I/O is Load, which
-// reads a rule file and the term files it names.
+// offsets into the message's original text. The package does no I/O:
+// ParseFS reads the term files a rule file names from the fs.FS it is
+// given, and the caller reads the rule file.
 //
 // Every rule has a Version, a hash of everything in its definition that
 // can change what it hits (samples and descriptions are left out), so a
@@ -135,9 +136,8 @@ type Message struct {
 	// to a parent department to cover its children, their ancestors.
 	// Empty for a customer.
 	Departments []int64
-	// Tags are the sender's member tags (ids or names, whichever the
-	// rules use). Empty for a customer.
-	Tags []string
+	// Tags are the sender's member tag ids. Empty for a customer.
+	Tags []int64
 }
 
 // Hit is one match of one rule.
@@ -160,7 +160,7 @@ type Hit struct {
 // all.
 type Scope struct {
 	Departments []int64     `json:"departments,omitempty"`
-	Tags        []string    `json:"tags,omitempty"`
+	Tags        []int64     `json:"tags,omitempty"`
 	Chats       []Chat      `json:"chats,omitempty"`
 	Directions  []Direction `json:"direction,omitempty"`
 	MsgTypes    []string    `json:"msgtypes,omitempty"`
@@ -179,7 +179,7 @@ func (s Scope) selects(m *Message) bool {
 	if len(s.Departments) > 0 && !slices.ContainsFunc(m.Departments, func(d int64) bool { return slices.Contains(s.Departments, d) }) {
 		return false
 	}
-	if len(s.Tags) > 0 && !slices.ContainsFunc(m.Tags, func(t string) bool { return slices.Contains(s.Tags, t) }) {
+	if len(s.Tags) > 0 && !slices.ContainsFunc(m.Tags, func(t int64) bool { return slices.Contains(s.Tags, t) }) {
 		return false
 	}
 	return true
@@ -269,11 +269,12 @@ func (s *Set) Rule(id string) (Rule, bool) {
 func (s *Set) Version() string { return s.version }
 
 // BlockRule is a lexicon rule to keep in WeCom's intercept rules
-// (externalcontact/add_intercept_rule): its terms as written.
+// (externalcontact/add_intercept_rule): its terms as written, and the
+// departments of its scope (none: the whole company).
 type BlockRule struct {
-	RuleID  string
-	Version string
-	Terms   []string
+	RuleID      string
+	Terms       []string
+	Departments []int64
 }
 
 // Blocked returns the lexicon rules with block = true, in file order.
@@ -281,7 +282,7 @@ func (s *Set) Blocked() []BlockRule {
 	var out []BlockRule
 	for _, r := range s.rules {
 		if r.Block {
-			out = append(out, BlockRule{RuleID: r.ID, Version: r.Version, Terms: slices.Clone(r.Terms)})
+			out = append(out, BlockRule{RuleID: r.ID, Terms: slices.Clone(r.Terms), Departments: slices.Clone(r.Scope.Departments)})
 		}
 	}
 	return out

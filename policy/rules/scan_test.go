@@ -119,7 +119,7 @@ severity = "low"
 terms = ["加我微信"]
 [rule.scope]
 departments = [7]
-tags = ["理财顾问"]
+tags = [41]
 msgtypes = ["text"]
 `)
 	ext := Message{Text: "加我微信", Chat: External, Direction: Outbound, MsgType: "text"}
@@ -131,9 +131,9 @@ msgtypes = ["text"]
 		{"external outbound, no department", func(*Message) {}, "all ext-out"},
 		{"internal", func(m *Message) { m.Chat = Internal }, "all"},
 		{"inbound", func(m *Message) { m.Direction = Inbound }, "all"},
-		{"department and tag", func(m *Message) { m.Departments, m.Tags = []int64{3, 7}, []string{"理财顾问"} }, "all ext-out sales"},
-		{"department without the tag", func(m *Message) { m.Departments, m.Tags = []int64{7}, []string{"客服"} }, "all ext-out"},
-		{"tag, other msgtype", func(m *Message) { m.Departments, m.Tags, m.MsgType = []int64{7}, []string{"理财顾问"}, "markdown" }, "all ext-out"},
+		{"department and tag", func(m *Message) { m.Departments, m.Tags = []int64{3, 7}, []int64{41} }, "all ext-out sales"},
+		{"department without the tag", func(m *Message) { m.Departments, m.Tags = []int64{7}, []int64{42} }, "all ext-out"},
+		{"tag, other msgtype", func(m *Message) { m.Departments, m.Tags, m.MsgType = []int64{7}, []int64{41}, "markdown" }, "all ext-out"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := ext
@@ -164,7 +164,7 @@ func TestScanHitFields(t *testing.T) {
 // TestScanConcurrent: one Set scans from many goroutines at once (run
 // with -race), each getting its own message's hits.
 func TestScanConcurrent(t *testing.T) {
-	s, err := Load("../../rules.example.toml")
+	s, err := loadFile("../../rules.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

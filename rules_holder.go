@@ -1,8 +1,7 @@
-package rules
+package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,49 +9,56 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wecomply/wecomply/policy/rules"
 )
 
-// Load reads and parses the rule file at path. Its terms_file names are
-// read from the rule file's directory. A bad file yields an error that
-// wraps an *Error.
-func Load(path string) (*Set, error) {
+// loadRules reads and parses the rule file at path. Its terms_file names
+// are read from the rule file's directory. A bad file yields an error
+// that wraps a *rules.Error.
+func loadRules(path string) (*rules.Set, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	s, err := ParseFS(data, os.DirFS(filepath.Dir(path)))
+	s, err := rules.ParseFS(data, os.DirFS(filepath.Dir(path)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
 
-// Holder holds the rule set loaded from a file and reloads it when asked
-// (SIGHUP) or when the files change (Check, polled). A file that does not
-// parse leaves the rules in force as they were. Safe for concurrent use;
-// scanners call Set for each message.
-type Holder struct {
-	path string
-	cur  atomic.Pointer[Set]
+// ruleHolder holds the rule set loaded from a file and reloads it when
+// asked (SIGHUP) or when the files change (Check, polled). A file that
+// does not parse leaves the rules in force as they were. Safe for
+// concurrent use; scanners call Set for each message. It is here, not in
+// policy/rules, because policy does no I/O.
+type ruleHolder struct {
+	path   string
+	accept func(*rules.Set) error
+	cur    atomic.Pointer[rules.Set]
 
 	mu    sync.Mutex // serialises reloads
-	stamp []fileStamp
+	stamp []ruleStamp
 }
 
-// fileStamp is what Check compares to see that a file changed.
-type fileStamp struct {
+// ruleStamp is what Check compares to see that a file changed.
+type ruleStamp struct {
 	path    string
 	size    int64
 	modTime time.Time
 	missing bool
 }
 
-// NewHolder loads the rule file at path; it fails if the file does not
-// parse (there are no old rules to keep yet).
-func NewHolder(path string) (*Holder, error) {
-	h := &Holder{path: path}
+// newRuleHolder loads the rule file at path; it fails if the file does not
+// parse (there are no old rules to keep yet). accept, if not nil, checks
+// each set parsed beyond what the parser does (say, that WeCom would take
+// its blocking rules): a set it refuses is treated as a file that does
+// not parse.
+func newRuleHolder(path string, accept func(*rules.Set) error) (*ruleHolder, error) {
+	h := &ruleHolder{path: path, accept: accept}
 	stamp := h.stat(nil)
-	s, err := Load(path)
+	s, err := h.load()
 	if err != nil {
 		return nil, err
 	}
@@ -65,25 +71,25 @@ func NewHolder(path string) (*Holder, error) {
 }
 
 // Set returns the rules in force.
-func (h *Holder) Set() *Set { return h.cur.Load() }
+func (h *ruleHolder) Set() *rules.Set { return h.cur.Load() }
 
 // Path is the rule file's path.
-func (h *Holder) Path() string { return h.path }
+func (h *ruleHolder) Path() string { return h.path }
 
 // Reload loads the file now. On success the new rules are in force and
 // changed says whether their version differs from the old one's; on
 // failure the old rules stay and err says why (with the line, for a
 // file that does not parse).
-func (h *Holder) Reload() (changed bool, err error) {
+func (h *ruleHolder) Reload() (changed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.reload()
 }
 
-func (h *Holder) reload() (bool, error) {
+func (h *ruleHolder) reload() (bool, error) {
 	old := h.cur.Load()
 	stamp := h.stat(old)
-	s, err := Load(h.path)
+	s, err := h.load()
 	if err != nil {
 		h.stamp = stamp // report a bad file once, not at every poll
 		return false, err
@@ -96,10 +102,24 @@ func (h *Holder) reload() (bool, error) {
 	return s.Version() != old.Version(), nil
 }
 
+// load loads the file and lets accept check it.
+func (h *ruleHolder) load() (*rules.Set, error) {
+	s, err := loadRules(h.path)
+	if err != nil {
+		return nil, err
+	}
+	if h.accept != nil {
+		if err := h.accept(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", h.path, err)
+		}
+	}
+	return s, nil
+}
+
 // Check reloads if the rule file or a terms file it names changed size
 // or modification time since the last load (or appeared or vanished).
 // checked is false when nothing changed and nothing was loaded.
-func (h *Holder) Check() (checked, changed bool, err error) {
+func (h *ruleHolder) Check() (checked, changed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stamp != nil && slices.Equal(h.stat(h.cur.Load()), h.stamp) {
@@ -110,16 +130,16 @@ func (h *Holder) Check() (checked, changed bool, err error) {
 }
 
 // stat stamps the rule file and the terms files the set names.
-func (h *Holder) stat(s *Set) []fileStamp {
+func (h *ruleHolder) stat(s *rules.Set) []ruleStamp {
 	paths := []string{h.path}
 	if s != nil {
-		for _, r := range s.rules {
+		for _, r := range s.Rules() {
 			if r.TermsFile != "" {
 				paths = append(paths, filepath.Join(filepath.Dir(h.path), filepath.FromSlash(r.TermsFile)))
 			}
 		}
 	}
-	out := make([]fileStamp, len(paths))
+	out := make([]ruleStamp, len(paths))
 	for i, p := range paths {
 		out[i].path = p
 		fi, err := os.Stat(p)
@@ -132,23 +152,23 @@ func (h *Holder) stat(s *Set) []fileStamp {
 	return out
 }
 
-// Reloaded is what Watch reports after each reload it tried.
-type Reloaded struct {
+// rulesReloaded is what Watch reports after each reload it tried.
+type rulesReloaded struct {
 	// Forced: a reload was asked for (SIGHUP), not a change seen.
 	Forced  bool
 	Changed bool
 	// Err is why the file was not taken; the old rules stay in force.
 	Err error
 	// Set is the rules in force after the attempt.
-	Set *Set
+	Set *rules.Set
 }
 
 // Watch checks the files at every tick and reloads on every value from
 // hup, until ctx ends. Each attempt is reported to report (from Watch's
 // goroutine), which logs and counts it: Watch itself logs nothing.
-func (h *Holder) Watch(ctx context.Context, ticks <-chan time.Time, hup <-chan os.Signal, report func(Reloaded)) {
+func (h *ruleHolder) Watch(ctx context.Context, ticks <-chan time.Time, hup <-chan os.Signal, report func(rulesReloaded)) {
 	for {
-		var r Reloaded
+		var r rulesReloaded
 		select {
 		case <-ctx.Done():
 			return
@@ -157,22 +177,12 @@ func (h *Holder) Watch(ctx context.Context, ticks <-chan time.Time, hup <-chan o
 			if !checked {
 				continue
 			}
-			r = Reloaded{Changed: changed, Err: err}
+			r = rulesReloaded{Changed: changed, Err: err}
 		case <-hup:
 			changed, err := h.Reload()
-			r = Reloaded{Forced: true, Changed: changed, Err: err}
+			r = rulesReloaded{Forced: true, Changed: changed, Err: err}
 		}
 		r.Set = h.Set()
 		report(r)
 	}
-}
-
-// ParseProblems returns the problems of a rule file that did not parse,
-// or nil if err is not one.
-func ParseProblems(err error) []Problem {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Problems
-	}
-	return nil
 }
