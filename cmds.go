@@ -54,6 +54,9 @@ func checkCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 			}
 			return fmt.Errorf("%s is not valid", *path)
 		}
+		if err == nil {
+			err = checkBlocking(set) // as serve does: it would refuse the file
+		}
 		if err != nil {
 			return fmt.Errorf("rules.file: %w", err)
 		}

@@ -118,6 +118,8 @@ func TestCheckCommandParsesRules(t *testing.T) {
 	}{
 		{"good", goodRule, 0, "rules.file "},
 		{"bad", "[[rule]]\nid = \"x\"\nkind = \"lexicon\"\nseverity = \"urgent\"\nterms = [\"a\"]\n", 1, `line 4: rule "x": severity: must be low, medium, high or critical, got "urgent"`},
+		// Parses, but serve would refuse it: WeCom takes words of 32 characters at most.
+		{"blocking WeCom would not take", "[[rule]]\nid = \"x\"\nkind = \"lexicon\"\nseverity = \"high\"\nblock = true\nterms = [\"" + strings.Repeat("长", 33) + "\"]\n", 1, "blocking rules WeCom would not take"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "c.toml")
@@ -127,7 +129,7 @@ func TestCheckCommandParsesRules(t *testing.T) {
 			}
 			var out, errOut bytes.Buffer
 			code := run(context.Background(), []string{"check", "-config", cfg}, &out, &errOut, nil)
-			if code != tt.code || !strings.Contains(out.String(), tt.want) {
+			if code != tt.code || !strings.Contains(out.String()+errOut.String(), tt.want) {
 				t.Errorf("exit %d (want %d), output lacks %q:\n%s%s", code, tt.code, tt.want, out.String(), errOut.String())
 			}
 		})

@@ -251,6 +251,18 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 	if r.Block && len(fr.Scope.Tags) > 0 {
 		bad("block", "a blocking rule cannot be scoped by tags: WeCom's intercept rules apply to departments, so scope it by departments")
 	}
+	// WeCom's intercept rules (客户联系) stop the text an employee sends to
+	// a customer: a blocking rule whose scope leaves that out would block
+	// where its scope says it does not apply.
+	if r.Block && !scopeAdmits(fr.Scope.Chats, string(External)) {
+		bad("block", "a blocking rule must apply to external chats: WeCom's intercept rules stop what employees send to customers")
+	}
+	if r.Block && !scopeAdmits(fr.Scope.Direction, string(Outbound)) {
+		bad("block", "a blocking rule must apply to outbound messages: WeCom's intercept rules stop what employees send to customers")
+	}
+	if r.Block && !scopeAdmits(fr.Scope.MsgTypes, "text") {
+		bad("block", "a blocking rule must apply to text messages: WeCom's intercept rules match the words of a text")
+	}
 	if r.Kind != Lexicon && (len(fr.Terms) > 0 || fr.TermsFile != "") {
 		bad("terms", "only lexicon rules have terms")
 	}
@@ -324,6 +336,12 @@ func (p *parser) rule(i int, fr *fileRule) Rule {
 	}
 	r.Scope.Departments, r.Scope.Tags, r.Scope.MsgTypes = sc.Departments, sc.Tags, sc.MsgTypes
 	return r
+}
+
+// scopeAdmits reports whether a scope list lets v in (an empty list
+// admits everything).
+func scopeAdmits(list []string, v string) bool {
+	return len(list) == 0 || slices.Contains(list, v)
 }
 
 // terms reads a lexicon's terms and terms_file.
