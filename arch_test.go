@@ -31,7 +31,7 @@ func TestImportRules(t *testing.T) {
 		"retention":        {"store"},
 		"intercept":        {"store", "wecom"},
 		"handlers":         {"archive", "notify", "policy", "store", "wecom"},
-		"console":          {"archive", "policy", "store", "templates", "wecom"},
+		"console":          {"archive", "console/evidence", "policy", "store", "templates", "wecom"},
 		"archive":          {"blob", "policy", "policy/rules", "store", "wecom"},
 		"archive/embedded": {"archive", "wecom"},
 		"archive/postgres": {"archive", "wecom"},

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,8 +79,8 @@ func TestPseudonymisedExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reg) != 2 || reg[0].ID != t2.ID || reg[1].ID != t1.ID {
-		t.Fatalf("register %+v, want the two transfers newest first", reg)
+	if len(reg) != 2 || reg[0] != t2 || reg[1] != t1 {
+		t.Fatalf("register %+v, want the two transfers newest first, as returned: %+v, %+v", reg, t2, t1)
 	}
 	sum := sha256.Sum256(first.Bytes())
 	got := reg[1]
@@ -117,6 +119,17 @@ func TestPseudonymisedExportRefuses(t *testing.T) {
 				t.Fatalf("err = %v, %d bytes written; want %q and nothing written", err, b.Len(), tt.want)
 			}
 		})
+	}
+	// Without a pseudonym key: ErrNoPseudonymKey, nothing written.
+	cfg := f.m.cfg
+	cfg.PseudonymKey = nil
+	keyless, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := keyless.PseudonymisedExport(context.Background(), ok, &b); !errors.Is(err, ErrNoPseudonymKey) || b.Len() != 0 {
+		t.Errorf("without a pseudonym key: %v, %d bytes written; want ErrNoPseudonymKey and nothing", err, b.Len())
 	}
 	reg, err := f.m.ListTransfers(context.Background())
 	if err != nil || len(reg) != 0 {
@@ -182,4 +195,41 @@ func TestPseudonymisedExportMessages(t *testing.T) {
 	if _, err := f.m.PseudonymisedExport(ctx, req, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "messages_from") {
 		t.Errorf("a message window without the archive: %v", err)
 	}
+}
+
+// TestTransferAuditData: the register's audit entry keeps its JSON,
+// byte for byte (entries already in the log are read back by it).
+func TestTransferAuditData(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 2, 3, 0, 0, 0, shanghai)
+	req := TransferRequest{Destination: "HQ", Purpose: "p", LegalBasis: "l", Approver: "a", Actor: "x", NoticeID: "handbook", Version: 2,
+		MessagesFrom: at, MessagesTo: at.Add(time.Hour)}
+	cfg := f.m.cfg
+	cfg.Messages = archiveSearchFunc(func(context.Context, archive.Query) ([]archive.Message, string, error) { return nil, "", nil })
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := m.PseudonymisedExport(ctx, req, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.st.ListAudit(ctx, tr.Seq-1, 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("audit: %v, %v", entries, err)
+	}
+	want := `{"id":"` + tr.ID + `","seq":0,"at":"2026-12-05T02:00:00Z","destination":"HQ","purpose":"p","legal_basis":"l","approver":"a","actor":"x",` +
+		`"notice_id":"handbook","version":2,"messages_from":"2026-12-01T19:00:00Z","messages_to":"2026-12-01T20:00:00Z",` +
+		`"records":4,"obligations":2,"attestations":1,"consents":1,"messages":0,"sha256":"` + tr.SHA256 + `","size":` + fmt.Sprint(tr.Size) + `}`
+	if got := string(entries[0].Data); got != want {
+		t.Errorf("audit data\n%s\nwant\n%s", got, want)
+	}
+}
+
+// archiveSearchFunc is a Messages of one function.
+type archiveSearchFunc func(context.Context, archive.Query) ([]archive.Message, string, error)
+
+func (f archiveSearchFunc) Search(ctx context.Context, q archive.Query) ([]archive.Message, string, error) {
+	return f(ctx, q)
 }
