@@ -36,7 +36,7 @@ func TestImportRules(t *testing.T) {
 		"archive/embedded": {"archive", "wecom"},
 		"archive/postgres": {"archive", "wecom"},
 		"blob":             {},
-		"console/evidence": {"archive", "policy", "store", "templates"},
+		"console/evidence": {"archive", "policy", "store", "templates", "wecom"},
 		"sandbox":          {"templates", "wecom", "wecom/wecomtest"},
 		"store/storetest":  {"policy", "store"},
 		"store/embedded":   {"policy", "store", "store/internal/..."},

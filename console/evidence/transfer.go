@@ -17,6 +17,7 @@ import (
 	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
 )
 
 // TransferFormat names the layout of a pseudonymised export.
@@ -192,10 +193,9 @@ type xMessage struct {
 }
 
 // party is the pseudonym of a chat party: a customer's (or a robot's)
-// id by WeCom's external prefixes wo, wm, wb (wecom.IsExternalID's
-// rule), a member's otherwise.
+// if wecom.IsExternalID says so, a member's otherwise.
 func (m *Maker) party(id string) string {
-	if len(id) >= 3 && (strings.HasPrefix(id, "wo") || strings.HasPrefix(id, "wm") || strings.HasPrefix(id, "wb")) {
+	if wecom.IsExternalID(id) {
 		return m.Pseudonym(PseudonymCustomer, id)
 	}
 	return m.Pseudonym(PseudonymUser, id)
