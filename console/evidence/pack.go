@@ -181,7 +181,9 @@ func (m *Maker) NoticePack(ctx context.Context, actor, noticeID string, version 
 	return m.pack(ctx, actor, Subject{Kind: "notice", NoticeID: noticeID, Version: version}, rec, match, w)
 }
 
-func noticeKey(id string, version int) string { return id + ":v" + strconv.Itoa(version) }
+// noticeKey is the key of notice id's version ("id:vN"), as
+// policy.Notice.Key makes it.
+func noticeKey(id string, version int) string { return policy.Notice{ID: id, Version: version}.Key() }
 
 // all reads every page of a listing.
 func all[T any](list func(store.Page) ([]T, string, error)) ([]T, error) {
