@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -235,24 +236,11 @@ func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w 
 		return Transfer{}, fmt.Errorf("evidence: transfer: %w", err)
 	}
 	fail := func(err error) (Transfer, error) { return Transfer{}, fmt.Errorf("evidence: transfer: %w", err) }
-	obls, err := all(func(p store.Page) ([]policy.Obligation, string, error) {
-		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{NoticeID: req.NoticeID, Version: req.Version}, p)
-	})
+	rec, err := m.load(ctx, recordFilter{NoticeID: req.NoticeID, Version: req.Version, Consents: true})
 	if err != nil {
 		return fail(err)
 	}
-	atts, err := all(func(p store.Page) ([]policy.Attestation, string, error) {
-		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{NoticeID: req.NoticeID, Version: req.Version}, p)
-	})
-	if err != nil {
-		return fail(err)
-	}
-	cons, err := all(func(p store.Page) ([]policy.Consent, string, error) {
-		return m.cfg.Store.ListConsents(ctx, store.ConsentFilter{}, p)
-	})
-	if err != nil {
-		return fail(err)
-	}
+	obls, atts, cons := rec.obligations, rec.attestations, rec.consents
 	var msgs []archive.Message
 	if req.messages() {
 		if m.cfg.Messages == nil {
@@ -343,8 +331,6 @@ func (m *Maker) ListTransfers(ctx context.Context) ([]Transfer, error) {
 		}
 		after = page[len(page)-1].Seq
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }
