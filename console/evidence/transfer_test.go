@@ -28,7 +28,7 @@ func TestPseudonymisedExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No raw id, name or free text anywhere in the bytes.
-	for _, raw := range []string{"zhangsan", "lisi", "wmCustomer001", "员工手册", "示例公司", "click-1", "wangfang", "Frankfurt"} {
+	for _, raw := range []string{"zhangsan", "lisi", "wmCustomer001", "wmCustomer002", "员工手册", "示例公司", "click-1", "wangfang", "Frankfurt"} {
 		if strings.Contains(first.String(), raw) {
 			t.Errorf("the export contains %q", raw)
 		}
@@ -37,12 +37,13 @@ func TestPseudonymisedExport(t *testing.T) {
 	if err := json.Unmarshal(first.Bytes(), &x); err != nil {
 		t.Fatal(err)
 	}
-	if len(x.Obligations) != 2 || len(x.Attestations) != 1 || len(x.Consents) != 1 {
-		t.Fatalf("exported %d obligations, %d attestations, %d consents; want 2, 1, 1", len(x.Obligations), len(x.Attestations), len(x.Consents))
+	if len(x.Obligations) != 2 || len(x.Attestations) != 1 || len(x.Consents) != 2 {
+		t.Fatalf("exported %d obligations, %d attestations, %d consents; want 2, 1, 2", len(x.Obligations), len(x.Attestations), len(x.Consents))
 	}
 	zs := f.m.Pseudonym(PseudonymUser, "zhangsan")
-	if x.Attestations[0].User != zs || x.Consents[0].User != zs || x.Consents[0].Customer != f.m.Pseudonym(PseudonymCustomer, "wmCustomer001") {
-		t.Errorf("attestation by %q, consent %q/%q; want zhangsan's pseudonym %q", x.Attestations[0].User, x.Consents[0].User, x.Consents[0].Customer, zs)
+	// Consents are in (user, customer) order: lisi's, then zhangsan's.
+	if x.Attestations[0].User != zs || x.Consents[1].User != zs || x.Consents[1].Customer != f.m.Pseudonym(PseudonymCustomer, "wmCustomer001") {
+		t.Errorf("attestation by %q, consent %q/%q; want zhangsan's pseudonym %q", x.Attestations[0].User, x.Consents[1].User, x.Consents[1].Customer, zs)
 	}
 	if !strings.HasPrefix(zs, "u_") || len(zs) != 18 || zs == f.m.Pseudonym(PseudonymUser, "lisi") ||
 		f.m.Pseudonym(PseudonymCustomer, "zhangsan") == zs {
@@ -84,7 +85,7 @@ func TestPseudonymisedExport(t *testing.T) {
 	}
 	sum := sha256.Sum256(first.Bytes())
 	got := reg[1]
-	if got.SHA256 != hex.EncodeToString(sum[:]) || got.Size != first.Len() || got.Records != 4 || got.Destination != req.Destination ||
+	if got.SHA256 != hex.EncodeToString(sum[:]) || got.Size != first.Len() || got.Records != 5 || got.Destination != req.Destination ||
 		got.Purpose != req.Purpose || got.LegalBasis != req.LegalBasis || got.Approver != req.Approver || !got.At.Equal(t1.At) || got.Seq == 0 {
 		t.Errorf("register entry %+v", got)
 	}
@@ -181,8 +182,8 @@ func TestPseudonymisedExportMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	zs, cust, room := m.Pseudonym(PseudonymUser, "zhangsan"), m.Pseudonym(PseudonymCustomer, "wmCustomer001"), m.Pseudonym(PseudonymRoom, "wrRoom123")
-	if len(x.Messages) != 2 || tr.Messages != 2 || tr.Records != 6 {
-		t.Fatalf("%d messages exported, register says %d of %d records; want 2 of 6", len(x.Messages), tr.Messages, tr.Records)
+	if len(x.Messages) != 2 || tr.Messages != 2 || tr.Records != 7 {
+		t.Fatalf("%d messages exported, register says %d of %d records; want 2 of 7", len(x.Messages), tr.Messages, tr.Records)
 	}
 	if g := x.Messages[0]; g.From != zs || g.Room != room || g.Conversation != "room:"+room || len(g.To) != 2 || g.To[1] != cust {
 		t.Errorf("room message %+v; want from %s in %s to a customer %s", g, zs, room, cust)
@@ -221,7 +222,7 @@ func TestTransferAuditData(t *testing.T) {
 	}
 	want := `{"id":"` + tr.ID + `","seq":0,"at":"2026-12-05T02:00:00Z","destination":"HQ","purpose":"p","legal_basis":"l","approver":"a","actor":"x",` +
 		`"notice_id":"handbook","version":2,"messages_from":"2026-12-01T19:00:00Z","messages_to":"2026-12-01T20:00:00Z",` +
-		`"records":4,"obligations":2,"attestations":1,"consents":1,"messages":0,"sha256":"` + tr.SHA256 + `","size":` + fmt.Sprint(tr.Size) + `}`
+		`"records":5,"obligations":2,"attestations":1,"consents":2,"messages":0,"sha256":"` + tr.SHA256 + `","size":` + fmt.Sprint(tr.Size) + `}`
 	if got := string(entries[0].Data); got != want {
 		t.Errorf("audit data\n%s\nwant\n%s", got, want)
 	}
@@ -232,4 +233,24 @@ type archiveSearchFunc func(context.Context, archive.Query) ([]archive.Message, 
 
 func (f archiveSearchFunc) Search(ctx context.Context, q archive.Query) ([]archive.Message, string, error) {
 	return f(ctx, q)
+}
+
+// TestTransferNotOnRecordNeverLeaves: when the register's audit entry
+// cannot be written, the export fails and not a byte is written.
+func TestTransferNotOnRecordNeverLeaves(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.m.cfg
+	cfg.Store = failingAudit{f.st}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := TransferRequest{Destination: "HQ", Purpose: "p", LegalBasis: "l", Approver: "a", Actor: "x"}
+	var b bytes.Buffer
+	if _, err := m.PseudonymisedExport(context.Background(), req, &b); err == nil || !strings.Contains(err.Error(), "audit log unavailable") || b.Len() != 0 {
+		t.Fatalf("PseudonymisedExport = %v, %d bytes written; want the audit failure and nothing written", err, b.Len())
+	}
+	if reg, err := f.m.ListTransfers(context.Background()); err != nil || len(reg) != 0 {
+		t.Errorf("register after the failure: %v, %v; want empty", reg, err)
+	}
 }
