@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,7 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request, sess *session
 	now := s.o.Now().UTC()
 	f := r.PostForm
 	back := func(field, problem string) {
-		http.Redirect(w, r, Prefix+"holds?field="+urlQuery(field)+"&error="+urlQuery(problem)+"&subject="+urlQuery(f.Get("subject")), http.StatusSeeOther)
+		http.Redirect(w, r, Prefix+"holds?field="+url.QueryEscape(field)+"&error="+url.QueryEscape(problem)+"&subject="+url.QueryEscape(f.Get("subject")), http.StatusSeeOther)
 	}
 	h := store.Hold{ID: "hold-" + randomID()[:16], Subject: strings.TrimSpace(f.Get("subject")), Reason: strings.TrimSpace(f.Get("reason")),
 		CreatedBy: sess.UserID, CreatedAt: now}
