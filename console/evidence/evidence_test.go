@@ -113,6 +113,18 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// with is a Maker over the fixture's config as edit changes it.
+func (f *fixture) with(t testing.TB, edit func(*Config)) *Maker {
+	t.Helper()
+	cfg := f.m.cfg
+	edit(&cfg)
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (f *fixture) personPack(t testing.TB) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -400,12 +412,7 @@ func (failingAudit) AppendAudit(context.Context, store.AuditEntry) (store.AuditE
 // fails and what it wrote is no pack (no manifest, no zip directory).
 func TestPackNotOnRecordIsNoPack(t *testing.T) {
 	f := newFixture(t)
-	cfg := f.m.cfg
-	cfg.Store = failingAudit{f.st}
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.with(t, func(c *Config) { c.Store = failingAudit{f.st} })
 	var b bytes.Buffer
 	if err := m.PersonPack(context.Background(), "officer:wangfang", "zhangsan", &b); err == nil || !strings.Contains(err.Error(), "audit the pack") {
 		t.Fatalf("PersonPack = %v, want the audit failure", err)

@@ -65,12 +65,7 @@ func TestPseudonymisedExport(t *testing.T) {
 	if y.Attestations[0].User != zs {
 		t.Errorf("second export: %q, first %q", y.Attestations[0].User, zs)
 	}
-	cfg := f.m.cfg
-	cfg.PseudonymKey = bytes.Repeat([]byte{10}, 32)
-	other, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := f.with(t, func(c *Config) { c.PseudonymKey = bytes.Repeat([]byte{10}, 32) })
 	if other.Pseudonym(PseudonymUser, "zhangsan") == zs {
 		t.Error("another key gives the same pseudonym")
 	}
@@ -122,12 +117,7 @@ func TestPseudonymisedExportRefuses(t *testing.T) {
 		})
 	}
 	// Without a pseudonym key: ErrNoPseudonymKey, nothing written.
-	cfg := f.m.cfg
-	cfg.PseudonymKey = nil
-	keyless, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyless := f.with(t, func(c *Config) { c.PseudonymKey = nil })
 	var b bytes.Buffer
 	if _, err := keyless.PseudonymisedExport(context.Background(), ok, &b); !errors.Is(err, ErrNoPseudonymKey) || b.Len() != 0 {
 		t.Errorf("without a pseudonym key: %v, %d bytes written; want ErrNoPseudonymKey and nothing", err, b.Len())
@@ -159,12 +149,7 @@ func TestPseudonymisedExportMessages(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := f.m.cfg
-	cfg.Messages = ast
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.with(t, func(c *Config) { c.Messages = ast })
 	req := TransferRequest{Destination: "HQ", Purpose: "p", LegalBasis: "l", Approver: "a", Actor: "x",
 		MessagesFrom: at.Add(-time.Hour), MessagesTo: at.Add(time.Hour)}
 	var b bytes.Buffer
@@ -206,12 +191,9 @@ func TestTransferAuditData(t *testing.T) {
 	at := time.Date(2026, 12, 2, 3, 0, 0, 0, shanghai)
 	req := TransferRequest{Destination: "HQ", Purpose: "p", LegalBasis: "l", Approver: "a", Actor: "x", NoticeID: "handbook", Version: 2,
 		MessagesFrom: at, MessagesTo: at.Add(time.Hour)}
-	cfg := f.m.cfg
-	cfg.Messages = archiveSearchFunc(func(context.Context, archive.Query) ([]archive.Message, string, error) { return nil, "", nil })
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.with(t, func(c *Config) {
+		c.Messages = archiveSearchFunc(func(context.Context, archive.Query) ([]archive.Message, string, error) { return nil, "", nil })
+	})
 	tr, err := m.PseudonymisedExport(ctx, req, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -239,12 +221,7 @@ func (f archiveSearchFunc) Search(ctx context.Context, q archive.Query) ([]archi
 // cannot be written, the export fails and not a byte is written.
 func TestTransferNotOnRecordNeverLeaves(t *testing.T) {
 	f := newFixture(t)
-	cfg := f.m.cfg
-	cfg.Store = failingAudit{f.st}
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.with(t, func(c *Config) { c.Store = failingAudit{f.st} })
 	req := TransferRequest{Destination: "HQ", Purpose: "p", LegalBasis: "l", Approver: "a", Actor: "x"}
 	var b bytes.Buffer
 	if _, err := m.PseudonymisedExport(context.Background(), req, &b); err == nil || !strings.Contains(err.Error(), "audit log unavailable") || b.Len() != 0 {
