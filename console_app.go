@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/console"
-	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/jobs"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/processor"
@@ -86,33 +82,6 @@ func newConsole(d consoleDeps) (*console.Server, error) {
 		}
 	}
 	return console.New(o)
-}
-
-// transferRegister gives the console the evidence Maker's pseudonymised
-// exports and transfer register; the console's types are the evidence
-// package's, field for field (console may not import evidence).
-type transferRegister struct {
-	maker *evidence.Maker
-	// exports is false without a pseudonym key: the register is read,
-	// no export is made.
-	exports bool
-}
-
-func (t transferRegister) PseudonymisedExport(ctx context.Context, req console.TransferRequest, w io.Writer) (console.Transfer, error) {
-	if !t.exports {
-		return console.Transfer{}, fmt.Errorf("transfer: %w", console.ErrExportOff)
-	}
-	x, err := t.maker.PseudonymisedExport(ctx, evidence.TransferRequest(req), w)
-	return console.Transfer(x), err
-}
-
-func (t transferRegister) ListTransfers(ctx context.Context) ([]console.Transfer, error) {
-	xs, err := t.maker.ListTransfers(ctx)
-	out := make([]console.Transfer, len(xs))
-	for i, x := range xs {
-		out[i] = console.Transfer(x)
-	}
-	return out, err
 }
 
 // withConsole serves the console under console.Prefix and the rest as

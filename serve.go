@@ -359,8 +359,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 			if err != nil {
 				return nil, fmt.Errorf("console: evidence packs: %w", err)
 			}
-			pseudo, _ := cfg.Transfer.Key() // newEvidenceMaker checked it
-			ev, transfers = m, transferRegister{maker: m, exports: pseudo != nil}
+			ev, transfers = m, m
 		}
 		con, err := newConsole(consoleDeps{cfg: cfg, store: st, client: client, proc: deps.proc, archive: a.archive,
 			jobs: a.jobs, departments: departments, log: log, now: now, evidence: ev, transfers: transfers})

@@ -34,8 +34,8 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	next := safeNext(r.URL.Query().Get("next"))
 	s.render(w, r, nil, "signin", map[string]any{
-		"OAuth": Prefix + "auth/start?via=oauth&next=" + urlQuery(next),
-		"Web":   Prefix + "auth/start?via=web&next=" + urlQuery(next),
+		"OAuth": Prefix + "auth/start?via=oauth&next=" + url.QueryEscape(next),
+		"Web":   Prefix + "auth/start?via=web&next=" + url.QueryEscape(next),
 		"Error": r.URL.Query().Get("error"),
 	})
 }

@@ -64,19 +64,17 @@ type bar struct {
 // barChart draws horizontal bars scaled to the largest value.
 func barChart(bars []bar) chart {
 	const w, rowH, labelW = 360.0, 20.0, 120.0
-	max := 1
+	top := 1
 	for _, b := range bars {
-		if b.Value > max {
-			max = b.Value
-		}
+		top = max(top, b.Value)
 	}
 	var sb strings.Builder
-	h := rowH * float64(max1(len(bars)))
+	h := rowH * float64(max(len(bars), 1))
 	fmt.Fprintf(&sb, `<svg class="bars" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" xmlns="http://www.w3.org/2000/svg">`, w, h, w, h)
 	var words []string
 	for i, b := range bars {
 		y := float64(i) * rowH
-		bw := (w - labelW - 40) * float64(b.Value) / float64(max)
+		bw := (w - labelW - 40) * float64(b.Value) / float64(top)
 		fmt.Fprintf(&sb, `<text x="0" y="%.0f" font-size="12">%s</text>`, y+14, template.HTMLEscapeString(b.Label))
 		fmt.Fprintf(&sb, `<rect x="%.0f" y="%.0f" width="%.1f" height="%.0f" fill="#2a6ebb"/>`, labelW, y+3, bw, rowH-6)
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%.0f" font-size="12">%d</text>`, labelW+bw+4, y+14, b.Value)
@@ -84,11 +82,4 @@ func barChart(bars []bar) chart {
 	}
 	sb.WriteString(`</svg>`)
 	return chart{SVG: template.HTML(sb.String()), Label: strings.Join(words, ", ")}
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }

@@ -208,6 +208,21 @@ func TestPostsNeedCSRFAndRole(t *testing.T) {
 			if !strings.Contains(kinds, "hold.create hold.release") {
 				t.Errorf("audit kinds %q lack the hold's create and release", kinds)
 			}
+			// Each entry holds the hold's fields, made via the console by
+			// the officer (the shape the admin API writes too).
+			es, err := e.st.ListAudit(ctx, 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range es {
+				if x.Kind != store.AuditHoldCreate && x.Kind != store.AuditHoldRelease {
+					continue
+				}
+				var d store.HoldAudit
+				if err := json.Unmarshal(x.Data, &d); err != nil || d.ID != hs[0].ID || d.Subject != "zhangsan" || d.Via != "console" || d.Actor != "wangfang" {
+					t.Errorf("%s entry data = %s (%v)", x.Kind, x.Data, err)
+				}
+			}
 		})
 	}
 	t.Run("viewer cannot release, retry or export", func(t *testing.T) {

@@ -1,8 +1,5 @@
 package console
 
-// Languages the console speaks; zh-CN is the default.
-var Languages = []string{"zh-CN", "en"}
-
 // messages holds every text of the console: key → {zh-CN, en}.
 // TestMessagesCoverTemplates checks that every key a page uses is here.
 var messages = map[string][2]string{

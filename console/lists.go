@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request, sess *s
 		s.internal(w, r, sess, "retry dead letter", err)
 		return
 	}
-	http.Redirect(w, r, Prefix+"deadletters?retried="+urlQuery(id), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"deadletters?retried="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
 // auditPage is the entries of the audit log a page shows, newest first.
@@ -318,9 +319,6 @@ func filterOf(q map[string][]string, keys ...string) map[string]string {
 
 // maxExport bounds the entries one audit export writes.
 const maxExport = 1_000_000
-
-// AuditExport is the audit entry kind of a console export.
-const AuditExport = "console.export"
 
 // auditExport downloads the audit log, oldest first, filtered like the
 // page, as CSV for Excel (UTF-8 with a BOM; times in the console's zone

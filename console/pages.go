@@ -17,8 +17,8 @@ import (
 // pageSize is the rows of a listing page.
 const pageSize = 50
 
-// scanCap bounds what one dashboard figure reads (a figure over more is
-// marked as a sample of the first scanCap records).
+// scanCap bounds what one dashboard figure reads: a figure over more
+// records counts the first scanCap of them only (it does not say so).
 const scanCap = 20000
 
 // noticeStat is one notice version's coverage.
@@ -271,7 +271,7 @@ func (s *Server) consentCounts(r *http.Request) (map[policy.ConsentStatus]int, e
 func (s *Server) people(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
 	if id := strings.TrimSpace(q.Get("id")); id != "" {
-		http.Redirect(w, r, Prefix+"people/"+urlPath(id), http.StatusSeeOther)
+		http.Redirect(w, r, Prefix+"people/"+url.PathEscape(id), http.StatusSeeOther)
 		return
 	}
 	items, next, err := s.o.Store.ListPeople(r.Context(), store.Page{Cursor: q.Get("cursor"), Limit: pageSize})
@@ -403,8 +403,6 @@ func cmpTime(ts ...time.Time) time.Time {
 	}
 	return time.Time{}
 }
-
-func urlPath(s string) string { return url.PathEscape(s) }
 
 // memberName asks WeCom for a member's name when the store has none
 // (members reconciled from user/list_id have none); "" if it cannot.

@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -212,8 +211,6 @@ func randomID() string {
 	rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	return hex.EncodeToString(b)
 }
-
-func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // nextURL is the link to the next page of a listing: the request's
 // query with key set to cursor; "" when there is no next page.

@@ -10,56 +10,21 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wecomply/wecomply/console/evidence"
 )
 
-// TransferRequest asks for a pseudonymised export for a cross-border
-// transfer, and says what the transfer register records of it. Its
-// fields are those of the evidence package's TransferRequest, in the same
-// order, so the wiring converts one into the other.
-type TransferRequest struct {
-	Destination, Purpose, LegalBasis, Approver, Actor string
-	// NoticeID and Version, if set, limit the export to one notice
-	// (Version 0: every version of it).
-	NoticeID string
-	Version  int
-	// MessagesFrom ≤ a message's time < MessagesTo, if set, add the
-	// session archive's message metadata.
-	MessagesFrom, MessagesTo time.Time
-}
-
-// Transfer is one entry of the transfer register: the evidence
-// package's Transfer, field for field.
-type Transfer struct {
-	ID                                                string
-	Seq                                               uint64
-	At                                                time.Time
-	Destination, Purpose, LegalBasis, Approver, Actor string
-	NoticeID                                          string
-	Version                                           int
-	MessagesFrom, MessagesTo                          time.Time
-	Records, Obligations, Attestations, Consents      int
-	Messages                                          int
-	SHA256                                            string
-	Size                                              int
-}
-
 // Transfers makes pseudonymised exports and lists the transfer register
-// (the evidence Maker, converted). PseudonymisedExport records the
-// transfer before it writes a byte to w, and returns an error wrapping
-// ErrExportOff when no pseudonym key is configured. ListTransfers is
-// newest first.
+// (the evidence Maker). PseudonymisedExport records the transfer before
+// it writes a byte to w, and returns an error wrapping
+// evidence.ErrNoPseudonymKey when no pseudonym key is configured.
+// ListTransfers is newest first.
 type Transfers interface {
-	PseudonymisedExport(ctx context.Context, req TransferRequest, w io.Writer) (Transfer, error)
-	ListTransfers(ctx context.Context) ([]Transfer, error)
+	PseudonymisedExport(ctx context.Context, req evidence.TransferRequest, w io.Writer) (evidence.Transfer, error)
+	ListTransfers(ctx context.Context) ([]evidence.Transfer, error)
 }
 
-// ErrExportOff says pseudonymised exports cannot be made (no pseudonym
-// key is configured); the register can still be read.
-var ErrExportOff = errors.New("pseudonymised exports are off: no pseudonym key is configured")
-
-// transferFieldMax is the longest a register field may be, in
-// characters (the evidence package's limit).
-const transferFieldMax = 500
+var _ Transfers = (*evidence.Maker)(nil)
 
 // transferForm is the export form as submitted, and its problems by
 // field name (each a message key).
@@ -104,7 +69,7 @@ func (s *Server) transferPage(w http.ResponseWriter, r *http.Request, sess *sess
 		s.internal(w, r, sess, "list transfers", err)
 		return
 	}
-	var rows []Transfer
+	var rows []evidence.Transfer
 	next := ""
 	for _, t := range all {
 		if before != 0 && t.Seq >= before {
@@ -161,7 +126,7 @@ func (s *Server) exportTransfer(w http.ResponseWriter, r *http.Request, sess *se
 	req.Actor = sess.UserID
 	var buf bytes.Buffer
 	t, err := s.o.Transfers.PseudonymisedExport(r.Context(), req, &buf)
-	if errors.Is(err, ErrExportOff) {
+	if errors.Is(err, evidence.ErrNoPseudonymKey) {
 		s.fail(w, r, sess, http.StatusServiceUnavailable, "err_export_off")
 		return
 	}
@@ -177,19 +142,19 @@ func (s *Server) exportTransfer(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 // transferRequest checks the form: the four register fields are
-// required and at most transferFieldMax characters; the notice is a
+// required and at most evidence.TransferFieldMax characters; the notice is a
 // configured one; the message window is two dates in the console's zone,
 // both or neither, the first not after the second (the window ends with
 // the second day).
-func (s *Server) transferRequest(f transferForm) (TransferRequest, map[string]string) {
+func (s *Server) transferRequest(f transferForm) (evidence.TransferRequest, map[string]string) {
 	problems := map[string]string{}
-	req := TransferRequest{Destination: f.Destination, Purpose: f.Purpose, LegalBasis: f.LegalBasis, Approver: f.Approver}
+	req := evidence.TransferRequest{Destination: f.Destination, Purpose: f.Purpose, LegalBasis: f.LegalBasis, Approver: f.Approver}
 	for _, x := range []struct{ name, v string }{{"destination", f.Destination}, {"purpose", f.Purpose},
 		{"legal_basis", f.LegalBasis}, {"approver", f.Approver}} {
 		switch {
 		case x.v == "":
 			problems[x.name] = "tr_err_required"
-		case utf8.RuneCountInString(x.v) > transferFieldMax:
+		case utf8.RuneCountInString(x.v) > evidence.TransferFieldMax:
 			problems[x.name] = "tr_err_long"
 		}
 	}

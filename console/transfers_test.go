@@ -22,26 +22,14 @@ import (
 	"github.com/wecomply/wecomply/templates"
 )
 
-// makerTransfers is the real evidence Maker converted to the console's
-// types, as the wiring in package main does.
-type makerTransfers struct{ m *evidence.Maker }
-
-func (t makerTransfers) PseudonymisedExport(ctx context.Context, req TransferRequest, w io.Writer) (Transfer, error) {
-	x, err := t.m.PseudonymisedExport(ctx, evidence.TransferRequest(req), w)
-	return Transfer(x), err
-}
-
-func (t makerTransfers) ListTransfers(ctx context.Context) ([]Transfer, error) {
-	xs, err := t.m.ListTransfers(ctx)
-	out := make([]Transfer, len(xs))
-	for i := range xs {
-		out[i] = Transfer(xs[i])
-	}
-	return out, err
-}
-
 // withTransfers gives the console a real evidence Maker over its store.
 func withTransfers(t *testing.T) func(*Options) {
+	return withMaker(t, bytes.Repeat([]byte{9}, 32))
+}
+
+// withMaker gives the console a real evidence Maker over its store, with
+// pseudonymKey (nil: exports are off, as the wiring's are without one).
+func withMaker(t *testing.T, pseudonymKey []byte) func(*Options) {
 	return func(o *Options) {
 		t.Helper()
 		tmpl, err := templates.Load()
@@ -50,11 +38,11 @@ func withTransfers(t *testing.T) func(*Options) {
 		}
 		m, err := evidence.New(evidence.Config{Store: o.Store.(evidence.Store), Templates: tmpl, Notices: o.Notices, Company: "示例科技",
 			Location: o.Location, SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)),
-			PseudonymKey: bytes.Repeat([]byte{9}, 32), Now: o.Now})
+			PseudonymKey: pseudonymKey, Now: o.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Transfers = makerTransfers{m}
+		o.Transfers = m
 	}
 }
 
@@ -332,18 +320,10 @@ func TestDashboardTransfersThisMonth(t *testing.T) {
 	}
 }
 
-// exportsOff is a register whose exports are off, as the wiring's is
-// without a pseudonym key.
-type exportsOff struct{ makerTransfers }
-
-func (exportsOff) PseudonymisedExport(context.Context, TransferRequest, io.Writer) (Transfer, error) {
-	return Transfer{}, fmt.Errorf("transfer: %w", ErrExportOff)
-}
-
 // TestTransferExportsOff: with no pseudonym key the form's POST says
 // why in the page's language (503), and the register still reads.
 func TestTransferExportsOff(t *testing.T) {
-	e := newEnv(t, withTransfers(t), func(o *Options) { o.Transfers = exportsOff{o.Transfers.(makerTransfers)} })
+	e := newEnv(t, withMaker(t, nil))
 	b, _, _ := e.signIn("wangfang", "oauth")
 	resp, body := postForm(t, b, e.srv.URL+"/console/transfers", transferValues(e.csrf(b)))
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "pseudonym_key") {

@@ -15,7 +15,8 @@ import (
 )
 
 // ActorHeader names, optionally, who makes an admin API request that is
-// audited as theirs (a dead letter's retry or drop). The admin token is
+// audited as theirs (a dead letter's retry or drop, a hold's placing or
+// release). The admin token is
 // shared and anonymous, so the header is what the caller says, recorded
 // as such; without it the audit entry says only "via": "api".
 const ActorHeader = "X-Wecomply-Actor"

@@ -84,7 +84,7 @@ func TestHoldsLifecycleIsAudited(t *testing.T) {
 		t.Errorf("listed hold = %+v", list.Holds[0])
 	}
 
-	if rec := e.adminDo(http.MethodDelete, "/api/v1/holds/case-17", ""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"zhangsan"`) {
+	if rec := e.adminAs(http.MethodDelete, "/api/v1/holds/case-17", "王芳 (compliance)"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"zhangsan"`) {
 		t.Fatalf("release: %d %s", rec.Code, rec.Body.String())
 	}
 	if rec := e.adminDo(http.MethodDelete, "/api/v1/holds/case-17", ""); rec.Code != http.StatusNotFound {
@@ -103,9 +103,15 @@ func TestHoldsLifecycleIsAudited(t *testing.T) {
 	if strings.Join(kinds, ",") != strings.Join(want, ",") {
 		t.Errorf("audit = %v, want %v", kinds, want)
 	}
-	var h store.Hold
-	if err := json.Unmarshal(entries[2].Data, &h); err != nil || h.ID != "case-17" || h.Reason != "labour arbitration 2026-17" {
+	// The entries hold the hold's fields and who asked (the actor header, if sent).
+	var h store.HoldAudit
+	if err := json.Unmarshal(entries[2].Data, &h); err != nil || h.ID != "case-17" || h.Reason != "labour arbitration 2026-17" ||
+		h.Via != "api" || h.Actor != "王芳 (compliance)" {
 		t.Errorf("release entry data = %s (%v)", entries[2].Data, err)
+	}
+	var c store.HoldAudit
+	if err := json.Unmarshal(entries[0].Data, &c); err != nil || c.ID != "case-17" || c.Via != "api" || c.Actor != "" {
+		t.Errorf("create entry data = %s (%v)", entries[0].Data, err)
 	}
 	rep, err := e.store.VerifyAudit(t.Context())
 	if err != nil || !rep.OK {
@@ -223,4 +229,26 @@ func FuzzCreateHold(f *testing.F) {
 func equalHolds(a, b store.Hold) bool {
 	return a.ID == b.ID && a.Subject == b.Subject && a.Reason == b.Reason && a.CreatedBy == b.CreatedBy &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+}
+
+// TestHoldsActorChecked: an actor header that is not printable text is
+// refused, naming it, and nothing is placed or released.
+func TestHoldsActorChecked(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	if rec := e.actorDo(http.MethodPost, "/api/v1/holds", "bad\x01actor", `{"id":"case-17","subject":"zhangsan","reason":"r"}`); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), `"field":"X-Wecomply-Actor"`) {
+		t.Errorf("place with a bad actor: %d %s", rec.Code, rec.Body.String())
+	}
+	if hs, err := e.store.ListHolds(t.Context()); err != nil || len(hs) != 0 {
+		t.Fatalf("holds after a refused place: %v, %v", hs, err)
+	}
+	if rec := e.adminDo(http.MethodPost, "/api/v1/holds", `{"id":"case-17","subject":"zhangsan","reason":"r"}`); rec.Code != http.StatusCreated {
+		t.Fatalf("place: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := e.actorDo(http.MethodDelete, "/api/v1/holds/case-17", "bad\x01actor", ""); rec.Code != http.StatusBadRequest {
+		t.Errorf("release with a bad actor: %d %s", rec.Code, rec.Body.String())
+	}
+	if hs, err := e.store.ListHolds(t.Context()); err != nil || len(hs) != 1 {
+		t.Errorf("holds after a refused release: %v, %v", hs, err)
+	}
 }

@@ -128,13 +128,3 @@ func New(cfg Config) (*Maker, error) {
 func (m *Maker) PublicKey() ed25519.PublicKey {
 	return m.cfg.SigningKey.Public().(ed25519.PublicKey)
 }
-
-// notice returns the configured notice version, if any.
-func (m *Maker) notice(id string, version int) (policy.Notice, bool) {
-	for _, n := range m.cfg.Notices {
-		if n.ID == id && n.Version == version {
-			return n, true
-		}
-	}
-	return policy.Notice{}, false
-}

@@ -25,7 +25,8 @@ import (
 var shanghai = time.FixedZone("CST", 8*3600)
 
 // fixture is a store with one notice version owed by two people, one of
-// whom (zhangsan) acknowledged it, and audit entries about each.
+// whom (zhangsan) acknowledged it, a customer's consent for each, and
+// audit entries about each.
 type fixture struct {
 	st    store.Store
 	m     *Maker
@@ -80,9 +81,14 @@ func newFixture(t testing.TB) *fixture {
 		Channel: policy.ChannelCard, CreateTime: created.Add(time.Hour).Unix(), ReceivedAt: created.Add(time.Hour), DedupKey: "click-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutConsent(ctx, policy.Consent{UserID: "zhangsan", ExternalUserID: "wmCustomer001", Status: policy.ConsentAgreed,
-		Source: "msg_audit_approved", ChangedAt: created}); err != nil {
-		t.Fatal(err)
+	for _, c := range []policy.Consent{
+		{UserID: "zhangsan", ExternalUserID: "wmCustomer001", Status: policy.ConsentAgreed, Source: "msg_audit_approved", ChangedAt: created},
+		// lisi's customer: in no pack of zhangsan's.
+		{UserID: "lisi", ExternalUserID: "wmCustomer002", Status: policy.ConsentDisagreed, Source: "msg_audit_approved", ChangedAt: created},
+	} {
+		if err := st.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, e := range []store.AuditEntry{
 		{Kind: "decision", Subject: "lisi", Data: json.RawMessage(`{"Action":"CreateObligation","Detail":{"UserID":"lisi","Note":"lisi-private-detail"}}`)},
@@ -105,6 +111,18 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// with is a Maker over the fixture's config as edit changes it.
+func (f *fixture) with(t testing.TB, edit func(*Config)) *Maker {
+	t.Helper()
+	cfg := f.m.cfg
+	edit(&cfg)
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func (f *fixture) personPack(t testing.TB) []byte {
@@ -394,12 +412,7 @@ func (failingAudit) AppendAudit(context.Context, store.AuditEntry) (store.AuditE
 // fails and what it wrote is no pack (no manifest, no zip directory).
 func TestPackNotOnRecordIsNoPack(t *testing.T) {
 	f := newFixture(t)
-	cfg := f.m.cfg
-	cfg.Store = failingAudit{f.st}
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.with(t, func(c *Config) { c.Store = failingAudit{f.st} })
 	var b bytes.Buffer
 	if err := m.PersonPack(context.Background(), "officer:wangfang", "zhangsan", &b); err == nil || !strings.Contains(err.Error(), "audit the pack") {
 		t.Fatalf("PersonPack = %v, want the audit failure", err)

@@ -120,21 +120,8 @@ func (m *Maker) PersonPack(ctx context.Context, actor, userID string, w io.Write
 	if userID == "" {
 		return errors.New("evidence: person pack: user id is empty")
 	}
-	var rec records
-	var err error
-	if rec.obligations, err = all(func(p store.Page) ([]policy.Obligation, string, error) {
-		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{UserID: userID}, p)
-	}); err != nil {
-		return fmt.Errorf("evidence: person pack: %w", err)
-	}
-	if rec.attestations, err = all(func(p store.Page) ([]policy.Attestation, string, error) {
-		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{UserID: userID}, p)
-	}); err != nil {
-		return fmt.Errorf("evidence: person pack: %w", err)
-	}
-	if rec.consents, err = all(func(p store.Page) ([]policy.Consent, string, error) {
-		return m.cfg.Store.ListConsents(ctx, store.ConsentFilter{UserID: userID}, p)
-	}); err != nil {
+	rec, err := m.load(ctx, recordFilter{UserID: userID, Consents: true})
+	if err != nil {
 		return fmt.Errorf("evidence: person pack: %w", err)
 	}
 	keys := map[string]bool{}
@@ -144,7 +131,7 @@ func (m *Maker) PersonPack(ctx context.Context, actor, userID string, w io.Write
 	for _, n := range m.cfg.Notices {
 		keys[n.Key()] = true
 	}
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		rs, err := m.cfg.Store.GetSendResults(ctx, k, []string{userID})
 		if err != nil {
 			return fmt.Errorf("evidence: person pack: %w", err)
@@ -162,16 +149,8 @@ func (m *Maker) NoticePack(ctx context.Context, actor, noticeID string, version 
 	if noticeID == "" || version < 1 {
 		return fmt.Errorf("evidence: notice pack: need a notice id and a version ≥ 1, got %q version %d", noticeID, version)
 	}
-	var rec records
-	var err error
-	if rec.obligations, err = all(func(p store.Page) ([]policy.Obligation, string, error) {
-		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{NoticeID: noticeID, Version: version}, p)
-	}); err != nil {
-		return fmt.Errorf("evidence: notice pack: %w", err)
-	}
-	if rec.attestations, err = all(func(p store.Page) ([]policy.Attestation, string, error) {
-		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{NoticeID: noticeID, Version: version}, p)
-	}); err != nil {
+	rec, err := m.load(ctx, recordFilter{NoticeID: noticeID, Version: version})
+	if err != nil {
 		return fmt.Errorf("evidence: notice pack: %w", err)
 	}
 	if rec.deliveries, err = m.cfg.Store.ListSendResults(ctx, noticeKey(noticeID, version)); err != nil {
@@ -181,7 +160,44 @@ func (m *Maker) NoticePack(ctx context.Context, actor, noticeID string, version 
 	return m.pack(ctx, actor, Subject{Kind: "notice", NoticeID: noticeID, Version: version}, rec, match, w)
 }
 
-func noticeKey(id string, version int) string { return id + ":v" + strconv.Itoa(version) }
+// noticeKey is the key of notice id's version ("id:vN"), as
+// policy.Notice.Key makes it.
+func noticeKey(id string, version int) string { return policy.Notice{ID: id, Version: version}.Key() }
+
+// recordFilter selects the records a pack or an export carries: the
+// obligations and attestations of UserID and of NoticeID's Version (each
+// if set; Version 0: every version), and, with Consents, the consents of
+// UserID (every consent if UserID is "").
+type recordFilter struct {
+	UserID, NoticeID string
+	Version          int
+	Consents         bool
+}
+
+// load reads the obligations, attestations and consents f selects; the
+// deliveries are left to the caller.
+func (m *Maker) load(ctx context.Context, f recordFilter) (records, error) {
+	var rec records
+	var err error
+	if rec.obligations, err = all(func(p store.Page) ([]policy.Obligation, string, error) {
+		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{UserID: f.UserID, NoticeID: f.NoticeID, Version: f.Version}, p)
+	}); err != nil {
+		return records{}, err
+	}
+	if rec.attestations, err = all(func(p store.Page) ([]policy.Attestation, string, error) {
+		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{UserID: f.UserID, NoticeID: f.NoticeID, Version: f.Version}, p)
+	}); err != nil {
+		return records{}, err
+	}
+	if f.Consents {
+		if rec.consents, err = all(func(p store.Page) ([]policy.Consent, string, error) {
+			return m.cfg.Store.ListConsents(ctx, store.ConsentFilter{UserID: f.UserID}, p)
+		}); err != nil {
+			return records{}, err
+		}
+	}
+	return rec, nil
+}
 
 // all reads every page of a listing.
 func all[T any](list func(store.Page) ([]T, string, error)) ([]T, error) {
@@ -262,7 +278,7 @@ func (m *Maker) pack(ctx context.Context, actor string, subj Subject, rec record
 			return fail(err)
 		}
 	}
-	for _, h := range sortedKeys(texts) {
+	for _, h := range slices.Sorted(maps.Keys(texts)) {
 		body, err := json.MarshalIndent(texts[h], "", "  ")
 		if err != nil {
 			return fail(err)
@@ -511,14 +527,8 @@ func (m *Maker) texts(rec records) (found map[string]templates.Rendered, missing
 	return found, missing
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// sortedKeys is m's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 const readme = `wecomply evidence pack (format wecomply-evidence-v1)
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
 )
 
@@ -29,7 +28,7 @@ func (m *Maker) recordFiles(rec records, person bool) []namedFile {
 	}
 	var out []namedFile
 	add := func(name string, v any, header []string, rows [][]string) {
-		js, _ := json.MarshalIndent(nonNil(v), "", "  ") // records marshal without error
+		js, _ := json.MarshalIndent(v, "", "  ") // records marshal without error
 		out = append(out, namedFile{name + ".json", append(js, '\n')}, namedFile{name + ".csv", csvBytes(header, rows)})
 	}
 
@@ -38,7 +37,7 @@ func (m *Maker) recordFiles(rec records, person bool) []namedFile {
 		rows[i] = []string{o.UserID, o.NoticeID, strconv.Itoa(o.Version), string(o.Status), string(o.Reason), t(o.CreatedAt),
 			t(o.DueAt), t(o.AcknowledgedAt), string(o.ClosedReason), t(o.ClosedAt), strconv.Itoa(o.Reminders), strconv.Itoa(o.Round)}
 	}
-	add("obligations", rec.obligations, []string{"user_id", "notice_id", "version", "status", "reason", "created_at",
+	add("obligations", nonNil(rec.obligations), []string{"user_id", "notice_id", "version", "status", "reason", "created_at",
 		"due_at", "acknowledged_at", "closed_reason", "closed_at", "reminders", "round"}, rows)
 
 	rows = make([][]string, len(rec.attestations))
@@ -46,7 +45,7 @@ func (m *Maker) recordFiles(rec records, person bool) []namedFile {
 		rows[i] = []string{a.UserID, a.NoticeID, strconv.Itoa(a.Version), strconv.Itoa(a.Round), a.ContentHash, string(a.Channel),
 			t(a.ReceivedAt), strconv.FormatInt(a.CreateTime, 10), a.DedupKey}
 	}
-	add("attestations", rec.attestations, []string{"user_id", "notice_id", "version", "round", "content_hash", "channel",
+	add("attestations", nonNil(rec.attestations), []string{"user_id", "notice_id", "version", "round", "content_hash", "channel",
 		"received_at", "create_time", "dedup_key"}, rows)
 
 	if person {
@@ -55,7 +54,7 @@ func (m *Maker) recordFiles(rec records, person bool) []namedFile {
 			rows[i] = []string{c.UserID, c.ExternalUserID, string(c.Status), c.Source, t(c.ChangedAt), t(c.AddedAt),
 				t(c.CheckedAt), t(c.NotifiedAt), t(c.DeletedAt), c.DeleteReason}
 		}
-		add("consents", rec.consents, []string{"user_id", "external_user_id", "status", "source", "changed_at", "added_at",
+		add("consents", nonNil(rec.consents), []string{"user_id", "external_user_id", "status", "source", "changed_at", "added_at",
 			"checked_at", "notified_at", "deleted_at", "delete_reason"}, rows)
 	}
 
@@ -81,26 +80,11 @@ func redactDeliveries(ds []store.RecipientResult) []store.RecipientResult {
 }
 
 // nonNil turns a nil slice into an empty one, so JSON says [] not null.
-func nonNil(v any) any {
-	switch s := v.(type) {
-	case []policy.Obligation:
-		if s == nil {
-			return []policy.Obligation{}
-		}
-	case []policy.Attestation:
-		if s == nil {
-			return []policy.Attestation{}
-		}
-	case []policy.Consent:
-		if s == nil {
-			return []policy.Consent{}
-		}
-	case []store.RecipientResult:
-		if s == nil {
-			return []store.RecipientResult{}
-		}
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return v
+	return s
 }
 
 // csvBytes writes a CSV with a UTF-8 BOM. A cell that a spreadsheet

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ import (
 	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/policy"
 	"github.com/wecomply/wecomply/store"
+	"github.com/wecomply/wecomply/wecom"
 )
 
 // TransferFormat names the layout of a pseudonymised export.
@@ -50,6 +52,15 @@ func (m *Maker) Pseudonym(kind PseudonymKind, id string) string {
 	mac.Write([]byte(string(kind) + ":" + id))
 	return string(kind) + "_" + pseudonymEncoding.EncodeToString(mac.Sum(nil)[:10])
 }
+
+// TransferFieldMax is the longest a request's text field may be, in
+// characters.
+const TransferFieldMax = 500
+
+// ErrNoPseudonymKey is returned (wrapped) by PseudonymisedExport when the
+// Maker has no pseudonym key: no export can be made, the register can
+// still be read.
+var ErrNoPseudonymKey = errors.New("no pseudonym key is configured ([transfer] pseudonym_key)")
 
 // TransferRequest asks for a pseudonymised export and says what the
 // transfer register records of it. Every field but NoticeID and Version
@@ -87,8 +98,8 @@ func (r TransferRequest) validate() error {
 		switch {
 		case strings.TrimSpace(f.v) == "":
 			errs = append(errs, fmt.Errorf("%s is required (the transfer register records it)", f.name))
-		case utf8.RuneCountInString(f.v) > 500:
-			errs = append(errs, fmt.Errorf("%s is longer than 500 characters", f.name))
+		case utf8.RuneCountInString(f.v) > TransferFieldMax:
+			errs = append(errs, fmt.Errorf("%s is longer than %d characters", f.name, TransferFieldMax))
 		}
 	}
 	if r.Version < 0 || (r.Version > 0 && r.NoticeID == "") {
@@ -100,22 +111,14 @@ func (r TransferRequest) validate() error {
 	return errors.Join(errs...)
 }
 
-// Transfer is one entry of the transfer register.
+// Transfer is one entry of the transfer register: the request, and
+// what was exported. Its JSON is the audit entry's data.
 type Transfer struct {
-	ID          string    `json:"id"`
-	Seq         uint64    `json:"seq"` // of its audit entry
-	At          time.Time `json:"at"`
-	Destination string    `json:"destination"`
-	Purpose     string    `json:"purpose"`
-	LegalBasis  string    `json:"legal_basis"`
-	Approver    string    `json:"approver"`
-	Actor       string    `json:"actor"`
-	NoticeID    string    `json:"notice_id,omitempty"`
-	Version     int       `json:"version,omitempty"`
-	// MessagesFrom and MessagesTo are the request's window of archived
-	// messages, if any.
-	MessagesFrom time.Time `json:"messages_from,omitzero"`
-	MessagesTo   time.Time `json:"messages_to,omitzero"`
+	ID  string    `json:"id"`
+	Seq uint64    `json:"seq"` // of its audit entry
+	At  time.Time `json:"at"`
+	// TransferRequest is what was asked; its message window is in UTC.
+	TransferRequest
 	// Records counts the records exported: Obligations + Attestations +
 	// Consents + Messages.
 	Records      int `json:"records"`
@@ -191,10 +194,9 @@ type xMessage struct {
 }
 
 // party is the pseudonym of a chat party: a customer's (or a robot's)
-// id by WeCom's external prefixes wo, wm, wb (wecom.IsExternalID's
-// rule), a member's otherwise.
+// if wecom.IsExternalID says so, a member's otherwise.
 func (m *Maker) party(id string) string {
-	if len(id) >= 3 && (strings.HasPrefix(id, "wo") || strings.HasPrefix(id, "wm") || strings.HasPrefix(id, "wb")) {
+	if wecom.IsExternalID(id) {
 		return m.Pseudonym(PseudonymCustomer, id)
 	}
 	return m.Pseudonym(PseudonymUser, id)
@@ -224,33 +226,21 @@ func (m *Maker) message(msg archive.Message) xMessage {
 // by pseudonyms (Pseudonym), names and free text left out. The transfer
 // is recorded in the register (an audit entry of kind KindTransfer)
 // before any byte is written to w: an export that is not on record never
-// leaves. It returns the register's entry.
+// leaves. It returns the register's entry, and an error wrapping
+// ErrNoPseudonymKey if the Maker has no pseudonym key.
 func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w io.Writer) (Transfer, error) {
 	if m.cfg.PseudonymKey == nil {
-		return Transfer{}, errors.New("evidence: transfer: no pseudonym key is configured ([transfer] pseudonym_key)")
+		return Transfer{}, fmt.Errorf("evidence: transfer: %w", ErrNoPseudonymKey)
 	}
 	if err := req.validate(); err != nil {
 		return Transfer{}, fmt.Errorf("evidence: transfer: %w", err)
 	}
 	fail := func(err error) (Transfer, error) { return Transfer{}, fmt.Errorf("evidence: transfer: %w", err) }
-	obls, err := all(func(p store.Page) ([]policy.Obligation, string, error) {
-		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{NoticeID: req.NoticeID, Version: req.Version}, p)
-	})
+	rec, err := m.load(ctx, recordFilter{NoticeID: req.NoticeID, Version: req.Version, Consents: true})
 	if err != nil {
 		return fail(err)
 	}
-	atts, err := all(func(p store.Page) ([]policy.Attestation, string, error) {
-		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{NoticeID: req.NoticeID, Version: req.Version}, p)
-	})
-	if err != nil {
-		return fail(err)
-	}
-	cons, err := all(func(p store.Page) ([]policy.Consent, string, error) {
-		return m.cfg.Store.ListConsents(ctx, store.ConsentFilter{}, p)
-	})
-	if err != nil {
-		return fail(err)
-	}
+	obls, atts, cons := rec.obligations, rec.attestations, rec.consents
 	var msgs []archive.Message
 	if req.messages() {
 		if m.cfg.Messages == nil {
@@ -295,11 +285,10 @@ func (m *Maker) PseudonymisedExport(ctx context.Context, req TransferRequest, w 
 	}
 	body = append(body, '\n')
 	sum := sha256.Sum256(body)
-	t := Transfer{At: now, Destination: req.Destination, Purpose: req.Purpose, LegalBasis: req.LegalBasis,
-		Approver: req.Approver, Actor: req.Actor, NoticeID: req.NoticeID, Version: req.Version,
-		MessagesFrom: req.MessagesFrom.UTC(), MessagesTo: req.MessagesTo.UTC(),
+	t := Transfer{At: now, TransferRequest: req,
 		Obligations: len(x.Obligations), Attestations: len(x.Attestations), Consents: len(x.Consents), Messages: len(x.Messages),
 		SHA256: hex.EncodeToString(sum[:]), Size: len(body)}
+	t.MessagesFrom, t.MessagesTo = req.MessagesFrom.UTC(), req.MessagesTo.UTC()
 	t.Records = t.Obligations + t.Attestations + t.Consents + t.Messages
 	t.ID = "transfer:" + now.Format("20060102T150405.000000000Z") + ":" + t.SHA256[:16]
 	data, err := json.Marshal(t)
@@ -342,8 +331,6 @@ func (m *Maker) ListTransfers(ctx context.Context) ([]Transfer, error) {
 		}
 		after = page[len(page)-1].Seq
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }

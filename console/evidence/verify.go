@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -157,7 +158,7 @@ func VerifyReport(r io.ReaderAt, size int64, pub ed25519.PublicKey) (Report, err
 	for _, h := range man.TextsMissing {
 		known[h] = true
 	}
-	for _, name := range sortedKeys(contents) {
+	for _, name := range slices.Sorted(maps.Keys(contents)) {
 		h, ok := strings.CutPrefix(name, textsDir)
 		if !ok {
 			continue
@@ -265,17 +266,7 @@ func verifySegment(seg []byte, ar AuditRange) (lines, recomputed int, err error)
 		return lines, recomputed, bad(prev.Seq, "the segment ends here with hash %s, the manifest's head is entry %d with hash %s", prev.Hash, ar.HeadSeq, ar.HeadHash)
 	}
 	if len(subject) > 0 {
-		left := sortedSeqs(subject)
-		return lines, recomputed, bad(left[0], "the manifest says it is about the subject, but the segment does not hold it")
+		return lines, recomputed, bad(slices.Min(slices.Collect(maps.Keys(subject))), "the manifest says it is about the subject, but the segment does not hold it")
 	}
 	return lines, recomputed, nil
-}
-
-func sortedSeqs(m map[uint64]bool) []uint64 {
-	out := make([]uint64, 0, len(m))
-	for s := range m {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -116,6 +116,75 @@ func testHolds(t *testing.T, open OpenFunc, _ Options) {
 	}
 }
 
+// testPlaceAndReleaseHold: store.PlaceHold and store.ReleaseHold write
+// one audit entry per change, with the hold's fields and who made it,
+// however often a change is retried.
+func testPlaceAndReleaseHold(t *testing.T, open OpenFunc, _ Options) {
+	s := open(t, opts(longLease, 5))
+	ctx := t.Context()
+	entries := func() []store.AuditEntry {
+		t.Helper()
+		es, err := s.ListAudit(ctx, 0, 100)
+		if err != nil {
+			t.Fatalf("ListAudit: %v", err)
+		}
+		return es
+	}
+	h := hold("case-17", "zhangsan")
+	op := store.HoldOp{Via: "console", Actor: "wangfang"}
+	got, created, err := store.PlaceHold(ctx, s, h, op)
+	if err != nil || !created {
+		t.Fatalf("PlaceHold = %v, %v; want created", created, err)
+	}
+	sameJSON(t, "PlaceHold", got, h)
+
+	// A retry, with a later CreatedAt (the server's): the hold as first
+	// stored, and no second entry.
+	retry := h
+	retry.CreatedAt = baseTime.Add(time.Minute)
+	if got, created, err := store.PlaceHold(ctx, s, retry, store.HoldOp{Via: "api"}); err != nil || created || !got.CreatedAt.Equal(h.CreatedAt) {
+		t.Errorf("PlaceHold again = %+v, %v, %v; want the stored hold, not created", got, created, err)
+	}
+	other := h
+	other.Reason = "another case"
+	if _, _, err := store.PlaceHold(ctx, s, other, op); !errors.Is(err, store.ErrHoldExists) {
+		t.Errorf("PlaceHold of another hold with the id: %v, want ErrHoldExists", err)
+	}
+	var he *store.HoldError
+	if _, _, err := store.PlaceHold(ctx, s, store.Hold{ID: "x", Subject: "u", CreatedAt: baseTime}, op); !errors.As(err, &he) || he.Field != "reason" {
+		t.Errorf("PlaceHold without a reason: %v, want a HoldError on reason", err)
+	}
+
+	released, err := store.ReleaseHold(ctx, s, "case-17", store.HoldOp{Via: "api", Actor: "legal@corp", At: baseTime.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("ReleaseHold: %v", err)
+	}
+	sameJSON(t, "ReleaseHold", released, h)
+	_, err = store.ReleaseHold(ctx, s, "case-17", op)
+	wantNotFound(t, "ReleaseHold again", err)
+	_, err = s.GetHold(ctx, "case-17")
+	wantNotFound(t, "GetHold after the release", err)
+
+	es := entries()
+	if len(es) != 2 {
+		t.Fatalf("audit = %d entries, want 2 (placed, released)", len(es))
+	}
+	for i, want := range []struct {
+		kind, id, data string
+		at             time.Time
+	}{
+		{store.AuditHoldCreate, store.HoldAuditID(h, "create"),
+			`{"id":"case-17","subject":"zhangsan","reason":"case case-17","created_by":"admin","created_at":"2026-03-04T05:06:07.891234Z","via":"console","actor":"wangfang"}`, baseTime},
+		{store.AuditHoldRelease, store.HoldAuditID(h, "release"),
+			`{"id":"case-17","subject":"zhangsan","reason":"case case-17","created_by":"admin","created_at":"2026-03-04T05:06:07.891234Z","via":"api","actor":"legal@corp"}`, baseTime.Add(time.Hour)},
+	} {
+		e := es[i]
+		if e.Kind != want.kind || e.ID != want.id || e.Subject != "zhangsan" || string(e.Data) != want.data || !e.At.Equal(want.at) {
+			t.Errorf("entry %d = %s %s %s at %v %s\nwant %s %s zhangsan at %v %s", i, e.Kind, e.ID, e.Subject, e.At, e.Data, want.kind, want.id, want.at, want.data)
+		}
+	}
+}
+
 // --- purge ---
 
 // purgeAll runs batches of limit until the purge is complete and sums

@@ -168,6 +168,7 @@ func Run(t *testing.T, open OpenFunc, o Options) {
 		{"AuditTamperingIsDetected", testAuditTampering},
 		{"AuditAtScale", testAuditAtScale},
 		{"Holds", testHolds},
+		{"PlaceAndReleaseHold", testPlaceAndReleaseHold},
 		{"InterceptMappings", testInterceptMappings},
 		{"PurgeEventLog", testPurgeEventLog},
 		{"PurgeEventLogInBatches", testPurgeEventLogBatches},
