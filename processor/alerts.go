@@ -239,6 +239,11 @@ func alertDecidedText(lang string, state store.AlertState, name string) string {
 // notices' compliance owners (as overdue acknowledgements are escalated),
 // one markdown message listing them (the first 20, and the count). It
 // returns how many it escalated.
+//
+// now, the run's scheduled time, only sets the overdue cutoff; the
+// escalations (and their audit entries) are dated by the clock: a run
+// that catches up a missed activation at start-up would otherwise append
+// audit entries dated before entries already in the chain.
 func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[string]int, error) {
 	after := p.cfg.Alerts.EscalateAfter
 	if after <= 0 {
@@ -275,8 +280,9 @@ func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[stri
 		}
 	}
 	escalated := 0
+	at := p.cfg.Now()
 	for _, a := range overdue {
-		_, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: now})
+		_, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: at})
 		switch {
 		case errors.Is(err, store.ErrAlertDecided) || errors.Is(err, store.ErrNotFound):
 			continue // decided meanwhile
