@@ -12,18 +12,15 @@ func NoticeData(s Settings, n Notice) map[string]any {
 		"Summary": n.Summary, "URL": n.URL}
 }
 
-// DueDay is a due date as a card shows it, in s.Location; no due date
-// reads as such.
+// DueDay is a due date as a card shows it: its day in s.Location (China
+// time when unset), as every text policy renders shows a day
+// (formatDay); no due date reads as such.
 func DueDay(s Settings, t time.Time, lang string) string {
 	if t.IsZero() {
-		if lang == "en" {
+		if english(lang) {
 			return "any time"
 		}
 		return "随时"
 	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("2006-01-02")
+	return formatDay(t, s)
 }
