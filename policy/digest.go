@@ -194,7 +194,7 @@ func DigestKey(now time.Time, lang string, part int, s Settings) string {
 	return "digest:" + formatDay(now, s) + ":" + lang + ":" + strconv.Itoa(part)
 }
 
-// digestLanguages are the languages digests are written in (messageLang).
+// digestLanguages are the languages digests are written in (MessageLang).
 var digestLanguages = [...]string{"en", "zh-CN"}
 
 // DigestLanguages returns the languages a digest may be sent in (the
@@ -257,7 +257,7 @@ func Digest(in DigestInput, s Settings, now time.Time) []Action {
 		if (p != nil && !p.Active) || in.AlreadySent[u] {
 			continue
 		}
-		lang := messageLang(p, s)
+		lang := MessageLang(p, s)
 		byLang[lang] = append(byLang[lang], u)
 	}
 	if len(byLang) == 0 {

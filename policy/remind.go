@@ -482,7 +482,7 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 	ownersByLang := map[string][]string{}
 	for _, o := range owners {
 		if p := r.person(o); p == nil || p.Active {
-			lang := messageLang(p, r.s)
+			lang := MessageLang(p, r.s)
 			ownersByLang[lang] = append(ownersByLang[lang], o)
 		}
 	}
@@ -512,7 +512,7 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 	base := n.Key() + ":escalation:" + r.day
 	for _, l := range slices.Sorted(maps.Keys(byLeader)) {
 		msgs = append(msgs, r.escalationTexts(n, base+":leader:"+keyPart(l), EscalationLeaderTemplate,
-			messageLang(r.person(l), r.s), []string{l}, byLeader[l])...)
+			MessageLang(r.person(l), r.s), []string{l}, byLeader[l])...)
 	}
 	for _, lang := range slices.Sorted(maps.Keys(ownersByLang)) {
 		msgs = append(msgs, r.escalationTexts(n, base+":owners:"+lang, EscalationOwnerTemplate, lang, ownersByLang[lang], all)...)
@@ -565,9 +565,10 @@ func splitItems(items []escalationItem, title string) [][]escalationItem {
 	return parts
 }
 
-// messageLang is the language of a text to p: English for those who read
-// it, Chinese for everyone else (the texts exist in zh-CN and en).
-func messageLang(p *Person, s Settings) string {
+// MessageLang is the language of a text to p ("en" or "zh-CN"): English
+// for those who read it, Chinese for everyone else (the texts exist in
+// zh-CN and en). The processor's own texts (alerts) use it too.
+func MessageLang(p *Person, s Settings) string {
 	if english(personLang(p, s)) {
 		return "en"
 	}
