@@ -277,7 +277,8 @@ func Remind(notices []Notice, obligations []Obligation, people map[string]Person
 // RemindKey is the notify key of n's reminders on day (YYYY-MM-DD in the
 // company's zone), ReattestKey that of its re-attestation cards: one a
 // day, so that a run made again that day sends nobody a second.
-func RemindKey(n Notice, day string) string { return n.Key() + ":remind:" + day }
+func RemindKey(n Notice, day string) string   { return n.Key() + ":remind:" + day }
+func ReattestKey(n Notice, day string) string { return n.Key() + ":reattest:" + day }
 
 // LastReminderKey is the notify key of the last reminder o was sent
 // (RemindKey of the day of o.LastRemindedAt in s's zone); false when o
@@ -288,7 +289,6 @@ func LastReminderKey(o Obligation, s Settings) (string, bool) {
 	}
 	return RemindKey(Notice{ID: o.NoticeID, Version: o.Version}, formatDay(o.LastRemindedAt, s)), true
 }
-func ReattestKey(n Notice, day string) string { return n.Key() + ":reattest:" + day }
 
 // Actionable reports whether Remind, in working time at now, may act on
 // o of notice n: the caller's filter, to load and pass only those (and
