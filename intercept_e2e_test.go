@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,18 +40,8 @@ func TestReconcileJobSyncsInterceptRules(t *testing.T) {
 	if len(rules) != 1 || rules[0].RuleName != "wecomply·保本保收益" || !slices.Equal(rules[0].DepartmentList, []int64{2}) {
 		t.Errorf("WeCom's rules: %+v", rules)
 	}
-	var audit struct {
-		Entries []struct {
-			Kind    string          `json:"kind"`
-			Subject string          `json:"subject"`
-			Data    json.RawMessage `json:"data"`
-		} `json:"entries"`
-	}
-	if code := apiGet(t, base, "/api/v1/audit?limit=1000", &audit); code != http.StatusOK {
-		t.Fatalf("GET /api/v1/audit: %d", code)
-	}
 	var actions []string
-	for _, e := range audit.Entries {
+	for _, e := range auditLog(t, base) {
 		if e.Kind != intercept.AuditKind {
 			continue
 		}
