@@ -200,18 +200,8 @@ func TestArchiveEndToEnd(t *testing.T) {
 			}
 
 			// Every search is in the audit log with who asked, never the text.
-			var audit struct {
-				Entries []struct {
-					Kind    string          `json:"kind"`
-					Subject string          `json:"subject"`
-					Data    json.RawMessage `json:"data"`
-				} `json:"entries"`
-			}
-			if code := apiGet(t, base, "/api/v1/audit?limit=1000", &audit); code != 200 {
-				t.Fatalf("audit: %d", code)
-			}
 			searches := 0
-			for _, e := range audit.Entries {
+			for _, e := range auditLog(t, base) {
 				if e.Kind == archive.AuditSearch {
 					searches++
 					if e.Subject != "王芳" || bytes.Contains(e.Data, []byte("季度")) {

@@ -105,12 +105,11 @@ func TestAppRunsOnItsClock(t *testing.T) {
 	})
 	onClock("the send result's at", sends.Results[0].At)
 
-	var jobs jobsResponse
-	eventually(t, "the digest caught up", func() bool {
-		apiGet(t, base, "/api/v1/jobs?job=digest", &jobs)
-		return len(jobs.Jobs) == 1 && len(jobs.Jobs[0].Runs) == 1 && jobs.Jobs[0].Runs[0].Outcome == store.RunOK
-	})
-	run := jobs.Jobs[0].Runs[0]
+	j := finishedRun(t, base, "digest")
+	if len(j.Runs) != 1 || j.Runs[0].Outcome != store.RunOK {
+		t.Fatalf("the digest job: %+v; want one run caught up, ok", j)
+	}
+	run := j.Runs[0]
 	if want := time.Date(2031, 5, 6, 9, 0, 0, 0, shanghai); !run.ScheduledAt.Equal(want) {
 		t.Errorf("the digest caught up the activation %v, want %v", run.ScheduledAt, want)
 	}

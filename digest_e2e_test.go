@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,12 +14,31 @@ import (
 
 // jobsResponse is GET /api/v1/jobs.
 type jobsResponse struct {
-	Jobs []struct {
-		Name string         `json:"name"`
-		Spec string         `json:"spec"`
-		Off  bool           `json:"off"`
-		Runs []store.JobRun `json:"runs"`
-	} `json:"jobs"`
+	Jobs []jobView `json:"jobs"`
+}
+
+// jobView is one job of GET /api/v1/jobs, its runs latest first.
+type jobView struct {
+	Name string         `json:"name"`
+	Spec string         `json:"spec"`
+	Off  bool           `json:"off"`
+	Runs []store.JobRun `json:"runs"`
+}
+
+// finishedRun waits until job has a run and its latest run has finished
+// (its outcome no longer running), and returns the job as listed then:
+// its latest run is Runs[0].
+func finishedRun(t *testing.T, base, job string) jobView {
+	t.Helper()
+	var jobs jobsResponse
+	eventually(t, "a finished "+job+" run", func() bool {
+		if apiGet(t, base, "/api/v1/jobs?job="+job, &jobs) != http.StatusOK || len(jobs.Jobs) != 1 {
+			return false
+		}
+		runs := jobs.Jobs[0].Runs
+		return len(runs) > 0 && runs[0].Outcome != store.RunRunning
+	})
+	return jobs.Jobs[0]
 }
 
 // TestServeRunsTheDigest: with the app's secret, serve schedules the
@@ -30,13 +50,9 @@ func TestServeRunsTheDigest(t *testing.T) { serveRunsTheDigest(t, testclock.New(
 func serveRunsTheDigest(t *testing.T, clk *testclock.Clock) {
 	fake := policyCompanyAt(t, clk)
 	base := startAppAt(t, clk, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
-	var jobs jobsResponse
-	eventually(t, "the digest run recorded ok", func() bool {
-		apiGet(t, base, "/api/v1/jobs?job=digest", &jobs)
-		return len(jobs.Jobs) == 1 && len(jobs.Jobs[0].Runs) == 1 && jobs.Jobs[0].Runs[0].Outcome == store.RunOK
-	})
-	if j := jobs.Jobs[0]; j.Spec != "0 9 * * *" || j.Off || j.Runs[0].Counts["messages"] != 1 || j.Runs[0].Counts["recipients"] != 1 {
-		t.Errorf("the digest job: %+v", j)
+	if j := finishedRun(t, base, "digest"); len(j.Runs) != 1 || j.Runs[0].Outcome != store.RunOK || j.Spec != "0 9 * * *" || j.Off ||
+		j.Runs[0].Counts["messages"] != 1 || j.Runs[0].Counts["recipients"] != 1 {
+		t.Errorf("the digest job: %+v; want one run, ok, one message to one recipient", j)
 	}
 	eventually(t, "the officer's digest", func() bool { return markdowns(fake, "wangfang", "### 合规日报") == 1 })
 	// The run caught up is the latest activation's (09:00), before the

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,24 +32,32 @@ func TestReconcileJobSyncsInterceptRules(t *testing.T) {
 	_, base, done := launchAppWith(t, ctx, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard, appOptions{Now: clk.Now, InterceptRules: src})
 	defer func() { cancel(); <-done }()
 
-	var jobs struct {
-		Jobs []struct {
-			Runs []store.JobRun `json:"runs"`
-		} `json:"jobs"`
-	}
-	eventually(t, "a finished reconcile run", func() bool {
-		if apiGet(t, base, "/api/v1/jobs?job=reconcile", &jobs) != http.StatusOK || len(jobs.Jobs) != 1 {
-			return false
-		}
-		runs := jobs.Jobs[0].Runs
-		return len(runs) > 0 && runs[0].Outcome != store.RunRunning
-	})
-	if r := jobs.Jobs[0].Runs[0]; r.Outcome != store.RunOK || r.Counts["intercept_created"] != 1 || r.Counts["members"] != 3 {
+	if r := finishedRun(t, base, "reconcile").Runs[0]; r.Outcome != store.RunOK || r.Counts["intercept_created"] != 1 || r.Counts["members"] != 3 {
 		t.Errorf("reconcile run %+v: want ok, the members listed and one intercept rule created", r)
 	}
 	rules := fake.InterceptRules()
 	if len(rules) != 1 || rules[0].RuleName != "wecomply·保本保收益" || !slices.Equal(rules[0].DepartmentList, []int64{2}) {
 		t.Errorf("WeCom's rules: %+v", rules)
+	}
+	var actions []string
+	for _, e := range auditLog(t, base) {
+		if e.Kind != intercept.AuditKind {
+			continue
+		}
+		var d struct {
+			Action      string `json:"action"`
+			WeComRuleID string `json:"wecom_rule_id"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(rules) == 1 && d.WeComRuleID != rules[0].RuleID {
+			t.Errorf("intercept audit entry %s names WeCom rule %q, want %q", e.Data, d.WeComRuleID, rules[0].RuleID)
+		}
+		actions = append(actions, e.Subject+"/"+d.Action)
+	}
+	if !slices.Equal(actions, []string{"guaranteed-returns/created"}) {
+		t.Errorf("intercept sync audit entries = %v, want the rule's creation", actions)
 	}
 }
 

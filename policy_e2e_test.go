@@ -171,6 +171,25 @@ func apiGet(t *testing.T, base, path string, v any) int {
 	return resp.StatusCode
 }
 
+// auditEntry is an entry of GET /api/v1/audit.
+type auditEntry struct {
+	Kind    string          `json:"kind"`
+	Subject string          `json:"subject"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// auditLog returns the audit log's first 1,000 entries, oldest first.
+func auditLog(t *testing.T, base string) []auditEntry {
+	t.Helper()
+	var audit struct {
+		Entries []auditEntry `json:"entries"`
+	}
+	if code := apiGet(t, base, "/api/v1/audit?limit=1000", &audit); code != http.StatusOK {
+		t.Fatalf("GET /api/v1/audit: %d", code)
+	}
+	return audit.Entries
+}
+
 // cards returns a person's template cards in the fake WeCom.
 func cards(fake *wecomtest.Server, user string) []wecomtest.InboxMessage {
 	var out []wecomtest.InboxMessage

@@ -15,21 +15,7 @@ import (
 func TestReconcileJob(t *testing.T) {
 	fake := policyCompany(t)
 	base := startApp(t, writePolicyConfig(t, fake.URL, t.TempDir(), 1), io.Discard)
-	var jobs struct {
-		Jobs []struct {
-			Name string         `json:"name"`
-			Spec string         `json:"spec"`
-			Runs []store.JobRun `json:"runs"`
-		} `json:"jobs"`
-	}
-	eventually(t, "a finished reconcile run", func() bool {
-		if apiGet(t, base, "/api/v1/jobs?job=reconcile", &jobs) != http.StatusOK || len(jobs.Jobs) != 1 {
-			return false
-		}
-		runs := jobs.Jobs[0].Runs
-		return len(runs) > 0 && runs[0].Outcome != store.RunRunning
-	})
-	j := jobs.Jobs[0]
+	j := finishedRun(t, base, "reconcile")
 	if j.Spec != "30 2 * * *" {
 		t.Errorf("reconcile spec %q, want the default", j.Spec)
 	}

@@ -161,16 +161,8 @@ func TestSupervisionLoop(t *testing.T) {
 				t.Errorf("second decision: %d, want 409", code)
 			}
 
-			var audit struct {
-				Entries []struct {
-					Kind    string          `json:"kind"`
-					Subject string          `json:"subject"`
-					Data    json.RawMessage `json:"data"`
-				} `json:"entries"`
-			}
-			apiGet(t, base, "/api/v1/audit?limit=1000", &audit)
 			var states []string
-			for _, e := range audit.Entries {
+			for _, e := range auditLog(t, base) {
 				if e.Kind == "alert" && e.Subject == al.ID {
 					var d struct {
 						State string `json:"state"`

@@ -368,14 +368,28 @@ func (s *Syncer) create(ctx context.Context, t target, kind, detail string, into
 		return fmt.Errorf("intercept: rule %q: add: %w", t.d.RuleID, err)
 	}
 	// Map it at once: a failure later must not leave a rule of ours that
-	// the next sync cannot recognise.
-	if err := s.st.PutInterceptMapping(ctx, store.InterceptMapping{RuleID: t.d.RuleID, WeComRuleID: id, Fingerprint: t.fp, UpdatedAt: s.now()}); err != nil {
+	// the next sync cannot recognise. Until every range part is added the
+	// mapping has no fingerprint: a failure midway leaves a rule we have
+	// not finished writing, which the next sync must finish as our update,
+	// not take for one edited in WeCom.
+	parts := max(len(users), len(depts))
+	m := store.InterceptMapping{RuleID: t.d.RuleID, WeComRuleID: id, UpdatedAt: s.now()}
+	if parts <= 1 {
+		m.Fingerprint = t.fp
+	}
+	if err := s.st.PutInterceptMapping(ctx, m); err != nil {
 		return fmt.Errorf("intercept: rule %q: WeCom rule %s created, mapping not stored: %w", t.d.RuleID, id, err)
 	}
-	for i := 1; i < max(len(users), len(depts)); i++ {
+	for i := 1; i < parts; i++ {
 		u := wecom.InterceptRuleUpdate{RuleID: id, AddRange: wecom.InterceptRange{UserList: at(users, i), DepartmentList: at(depts, i)}}
 		if err := s.api.UpdateInterceptRule(ctx, u); err != nil {
 			return fmt.Errorf("intercept: rule %q: add range part %d to WeCom rule %s: %w", t.d.RuleID, i+1, id, err)
+		}
+	}
+	if m.Fingerprint == "" {
+		m.Fingerprint, m.UpdatedAt = t.fp, s.now()
+		if err := s.st.PutInterceptMapping(ctx, m); err != nil {
+			return fmt.Errorf("intercept: rule %q: %w", t.d.RuleID, err)
 		}
 	}
 	if detail == "" {

@@ -422,6 +422,37 @@ func TestSyncContinuesPastAFailure(t *testing.T) {
 	}
 }
 
+// TestSyncCreateFailingMidwayIsFinishedAsOurs: a rule whose creation
+// failed on a later range part (its mapping stored, its range partly
+// added) is finished by the next sync as our update, not reported as
+// edited in WeCom.
+func TestSyncCreateFailingMidwayIsFinishedAsOurs(t *testing.T) {
+	e := newEnv(t, "embedded", 2600)
+	var users []string
+	for i := range 2500 {
+		users = append(users, fmt.Sprintf("u%04d", i))
+	}
+	d := []intercept.Desired{{RuleID: "big", Name: "big", Words: []string{"w"}, Users: users}}
+	remove := e.fake.InjectFault(wecomtest.Fault{Path: "externalcontact/update_intercept_rule", Errcode: wecom.CodeSystemBusy, Times: 1})
+	defer remove()
+	if rep, err := e.sync.Sync(t.Context(), d); err == nil || !strings.Contains(err.Error(), "range part 2") {
+		t.Fatalf("Sync = %+v, %v; want range part 2's error", rep, err)
+	}
+	if r := e.rule(t, "wecomply·big"); len(r.UserList) != 1000 {
+		t.Fatalf("after the failure the rule has %d users, want the first part's 1000", len(r.UserList))
+	}
+	rep := syncOK(t, e, d)
+	if len(rep.Repaired) != 0 || len(rep.Updated) != 1 || rep.Updated[0].Detail != "users +1500 -0" {
+		t.Errorf("second sync: %+v; want our update adding the 1500 users, no repair", rep)
+	}
+	if r := e.rule(t, "wecomply·big"); len(r.UserList) != 2500 {
+		t.Errorf("finished with %d users, want 2500", len(r.UserList))
+	}
+	if rep := syncOK(t, e, d); rep.Unchanged != 1 {
+		t.Errorf("third sync: %+v", rep)
+	}
+}
+
 type source []intercept.Desired
 
 func (s source) InterceptRules(context.Context) ([]intercept.Desired, error) { return s, nil }

@@ -19,7 +19,9 @@ func TestDueDay(t *testing.T) {
 		{"no due date, en", shanghai, time.Time{}, "en", "any time"},
 		// The day is the reader's, not UTC's.
 		{"late UTC is the next day in Shanghai", shanghai, late, "zh-CN", "2026-12-12"},
-		{"no zone configured reads UTC", nil, late, "en", "2026-12-11"},
+		{"no due date, en-US", shanghai, time.Time{}, "en-US", "any time"},
+		// As every day policy shows (formatDay): China time by default.
+		{"no zone configured reads China time", nil, late, "en", "2026-12-12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := DueDay(Settings{Location: tc.loc}, tc.t, tc.lang); got != tc.want {

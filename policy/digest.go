@@ -169,12 +169,16 @@ type DigestInput struct {
 // DigestAlerts counts the supervision alerts not yet decided: open ones
 // and escalated ones, by severity (low, medium, high, critical) and by
 // age since raised (Ages: under a day, under three days, under a week,
-// older).
+// older: Ages[i] counts those younger than DigestAlertAges[i] and not an
+// earlier bucket; the last counts the rest).
 type DigestAlerts struct {
 	Open, Escalated int
 	BySeverity      map[string]int
-	Ages            [4]int
+	Ages            [len(DigestAlertAges) + 1]int
 }
+
+// DigestAlertAges are the age bounds DigestAlerts.Ages counts by.
+var DigestAlertAges = [...]time.Duration{24 * time.Hour, 72 * time.Hour, 7 * 24 * time.Hour}
 
 // RefusedAt is when a refusal was recorded: when the employee and the
 // officers were told of it, else when the customer answered, else when
@@ -194,7 +198,7 @@ func DigestKey(now time.Time, lang string, part int, s Settings) string {
 	return "digest:" + formatDay(now, s) + ":" + lang + ":" + strconv.Itoa(part)
 }
 
-// digestLanguages are the languages digests are written in (messageLang).
+// digestLanguages are the languages digests are written in (MessageLang).
 var digestLanguages = [...]string{"en", "zh-CN"}
 
 // DigestLanguages returns the languages a digest may be sent in (the
@@ -257,7 +261,7 @@ func Digest(in DigestInput, s Settings, now time.Time) []Action {
 		if (p != nil && !p.Active) || in.AlreadySent[u] {
 			continue
 		}
-		lang := messageLang(p, s)
+		lang := MessageLang(p, s)
 		byLang[lang] = append(byLang[lang], u)
 	}
 	if len(byLang) == 0 {

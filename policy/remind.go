@@ -277,7 +277,8 @@ func Remind(notices []Notice, obligations []Obligation, people map[string]Person
 // RemindKey is the notify key of n's reminders on day (YYYY-MM-DD in the
 // company's zone), ReattestKey that of its re-attestation cards: one a
 // day, so that a run made again that day sends nobody a second.
-func RemindKey(n Notice, day string) string { return n.Key() + ":remind:" + day }
+func RemindKey(n Notice, day string) string   { return n.Key() + ":remind:" + day }
+func ReattestKey(n Notice, day string) string { return n.Key() + ":reattest:" + day }
 
 // LastReminderKey is the notify key of the last reminder o was sent
 // (RemindKey of the day of o.LastRemindedAt in s's zone); false when o
@@ -288,7 +289,6 @@ func LastReminderKey(o Obligation, s Settings) (string, bool) {
 	}
 	return RemindKey(Notice{ID: o.NoticeID, Version: o.Version}, formatDay(o.LastRemindedAt, s)), true
 }
-func ReattestKey(n Notice, day string) string { return n.Key() + ":reattest:" + day }
 
 // Actionable reports whether Remind, in working time at now, may act on
 // o of notice n: the caller's filter, to load and pass only those (and
@@ -482,7 +482,7 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 	ownersByLang := map[string][]string{}
 	for _, o := range owners {
 		if p := r.person(o); p == nil || p.Active {
-			lang := messageLang(p, r.s)
+			lang := MessageLang(p, r.s)
 			ownersByLang[lang] = append(ownersByLang[lang], o)
 		}
 	}
@@ -512,7 +512,7 @@ func (r *reminding) escalation(nr *noticeRun) (msgs []Action, told []string) {
 	base := n.Key() + ":escalation:" + r.day
 	for _, l := range slices.Sorted(maps.Keys(byLeader)) {
 		msgs = append(msgs, r.escalationTexts(n, base+":leader:"+keyPart(l), EscalationLeaderTemplate,
-			messageLang(r.person(l), r.s), []string{l}, byLeader[l])...)
+			MessageLang(r.person(l), r.s), []string{l}, byLeader[l])...)
 	}
 	for _, lang := range slices.Sorted(maps.Keys(ownersByLang)) {
 		msgs = append(msgs, r.escalationTexts(n, base+":owners:"+lang, EscalationOwnerTemplate, lang, ownersByLang[lang], all)...)
@@ -565,9 +565,10 @@ func splitItems(items []escalationItem, title string) [][]escalationItem {
 	return parts
 }
 
-// messageLang is the language of a text to p: English for those who read
-// it, Chinese for everyone else (the texts exist in zh-CN and en).
-func messageLang(p *Person, s Settings) string {
+// MessageLang is the language of a text to p ("en" or "zh-CN"): English
+// for those who read it, Chinese for everyone else (the texts exist in
+// zh-CN and en). The processor's own texts (alerts) use it too.
+func MessageLang(p *Person, s Settings) string {
 	if english(personLang(p, s)) {
 		return "en"
 	}

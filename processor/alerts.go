@@ -102,7 +102,7 @@ func (p *Processor) actOnAlert(ctx context.Context, a store.Alert) error {
 			return err
 		}
 		_, err = p.notify.Submit(ctx, notify.Notice{Key: "alert-sender:" + a.ID, Template: "alert_sender",
-			Lang: personLang(person, s), Data: map[string]any{"Rule": a.RuleID, "Description": desc, "At": at},
+			Lang: policy.MessageLang(person, s), Data: map[string]any{"Rule": a.RuleID, "Description": desc, "At": at},
 			To: []string{a.Sender}, Uncounted: true})
 		return err
 	case rules.Alert:
@@ -122,7 +122,7 @@ func (p *Processor) actOnAlert(ctx context.Context, a store.Alert) error {
 			url = strings.TrimSuffix(base, "/") + "/alerts/" + a.ID
 		}
 		_, err := p.notify.Submit(ctx, notify.Notice{Key: AlertNoticeKey(a.ID), Template: "alert_review",
-			Lang: personLang(nil, s), ButtonKey: AlertNoticeKey(a.ID), To: officers,
+			Lang: policy.MessageLang(nil, s), ButtonKey: AlertNoticeKey(a.ID), To: officers,
 			Data: map[string]any{"Company": s.Company, "Rule": a.RuleID, "Description": desc, "Severity": a.Severity,
 				"Sender": sender, "Conversation": a.ConversationID, "At": at, "ID": a.ID, "URL": url}})
 		var invalid *notify.InvalidError
@@ -133,18 +133,6 @@ func (p *Processor) actOnAlert(ctx context.Context, a store.Alert) error {
 		return err
 	}
 	return nil
-}
-
-// personLang is a person's language for texts ("en" or "zh-CN").
-func personLang(person *policy.Person, s policy.Settings) string {
-	lang := s.DefaultLanguage
-	if person != nil && person.Language != "" {
-		lang = person.Language
-	}
-	if strings.HasPrefix(strings.ToLower(lang), "en") {
-		return "en"
-	}
-	return "zh-CN"
 }
 
 // parseAlertClick splits a review card's EventKey into the alert's ID
@@ -201,7 +189,7 @@ func (p *Processor) alertClick(ctx context.Context, d store.Delivery, c *wecom.T
 		return err
 	}
 	return p.notify.UpdateCard(ctx, notify.CardUpdate{Key: d.DedupKey + ":" + user, UserID: user,
-		ResponseCode: c.ResponseCode, ReplaceName: alertDecidedText(personLang(clicker, p.cfg.Settings), a.State, p.displayName(ctx, a.DecidedBy))})
+		ResponseCode: c.ResponseCode, ReplaceName: alertDecidedText(policy.MessageLang(clicker, p.cfg.Settings), a.State, p.displayName(ctx, a.DecidedBy))})
 }
 
 // displayName is a member's name for a card: as stored, else as WeCom
@@ -239,6 +227,11 @@ func alertDecidedText(lang string, state store.AlertState, name string) string {
 // notices' compliance owners (as overdue acknowledgements are escalated),
 // one markdown message listing them (the first 20, and the count). It
 // returns how many it escalated.
+//
+// now, the run's scheduled time, only sets the overdue cutoff; the
+// escalations (and their audit entries) are dated by the clock: a run
+// that catches up a missed activation at start-up would otherwise append
+// audit entries dated before entries already in the chain.
 func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[string]int, error) {
 	after := p.cfg.Alerts.EscalateAfter
 	if after <= 0 {
@@ -268,15 +261,16 @@ func (p *Processor) EscalateAlerts(ctx context.Context, now time.Time) (map[stri
 	}
 	if len(to) > 0 {
 		_, err = p.notify.Submit(ctx, notify.Notice{Key: "alert-escalation:" + shortDigest(ids),
-			Template: "alert_escalation", Lang: personLang(nil, p.cfg.Settings), To: to,
+			Template: "alert_escalation", Lang: policy.MessageLang(nil, p.cfg.Settings), To: to,
 			Data: map[string]any{"Total": len(items), "After": after.String(), "Items": items[:min(len(items), 20)]}})
 		if err != nil {
 			return nil, fmt.Errorf("escalate alerts: notify: %w", err)
 		}
 	}
 	escalated := 0
+	at := p.cfg.Now()
 	for _, a := range overdue {
-		_, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: now})
+		_, changed, err := store.DecideAudited(ctx, p.st, store.AlertDecision{ID: a.ID, State: store.AlertEscalated, Actor: "wecomply", At: at})
 		switch {
 		case errors.Is(err, store.ErrAlertDecided) || errors.Is(err, store.ErrNotFound):
 			continue // decided meanwhile

@@ -152,3 +152,43 @@ func TestEscalateAlerts(t *testing.T) {
 		t.Errorf("officer's digest = %q, want the alerts counted", got)
 	}
 }
+
+// TestEscalateAlertsCatchUpDatesByTheClock: a run that catches up a
+// missed activation (its scheduled time hours ago) takes the overdue
+// cutoff from the schedule but dates the escalation, and its audit
+// entry, by the clock: the audit chain never goes back in time.
+func TestEscalateAlertsCatchUpDatesByTheClock(t *testing.T) {
+	settings := testSettings()
+	e := newEnvConfig(t, "embedded", envConfig{Settings: &settings,
+		Alerts: processor.AlertConfig{EscalateAfter: 48 * time.Hour}})
+	ctx := context.Background()
+	clock := e.clock.Now()
+	scheduled := clock.Add(-7*time.Hour - 30*time.Minute)
+	old := testAlert("m1", "digest_only", scheduled.Add(-49*time.Hour))
+	if err := e.proc.RaiseAlerts(ctx, []store.Alert{old}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := e.proc.EscalateAlerts(ctx, scheduled)
+	if err != nil || counts["escalated"] != 1 {
+		t.Fatalf("escalate: %v, %v; want 1 escalated", counts, err)
+	}
+	if a, _ := e.st.GetAlert(ctx, old.ID); a.State != store.AlertEscalated || !a.EscalatedAt.Equal(clock) {
+		t.Errorf("alert = %s at %v, want escalated at the clock's %v", a.State, a.EscalatedAt, clock)
+	}
+	entries, err := e.st.ListAudit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, en := range entries {
+		if en.Kind == store.AlertAuditKind && en.ID == "alert:"+old.ID+":"+string(store.AlertEscalated) {
+			found = true
+			if !en.At.Equal(clock) {
+				t.Errorf("escalation audited at %v, want the clock's %v (not the schedule's %v)", en.At, clock, scheduled)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no audit entry of the escalation in %+v", entries)
+	}
+}

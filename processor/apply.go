@@ -118,11 +118,11 @@ func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
 		if !o.Status.Open() {
 			continue
 		}
-		byDue[p.formatDay(o.DueAt, a.Lang)] = append(byDue[p.formatDay(o.DueAt, a.Lang)], u)
+		due := policy.DueDay(p.cfg.Settings, o.DueAt, a.Lang)
+		byDue[due] = append(byDue[due], u)
 	}
 	for _, due := range slices.Sorted(maps.Keys(byDue)) {
-		data := p.noticeData(n)
-		data["Due"] = due
+		data := policy.CardData(p.cfg.Settings, n, due)
 		key := a.Key
 		if key == "" {
 			key = n.Key()
@@ -133,11 +133,6 @@ func (p *Processor) sendCard(ctx context.Context, a policy.SendCard) error {
 		}
 	}
 	return nil
-}
-
-// formatDay formats a due date for a card (policy.DueDay).
-func (p *Processor) formatDay(t time.Time, lang string) string {
-	return policy.DueDay(p.cfg.Settings, t, lang)
 }
 
 // consentJob is the payload of a consent check.

@@ -11,7 +11,5 @@ import (
 // rendering it again (the console showing the text a person was sent)
 // gives the same content hash.
 func (p *Processor) CardData(n policy.Notice, lang string, due time.Time) map[string]any {
-	data := p.noticeData(n)
-	data["Due"] = p.formatDay(due, lang)
-	return data
+	return policy.CardData(p.cfg.Settings, n, policy.DueDay(p.cfg.Settings, due, lang))
 }

@@ -143,12 +143,9 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 
 	// The supervision alerts waiting for review (like the dead letters,
 	// counted as they stand when the run reads them).
-	ac, err := store.CountOpenAlerts(ctx, p.st, now)
-	if err != nil {
+	if in.Alerts, err = store.CountOpenAlerts(ctx, p.st, now); err != nil {
 		return nil, fmt.Errorf("digest: alerts: %w", err)
 	}
-	in.Alerts = policy.DigestAlerts{Open: ac.Open, Escalated: ac.Escalated, BySeverity: ac.BySeverity}
-	copy(in.Alerts.Ages[:], ac.Ages)
 
 	for u := range overdue {
 		need[u] = true
@@ -173,7 +170,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 
 	counts := map[string]int{"messages": len(acts), "notices": len(p.cfg.Notices),
 		"refusals": len(in.Refusals), "failures": len(in.Failures), "dead_letters": in.DeadLetters}
-	if n := ac.Open + ac.Escalated; n > 0 {
+	if n := in.Alerts.Open + in.Alerts.Escalated; n > 0 {
 		counts["alerts"] = n
 	}
 	recipients := map[string]bool{}

@@ -215,13 +215,7 @@ func (p *Processor) updateObligations(ctx context.Context, a policy.ObligationUp
 // names, with the notice's button, under the run's key.
 func (p *Processor) sendReminder(ctx context.Context, a policy.SendReminder) error {
 	n := a.Notice
-	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: p.noticeData(n),
+	_, err := p.notify.Submit(ctx, notify.Notice{Key: a.Key, Template: a.Template, Lang: a.Lang, Data: policy.NoticeData(p.cfg.Settings, n),
 		To: a.UserIDs, ButtonKey: n.ButtonKey()})
 	return err
-}
-
-// noticeData is the template data a notice's card or reminder shows of
-// it (policy.NoticeData).
-func (p *Processor) noticeData(n policy.Notice) map[string]any {
-	return policy.NoticeData(p.cfg.Settings, n)
 }

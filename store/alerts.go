@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wecomply/wecomply/policy"
 )
 
 // AlertState is where an alert stands in review.
@@ -287,24 +289,10 @@ func DecideAudited(ctx context.Context, s AlertStore, d AlertDecision) (Alert, b
 	return a, changed, nil
 }
 
-// AlertAgeBuckets are the age bounds the digest counts open alerts by:
-// younger than a day, than three days, than a week, and older.
-var AlertAgeBuckets = []time.Duration{24 * time.Hour, 72 * time.Hour, 7 * 24 * time.Hour}
-
-// AlertCounts counts open (and escalated) alerts by severity and by age
-// bucket: Ages[i] counts those younger than AlertAgeBuckets[i] and not
-// an earlier bucket; the last counts the rest.
-type AlertCounts struct {
-	Open       int            `json:"open"`
-	Escalated  int            `json:"escalated"`
-	BySeverity map[string]int `json:"by_severity"`
-	Ages       []int          `json:"ages"`
-}
-
 // CountOpenAlerts reads every open and escalated alert and counts them
-// at now.
-func CountOpenAlerts(ctx context.Context, s Alerts, now time.Time) (AlertCounts, error) {
-	c := AlertCounts{BySeverity: map[string]int{}, Ages: make([]int, len(AlertAgeBuckets)+1)}
+// at now, as the digest shows them.
+func CountOpenAlerts(ctx context.Context, s Alerts, now time.Time) (policy.DigestAlerts, error) {
+	c := policy.DigestAlerts{BySeverity: map[string]int{}}
 	for _, state := range []AlertState{AlertOpen, AlertEscalated} {
 		err := EachAlert(ctx, s, state, func(a Alert) bool {
 			if state == AlertOpen {
@@ -314,7 +302,7 @@ func CountOpenAlerts(ctx context.Context, s Alerts, now time.Time) (AlertCounts,
 			}
 			c.BySeverity[a.Severity]++
 			age, i := now.Sub(a.RaisedAt), 0
-			for i < len(AlertAgeBuckets) && age >= AlertAgeBuckets[i] {
+			for i < len(policy.DigestAlertAges) && age >= policy.DigestAlertAges[i] {
 				i++
 			}
 			c.Ages[i]++

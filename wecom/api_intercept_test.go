@@ -3,7 +3,6 @@ package wecom
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,9 +86,10 @@ func interceptCases() []apiCase {
 	}
 }
 
-// TestInterceptRuleInvalidInput: a request that breaks one of path/95097's
-// rules is refused before it is sent, naming the field.
-func TestInterceptRuleInvalidInput(t *testing.T) {
+// interceptInvalidCases are the sensitive-word-rule requests that break
+// one of path/95097's rules: each is refused before it is sent, naming
+// the field (TestAPIInvalidInput runs them).
+func interceptInvalidCases() []invalidCase {
 	ctx := context.Background()
 	ok := InterceptRule{RuleName: "r", WordList: []string{"w"}, InterceptType: 1, ApplicableRange: InterceptRange{DepartmentList: []int64{1}}}
 	add := func(edit func(r *InterceptRule)) func(c *Client) error {
@@ -107,11 +107,7 @@ func TestInterceptRuleInvalidInput(t *testing.T) {
 		}
 		return w
 	}
-	tests := []struct {
-		name  string
-		call  func(c *Client) error
-		field string
-	}{
+	return []invalidCase{
 		{"add with a rule_id", add(func(r *InterceptRule) { r.RuleID = "x" }), "rule_id"},
 		{"add without a name", add(func(r *InterceptRule) { r.RuleName = "" }), "rule_name"},
 		{"name of 21 characters", add(func(r *InterceptRule) { r.RuleName = strings.Repeat("规", 21) }), "rule_name"},
@@ -137,19 +133,6 @@ func TestInterceptRuleInvalidInput(t *testing.T) {
 		}, "remove_applicable_range.user_list[0]"},
 		{"get without rule_id", func(c *Client) error { _, err := c.GetInterceptRule(ctx, ""); return err }, "rule_id"},
 		{"delete without rule_id", func(c *Client) error { return c.DeleteInterceptRule(ctx, "") }, "rule_id"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t)
-			err := tt.call(env.c)
-			var ie *InvalidError
-			if !errors.As(err, &ie) || ie.Field != tt.field {
-				t.Fatalf("err = %v, want an InvalidError of field %q", err, tt.field)
-			}
-			if n := len(env.wecom.requests()); n != 0 {
-				t.Errorf("%d requests were sent", n)
-			}
-		})
 	}
 }
 

@@ -384,14 +384,20 @@ func TestCheckSingleAgreeSplitsIntoHundreds(t *testing.T) {
 	}
 }
 
+// invalidCase is a call with input a rule of WeCom's refuses, and the
+// field the InvalidError must name.
+type invalidCase struct {
+	name  string
+	call  func(c *Client) error
+	field string
+}
+
+// TestAPIInvalidInput: a request that breaks one of WeCom's documented
+// rules is refused before it is sent, naming the field.
 func TestAPIInvalidInput(t *testing.T) {
 	ctx := context.Background()
 	card := buttonCard()
-	tests := []struct {
-		name  string
-		call  func(c *Client) error
-		field string
-	}{
+	tests := append([]invalidCase{
 		{"update without response_code", func(c *Client) error {
 			_, err := c.UpdateTemplateCard(ctx, CardUpdate{UserIDs: []string{"u"}, ReplaceName: "x"})
 			return err
@@ -448,7 +454,7 @@ func TestAPIInvalidInput(t *testing.T) {
 			return err
 		}, "info[0]"},
 		{"room without id", func(c *Client) error { _, err := c.CheckRoomAgree(ctx, ""); return err }, "roomid"},
-	}
+	}, interceptInvalidCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t)

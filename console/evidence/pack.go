@@ -504,9 +504,8 @@ func (m *Maker) texts(rec records) (found map[string]templates.Rendered, missing
 			}
 			for _, tmpl := range []string{n.Template, policy.RemindTemplate} {
 				for day := range days {
-					data := policy.NoticeData(settings, n)
+					data := policy.CardData(settings, n, day)
 					maps.Copy(data, m.cfg.CardData)
-					data["Due"] = day
 					r, err := m.cfg.Templates.Render(tmpl, lang, data)
 					if err != nil {
 						continue // not a text this notice could have been sent in

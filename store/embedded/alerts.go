@@ -12,8 +12,8 @@ import (
 	"github.com/wecomply/wecomply/store"
 )
 
-// Alerts live in two buckets, created by the first RaiseAlerts (so that
-// stores opened before alerts existed need no migration):
+// Alerts live in two buckets (created by Open, as every bucket, also in
+// a store opened before alerts existed):
 //
 //	alerts     alert id → Alert JSON
 //	alertidx   state "/" store.AlertIndexKey → (empty)
@@ -47,14 +47,7 @@ func (s *Store) RaiseAlerts(ctx context.Context, alerts []store.Alert) ([]store.
 	var raised []store.Alert
 	err := s.w.write(false, func(tx *bolt.Tx) error {
 		raised = nil
-		b, err := tx.CreateBucketIfNotExists(bucketAlerts)
-		if err != nil {
-			return err
-		}
-		ib, err := tx.CreateBucketIfNotExists(bucketAlertIdx)
-		if err != nil {
-			return err
-		}
+		b, ib := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertIdx)
 		for i, a := range alerts {
 			if b.Get([]byte(a.ID)) != nil {
 				continue
@@ -95,9 +88,6 @@ func (s *Store) ListAlerts(ctx context.Context, state store.AlertState, p store.
 	var next string
 	err = s.db.View(func(tx *bolt.Tx) error {
 		ib, b := tx.Bucket(bucketAlertIdx), tx.Bucket(bucketAlerts)
-		if ib == nil {
-			return nil
-		}
 		c := ib.Cursor()
 		k, _ := c.Seek(append(bytes.Clone(prefix), after...))
 		if after != "" && k != nil && string(k[len(prefix):]) == after {

@@ -196,7 +196,7 @@ var allBuckets = [][]byte{
 	bucketPeople, bucketClaims, bucketAudit, bucketAuditIDs, bucketAuditMeta,
 	bucketJobRuns, bucketDeadIDs, bucketClaimsAt, bucketMeta,
 	bucketOblDue, bucketOblDueFor,
-	bucketIntercept,
+	bucketIntercept, bucketAlerts, bucketAlertIdx,
 }
 
 // Store is a store.Store on a bbolt file. Create it with Open.

@@ -269,7 +269,7 @@ func testAlertsAuditedCountsOverdue(t *testing.T, open OpenFunc, _ Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Open != 1 || c.Escalated != 1 || c.BySeverity["high"] != 1 || c.BySeverity["critical"] != 1 || !slices.Equal(c.Ages, []int{0, 1, 0, 1}) {
+	if c.Open != 1 || c.Escalated != 1 || c.BySeverity["high"] != 1 || c.BySeverity["critical"] != 1 || c.Ages != [4]int{0, 1, 0, 1} {
 		t.Errorf("CountOpenAlerts = %+v, want 1 open (high, 50h), 1 escalated (critical, 200h)", c)
 	}
 	entries, err := s.ListAudit(ctx, 0, 100)
