@@ -201,3 +201,51 @@ tags = [41]
 		t.Errorf("alerts = %v, want %v (not %s)", got, want, untagged)
 	}
 }
+
+// A record quarantined for want of its key is not scanned when pulled;
+// once RetryQuarantine decrypts it, it is scanned, and its alert is raised
+// before the quarantine entry is resolved.
+func TestScanRetriedQuarantine(t *testing.T) {
+	e := newEnv(t, 1, 2)
+	ctx := t.Context()
+	set := scanSet(t)
+	var raised []store.Alert
+	var quarantinedAtRaise []bool // whether the alerted message was still quarantined
+	e.puller.Scanner = &archive.Scanner{
+		Rules: func() *rules.Set { return set }, People: e.main, Clock: e.clock.Now,
+		Sink: sinkFunc(func(ctx context.Context, alerts []store.Alert) error {
+			raised = append(raised, alerts...)
+			q, _, err := e.store.ListQuarantine(ctx, "", 10)
+			if err != nil {
+				return err
+			}
+			quarantinedAtRaise = append(quarantinedAtRaise, slices.ContainsFunc(q, func(it archive.Quarantined) bool {
+				return it.Record.MsgID == alerts[0].MsgID
+			}))
+			_, err = store.RaiseAudited(ctx, e.main, alerts)
+			return err
+		}),
+	}
+	e.permit("zhangsan", "lisi")
+	if err := e.srv.UseKeyVersion(3); err != nil { // no private key for 3 yet
+		t.Fatal(err)
+	}
+	id := e.text("zhangsan", []string{"lisi"}, "", "客户的身份证 11010519491231002X")
+	if sum := e.pullAll(); sum.Quarantined != 1 || len(raised) != 0 {
+		t.Fatalf("quarantined %d, raised %d; want 1 and 0", sum.Quarantined, len(raised))
+	}
+
+	e.puller.Source = e.source(1, 2, 3)
+	if res, rem, err := e.puller.RetryQuarantine(ctx); err != nil || res != 1 || rem != 0 {
+		t.Fatalf("RetryQuarantine = %d, %d, %v; want 1, 0", res, rem, err)
+	}
+	if len(raised) != 1 || raised[0].MsgID != id || raised[0].RuleID != "pii-identity" {
+		t.Fatalf("raised %+v, want one pii-identity alert for %s", raised, id)
+	}
+	if !slices.Equal(quarantinedAtRaise, []bool{true}) {
+		t.Errorf("quarantined at each raise = %v, want [true]: the alert is raised before the entry is resolved", quarantinedAtRaise)
+	}
+	if got := slices.Collect(maps.Keys(openAlerts(t, e.main))); !slices.Equal(got, []string{id + " pii-identity"}) {
+		t.Errorf("open alerts = %v, want [%s pii-identity]", got, id)
+	}
+}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -30,7 +31,92 @@ func loadOpenAPI(t *testing.T, e *env) *openapi3.T {
 	if err := doc.Validate(t.Context()); err != nil {
 		t.Fatalf("the description is not valid OpenAPI 3: %v", err)
 	}
+	closeObjects(doc)
 	return doc
+}
+
+// closeObjects sets additionalProperties false on every object schema of
+// doc that leaves it unset, so that validating an answer catches a member
+// the description leaves out (kin-openapi allows extras when it is unset).
+// Schemas that set it, such as an Event's string-valued map, keep theirs,
+// and so does an object that names no properties (a message's content as
+// WeCom sent it, this document): it stands for any object.
+// An allOf of plain objects becomes the one object it stands for: closing
+// each member would make every member refuse the others' members.
+func closeObjects(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		for _, list := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+			for _, r := range list {
+				walk(r)
+			}
+		}
+		walk(s.Not)
+		walk(s.Items)
+		walk(s.AdditionalProperties.Schema)
+		for _, r := range s.Properties {
+			walk(r)
+		}
+		if len(s.AllOf) > 0 {
+			mergeAllOf(s)
+		}
+		if len(s.Properties) > 0 && len(s.AllOf) == 0 && s.AdditionalProperties.Has == nil && s.AdditionalProperties.Schema == nil {
+			s.AdditionalProperties = openapi3.AdditionalProperties{Has: openapi3.Ptr(false)}
+		}
+	}
+	for _, ref := range doc.Components.Schemas {
+		walk(ref)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil {
+					walk(p.Value.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+			for _, resp := range op.Responses.Map() {
+				if resp.Value == nil {
+					continue
+				}
+				for _, mt := range resp.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+		}
+	}
+}
+
+// mergeAllOf turns s, an allOf of objects none of which allows members
+// beyond its properties, into one object with all their properties and
+// required members. Any other allOf is left as it is.
+func mergeAllOf(s *openapi3.Schema) {
+	props := openapi3.Schemas{}
+	var required []string
+	for _, r := range s.AllOf {
+		m := r.Value
+		if m == nil || len(m.Properties) == 0 || len(m.AllOf) > 0 || len(m.AnyOf) > 0 || len(m.OneOf) > 0 || m.Not != nil ||
+			m.AdditionalProperties.Schema != nil || (m.AdditionalProperties.Has != nil && *m.AdditionalProperties.Has) {
+			return
+		}
+		maps.Copy(props, m.Properties)
+		required = append(required, m.Required...)
+	}
+	maps.Copy(props, s.Properties)
+	s.Type = &openapi3.Types{openapi3.TypeObject}
+	s.Properties = props
+	s.Required = append(required, s.Required...)
+	s.AllOf = nil
 }
 
 // ginParam is a Gin path parameter, :name.
