@@ -362,24 +362,18 @@ func listDeadLetters(ctx context.Context, st store.Queue, stdout io.Writer, idsO
 		fmt.Fprintln(tw, "ID\tDIED (UTC)\tKIND\tATTEMPTS\tDEDUP KEY\tLAST ERROR")
 	}
 	n := 0
-	p := store.Page{Limit: store.MaxPageLimit}
-	for {
-		items, next, err := st.ListDeadLetters(ctx, p)
-		if err != nil {
-			return fmt.Errorf("list dead letters: %w", err)
-		}
-		for _, d := range items {
-			n++
-			if idsOnly {
-				fmt.Fprintln(tw, d.ID)
-				continue
-			}
+	err := store.Each(ctx, store.MaxPageLimit, st.ListDeadLetters, func(d store.DeadLetter) error {
+		n++
+		if idsOnly {
+			fmt.Fprintln(tw, d.ID)
+		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.DiedAt.UTC().Format(time.DateTime), d.Kind, d.Attempts,
 				d.DedupKey, oneLine(d.LastError, 120))
 		}
-		if p.Cursor = next; next == "" {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list dead letters: %w", err)
 	}
 	if !idsOnly {
 		fmt.Fprintf(tw, "%d dead letter(s)\n", n)
