@@ -253,7 +253,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	if *path == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: audit verify takes -config FILE", errUsage)
 	}
-	st, err := openConfiguredStore(ctx, *path, stderr, environ)
+	st, _, err := openConfiguredStore(ctx, *path, stderr, environ)
 	if err != nil {
 		return err
 	}
@@ -271,13 +271,17 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 }
 
 // openConfiguredStore opens the store the config file at path names, for
-// a command that works on it directly.
-func openConfiguredStore(ctx context.Context, path string, stderr io.Writer, environ []string) (store.Store, error) {
+// a command that works on it directly, and returns the config with it.
+func openConfiguredStore(ctx context.Context, path string, stderr io.Writer, environ []string) (store.Store, *config.Config, error) {
 	cfg, err := config.Load(path, environ)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return openStore(ctx, cfg, newLogger(cfg.Log, stderr), time.Now, nil)
+	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr), time.Now, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, cfg, nil
 }
 
 // deadLettersCmd is `wecomply dead-letters list|retry|drop -config FILE
@@ -325,7 +329,7 @@ func deadLettersCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	case action != "" && fs.NArg() == 0:
 		return fmt.Errorf("%w: dead-letters %s takes the ids of the dead letters", errUsage, sub)
 	}
-	st, err := openConfiguredStore(ctx, *path, stderr, environ)
+	st, _, err := openConfiguredStore(ctx, *path, stderr, environ)
 	if err != nil {
 		return err
 	}
@@ -362,24 +366,18 @@ func listDeadLetters(ctx context.Context, st store.Queue, stdout io.Writer, idsO
 		fmt.Fprintln(tw, "ID\tDIED (UTC)\tKIND\tATTEMPTS\tDEDUP KEY\tLAST ERROR")
 	}
 	n := 0
-	p := store.Page{Limit: store.MaxPageLimit}
-	for {
-		items, next, err := st.ListDeadLetters(ctx, p)
-		if err != nil {
-			return fmt.Errorf("list dead letters: %w", err)
-		}
-		for _, d := range items {
-			n++
-			if idsOnly {
-				fmt.Fprintln(tw, d.ID)
-				continue
-			}
+	err := store.Each(ctx, store.MaxPageLimit, st.ListDeadLetters, func(d store.DeadLetter) error {
+		n++
+		if idsOnly {
+			fmt.Fprintln(tw, d.ID)
+		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.DiedAt.UTC().Format(time.DateTime), d.Kind, d.Attempts,
 				d.DedupKey, oneLine(d.LastError, 120))
 		}
-		if p.Cursor = next; next == "" {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list dead letters: %w", err)
 	}
 	if !idsOnly {
 		fmt.Fprintf(tw, "%d dead letter(s)\n", n)

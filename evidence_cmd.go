@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wecomply/wecomply/archive"
 	"github.com/wecomply/wecomply/config"
 	"github.com/wecomply/wecomply/console/evidence"
 	"github.com/wecomply/wecomply/store"
@@ -67,17 +68,11 @@ func evidenceCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 
 // parseInterspersed parses flags given before and after positional
 // arguments (verify PACK -pubkey F), returning the positional ones.
-func parseInterspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -146,33 +141,30 @@ func evidenceVerifyCmd(args []string, stdout, stderr io.Writer) error {
 // openEvidence opens the configured store (and, with messages, the
 // session archive's) and builds the Maker on it. Closing the returned
 // io.Closer closes both.
-func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []string, messages bool) (*evidence.Maker, io.Closer, error) {
-	cfg, err := config.Load(path, environ)
-	if err != nil {
-		return nil, nil, err
-	}
-	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, time.Now, nil)
+func openEvidence(ctx context.Context, path string, stderr io.Writer, environ []string, messages bool) (_ *evidence.Maker, _ io.Closer, err error) {
+	st, cfg, err := openConfiguredStore(ctx, path, stderr, environ)
 	if err != nil {
 		return nil, nil, err
 	}
 	closers := closeAll{st}
+	defer func() {
+		if err != nil {
+			closers.Close()
+		}
+	}()
 	var msgs evidence.Messages
 	if messages {
 		if !cfg.Archive.Enabled {
-			st.Close()
 			return nil, nil, errors.New("-messages-from: the session archive is not enabled ([archive] enabled)")
 		}
-		ast, err := openArchiveStore(ctx, cfg, time.Now)
-		if err != nil {
-			st.Close()
+		var ast archive.Store
+		if ast, err = openArchiveStore(ctx, cfg, time.Now); err != nil {
 			return nil, nil, err
 		}
 		msgs, closers = ast, append(closers, ast)
 	}
-	m, err := newEvidenceMaker(cfg, st, msgs, log, time.Now)
+	m, err := newEvidenceMaker(cfg, st, msgs, newLogger(cfg.Log, stderr), time.Now)
 	if err != nil {
-		closers.Close()
 		return nil, nil, err
 	}
 	return m, closers, nil

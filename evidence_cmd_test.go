@@ -253,3 +253,36 @@ func TestServeEvidenceKey(t *testing.T) {
 		t.Error("the logs show the signing key")
 	}
 }
+
+// TestOpenEvidenceClosesTheStoreOnFailure: when openEvidence fails after
+// opening the store (no session archive to read messages from; no
+// signing key), the store is closed again: its file can be opened at
+// once.
+func TestOpenEvidenceClosesTheStoreOnFailure(t *testing.T) {
+	cfg := writeConfig(t, "127.0.0.1:0", "embedded", "")
+	db := filepath.Join(filepath.Dir(cfg), "data", "wecomply.db")
+	signing := "WECOMPLY_EVIDENCE_SIGNING_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))
+	for _, c := range []struct {
+		name     string
+		environ  []string
+		messages bool
+		want     string
+	}{
+		{"messages without an archive", []string{signing}, true, "session archive is not enabled"},
+		{"no signing key", nil, false, "signing_key is not set"},
+	} {
+		m, closer, err := openEvidence(t.Context(), cfg, io.Discard, c.environ, c.messages)
+		if err == nil {
+			closer.Close()
+			t.Fatalf("%s: openEvidence = %v, want an error", c.name, m)
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: openEvidence: %v, want %q in it", c.name, err, c.want)
+		}
+		st, err := embedded.Open(db, embedded.Options{OpenTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("%s: the store is left open: %v", c.name, err)
+		}
+		st.Close()
+	}
+}

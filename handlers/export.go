@@ -167,23 +167,14 @@ func writeCSV(c *gin.Context, filename string, bom bool, header []string, pages 
 	}
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(header)
-	p := store.Page{Limit: maxPage}
-	for {
-		rows, next, err := pages(c.Request.Context(), p)
-		if err != nil {
-			// Headers are gone; end the file with a line that says so
-			// rather than a silently short export.
-			_ = w.Write([]string{"# export failed: store unavailable"})
-			w.Flush()
-			return
-		}
-		for _, r := range rows {
-			_ = w.Write(csvSafe(r...))
-		}
-		if next == "" {
-			break
-		}
-		p.Cursor = next
+	err := store.Each(c.Request.Context(), maxPage, pages, func(r []string) error {
+		_ = w.Write(csvSafe(r...))
+		return nil
+	})
+	if err != nil {
+		// Headers are gone; end the file with a line that says so
+		// rather than a silently short export.
+		_ = w.Write([]string{"# export failed: store unavailable"})
 	}
 	w.Flush()
 }

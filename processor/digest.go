@@ -69,7 +69,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 			need[u] = true
 		}
 		var c policy.DigestCoverage
-		err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		err := store.Each(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
 			return p.st.ListObligations(ctx, store.ObligationFilter{NoticeID: n.ID, Version: n.Version}, page)
 		}, func(o policy.Obligation) error {
 			if c.Add(o, now) {
@@ -102,7 +102,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 		}
 	}
 
-	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+	err := store.Each(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
 		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentDisagreed}, page)
 	}, func(c policy.Consent) error {
 		if at := policy.RefusedAt(c); at.After(in.Since) && !at.After(now) {
@@ -129,7 +129,7 @@ func (p *Processor) DigestSince(ctx context.Context, since, now time.Time) (map[
 
 	// The dead letters that died by now (those after it are the next
 	// digest's), the first in the order of death the oldest.
-	err = each(ctx, p.st.ListDeadLetters, func(d store.DeadLetter) error {
+	err = store.Each(ctx, pageSize, p.st.ListDeadLetters, func(d store.DeadLetter) error {
 		if !d.DiedAt.After(now) {
 			if in.DeadLetters++; in.OldestDeadLetter.IsZero() {
 				in.OldestDeadLetter = d.DiedAt

@@ -382,55 +382,20 @@ func (p *Processor) tagChange(ctx context.Context, st *policy.State, userID stri
 
 // obligationsOf lists every obligation of a person.
 func (p *Processor) obligationsOf(ctx context.Context, userID string) ([]policy.Obligation, error) {
-	return collect(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+	return store.Collect(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
 		return p.st.ListObligations(ctx, store.ObligationFilter{UserID: userID}, page)
 	})
 }
 
 // attestationsOf lists every attestation of a person.
 func (p *Processor) attestationsOf(ctx context.Context, userID string) ([]policy.Attestation, error) {
-	return collect(ctx, func(ctx context.Context, page store.Page) ([]policy.Attestation, string, error) {
+	return store.Collect(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Attestation, string, error) {
 		return p.st.ListAttestations(ctx, store.AttestationFilter{UserID: userID}, page)
 	})
 }
 
-// pageSize is how many items each asks the store for at a time.
+// pageSize is how many items the processor asks the store for at a time.
 const pageSize = 1000
-
-// each calls fn for every item list returns, a page of pageSize at a
-// time, following the cursor until the last page; it stops at the first
-// error of list or fn.
-func each[T any](ctx context.Context, list func(context.Context, store.Page) ([]T, string, error), fn func(T) error) error {
-	page := store.Page{Limit: pageSize}
-	for {
-		items, next, err := list(ctx, page)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		if next == "" {
-			return nil
-		}
-		page.Cursor = next
-	}
-}
-
-// collect returns every item list returns (see each).
-func collect[T any](ctx context.Context, list func(context.Context, store.Page) ([]T, string, error)) ([]T, error) {
-	var all []T
-	err := each(ctx, list, func(it T) error {
-		all = append(all, it)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return all, nil
-}
 
 // parallel calls fn(ctx, i) for every i in [0, n), at most workers at a
 // time, and returns the first error: after it no new call starts and the

@@ -357,7 +357,7 @@ func (p *Processor) freshPermitList(ctx context.Context) (permit map[string]bool
 
 // allPeople lists every stored person.
 func (p *Processor) allPeople(ctx context.Context) ([]policy.Person, error) {
-	return collect(ctx, p.st.ListPeople)
+	return store.Collect(ctx, pageSize, p.st.ListPeople)
 }
 
 // reconcileKey is the dedup key of a synthetic event of one run's day.
@@ -617,7 +617,7 @@ func (p *Processor) checkAgree(ctx context.Context, pace *pacer, q []wecom.Agree
 // again skips what it checked the first time).
 func (p *Processor) pendingConsents(ctx context.Context, now time.Time) ([]policy.Consent, error) {
 	var out []policy.Consent
-	err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
+	err := store.Each(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Consent, string, error) {
 		return p.st.ListConsents(ctx, store.ConsentFilter{Status: policy.ConsentUnknown}, page)
 	}, func(c policy.Consent) error {
 		if c.DeletedAt.IsZero() && c.CheckedAt.Before(now) {

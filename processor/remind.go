@@ -51,7 +51,7 @@ func (p *Processor) Remind(ctx context.Context, now time.Time) (map[string]int, 
 	var obs []policy.Obligation
 	need := map[string]bool{}
 	for _, n := range p.cfg.Notices {
-		err := each(ctx, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
+		err := store.Each(ctx, pageSize, func(ctx context.Context, page store.Page) ([]policy.Obligation, string, error) {
 			return p.st.ListObligationsDue(ctx, n.ID, n.Version, now, page)
 		}, func(o policy.Obligation) error {
 			counts["scanned"]++

@@ -332,23 +332,22 @@ func OverdueAlerts(ctx context.Context, s Alerts, before time.Time, limit int) (
 // EachAlert calls fn with every alert in state, oldest first, until fn
 // returns false.
 func EachAlert(ctx context.Context, s Alerts, state AlertState, fn func(Alert) bool) error {
-	p := Page{Limit: 1000}
-	for {
-		items, next, err := s.ListAlerts(ctx, state, p)
-		if err != nil {
-			return err
+	err := Each(ctx, 1000, func(ctx context.Context, p Page) ([]Alert, string, error) {
+		return s.ListAlerts(ctx, state, p)
+	}, func(a Alert) error {
+		if !fn(a) {
+			return errStopEach
 		}
-		for _, a := range items {
-			if !fn(a) {
-				return nil
-			}
-		}
-		if next == "" {
-			return nil
-		}
-		p.Cursor = next
+		return nil
+	})
+	if errors.Is(err, errStopEach) {
+		return nil
 	}
+	return err
 }
+
+// errStopEach ends an Each early without an error to report.
+var errStopEach = errors.New("store: stop")
 
 // AlertIndexKey is an alert's place in its state's listing: RaisedAt in
 // Unix milliseconds, 16 hex digits, "|", the ID. Both backends order by

@@ -179,41 +179,24 @@ type recordFilter struct {
 func (m *Maker) load(ctx context.Context, f recordFilter) (records, error) {
 	var rec records
 	var err error
-	if rec.obligations, err = all(func(p store.Page) ([]policy.Obligation, string, error) {
+	if rec.obligations, err = store.Collect(ctx, 1000, func(ctx context.Context, p store.Page) ([]policy.Obligation, string, error) {
 		return m.cfg.Store.ListObligations(ctx, store.ObligationFilter{UserID: f.UserID, NoticeID: f.NoticeID, Version: f.Version}, p)
 	}); err != nil {
 		return records{}, err
 	}
-	if rec.attestations, err = all(func(p store.Page) ([]policy.Attestation, string, error) {
+	if rec.attestations, err = store.Collect(ctx, 1000, func(ctx context.Context, p store.Page) ([]policy.Attestation, string, error) {
 		return m.cfg.Store.ListAttestations(ctx, store.AttestationFilter{UserID: f.UserID, NoticeID: f.NoticeID, Version: f.Version}, p)
 	}); err != nil {
 		return records{}, err
 	}
 	if f.Consents {
-		if rec.consents, err = all(func(p store.Page) ([]policy.Consent, string, error) {
+		if rec.consents, err = store.Collect(ctx, 1000, func(ctx context.Context, p store.Page) ([]policy.Consent, string, error) {
 			return m.cfg.Store.ListConsents(ctx, store.ConsentFilter{UserID: f.UserID}, p)
 		}); err != nil {
 			return records{}, err
 		}
 	}
 	return rec, nil
-}
-
-// all reads every page of a listing.
-func all[T any](list func(store.Page) ([]T, string, error)) ([]T, error) {
-	var out []T
-	p := store.Page{Limit: 1000}
-	for {
-		items, next, err := list(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		if next == "" {
-			return out, nil
-		}
-		p.Cursor = next
-	}
 }
 
 // zipWriter writes a pack's files, keeping each one's size and SHA-256.
