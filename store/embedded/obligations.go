@@ -23,7 +23,8 @@ import (
 // selects it.
 func list[T any](tx *bolt.Tx, idx, prim []byte, sc index.Scan, keep func(v []byte) (T, bool, error)) ([]T, string, error) {
 	ib, pb := tx.Bucket(idx), tx.Bucket(prim)
-	out := make([]T, 0, min(sc.Limit, 256))
+	// Grown as read: most reads are one person's few records.
+	out := []T{}
 	var last []byte // the primary key of out's last item
 	start, exclusive := sc.Start()
 	c := ib.Cursor()

@@ -43,7 +43,7 @@ func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.S
 	// A page and one more, to know whether another follows; at most
 	// lexChunk a script (Lua's unpack has a limit).
 	chunk := min(sc.Limit+1, lexChunk)
-	out := make([]T, 0, min(sc.Limit, 256))
+	var out []T
 	var last string // the primary key of out's last item
 	for {
 		res, err := s.pipe.run(ctx, listLexScript, []string{zkey, hkey}, from, to, chunk, len(sc.Fixed))
@@ -51,6 +51,11 @@ func listLex[T any](ctx context.Context, s *Store, zkey, hkey string, sc index.S
 			return nil, "", err
 		}
 		members, values, err := lexReply(res)
+		if out == nil {
+			// Sized by what came back: most reads are one person's few
+			// records, and a record type is hundreds of bytes.
+			out = make([]T, 0, min(sc.Limit, len(members)))
+		}
 		if err != nil || len(members) == 0 {
 			return out, "", err
 		}
@@ -395,9 +400,23 @@ func (s *Store) GetObligation(ctx context.Context, userID, noticeID string, vers
 	return o, nil
 }
 
+// hget is HGET sent in the pipeliner's next batch: goredis.Nil if the
+// field is not there.
+func (s *Store) hget(ctx context.Context, key, field string) (string, error) {
+	res, err := s.pipe.do(ctx, "hget", key, field)
+	if err != nil {
+		return "", err
+	}
+	v, ok := res.(string)
+	if !ok {
+		return "", fmt.Errorf("HGET %s: unexpected reply %T", field, res)
+	}
+	return v, nil
+}
+
 // getJSON decodes a hash field's JSON into v, or returns ErrNotFound.
 func (s *Store) getJSON(ctx context.Context, op, key, field string, v any) error {
-	raw, err := s.client.HGet(ctx, key, field).Result()
+	raw, err := s.hget(ctx, key, field)
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)

@@ -31,11 +31,15 @@ type pipeliner struct {
 	senders  sync.WaitGroup
 }
 
-// scriptCall is one script run waiting for its batch.
+// scriptCall is one script run, or one plain command, waiting for its
+// batch.
 type scriptCall struct {
 	script *goredis.Script
 	keys   []string
 	args   []any
+	// cmd, if set, is a plain command sent instead of a script (see
+	// do); it belongs to the batch, and its reply is copied to res.
+	cmd *goredis.Cmd
 	// durable: with replicas mode on, the call succeeds only once
 	// enough replicas acknowledged its writes.
 	durable bool
@@ -74,6 +78,15 @@ func (p *pipeliner) run(ctx context.Context, script *goredis.Script, keys []stri
 // many did. Its writes may then exist on the primary alone.
 func (p *pipeliner) runDurable(ctx context.Context, script *goredis.Script, keys []string, args ...any) (any, error) {
 	return p.call(ctx, &scriptCall{script: script, keys: keys, args: args, durable: true, ready: make(chan struct{})})
+}
+
+// do sends a plain command (a read such as HGET: one key's lookup does
+// not need a script) in the next batch and returns its reply, as
+// client.Do(ctx, args...).Result() would (goredis.Nil for none). A read
+// sent this way shares the batch's write and read with the scripts of
+// other goroutines instead of taking a connection of its own.
+func (p *pipeliner) do(ctx context.Context, args ...any) (any, error) {
+	return p.call(ctx, &scriptCall{cmd: goredis.NewCmd(ctx, args...), ready: make(chan struct{})})
 }
 
 func (p *pipeliner) call(ctx context.Context, c *scriptCall) (any, error) {
@@ -142,6 +155,10 @@ func (p *pipeliner) exec(batch []*scriptCall) {
 	cmds := make([]*goredis.Cmd, len(batch))
 	durable := false
 	for i, c := range batch {
+		if c.cmd != nil {
+			_ = pipe.Process(ctx, c.cmd) // queued; its error comes with Exec
+			continue
+		}
 		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 		durable = durable || c.durable
 	}
@@ -152,6 +169,10 @@ func (p *pipeliner) exec(batch []*scriptCall) {
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	rerunDurable := false
 	for i, c := range batch {
+		if c.cmd != nil {
+			c.res, c.err = c.cmd.Result()
+			continue
+		}
 		c.res, c.err = cmds[i].Result()
 		if c.err != nil && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
 			c.res, c.err = c.script.Run(ctx, p.client, c.keys, c.args...).Result()

@@ -167,9 +167,18 @@ func hmgetJSON[T any](ctx context.Context, s *Store, op, key string, fields []st
 	}
 	out := []T{}
 	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(fields))), hmgetBatch) {
-		values, err := s.client.HMGet(ctx, key, chunk...).Result()
+		args := make([]any, 0, 2+len(chunk))
+		args = append(args, "hmget", key)
+		for _, f := range chunk {
+			args = append(args, f)
+		}
+		res, err := s.pipe.do(ctx, args...)
 		if err != nil {
 			return nil, s.wrap(op, err)
+		}
+		values, ok := res.([]any)
+		if !ok || len(values) != len(chunk) {
+			return nil, fmt.Errorf("redis: %s: unexpected HMGET reply %T", op, res)
 		}
 		for i, v := range values {
 			raw, ok := v.(string)

@@ -678,3 +678,56 @@ func TestPoolSize(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelinerCarriesPlainCommands: plain commands share the batches
+// of the scripts, and each caller gets its own reply: a value, Nil for
+// a missing field, and an error reply for its own command only.
+func TestPipelinerCarriesPlainCommands(t *testing.T) {
+	url := redistest.Start(t)
+	s := open(t, Options{URL: url, Namespace: newNamespace()})
+	ctx := context.Background()
+	key, wrongType := s.k.prefix+"plain", s.k.prefix+"plain:string"
+	for i := range 50 {
+		if err := s.client.HSet(ctx, key, fmt.Sprint("f", i), fmt.Sprint("v", i)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.client.Set(ctx, wrongType, "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 50 {
+		wg.Go(func() {
+			if v, err := s.hget(ctx, key, fmt.Sprint("f", i)); err != nil || v != fmt.Sprint("v", i) {
+				errs <- fmt.Errorf("hget f%d = %q, %v; want v%d", i, v, err, i)
+			}
+		})
+		wg.Go(func() {
+			if v, err := s.hget(ctx, key, fmt.Sprint("missing", i)); !errors.Is(err, goredis.Nil) {
+				errs <- fmt.Errorf("hget missing%d = %q, %v; want redis.Nil", i, v, err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := s.hget(ctx, wrongType, "f"); err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+				errs <- fmt.Errorf("hget of a string key: %v; want WRONGTYPE", err)
+			}
+		})
+		wg.Go(func() {
+			res, err := s.pipe.do(ctx, "hmget", key, fmt.Sprint("f", i), "none")
+			if vs, ok := res.([]any); err != nil || !ok || len(vs) != 2 || vs[0] != fmt.Sprint("v", i) || vs[1] != nil {
+				errs <- fmt.Errorf("hmget f%d none = %#v, %v", i, res, err)
+			}
+		})
+		wg.Go(func() { // a script in the same batches
+			if err := s.AppendEventLog(ctx, store.LogEntry{DedupKey: fmt.Sprint("plain", i), Kind: "text", ReceivedAt: time.Now()}); err != nil {
+				errs <- fmt.Errorf("AppendEventLog: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -13,15 +13,16 @@ import (
 	"github.com/wecomply/wecomply/store/internal/index"
 )
 
-// resultsBatch is how many results one transaction of PutSendResults writes
-// (one HSET per notice), and the COUNT hint of ListSendResults' HSCAN: a
+// resultsBatch is how many results one script of PutSendResults writes,
+// and the COUNT hint of ListSendResults' HSCAN: a
 // notice to 100,000 members never costs Redis one long command.
 const resultsBatch = 1000
 
 // PutSendResults records results, replacing earlier ones of the same
-// notice and user, in transactions (MULTI/EXEC: every key is in the
-// corp's slot) of resultsBatch; see store.SendResults. Each transaction
-// also indexes its results in resultsat by At, for retention. If it
+// notice and user, in scripts (atomic, like MULTI/EXEC: every key is in
+// the corp's slot) of resultsBatch, sent in the pipeliner's batches; see
+// store.SendResults. Each script also indexes its results in resultsat
+// by At, for retention. If it
 // fails, a part of results may be recorded, and calling it again with
 // the same results is harmless.
 //
@@ -46,32 +47,41 @@ func (s *Store) PutSendResults(ctx context.Context, results []store.RecipientRes
 	}
 	for start := 0; start < len(results); start += resultsBatch {
 		batch := results[start:min(start+resultsBatch, len(results))]
-		// One HSET per notice of the batch, in the batch's order.
-		var notices []string
-		fields := map[string][]any{}
+		keys := []string{s.k.resultsAt}
+		keyOf := map[string]int{} // notice key → its hash's position in keys
+		args := make([]any, 0, 1+5*len(batch))
+		args = append(args, len(batch))
 		for i, r := range batch {
-			if _, ok := fields[r.NoticeKey]; !ok {
-				notices = append(notices, r.NoticeKey)
+			k, ok := keyOf[r.NoticeKey]
+			if !ok {
+				keys = append(keys, s.k.results(r.NoticeKey))
+				k = len(keys)
+				keyOf[r.NoticeKey] = k
 			}
-			fields[r.NoticeKey] = append(fields[r.NoticeKey], r.UserID, values[start+i])
+			args = append(args, k, r.UserID, values[start+i], r.At.UnixMicro(), resultMember(r.NoticeKey, r.UserID))
 		}
-		byTime := make([]goredis.Z, len(batch))
-		for i, r := range batch {
-			byTime[i] = goredis.Z{Score: float64(r.At.UnixMicro()), Member: resultMember(r.NoticeKey, r.UserID)}
-		}
-		_, err := s.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-			for _, n := range notices {
-				pipe.HSet(ctx, s.k.results(n), fields[n]...)
-			}
-			pipe.ZAdd(ctx, s.k.resultsAt, byTime...)
-			return nil
-		})
-		if err != nil {
+		if _, err := s.pipe.run(ctx, putResultsScript, keys, args...); err != nil {
 			return s.wrap("put send results of "+batch[0].NoticeKey, err)
 		}
 	}
 	return nil
 }
+
+// putResultsScript writes a batch of send results and indexes them by
+// time, in the batch's order (a later result of the same recipient
+// wins). KEYS: resultsat, then the results hash of each notice of the
+// batch. ARGV: the number of results, then five per result: the
+// position in KEYS of its notice's hash, user id, JSON, At in µs, its
+// resultsat member.
+var putResultsScript = goredis.NewScript(`
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local a = 2 + i * 5
+  redis.call('HSET', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])
+  redis.call('ZADD', KEYS[1], ARGV[a + 3], ARGV[a + 4])
+end
+return n
+`)
 
 // SendResult returns one recipient's result, or store.ErrNotFound; see
 // store.SendResults.
@@ -80,7 +90,7 @@ func (s *Store) SendResult(ctx context.Context, noticeKey, userID string) (store
 	if err := s.check(op); err != nil {
 		return store.RecipientResult{}, err
 	}
-	v, err := s.client.HGet(ctx, s.k.results(noticeKey), userID).Result()
+	v, err := s.hget(ctx, s.k.results(noticeKey), userID)
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return store.RecipientResult{}, fmt.Errorf("redis: %s for %s: %w", op, userID, store.ErrNotFound)
