@@ -410,16 +410,21 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 		once  sync.Once
 		first error
 	)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				if err := fn(ctx, i); err != nil {
-					once.Do(func() { first = err; cancel() })
-					return
-				}
+	run := func() {
+		for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+			if err := fn(ctx, i); err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
 			}
-		})
+		}
 	}
+	// The caller is one of the workers: its stack has already grown to
+	// what the calls need, where a new goroutine's would grow (a copy
+	// each time) on every event.
+	for range min(workers, n) - 1 {
+		wg.Go(run)
+	}
+	run()
 	wg.Wait()
 	if first != nil {
 		return first
