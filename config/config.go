@@ -301,7 +301,7 @@ func Default() Config {
 			BatchDelay:          2 * time.Millisecond,
 		},
 		Workers: Workers{
-			Count:               64,
+			Count:               128,
 			ClaimBatch:          16,
 			CountWhileReceiving: 4,
 			RetryBackoff:        5 * time.Second,
