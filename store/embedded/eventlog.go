@@ -22,7 +22,7 @@ func (s *Store) AppendEventLog(ctx context.Context, e store.LogEntry) error {
 	if e.DedupKey == "" {
 		return errors.New("embedded: append event log: empty dedup key")
 	}
-	value, err := json.Marshal(e)
+	value, err := e.MarshalJSON() // as json.Marshal(e), without compacting it again
 	if err != nil {
 		return fmt.Errorf("embedded: append event log %s: %w", e.DedupKey, err)
 	}

@@ -23,7 +23,7 @@ func (s *Store) AppendEventLog(ctx context.Context, e store.LogEntry) error {
 	if e.DedupKey == "" {
 		return errors.New("redis: append event log: empty dedup key")
 	}
-	value, err := json.Marshal(e)
+	value, err := e.MarshalJSON() // as json.Marshal(e), without compacting it again
 	if err != nil {
 		return fmt.Errorf("redis: append event log %s: %w", e.DedupKey, err)
 	}
