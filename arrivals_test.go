@@ -60,3 +60,61 @@ func TestArrivalsFast(t *testing.T) {
 		})
 	}
 }
+
+// TestArrivalsYield: the workers yield to a burst for arrivalMaxYield at
+// most, then work through the rest of it; a new burst, after a window
+// below arrivalBurst, yields again. fast (the store's batching) is not
+// bounded.
+func TestArrivalsYield(t *testing.T) {
+	var now int64
+	win := arrivalWindow.Nanoseconds()
+	maxWindows := arrivalMaxYield.Nanoseconds() / win
+	burst := func(a *arrivals, from, windows int64, n int) {
+		for w := from; w < from+windows; w++ {
+			now = w * win
+			for range n {
+				a.mark()
+			}
+		}
+	}
+	tests := []struct {
+		name       string
+		run        func(a *arrivals)
+		fast, want bool
+	}{
+		{"a burst of 10 s", func(a *arrivals) { burst(a, 1, 100, arrivalBurst) }, true, true},
+		{"a burst just short of the bound", func(a *arrivals) { burst(a, 1, maxWindows, arrivalBurst) }, true, true},
+		{"a burst at the bound", func(a *arrivals) { burst(a, 1, maxWindows+1, arrivalBurst) }, true, false},
+		{"a burst past the bound, in the next window before a callback", func(a *arrivals) {
+			burst(a, 1, maxWindows+5, arrivalBurst)
+			now += win / 2
+		}, true, false},
+		{"a long burst, one slow window, a new burst", func(a *arrivals) {
+			burst(a, 1, maxWindows+5, arrivalBurst)
+			burst(a, maxWindows+6, 1, arrivalBurst-1)
+			burst(a, maxWindows+7, 3, arrivalBurst)
+		}, true, true},
+		{"a long burst, then a gap", func(a *arrivals) {
+			burst(a, 1, maxWindows+5, arrivalBurst)
+			now += 3 * win
+		}, false, false},
+		{"a long burst, a gap of windows, a new burst", func(a *arrivals) {
+			burst(a, 1, maxWindows+5, arrivalBurst)
+			burst(a, maxWindows+9, 2, arrivalBurst)
+		}, true, true},
+		{"a steady stream below the burst", func(a *arrivals) { burst(a, 1, 2*maxWindows, arrivalBurst-1) }, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = 0
+			a := &arrivals{now: func() int64 { return now }}
+			tt.run(a)
+			if got := a.fast(); got != tt.fast {
+				t.Errorf("fast() = %v, want %v", got, tt.fast)
+			}
+			if got := a.yield(); got != tt.want {
+				t.Errorf("yield() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

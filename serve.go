@@ -125,7 +125,8 @@ type app struct {
 	archive *archiveParts
 	// rules are the supervision rules; nil when [rules] file is unset.
 	rules *ruleParts
-	// arrivals tells the workers whether callbacks are arriving fast.
+	// arrivals tells the workers and the embedded store whether
+	// callbacks are arriving fast.
 	arrivals *arrivals
 }
 
@@ -141,6 +142,10 @@ type arrivals struct {
 	window int64 // the number of the last window a callback came in
 	count  int64 // callbacks in it
 	prev   int64 // callbacks in the window before it
+	// burst: every window since burstFrom, up to the last, counted
+	// arrivalBurst callbacks or more.
+	burst     bool
+	burstFrom int64
 }
 
 const (
@@ -149,6 +154,13 @@ const (
 	// arrivalBurst: callbacks are arriving fast (1,000 a second) when the
 	// window under way or the one before it counted this many.
 	arrivalBurst = 100
+	// arrivalMaxYield bounds how long the workers yield to one burst:
+	// after it, they all work until the burst ends, so that a burst of
+	// minutes does not hold every queued event (a consent request, a
+	// welcome message whose code lives 20 s) back for its whole length.
+	// Callbacks are then slower, not lost: the path still answers well
+	// within WeCom's 5 s with all workers busy (bench/wrk.sh).
+	arrivalMaxYield = 30 * time.Second
 )
 
 func newArrivals() *arrivals {
@@ -162,13 +174,20 @@ func (a *arrivals) mark() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if w != a.window {
+		next := w == a.window+1
+		if !next || a.count < arrivalBurst {
+			a.burst = false
+		}
 		a.prev = 0
-		if w == a.window+1 {
+		if next {
 			a.prev = a.count
 		}
 		a.window, a.count = w, 0
 	}
 	a.count++
+	if a.count >= arrivalBurst && !a.burst {
+		a.burst, a.burstFrom = true, w
+	}
 }
 
 // fast reports whether callbacks are arriving at arrivalBurst a window.
@@ -176,6 +195,10 @@ func (a *arrivals) fast() bool {
 	w := a.now() / arrivalWindow.Nanoseconds()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.fastLocked(w)
+}
+
+func (a *arrivals) fastLocked(w int64) bool {
 	switch a.window {
 	case w:
 		return a.count >= arrivalBurst || a.prev >= arrivalBurst
@@ -183,6 +206,18 @@ func (a *arrivals) fast() bool {
 		return a.count >= arrivalBurst
 	}
 	return false
+}
+
+// yield reports whether the workers should yield to callbacks: they are
+// arriving fast, and have not done so for arrivalMaxYield on end.
+func (a *arrivals) yield() bool {
+	w := a.now() / arrivalWindow.Nanoseconds()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.fastLocked(w) {
+		return false
+	}
+	return !a.burst || (w-a.burstFrom)*arrivalWindow.Nanoseconds() < arrivalMaxYield.Nanoseconds()
 }
 
 // appOptions are what a caller sets on an app besides its config; the
@@ -376,7 +411,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appO
 		EventTimeout: cfg.Store.Lease * 2 / 3,
 		Backoff:      cfg.Workers.RetryBackoff,
 		MaxBackoff:   cfg.Workers.RetryMaxBackoff,
-		Yield:        a.arrivals.fast,
+		Yield:        a.arrivals.yield,
 		YieldCount:   cfg.Workers.CountWhileReceiving,
 	}, log, reg)
 	if err != nil {

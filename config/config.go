@@ -147,7 +147,8 @@ type Workers struct {
 	ClaimBatch int `toml:"claim_batch"`
 	// CountWhileReceiving bounds the events processed at once while
 	// callbacks arrive fast (1,000 a second or more), so that they have
-	// the store first; 0: no bound (count).
+	// the store first, for the first 30 s of a burst; 0: no bound
+	// (count).
 	CountWhileReceiving int `toml:"count_while_receiving"`
 	// RetryBackoff is the wait before the first retry of a failed event;
 	// it doubles per attempt up to RetryMaxBackoff.
