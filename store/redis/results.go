@@ -14,17 +14,16 @@ import (
 )
 
 // resultsBatch is how many results one script of PutSendResults writes,
-// and the COUNT hint of ListSendResults' HSCAN: a
-// notice to 100,000 members never costs Redis one long command.
+// and the COUNT hint of ListSendResults' HSCAN: a notice to 100,000
+// members never costs Redis one long command.
 const resultsBatch = 1000
 
 // PutSendResults records results, replacing earlier ones of the same
 // notice and user, in scripts (atomic, like MULTI/EXEC: every key is in
 // the corp's slot) of resultsBatch, sent in the pipeliner's batches; see
 // store.SendResults. Each script also indexes its results in resultsat
-// by At, for retention. If it
-// fails, a part of results may be recorded, and calling it again with
-// the same results is harmless.
+// by At, for retention. If it fails, a part of results may be recorded,
+// and calling it again with the same results is harmless.
 //
 // Results written before resultsat existed are not in it, and Redis
 // has no index of notice keys to find them without SCAN: retention does
