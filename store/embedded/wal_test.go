@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -459,5 +460,42 @@ func TestSegmentsComeFromSpares(t *testing.T) {
 	}
 	if len(seen) != n {
 		t.Errorf("claimed %d entries, enqueued %d", len(seen), n)
+	}
+}
+
+// TestAFlushCoversTheRecordsAboutToBeAdded: a flush first lets the
+// goroutines that are about to add a record add it, so that one
+// fdatasync covers them all. On one P, eight Enqueues started together
+// take one flush; without the yield, the first would flush alone.
+func TestAFlushCoversTheRecordsAboutToBeAdded(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	if _, err := s.Enqueue(ctx, store.Event{DedupKey: "warm", Kind: "text"}); err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for round := range 3 {
+		s.in.smu.Lock()
+		before := s.in.flushes
+		s.in.smu.Unlock()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				<-start
+				key := fmt.Sprintf("r%d-%d", round, i)
+				if added, err := s.Enqueue(ctx, store.Event{DedupKey: key, Kind: "text"}); err != nil || !added {
+					t.Errorf("Enqueue %s = %v, %v", key, added, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		s.in.smu.Lock()
+		got := s.in.flushes - before
+		s.in.smu.Unlock()
+		if got != 1 {
+			t.Errorf("round %d: 8 Enqueues started together took %d flushes, want 1", round, got)
+		}
 	}
 }
