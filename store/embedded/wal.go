@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -450,20 +451,24 @@ func (in *ingress) prepareLoop(log *slog.Logger) {
 
 func (in *ingress) makeSpare() error {
 	tmp := filepath.Join(in.dir, walSpare+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	// Written past the page cache where the file system allows it: a
+	// segment's zeros copied through the cache cost the server about a
+	// sixth of a core at 18,000 callbacks a second (a segment every few
+	// seconds), and each write reaches the disk as it is made.
+	f, direct, err := createDirect(tmp, in.segmentSize%directAlign == 0)
 	if err != nil {
 		return err
 	}
-	// A megabyte at a time, each made durable before the next is
-	// written: one flush of a whole segment's worth would hold up the
-	// log's own fdatasyncs (on a shared disk queue) for its duration.
-	zeros := make([]byte, 1<<20)
+	// A megabyte at a time, each on the disk before the next is written:
+	// one flush of a whole segment's worth would hold up the log's own
+	// fdatasyncs (on a shared disk queue) for its duration.
+	zeros := alignedZeros(1 << 20)
 	for left := in.segmentSize; left > 0 && err == nil; left -= int64(len(zeros)) {
 		select {
 		case <-in.stopPrepare:
 			err = errStopping
 		default:
-			if _, err = f.Write(zeros[:min(left, int64(len(zeros)))]); err == nil {
+			if _, err = f.Write(zeros[:min(left, int64(len(zeros)))]); err == nil && !direct {
 				err = datasync(f)
 			}
 		}
@@ -485,6 +490,17 @@ func (in *ingress) makeSpare() error {
 		_ = os.Remove(tmp)
 	}
 	return err
+}
+
+// directAlign is what direct writes must be aligned to, in memory and in
+// the file: a page, which covers every block size Linux file systems use.
+const directAlign = 4096
+
+// alignedZeros returns n zero bytes starting at a directAlign boundary.
+func alignedZeros(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := (directAlign - int(uintptr(unsafe.Pointer(&b[0]))%directAlign)) % directAlign
+	return b[off : off+n : off+n]
 }
 
 // errStopping stops a spare being made when the log closes.

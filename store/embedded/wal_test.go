@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -497,5 +498,39 @@ func TestAFlushCoversTheRecordsAboutToBeAdded(t *testing.T) {
 		if got != 1 {
 			t.Errorf("round %d: 8 Enqueues started together took %d flushes, want 1", round, got)
 		}
+	}
+}
+
+// TestSpareIsZeroFilled: a spare is a whole segment of zeros, durable,
+// whether it was written past the page cache (a segment size of whole
+// pages, on a file system that allows it) or through it.
+func TestSpareIsZeroFilled(t *testing.T) {
+	for _, size := range []int64{3 << 20, 3<<20 + 100} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "wecomply.db")
+			s := open(t, path, Options{segmentSize: size, Logger: slog.New(slog.DiscardHandler)})
+			// Garbage where the spare goes: it must be replaced, not reused.
+			spare := filepath.Join(path+".wal", walSpare)
+			writeFile(t, spare+".tmp", bytes.Repeat([]byte{0xff}, int(size)+4096))
+			s.in.spareMu.Lock()
+			s.in.spareOK.Store(false)
+			s.in.spareMu.Unlock()
+			if err := s.in.makeSpare(); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(spare)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(data)) != size {
+				t.Errorf("spare of %d bytes, want %d", len(data), size)
+			}
+			if i := bytes.IndexFunc(data, func(r rune) bool { return r != 0 }); i >= 0 {
+				t.Errorf("spare byte %d is not zero", i)
+			}
+			if !s.in.spareOK.Load() {
+				t.Error("spareOK not set")
+			}
+		})
 	}
 }
