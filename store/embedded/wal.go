@@ -450,12 +450,25 @@ func (in *ingress) prepareLoop(log *slog.Logger) {
 }
 
 func (in *ingress) makeSpare() error {
-	tmp := filepath.Join(in.dir, walSpare+".tmp")
 	// Written past the page cache where the file system allows it: a
 	// segment's zeros copied through the cache cost the server about a
 	// sixth of a core at 18,000 callbacks a second (a segment every few
-	// seconds), and each write reaches the disk as it is made.
-	f, direct, err := createDirect(tmp, in.segmentSize%directAlign == 0)
+	// seconds), and each write reaches the disk as it is made. A file
+	// system that opens the file so but then refuses the writes gets
+	// them through the cache.
+	err := in.writeSpare(in.segmentSize%directAlign == 0)
+	if errors.Is(err, errDirect) {
+		err = in.writeSpare(false)
+	}
+	return err
+}
+
+// errDirect: a direct write failed.
+var errDirect = errors.New("direct write failed")
+
+func (in *ingress) writeSpare(wantDirect bool) error {
+	tmp := filepath.Join(in.dir, walSpare+".tmp")
+	f, direct, err := createDirect(tmp, wantDirect)
 	if err != nil {
 		return err
 	}
@@ -468,7 +481,11 @@ func (in *ingress) makeSpare() error {
 		case <-in.stopPrepare:
 			err = errStopping
 		default:
-			if _, err = f.Write(zeros[:min(left, int64(len(zeros)))]); err == nil && !direct {
+			_, err = f.Write(zeros[:min(left, int64(len(zeros)))])
+			switch {
+			case err != nil && direct:
+				err = fmt.Errorf("%w: %w", errDirect, err)
+			case err == nil && !direct:
 				err = datasync(f)
 			}
 		}
