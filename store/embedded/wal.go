@@ -1,12 +1,14 @@
 package embedded
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -168,20 +170,38 @@ func decodeWALBody(body []byte) (walRecord, error) {
 // at the first frame that is short, too long or fails its CRC. valid is
 // where the readable records end, torn how many bytes after it are not
 // zero (the zero-filled rest of a segment is not a torn tail).
+//
+// The segment is streamed, not read whole: a segment made from a spare
+// is segmentSize long however little it holds, and replay reads every
+// unmoved one before it moves any, so reading them whole held each one's
+// megabytes of zeros (64 MB a segment by default) at Open.
 func readSegment(path string, seg uint64, from int64) (recs []walRecord, valid, torn int64, err error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	size := int64(len(data))
-	off := from
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	size := st.Size()
+	off := min(from, size)
+	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 1<<20)
+	var hdr [walHeader]byte
 	for off+walHeader <= size {
-		n := int64(binary.BigEndian.Uint32(data[off:]))
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return nil, 0, 0, err
+		}
+		n := int64(binary.BigEndian.Uint32(hdr[:]))
 		if n == 0 || n > walMaxRecord || off+walHeader+n > size {
 			break
 		}
-		body := data[off+walHeader : off+walHeader+n]
-		if frameCRC(data[off:off+4], body) != binary.BigEndian.Uint32(data[off+4:]) {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return nil, 0, 0, err
+		}
+		if frameCRC(hdr[:4], body) != binary.BigEndian.Uint32(hdr[4:]) {
 			break
 		}
 		r, err := decodeWALBody(body)
@@ -192,9 +212,18 @@ func readSegment(path string, seg uint64, from int64) (recs []walRecord, valid, 
 		r.end = walPos{seg: seg, off: off}
 		recs = append(recs, r)
 	}
-	valid = min(off, size)
-	if i := bytes.LastIndexFunc(data[valid:], func(r rune) bool { return r != 0 }); i >= 0 {
-		torn = int64(i) + 1
+	valid = off
+	// The last byte after valid that is not zero ends the torn tail.
+	buf := make([]byte, 1<<20)
+	for pos := valid; pos < size; {
+		k, err := f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+		if err != nil && !(errors.Is(err, io.EOF) && k > 0) {
+			return nil, 0, 0, err
+		}
+		if i := bytes.LastIndexFunc(buf[:k], func(r rune) bool { return r != 0 }); i >= 0 {
+			torn = pos + int64(i) + 1 - valid
+		}
+		pos += int64(k)
 	}
 	return recs, valid, torn, nil
 }

@@ -534,3 +534,31 @@ func TestSpareIsZeroFilled(t *testing.T) {
 		})
 	}
 }
+
+// TestReadSegmentStreams: replay streams a segment instead of reading it
+// whole: a 32 MB segment made from a spare, holding two records, costs
+// a few megabytes of buffers, not its size.
+func TestReadSegmentStreams(t *testing.T) {
+	const size = 32 << 20
+	path := filepath.Join(t.TempDir(), segmentName(3))
+	var data []byte
+	for _, k := range []string{"a", "b"} {
+		r := walRecord{key: k, at: 1, expiry: 2, value: []byte(`{"dedup_key":"` + k + `"}`)}
+		data = r.appendFrame(data)
+	}
+	writeFile(t, path, append(data, make([]byte, size-len(data))...))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	recs, valid, torn, err := readSegment(path, 3, 0)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1].key != "b" || valid != int64(len(data)) || torn != 0 {
+		t.Fatalf("%d records, valid %d, torn %d; want 2, %d, 0", len(recs), valid, torn, len(data))
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Errorf("reading a %d MB segment allocated %d MB; want it streamed", size>>20, got>>20)
+	}
+}
