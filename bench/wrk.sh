@@ -95,6 +95,20 @@ $EXTRA_CONFIG
 TOML
 }
 
+# wait_busy PID: returns once PID uses half a core or more over a tenth
+# of a second (its clock ticks, utime + stime, are a hundredth of a
+# second), or after 10 s.
+wait_busy() {
+	local prev now
+	prev=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	for _ in $(seq 100); do
+		sleep 0.1
+		now=$(awk '{print $14 + $15}' "/proc/$1/stat")
+		[ $((now - prev)) -lt 5 ] || return 0
+		prev=$now
+	done
+}
+
 # run_one CASE ROUND: one wrk run against a fresh server; appends
 # "case round req/s p99_ms rss_mb" to $work/results.
 run_one() {
@@ -118,7 +132,10 @@ run_one() {
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 	local prof=""
 	if [ -n "$debug_port" ]; then
-		(sleep 0.5; curl -fs "http://$debug_port/debug/pprof/profile?seconds=4" -o "$OUT/$c.cpu.pprof") &
+		# wrk reads its requests before it sends any (2 to 3 s for
+		# 400,000): profile from when the server gets busy, not from
+		# when it starts, or most of the profile is of an idle server.
+		(wait_busy "$pid"; curl -fs "http://$debug_port/debug/pprof/profile?seconds=4" -o "$OUT/$c.cpu.pprof") &
 		prof=$!
 	fi
 	REQUESTS=$work/requests.txt wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/wrk.lua "http://127.0.0.1:$port" >"$work/wrk.out" 2>&1 || true
