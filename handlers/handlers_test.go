@@ -478,10 +478,15 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`wecomply_queue_entries{state="ready"} 1`,
 		`wecomply_queue_entries{state="dead"} 0`,
 		`wecomply_queue_stats_up 1`,
+		`wecomply_ingress_log_flushes_total 1`, // the embedded store's
+		`wecomply_ingress_log_records_total 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	if !strings.Contains(body, "wecomply_ingress_log_flush_seconds_total ") || strings.Contains(body, "wecomply_ingress_log_flush_seconds_total 0\n") {
+		t.Errorf("metrics lack the ingress log's flush time (or it is 0)")
 	}
 }
 

@@ -29,7 +29,11 @@ func newMetrics(reg prometheus.Registerer, q store.Queue) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100µs … 3.3s
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.callbacks, m.enqueue, queueCollector{q}} {
+	collectors := []prometheus.Collector{m.callbacks, m.enqueue, queueCollector{q}}
+	if l, ok := q.(ingressLog); ok {
+		collectors = append(collectors, logCollector{l})
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("handlers: register metrics: %w", err)
 		}
@@ -65,6 +69,39 @@ func (qc queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Ready), "ready")
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Leased), "leased")
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.Dead), "dead")
+}
+
+// ingressLog is a store with an ingress log of its own (the embedded
+// store's).
+type ingressLog interface {
+	IngressLogStats() store.IngressLogStats
+}
+
+// logCollector reports the ingress log's flushes: how many callbacks
+// share an fdatasync and how long the disk takes for one, which is what
+// a callback's 200 waits for.
+type logCollector struct{ l ingressLog }
+
+var (
+	logFlushesDesc = prometheus.NewDesc("wecomply_ingress_log_flushes_total",
+		"Flushes of the embedded store's ingress log: a write and an fdatasync that make every callback buffered meanwhile durable together.", nil, nil)
+	logRecordsDesc = prometheus.NewDesc("wecomply_ingress_log_records_total",
+		"Callbacks made durable by those flushes (divided by the flushes: how many share an fdatasync).", nil, nil)
+	logSecondsDesc = prometheus.NewDesc("wecomply_ingress_log_flush_seconds_total",
+		"Time those flushes took, in all (divided by the flushes: the disk's time for one).", nil, nil)
+)
+
+func (logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- logFlushesDesc
+	ch <- logRecordsDesc
+	ch <- logSecondsDesc
+}
+
+func (lc logCollector) Collect(ch chan<- prometheus.Metric) {
+	st := lc.l.IngressLogStats()
+	ch <- prometheus.MustNewConstMetric(logFlushesDesc, prometheus.CounterValue, float64(st.Flushes))
+	ch <- prometheus.MustNewConstMetric(logRecordsDesc, prometheus.CounterValue, float64(st.Records))
+	ch <- prometheus.MustNewConstMetric(logSecondsDesc, prometheus.CounterValue, st.FlushTime.Seconds())
 }
 
 // callbackCounters caches one receiver's children of the callbacks

@@ -103,6 +103,16 @@ type QueueStats struct {
 	Dead   int64 // dead letters
 }
 
+// IngressLogStats count the flushes of a store's ingress log (the
+// embedded store's: see embedded.Store.IngressLogStats), each a write and
+// an fdatasync that make every callback buffered meanwhile durable
+// together.
+type IngressLogStats struct {
+	Flushes   int64         // flushes that succeeded
+	Records   int64         // callbacks they made durable
+	FlushTime time.Duration // the time they took, in all
+}
+
 // QueueOptions are the settings every backend's queue honours.
 type QueueOptions struct {
 	// Lease is how long a claimed entry stays with its worker before

@@ -24,6 +24,8 @@ import (
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wecomply/wecomply/store"
 )
 
 // The ingress log. Enqueue does not write the B-tree: it adds the entry's
@@ -284,6 +286,8 @@ type ingress struct {
 	waiting  []walRecord // buffered or being flushed, in log order
 	broken   error       // a failed write or fdatasync: the log takes no more
 	flushes  int64       // flushes begun, for tests
+	buffered int64       // records in pending
+	stats    store.IngressLogStats
 
 	mu           sync.Mutex
 	reserved     map[string]reservation // dedup keys logged or being logged, not yet moved
@@ -688,6 +692,7 @@ func (in *ingress) write(r walRecord) (walPos, error) {
 	}
 	r.end = in.next
 	in.waiting = append(in.waiting, r)
+	in.buffered++
 	return r.end, nil
 }
 
@@ -724,10 +729,12 @@ func (in *ingress) syncTo(pos walPos) error {
 		runtime.Gosched()
 		runtime.Gosched()
 		in.smu.Lock()
-		chunks, target := in.pending, in.next
-		in.pending = nil
+		chunks, target, records := in.pending, in.next, in.buffered
+		in.pending, in.buffered = nil, 0
 		in.smu.Unlock()
+		start := time.Now()
 		err := in.flush(chunks)
+		took := time.Since(start)
 		in.smu.Lock()
 		in.flushing = false
 		for _, c := range chunks {
@@ -739,9 +746,21 @@ func (in *ingress) syncTo(pos walPos) error {
 			in.failLocked(err)
 		} else {
 			in.durableLocked(target)
+			in.stats.Flushes++
+			in.stats.Records += records
+			in.stats.FlushTime += took
 		}
 		in.syncDone.Broadcast()
 	}
+}
+
+// IngressLogStats counts the ingress log's flushes since Open: Records /
+// Flushes is how many callbacks shared an fdatasync, FlushTime / Flushes
+// how long the disk took for one (see handlers' metrics).
+func (s *Store) IngressLogStats() store.IngressLogStats {
+	s.in.smu.Lock()
+	defer s.in.smu.Unlock()
+	return s.in.stats
 }
 
 // walMaxBuffer bounds the buffers kept for reuse.

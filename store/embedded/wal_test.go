@@ -562,3 +562,34 @@ func TestReadSegmentStreams(t *testing.T) {
 		t.Errorf("reading a %d MB segment allocated %d MB; want it streamed", size>>20, got>>20)
 	}
 }
+
+// TestIngressLogStats: every callback made durable is counted once, in
+// the flush that took it; a duplicate is not written, so not counted.
+func TestIngressLogStats(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{})
+	ctx := context.Background()
+	for i := range 20 {
+		if added, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("seq", i), Kind: "text"}); err != nil || !added {
+			t.Fatalf("Enqueue seq%d = %v, %v", i, added, err)
+		}
+	}
+	if added, err := s.Enqueue(ctx, store.Event{DedupKey: "seq0", Kind: "text"}); err != nil || added {
+		t.Fatalf("duplicate Enqueue = %v, %v", added, err)
+	}
+	// One at a time, each waits for its own flush.
+	if st := s.IngressLogStats(); st.Flushes != 20 || st.Records != 20 || st.FlushTime <= 0 {
+		t.Errorf("after 20 Enqueues one by one and a duplicate: %+v, want 20 flushes of 20 records in all", st)
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if added, err := s.Enqueue(ctx, store.Event{DedupKey: fmt.Sprint("par", i), Kind: "text"}); err != nil || !added {
+				t.Errorf("Enqueue par%d = %v, %v", i, added, err)
+			}
+		})
+	}
+	wg.Wait()
+	if st := s.IngressLogStats(); st.Records != 36 || st.Flushes < 21 || st.Flushes > 36 {
+		t.Errorf("after 16 more at once: %+v, want 36 records in 21 to 36 flushes", st)
+	}
+}
