@@ -20,12 +20,19 @@ func testRule(id, extra string) string {
 // writeAt writes a file with modification time mtime.
 func writeAt(t *testing.T, path, body string, mtime time.Time) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+	// Written beside it and renamed over it: a watcher polling at the
+	// same time (TestRulesHolderWatch) sees the old file or the new one,
+	// never a half-written one or the new one with the old time.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Distinct, fixed modification times: no dependence on how fine the
 	// file system's clock is.
-	if err := os.Chtimes(path, mtime, mtime); err != nil {
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }
