@@ -84,9 +84,9 @@ type logCollector struct{ l ingressLog }
 
 var (
 	logFlushesDesc = prometheus.NewDesc("wecomply_ingress_log_flushes_total",
-		"Flushes of the embedded store's ingress log: a write and an fdatasync that make every callback buffered meanwhile durable together.", nil, nil)
+		"Flushes of the embedded store's ingress log: a write and an fdatasync that make every entry enqueued meanwhile (callbacks, and the jobs the workers queue) durable together.", nil, nil)
 	logRecordsDesc = prometheus.NewDesc("wecomply_ingress_log_records_total",
-		"Callbacks made durable by those flushes (divided by the flushes: how many share an fdatasync).", nil, nil)
+		"Entries made durable by those flushes (divided by the flushes: how many share an fdatasync).", nil, nil)
 	logSecondsDesc = prometheus.NewDesc("wecomply_ingress_log_flush_seconds_total",
 		"Time those flushes took, in all (divided by the flushes: the disk's time for one).", nil, nil)
 )

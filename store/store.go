@@ -105,11 +105,11 @@ type QueueStats struct {
 
 // IngressLogStats count the flushes of a store's ingress log (the
 // embedded store's: see embedded.Store.IngressLogStats), each a write and
-// an fdatasync that make every callback buffered meanwhile durable
-// together.
+// an fdatasync that make every entry enqueued meanwhile (callbacks, and
+// the jobs the workers queue) durable together.
 type IngressLogStats struct {
 	Flushes   int64         // flushes that succeeded
-	Records   int64         // callbacks they made durable
+	Records   int64         // entries they made durable
 	FlushTime time.Duration // the time they took, in all
 }
 

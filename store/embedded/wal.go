@@ -755,7 +755,7 @@ func (in *ingress) syncTo(pos walPos) error {
 }
 
 // IngressLogStats counts the ingress log's flushes since Open: Records /
-// Flushes is how many callbacks shared an fdatasync, FlushTime / Flushes
+// Flushes is how many entries (mostly callbacks) shared an fdatasync, FlushTime / Flushes
 // how long the disk took for one (see handlers' metrics).
 func (s *Store) IngressLogStats() store.IngressLogStats {
 	s.in.smu.Lock()
