@@ -285,7 +285,6 @@ type ingress struct {
 	durable  walPos      // how far the log is known durable
 	waiting  []walRecord // buffered or being flushed, in log order
 	broken   error       // a failed write or fdatasync: the log takes no more
-	flushes  int64       // flushes begun, for tests
 	buffered int64       // records in pending
 	stats    store.IngressLogStats
 
@@ -724,7 +723,6 @@ func (in *ingress) syncTo(pos walPos) error {
 		// for one record as for thirty. With nothing else to run,
 		// Gosched returns at once. No other flush starts meanwhile.
 		in.flushing = true
-		in.flushes++
 		in.smu.Unlock()
 		runtime.Gosched()
 		runtime.Gosched()
@@ -755,8 +753,9 @@ func (in *ingress) syncTo(pos walPos) error {
 }
 
 // IngressLogStats counts the ingress log's flushes since Open: Records /
-// Flushes is how many entries (mostly callbacks) shared an fdatasync, FlushTime / Flushes
-// how long the disk took for one (see handlers' metrics).
+// Flushes is how many entries (mostly callbacks) shared an fdatasync,
+// FlushTime / Flushes how long the disk took for one (see handlers'
+// metrics).
 func (s *Store) IngressLogStats() store.IngressLogStats {
 	s.in.smu.Lock()
 	defer s.in.smu.Unlock()

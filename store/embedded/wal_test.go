@@ -476,9 +476,7 @@ func TestAFlushCoversTheRecordsAboutToBeAdded(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	for round := range 3 {
-		s.in.smu.Lock()
-		before := s.in.flushes
-		s.in.smu.Unlock()
+		before := s.IngressLogStats().Flushes
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range 8 {
@@ -492,9 +490,7 @@ func TestAFlushCoversTheRecordsAboutToBeAdded(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		s.in.smu.Lock()
-		got := s.in.flushes - before
-		s.in.smu.Unlock()
+		got := s.IngressLogStats().Flushes - before
 		if got != 1 {
 			t.Errorf("round %d: 8 Enqueues started together took %d flushes, want 1", round, got)
 		}
