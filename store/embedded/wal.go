@@ -301,6 +301,10 @@ type ingress struct {
 	moveErr      error         // the mover's last failure, nil after a success
 	lowSeg       uint64        // the lowest segment that may still exist
 
+	// beforeMove, if set (by tests only, before any Enqueue), runs in
+	// the mover before each move's transaction.
+	beforeMove func()
+
 	kick         chan struct{} // buffered, one: the mover has work
 	urgent       chan struct{} // buffered, one: someone waits for the mover
 	stopMover    chan struct{}
@@ -927,6 +931,9 @@ func (s *Store) moveOnce(in *ingress) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	if in.beforeMove != nil {
+		in.beforeMove()
+	}
 	end := batch[n-1].end
 	err := s.w.write(true, func(tx *bolt.Tx) error { return moveRecords(tx, batch, end) })
 	in.mu.Lock()
@@ -957,6 +964,13 @@ func (s *Store) moveOnce(in *ingress) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// hasUnmoved reports whether logged records wait for the mover.
+func (in *ingress) hasUnmoved() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.unmoved) > 0
 }
 
 // awaitMoved returns once every record logged before the call is moved

@@ -638,3 +638,78 @@ func TestMovedBucketsFilled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClaimTakesReadyEntriesWithoutTheMover: a Claim finding max entries
+// ready takes them at once, oldest first, without waiting for the mover
+// to move entries logged since (a move would give those later ids, so
+// they would not be taken anyway); one finding fewer waits for the move
+// and gets the logged entries too.
+func TestClaimTakesReadyEntriesWithoutTheMover(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "wecomply.db"), Options{})
+	ctx := context.Background()
+	gate := make(chan struct{})
+	var holding atomic.Bool
+	s.in.beforeMove = func() {
+		if holding.Load() {
+			<-gate
+		}
+	}
+	enqueue := func(keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if added, err := s.Enqueue(ctx, store.Event{DedupKey: k, Kind: "text"}); err != nil || !added {
+				t.Fatalf("Enqueue %s = %v, %v", k, added, err)
+			}
+		}
+	}
+	enqueue("a0", "a1", "a2", "a3", "a4")
+	if closed, err := s.in.awaitMoved(ctx, s.done); closed || err != nil {
+		t.Fatalf("awaitMoved = %v, %v", closed, err)
+	}
+	holding.Store(true)
+	var released sync.Once
+	release := func() { released.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the store's Close, which waits for the mover
+	enqueue("b0", "b1", "b2")
+	if !s.in.hasUnmoved() {
+		t.Fatal("b0..b2 were moved although the mover is held")
+	}
+
+	claim := func(max int) <-chan []store.Delivery {
+		out := make(chan []store.Delivery, 1)
+		go func() {
+			ds, err := s.Claim(ctx, "c", max, 0)
+			if err != nil {
+				t.Error(err)
+			}
+			out <- ds
+		}()
+		return out
+	}
+	keys := func(ds []store.Delivery) string {
+		var ks []string
+		for _, d := range ds {
+			ks = append(ks, d.DedupKey)
+		}
+		return strings.Join(ks, ",")
+	}
+	select {
+	case ds := <-claim(4):
+		if got := keys(ds); got != "a0,a1,a2,a3" {
+			t.Errorf("Claim(4) with 5 ready = %s, want a0,a1,a2,a3", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Claim(4) with 5 entries ready waited for the mover")
+	}
+	// One ready, three logged: the claim waits for them.
+	second := claim(4)
+	select {
+	case ds := <-second:
+		t.Fatalf("Claim(4) with 1 ready returned %s before the move", keys(ds))
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	if got := keys(<-second); got != "a4,b0,b1,b2" {
+		t.Errorf("Claim(4) after the move = %s, want a4,b0,b1,b2", got)
+	}
+}
