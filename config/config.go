@@ -303,7 +303,7 @@ func Default() Config {
 		},
 		Workers: Workers{
 			Count:               128,
-			ClaimBatch:          16,
+			ClaimBatch:          64,
 			CountWhileReceiving: 4,
 			RetryBackoff:        5 * time.Second,
 			RetryMaxBackoff:     5 * time.Minute,
