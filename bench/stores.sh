@@ -44,6 +44,21 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 
+# fresh_redis empties Redis and rewrites its append-only file, so that
+# each run starts alike: without the rewrite, the next run began with the
+# last one's file, and Redis's automatic rewrite (the file doubled) fell
+# in the middle of it (in three ROUNDS=3 runs, the first round's "after"
+# on Redis was the slowest of the three each time, by 5-30%).
+fresh_redis() {
+	redis-cli -p "$port" flushall >/dev/null
+	redis-cli -p "$port" bgrewriteaof >/dev/null
+	for _ in $(seq 600); do
+		redis-cli -p "$port" info persistence | grep -q '^aof_rewrite_in_progress:0' &&
+			redis-cli -p "$port" info persistence | grep -q '^aof_rewrite_scheduled:0' && return
+		sleep 0.1
+	done
+}
+
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), bench/$tool $*, $ROUNDS round(s)"
 rc=0
 for round in $(seq "$ROUNDS"); do
@@ -51,7 +66,7 @@ for round in $(seq "$ROUNDS"); do
 		for v in $versions; do
 			[ "$versions" = after ] && [ "$ROUNDS" = 1 ] || echo "## round $round: $v $s $(date -u +%T) $(uptime | sed 's/.*load/load/')"
 			"$work/$tool" -bin "$work/wecomply-$v" -store "$s" -redis "redis://127.0.0.1:$port/0" "$@" | tee "$work/out-$s-$v-$round" || rc=1
-			redis-cli -p "$port" flushall >/dev/null
+			fresh_redis
 		done
 	done
 done
