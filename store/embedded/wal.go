@@ -304,6 +304,8 @@ type ingress struct {
 	// beforeMove, if set (by tests only, before any Enqueue), runs in
 	// the mover before each move's transaction.
 	beforeMove func()
+	// awaiting counts the callers in awaitMoved waiting for a move.
+	awaiting atomic.Int32
 
 	kick         chan struct{} // buffered, one: the mover has work
 	urgent       chan struct{} // buffered, one: someone waits for the mover
@@ -983,6 +985,8 @@ func (in *ingress) awaitMoved(ctx context.Context, done <-chan struct{}) (closed
 		return false, nil
 	}
 	target := in.unmoved[len(in.unmoved)-1].end
+	in.awaiting.Add(1)
+	defer in.awaiting.Add(-1)
 	for in.moved.less(target) {
 		ch := in.movedCh
 		in.mu.Unlock()
