@@ -48,7 +48,7 @@ done
 # each run starts alike: without the rewrite, the next run began with the
 # last one's file, and Redis's automatic rewrite (the file doubled) fell
 # in the middle of it (in three ROUNDS=3 runs, the first round's "after"
-# on Redis was the slowest of the three each time, by 5-30%).
+# on Redis was the slowest of its round's three each time).
 fresh_redis() {
 	redis-cli -p "$port" flushall >/dev/null
 	redis-cli -p "$port" bgrewriteaof >/dev/null

@@ -288,7 +288,6 @@ type ingress struct {
 	durable  walPos      // how far the log is known durable
 	waiting  []walRecord // buffered or being flushed, in log order
 	broken   error       // a failed write or fdatasync: the log takes no more
-	buffered int64       // records in pending
 	stats    store.IngressLogStats
 
 	mu           sync.Mutex
@@ -304,7 +303,8 @@ type ingress struct {
 	// beforeMove, if set (by tests only, before any Enqueue), runs in
 	// the mover before each move's transaction.
 	beforeMove func()
-	// awaiting counts the callers in awaitMoved waiting for a move.
+	// awaiting counts the callers in awaitMoved waiting for a move (tests
+	// read it to know that a Claim waits).
 	awaiting atomic.Int32
 
 	kick         chan struct{} // buffered, one: the mover has work
@@ -707,7 +707,6 @@ func (in *ingress) write(r walRecord) (walPos, error) {
 	}
 	r.end = in.next
 	in.waiting = append(in.waiting, r)
-	in.buffered++
 	return r.end, nil
 }
 
@@ -743,8 +742,11 @@ func (in *ingress) syncTo(pos walPos) error {
 		runtime.Gosched()
 		runtime.Gosched()
 		in.smu.Lock()
-		chunks, target, records := in.pending, in.next, in.buffered
-		in.pending, in.buffered = nil, 0
+		// Every earlier flush has ended and its records have left
+		// waiting (durableLocked), so waiting holds just the records
+		// in pending.
+		chunks, target, records := in.pending, in.next, int64(len(in.waiting))
+		in.pending = nil
 		in.smu.Unlock()
 		start := time.Now()
 		err := in.flush(chunks)
