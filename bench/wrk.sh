@@ -9,11 +9,16 @@
 #   PROFILE="embedded before-embedded" bench/wrk.sh # also a 4 s CPU profile of those cases, last round
 #                                                   # (a BEFORE revision needs server.debug_listen: 1eb1e4a or later)
 #   BEFORE=HEAD~3 bench/wrk.sh                      # adds before-embedded, before-redis-… built from that revision
+#   CASES="plain redis-none redis-fsync" bench/wrk.sh  # redis-none: a bound, not a configuration to run
 #
 # Cases: plain (bench/plain), baseline (wecomply's own baseline_route:
 # verify, decrypt, decode, nothing kept), embedded, redis-fsync (the
 # default store.redis_durability, Redis with appendfsync always),
-# redis-everysec. Every run gets N distinct, freshly signed text
+# redis-everysec, and redis-none: Redis persisting nothing (appendonly no,
+# store.redis_durability = "trust"), which loses every callback Redis held
+# if it stops, so not a configuration to run; it is in the list as an
+# upper bound, what the Redis store's route gets when Redis's persistence
+# costs nothing (issue 10's note). Every run gets N distinct, freshly signed text
 # callbacks, a fresh server and an empty store; the workers run (no
 # wecom.secret, so nothing is sent). wrk runs one thread, leaving the
 # server the rest of this machine's cores. Peak RSS is the server's
@@ -61,11 +66,13 @@ key=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
 corp=wwbenchcorp0001
 
 declare -A redis_port
-for fsync in always everysec; do
+for fsync in always everysec none; do
 	p=$(free_port)
 	mkdir -p "$work/redis-$fsync"
-	redis-server --port "$p" --bind 127.0.0.1 --dir "$work/redis-$fsync" --save "" --appendonly yes \
-		--appendfsync "$fsync" --logfile "$work/redis-$fsync/log" --daemonize no &
+	aof=(--appendonly yes --appendfsync "$fsync")
+	[ "$fsync" != none ] || aof=(--appendonly no)
+	redis-server --port "$p" --bind 127.0.0.1 --dir "$work/redis-$fsync" --save "" "${aof[@]}" \
+		--logfile "$work/redis-$fsync/log" --daemonize no &
 	pids+=("$!")
 	redis_port[$fsync]=$p
 done
@@ -122,6 +129,7 @@ run_one() {
 	embedded) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" false "$debug_port" ;;
 	redis-fsync) write_config "$work/$c.toml" "$port" redis fsync "${redis_port[always]}" false "$debug_port" ;;
 	redis-everysec) write_config "$work/$c.toml" "$port" redis everysec "${redis_port[everysec]}" false "$debug_port" ;;
+	redis-none) write_config "$work/$c.toml" "$port" redis trust "${redis_port[none]}" false "$debug_port" ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 	[ "$c" = plain ] || cmd=("$bin" serve -config "$work/$c.toml")
@@ -154,6 +162,7 @@ run_one() {
 	case $c in
 	redis-fsync) redis-cli -p "${redis_port[always]}" flushall >/dev/null ;;
 	redis-everysec) redis-cli -p "${redis_port[everysec]}" flushall >/dev/null ;;
+	redis-none) redis-cli -p "${redis_port[none]}" flushall >/dev/null ;;
 	esac
 }
 
