@@ -184,6 +184,15 @@ for c in cases:
     rss = max(int(r[4]) for r in rows if r[0] == c)
     ratio = f"{med[c]/ref:5.2f}x plain" if ref else ""
     print(f"  {c:15s} {med[c]:9.0f} req/s  {ratio}  p99 {p99:6.2f} ms  peak RSS {rss} MB")
+# This machine's speed drifts within minutes: each case against the plain
+# run of its own round says more than medians taken apart.
+plain = {r[1]: float(r[2]) for r in rows if r[0] == "plain"}
+if plain and len(plain) > 1:
+    print("# each case / plain of the same round: median (rounds)")
+    for c in cases:
+        rs = [float(r[2]) / plain[r[1]] for r in rows if r[0] == c and r[1] in plain]
+        if c == "plain" or not rs: continue
+        print(f"  {c:15s} {statistics.median(rs):5.2f}x  ({', '.join(f'{x:.2f}' for x in rs)})")
 PY
 [ -z "$PROFILE" ] || echo "# CPU profiles: $OUT/<case>.cpu.pprof (go tool pprof -top $OUT/wecomply[-before] $OUT/<case>.cpu.pprof; set OUT= to keep them)"
 [ "$OUT" = "$work" ] || cp "$work"/wecomply* "$OUT/"
