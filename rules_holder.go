@@ -29,7 +29,7 @@ func loadRules(path string) (*rules.Set, error) {
 }
 
 // ruleHolder holds the rule set loaded from a file and reloads it when
-// asked (SIGHUP) or when the files change (Check, polled). A file that
+// asked (SIGHUP) or when the files change and settle (Check, polled). A file that
 // does not parse leaves the rules in force as they were. Safe for
 // concurrent use; scanners call Set for each message. It is here, not in
 // policy/rules, because policy does no I/O.
@@ -40,6 +40,9 @@ type ruleHolder struct {
 
 	mu    sync.Mutex // serialises reloads
 	stamp []ruleStamp
+	// seen is the files' stamp at the last Check that found them changed
+	// and left them, to see whether they settled (see Check).
+	seen []ruleStamp
 }
 
 // ruleStamp is what Check compares to see that a file changed.
@@ -83,6 +86,7 @@ func (h *ruleHolder) Path() string { return h.path }
 func (h *ruleHolder) Reload() (changed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seen = nil
 	return h.reload()
 }
 
@@ -117,14 +121,27 @@ func (h *ruleHolder) load() (*rules.Set, error) {
 }
 
 // Check reloads if the rule file or a terms file it names changed size
-// or modification time since the last load (or appeared or vanished).
-// checked is false when nothing changed and nothing was loaded.
+// or modification time since the last load (or appeared or vanished),
+// once the change has settled: the files must look the same at two
+// Checks in a row. An editor that truncates the file and writes it again
+// in place leaves it half-written for a moment, and a half-written rule
+// file often parses (an empty one is a valid set of no rules): taken, it
+// would turn supervision off until the next poll. So a change is taken
+// one poll later than it is seen. Reload (SIGHUP) takes the files at
+// once. checked is false when nothing was loaded.
 func (h *ruleHolder) Check() (checked, changed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.stamp != nil && slices.Equal(h.stat(h.cur.Load()), h.stamp) {
+	now := h.stat(h.cur.Load())
+	if h.stamp != nil && slices.Equal(now, h.stamp) {
+		h.seen = nil
 		return false, false, nil
 	}
+	if !slices.Equal(now, h.seen) {
+		h.seen = now // changed, or still changing: look again next time
+		return false, false, nil
+	}
+	h.seen = nil
 	changed, err = h.reload()
 	return true, changed, err
 }

@@ -37,10 +37,11 @@ func writeAt(t *testing.T, path, body string, mtime time.Time) {
 	}
 }
 
-// TestRulesHolder: a changed file is reloaded at the next Check; an unchanged
-// one is not read; a bad one keeps the old rules, says why with the line,
-// and is reported once; a changed terms file counts as a change; the
-// first load must succeed.
+// TestRulesHolder: a changed file is reloaded at the second Check that
+// sees it the same (the first leaves the rules in force alone); an
+// unchanged one is not read; a bad one keeps the old rules, says why with
+// the line, and is reported once; a changed terms file counts as a
+// change; the first load must succeed.
 func TestRulesHolder(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rules.toml")
@@ -75,7 +76,12 @@ func TestRulesHolder(t *testing.T) {
 		{"terms file removed", func() { os.Remove(terms) }, want{checked: true, err: "terms_file"}, "小道消息"},
 	}
 	for _, st := range steps {
+		before := h.Set().Version()
 		st.edit()
+		if checked, changed, err := h.Check(); checked || changed || err != nil || h.Set().Version() != before {
+			t.Fatalf("%s: the first Check after the edit = %v, %v, %v (rules %s, were %s); want nothing loaded yet",
+				st.name, checked, changed, err, h.Set().Version(), before)
+		}
 		checked, changed, err := h.Check()
 		got := want{checked: checked, changed: changed}
 		if err != nil {
@@ -95,6 +101,42 @@ func TestRulesHolder(t *testing.T) {
 	writeAt(t, path, "[[rule]]\nid = 1\n", t0)
 	if _, err := newRuleHolder(path, nil); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("NewHolder on a bad file = %v, want an error naming line 2", err)
+	}
+}
+
+// TestRulesHolderWaitsForTheFileToSettle: a rule file being rewritten in
+// place (truncated, then half written, then whole) is taken only once it
+// looks the same at two Checks in a row: the empty and the half-written
+// file, both valid sets, are never in force. A Reload takes the file at
+// once.
+func TestRulesHolderWaitsForTheFileToSettle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.toml")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	writeAt(t, path, testRule("a", "")+testRule("b", ""), t0)
+	h, err := newRuleHolder(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inForce := func() int { return len(h.Set().Rules()) }
+	for i, body := range []string{"", testRule("a", ""), testRule("a", "") + testRule("b", "") + testRule("c", "")} {
+		writeAt(t, path, body, t0.Add(time.Duration(i+1)*time.Second))
+		if checked, _, err := h.Check(); checked || err != nil || inForce() != 2 {
+			t.Fatalf("write %d: Check = %v, %v with %d rules in force; want nothing loaded, the 2 old rules", i, checked, err, inForce())
+		}
+	}
+	if checked, changed, err := h.Check(); !checked || !changed || err != nil || inForce() != 3 {
+		t.Fatalf("settled file: Check = %v, %v, %v with %d rules in force; want the 3 new rules", checked, changed, err, inForce())
+	}
+	if checked, _, _ := h.Check(); checked {
+		t.Error("an unchanged file was loaded again")
+	}
+
+	writeAt(t, path, testRule("a", ""), t0.Add(10*time.Second))
+	if changed, err := h.Reload(); !changed || err != nil || inForce() != 1 {
+		t.Errorf("Reload = %v, %v with %d rules in force; want the file taken at once", changed, err, inForce())
+	}
+	if checked, _, _ := h.Check(); checked {
+		t.Error("the file Reload took was loaded again by Check")
 	}
 }
 

@@ -16,7 +16,8 @@ type Rules struct {
 	// File is the rule file's path; "" loads no rules.
 	File string `toml:"file"`
 	// PollInterval is how often the file (and the terms files it names)
-	// is checked for changes.
+	// is checked for changes; a change is taken once two checks in a row
+	// see the same files.
 	PollInterval time.Duration `toml:"poll_interval"`
 	// ContextBefore and ContextAfter are how many messages of the
 	// conversation before and after a hit are shown with its alert (read
