@@ -29,10 +29,10 @@ func loadRules(path string) (*rules.Set, error) {
 }
 
 // ruleHolder holds the rule set loaded from a file and reloads it when
-// asked (SIGHUP) or when the files change and settle (Check, polled). A file that
-// does not parse leaves the rules in force as they were. Safe for
-// concurrent use; scanners call Set for each message. It is here, not in
-// policy/rules, because policy does no I/O.
+// asked (SIGHUP) or when the files change and settle (Check, polled). A
+// file that does not parse leaves the rules in force as they were. Safe
+// for concurrent use; scanners call Set for each message. It is here, not
+// in policy/rules, because policy does no I/O.
 type ruleHolder struct {
 	path   string
 	accept func(*rules.Set) error
