@@ -210,7 +210,10 @@ func (s *Store) Claim(ctx context.Context, consumer string, max int, wait time.D
 	}
 }
 
-// readyHolds reports whether n entries or more are ready.
+// readyHolds reports whether n entries or more are ready. It walks at
+// most n keys (QueueStats's count walks the whole bucket). A read that
+// fails counts as too few, so the Claim waits for the mover as it would
+// have anyway.
 func (s *Store) readyHolds(n int) bool {
 	held := 0
 	_ = s.db.View(func(tx *bolt.Tx) error {
