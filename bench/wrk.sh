@@ -10,6 +10,7 @@
 #                                                   # (a BEFORE revision needs server.debug_listen: 1eb1e4a or later)
 #   BEFORE=HEAD~3 bench/wrk.sh                      # adds before-embedded, before-redis-… built from that revision
 #   CASES="plain redis-none redis-fsync" bench/wrk.sh  # redis-none: a bound, not a configuration to run
+#   CASES="plain plain-log plain-redis-fsync embedded redis-fsync" bench/wrk.sh  # what durability alone costs
 #
 # Cases: plain (bench/plain), baseline (wecomply's own baseline_route:
 # verify, decrypt, decode, nothing kept), embedded, redis-fsync (the
@@ -18,12 +19,17 @@
 # store.redis_durability = "trust"), which loses every callback Redis held
 # if it stops, so not a configuration to run; it is in the list as an
 # upper bound, what the Redis store's route gets when Redis's persistence
-# costs nothing (issue 10's note). Every run gets N distinct, freshly signed text
-# callbacks, a fresh server and an empty store; the workers run (no
-# wecom.secret, so nothing is sent). wrk runs one thread, leaving the
-# server the rest of this machine's cores. Peak RSS is the server's
-# VmHWM at the end of its run. Needs wrk and redis-server (installed from
-# Debian's packages if missing).
+# costs nothing (issue 10's note). plain-log, plain-redis-fsync and
+# plain-redis-none are the plain route keeping each message before its 200
+# in the plainest way (bench/plain -log, -redis: one group-committed
+# fdatasynced file; one pipelined RPUSH to Redis with appendfsync always,
+# or with no persistence), less work than any exactly-once route: what
+# durability alone costs on this machine, a yardstick too. Every run gets
+# N distinct, freshly signed text callbacks, a fresh server and an empty
+# store; the workers run (no wecom.secret, so nothing is sent). wrk runs
+# one thread, leaving the server the rest of this machine's cores. Peak
+# RSS is the server's VmHWM at the end of its run. Needs wrk and
+# redis-server (installed from Debian's packages if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -125,6 +131,9 @@ run_one() {
 	case $c in before-*) bin=$work/wecomply-before; c=${c#before-} ;; esac
 	case $c in
 	plain) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp") ;;
+	plain-log) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -log "$work/plain.log") ;;
+	plain-redis-fsync) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -redis "127.0.0.1:${redis_port[always]}") ;;
+	plain-redis-none) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -redis "127.0.0.1:${redis_port[none]}") ;;
 	baseline) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" true "$debug_port"; path=/wecom/callback/baseline ;;
 	embedded) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" false "$debug_port" ;;
 	redis-fsync) write_config "$work/$c.toml" "$port" redis fsync "${redis_port[always]}" false "$debug_port" ;;
@@ -132,12 +141,13 @@ run_one() {
 	redis-none) write_config "$work/$c.toml" "$port" redis trust "${redis_port[none]}" false "$debug_port" ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
-	[ "$c" = plain ] || cmd=("$bin" serve -config "$work/$c.toml")
+	case $c in plain*) ;; *) cmd=("$bin" serve -config "$work/$c.toml") ;; esac
 	[ "$bin" = "$work/wecomply" ] || c=before-$c
 	"$work/wrkgen" -n "$N" -path "$path" -token "$token" -aes-key "$key" -corp-id "$corp" >"$work/requests.txt"
 	"${cmd[@]}" >"$OUT/$c-$round.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+	# (plain-log zero-fills its file before it listens: up to 30 s)
+	for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 	local prof=""
 	if [ -n "$debug_port" ]; then
 		# wrk reads its requests before it sends any (2 to 3 s for
@@ -157,12 +167,13 @@ run_one() {
 	fi
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
 	p99=$(awk '/^p99_us/ {printf "%.2f", $2/1000}' "$work/wrk.out")
-	printf "  round %d  %-15s %9.0f req/s  p99 %6s ms  peak RSS %4d MB\n" "$round" "$c" "$rps" "$p99" $((rss / 1024))
+	printf "  round %d  %-18s %9.0f req/s  p99 %6s ms  peak RSS %4d MB\n" "$round" "$c" "$rps" "$p99" $((rss / 1024))
 	[ -z "$counted" ] || echo "$c $round $rps $p99 $((rss / 1024))" >>"$work/results"
 	case $c in
-	redis-fsync) redis-cli -p "${redis_port[always]}" flushall >/dev/null ;;
+	redis-fsync | plain-redis-fsync) redis-cli -p "${redis_port[always]}" flushall >/dev/null ;;
 	redis-everysec) redis-cli -p "${redis_port[everysec]}" flushall >/dev/null ;;
-	redis-none) redis-cli -p "${redis_port[none]}" flushall >/dev/null ;;
+	redis-none | plain-redis-none) redis-cli -p "${redis_port[none]}" flushall >/dev/null ;;
+	plain-log) rm -f "$work/plain.log" ;;
 	esac
 }
 
@@ -183,7 +194,7 @@ for c in cases:
     p99 = statistics.median(float(r[3]) for r in rows if r[0] == c)
     rss = max(int(r[4]) for r in rows if r[0] == c)
     ratio = f"{med[c]/ref:5.2f}x plain" if ref else ""
-    print(f"  {c:15s} {med[c]:9.0f} req/s  {ratio}  p99 {p99:6.2f} ms  peak RSS {rss} MB")
+    print(f"  {c:18s} {med[c]:9.0f} req/s  {ratio}  p99 {p99:6.2f} ms  peak RSS {rss} MB")
 # This machine's speed drifts within minutes: each case against the plain
 # run of its own round says more than medians taken apart.
 plain = {r[1]: float(r[2]) for r in rows if r[0] == "plain"}
@@ -192,7 +203,7 @@ if plain and len(plain) > 1:
     for c in cases:
         rs = [float(r[2]) / plain[r[1]] for r in rows if r[0] == c and r[1] in plain]
         if c == "plain" or not rs: continue
-        print(f"  {c:15s} {statistics.median(rs):5.2f}x  ({', '.join(f'{x:.2f}' for x in rs)})")
+        print(f"  {c:18s} {statistics.median(rs):5.2f}x  ({', '.join(f'{x:.2f}' for x in rs)})")
 PY
 [ -z "$PROFILE" ] || echo "# CPU profiles: $OUT/<case>.cpu.pprof (go tool pprof -top $OUT/wecomply[-before] $OUT/<case>.cpu.pprof; set OUT= to keep them)"
 [ "$OUT" = "$work" ] || cp "$work"/wecomply* "$OUT/"
