@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 	// logger, in plain text on stderr. Route it into the JSON log, once,
 	// here (tests build apps without touching that global).
 	goredis.SetLogger(printfLogger{log.With("component", "go-redis")})
+	// The collector's target is the process's too: set here, not in
+	// newApp (see server.gc_percent).
+	if applyGCPercent(cfg.Server.GCPercent, environ) {
+		log.Info("go runtime: garbage collector target set", "gc_percent", cfg.Server.GCPercent)
+	} else {
+		log.Info("go runtime: GOGC is set in the environment; server.gc_percent is not applied")
+	}
 	a, err := newApp(ctx, cfg, log, appOptions{})
 	if err != nil {
 		return err
@@ -802,4 +810,17 @@ func (l jobLister) Jobs() []handlers.JobInfo {
 		out[i] = handlers.JobInfo{Name: j.Name, Spec: j.Spec, Off: j.Off, Next: j.Next}
 	}
 	return out
+}
+
+// applyGCPercent sets the garbage collector's target to pct, unless GOGC
+// is set in environ: the runtime has then applied it already, and an
+// operator's GOGC wins over the config file. It reports whether it set it.
+func applyGCPercent(pct int, environ []string) bool {
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "GOGC=") {
+			return false
+		}
+	}
+	debug.SetGCPercent(pct)
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -66,4 +67,30 @@ func openStoreAt(t *testing.T, now func() time.Time) *embedded.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+func TestApplyGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	tests := []struct {
+		name    string
+		environ []string
+		wantSet bool
+		want    int // the collector's target afterwards
+	}{
+		{name: "from the config", environ: []string{"HOME=/root", "GOGCX=1"}, wantSet: true, want: 300},
+		{name: "GOGC wins", environ: []string{"HOME=/root", "GOGC=150"}, wantSet: false, want: 100},
+		{name: "GOGC off wins", environ: []string{"GOGC=off"}, wantSet: false, want: 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetGCPercent(100)
+			if got := applyGCPercent(300, tt.environ); got != tt.wantSet {
+				t.Errorf("applyGCPercent = %v, want %v", got, tt.wantSet)
+			}
+			if got := debug.SetGCPercent(100); got != tt.want {
+				t.Errorf("GC target %d, want %d", got, tt.want)
+			}
+		})
+	}
 }

@@ -67,6 +67,11 @@ type Server struct {
 	// own listener at this host:port, apart from the callback and admin
 	// routes. It must be a loopback address: profiles show memory.
 	DebugListen string `toml:"debug_listen"`
+	// GCPercent is the Go garbage collector's target that serve sets when
+	// it starts (debug.SetGCPercent), unless GOGC is set in its
+	// environment: the heap may grow this many percent past what is live
+	// before the next collection.
+	GCPercent int `toml:"gc_percent"`
 }
 
 // Log is the structured logger.
@@ -283,6 +288,7 @@ func Default() Config {
 			ReadTimeout:     10 * time.Second,
 			WriteTimeout:    10 * time.Second,
 			ShutdownTimeout: 30 * time.Second,
+			GCPercent:       400,
 		},
 		Log: Log{Level: "info", Format: "json"},
 		WeCom: WeCom{

@@ -238,6 +238,8 @@ func TestProblems(t *testing.T) {
 		{name: "bad listen", extra: "[server]\nlisten = \"8080\"\n", key: "server.listen", want: "host:port"},
 		{name: "debug listen not loopback", extra: "[server]\ndebug_listen = \"0.0.0.0:6060\"\n", key: "server.debug_listen", want: "loopback"},
 		{name: "debug listen no port", extra: "[server]\ndebug_listen = \"127.0.0.1\"\n", key: "server.debug_listen", want: "host:port"},
+		{name: "gc percent too low", extra: "[server]\ngc_percent = 0\n", key: "server.gc_percent", want: "between 50 and 1000, got 0"},
+		{name: "gc percent too high", extra: "[server]\ngc_percent = 5000\n", key: "server.gc_percent", want: "between 50 and 1000, got 5000"},
 		{name: "bad log level", extra: "[log]\nlevel = \"loud\"\n", key: "log.level", want: `got "loud"`},
 		{name: "workers zero", extra: "[workers]\ncount = 0\n", key: "workers.count", want: "between 1 and 256, got 0"},
 		{name: "workers while receiving", extra: "[workers]\ncount_while_receiving = 300\n", key: "workers.count_while_receiving", want: "between 0 and 256, got 300"},

@@ -62,6 +62,7 @@ func (c *Config) Validate() []Problem {
 	ps.durationBetween("server.read_timeout", s.ReadTimeout, time.Second, 10*time.Minute)
 	ps.durationBetween("server.write_timeout", s.WriteTimeout, time.Second, 10*time.Minute)
 	ps.durationBetween("server.shutdown_timeout", s.ShutdownTimeout, time.Second, 10*time.Minute)
+	ps.between("server.gc_percent", int64(s.GCPercent), 50, 1000)
 
 	ps.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ps.oneOf("log.format", c.Log.Format, "json", "text")
