@@ -45,6 +45,9 @@ var trickyXML = []string{
 	"<xml/>",
 	"<notxml><MsgType>text</MsgType></notxml>",
 	"<xml><MsgType>event</MsgType><Event>e</Event><A>x\\y\nB=y</A><P><Q>1</Q></P><P>t<Q>2</Q></P></xml>",
+	// "</" and "<![CDATA[" inside CDATA: scanTree's room for the nodes
+	// falls short, and its slice must grow.
+	"<xml><A><![CDATA[</B></C><![CDATA[]]></A><D>1</D><E>2</E><F/></xml>",
 }
 
 // TestScanTreeReadsWeComShapes checks that the fast path, not the
@@ -69,6 +72,31 @@ func TestScanTreeReadsWeComShapes(t *testing.T) {
 		ref, err := refParseXMLTree([]byte(s))
 		if err != nil || !sameTree(fast, ref) {
 			t.Errorf("scanTree and encoding/xml differ (%v):\n%s", err, s)
+		}
+	}
+}
+
+// TestScanTreeSizesItsNodesOnce checks that the fast path makes room for
+// exactly the elements of what WeCom sends, in one allocation: no slot to
+// spare (a slot per '<' was twice what the elements need), none missing
+// (append would copy them all).
+func TestScanTreeSizesItsNodesOnce(t *testing.T) {
+	var in []string
+	for _, s := range officialSamples {
+		in = append(in, s.xml)
+	}
+	in = append(in, v1bMsg, d1Msg, v1bBody)
+	for _, s := range in {
+		if strings.Contains(s, "\r") {
+			continue // carriage returns are the slow path's
+		}
+		sc := scanner{s: string(trimBOM([]byte(s)))}
+		if !sc.scan() {
+			t.Errorf("scanTree left to encoding/xml:\n%s", s)
+			continue
+		}
+		if len(sc.nodes) != cap(sc.nodes) {
+			t.Errorf("%d elements in room for %d:\n%s", len(sc.nodes), cap(sc.nodes), s)
 		}
 	}
 }

@@ -118,8 +118,11 @@ func (sc *scanner) open(name string) {
 		sc.nodes[parent].nchild++
 	}
 	if sc.nodes == nil {
-		// Every element has a '<' of its own: enough room from the start.
-		sc.nodes = make([]node, 0, strings.Count(sc.s, "<"))
+		// Every element opens with a '<' that starts neither an end tag
+		// nor a CDATA section: room for all of them from the start, in
+		// well-formed input (a "</" inside CDATA makes it short, and
+		// append then grows it).
+		sc.nodes = make([]node, 0, max(1, strings.Count(sc.s, "<")-strings.Count(sc.s, "</")-strings.Count(sc.s, "<![CDATA[")))
 	}
 	sc.nodes = append(sc.nodes, node{name: name, parent: parent})
 	sc.stack[sc.depth] = int32(len(sc.nodes) - 1)
