@@ -814,10 +814,11 @@ func (l jobLister) Jobs() []handlers.JobInfo {
 
 // applyGCPercent sets the garbage collector's target to pct, unless GOGC
 // is set in environ: the runtime has then applied it already, and an
-// operator's GOGC wins over the config file. It reports whether it set it.
+// operator's GOGC wins over the config file. (An empty GOGC is unset to
+// the runtime, and so here.) It reports whether it set it.
 func applyGCPercent(pct int, environ []string) bool {
 	for _, kv := range environ {
-		if strings.HasPrefix(kv, "GOGC=") {
+		if strings.HasPrefix(kv, "GOGC=") && kv != "GOGC=" {
 			return false
 		}
 	}

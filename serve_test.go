@@ -81,6 +81,7 @@ func TestApplyGCPercent(t *testing.T) {
 		{name: "from the config", environ: []string{"HOME=/root", "GOGCX=1"}, wantSet: true, want: 300},
 		{name: "GOGC wins", environ: []string{"HOME=/root", "GOGC=150"}, wantSet: false, want: 100},
 		{name: "GOGC off wins", environ: []string{"GOGC=off"}, wantSet: false, want: 100},
+		{name: "empty GOGC is unset", environ: []string{"GOGC="}, wantSet: true, want: 300},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
