@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 )
 
 // preallocate is how much of the log file is zero-filled and synced before
@@ -68,7 +67,7 @@ func (l *fileLog) append(msg []byte) error {
 		l.mu.Unlock()
 		_, err := l.f.WriteAt(b, off)
 		if err == nil {
-			err = syscall.Fdatasync(int(l.f.Fd()))
+			err = datasync(l.f)
 		}
 		l.mu.Lock()
 		l.flushing = false
