@@ -129,11 +129,12 @@ run_one() {
 	port=$(free_port)
 	case " $PROFILE " in *" $c "*) [ "$round" != "$ROUNDS" ] || debug_port=127.0.0.1:$(free_port) ;; esac
 	case $c in before-*) bin=$work/wecomply-before; c=${c#before-} ;; esac
+	local plain=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp")
 	case $c in
-	plain) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp") ;;
-	plain-log) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -log "$work/plain.log") ;;
-	plain-redis-fsync) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -redis "127.0.0.1:${redis_port[always]}") ;;
-	plain-redis-none) cmd=("$work/plain" -listen "127.0.0.1:$port" -token "$token" -aes-key "$key" -corp-id "$corp" -redis "127.0.0.1:${redis_port[none]}") ;;
+	plain) cmd=("${plain[@]}") ;;
+	plain-log) cmd=("${plain[@]}" -log "$work/plain.log") ;;
+	plain-redis-fsync) cmd=("${plain[@]}" -redis "127.0.0.1:${redis_port[always]}") ;;
+	plain-redis-none) cmd=("${plain[@]}" -redis "127.0.0.1:${redis_port[none]}") ;;
 	baseline) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" true "$debug_port"; path=/wecom/callback/baseline ;;
 	embedded) write_config "$work/$c.toml" "$port" embedded fsync "${redis_port[always]}" false "$debug_port" ;;
 	redis-fsync) write_config "$work/$c.toml" "$port" redis fsync "${redis_port[always]}" false "$debug_port" ;;
